@@ -1,0 +1,365 @@
+"""The graph walker: expands a spec's blocks and repeats into a DAG of nodes in topological order, evaluating
+every expression and inferring every shape on the way. Each node carries its op's OpResult and its Counts.
+
+Naming: a node's name is the path of names from the top (`layer2.0.conv2`); a repeated block or op adds the
+repetition index; an unnamed entry is named after its op or block and its position in its list (`relu2`).
+Inside a block, `from: input` names the block's input; `from: name.k` names output k of a split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from costcalc.errors import Loc, SpecError, did_you_mean
+from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
+from costcalc.spec.expr import ExprError, evaluate
+from costcalc.spec.model import Entry, Spec, Value
+
+MAX_NODES = 1_000_000
+MAX_REPEAT = 1_000_000
+MAX_NESTING = 48
+MAX_DIM = 10**12
+LAYER_VARS = ("in_channels", "in_height", "in_width")
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    path: tuple  # the name's components
+    kinds: tuple  # what each component is: a block name (with xN when repeated), "layers", or the op
+    op: str
+    args: dict  # evaluated op arguments
+    inputs: tuple  # tensor ids
+    outputs: tuple  # tensor ids
+    result: OpResult
+    counts: Counts
+    loc: Loc
+
+
+@dataclass
+class Graph:
+    name: str
+    path: str
+    batch: int
+    tensors: list  # tensor id -> per-sample Shape; tensor 0 is the network's input
+    nodes: list  # list[Node], topological order
+    output: int  # tensor id of the network's output
+    variables: dict  # the spec's variables as evaluated
+    spec: Spec = field(repr=False, default=None)
+
+    @property
+    def input_shape(self) -> tuple:
+        return self.tensors[0]
+
+    def producer(self) -> dict:
+        """tensor id -> index of the node that wrote it (the input has none)."""
+        return {t: i for i, node in enumerate(self.nodes) for t in node.outputs}
+
+
+def build(spec: Spec, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1) -> Graph:
+    """Walk `spec` into a Graph. `overrides` maps variable names to expression text (from `--set`)."""
+    return _Walker(spec, batch).run(overrides or {}, input_shape)
+
+
+@dataclass
+class _Scope:
+    path: tuple
+    kinds: tuple
+    env: dict
+    input: object  # a tensor id, or a tuple of them after a split
+
+
+class _Walker:
+    def __init__(self, spec: Spec, batch: int):
+        self.spec = spec
+        self.batch = batch
+        self.tensors: list = []
+        self.nodes: list = []
+        self.globals: dict = {}
+        self.active_blocks: list = []
+
+    # ---- top level ------------------------------------------------------------------------------------------
+
+    def run(self, overrides: dict, input_shape) -> Graph:
+        self.globals = self.variables(overrides)
+        shape = tuple(input_shape) if input_shape else self.input_shape()
+        self.tensors.append(shape)
+        out = self.sequence(self.spec.layers, _Scope((), (), self.globals, 0))
+        if isinstance(out, tuple):
+            raise SpecError("the network ends in a split: its last layer must have one output", self.spec.layers[-1].loc)
+        return Graph(self.spec.name, self.spec.path, self.batch, self.tensors, self.nodes, out, self.globals, self.spec)
+
+    def variables(self, overrides: dict) -> dict:
+        env: dict = {}
+        vars_loc = self.spec.section_locs.get("vars", self.spec.loc)
+        for name in overrides:
+            if name not in self.spec.vars:
+                hint = did_you_mean(name, self.spec.vars) or f" (it has: {', '.join(self.spec.vars) or 'none'})"
+                raise SpecError(f"--set {name}: the spec has no variable '{name}'{hint}", vars_loc)
+        for name, value in self.spec.vars.items():
+            if name in overrides:
+                value = Value(overrides[name], value.loc)
+                what = f"--set {name}={overrides[name]}"
+            else:
+                what = f"variable '{name}'"
+            env[name] = self.evaluate(value, env.__getitem__, what)
+        return env
+
+    def input_shape(self) -> tuple:
+        value = self.spec.input
+        raw = value.raw
+        if not isinstance(raw, list) or len(raw) not in (1, 3):
+            raise SpecError("'input' is [C, H, W] (or [F] for a flat input)", value.loc)
+        locs = getattr(raw, "item_locs", [value.loc] * len(raw))
+        return tuple(self.integer(Value(r, loc), self.globals.__getitem__, "input", 1) for r, loc in zip(raw, locs))
+
+    # ---- sequences and entries ------------------------------------------------------------------------------
+
+    def sequence(self, entries: list, scope: _Scope):
+        names: dict = {}
+        later = {e.name for e in entries if e.name}
+        current = scope.input
+        for pos, entry in enumerate(entries):
+            name = entry.name or f"{entry.op or entry.block or 'layers'}{pos}"
+            if name in names:
+                raise SpecError(f"layer '{name}': the name is used twice in this list", entry.loc)
+            later.discard(name)
+            if entry.sources:
+                inputs = [t for s in entry.sources for t in self.resolve(s, names, later, scope, entry, name)]
+            elif isinstance(current, tuple):
+                raise SpecError(f"layer '{name}': the layer before it has {len(current)} outputs: say which with "
+                                f"'from: <name>.<k>'", entry.loc)
+            else:
+                inputs = [current]
+            names[name] = current = self.entry(entry, name, inputs, scope)
+        return current
+
+    def resolve(self, source: str, names: dict, later: set, scope: _Scope, entry: Entry, name: str) -> list:
+        """A `from:` name -> the tensor ids it stands for."""
+        base, _, index = source.partition(".")
+        if base == "input":
+            value = scope.input
+        elif base in names:
+            value = names[base]
+        elif base in later or base == name:
+            raise SpecError(f"layer '{name}': from '{source}': '{base}' does not come before this layer "
+                            "(a layer may only read earlier ones, so the graph has no cycle)", entry.sources_loc)
+        else:
+            hint = did_you_mean(base, [*names, "input"]) or (f" (earlier layers here: {', '.join(names)})" if names else "")
+            raise SpecError(f"layer '{name}': from '{source}' names no earlier layer{hint}", entry.sources_loc)
+        if not index:
+            return list(value) if isinstance(value, tuple) else [value]
+        outputs = value if isinstance(value, tuple) else (value,)
+        if not index.isdigit() or int(index) >= len(outputs):
+            raise SpecError(f"layer '{name}': from '{source}': '{base}' has {len(outputs)} output(s), "
+                            f"numbered from 0", entry.sources_loc)
+        return [outputs[int(index)]]
+
+    def entry(self, entry: Entry, name: str, inputs: list, scope: _Scope):
+        lookup = self.layer_lookup(inputs[0], scope.env)
+        if entry.cond is not None and not self.evaluate(entry.cond, lookup, f"layer '{name}': 'if'"):
+            if len(inputs) != 1:
+                raise SpecError(f"layer '{name}': a layer switched off by 'if' passes on its one input, "
+                                f"but it has {len(inputs)}", entry.cond.loc)
+            return inputs[0]
+        repeat = 1
+        if entry.repeat is not None:
+            repeat = self.integer(entry.repeat, lookup, f"layer '{name}': 'repeat'", 0)
+            if repeat > MAX_REPEAT:
+                raise SpecError(f"layer '{name}': repeat={repeat:,} is beyond the limit of {MAX_REPEAT:,}", entry.repeat.loc)
+        if entry.op is not None:
+            return self.op_entry(entry, name, inputs, scope, repeat)
+        if len(inputs) != 1:
+            raise SpecError(f"layer '{name}': a block takes one input, not {len(inputs)}", entry.sources_loc or entry.loc)
+        kind = entry.block if entry.block is not None else "layers"
+        current = inputs[0]
+        for r in range(repeat):
+            if isinstance(current, tuple):
+                raise SpecError(f"layer '{name}': a repeated block must end in a layer with one output", entry.loc)
+            suffix = (str(r),) if repeat > 1 else ()
+            kinds = scope.kinds + ((f"{kind}x{repeat}", kind) if repeat > 1 else (kind,))
+            path = scope.path + (name,) + suffix
+            if entry.block is None:
+                child = _Scope(path, kinds, scope.env, current)
+                current = self.sequence(entry.layers, child)
+            else:
+                current = self.block(entry, name, path, kinds, current, r, scope)
+        return current
+
+    def block(self, entry: Entry, name: str, path: tuple, kinds: tuple, current: int, r: int, scope: _Scope):
+        definition = self.spec.blocks.get(entry.block)
+        where = f"layer '{name}'"
+        if definition is None:
+            hint = did_you_mean(entry.block, self.spec.blocks)
+            if entry.block in OPS or entry.block in ALIASES:
+                hint = f" ('{entry.block}' is an op: write op: {entry.block})"
+            raise SpecError(f"{where}: unknown block '{entry.block}'{hint}", entry.op_loc)
+        if entry.block in self.active_blocks:
+            raise SpecError(f"{where}: block '{entry.block}' uses itself: blocks may not recurse", entry.op_loc)
+        if len(self.active_blocks) >= MAX_NESTING:
+            raise SpecError(f"{where}: blocks nested deeper than {MAX_NESTING}", entry.op_loc)
+        given = dict(entry.args)
+        if r == 0:
+            given.update(entry.first)
+        for arg, value in given.items():
+            if arg not in definition.args:
+                known = ", ".join(definition.args) or "none"
+                raise SpecError(f"{where}: block '{entry.block}' has no argument '{arg}'"
+                                f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc)
+        caller = self.layer_lookup(current, {**scope.env, "i": r})
+        env = dict(self.globals)
+        for arg, default in definition.args.items():
+            if arg in given:
+                env[arg] = self.evaluate(given[arg], caller, f"{where}: argument '{arg}'")
+            elif default is None:
+                raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
+            else:
+                env[arg] = self.evaluate(default, env.__getitem__, f"block '{entry.block}': argument '{arg}'")
+        self.active_blocks.append(entry.block)
+        try:
+            return self.sequence(definition.layers, _Scope(path, kinds, env, current))
+        finally:
+            self.active_blocks.pop()
+
+    # ---- ops ------------------------------------------------------------------------------------------------
+
+    def op_entry(self, entry: Entry, name: str, inputs: list, scope: _Scope, repeat: int):
+        op = ALIASES.get(entry.op, entry.op)
+        definition = OPS.get(op)
+        where = f"layer '{name}'"
+        if definition is None:
+            hint = did_you_mean(entry.op, [*OPS, *ALIASES])
+            if entry.op in self.spec.blocks:
+                hint = f" ('{entry.op}' is a block: write block: {entry.op})"
+            raise SpecError(f"{where}: unknown op '{entry.op}'{hint or ' (known ops: ' + ', '.join(OPS) + ')'}",
+                            entry.op_loc)
+        n = len(inputs)
+        if n < definition.min_inputs or (definition.max_inputs is not None and n > definition.max_inputs):
+            wanted = (f"{definition.min_inputs}" if definition.max_inputs == definition.min_inputs
+                      else f"at least {definition.min_inputs}" if definition.max_inputs is None
+                      else f"{definition.min_inputs} to {definition.max_inputs}")
+            raise SpecError(f"{where}: {op} takes {wanted} input(s), got {n}", entry.sources_loc or entry.loc)
+        for key, value in entry.params.items():
+            if key not in definition.args:
+                known = ", ".join(definition.args) or "no arguments"
+                raise SpecError(f"{where}: op '{op}' has no key '{key}'"
+                                f"{did_you_mean(key, definition.args) or f' (it takes: {known})'}", entry.key_locs[key])
+        args = self.op_args(entry, definition, self.layer_lookup(inputs[0], scope.env), where)
+        current = inputs
+        for r in range(repeat):
+            path = scope.path + ((name, str(r)) if repeat > 1 else (name,))
+            kinds = scope.kinds + ((f"{op}x{repeat}", op) if repeat > 1 else (op,))
+            if r and len(current) != 1:
+                raise SpecError(f"{where}: only an op with one input and one output can repeat", entry.loc)
+            out = self.apply(op, definition, args, current, entry, path, kinds)
+            current = list(out) if isinstance(out, tuple) else [out]
+        return out
+
+    def op_args(self, entry: Entry, definition, lookup, where: str) -> dict:
+        args = {}
+        for key, spec_arg in definition.args.items():
+            value = entry.params.get(key)
+            if value is None:
+                if spec_arg.default is REQUIRED:
+                    raise SpecError(f"{where}: op '{entry.op}' needs '{key}'", entry.loc)
+                if spec_arg.default is not None:
+                    args[key] = spec_arg.default
+                continue
+            args[key] = self.typed(value, spec_arg.kind, lookup, f"{where}: '{key}'")
+        return args
+
+    def apply(self, op, definition, args, inputs, entry: Entry, path, kinds):
+        name = ".".join(path)
+        shapes = [self.tensors[t] for t in inputs]
+        try:
+            result = definition.fn(*shapes, **args)
+        except OpError as e:
+            value = entry.params.get(e.key) if e.key else None
+            raise SpecError(f"layer '{name}': {e}", value.loc if value is not None else entry.loc) from None
+        if len(self.nodes) >= MAX_NODES:
+            raise SpecError(f"the network expands to more than {MAX_NODES:,} layers", entry.loc)
+        outputs = []
+        for shape in result.outputs:
+            for d in shape:
+                if d > MAX_DIM:
+                    raise SpecError(f"layer '{name}': a dimension of {d:,} is beyond the limit of {MAX_DIM:,}", entry.loc)
+            outputs.append(len(self.tensors))
+            self.tensors.append(shape)
+        counts = account(result, shapes, self.batch)
+        self.nodes.append(Node(name, path, kinds, op, args, tuple(inputs), tuple(outputs), result, counts, entry.loc))
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    # ---- values ---------------------------------------------------------------------------------------------
+
+    def layer_lookup(self, tensor, env: dict):
+        """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width."""
+        shape = self.tensors[tensor] if isinstance(tensor, int) else ()
+
+        def lookup(name):
+            if name in LAYER_VARS:
+                i = LAYER_VARS.index(name)
+                if i >= len(shape):
+                    raise KeyError(name)
+                return shape[i]
+            return env[name]
+
+        return lookup
+
+    def evaluate(self, value: Value, lookup, what: str):
+        raw = value.raw
+        if isinstance(raw, list):
+            locs = getattr(raw, "item_locs", [value.loc] * len(raw))
+            return [self.evaluate(Value(r, loc), lookup, what) for r, loc in zip(raw, locs)]
+        if isinstance(raw, str):
+            try:
+                return evaluate(raw, lookup)
+            except ExprError as e:
+                loc = value.loc
+                return _raise(f"{what}: {e}", Loc(loc.file, loc.line, loc.col + e.offset))
+        return raw
+
+    def typed(self, value: Value, kind: str, lookup, what: str):
+        if kind == "bool":
+            result = self.evaluate(value, lookup, what)
+            if not isinstance(result, (bool, int)) or isinstance(result, list):
+                raise SpecError(f"{what} must be true or false, not {result!r}", value.loc)
+            return bool(result)
+        if kind == "number":
+            result = self.evaluate(value, lookup, what)
+            if isinstance(result, bool) or not isinstance(result, (int, float)):
+                raise SpecError(f"{what} must be a number, not {result!r}", value.loc)
+            return result
+        if kind == "int":
+            return self.integer(value, lookup, what, 1)
+        if kind == "ints":
+            if not isinstance(value.raw, list):
+                raise SpecError(f"{what} must be a list of whole numbers", value.loc)
+            locs = getattr(value.raw, "item_locs", [value.loc] * len(value.raw))
+            return [self.integer(Value(r, loc), lookup, what, 1) for r, loc in zip(value.raw, locs)]
+        # pair / pad: one int for both axes, or [h, w]
+        minimum = 0 if kind == "pad" else 1
+        raw = value.raw
+        if isinstance(raw, list):
+            if len(raw) != 2:
+                raise SpecError(f"{what} is one number or [height, width], not a list of {len(raw)}", value.loc)
+            locs = getattr(raw, "item_locs", [value.loc] * 2)
+            return tuple(self.integer(Value(r, loc), lookup, what, minimum) for r, loc in zip(raw, locs))
+        n = self.integer(value, lookup, what, minimum)
+        return (n, n)
+
+    def integer(self, value: Value, lookup, what: str, minimum: int) -> int:
+        result = self.evaluate(value, lookup, what)
+        if isinstance(result, float) and result.is_integer():
+            result = int(result)
+        if isinstance(result, bool) or not isinstance(result, int):
+            hint = " (use int(), round() or make_divisible())" if isinstance(result, float) else ""
+            raise SpecError(f"{what} must be a whole number, not {result!r}{hint}", value.loc)
+        if result < minimum:
+            raise SpecError(f"{what} must be at least {minimum}, not {result}", value.loc)
+        if result > MAX_DIM:
+            raise SpecError(f"{what}={result:,} is beyond the limit of {MAX_DIM:,}", value.loc)
+        return result
+
+
+def _raise(message: str, loc: Loc):
+    raise SpecError(message, loc)
