@@ -177,7 +177,7 @@ class _Walker:
             if isinstance(current, tuple):
                 raise SpecError(f"layer '{name}': a repeated block must end in a layer with one output", entry.loc)
             suffix = (str(r),) if repeat > 1 else ()
-            kinds = scope.kinds + ((f"{kind}x{repeat}", kind) if repeat > 1 else (kind,))
+            kinds = scope.kinds + ((f"{kind} x{repeat}", kind) if repeat > 1 else (kind,))
             path = scope.path + (name,) + suffix
             if entry.block is None:
                 child = _Scope(path, kinds, scope.env, current)
@@ -248,7 +248,7 @@ class _Walker:
         current = inputs
         for r in range(repeat):
             path = scope.path + ((name, str(r)) if repeat > 1 else (name,))
-            kinds = scope.kinds + ((f"{op}x{repeat}", op) if repeat > 1 else (op,))
+            kinds = scope.kinds + ((f"{op} x{repeat}", op) if repeat > 1 else (op,))
             if r and len(current) != 1:
                 raise SpecError(f"{where}: only an op with one input and one output can repeat", entry.loc)
             out = self.apply(op, definition, args, current, entry, path, kinds)
@@ -363,3 +363,10 @@ class _Walker:
 
 def _raise(message: str, loc: Loc):
     raise SpecError(message, loc)
+
+
+def load(path: str, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1) -> Graph:
+    """Read the spec at `path` and walk it."""
+    from costcalc.spec.model import read_spec
+
+    return build(read_spec(path), overrides, input_shape, batch)

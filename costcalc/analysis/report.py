@@ -1,0 +1,118 @@
+"""Per-layer records and totals of one graph, and the rows of a report at a chosen depth.
+
+Everything here is ints (and shapes of ints); formatting lives in costcalc.report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import reduce
+
+from costcalc.graph import Graph
+from costcalc.ops import COUNT_FIELDS, Counts
+
+CONVENTION = "paper"
+CONVENTION_TEXT = "FLOPs = multiply-adds of conv and fc layers, bias not counted"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One node of the graph as the report and the JSON show it."""
+
+    name: str
+    op: str
+    inputs: tuple  # names of the layers read ("input" for the network's input)
+    outputs: tuple  # output shapes with the batch: ((N, C, H, W), ...)
+    args: dict
+    counts: Counts
+    path: tuple
+    kinds: tuple
+
+
+@dataclass(frozen=True)
+class Row:
+    """A line of the table: one layer, or a block / stage summed over its layers (`layers` > 1)."""
+
+    name: str
+    op: str
+    output: tuple  # output shape(s) with the batch, of the last layer in the row
+    counts: Counts
+    layers: int = 1
+
+
+@dataclass(frozen=True)
+class Report:
+    model: str
+    path: str
+    input: tuple  # (N, C, H, W)
+    convention: str
+    memory_unit: str  # "elements" or "bytes"
+    bytes_per_element: int
+    variables: dict
+    totals: Counts
+    layers: list = field(default_factory=list)  # list[Layer], topological order
+    max_depth: int = 1
+
+
+def analyse(graph: Graph, bytes_per_element: int | None = None) -> Report:
+    """Totals and per-layer records of `graph`; memory access in bytes when `bytes_per_element` is given."""
+    producer = {0: "input"}
+    for node in graph.nodes:
+        for k, t in enumerate(node.outputs):
+            producer[t] = node.name if len(node.outputs) == 1 else f"{node.name}.{k}"
+    scale = bytes_per_element or 1
+    layers = []
+    for node in graph.nodes:
+        counts = node.counts
+        if scale != 1:
+            counts = Counts(counts.flops, counts.elementwise_flops, counts.params, counts.memory_access * scale,
+                            counts.activations)
+        layers.append(Layer(
+            name=node.name,
+            op=node.op,
+            inputs=tuple(producer[t] for t in node.inputs),
+            outputs=tuple((graph.batch, *graph.tensors[t]) for t in node.outputs),
+            args=node.args,
+            counts=counts,
+            path=node.path,
+            kinds=node.kinds,
+        ))
+    return Report(
+        model=graph.name,
+        path=graph.path,
+        input=(graph.batch, *graph.input_shape),
+        convention=CONVENTION,
+        memory_unit="bytes" if bytes_per_element else "elements",
+        bytes_per_element=scale,
+        variables=graph.variables,
+        totals=reduce(Counts.__add__, (layer.counts for layer in layers), Counts()),
+        layers=layers,
+        max_depth=max((len(layer.path) for layer in layers), default=1),
+    )
+
+
+def rows(report: Report, depth: int | None = None, top: int | None = None, sort: str = "flops") -> list:
+    """The table's rows: layers summed into their block at `depth` (None: every layer), then, with `top`, the
+    `top` rows largest by `sort`, largest first."""
+    if depth is None:
+        result = [Row(layer.name, layer.op, layer.outputs, layer.counts) for layer in report.layers]
+    else:
+        result = _aggregate(report.layers, depth)
+    if top is not None:
+        if sort not in COUNT_FIELDS:
+            raise ValueError(f"sort by one of {', '.join(COUNT_FIELDS)}")
+        result = sorted(result, key=lambda row: getattr(row.counts, sort), reverse=True)[:top]
+    return result
+
+
+def _aggregate(layers: list, depth: int) -> list:
+    groups: dict = {}
+    for layer in layers:
+        key = layer.path[:depth]
+        if key in groups:
+            name, op, _, counts, n = groups[key]
+            groups[key] = (name, op, layer.outputs, counts + layer.counts, n + 1)
+        else:
+            op = layer.kinds[len(key) - 1]
+            groups[key] = (".".join(key), op, layer.outputs, layer.counts, 1)
+    return [Row(*values) for values in groups.values()]

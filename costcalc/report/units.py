@@ -1,0 +1,30 @@
+"""The one place where counts become text."""
+
+from __future__ import annotations
+
+_SUFFIXES = ((10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
+def human(n: int, exact: bool = False) -> str:
+    """4089184256 -> '4.09G' (or '4,089,184,256' when exact). Exact integer arithmetic, no float rounding drift."""
+    if exact or abs(n) < 1000:
+        return f"{n:,}"
+    for scale, suffix in _SUFFIXES:
+        if abs(n) >= scale:
+            hundredths = (abs(n) * 100 + scale // 2) // scale
+            sign = "-" if n < 0 else ""
+            if hundredths >= 100_000 and suffix == "E":  # beyond 999.99E: keep the exact digits
+                return f"{n:,}"
+            return f"{sign}{hundredths // 100}.{hundredths % 100:02d}{suffix}"
+    return f"{n:,}"  # pragma: no cover
+
+
+def ratio(numerator: int, denominator: int) -> str:
+    return f"{numerator / denominator:.2f}" if denominator else "-"
+
+
+def shape(dims: tuple) -> str:
+    """(1, 64, 56, 56) -> '1x64x56x56'; several outputs are joined with ' + '."""
+    if dims and isinstance(dims[0], tuple):
+        return " + ".join(shape(d) for d in dims)
+    return "x".join(str(d) for d in dims)
