@@ -1,0 +1,37 @@
+import os
+import pathlib
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+
+@pytest.fixture
+def run():
+    """Run the costcalc CLI in-process: run("report", "specs/x.yaml") -> click Result (exit_code, stdout, stderr)."""
+    from costcalc.cli import main
+
+    def invoke(*args, env=None):
+        runner = CliRunner()
+        old = os.getcwd()
+        os.chdir(ROOT)
+        try:
+            return runner.invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
+        finally:
+            os.chdir(old)
+
+    return invoke
+
+
+@pytest.fixture
+def write_spec(tmp_path):
+    """write_spec("text") -> path of a spec file holding that text."""
+
+    def write(text: str, name: str = "spec.yaml") -> str:
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    return write
