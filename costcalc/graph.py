@@ -245,6 +245,11 @@ class _Walker:
                 raise SpecError(f"{where}: op '{op}' has no key '{key}'"
                                 f"{did_you_mean(key, definition.args) or f' (it takes: {known})'}", entry.key_locs[key])
         args = self.op_args(entry, definition, self.layer_lookup(inputs[0], scope.env), where)
+        if repeat == 0:
+            if len(inputs) != 1:
+                raise SpecError(f"{where}: an op repeated 0 times passes on its one input, but it has {len(inputs)}",
+                                entry.loc)
+            return inputs[0]
         current = inputs
         for r in range(repeat):
             path = scope.path + ((name, str(r)) if repeat > 1 else (name,))
