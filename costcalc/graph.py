@@ -121,13 +121,14 @@ class _Walker:
         current = scope.input
         for pos, entry in enumerate(entries):
             name = entry.name or f"{entry.op or entry.block or 'layers'}{pos}"
+            label = ".".join(scope.path + (name,))
             if name in names:
-                raise SpecError(f"layer '{name}': the name is used twice in this list", entry.loc)
+                raise SpecError(f"layer '{label}': the name is used twice in this list", entry.loc)
             later.discard(name)
             if entry.sources:
-                inputs = [t for s in entry.sources for t in self.resolve(s, names, later, scope, entry, name)]
+                inputs = [t for s in entry.sources for t in self.resolve(s, names, later, scope, entry, label)]
             elif isinstance(current, tuple):
-                raise SpecError(f"layer '{name}': the layer before it has {len(current)} outputs: say which with "
+                raise SpecError(f"layer '{label}': the layer before it has {len(current)} outputs: say which with "
                                 f"'from: <name>.<k>'", entry.loc)
             else:
                 inputs = [current]
@@ -141,7 +142,7 @@ class _Walker:
             value = scope.input
         elif base in names:
             value = names[base]
-        elif base in later or base == name:
+        elif base in later or base == name.rpartition(".")[2]:
             raise SpecError(f"layer '{name}': from '{source}': '{base}' does not come before this layer "
                             "(a layer may only read earlier ones, so the graph has no cycle)", entry.sources_loc)
         else:
@@ -157,25 +158,26 @@ class _Walker:
 
     def entry(self, entry: Entry, name: str, inputs: list, scope: _Scope):
         lookup = self.layer_lookup(inputs[0], scope.env)
-        if entry.cond is not None and not self.evaluate(entry.cond, lookup, f"layer '{name}': 'if'"):
+        label = ".".join(scope.path + (name,))
+        if entry.cond is not None and not self.evaluate(entry.cond, lookup, f"layer '{label}': 'if'"):
             if len(inputs) != 1:
-                raise SpecError(f"layer '{name}': a layer switched off by 'if' passes on its one input, "
+                raise SpecError(f"layer '{label}': a layer switched off by 'if' passes on its one input, "
                                 f"but it has {len(inputs)}", entry.cond.loc)
             return inputs[0]
         repeat = 1
         if entry.repeat is not None:
-            repeat = self.integer(entry.repeat, lookup, f"layer '{name}': 'repeat'", 0)
+            repeat = self.integer(entry.repeat, lookup, f"layer '{label}': 'repeat'", 0)
             if repeat > MAX_REPEAT:
-                raise SpecError(f"layer '{name}': repeat={repeat:,} is beyond the limit of {MAX_REPEAT:,}", entry.repeat.loc)
+                raise SpecError(f"layer '{label}': repeat={repeat:,} is beyond the limit of {MAX_REPEAT:,}", entry.repeat.loc)
         if entry.op is not None:
             return self.op_entry(entry, name, inputs, scope, repeat)
         if len(inputs) != 1:
-            raise SpecError(f"layer '{name}': a block takes one input, not {len(inputs)}", entry.sources_loc or entry.loc)
+            raise SpecError(f"layer '{label}': a block takes one input, not {len(inputs)}", entry.sources_loc or entry.loc)
         kind = entry.block if entry.block is not None else "layers"
         current = inputs[0]
         for r in range(repeat):
             if isinstance(current, tuple):
-                raise SpecError(f"layer '{name}': a repeated block must end in a layer with one output", entry.loc)
+                raise SpecError(f"layer '{label}': a repeated block must end in a layer with one output", entry.loc)
             suffix = (str(r),) if repeat > 1 else ()
             kinds = scope.kinds + ((f"{kind} x{repeat}", kind) if repeat > 1 else (kind,))
             path = scope.path + (name,) + suffix
@@ -188,7 +190,7 @@ class _Walker:
 
     def block(self, entry: Entry, name: str, path: tuple, kinds: tuple, current: int, r: int, scope: _Scope):
         definition = self.spec.blocks.get(entry.block)
-        where = f"layer '{name}'"
+        where = f"layer '{'.'.join(path)}'"
         if definition is None:
             hint = did_you_mean(entry.block, self.spec.blocks)
             if entry.block in OPS or entry.block in ALIASES:
@@ -226,7 +228,7 @@ class _Walker:
     def op_entry(self, entry: Entry, name: str, inputs: list, scope: _Scope, repeat: int):
         op = ALIASES.get(entry.op, entry.op)
         definition = OPS.get(op)
-        where = f"layer '{name}'"
+        where = f"layer '{'.'.join(scope.path + (name,))}'"
         if definition is None:
             hint = did_you_mean(entry.op, [*OPS, *ALIASES])
             if entry.op in self.spec.blocks:
