@@ -14,6 +14,7 @@ from costcalc.errors import Loc, SpecError, did_you_mean
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
 from costcalc.spec.expr import ExprError, evaluate
 from costcalc.spec.model import Entry, Spec, Value
+from costcalc.util import gc_paused
 
 MAX_NODES = 1_000_000
 MAX_REPEAT = 1_000_000
@@ -58,7 +59,8 @@ class Graph:
 
 def build(spec: Spec, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1) -> Graph:
     """Walk `spec` into a Graph. `overrides` maps variable names to expression text (from `--set`)."""
-    return _Walker(spec, batch).run(overrides or {}, input_shape)
+    with gc_paused():
+        return _Walker(spec, batch).run(overrides or {}, input_shape)
 
 
 @dataclass

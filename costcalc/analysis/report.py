@@ -10,6 +10,7 @@ from functools import reduce
 
 from costcalc.graph import Graph
 from costcalc.ops import COUNT_FIELDS, Counts
+from costcalc.util import gc_paused
 
 CONVENTION = "paper"
 CONVENTION_TEXT = "FLOPs = multiply-adds of conv and fc layers, bias not counted"
@@ -56,6 +57,11 @@ class Report:
 
 def analyse(graph: Graph, bytes_per_element: int | None = None) -> Report:
     """Totals and per-layer records of `graph`; memory access in bytes when `bytes_per_element` is given."""
+    with gc_paused():
+        return _analyse(graph, bytes_per_element)
+
+
+def _analyse(graph: Graph, bytes_per_element: int | None) -> Report:
     producer = {0: "input"}
     for node in graph.nodes:
         for k, t in enumerate(node.outputs):
