@@ -262,3 +262,10 @@ def test_squeezenet_fire_module():
     c, s, e = 512, 64, 256
     assert sum(n.counts.params for n in fire9) == c * s + s + s * e + e + 9 * s * e + e
     assert sum(n.counts.flops for n in fire9) == 13 * 13 * (c * s + s * e + 9 * s * e)
+
+
+@pytest.mark.parametrize("size", [160, 192, 256])
+def test_densenet_input_resolution(size):
+    """--input 3xSxS: the closed form with S/4 after the stem (S a multiple of 32)."""
+    t = analyse(load(str(SPECS / "densenet121.yaml"), input_shape=(3, size, size))).totals
+    assert (t.params, t.flops) == densenet_closed_form(32, (6, 12, 24, 16), size=size)
