@@ -32,6 +32,10 @@ def _match(got: int, want, tolerance) -> str:
     return f"{(got - want) / want:+.2%} (±{tolerance:.0%})" if tolerance else f"differs by {got - want:+,}"
 
 
+def _tolerance(tolerance, key: str) -> float:
+    return tolerance.get(key, 0) if isinstance(tolerance, dict) else tolerance
+
+
 def render() -> str:
     from costcalc.analysis import analyse
     from costcalc.graph import load
@@ -46,8 +50,8 @@ def render() -> str:
         published = spec.published or {}
         tolerance = published.get("tolerance", 0)
         params, flops = published.get("params"), published.get("flops")
-        matches = [m for m in (_match(report.totals.params, params, tolerance),
-                               _match(report.totals.flops, flops, tolerance)) if m]
+        matches = [m for m in (_match(report.totals.params, params, _tolerance(tolerance, "params")),
+                               _match(report.totals.flops, flops, _tolerance(tolerance, "flops"))) if m]
         lines.append(
             f"| [{rel}]({rel}) | {'x'.join(map(str, report.input[1:]))} | {report.totals.params:,} | "
             f"{f'{params:,}' if params is not None else '–'} | {report.totals.flops:,} | "
