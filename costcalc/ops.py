@@ -254,6 +254,13 @@ def shuffle(x, groups) -> OpResult:
     return OpResult(outputs=(x,))
 
 
+def select(x, out) -> OpResult:
+    """Channel index-select (a gather by a fixed index buffer, e.g. CondenseNet's condensed layers): `out` channels
+    (or features of a flat input) picked from the input, in any order and possibly repeated. No arithmetic and no
+    parameters (the index is a buffer); it reads its input and writes its output like a shuffle."""
+    return OpResult(outputs=((out, *x[1:]),))
+
+
 def flatten(x) -> OpResult:
     return OpResult(outputs=((prod(x),),), moves_data=False)
 
@@ -287,9 +294,11 @@ OPS: dict[str, OpDef] = {
     "concat": OpDef(concat, min_inputs=1, max_inputs=None, doc="concatenation along channels"),
     "split": OpDef(split, {"sizes": Arg("ints", None), "parts": Arg("int", None)}, doc="channel split"),
     "shuffle": OpDef(shuffle, {"groups": Arg("int")}, doc="channel shuffle"),
+    "select": OpDef(select, {"out": Arg("int")}, doc="channel index-select (gather) of `out` channels"),
     "flatten": OpDef(flatten, doc="C x H x W to C*H*W (a view: moves no data)"),
     "dropout": OpDef(identity, {"p": Arg("number", 0.0)}, doc="identity at inference (free)"),
     "identity": OpDef(identity, doc="passes its input on (free)"),
 }
 
-ALIASES = {"linear": "fc", "batchnorm": "bn", "silu": "swish", "global_avgpool": "gap", "channel_shuffle": "shuffle"}
+ALIASES = {"linear": "fc", "batchnorm": "bn", "silu": "swish", "global_avgpool": "gap", "channel_shuffle": "shuffle",
+           "index_select": "select"}
