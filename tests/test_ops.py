@@ -153,10 +153,16 @@ def test_free_ops_move_nothing(op):
 def test_every_op_has_a_test_here():
     tested = {"conv", "fc", "bn", "gap", "maxpool", "avgpool", "add", "mul", "concat", "split", "shuffle", "flatten",
               "dropout", "identity", "relu", "relu6", "sigmoid", "swish", "hardsigmoid", "hardswish", "leaky_relu",
-              "tanh", "scale"}
+              "tanh", "scale", "select"}
     assert set(OPS) <= tested
 
 
 def test_scale():
     result = OPS["scale"].fn((8, 5, 5), factor=0.17)
     assert result.elementwise_flops == 200 and result.params == 0
+
+
+def test_select_gathers_channels():
+    result = OPS["select"].fn((8, 5, 5), out=6)
+    assert result.outputs == ((6, 5, 5),) and (result.flops, result.elementwise_flops, result.params) == (0, 0, 0)
+    assert account(result, [(8, 5, 5)], 2).memory_access == 2 * (8 * 25 + 6 * 25)
