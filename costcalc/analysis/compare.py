@@ -1,9 +1,11 @@
 """Two reports side by side: deltas of the totals and a row-by-row diff.
 
 Rows (layers, or blocks at a depth) are matched first by their hierarchical name (`layer2.0.conv2` in A with
-`layer2.0.conv2` in B), then, among the rows left over, by position within their parent block: the k-th unmatched
-row under `layer2.0` in A with the k-th unmatched row under `layer2.0` in B. Rows still unmatched are only in A or
-only in B. Deltas are B - A.
+`layer2.0.conv2` in B), then, among the rows left over, by position within their parent block (`layer2.0`): the
+leftovers of A and B under the same parent are aligned in order as a diff aligns lines, runs of the same op
+lining up and the rows between them paired one to one, so that a layer inserted in B (which shifts the automatic
+names `relu2`, `conv3`, ... of the layers after it) does not unpair the rest. Rows still unmatched are only in A
+or only in B. Deltas are B - A.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def match_rows(rows_a: list, rows_b: list) -> list:
         if j not in taken_b:
             left_b.setdefault(_parent(row), []).append(j)
     for parent, indices in left_a.items():
-        for i, j in zip(indices, left_b.get(parent, [])):
+        for i, j in _align(indices, left_b.get(parent, []), rows_a, rows_b):
             pair[i] = (j, MATCHED_BY_POSITION)
             taken_b.add(j)
     result = []
@@ -129,6 +131,24 @@ def match_rows(rows_a: list, rows_b: list) -> list:
             result.append(RowDiff(row, None))
     flush_b(len(rows_b))
     return result
+
+
+def _kind(row: Row) -> str:
+    return row.op.split(" x")[0]  # a repeated block's row reads "bottleneck x3": the kind without the count
+
+
+def _align(indices_a: list, indices_b: list, rows_a: list, rows_b: list) -> list:
+    """Pair the leftover rows of one block in order: runs of the same op line up, and between them rows are paired
+    by position (a conv replaced by a depthwise conv); an extra row on one side stays unpaired."""
+    from difflib import SequenceMatcher
+
+    kinds_a = [_kind(rows_a[i]) for i in indices_a]
+    kinds_b = [_kind(rows_b[j]) for j in indices_b]
+    pairs = []
+    for tag, a0, a1, b0, b1 in SequenceMatcher(None, kinds_a, kinds_b, autojunk=False).get_opcodes():
+        if tag in ("equal", "replace"):
+            pairs += zip(indices_a[a0:a1], indices_b[b0:b1])
+    return pairs
 
 
 def guideline_changes(graph_a, graph_b):

@@ -116,12 +116,16 @@ def render_compare(comparison, options) -> str:
 
 
 def verdict_text(verdict, exact: bool) -> str:
+    # a total and a limit that round to the same K/M/G text are shown exactly, so that "4.09G > 4.09G" never shows
+    exact = exact or human(verdict.actual) == human(verdict.limit.value)
     h = lambda n: human(n, exact)  # noqa: E731
     name = verdict.limit.field  # as the budget: section and the JSON spell it
     where = "" if verdict.limit.source == "spec" else " (--max)"
     if verdict.ok:
         return f"{name} {h(verdict.actual)} of {h(verdict.limit.value)}{where}"
     share = percent(verdict.over / verdict.limit.value) if verdict.limit.value else "-"
+    if share == "+0.00%":
+        share = "+<0.01%"
     return f"{name} {h(verdict.actual)} > {h(verdict.limit.value)}{where} by {h(verdict.over)} ({share})"
 
 
