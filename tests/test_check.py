@@ -62,7 +62,7 @@ def test_spec_budget_over_exit_1_and_github_annotation(run, write_spec):
     result = run("check", path, env={"GITHUB_ACTIONS": "true"})
     assert result.exit_code == 1
     line = _line_of(path, "budget:")
-    assert f"::error file={path},line={line},title=costcalc budget::small: flops 6.91K > 6.90K by 12 (+0.17%25)" \
+    assert f"::error file={path},line={line},title=costcalc budget::small: over budget: flops 6.91K > 6.90K by 12 (+0.17%25)" \
         in result.stdout
     assert "params" not in result.stdout.split("::error")[-1]  # 108 of 108 is within budget
     without = run("check", path, env={"GITHUB_ACTIONS": ""})

@@ -34,7 +34,7 @@ def github_annotations(run) -> str:
             loc = verdict.limit.loc
             where = f"file={_escape_property(loc.file)},line={loc.line}" if loc else f"file={_escape_property(check.path)}"
             lines.append(f"::error {where},title=costcalc budget::"
-                         f"{_escape_data(check.model + ': ' + verdict_text(verdict, False) + ' over budget')}")
+                         f"{_escape_data(check.model + ': over budget: ' + verdict_text(verdict, False))}")
     return "".join(line + "\n" for line in lines)
 
 
