@@ -28,7 +28,7 @@ def test_quantities_are_exact_powers_of_1000(text, value):
         assert got == value and type(got) is int
 
 
-@pytest.mark.parametrize("bad", ["4.5X", "1.2345K", -3, "-3M", True, None, 1.5, "", "G", "4.5 GB", [1]])
+@pytest.mark.parametrize("bad", ["4.5X", "1.2345K", -3, "-3M", True, None, 1.5, "", "G", "4.5 GB", [1], "1" * 5000, "1" * 40 + "T"])
 def test_bad_quantities_are_refused(bad):
     with pytest.raises(QuantityError):
         parse_quantity(bad)

@@ -18,6 +18,7 @@ from costcalc.errors import CostcalcError, Loc, SpecError, did_you_mean
 BUDGET_FIELDS = ("flops", "params", "memory_access", "activations")
 SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 MAX_LIMIT = 10**30
+MAX_TEXT = 64  # characters of a limit as written: far more than 10^30 needs, far fewer than int() refuses
 _QUANTITY = re.compile(r"^\s*(\d+(?:_\d+)*)(?:\.(\d+))?\s*([A-Za-z]?)\s*$")
 
 
@@ -32,9 +33,10 @@ def parse_quantity(value) -> int:
     if isinstance(value, int):
         number = value
     elif isinstance(value, str):
-        match = _QUANTITY.match(value)
+        match = _QUANTITY.match(value) if len(value) <= MAX_TEXT else None
         if not match:
-            raise QuantityError(f"'{value}' is not a count: write a number with an optional suffix K, M, G or T "
+            shown = value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "..."
+            raise QuantityError(f"'{shown}' is not a count: write a number with an optional suffix K, M, G or T "
                                 f"(powers of 1000), e.g. 4.5G")
         whole, decimals, suffix = match.groups()
         if suffix not in SUFFIXES and suffix != "k":  # 'k' is the SI spelling of K
