@@ -230,6 +230,10 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_a
     if os.environ.get("GITHUB_ACTIONS") == "true":
         click.echo(github_annotations(run), nl=False, err=Format(fmt) in (Format.JSON, Format.CSV))
     if junit_file:
-        with open(junit_file, "w", encoding="utf-8") as f:
-            f.write(junit_xml(run))
+        try:
+            with open(junit_file, "w", encoding="utf-8") as f:
+                f.write(junit_xml(run))
+        except OSError as e:
+            click.echo(f"{junit_file}: error: cannot write the JUnit file: {e.strerror or e}", err=True)
+            sys.exit(2)
     sys.exit(run.exit_code)

@@ -145,6 +145,11 @@ def test_junit_xml(run, tmp_path):
     assert cases[str(tmp_path / "bad.yaml")].find("error") is not None
 
 
+def test_unwritable_junit_file_is_an_error_not_a_traceback(run, tmp_path):
+    result = run("check", R50, "--junit", tmp_path / "missing" / "junit.xml")
+    assert result.exit_code == 2 and "cannot write the JUnit file" in result.stderr
+
+
 def test_fail_on_guidelines_is_not_faked(run):
     """--fail-on needs costcalc.analysis.guidelines (another branch): refused until it is wired, never ignored."""
     result = run("check", R50, "--fail-on", "G1,G2")
