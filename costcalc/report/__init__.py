@@ -1,4 +1,9 @@
-"""One reporter per output format behind one small interface: `render(report, rows, options) -> str`."""
+"""One reporter per output format behind one small interface.
+
+`render(fmt, result, rows, options) -> str` picks the format's Reporter from the Format enum and hands it the
+result: a Report (with the rows of the chosen view), a Comparison, or a CheckRun. Every format is rendered from
+those same objects; nothing here computes a cost.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,11 @@ from enum import Enum
 class Format(str, Enum):
     TABLE = "table"
     JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+FORMATS = tuple(f.value for f in Format)
 
 
 @dataclass(frozen=True)
@@ -18,12 +28,41 @@ class Options:
     width: int | None = None  # None: the terminal's, or a wide fixed width when piped
 
 
-def render(fmt: Format, report, rows: list, options: Options = Options()) -> str:
-    """Render `report` (and, for formats that show a chosen view, its `rows`) as text."""
+class Reporter:
+    """What every format implements: one method per kind of result."""
+
+    def report(self, report, rows: list, options: Options) -> str:
+        raise NotImplementedError
+
+    def compare(self, comparison, options: Options) -> str:
+        raise NotImplementedError
+
+    def check(self, run, options: Options) -> str:
+        raise NotImplementedError
+
+
+def reporter(fmt: Format) -> Reporter:
+    """The reporter of `fmt` (its module is imported only when used)."""
+    fmt = Format(fmt)
     if fmt is Format.JSON:
-        from costcalc.report import as_json
+        from costcalc.report.as_json import JsonReporter as cls
+    elif fmt is Format.CSV:
+        from costcalc.report.as_csv import CsvReporter as cls
+    elif fmt is Format.MARKDOWN:
+        from costcalc.report.as_markdown import MarkdownReporter as cls
+    else:
+        from costcalc.report.as_table import TableReporter as cls
+    return cls()
 
-        return as_json.render(report)
-    from costcalc.report import as_table
 
-    return as_table.render(report, rows, options)
+def render(fmt: Format, result, rows: list | None = None, options: Options = Options()) -> str:
+    """Render `result` (a Report with the `rows` of the chosen view, a Comparison, or a CheckRun) as text."""
+    from costcalc.analysis.budget import CheckRun
+    from costcalc.analysis.compare import Comparison
+
+    chosen = reporter(fmt)
+    if isinstance(result, Comparison):
+        return chosen.compare(result, options)
+    if isinstance(result, CheckRun):
+        return chosen.check(result, options)
+    return chosen.report(result, rows if rows is not None else [], options)

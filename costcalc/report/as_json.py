@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from costcalc.ops import COUNT_FIELDS
+from costcalc.report import Reporter
 
 
 def counts_dict(counts) -> dict:
@@ -49,3 +50,70 @@ def document(report) -> dict:
 
 def render(report) -> str:
     return json.dumps(document(report), indent=1) + "\n"
+
+
+def _row(row) -> dict | None:
+    if row is None:
+        return None
+    return {"name": row.name, "op": row.op, "layers": row.layers,
+            "output": _plain(row.output[0] if len(row.output) == 1 else row.output), **counts_dict(row.counts)}
+
+
+def _side(report, label: str) -> dict:
+    return {"label": label, "model": report.model, "path": report.path, "input": list(report.input),
+            "variables": {k: _plain(v) for k, v in report.variables.items()}}
+
+
+def compare_document(comparison) -> dict:
+    """{"a": totals of A, "b": totals of B, "delta": B - A, "relative": (B - A) / A, "models": {"a", "b"},
+    "depth", "layers": [{"name", "status", "matched_by", "a", "b", "delta"}]}."""
+    return {
+        "a": counts_dict(comparison.a.totals),
+        "b": counts_dict(comparison.b.totals),
+        "delta": counts_dict(comparison.delta),
+        "relative": comparison.relative(),
+        "models": {"a": _side(comparison.a, comparison.label_a), "b": _side(comparison.b, comparison.label_b)},
+        "convention": comparison.a.convention,
+        "memory_access_unit": comparison.a.memory_unit,
+        "depth": "all" if comparison.depth is None else comparison.depth,
+        "layers": [
+            {"name": (diff.a or diff.b).name, "status": diff.status, "matched_by": diff.matched_by,
+             "a": _row(diff.a), "b": _row(diff.b), "delta": counts_dict(diff.delta)}
+            for diff in comparison.rows
+        ],
+    }
+
+
+def _loc(loc) -> dict | None:
+    return None if loc is None else {"file": loc.file, "line": loc.line}
+
+
+def check_document(run) -> dict:
+    specs = []
+    for check in run.checks:
+        specs.append({
+            "path": check.path,
+            "model": check.model or None,
+            "status": check.status,
+            "totals": counts_dict(check.totals) if check.totals is not None else None,
+            "limits": [
+                {"total": v.limit.field, "limit": v.limit.value, "actual": v.actual, "over": v.over, "ok": v.ok,
+                 "source": v.limit.source, "budget": _loc(v.limit.loc)}
+                for v in check.verdicts
+            ],
+            "error": str(check.error) if check.error is not None else None,
+        })
+    return {"exit_code": run.exit_code, "specs": specs}
+
+
+class JsonReporter(Reporter):
+    """Machine format: every count a JSON integer; a report lists every layer whatever --depth is."""
+
+    def report(self, report, rows, options):
+        return render(report)
+
+    def compare(self, comparison, options):
+        return json.dumps(compare_document(comparison), indent=1) + "\n"
+
+    def check(self, run, options):
+        return json.dumps(check_document(run), indent=1) + "\n"

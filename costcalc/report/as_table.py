@@ -7,7 +7,8 @@ import io
 from rich.console import Console
 from rich.table import Table
 
-from costcalc.report.units import human, ratio, shape
+from costcalc.report import Reporter
+from costcalc.report.units import human, percent, ratio, shape, signed
 
 PIPED_WIDTH = 160  # fixed, so that piped output is the same on every machine
 
@@ -43,3 +44,132 @@ def render(report, rows: list, options) -> str:
     console.print(header(report), soft_wrap=True)
     console.print(table)
     return buffer.getvalue()
+
+
+def _console(options) -> tuple:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=options.width or PIPED_WIDTH, color_system="standard" if options.color else None,
+                      force_terminal=options.color, no_color=not options.color, highlight=False)
+    return buffer, console
+
+
+TOTAL_NAMES = (("flops", "FLOPs"), ("elementwise_flops", "Elem. FLOPs"), ("params", "Params"),
+               ("memory_access", "MAC (mem. access)"), ("activations", "Activations"))
+
+
+def diff_name(diff) -> str:
+    """The row's name; for a match by position, A's name and B's."""
+    if diff.a is not None and diff.b is not None and diff.a.name != diff.b.name:
+        return f"{diff.a.name} ~ {diff.b.name}"
+    return (diff.a or diff.b).name
+
+
+def diff_op(diff) -> str:
+    if diff.a is not None and diff.b is not None and diff.a.op != diff.b.op:
+        return f"{diff.a.op} -> {diff.b.op}"
+    return (diff.a or diff.b).op
+
+
+def diff_mark(diff) -> str:
+    """'only A', 'only B', 'by position' (a match by position within the block), or '' (matched by name)."""
+    if diff.status != "both":
+        return {"only_a": "only A", "only_b": "only B"}[diff.status]
+    return "by position" if diff.matched_by == "position" else ""
+
+
+def compare_header(comparison) -> str:
+    return (f"A: {comparison.label_a} | B: {comparison.label_b} | deltas are B - A | convention: "
+            f"{comparison.a.convention} | memory access in {comparison.a.memory_unit}")
+
+
+def render_compare(comparison, options) -> str:
+    h = lambda n: human(n, options.exact)  # noqa: E731
+    totals = Table(header_style="bold", title="Totals", title_justify="left")
+    for title, justify in (("Total", "left"), ("A", "right"), ("B", "right"), ("B - A", "right"), ("%", "right")):
+        totals.add_column(title, justify=justify, no_wrap=True)
+    a, b, delta, relative = comparison.a.totals, comparison.b.totals, comparison.delta, comparison.relative()
+    for key, title in TOTAL_NAMES:
+        totals.add_row(title, h(getattr(a, key)), h(getattr(b, key)), signed(getattr(delta, key), options.exact),
+                       percent(relative[key]))
+    layers = Table(header_style="bold", title="Rows (matched by name, then by position in their block)",
+                   title_justify="left")
+    layers.add_column("Layer", no_wrap=True)
+    layers.add_column("Op", no_wrap=True)
+    layers.add_column("Match", no_wrap=True)
+    for metric in ("FLOPs", "Params", "MAC"):
+        for side in ("A", "B", "B - A"):
+            layers.add_column(f"{metric} {side}", justify="right", no_wrap=True)
+    for diff in comparison.rows:
+        cells = []
+        for key in ("flops", "params", "memory_access"):
+            cells += [h(getattr(diff.a.counts, key)) if diff.a else "", h(getattr(diff.b.counts, key)) if diff.b else "",
+                      signed(getattr(diff.delta, key), options.exact)]
+        layers.add_row(diff_name(diff), diff_op(diff), diff_mark(diff), *cells)
+    buffer, console = _console(options)
+    console.print(compare_header(comparison), soft_wrap=True)
+    console.print(totals)
+    if comparison.rows:
+        console.print(layers)
+    else:
+        console.print("no rows differ")
+    return buffer.getvalue()
+
+
+def verdict_text(verdict, exact: bool) -> str:
+    # a total and a limit that round to the same K/M/G text are shown exactly, so that "4.09G > 4.09G" never shows
+    exact = exact or human(verdict.actual) == human(verdict.limit.value)
+    h = lambda n: human(n, exact)  # noqa: E731
+    name = verdict.limit.field  # as the budget: section and the JSON spell it
+    where = "" if verdict.limit.source == "spec" else " (--max)"
+    if verdict.ok:
+        return f"{name} {h(verdict.actual)} of {h(verdict.limit.value)}{where}"
+    share = percent(verdict.over / verdict.limit.value) if verdict.limit.value else "-"
+    if share == "+0.00%":
+        share = "+<0.01%"
+    return f"{name} {h(verdict.actual)} > {h(verdict.limit.value)}{where} by {h(verdict.over)} ({share})"
+
+
+def check_line(check, exact: bool) -> str:
+    """One line per spec: within / over (by how much) / no budget / could not be read."""
+    status = check.status
+    if status == "error":
+        return f"{check.path}: could not be read: {check.error}"
+    if status == "no budget":
+        return f"{check.path}: no budget (add a budget: section or --max-* options)"
+    over = [v for v in check.verdicts if not v.ok]
+    within = [v for v in check.verdicts if v.ok]
+    if over:
+        text = "; ".join(verdict_text(v, exact) for v in over)
+        rest = f" (within: {', '.join(verdict_text(v, exact) for v in within)})" if within else ""
+        return f"{check.path}: over budget: {text}{rest}"
+    return f"{check.path}: within budget: {', '.join(verdict_text(v, exact) for v in within)}"
+
+
+def check_summary(run) -> str:
+    counts = {}
+    for check in run.checks:
+        counts[check.status] = counts.get(check.status, 0) + 1
+    parts = [f"{counts[s]} {s if s != 'error' else 'unreadable'}" for s in ("within", "over", "no budget", "error")
+             if s in counts]
+    n = len(run.checks)
+    return f"{n} spec{'s' if n != 1 else ''}: {', '.join(parts) or 'none'}"
+
+
+def render_check(run, options) -> str:
+    # an unreadable spec's located error line goes to stderr (the CLI prints it); stdout names the file only
+    lines = [f"{check.path}: could not be read (the error is on stderr)" if check.status == "error"
+             else check_line(check, options.exact) for check in run.checks]
+    return "\n".join(lines + [check_summary(run)]) + "\n"
+
+
+class TableReporter(Reporter):
+    """The human format: rich tables, K/M/G (or exact) numbers."""
+
+    def report(self, report, rows, options):
+        return render(report, rows, options)
+
+    def compare(self, comparison, options):
+        return render_compare(comparison, options)
+
+    def check(self, run, options):
+        return render_check(run, options)

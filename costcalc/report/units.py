@@ -28,3 +28,15 @@ def shape(dims: tuple) -> str:
     if dims and isinstance(dims[0], tuple):
         return " + ".join(shape(d) for d in dims)
     return "x".join(str(d) for d in dims)
+
+
+def signed(n: int, exact: bool = False) -> str:
+    """A delta: '+141.30M', '-528.13K', '0'."""
+    return human(n, exact) if n <= 0 else "+" + human(n, exact)
+
+
+def percent(fraction) -> str:
+    """A relative delta: 0.0346 -> '+3.46%'; None (nothing to compare with) -> '-'."""
+    if fraction is None:
+        return "-"
+    return "0.00%" if fraction == 0 else f"{fraction * 100:+.2f}%"

@@ -1,0 +1,70 @@
+"""CSV for spreadsheets and scripts: one header row, then one row per layer (a report lists every layer, like the
+JSON), per compared row (compare), or per limit checked (check). Counts are whole integers; no totals row (they
+are the sums of the columns)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from costcalc.ops import COUNT_FIELDS
+from costcalc.report import Reporter
+from costcalc.report.units import shape
+
+
+def _table(header: list, rows: list) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _output(outputs: tuple) -> str:
+    return shape(outputs if len(outputs) > 1 else outputs[0])
+
+
+def render_report(report) -> str:
+    rows = [[layer.name, layer.op, _output(layer.outputs), *(getattr(layer.counts, f) for f in COUNT_FIELDS)]
+            for layer in report.layers]
+    return _table(["name", "op", "output", *COUNT_FIELDS], rows)
+
+
+def render_compare(comparison) -> str:
+    header = ["name", "status", "matched_by", "name_a", "name_b", "op_a", "op_b"]
+    for f in COUNT_FIELDS:
+        header += [f"{f}_a", f"{f}_b", f"{f}_delta"]
+    rows = []
+    for diff in comparison.rows:
+        a, b, delta = diff.a, diff.b, diff.delta
+        row = [(a or b).name, diff.status, diff.matched_by or "", a.name if a else "", b.name if b else "",
+               a.op if a else "", b.op if b else ""]
+        for f in COUNT_FIELDS:
+            row += [getattr(a.counts, f) if a else "", getattr(b.counts, f) if b else "", getattr(delta, f)]
+        rows.append(row)
+    return _table(header, rows)
+
+
+def render_check(run) -> str:
+    rows = []
+    for check in run.checks:
+        if not check.verdicts:
+            error = str(check.error) if check.error is not None else ""
+            rows.append([check.path, check.model, check.status, "", "", "", "", "", "", error])
+            continue
+        for v in check.verdicts:
+            rows.append([check.path, check.model, "within" if v.ok else "over", v.limit.field, v.actual,
+                         v.limit.value, v.over, v.limit.source, v.limit.loc.line if v.limit.loc else "", ""])
+    return _table(["path", "model", "status", "total", "actual", "limit", "over", "source", "budget_line", "error"],
+                  rows)
+
+
+class CsvReporter(Reporter):
+    def report(self, report, rows, options):
+        return render_report(report)
+
+    def compare(self, comparison, options):
+        return render_compare(comparison)
+
+    def check(self, run, options):
+        return render_check(run)

@@ -1,0 +1,100 @@
+"""GitHub-flavoured Markdown, to paste into (or post as) a pull-request comment: pipe tables with numbers aligned
+right, the totals row in bold, long per-row diffs folded in a <details> block. Plain text otherwise, so that it
+reads the same raw."""
+
+from __future__ import annotations
+
+from costcalc.report import Reporter
+from costcalc.report.as_table import (TOTAL_NAMES, check_line, check_summary, compare_header, diff_name,
+                                      diff_mark, diff_op, header, verdict_text)
+from costcalc.report.units import human, percent, ratio, shape, signed
+
+FOLD_ROWS = 20  # more rows than this go into a <details> block
+
+
+def cell(text) -> str:
+    """Text safe in a table cell: pipes escaped, no line breaks, Markdown emphasis characters escaped."""
+    text = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    for ch in "*_`<>[]~":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def table(head: list, align: list, rows: list) -> list:
+    """Lines of a pipe table; `align` holds 'l' or 'r' per column."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if a == "r" else ":---" for a in align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _fold(summary: str, lines: list, rows: int) -> list:
+    if rows <= FOLD_ROWS:
+        return lines
+    return [f"<details><summary>{summary}</summary>", ""] + lines + ["", "</details>"]
+
+
+def render_report(report, rows: list, options) -> str:
+    h = lambda n: human(n, options.exact)  # noqa: E731
+    body = []
+    for row in rows:
+        c = row.counts
+        body.append([cell(row.name), cell(row.op), shape(row.output if len(row.output) > 1 else row.output[0]),
+                     h(c.params), h(c.flops), h(c.elementwise_flops), h(c.memory_access),
+                     ratio(c.flops + c.elementwise_flops, c.memory_access)])
+    t = report.totals
+    body.append(["**total**", "", "", f"**{h(t.params)}**", f"**{h(t.flops)}**", f"**{h(t.elementwise_flops)}**",
+                 f"**{h(t.memory_access)}**", ratio(t.flops + t.elementwise_flops, t.memory_access)])
+    lines = [cell(header(report)), ""]
+    lines += table(["Layer", "Op", "Output", "Params", "FLOPs", "Elem. FLOPs", "MAC (mem. access)", "Intensity"],
+                   list("lllrrrrr"), body)
+    return "\n".join(lines) + "\n"
+
+
+def render_compare(comparison, options) -> str:
+    h = lambda n: human(n, options.exact)  # noqa: E731
+    a, b, delta, relative = comparison.a.totals, comparison.b.totals, comparison.delta, comparison.relative()
+    totals = [[title, h(getattr(a, key)), h(getattr(b, key)), signed(getattr(delta, key), options.exact),
+               percent(relative[key])] for key, title in TOTAL_NAMES]
+    lines = [cell(compare_header(comparison)), ""]
+    lines += table(["Total", "A", "B", "B - A", "%"], list("lrrrr"), totals)
+    body = []
+    for diff in comparison.rows:
+        cells = []
+        for key in ("flops", "params", "memory_access"):
+            cells += [h(getattr(diff.a.counts, key)) if diff.a else "", h(getattr(diff.b.counts, key)) if diff.b else "",
+                      signed(getattr(diff.delta, key), options.exact)]
+        body.append([cell(diff_name(diff)), cell(diff_op(diff)), diff_mark(diff), *cells])
+    lines.append("")
+    if body:
+        head = ["Layer", "Op", "Match"] + [f"{m} {s}" for m in ("FLOPs", "Params", "MAC") for s in ("A", "B", "B - A")]
+        lines += _fold(f"{len(body)} rows (matched by name, then by position in their block)",
+                       table(head, list("lll") + ["r"] * 9, body), len(body))
+    else:
+        lines.append("No rows differ.")
+    return "\n".join(lines) + "\n"
+
+
+STATUS = {"within": "within budget", "over": "**over budget**", "no budget": "no budget", "error": "**unreadable**"}
+
+
+def render_check(run, options) -> str:
+    body = []
+    for check in run.checks:
+        if check.status in ("error", "no budget"):
+            detail = check_line(check, options.exact).partition(": ")[2]
+        else:
+            detail = "; ".join(verdict_text(v, options.exact) for v in check.verdicts)
+        body.append([f"`{check.path}`", STATUS[check.status], cell(detail)])
+    lines = [cell(check_summary(run)), ""] + table(["Spec", "Status", "Totals against limits"], list("lll"), body)
+    return "\n".join(lines) + "\n"
+
+
+class MarkdownReporter(Reporter):
+    def report(self, report, rows, options):
+        return render_report(report, rows, options)
+
+    def compare(self, comparison, options):
+        return render_compare(comparison, options)
+
+    def check(self, run, options):
+        return render_check(run, options)
