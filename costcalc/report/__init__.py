@@ -57,12 +57,16 @@ def reporter(fmt: Format) -> Reporter:
 
 def render(fmt: Format, result, rows: list | None = None, options: Options = Options()) -> str:
     """Render `result` (a Report with the `rows` of the chosen view, a Comparison, or a CheckRun) as text."""
+    from costcalc.analysis.report import Report
+
+    chosen = reporter(fmt)
+    if isinstance(result, Report):  # checked first: `report` imports neither compare nor budget
+        return chosen.report(result, rows if rows is not None else [], options)
     from costcalc.analysis.budget import CheckRun
     from costcalc.analysis.compare import Comparison
 
-    chosen = reporter(fmt)
     if isinstance(result, Comparison):
         return chosen.compare(result, options)
     if isinstance(result, CheckRun):
         return chosen.check(result, options)
-    return chosen.report(result, rows if rows is not None else [], options)
+    raise TypeError(f"no reporter for {type(result).__name__}")
