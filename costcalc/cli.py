@@ -82,8 +82,11 @@ def main():
     """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs."""
 
 
+CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.analysis.conventions.CONVENTIONS
+
+
 @main.command(epilog=CONVENTIONS_HELP)
-@click.argument("spec")
+@click.argument("spec", required=False)
 @spec_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--depth", default="2", show_default=True, metavar="N|all",
@@ -94,18 +97,41 @@ def main():
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
-def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_per_element):
+@click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="paper", show_default=True,
+              help="What the FLOPs column counts: paper (conv + fc multiply-adds), full (plus every element-wise "
+                   "op), or the count of fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1.")
+@click.option("--explain-conventions", is_flag=True,
+              help="Print, per op, what each convention counts (and, with SPEC, its FLOPs per op type), then exit.")
+def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_per_element, convention,
+           explain_conventions):
     """Per-layer FLOPs, params and memory access of SPEC, with totals."""
     from costcalc.analysis import analyse, rows
     from costcalc.report import Format, Options, render
 
+    if explain_conventions:
+        _explain_conventions(spec, sets, input_shape, batch, exact)
+        return
+    if spec is None:
+        raise click.UsageError("Missing argument 'SPEC'.")
     if depth != "all" and not (depth.isdigit() and int(depth) >= 1):
         raise click.BadParameter(f"'{depth}': a depth is a whole number from 1, or 'all'", param_hint="--depth")
     try:
-        result = analyse(load_graph(spec, sets, input_shape, batch), bytes_per_element)
+        result = analyse(load_graph(spec, sets, input_shape, batch), bytes_per_element, convention)
     except CostcalcError as e:
         _fail(e)
     color = _color()
     width = os.get_terminal_size().columns if color else None
     selected = rows(result, None if depth == "all" else int(depth), top, sort)
     click.echo(render(Format(fmt), result, selected, Options(exact=exact, color=color, width=width)), nl=False)
+
+
+def _explain_conventions(spec, sets, input_shape, batch, exact):
+    from costcalc.analysis.conventions import explain
+    from costcalc.report.as_conventions import render
+
+    try:
+        graph = load_graph(spec, sets, input_shape, batch) if spec else None
+        explanation = explain(graph)
+    except CostcalcError as e:
+        _fail(e)
+    click.echo(render(explanation, graph.name if graph else None, exact), nl=False)
