@@ -115,6 +115,7 @@ def probes():
            None)
     yield ("avgpool 3x3/2", nn.AvgPool2d(3, 2, 1), Site("avgpool", (X,), ((C, 5, 5),), pool), None)
     yield ("gap (AdaptiveAvgPool2d)", nn.AdaptiveAvgPool2d(1), Site("gap", (X,), ((C, 1, 1),), {}), None)
+    yield ("mean (x.mean([2, 3]))", Lambda(lambda x: x.mean([2, 3])), Site("mean", (X,), ((C, 1, 1),), {}), None)
     yield ("add (a + b)", TwoInputs(C, lambda a, b: a + b), Site("add", (X, X), (X,), {}), nn.Conv2d(C, C, 1, bias=False))
     yield ("mul (x * s, s C x 1 x 1)", TwoInputs(C, lambda a, b: a * b, squeeze=True),
            Site("mul", (X, (C, 1, 1)), (X,), {}), nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(C, C, 1, bias=False)))
@@ -145,9 +146,20 @@ def main():
 
         from costcalc.graph import load
 
+        from costcalc.graph import build
+        from costcalc.spec.model import read_spec
+
         for model_name in args.models.split(","):
             model = getattr(torchvision.models, model_name)()
-            graph = load(str(ROOT / "specs" / f"{model_name}.yaml"))
+            path = ROOT / "specs" / f"{model_name}.yaml"
+            graph = load(str(path))
+            if model_name.startswith("shufflenet_v2") and any(n.op == "gap" for n in graph.nodes):
+                # torchvision's ShuffleNetV2 pools with x.mean([2, 3]): costcalc's op `mean`, not `gap`
+                text = path.read_text()
+                assert text.count("op: gap") == 1, "expected one gap in the spec"
+                mean_spec = pathlib.Path("/tmp") / f"{model_name}.mean.yaml"
+                mean_spec.write_text(text.replace("op: gap", "op: mean"))
+                graph = build(read_spec(str(mean_spec)))
             for tool in TOOLS:
                 got = tool_flops(tool, model, torch.randn(1, *graph.input_shape))
                 want = sum(recount(graph, tool))

@@ -8,7 +8,8 @@ applies a table to a walked Graph; the report then shows those FLOPs in its FLOP
 What each spec op stands for in PyTorch (the tools see modules and functions, not our ops), as torchvision writes it:
 conv = nn.Conv2d, fc = nn.Linear, bn = nn.BatchNorm2d (affine), relu / relu6 / leaky_relu / sigmoid / tanh / swish /
 hardsigmoid / hardswish = nn.ReLU / nn.ReLU6 / nn.LeakyReLU / nn.Sigmoid / nn.Tanh / nn.SiLU / nn.Hardsigmoid /
-nn.Hardswish, maxpool / avgpool = nn.MaxPool2d / nn.AvgPool2d, gap = nn.AdaptiveAvgPool2d(1), add = the `+` / `+=`
+nn.Hardswish, maxpool / avgpool = nn.MaxPool2d / nn.AvgPool2d, gap = nn.AdaptiveAvgPool2d(1), mean = x.mean([2, 3])
+(a global average as a tensor method, as in torchvision's ShuffleNetV2), add = the `+` / `+=`
 operator (torchvision's residuals), mul and scale = the `*` operator (squeeze-and-excitation, residual scaling),
 concat = torch.cat, split = Tensor.chunk / split, shuffle = view + transpose + view, flatten = torch.flatten,
 dropout = nn.Dropout, identity = nn.Identity. The model is in eval mode (thop and ptflops set it; fvcore traces the
@@ -136,7 +137,7 @@ PAPER = Convention("paper", "costcalc", "FLOPs = conv + fc multiply-adds, bias n
     **{op: _free("0 (element-wise: not counted)") for op in (
         "bn", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "swish", "hardsigmoid", "hardswish", "scale", "add",
         "mul")},
-    **{op: _free("0 (pooling: not counted)") for op in ("maxpool", "avgpool", "gap")},
+    **{op: _free("0 (pooling: not counted)") for op in ("maxpool", "avgpool", "gap", "mean")},
     **_DATA_MOVEMENT,
 })
 
@@ -159,6 +160,8 @@ FULL = Convention("full", "costcalc", "FLOPs = conv + fc multiply-adds + every e
                     per_element(POOL_FLOPS_PER_WINDOW_ELEMENT, window_elements)),
     "gap": Rule(f"{POOL_FLOPS_PER_WINDOW_ELEMENT} per input element", per_element(POOL_FLOPS_PER_WINDOW_ELEMENT,
                                                                                   in_elements)),
+    "mean": Rule(f"{POOL_FLOPS_PER_WINDOW_ELEMENT} per input element", per_element(POOL_FLOPS_PER_WINDOW_ELEMENT,
+                                                                                   in_elements)),
     "add": Rule("n-1 per element for n inputs", residual_adds),
     "mul": Rule("1 per output element", per_element(1)),
     **_DATA_MOVEMENT,
@@ -185,6 +188,7 @@ FVCORE = Convention("fvcore", "fvcore 0.1.5 FlopCountAnalysis",
     "maxpool": _free(_FVCORE_UNSUPPORTED.replace("aten op", "aten::max_pool2d")),
     "avgpool": _free(_FVCORE_UNSUPPORTED.replace("aten op", "aten::avg_pool2d")),
     "gap": Rule("aten::adaptive_avg_pool2d: 1 per input element", per_element(1, in_elements)),
+    "mean": _free(_FVCORE_UNSUPPORTED.replace("aten op", "aten::mean")),
     "add": _free(_FVCORE_UNSUPPORTED.replace("aten op", "aten::add")),
     "mul": _free(_FVCORE_UNSUPPORTED.replace("aten op", "aten::mul")),
     "concat": _free("0 (aten::cat is in _IGNORED_OPS)"),
@@ -219,6 +223,7 @@ PTFLOPS = Convention("ptflops", "ptflops 0.7.5 (pytorch backend)",
                     per_element(2, in_elements)),
     "gap": Rule("2 per input element: pool hook (input numel) + patched F.adaptive_avg_pool2d (input numel)",
                 per_element(2, in_elements)),
+    "mean": _free("0 (Tensor.mean is not patched)"),
     "add": _free("0 (the + / += operator: only torch.add / Tensor.add calls are patched, 1 per element)"),
     "mul": _free("0 (the * operator: only torch.mul / Tensor.mul calls are patched, 1 per element)"),
     "concat": _free(_PTFLOPS_NO_HOOK.format("torch.cat")),
@@ -249,6 +254,7 @@ THOP = Convention("thop", "thop 0.1.1", "FLOPs as thop 0.1.1 profile() counts th
     "avgpool": Rule("count_avgpool: 1 per output element", per_element(1)),
     "gap": Rule("count_adap_avgpool: (h_in*w_in/(h_out*w_out) + 1) per output element: c*(h*w + 1)",
                 lambda s: (s.inputs[0][1] * s.inputs[0][2] + 1) * s.outputs[0][0]),
+    "mean": _free(_THOP_TENSOR_OP),
     "add": _free(_THOP_TENSOR_OP),
     "mul": _free(_THOP_TENSOR_OP),
     "concat": _free(_THOP_TENSOR_OP),
