@@ -24,6 +24,9 @@ Counting conventions:
                read and written, each input and parameter read once, each output written
                once; a 1x1 conv costs hw(c1+c2) + c1*c2/g. The batch multiplies
                activations, never parameters. JSON key: memory_access.
+  --convention full | fvcore | ptflops | thop  makes the FLOPs column count all
+               element-wise ops too, or what fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1
+               print; --explain-conventions shows each one's rules, op by op.
 """
 
 
