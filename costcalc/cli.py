@@ -112,7 +112,7 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
     from costcalc.report import Format, Options, render
 
     if explain_conventions:
-        _explain_conventions(spec, sets, input_shape, batch, exact)
+        _explain_conventions(spec, sets, input_shape, batch, exact, fmt)
         return
     if spec is None:
         raise click.UsageError("Missing argument 'SPEC'.")
@@ -128,13 +128,15 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
     click.echo(render(Format(fmt), result, selected, Options(exact=exact, color=color, width=width)), nl=False)
 
 
-def _explain_conventions(spec, sets, input_shape, batch, exact):
+def _explain_conventions(spec, sets, input_shape, batch, exact, fmt):
     from costcalc.analysis.conventions import explain
-    from costcalc.report.as_conventions import render
+    from costcalc.report.as_conventions import render, render_json
 
     try:
         graph = load_graph(spec, sets, input_shape, batch) if spec else None
         explanation = explain(graph)
     except CostcalcError as e:
         _fail(e)
-    click.echo(render(explanation, graph.name if graph else None, exact), nl=False)
+    model = graph.name if graph else None
+    text = render_json(explanation, model) if fmt == "json" else render(explanation, model, exact)
+    click.echo(text, nl=False)

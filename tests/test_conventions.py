@@ -314,3 +314,24 @@ def test_analyse_keeps_paper_by_default_and_counts_under_a_convention():
     report = analyse(graph, convention="ptflops")
     assert report.convention == "ptflops" and report.totals.flops == 4_132_436_968
     assert report.totals.params == 25_557_032
+
+
+def test_cli_explain_conventions_as_json(run):
+    result = run("report", "--explain-conventions", "specs/resnet50.yaml", "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert set(doc["conventions"]) == set(CONVENTIONS) and set(doc["rules"]) == set(OPS)
+    assert doc["totals"]["fvcore"] == 4_111_512_576 and doc["flops_by_op"]["relu"]["ptflops"] == 19_217_408
+
+
+def test_cli_explain_conventions_with_a_bad_spec_is_one_located_error(run, write_spec):
+    path = write_spec("name: x\ninput: [3, 8, 8]\nlayers:\n  - {op: conv, out: 4, k: 3, groups: 2}\n")
+    result = run("report", "--explain-conventions", path)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and ":4:" in result.stderr and "error: " in result.stderr
+
+
+def test_cli_offers_exactly_the_conventions_of_the_analysis():
+    from costcalc.cli import CONVENTION_NAMES
+
+    assert CONVENTION_NAMES == tuple(CONVENTIONS)

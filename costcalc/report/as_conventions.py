@@ -4,6 +4,7 @@ convention gives each op type, so a reader sees where two tools part ways."""
 from __future__ import annotations
 
 import io
+import json
 
 from rich.console import Console
 from rich.table import Table
@@ -40,3 +41,15 @@ def render(explanation, model: str | None = None, exact: bool = False, width: in
     console = Console(file=buffer, width=width or PIPED_WIDTH, color_system=None, no_color=True, highlight=False)
     console.print(table)
     return text + "\n" + buffer.getvalue()
+
+
+def render_json(explanation, model: str | None = None) -> str:
+    """{"conventions": {name: {"tool", "summary"}}, "rules": {op: {name: text}}, and with a spec "model",
+    "flops_by_op": {op: {name: int}}, "totals": {name: int}}."""
+    doc = {
+        "conventions": {name: {"tool": tool, "summary": summary} for name, tool, summary in explanation.conventions},
+        "rules": explanation.rules,
+    }
+    if explanation.flops is not None:
+        doc.update(model=model, flops_by_op=explanation.flops, totals=explanation.totals)
+    return json.dumps(doc, indent=1) + "\n"
