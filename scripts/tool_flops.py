@@ -116,11 +116,13 @@ def probes():
     yield ("avgpool 3x3/2", nn.AvgPool2d(3, 2, 1), Site("avgpool", (X,), ((C, 5, 5),), pool), None)
     yield ("gap (AdaptiveAvgPool2d)", nn.AdaptiveAvgPool2d(1), Site("gap", (X,), ((C, 1, 1),), {}), None)
     yield ("mean (x.mean([2, 3]))", Lambda(lambda x: x.mean([2, 3])), Site("mean", (X,), ((C, 1, 1),), {}), None)
-    yield ("add (a + b)", TwoInputs(C, lambda a, b: a + b), Site("add", (X, X), (X,), {}), nn.Conv2d(C, C, 1, bias=False))
+    branch = nn.Conv2d(C, C, 1, bias=False)
+    squeeze = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(C, C, 1, bias=False))
+    yield ("add (a + b)", TwoInputs(C, lambda a, b: a + b), Site("add", (X, X), (X,), {}), branch)
     yield ("mul (x * s, s C x 1 x 1)", TwoInputs(C, lambda a, b: a * b, squeeze=True),
-           Site("mul", (X, (C, 1, 1)), (X,), {}), nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(C, C, 1, bias=False)))
-    yield ("concat (torch.cat)", TwoInputs(C, lambda a, b: torch.cat([a, b], 1)), Site("concat", (X, X), ((2 * C, H, W),),
-                                                                                       {}), nn.Conv2d(C, C, 1, bias=False))
+           Site("mul", (X, (C, 1, 1)), (X,), {}), squeeze)
+    yield ("concat (torch.cat)", TwoInputs(C, lambda a, b: torch.cat([a, b], 1)),
+           Site("concat", (X, X), ((2 * C, H, W),), {}), branch)
     yield ("split (chunk)", Lambda(lambda x: x.chunk(2, dim=1)[1]), Site("split", (X,), ((4, H, W), (4, H, W)),
                                                                           {"parts": 2}), None)
     yield ("shuffle (view/transpose)", Lambda(channel_shuffle), Site("shuffle", (X,), (X,), {"groups": 2}), None)

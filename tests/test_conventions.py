@@ -67,6 +67,12 @@ def test_resnet50_differences_by_op_derived_by_hand():
     assert {table["add"][n] for n in ("fvcore", "ptflops", "thop")} == {0}
 
 
+@pytest.mark.parametrize("name, flops", [("fvcore", 8_223_025_152), ("thop", 8_267_485_184)])
+def test_resnet50_batch_of_two_matches_each_tool(name, flops):
+    """fvcore and thop count the whole batch (their figures for a 2x3x224x224 input); ptflops runs one sample."""
+    assert total(SPECS / "resnet50.yaml", name, batch=2) == flops
+
+
 @pytest.mark.parametrize("name", ["fvcore", "ptflops", "thop", "full"])
 def test_batch_multiplies_every_convention(name):
     path = SPECS / "resnet50.yaml"
