@@ -5,10 +5,8 @@ Everything here is ints (and shapes of ints); formatting lives in costcalc.repor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
-
-from dataclasses import replace
 
 from costcalc.analysis import conventions
 from costcalc.graph import Graph
