@@ -25,6 +25,9 @@ Counting conventions:
                read and written, each input and parameter read once, each output written
                once; a 1x1 conv costs hw(c1+c2) + c1*c2/g. The batch multiplies
                activations, never parameters. JSON key: memory_access.
+  --convention full | fvcore | ptflops | thop  makes the FLOPs column count all
+               element-wise ops too, or what fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1
+               print; --explain-conventions shows each one's rules, op by op.
 """
 
 
@@ -83,8 +86,11 @@ def main():
     """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs."""
 
 
+CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.analysis.conventions.CONVENTIONS
+
+
 @main.command(epilog=CONVENTIONS_HELP)
-@click.argument("spec")
+@click.argument("spec", required=False)
 @spec_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="json and csv list every layer whatever --depth is.")
@@ -96,20 +102,30 @@ def main():
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
-def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_per_element):
+@click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="paper", show_default=True,
+              help="What the FLOPs column counts: paper (conv + fc multiply-adds), full (plus every element-wise "
+                   "op), or the count of fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1.")
+@click.option("--explain-conventions", is_flag=True,
+              help="Print, per op, what each convention counts (and, with SPEC, its FLOPs per op type), then exit.")
+def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_per_element, convention,
+           explain_conventions):
     """Per-layer FLOPs, params and memory access of SPEC, with totals."""
     from costcalc.analysis import analyse, rows
     from costcalc.report import Format, Options, render
 
-    if depth != "all" and not (depth.isdigit() and int(depth) >= 1):
-        raise click.BadParameter(f"'{depth}': a depth is a whole number from 1, or 'all'", param_hint="--depth")
+    if explain_conventions:
+        _explain_conventions(spec, sets, input_shape, batch, exact, fmt)
+        return
+    if spec is None:
+        raise click.UsageError("Missing argument 'SPEC'.")
+    level = _depth(depth)
     try:
-        result = analyse(load_graph(spec, sets, input_shape, batch), bytes_per_element)
+        result = analyse(load_graph(spec, sets, input_shape, batch), bytes_per_element, convention)
     except CostcalcError as e:
         _fail(e)
     color = _color()
     width = os.get_terminal_size().columns if color else None
-    selected = rows(result, None if depth == "all" else int(depth), top, sort)
+    selected = rows(result, level, top, sort)
     click.echo(render(Format(fmt), result, selected, Options(exact=exact, color=color, width=width)), nl=False)
 
 
@@ -237,3 +253,17 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_a
             click.echo(f"{junit_file}: error: cannot write the JUnit file: {e.strerror or e}", err=True)
             sys.exit(2)
     sys.exit(run.exit_code)
+
+
+def _explain_conventions(spec, sets, input_shape, batch, exact, fmt):
+    from costcalc.analysis.conventions import explain
+    from costcalc.report.as_conventions import render, render_json
+
+    try:
+        graph = load_graph(spec, sets, input_shape, batch) if spec else None
+        explanation = explain(graph)
+    except CostcalcError as e:
+        _fail(e)
+    model = graph.name if graph else None
+    text = render_json(explanation, model) if fmt == "json" else render(explanation, model, exact)
+    click.echo(text, nl=False)

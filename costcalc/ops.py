@@ -289,6 +289,8 @@ OPS: dict[str, OpDef] = {
     "maxpool": OpDef(pool, {**_WINDOW, "dilation": Arg("pair", (1, 1))}, doc="max pooling"),
     "avgpool": OpDef(pool, dict(_WINDOW), doc="average pooling"),
     "gap": OpDef(global_avgpool, doc="global average pooling to C x 1 x 1"),
+    "mean": OpDef(global_avgpool, doc="global average written as x.mean([2, 3]) (torchvision's ShuffleNetV2): the cost "
+                                      "of gap, but FLOP counters that see only modules skip it"),
     "add": OpDef(add, min_inputs=2, max_inputs=None, doc="element-wise sum of equal shapes"),
     "mul": OpDef(mul, min_inputs=2, max_inputs=2, doc="element-wise product (C x 1 x 1 broadcasts)"),
     "concat": OpDef(concat, min_inputs=1, max_inputs=None, doc="concatenation along channels"),

@@ -105,8 +105,9 @@ def test_fc_and_batchnorm_and_gap():
     assert account(fc, [(2048,)], 1).memory_access == 2048 + 1000 + 2048 * 1000 + 1000
     bn = OPS["bn"].fn((64, 7, 7))
     assert (bn.params, bn.elementwise_flops, bn.flops) == (128, 2 * 64 * 49, 0)
-    gap = OPS["gap"].fn((2048, 7, 7))
-    assert gap.outputs == ((2048, 1, 1),) and gap.elementwise_flops == 2048 * 49
+    for op in ("gap", "mean"):  # mean: x.mean([2, 3]), torchvision ShuffleNetV2's pool; the same cost
+        gap = OPS[op].fn((2048, 7, 7))
+        assert gap.outputs == ((2048, 1, 1),) and gap.elementwise_flops == 2048 * 49
     with pytest.raises(OpError, match="flat input"):
         OPS["fc"].fn((64, 7, 7), out=10)
 
@@ -153,7 +154,7 @@ def test_free_ops_move_nothing(op):
 def test_every_op_has_a_test_here():
     tested = {"conv", "fc", "bn", "gap", "maxpool", "avgpool", "add", "mul", "concat", "split", "shuffle", "flatten",
               "dropout", "identity", "relu", "relu6", "sigmoid", "swish", "hardsigmoid", "hardswish", "leaky_relu",
-              "tanh", "scale", "select"}
+              "tanh", "scale", "select", "mean"}
     assert set(OPS) <= tested
 
 

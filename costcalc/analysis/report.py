@@ -5,15 +5,16 @@ Everything here is ints (and shapes of ints); formatting lives in costcalc.repor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
 
+from costcalc.analysis import conventions
 from costcalc.graph import Graph
 from costcalc.ops import COUNT_FIELDS, Counts
 from costcalc.util import gc_paused
 
-CONVENTION = "paper"
-CONVENTION_TEXT = "FLOPs = multiply-adds of conv and fc layers, bias not counted"
+CONVENTION = conventions.DEFAULT
+CONVENTION_TEXT = conventions.PAPER.summary
 
 
 @dataclass(frozen=True)
@@ -53,23 +54,28 @@ class Report:
     totals: Counts
     layers: list = field(default_factory=list)  # list[Layer], topological order
     max_depth: int = 1
+    convention_summary: str = CONVENTION_TEXT  # what FLOPs means under `convention`, for the header
 
 
-def analyse(graph: Graph, bytes_per_element: int | None = None) -> Report:
-    """Totals and per-layer records of `graph`; memory access in bytes when `bytes_per_element` is given."""
+def analyse(graph: Graph, bytes_per_element: int | None = None, convention: str = CONVENTION) -> Report:
+    """Totals and per-layer records of `graph`; memory access in bytes when `bytes_per_element` is given; the
+    FLOPs of each layer counted under the named `convention` (costcalc.analysis.conventions)."""
     with gc_paused():
-        return _analyse(graph, bytes_per_element)
+        return _analyse(graph, bytes_per_element, convention)
 
 
-def _analyse(graph: Graph, bytes_per_element: int | None) -> Report:
+def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Report:
+    flops = conventions.recount(graph, convention) if convention != CONVENTION else None
     producer = {0: "input"}
     for node in graph.nodes:
         for k, t in enumerate(node.outputs):
             producer[t] = node.name if len(node.outputs) == 1 else f"{node.name}.{k}"
     scale = bytes_per_element or 1
     layers = []
-    for node in graph.nodes:
+    for i, node in enumerate(graph.nodes):
         counts = node.counts
+        if flops is not None:
+            counts = replace(counts, flops=flops[i])
         if scale != 1:
             counts = Counts(counts.flops, counts.elementwise_flops, counts.params, counts.memory_access * scale,
                             counts.activations)
@@ -87,7 +93,8 @@ def _analyse(graph: Graph, bytes_per_element: int | None) -> Report:
         model=graph.name,
         path=graph.path,
         input=(graph.batch, *graph.input_shape),
-        convention=CONVENTION,
+        convention=convention,
+        convention_summary=conventions.get(convention).summary,
         memory_unit="bytes" if bytes_per_element else "elements",
         bytes_per_element=scale,
         variables=graph.variables,

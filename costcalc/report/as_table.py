@@ -17,7 +17,17 @@ def header(report) -> str:
     n, *chw = report.input
     unit = "elements" if report.memory_unit == "elements" else f"bytes ({report.bytes_per_element} per element)"
     return (f"{report.model} | input {shape(tuple(report.input))} | convention: {report.convention} "
-            f"(FLOPs = conv + fc multiply-adds) | memory access in {unit}")
+            f"({report.convention_summary}) | memory access in {unit}")
+
+
+def _intensity(report) -> bool:
+    """Arithmetic intensity needs costcalc's complete count: FLOPs + element-wise FLOPs under `paper`, FLOPs alone
+    under `full`. A tool's partial count per element moved is no intensity, so other conventions omit the column."""
+    return report.convention in ("paper", "full")
+
+
+def _arithmetic(report, counts) -> int:
+    return counts.flops + (counts.elementwise_flops if report.convention == "paper" else 0)
 
 
 def render(report, rows: list, options) -> str:
@@ -28,16 +38,21 @@ def render(report, rows: list, options) -> str:
     table.add_column("Op", no_wrap=True)
     table.add_column("Output", no_wrap=True)
     table.add_column("Params", justify="right", footer=h(totals.params))
-    table.add_column("FLOPs", justify="right", footer=h(totals.flops))
+    flops = "FLOPs" if report.convention == "paper" else f"FLOPs ({report.convention})"
+    table.add_column(flops, justify="right", footer=h(totals.flops))
     table.add_column("Elem. FLOPs", justify="right", footer=h(totals.elementwise_flops))
     table.add_column("MAC (mem. access)", justify="right", footer=h(totals.memory_access))
-    table.add_column("Intensity", justify="right",
-                     footer=ratio(totals.flops + totals.elementwise_flops, totals.memory_access))
+    intensity = _intensity(report)
+    if intensity:
+        table.add_column("Intensity", justify="right",
+                         footer=ratio(_arithmetic(report, totals), totals.memory_access))
     for row in rows:
         c = row.counts
-        table.add_row(row.name, row.op, shape(row.output if len(row.output) > 1 else row.output[0]),
-                      h(c.params), h(c.flops), h(c.elementwise_flops), h(c.memory_access),
-                      ratio(c.flops + c.elementwise_flops, c.memory_access))
+        cells = [row.name, row.op, shape(row.output if len(row.output) > 1 else row.output[0]),
+                 h(c.params), h(c.flops), h(c.elementwise_flops), h(c.memory_access)]
+        if intensity:
+            cells.append(ratio(_arithmetic(report, c), c.memory_access))
+        table.add_row(*cells)
     buffer = io.StringIO()
     console = Console(file=buffer, width=options.width or PIPED_WIDTH, color_system="standard" if options.color else None,
                       force_terminal=options.color, no_color=not options.color, highlight=False)

@@ -1,0 +1,178 @@
+"""Run fvcore 0.1.5, ptflops 0.7.5 and thop 0.1.1 themselves, on one-op probe modules and on torchvision models, and
+compare what they print with costcalc's conventions (costcalc.analysis.conventions). An optional cross-check, not
+part of the test suite: it needs, installed by hand in a separate environment,
+
+    pip install torch==2.13.0 torchvision fvcore==0.1.5.post20221221 ptflops==0.7.5 thop==0.1.1.post2209072238
+
+Usage: python scripts/tool_flops.py [--models resnet50,shufflenet_v2_x1_0]
+It prints one line per (probe, tool): the tool's count, costcalc's, and OK or DIFF; then each model's totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import logging
+import pathlib
+import sys
+import warnings
+
+warnings.filterwarnings("ignore")
+logging.disable(logging.WARNING)
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+# torchvision's fake (meta) kernels are for torch.compile only; skipping their registration lets a torchvision wheel
+# built for a neighbouring torch release import (ptflops imports torchvision.ops). Eager counting is unaffected.
+torch.library.register_fake = lambda *a, **k: (lambda f: f)
+
+from costcalc.analysis.conventions import CONVENTIONS, Site, count, recount  # noqa: E402
+
+TOOLS = ("fvcore", "ptflops", "thop")
+
+
+def tool_flops(tool: str, model: nn.Module, x: torch.Tensor) -> int:
+    model.eval()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        if tool == "fvcore":
+            from fvcore.nn import FlopCountAnalysis
+
+            analysis = FlopCountAnalysis(model, (x,))
+            analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            return int(analysis.total())
+        if tool == "ptflops":
+            from ptflops import get_model_complexity_info
+
+            flops, _ = get_model_complexity_info(model, tuple(x.shape[1:]), as_strings=False,
+                                                 print_per_layer_stat=False, backend="pytorch")
+            return int(flops)
+        from thop import profile
+
+        flops, _ = profile(model, inputs=(x,), verbose=False)
+        return int(flops)
+
+
+class Lambda(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class TwoInputs(nn.Module):
+    """A branch (a 1x1 conv without bias, counted by every tool alike and subtracted) feeding a two-input op."""
+
+    def __init__(self, c, fn, squeeze=False):
+        super().__init__()
+        self.branch = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, c, 1, bias=False)) if squeeze \
+            else nn.Conv2d(c, c, 1, bias=False)
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x, self.branch(x))
+
+
+def channel_shuffle(x, groups=2):
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+C, H, W = 8, 10, 10
+X = (C, H, W)
+
+
+def probes():
+    """(name, module, costcalc Site for its one op, module to subtract or None)."""
+    def k(n):
+        return (n, n)
+    conv_args = lambda **a: {"out": a.get("out", 16), "k": k(a.get("k", 3)), "stride": k(a.get("stride", 1)),  # noqa
+                             "pad": k(a.get("pad", 1)), "dilation": (1, 1), "groups": a.get("groups", 1),
+                             "bias": a.get("bias", False)}
+    yield ("conv 3x3", nn.Conv2d(C, 16, 3, padding=1, bias=False), Site("conv", (X,), ((16, H, W),), conv_args()), None)
+    yield ("conv 3x3 + bias", nn.Conv2d(C, 16, 3, padding=1), Site("conv", (X,), ((16, H, W),), conv_args(bias=True)),
+           None)
+    yield ("conv grouped g=2 + bias, stride 2", nn.Conv2d(C, 16, 3, stride=2, padding=1, groups=2),
+           Site("conv", (X,), ((16, 5, 5),), conv_args(groups=2, stride=2, bias=True)), None)
+    yield ("conv depthwise", nn.Conv2d(C, C, 3, padding=1, groups=C, bias=False),
+           Site("conv", (X,), ((C, H, W),), conv_args(out=C, groups=C)), None)
+    flat = (C * H * W,)
+    yield ("fc + bias", nn.Sequential(nn.Flatten(), nn.Linear(C * H * W, 10)),
+           Site("fc", (flat,), ((10,),), {"out": 10, "bias": True}), None)
+    for op, module in [("bn", nn.BatchNorm2d(C)), ("relu", nn.ReLU(inplace=True)), ("relu6", nn.ReLU6(inplace=True)),
+                       ("leaky_relu", nn.LeakyReLU(0.1)), ("sigmoid", nn.Sigmoid()), ("tanh", nn.Tanh()),
+                       ("swish", nn.SiLU()), ("hardsigmoid", nn.Hardsigmoid()), ("hardswish", nn.Hardswish()),
+                       ("dropout", nn.Dropout(0.2)), ("identity", nn.Identity())]:
+        yield (op, module, Site(op, (X,), (X,), {}), None)
+    yield ("scale (x * 0.2)", Lambda(lambda x: x * 0.2), Site("scale", (X,), (X,), {"factor": 0.2}), None)
+    pool = {"k": (3, 3), "stride": (2, 2), "pad": (1, 1), "ceil_mode": False}
+    yield ("maxpool 3x3/2", nn.MaxPool2d(3, 2, 1), Site("maxpool", (X,), ((C, 5, 5),), {**pool, "dilation": (1, 1)}),
+           None)
+    yield ("avgpool 3x3/2", nn.AvgPool2d(3, 2, 1), Site("avgpool", (X,), ((C, 5, 5),), pool), None)
+    yield ("gap (AdaptiveAvgPool2d)", nn.AdaptiveAvgPool2d(1), Site("gap", (X,), ((C, 1, 1),), {}), None)
+    yield ("mean (x.mean([2, 3]))", Lambda(lambda x: x.mean([2, 3])), Site("mean", (X,), ((C, 1, 1),), {}), None)
+    branch = nn.Conv2d(C, C, 1, bias=False)
+    squeeze = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(C, C, 1, bias=False))
+    yield ("add (a + b)", TwoInputs(C, lambda a, b: a + b), Site("add", (X, X), (X,), {}), branch)
+    yield ("mul (x * s, s C x 1 x 1)", TwoInputs(C, lambda a, b: a * b, squeeze=True),
+           Site("mul", (X, (C, 1, 1)), (X,), {}), squeeze)
+    yield ("concat (torch.cat)", TwoInputs(C, lambda a, b: torch.cat([a, b], 1)),
+           Site("concat", (X, X), ((2 * C, H, W),), {}), branch)
+    yield ("split (chunk)", Lambda(lambda x: x.chunk(2, dim=1)[1]), Site("split", (X,), ((4, H, W), (4, H, W)),
+                                                                          {"parts": 2}), None)
+    yield ("shuffle (view/transpose)", Lambda(channel_shuffle), Site("shuffle", (X,), (X,), {"groups": 2}), None)
+    yield ("flatten", nn.Flatten(), Site("flatten", (X,), ((C * H * W,),), {}), None)
+    index = torch.tensor([0, 2, 4, 6, 1, 3])
+    yield ("select (torch.index_select)", Lambda(lambda x: torch.index_select(x, 1, index)),
+           Site("select", (X,), ((6, H, W),), {"out": 6}), None)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", default="resnet50,resnext50_32x4d,shufflenet_v2_x1_0")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    x = torch.randn(1, *X)
+    bad = 0
+    print(f"{'probe':36} {'tool':8} {'tool says':>10} {'costcalc':>10}")
+    for name, module, site, base in probes():
+        for tool in TOOLS:
+            got = tool_flops(tool, module, x) - (tool_flops(tool, base, x) if base is not None else 0)
+            want = count(CONVENTIONS[tool], site)
+            bad += got != want
+            print(f"{name:36} {tool:8} {got:>10,} {want:>10,} {'OK' if got == want else 'DIFF'}")
+    if args.models:
+        import torchvision
+
+        from costcalc.graph import load
+
+        from costcalc.graph import build
+        from costcalc.spec.model import read_spec
+
+        for model_name in args.models.split(","):
+            model = getattr(torchvision.models, model_name)()
+            path = ROOT / "specs" / f"{model_name}.yaml"
+            graph = load(str(path))
+            if model_name.startswith("shufflenet_v2") and any(n.op == "gap" for n in graph.nodes):
+                # torchvision's ShuffleNetV2 pools with x.mean([2, 3]): costcalc's op `mean`, not `gap`
+                text = path.read_text()
+                assert text.count("op: gap") == 1, "expected one gap in the spec"
+                mean_spec = pathlib.Path("/tmp") / f"{model_name}.mean.yaml"
+                mean_spec.write_text(text.replace("op: gap", "op: mean"))
+                graph = build(read_spec(str(mean_spec)))
+            for tool in TOOLS:
+                got = tool_flops(tool, model, torch.randn(1, *graph.input_shape))
+                want = sum(recount(graph, tool))
+                bad += got != want
+                print(f"{model_name:36} {tool:8} {got:>14,} {want:>14,} {'OK' if got == want else 'DIFF'}")
+    print(f"{bad} difference(s)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

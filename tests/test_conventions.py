@@ -1,0 +1,341 @@
+"""Named conventions: costcalc reproduces what fvcore 0.1.5, ptflops 0.7.5 and thop 0.1.1 print, rule by rule.
+
+Independent figures used here:
+- the three resnet50 totals the issue names (the tools' own output for torchvision's resnet50 at 224);
+- the tools' output for resnext50_32x4d, shufflenet_v2_x1_0 and one-op probe modules, as printed by the tools
+  themselves through scripts/tool_flops.py (torch 2.13, torchvision 0.28, fvcore 0.1.5.post20221221,
+  ptflops 0.7.5, thop 0.1.1.post2209072238);
+- closed forms derived by hand from each tool's source (the arithmetic is written out in each test).
+"""
+
+import json
+
+import pytest
+
+from conftest import SPECS
+from costcalc.analysis import analyse
+from costcalc.analysis.conventions import CONVENTIONS, ConventionError, Site, by_op, count, recount
+from costcalc.graph import build, load
+from costcalc.ops import OPS
+from costcalc.spec.model import read_spec
+
+SPEC_FILES = sorted(SPECS.rglob("*.yaml"))
+
+
+def total(path, name, **kw):
+    return sum(recount(load(str(path), **kw), name))
+
+
+# ---- whole networks ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, flops", [
+    ("paper", 4_089_184_256),  # torchvision's published conv + fc multiply-adds
+    ("fvcore", 4_111_512_576),
+    ("ptflops", 4_132_436_968),
+    ("thop", 4_133_742_592),
+])
+def test_resnet50_totals_match_each_tool(name, flops):
+    assert total(SPECS / "resnet50.yaml", name) == flops
+
+
+@pytest.mark.parametrize("name, flops", [("fvcore", 4_259_381_248), ("ptflops", 4_286_878_696),
+                                         ("thop", 4_288_184_320)])
+def test_resnext50_totals_match_each_tool(name, flops):
+    assert total(SPECS / "resnext50_32x4d.yaml", name) == flops
+
+
+@pytest.mark.parametrize("name, flops", [("fvcore", 148_808_392), ("ptflops", 152_387_568), ("thop", 152_708_792)])
+def test_shufflenet_v2_totals_match_each_tool(name, flops):
+    """torchvision's ShuffleNetV2 pools with x.mean([2, 3]), which no tool counts: the spec's op `mean`."""
+    assert total(SPECS / "shufflenet_v2_x1_0.yaml", name) == flops
+
+
+def test_resnet50_differences_by_op_derived_by_hand():
+    """Where the tools part ways on resnet50: 11,113,984 batchnorm outputs (the conv outputs), 9,608,704 relu
+    outputs, a 64x112x112 maxpool input, a 2048x7x7 pool input, a 1000-unit fc bias."""
+    table = by_op(load(str(SPECS / "resnet50.yaml")))
+    bn, relu, pool_in, gap_in = 11_113_984, 9_608_704, 64 * 112 * 112, 2048 * 7 * 7
+    assert table["bn"] == {"paper": 0, "full": 2 * bn, "fvcore": 2 * bn, "ptflops": 2 * bn, "thop": 4 * bn}
+    assert table["relu"] == {"paper": 0, "full": relu, "fvcore": 0, "ptflops": 2 * relu, "thop": 0}
+    assert table["maxpool"]["ptflops"] == 2 * pool_in and table["maxpool"]["fvcore"] == table["maxpool"]["thop"] == 0
+    assert table["gap"] == {"paper": 0, "full": gap_in, "fvcore": gap_in, "ptflops": 2 * gap_in, "thop": 2048 * 50}
+    assert table["fc"]["ptflops"] - table["fc"]["paper"] == 1000
+    assert {table["add"][n] for n in ("fvcore", "ptflops", "thop")} == {0}
+
+
+@pytest.mark.parametrize("name, flops", [("fvcore", 8_223_025_152), ("thop", 8_267_485_184)])
+def test_resnet50_batch_of_two_matches_each_tool(name, flops):
+    """fvcore and thop count the whole batch (their figures for a 2x3x224x224 input); ptflops runs one sample."""
+    assert total(SPECS / "resnet50.yaml", name, batch=2) == flops
+
+
+@pytest.mark.parametrize("name", ["fvcore", "ptflops", "thop", "full"])
+def test_batch_multiplies_every_convention(name):
+    path = SPECS / "resnet50.yaml"
+    assert total(path, name, batch=3) == 3 * total(path, name)
+
+
+# ---- paper and full against the ops' own columns ------------------------------------------------------------------
+
+EVERY_OP = """
+name: every_op
+input: [8, 16, 16]
+layers:
+  - {name: conv, op: conv, out: 16, k: 3, pad: 1, bias: true}
+  - {name: dw, op: conv, out: 16, k: 3, stride: 2, pad: 1, groups: 16}
+  - {name: grouped, op: conv, out: 32, k: 1, groups: 4}
+  - {name: bn, op: bn}
+  - {name: relu, op: relu}
+  - {name: relu6, op: relu6}
+  - {name: leaky, op: leaky_relu}
+  - {name: sigmoid, op: sigmoid}
+  - {name: tanh, op: tanh}
+  - {name: swish, op: swish}
+  - {name: hsig, op: hardsigmoid}
+  - {name: hswish, op: hardswish}
+  - {name: scale, op: scale, factor: 0.2}
+  - {name: se_pool, op: gap}
+  - {name: se_fc, op: conv, out: 32, k: 1, bias: true}
+  - {name: se_mul, op: mul, from: [scale, se_fc]}
+  - {name: add, op: add, from: [se_mul, scale]}
+  - {name: split, op: split, parts: 2}
+  - {name: cat, op: concat, from: [split.1, split.0]}
+  - {name: shuffle, op: shuffle, groups: 2}
+  - {name: maxpool, op: maxpool, k: 3, stride: 2, pad: 1}
+  - {name: avgpool, op: avgpool, k: 2}
+  - {name: mean, op: mean}
+  - {name: flatten, op: flatten}
+  - {name: dropout, op: dropout, p: 0.2}
+  - {name: fc, op: fc, out: 10}
+  - {name: fc2, op: fc, out: 5, bias: false}
+  - {name: id, op: identity}
+  - {name: sel, op: select, out: 3}
+"""
+
+
+@pytest.fixture
+def every_op(write_spec):
+    graph = load(write_spec(EVERY_OP))
+    assert {node.op for node in graph.nodes} == set(OPS)  # the spec exercises every op of the registry
+    return graph
+
+
+def graphs(every_op):
+    return [every_op, *(load(str(p)) for p in SPEC_FILES), load(str(SPECS / "resnet50.yaml"), batch=2)]
+
+
+def test_paper_equals_the_existing_flops(every_op):
+    for graph in graphs(every_op):
+        assert recount(graph, "paper") == [node.counts.flops for node in graph.nodes], graph.name
+
+
+def test_full_equals_flops_plus_elementwise_flops(every_op):
+    for graph in graphs(every_op):
+        assert recount(graph, "full") == [n.counts.flops + n.counts.elementwise_flops for n in graph.nodes], graph.name
+
+
+def test_every_convention_has_one_rule_per_op():
+    for convention in CONVENTIONS.values():
+        assert set(convention.rules) == set(OPS), convention.name
+        assert all(rule.says for rule in convention.rules.values())
+
+
+def test_an_op_without_a_rule_is_refused_not_counted_zero():
+    with pytest.raises(ConventionError, match="no rule for op 'warp'"):
+        count(CONVENTIONS["thop"], Site("warp", ((1, 2, 2),), ((1, 2, 2),), {}))
+
+
+def test_every_op_spec_under_each_tool_by_hand(every_op):
+    """The every-op spec, each tool's total written out from its rules."""
+    conv = 16 * 16 * 16 * 9 * 8          # 3x3, 8 -> 16, 16x16 out
+    dw = 16 * 8 * 8 * 9                  # depthwise 3x3 stride 2: 16x8x8 out, 9 multiply-adds each
+    grouped = 32 * 8 * 8 * (16 // 4)     # 1x1, 16 -> 32, 4 groups
+    se_fc = 32 * 32                      # 1x1 conv on 32x1x1
+    fc = 32 * 10
+    fc2 = 10 * 5                         # after fc: 10 -> 5, no bias
+    macs = conv + dw + grouped + se_fc + fc + fc2
+    x = 32 * 8 * 8                       # the feature map from `grouped` to `add`
+    bias = 16 * 16 * 16 + 32 + 10        # conv, se_fc and fc biases
+    assert sum(recount(every_op, "fvcore")) == macs + 2 * x + x  # bn 2/element, gap 1/input element
+    assert sum(recount(every_op, "thop")) == macs + 4 * x + 32 * (64 + 1) + 32 * 2 * 2  # bn, gap, avgpool output
+    assert sum(recount(every_op, "ptflops")) == (
+        macs + bias + 2 * x  # bn
+        + 2 * x + x + x      # relu twice (hook + F.relu), relu6 and leaky_relu once (hook only)
+        + x                  # swish: F.silu patched, no module hook
+        + 2 * x              # gap: hook + F.adaptive_avg_pool2d, per input element
+        + 2 * x              # maxpool on 32x8x8: hook + F.max_pool2d, per input element
+        + 2 * 32 * 4 * 4)    # avgpool on 32x4x4: hook + F.avg_pool2d, per input element
+
+
+# ---- one rule at a time: hand-derived formulas, and the tools' own figures on one-op probes ------------------------
+
+def site(op, inputs, outputs, **args):
+    return Site(op, tuple(inputs), tuple(outputs), args)
+
+
+CONV = dict(k=(3, 3), stride=(1, 1), pad=(1, 1), dilation=(1, 1))
+
+
+def test_batchnorm_under_fvcore_is_two_per_element_in_eval_mode():
+    bn = site("bn", [(64, 56, 56)], [(64, 56, 56)])
+    assert count(CONVENTIONS["fvcore"], bn) == 2 * 64 * 56 * 56
+    assert count(CONVENTIONS["ptflops"], bn) == 2 * 64 * 56 * 56
+    assert count(CONVENTIONS["thop"], bn) == 4 * 64 * 56 * 56  # 2 * numel, doubled for the affine parameters
+
+
+def test_maxpool_under_ptflops_counts_each_input_element_twice():
+    pool = site("maxpool", [(64, 112, 112)], [(64, 56, 56)], k=(3, 3), stride=(2, 2), pad=(1, 1))
+    assert count(CONVENTIONS["ptflops"], pool) == 2 * 64 * 112 * 112
+    assert count(CONVENTIONS["fvcore"], pool) == count(CONVENTIONS["thop"], pool) == 0
+    assert count(CONVENTIONS["full"], pool) == 64 * 56 * 56 * 9
+
+
+def test_conv_with_bias_under_thop_ignores_the_bias():
+    conv = site("conv", [(8, 10, 10)], [(16, 10, 10)], out=16, groups=1, bias=True, **CONV)
+    assert count(CONVENTIONS["thop"], conv) == 16 * 10 * 10 * 8 * 9
+    assert count(CONVENTIONS["fvcore"], conv) == 16 * 10 * 10 * 8 * 9
+    assert count(CONVENTIONS["ptflops"], conv) == 16 * 10 * 10 * (8 * 9 + 1)
+
+
+def test_adaptive_pool_under_thop_is_window_plus_one_division_per_output():
+    gap = site("gap", [(2048, 7, 7)], [(2048, 1, 1)])
+    assert count(CONVENTIONS["thop"], gap) == 2048 * (49 + 1)
+    assert count(CONVENTIONS["fvcore"], gap) == 2048 * 49
+    assert count(CONVENTIONS["ptflops"], gap) == 2 * 2048 * 49
+
+
+def test_linear_bias_counted_by_ptflops_only():
+    fc = site("fc", [(2048,)], [(1000,)], out=1000, bias=True)
+    assert count(CONVENTIONS["ptflops"], fc) == 2048 * 1000 + 1000
+    assert count(CONVENTIONS["fvcore"], fc) == count(CONVENTIONS["thop"], fc) == 2048 * 1000
+
+
+X = (8, 10, 10)
+# (probe, its Site, {tool: what the tool printed for it}) -- the tools' output through scripts/tool_flops.py
+PROBES = [
+    ("conv 3x3 + bias", site("conv", [X], [(16, 10, 10)], out=16, groups=1, bias=True, **CONV),
+     {"fvcore": 115_200, "ptflops": 116_800, "thop": 115_200}),
+    ("grouped conv g=2 + bias, stride 2", site("conv", [X], [(16, 5, 5)], out=16, groups=2, bias=True,
+                                               **{**CONV, "stride": (2, 2)}),
+     {"fvcore": 14_400, "ptflops": 14_800, "thop": 14_400}),
+    ("depthwise conv", site("conv", [X], [X], out=8, groups=8, bias=False, **CONV),
+     {"fvcore": 7_200, "ptflops": 7_200, "thop": 7_200}),
+    ("fc + bias", site("fc", [(800,)], [(10,)], out=10, bias=True), {"fvcore": 8_000, "ptflops": 8_010, "thop": 8_000}),
+    ("bn", site("bn", [X], [X]), {"fvcore": 1_600, "ptflops": 1_600, "thop": 3_200}),
+    ("relu", site("relu", [X], [X]), {"fvcore": 0, "ptflops": 1_600, "thop": 0}),
+    ("relu6", site("relu6", [X], [X]), {"fvcore": 0, "ptflops": 800, "thop": 0}),
+    ("leaky_relu", site("leaky_relu", [X], [X]), {"fvcore": 0, "ptflops": 800, "thop": 0}),
+    ("sigmoid", site("sigmoid", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("tanh", site("tanh", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("swish (nn.SiLU)", site("swish", [X], [X]), {"fvcore": 0, "ptflops": 800, "thop": 0}),
+    ("hardsigmoid", site("hardsigmoid", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("hardswish", site("hardswish", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("scale (x * 0.2)", site("scale", [X], [X], factor=0.2), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("maxpool 3x3/2", site("maxpool", [X], [(8, 5, 5)], k=(3, 3), stride=(2, 2), pad=(1, 1)),
+     {"fvcore": 0, "ptflops": 1_600, "thop": 0}),
+    ("avgpool 3x3/2", site("avgpool", [X], [(8, 5, 5)], k=(3, 3), stride=(2, 2), pad=(1, 1)),
+     {"fvcore": 0, "ptflops": 1_600, "thop": 200}),
+    ("gap", site("gap", [X], [(8, 1, 1)]), {"fvcore": 800, "ptflops": 1_600, "thop": 808}),
+    ("mean", site("mean", [X], [(8, 1, 1)]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("add (a + b)", site("add", [X, X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("mul (x * s)", site("mul", [X, (8, 1, 1)], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("concat", site("concat", [X, X], [(16, 10, 10)]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("split", site("split", [X], [(4, 10, 10), (4, 10, 10)], parts=2), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("shuffle", site("shuffle", [X], [X], groups=2), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("flatten", site("flatten", [X], [(800,)]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("dropout", site("dropout", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("identity", site("identity", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("select (torch.index_select)", site("select", [X], [(6, 10, 10)], out=6), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+]
+
+
+@pytest.mark.parametrize("probe, s, printed", PROBES, ids=[p[0] for p in PROBES])
+def test_one_op_probe_matches_what_the_tool_printed(probe, s, printed):
+    assert {tool: count(CONVENTIONS[tool], s) for tool in printed} == printed
+
+
+def test_probes_cover_every_op():
+    assert {s.op for _, s, _ in PROBES} == set(OPS)
+
+
+# ---- the command line -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, flops", [("paper", 4_089_184_256), ("full", 4_128_447_976),
+                                         ("fvcore", 4_111_512_576), ("ptflops", 4_132_436_968),
+                                         ("thop", 4_133_742_592)])
+def test_cli_json_names_the_convention_and_sums_its_flops(run, name, flops):
+    result = run("report", "specs/resnet50.yaml", "--convention", name, "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["convention"] == name
+    assert doc["totals"]["flops"] == flops == sum(layer["flops"] for layer in doc["layers"])
+    assert doc["totals"]["elementwise_flops"] == 39_263_720  # costcalc's own column keeps its meaning
+
+
+def test_cli_table_header_names_the_convention(run):
+    result = run("report", "specs/resnet50.yaml", "--convention", "thop", "--exact")
+    assert result.exit_code == 0
+    header = result.stdout.splitlines()[0]
+    assert "convention: thop (FLOPs as thop 0.1.1 profile() counts them)" in header
+    assert "4,133,742,592" in result.stdout and "FLOPs (thop)" in result.stdout
+    default = run("report", "specs/resnet50.yaml")
+    assert "convention: paper (FLOPs = conv + fc multiply-adds, bias not counted)" in default.stdout.splitlines()[0]
+
+
+def test_cli_rejects_an_unknown_convention(run):
+    result = run("report", "specs/resnet50.yaml", "--convention", "flopco")
+    assert result.exit_code == 2
+    assert "flopco" in result.stderr
+
+
+def test_cli_explain_conventions_without_a_spec(run):
+    result = run("report", "--explain-conventions")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    for op in OPS:
+        assert op in lines
+    assert "  thop     count_normalization: 2 per input element, doubled when affine: 4" in lines
+
+
+def test_cli_explain_conventions_with_a_spec_shows_where_tools_part_ways(run):
+    result = run("report", "--explain-conventions", "specs/resnet50.yaml", "--exact")
+    assert result.exit_code == 0
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in result.stdout.splitlines() if line.startswith("│")}
+    assert rows["bn"] == ["0", "22,227,968", "22,227,968", "22,227,968", "44,455,936"]
+    assert rows["total"] == ["4,089,184,256", "4,128,447,976", "4,111,512,576", "4,132,436,968", "4,133,742,592"]
+
+
+def test_cli_report_still_needs_a_spec(run):
+    result = run("report")
+    assert result.exit_code == 2
+    assert "SPEC" in result.stderr
+
+
+def test_analyse_keeps_paper_by_default_and_counts_under_a_convention():
+    graph = build(read_spec(str(SPECS / "resnet50.yaml")))
+    assert analyse(graph).convention == "paper"
+    report = analyse(graph, convention="ptflops")
+    assert report.convention == "ptflops" and report.totals.flops == 4_132_436_968
+    assert report.totals.params == 25_557_032
+
+
+def test_cli_explain_conventions_as_json(run):
+    result = run("report", "--explain-conventions", "specs/resnet50.yaml", "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert set(doc["conventions"]) == set(CONVENTIONS) and set(doc["rules"]) == set(OPS)
+    assert doc["totals"]["fvcore"] == 4_111_512_576 and doc["flops_by_op"]["relu"]["ptflops"] == 19_217_408
+
+
+def test_cli_explain_conventions_with_a_bad_spec_is_one_located_error(run, write_spec):
+    path = write_spec("name: x\ninput: [3, 8, 8]\nlayers:\n  - {op: conv, out: 4, k: 3, groups: 2}\n")
+    result = run("report", "--explain-conventions", path)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and ":4:" in result.stderr and "error: " in result.stderr
+
+
+def test_cli_offers_exactly_the_conventions_of_the_analysis():
+    from costcalc.cli import CONVENTION_NAMES
+
+    assert CONVENTION_NAMES == tuple(CONVENTIONS)
