@@ -61,6 +61,18 @@ def _pad(x: np.ndarray, pad: tuple, value: float, extra: tuple = (0, 0)) -> np.n
                   constant_values=value)
 
 
+_WORKSPACE: list = [np.empty(0, np.uint8)]
+
+
+def _workspace(shape: tuple, dtype) -> np.ndarray:
+    """A scratch array for im2col's column matrix, reused from call to call (not thread-safe): a fresh 10-100 MB
+    array per conv would cost more in page faults than the copy into it."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if _WORKSPACE[0].size < nbytes:
+        _WORKSPACE[0] = np.empty(nbytes, np.uint8)
+    return _WORKSPACE[0][:nbytes].view(dtype).reshape(shape)
+
+
 # ---- convolution and linear ---------------------------------------------------------------------------------
 
 
@@ -75,7 +87,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     w_out = _out_len(w, k_w, stride[1], padding[1], dilation[1], False)
     win = _windows(_pad(x, padding, 0.0), (k_h, k_w), stride, dilation, (h_out, w_out))
     # (N, G, C/G, Ho, Wo, kh, kw) -> (G, C/G * kh * kw, N * Ho * Wo): the column matrix, one copy
-    cols = win.reshape(n, groups, c_group, h_out, w_out, k_h, k_w).transpose(1, 2, 5, 6, 0, 3, 4)
+    cols = _workspace((groups, c_group, k_h, k_w, n, h_out, w_out), x.dtype)
+    np.copyto(cols, win.reshape(n, groups, c_group, h_out, w_out, k_h, k_w).transpose(1, 2, 5, 6, 0, 3, 4))
     cols = cols.reshape(groups, c_group * k_h * k_w, n * h_out * w_out)
     out = matmul(weight.reshape(groups, out_c // groups, c_group * k_h * k_w), cols)
     out = np.ascontiguousarray(out.reshape(out_c, n, h_out, w_out).transpose(1, 0, 2, 3))
