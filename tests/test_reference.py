@@ -199,6 +199,15 @@ def test_combining_ops_count_every_input_and_output():
     assert (tally.read, tally.written) == (72 + 72, 72 + 72)  # cat: 2 inputs -> 1 output; split: 1 -> 2
 
 
+def test_index_select():
+    x = randn(2, 5, 3, 3)
+    index = np.array([4, 0, 0, 2])
+    with counting() as tally:
+        y = F.index_select(x, 1, index)
+    np.testing.assert_array_equal(y, np.stack([x[:, 4], x[:, 0], x[:, 0], x[:, 2]], axis=1))
+    assert (tally.read, tally.written, tally.buffers_read) == (x.size, y.size, 4)
+
+
 def test_views_move_nothing():
     x = randn(2, 4, 3, 3)
     with counting() as tally:

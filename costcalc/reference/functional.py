@@ -18,7 +18,7 @@ from costcalc.reference.tally import matmul, touched
 __all__ = [
     "conv2d", "linear", "batch_norm", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardsigmoid",
     "hardswish", "scale", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "add", "mul", "cat", "split",
-    "channel_shuffle", "flatten", "dropout", "identity",
+    "channel_shuffle", "index_select", "flatten", "dropout", "identity",
 ]
 
 
@@ -277,6 +277,14 @@ def channel_shuffle(input, groups):
     out = np.empty_like(input)
     out.reshape(n, c // groups, groups, *rest)[...] = input.reshape(n, groups, c // groups, *rest).swapaxes(1, 2)
     touched(inputs=[input], outputs=[out])
+    return out
+
+
+def index_select(input, dim, index):
+    """torch.index_select: the entries `index` (a buffer of ints) of axis `dim`, in that order, into a new array
+    (CondenseNet's channel selection)."""
+    out = np.take(input, index, axis=dim)
+    touched(inputs=[input], buffers=[index], outputs=[out])
     return out
 
 

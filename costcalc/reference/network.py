@@ -106,6 +106,7 @@ RUNNERS = {
     "concat": lambda rng, args, *xs: ((F.cat(xs, dim=1),), ()),
     "split": _split,
     "shuffle": lambda rng, args, x: ((F.channel_shuffle(x, args["groups"]),), ()),
+    "select": lambda rng, args, x: ((F.index_select(x, 1, rng.integers(0, x.shape[1], args["out"])),), ()),
     "flatten": _unary(F.flatten),
     "dropout": _unary(F.dropout),
     "identity": _unary(F.identity),
