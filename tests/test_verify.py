@@ -130,3 +130,44 @@ def test_report_does_not_import_numpy():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stderr.strip().splitlines()[-1] == "False"
     assert '"model": "shufflenet_v2_x1_0"' in done.stdout
+
+
+# ---- random single layers: every argument combination the ops accept, run and counted ----------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def conv_layers(draw):
+    groups = draw(st.integers(1, 4))
+    c, out = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
+    k, stride, dilation = (draw(st.tuples(st.integers(lo, hi), st.integers(lo, hi))) for lo, hi in ((1, 5), (1, 3), (1, 2)))
+    pad = draw(st.tuples(st.integers(0, 3), st.integers(0, 3)))
+    h, w = (draw(st.integers(max(1, dilation[a] * (k[a] - 1) + 1 - 2 * pad[a]), 12)) for a in (0, 1))
+    bias = draw(st.booleans())
+    return (c, h, w), (f"{{op: conv, out: {out}, k: [{k[0]}, {k[1]}], stride: [{stride[0]}, {stride[1]}], "
+                       f"pad: [{pad[0]}, {pad[1]}], dilation: [{dilation[0]}, {dilation[1]}], groups: {groups}, "
+                       f"bias: {str(bias).lower()}}}")
+
+
+@st.composite
+def pool_layers(draw):
+    op = draw(st.sampled_from(["maxpool", "avgpool"]))
+    k = draw(st.tuples(st.integers(1, 4), st.integers(1, 4)))
+    stride = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    pad = tuple(draw(st.integers(0, k[a] // 2)) for a in (0, 1))  # torch: padding at most half the kernel
+    dilation = draw(st.tuples(st.integers(1, 2), st.integers(1, 2))) if op == "maxpool" else (1, 1)
+    h, w = (draw(st.integers(max(1, dilation[a] * (k[a] - 1) + 1 - 2 * pad[a]), 11)) for a in (0, 1))
+    extra = f", dilation: [{dilation[0]}, {dilation[1]}]" if op == "maxpool" else ""
+    return (draw(st.integers(1, 3)), h, w), (f"{{op: {op}, k: [{k[0]}, {k[1]}], stride: [{stride[0]}, {stride[1]}], "
+                                            f"pad: [{pad[0]}, {pad[1]}], ceil_mode: {str(draw(st.booleans())).lower()}{extra}}}")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(layer=st.one_of(conv_layers(), pool_layers()), batch=st.integers(1, 2))
+def test_any_conv_or_pool_layer_verifies(write_spec, layer, batch):
+    (c, h, w), entry = layer
+    graph = load(write_spec(f"name: one\ninput: [{c}, {h}, {w}]\nlayers:\n  - {entry}\n  - relu\n"), batch=batch)
+    result = verify(graph, seed=1)
+    assert result.passed, (entry, [layer.mismatches for layer in result.failures])
