@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT, SPECS
 from costcalc.analysis.verify import verify
@@ -133,9 +135,6 @@ def test_report_does_not_import_numpy():
 
 
 # ---- random single layers: every argument combination the ops accept, run and counted ----------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @st.composite
