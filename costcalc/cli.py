@@ -267,3 +267,37 @@ def _explain_conventions(spec, sets, input_shape, batch, exact, fmt):
     model = graph.name if graph else None
     text = render_json(explanation, model) if fmt == "json" else render(explanation, model, exact)
     click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("spec")
+@spec_options
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random input and weights.")
+@click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
+@click.option("--failures", "failures_only", is_flag=True, help="List only the layers that disagree.")
+def verify(spec, sets, input_shape, batch, seed, exact, failures_only):
+    """Run SPEC through a numpy reference forward pass with random weights, and check each layer's output shape,
+    FLOPs, memory access and params against the analytic figures. Exit 0 when all agree, 1 on any mismatch,
+    2 on a bad spec. Use --input 3x64x64 for a quick run at reduced resolution."""
+    from costcalc.analysis.verify import verify as run_verify
+    from costcalc.report.as_verify import render
+
+    try:
+        graph = load_graph(spec, sets, input_shape, batch)
+    except CostcalcError as e:
+        _fail(e)
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.description}"))
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("", total=len(graph.nodes))
+            result = run_verify(graph, seed, lambda done, name: bar.update(task, completed=done, description=name))
+    else:
+        result = run_verify(graph, seed)
+    color = _color()
+    width = os.get_terminal_size().columns if color else None
+    click.echo(render(result, exact, failures_only, color, width), nl=False)
+    sys.exit(0 if result.passed else 1)
