@@ -18,12 +18,24 @@ class Options:
     width: int | None = None  # None: the terminal's, or a wide fixed width when piped
 
 
-def render(fmt: Format, report, rows: list, options: Options = Options()) -> str:
-    """Render `report` (and, for formats that show a chosen view, its `rows`) as text."""
+def render(fmt: Format, report, rows: list, options: Options = Options(), guidelines=None) -> str:
+    """Render `report` (and, for formats that show a chosen view, its `rows`) as text; with `guidelines` (from
+    costcalc.analysis.guidelines.check), the guideline panel and markers, or the JSON "guidelines" key."""
     if fmt is Format.JSON:
         from costcalc.report import as_json
 
-        return as_json.render(report)
+        return as_json.render(report, guidelines)
     from costcalc.report import as_table
 
-    return as_table.render(report, rows, options)
+    return as_table.render(report, rows, options, guidelines)
+
+
+def render_guidelines(fmt: Format, report, guidelines, options: Options = Options()) -> str:
+    """Only the guideline panel (table) or the "guidelines" object with the model and input (JSON)."""
+    if fmt is Format.JSON:
+        from costcalc.report import as_json
+
+        return as_json.render_guidelines(report, guidelines)
+    from costcalc.report import as_table
+
+    return as_table.render_guidelines(report, guidelines, options)
