@@ -356,12 +356,14 @@ def blocks(graph: Graph) -> list:
         block = _region(graph, consumers, start, tensors)
         if block is not None:
             found.append(block)
-    outer = []
-    for block in found:
-        members = set(block.nodes)
-        if not any(other is not block and members < set(other.nodes) for other in found):
-            outer.append(block)
-    return outer
+    outer, open_blocks = [], []  # open_blocks: outermost blocks whose last node is not behind the current one
+    for block in sorted(found, key=lambda b: (b.nodes[0], -b.nodes[-1])):
+        open_blocks = [(last, members) for last, members in open_blocks if last >= block.nodes[0]]
+        if any(set(block.nodes) <= members for _, members in open_blocks):
+            continue
+        outer.append(block)
+        open_blocks.append((block.nodes[-1], set(block.nodes)))
+    return sorted(outer, key=lambda b: b.nodes[-1])
 
 
 def _region(graph: Graph, consumers: dict, start: int, tensors: tuple):
