@@ -285,6 +285,13 @@ def test_report_has_panel_and_markers(run):
     assert "G3 network fragmentation reduces parallelism: pass: 16 fork-join blocks" in panel
 
 
+def test_help_states_the_defaults(run):
+    text = " ".join(run("guidelines", "--help").stdout.split())
+    for guideline in ("G1", "G2", "G3", "G4"):
+        for name, value in Thresholds().of(guideline).items():
+            assert f"{name} ({value:g})" in text, name
+
+
 def test_guidelines_command_prints_only_the_panel(run):
     result = run("guidelines", "specs/resnext50_32x4d.yaml", "--exact")
     assert result.exit_code == 0
@@ -362,15 +369,15 @@ def test_mobilenet_v2_expansions_break_g1():
 def test_shufflenet_v1_pointwise_group_convs_break_g2():
     spec_vars = load(str(SHUFFLENET_V1)).spec.vars
     name = next((n for n in ("groups", "g", "group") if n in spec_vars), None)
-    settings = [{}] + ([{name: "8"}] if name else [])
+    settings = [{}] + ([{name: "3"}, {name: "8"}] if name else [])
     seen = set()
     for sets in settings:
         result = check(load(str(SHUFFLENET_V1), sets))["G2"]
         assert result.violations
         for f in result.violations:
-            assert f.figures["kernel"] == [1, 1] and f.figures["groups"] in (3, 8)
+            assert f.figures["kernel"] == [1, 1] and f.figures["groups"] in (3, 8)  # the pointwise group convs
             seen.add(f.figures["groups"])
-    assert 3 in seen and (8 in seen or name is None)
+    assert seen == ({3, 8} if name else seen) and seen
 
 
 @zoo(not INCEPTION_RESNET_V2.exists(), reason="zoo spec not merged yet")

@@ -113,7 +113,8 @@ def panel(guidelines, options, worst: int = WORST) -> str:
         width = max((len(f.where) for f in shown), default=0)
         for finding in shown:
             lines.append(f"   {finding.where:<{width}}  {_figures(finding, h)}")
-            lines.append(f"   {'':<{width}}  why: {finding.why}")
+            if result.guideline != "G4":  # G4's reason is the network's share, stated above
+                lines.append(f"   {'':<{width}}  why: {finding.why}")
         if len(violations) > worst:
             lines.append(f"   ... and {len(violations) - worst} more")
     return "\n".join(lines)
