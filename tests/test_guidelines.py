@@ -51,6 +51,14 @@ def test_g1_figures_of_a_widening_conv(write_spec):
     assert finding.violated and "1:4.00" in finding.why
 
 
+def test_g1_counts_a_bias_on_both_sides(write_spec):
+    path = write_spec("input: [32, 7, 7]\nlayers:\n  - {op: conv, out: 32, k: 1, bias: true}\n")
+    graph = load(path)
+    f = check(graph)["G1"].findings[0].figures
+    assert f["memory_access"] == graph.nodes[0].counts.memory_access == 49 * 64 + 32 * 32 + 32
+    assert f["bound"] == f["memory_access"] and f["excess"] == 0
+
+
 def test_g1_skips_strided_padded_and_depthwise(write_spec):
     path = write_spec("input: [32, 16, 16]\nlayers:\n"
                       "  - {op: conv, out: 64, k: 1, stride: 2}\n"

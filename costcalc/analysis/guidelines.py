@@ -15,7 +15,7 @@ Thresholds come from `Thresholds()` (the documented defaults), updated by a spec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from math import isqrt
 
 from costcalc.errors import CostcalcError, SpecError, did_you_mean
@@ -110,14 +110,15 @@ def thresholds_from_spec(section: YMap | None, base: Thresholds = Thresholds()) 
     if not isinstance(section, dict):
         raise SpecError("'guidelines' must be a mapping like {G1: {max_ratio: 3}}", getattr(section, "loc", None))
     changes = {}
-    for guideline, body in section.items():
-        key_loc = section.key_locs[guideline]
+    for key, body in section.items():
+        key_loc = section.key_locs[key]
+        guideline = str(key).upper()  # g1 or G1
         if guideline not in GUIDELINE_IDS:
             raise SpecError(f"guidelines: unknown guideline '{guideline}'{did_you_mean(guideline, GUIDELINE_IDS)} "
                             f"(known: {', '.join(GUIDELINE_IDS)})", key_loc)
         if not isinstance(body, YMap):
             raise SpecError(f"guidelines: {guideline} must be a mapping of thresholds, e.g. "
-                            f"{{{_names(guideline)[0]}: ...}}", section.value_locs[guideline])
+                            f"{{{_names(guideline)[0]}: ...}}", section.value_locs[key])
         for name, value in body.items():
             if name not in _names(guideline):
                 hint = did_you_mean(name, _names(guideline)) or f" (it has: {', '.join(_names(guideline))})"
@@ -264,8 +265,9 @@ def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
         c2, h, w = graph.tensors[node.outputs[0]]
         g = a["groups"]
         hw = graph.batch * h * w  # every spatial position of every sample moves c1 + c2 elements
-        mac = node.counts.memory_access - (c2 if a["bias"] else 0)
-        bound = g1_bound(hw, c1, c2, g)
+        mac = node.counts.memory_access
+        bias = c2 if a["bias"] else 0  # read once whatever the widths: added to the bound as to the MAC
+        bound = g1_bound(hw, c1, c2, g) + bias
         excess = max(mac - bound, 0)
         ratio = max(c1, c2) / min(c1, c2)
         excess_ratio = excess / bound
