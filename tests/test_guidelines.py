@@ -383,7 +383,7 @@ def test_shufflenet_v1_pointwise_group_convs_break_g2():
         result = check(load(str(SHUFFLENET_V1), sets))["G2"]
         assert result.violations
         for f in result.violations:
-            assert f.figures["kernel"] == [1, 1] and f.figures["groups"] in (3, 8)  # the pointwise group convs
+            assert f.figures["kernel"] == (1, 1) and f.figures["groups"] in (3, 8)  # the pointwise group convs
             seen.add(f.figures["groups"])
     assert seen == ({3, 8} if name else seen) and seen
 

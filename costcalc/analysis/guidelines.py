@@ -277,7 +277,7 @@ def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
         if excess_ratio > t.g1_max_excess:
             reasons.append(f"MAC {excess_ratio:.1%} over the equal-width bound, more than {t.g1_max_excess:.0%}")
         findings.append(Finding(
-            "G1", node.name, bool(reasons), "; ".join(reasons) or "balanced",
+            "G1", node.name, bool(reasons), "; ".join(reasons) or "within the thresholds",
             (("in_channels", c1), ("out_channels", c2), ("groups", g), ("ratio", ratio),
              ("memory_access", mac * scale), ("bound", bound * scale), ("excess", excess * scale),
              ("excess_ratio", excess_ratio)),
@@ -315,8 +315,8 @@ def _g2(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
             reasons.append(f"MAC {excess_ratio:.1%} over the same-FLOPs g = 1 conv, more than {t.g2_max_excess:.0%}")
         k = tuple(node.args["k"])
         findings.append(Finding(
-            "G2", node.name, bool(reasons), "; ".join(reasons) or "few groups",
-            (("groups", g), ("in_channels", c1), ("out_channels", c2), ("kernel", list(k)),
+            "G2", node.name, bool(reasons), "; ".join(reasons) or "within the thresholds",
+            (("groups", g), ("in_channels", c1), ("out_channels", c2), ("kernel", k),
              ("memory_access", mac * scale), ("memory_access_g1", baseline * scale), ("excess", excess * scale),
              ("excess_ratio", excess_ratio)),
             (node.name,), float(excess)))
@@ -411,7 +411,7 @@ def _g3(graph: Graph, t: Thresholds) -> GuidelineResult:
         if block.fragments > t.g3_max_fragments:
             reasons.append(f"{block.fragments} conv/pool fragments, more than {t.g3_max_fragments}")
         findings.append(Finding(
-            "G3", block.name, bool(reasons), "; ".join(reasons) or "few fragments",
+            "G3", block.name, bool(reasons), "; ".join(reasons) or "within the thresholds",
             (("branches", block.branches), ("fragments", block.fragments), ("layers", len(block.nodes)),
              ("fork", block.fork), ("join", block.join)),
             (block.join,), float(block.branches * 1000 + block.fragments)))

@@ -27,7 +27,7 @@ def _plain(value):
 
 def finding_dict(finding) -> dict:
     key = "block" if finding.guideline == "G3" else "layer"
-    return {key: finding.where, "why": finding.why, **finding.figures}
+    return {key: finding.where, "why": finding.why, **{k: _plain(v) for k, v in finding.evidence}}
 
 
 def guidelines_dict(guidelines) -> dict:
