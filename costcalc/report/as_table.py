@@ -60,17 +60,17 @@ def _console(options):
 
 
 def row_markers(guidelines, rows: list) -> list:
-    """For each row, the guidelines violated by the layers it covers ('G1 G4'), or ''."""
-    flagged = guidelines.markers()
-    marks = []
-    for row in rows:
-        found = set()
-        prefix = row.name + "."
-        for layer, ids in flagged.items():
-            if layer == row.name or layer.startswith(prefix):
-                found.update(ids)
-        marks.append(" ".join(sorted(found)))
-    return marks
+    """For each row, the guidelines violated by the layers it covers ('G1 G4'), or ''. A row covers the layer of
+    its name and every layer whose name continues it after a dot (a block covers its layers)."""
+    index = {row.name: i for i, row in enumerate(rows)}
+    found = [set() for _ in rows]
+    for layer, ids in guidelines.markers().items():
+        parts = layer.split(".")
+        for n in range(1, len(parts) + 1):
+            i = index.get(".".join(parts[:n]))
+            if i is not None:
+                found[i].update(ids)
+    return [" ".join(sorted(ids)) for ids in found]
 
 
 WORST = 5  # worst offenders shown per guideline
