@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 
 import click
 
@@ -134,14 +135,14 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
         raise click.BadParameter(f"'{depth}': a depth is a whole number from 1, or 'all'", param_hint="--depth")
     try:
         graph = load_graph(spec, sets, input_shape, batch)
-        result = analyse(graph, bytes_per_element)
-        found = check_guidelines(graph, thresholds, bytes_per_element)
+        result = replace(analyse(graph, bytes_per_element), guidelines=check_guidelines(graph, thresholds,
+                                                                                        bytes_per_element))
     except CostcalcError as e:
         _fail(e)
     color = _color()
     width = os.get_terminal_size().columns if color else None
     selected = rows(result, None if depth == "all" else int(depth), top, sort)
-    click.echo(render(Format(fmt), result, selected, Options(exact=exact, color=color, width=width), found), nl=False)
+    click.echo(render(Format(fmt), result, selected, Options(exact=exact, color=color, width=width)), nl=False)
 
 
 GUIDELINES_HELP = """
@@ -178,10 +179,10 @@ def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, th
 
     try:
         graph = load_graph(spec, sets, input_shape, batch)
-        result = analyse(graph, bytes_per_element)
-        found = check_guidelines(graph, thresholds, bytes_per_element)
+        result = replace(analyse(graph, bytes_per_element), guidelines=check_guidelines(graph, thresholds,
+                                                                                        bytes_per_element))
     except CostcalcError as e:
         _fail(e)
     color = _color()
     width = os.get_terminal_size().columns if color else None
-    click.echo(render_guidelines(Format(fmt), result, found, Options(exact=exact, color=color, width=width)), nl=False)
+    click.echo(render_guidelines(Format(fmt), result, Options(exact=exact, color=color, width=width)), nl=False)

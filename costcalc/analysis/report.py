@@ -52,6 +52,7 @@ class Report:
     totals: Counts
     layers: list = field(default_factory=list)  # list[Layer], topological order
     max_depth: int = 1
+    guidelines: object = None  # costcalc.analysis.guidelines.Guidelines, when checked: reporters show it
 
 
 def analyse(graph: Graph, bytes_per_element: int | None = None) -> Report:

@@ -18,24 +18,25 @@ class Options:
     width: int | None = None  # None: the terminal's, or a wide fixed width when piped
 
 
-def render(fmt: Format, report, rows: list, options: Options = Options(), guidelines=None) -> str:
-    """Render `report` (and, for formats that show a chosen view, its `rows`) as text; with `guidelines` (from
-    costcalc.analysis.guidelines.check), the guideline panel and markers, or the JSON "guidelines" key."""
+def render(fmt: Format, report, rows: list, options: Options = Options()) -> str:
+    """Render `report` (and, for formats that show a chosen view, its `rows`) as text. A report carrying
+    `guidelines` also gets the guideline panel and row markers (table) or the "guidelines" key (JSON)."""
     if fmt is Format.JSON:
         from costcalc.report import as_json
 
-        return as_json.render(report, guidelines)
+        return as_json.render(report)
     from costcalc.report import as_table
 
-    return as_table.render(report, rows, options, guidelines)
+    return as_table.render(report, rows, options)
 
 
-def render_guidelines(fmt: Format, report, guidelines, options: Options = Options()) -> str:
-    """Only the guideline panel (table) or the "guidelines" object with the model and input (JSON)."""
+def render_guidelines(fmt: Format, report, options: Options = Options()) -> str:
+    """`costcalc guidelines`: only the guideline panel of `report.guidelines` (table), or the model, its input and
+    the "guidelines" object (JSON)."""
     if fmt is Format.JSON:
         from costcalc.report import as_json
 
-        return as_json.render_guidelines(report, guidelines)
+        return as_json.render_guidelines(report)
     from costcalc.report import as_table
 
-    return as_table.render_guidelines(report, guidelines, options)
+    return as_table.render_guidelines(report, options)

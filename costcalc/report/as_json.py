@@ -47,8 +47,8 @@ def guidelines_dict(guidelines) -> dict:
     return out
 
 
-def document(report, guidelines=None) -> dict:
-    extra = {"guidelines": guidelines_dict(guidelines)} if guidelines is not None else {}
+def document(report) -> dict:
+    extra = {"guidelines": guidelines_dict(report.guidelines)} if report.guidelines is not None else {}
     return {
         "model": report.model,
         "input": list(report.input),
@@ -71,12 +71,12 @@ def document(report, guidelines=None) -> dict:
     }
 
 
-def render(report, guidelines=None) -> str:
-    return json.dumps(document(report, guidelines), indent=1) + "\n"
+def render(report) -> str:
+    return json.dumps(document(report), indent=1) + "\n"
 
 
-def render_guidelines(report, guidelines) -> str:
+def render_guidelines(report) -> str:
     """`costcalc guidelines --format json`: the model, its input and the "guidelines" object."""
     doc = {"model": report.model, "input": list(report.input), "memory_access_unit": report.memory_unit,
-           "guidelines": guidelines_dict(guidelines)}
+           "guidelines": guidelines_dict(report.guidelines)}
     return json.dumps(doc, indent=1) + "\n"

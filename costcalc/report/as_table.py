@@ -19,9 +19,10 @@ def header(report) -> str:
             f"(FLOPs = conv + fc multiply-adds) | memory access in {unit}")
 
 
-def render(report, rows: list, options, guidelines=None) -> str:
-    """The table of `rows`; with `guidelines` (a costcalc.analysis.guidelines.Guidelines), a marker column saying
-    which guidelines each row's layers violate, and the guideline panel after the table."""
+def render(report, rows: list, options) -> str:
+    """The table of `rows`; when the report carries guidelines, a marker column saying which guidelines each row's
+    layers violate, and the guideline panel after the table."""
+    guidelines = report.guidelines
     table = Table(show_footer=True, header_style="bold")
     totals = report.totals
     h = lambda n: human(n, options.exact)  # noqa: E731 - one formatter for every cell
@@ -120,9 +121,9 @@ def panel(guidelines, options, worst: int = WORST) -> str:
     return "\n".join(lines)
 
 
-def render_guidelines(report, guidelines, options) -> str:
+def render_guidelines(report, options) -> str:
     """`costcalc guidelines`: the header line and the guideline panel alone."""
     console, buffer = _console(options)
     console.print(header(report), soft_wrap=True)
-    console.print(panel(guidelines, options), soft_wrap=True, markup=False)
+    console.print(panel(report.guidelines, options), soft_wrap=True, markup=False)
     return buffer.getvalue()
