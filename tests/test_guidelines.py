@@ -174,6 +174,18 @@ def test_g4_counts_depthwise_convs(write_spec):
     assert [(f.where, f.figures["op"]) for f in result.findings] == [("conv0", "depthwise conv")]
 
 
+def test_library_helpers_for_compare_and_check():
+    from costcalc.analysis.guidelines import GuidelineError, parse_ids
+
+    assert parse_ids("G1, g3,G1") == ("G1", "G3")
+    with pytest.raises(GuidelineError):
+        parse_ids("G1,G7")
+    result = check(load(str(SPECS / "resnext50_32x4d.yaml")))
+    both = result.violations(("G1", "G2"))
+    assert len(both) == len(result["G1"].violations) + len(result["G2"].violations) == 1 + 16
+    assert {(f.guideline, f.where) for f in both} >= {("G1", "layer1.0.downsample.conv"), ("G2", "layer4.2.conv2")}
+
+
 def test_op_classes_name_real_ops():
     assert ELEMENTWISE_OPS <= set(OPS) and FRAGMENT_OPS <= set(OPS)
 

@@ -131,6 +131,17 @@ def thresholds_from_spec(section: YMap | None, base: Thresholds = Thresholds()) 
     return replace(base, **changes)
 
 
+def parse_ids(text: str) -> tuple:
+    """'G1,g3' -> ('G1', 'G3') (for options such as --fail-on); raises GuidelineError on an unknown name."""
+    ids = []
+    for part in (p.strip() for p in text.split(",")):
+        if part.upper() not in GUIDELINE_IDS:
+            raise GuidelineError(f"unknown guideline '{part}' (known: {', '.join(GUIDELINE_IDS)})")
+        if part.upper() not in ids:
+            ids.append(part.upper())
+    return tuple(ids)
+
+
 def apply_overrides(base: Thresholds, items: dict) -> Thresholds:
     """`base` updated by {'G1.max_ratio': '3', ...} from the command line; raises GuidelineError."""
     changes = {}
@@ -200,6 +211,12 @@ class Guidelines:
 
     def __getitem__(self, guideline: str) -> GuidelineResult:
         return self.results[GUIDELINE_IDS.index(guideline)]
+
+    def violations(self, guidelines=GUIDELINE_IDS) -> tuple:
+        """Every violation of the named guidelines (all four by default), G1 first, each worst first. A finding is
+        identified across two specs by (finding.guideline, finding.where): what `compare` diffs and
+        `check --fail-on` counts."""
+        return tuple(f for g in guidelines for f in self[g].violations)
 
     def markers(self) -> dict:
         """layer name -> tuple of the guidelines it violates (for a report's per-row marker column)."""
