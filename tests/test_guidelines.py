@@ -246,7 +246,8 @@ def test_spec_section_and_cli_override(run, write_spec):
     text = ("input: [64, 8, 8]\nguidelines:\n  G1: {max_ratio: 5, max_excess: 1}\n"
             "layers:\n  - {name: widen, op: conv, out: 256, k: 1}\n")
     path = write_spec(text)
-    assert check(load(path))["G1"].violations  # the defaults flag 1:4
+    assert check(load(path), Thresholds())["G1"].violations  # the defaults alone flag 1:4 ...
+    assert check(load(path))["G1"].passed  # ... check() applies the spec's section by default
     spec_t = thresholds_from_spec(load(path).spec.guidelines)
     assert (spec_t.g1_max_ratio, spec_t.g1_max_excess, spec_t.g2_max_groups) == (5.0, 1.0, 2)
     assert check(load(path), spec_t)["G1"].passed

@@ -230,18 +230,21 @@ class Guidelines:
         return out
 
 
-def check(graph: Graph, thresholds: Thresholds = Thresholds(), bytes_per_element: int | None = None) -> Guidelines:
+def check(graph: Graph, thresholds: Thresholds | None = None, bytes_per_element: int | None = None) -> Guidelines:
     """Measure the four ShuffleNet V2 guidelines on `graph` and flag what passes `thresholds`.
 
     Args:
         graph: a walked graph (`costcalc.graph.load(path)` or `build(spec)`).
-        thresholds: when a measurement is a violation; `Thresholds()` holds the documented defaults, and
-            `thresholds_from_spec(graph.spec.guidelines)` those of the spec's `guidelines:` section.
+        thresholds: when a measurement is a violation. None (the default): the documented defaults updated by the
+            spec's `guidelines:` section (a bad section raises a located SpecError); `Thresholds()`: the defaults
+            alone; `apply_overrides(...)` adds command-line overrides.
         bytes_per_element: report memory access figures in bytes (ratios and shares do not change).
 
     Returns a `Guidelines` record: `result["G1"].violations` (worst first), `.passed`, `.checked`, `.findings`,
-    and `markers()` for per-layer flags. Pure: the graph is not modified.
+    `result.violations(("G1", "G2"))`, and `markers()` for per-layer flags. Pure: the graph is not modified.
     """
+    if thresholds is None:
+        thresholds = thresholds_from_spec(graph.spec.guidelines if graph.spec is not None else None)
     scale = bytes_per_element or 1
     results = (_g1(graph, thresholds, scale), _g2(graph, thresholds, scale), _g3(graph, thresholds),
                _g4(graph, thresholds, scale))
