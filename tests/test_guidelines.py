@@ -83,6 +83,9 @@ def test_g2_against_the_paper_formula(write_spec):
     assert f["memory_access"] == paper == 1_622_016
     assert f["memory_access_g1"] == paper_g1 == 1_019_904
     assert f["excess"] == 602_112 and finding.violated and "g = 4" in finding.why
+    # a batch of 4 moves every activation 4 times, the weights once
+    f4 = check(load(path, batch=4))["G2"].findings[0].figures
+    assert f4["memory_access"] == 4 * 2 * HW * 256 + 256 * 256 // 4 and f4["excess"] == 4 * 602_112
 
 
 def test_g2_baseline_of_a_3x3_grouped_conv(write_spec):
