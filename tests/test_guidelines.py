@@ -316,6 +316,23 @@ def test_help_states_the_defaults(run):
             assert f"{name} ({value:g})" in text, name
 
 
+def test_guidelines_panel_golden(run):
+    """The whole panel of ShuffleNet V2 (refresh on purpose with COSTCALC_REFRESH_GOLDEN=1). Its figures were
+    checked by hand: stage2.down.branch2.conv0 is 24 -> 58 at 56x56, MAC 3136*82 + 24*58 = 258,544, bound
+    ceil(2*3136*sqrt(24*58)) + 1,392 = 235,398."""
+    import os
+
+    from conftest import ROOT
+
+    path = ROOT / "tests" / "golden" / "guidelines_shufflenet_v2_x1_0.txt"
+    result = run("guidelines", "specs/shufflenet_v2_x1_0.yaml", "--exact")
+    assert result.exit_code == 0
+    if os.environ.get("COSTCALC_REFRESH_GOLDEN"):
+        path.write_text(result.stdout)
+    assert result.stdout == path.read_text()
+    assert "MAC 258,544  bound 235,398  excess 23,146" in result.stdout
+
+
 def test_guidelines_command_prints_only_the_panel(run):
     result = run("guidelines", "specs/resnext50_32x4d.yaml", "--exact")
     assert result.exit_code == 0
