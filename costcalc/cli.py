@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 
 import click
 
@@ -76,6 +77,36 @@ def load_graph(path: str, sets: tuple, input_shape: str | None, batch: int):
     return load(path, _parse_sets(sets), _parse_input(input_shape), batch)
 
 
+def _parse_thresholds(values: tuple) -> dict:
+    items = {}
+    for item in values:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip() or not value.strip():
+            raise click.BadParameter(f"'{item}': write GUIDELINE.NAME=VALUE, e.g. --threshold G1.max_ratio=3",
+                                     param_hint="--threshold")
+        items[name.strip()] = value.strip()
+    return items
+
+
+def threshold_option(command):
+    return click.option("--threshold", "thresholds", multiple=True, metavar="G.NAME=VALUE",
+                        help="Override a guideline threshold (repeatable), e.g. --threshold G1.max_ratio=3; "
+                             "see README for the names and defaults.")(command)
+
+
+def check_guidelines(graph, thresholds: tuple, bytes_per_element=None):
+    """The spec's `guidelines:` section over the defaults, then --threshold over both; SpecError on a bad section."""
+    from costcalc.analysis.guidelines import GuidelineError, apply_overrides, check, thresholds_from_spec
+
+    items = _parse_thresholds(thresholds)
+    chosen = thresholds_from_spec(graph.spec.guidelines if graph.spec is not None else None)
+    try:
+        chosen = apply_overrides(chosen, items)
+    except GuidelineError as e:
+        raise click.BadParameter(str(e), param_hint="--threshold") from None
+    return check(graph, chosen, bytes_per_element)
+
+
 def _color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
@@ -107,9 +138,10 @@ CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.an
                    "op), or the count of fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1.")
 @click.option("--explain-conventions", is_flag=True,
               help="Print, per op, what each convention counts (and, with SPEC, its FLOPs per op type), then exit.")
+@threshold_option
 def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_per_element, convention,
-           explain_conventions):
-    """Per-layer FLOPs, params and memory access of SPEC, with totals."""
+           explain_conventions, thresholds):
+    """Per-layer FLOPs, params and memory access of SPEC, with totals, then the ShuffleNet V2 guideline panel."""
     from costcalc.analysis import analyse, rows
     from costcalc.report import Format, Options, render
 
@@ -120,7 +152,9 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
         raise click.UsageError("Missing argument 'SPEC'.")
     level = _depth(depth)
     try:
-        result = analyse(load_graph(spec, sets, input_shape, batch), bytes_per_element, convention)
+        graph = load_graph(spec, sets, input_shape, batch)
+        result = replace(analyse(graph, bytes_per_element, convention),
+                         guidelines=check_guidelines(graph, thresholds, bytes_per_element))
     except CostcalcError as e:
         _fail(e)
     color = _color()
@@ -301,3 +335,46 @@ def verify(spec, sets, input_shape, batch, seed, exact, failures_only):
     width = os.get_terminal_size().columns if color else None
     click.echo(render(result, exact, failures_only, color, width), nl=False)
     sys.exit(0 if result.passed else 1)
+
+
+GUIDELINES_HELP = """
+\b
+The guidelines (ShuffleNet V2, Ma et al. 2018) and their thresholds (defaults):
+  G1 equal channel width minimises MAC: every stride-1 1x1 conv; flagged when
+     c1:c2 is beyond 1:max_ratio (2) or its MAC is more than max_excess (0.1)
+     over the bound 2*sqrt(hw*B*g) + B/hw.
+  G2 excessive group convolution increases MAC: every grouped, non-depthwise conv;
+     flagged when g > max_groups (2) or its MAC is more than max_excess (0.5) over
+     the same-FLOPs conv with g = 1.
+  G3 network fragmentation reduces parallelism: every fork-join block; flagged
+     with more than max_branches (2) parallel branches or max_fragments (5)
+     conv/pool ops.
+  G4 element-wise operations are non-negligible: activations, add, mul, scale,
+     batchnorm and depthwise convs; flagged when their share of all MAC is more
+     than max_share (0.5).
+Set them with --threshold G1.max_ratio=3 or a spec section guidelines: {G1: {max_ratio: 3}}.
+"""
+
+
+@main.command(epilog=GUIDELINES_HELP)
+@click.argument("spec")
+@spec_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
+@click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
+              help="Memory access in bytes, N bytes per element (default: elements).")
+@threshold_option
+def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, thresholds):
+    """Where SPEC breaks the four ShuffleNet V2 guidelines, by how much, and what it costs in memory access."""
+    from costcalc.analysis import analyse
+    from costcalc.report import Format, Options, render_guidelines
+
+    try:
+        graph = load_graph(spec, sets, input_shape, batch)
+        result = replace(analyse(graph, bytes_per_element), guidelines=check_guidelines(graph, thresholds,
+                                                                                        bytes_per_element))
+    except CostcalcError as e:
+        _fail(e)
+    color = _color()
+    width = os.get_terminal_size().columns if color else None
+    click.echo(render_guidelines(Format(fmt), result, Options(exact=exact, color=color, width=width)), nl=False)

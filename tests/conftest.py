@@ -6,6 +6,16 @@ from click.testing import CliRunner
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def assert_golden(name: str, text: str) -> None:
+    """`text` equals tests/golden/<name>; COSTCALC_REFRESH_GOLDEN=1 rewrites the file on purpose instead."""
+    path = GOLDEN / name
+    if os.environ.get("COSTCALC_REFRESH_GOLDEN"):
+        path.write_text(text)
+    assert path.exists(), f"{name} missing: run COSTCALC_REFRESH_GOLDEN=1 pytest"
+    assert text == path.read_text(), f"output differs from {path} (COSTCALC_REFRESH_GOLDEN=1 rewrites it)"
 
 
 @pytest.fixture

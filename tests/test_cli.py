@@ -7,17 +7,11 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, assert_golden
 
-GOLDEN = ROOT / "tests" / "golden"
 COUNT_KEYS = {"flops", "elementwise_flops", "params", "memory_access", "activations"}
 
 
-def golden(name: str, text: str):
-    path = GOLDEN / name
-    if os.environ.get("COSTCALC_REFRESH_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text(), f"output differs from {path} (COSTCALC_REFRESH_GOLDEN=1 rewrites it)"
 
 
 @pytest.mark.parametrize("args, name", [
@@ -29,7 +23,7 @@ def golden(name: str, text: str):
 def test_table_golden(run, args, name):
     result = run("report", *args)
     assert result.exit_code == 0 and result.stderr == ""
-    golden(name, result.stdout)
+    assert_golden(name, result.stdout)
 
 
 def test_json_schema_and_ints(run):

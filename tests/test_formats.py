@@ -1,23 +1,21 @@
 """Every output format of report, compare and check: golden files (refresh them on purpose with
-COSTCALC_UPDATE_GOLDEN=1 pytest tests/test_formats.py, then read the diff), and structural checks that hold
+COSTCALC_REFRESH_GOLDEN=1 pytest tests/test_formats.py, then read the diff), and structural checks that hold
 whatever the golden files say: CSV is one header row plus one row per layer whose columns sum to the totals,
 Markdown tables are well-formed pipe tables, JSON counts are integers."""
 
 import csv
 import io
 import json
-import os
 import re
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, assert_golden
 from costcalc.analysis import analyse
 from costcalc.graph import load
 from costcalc.ops import COUNT_FIELDS
 from costcalc.report import FORMATS, Format
 
-GOLDEN = ROOT / "tests" / "golden"
 TINY_A, TINY_B = "tests/golden/tiny_a.yaml", "tests/golden/tiny_b.yaml"
 R50, RX50 = "specs/resnet50.yaml", "specs/resnext50_32x4d.yaml"
 EXT = {"table": "txt", "json": "json", "csv": "csv", "markdown": "md"}
@@ -43,11 +41,7 @@ def test_golden(run, case, fmt):
         pytest.skip("the JSON of a report lists every layer: covered by report_tiny")
     result = run(*CASES[case], "--format", fmt)
     assert result.exit_code == (1 if case == "check_tiny" else 0), result.output
-    path = GOLDEN / f"{case}.{EXT[fmt]}"
-    if os.environ.get("COSTCALC_UPDATE_GOLDEN"):
-        path.write_text(result.stdout)
-    assert path.exists(), f"{path.name} missing: run COSTCALC_UPDATE_GOLDEN=1 pytest {__file__}"
-    assert result.stdout == path.read_text(), f"{path.name} differs (COSTCALC_UPDATE_GOLDEN=1 refreshes it)"
+    assert_golden(f"{case}.{EXT[fmt]}", result.stdout)
 
 
 @pytest.mark.parametrize("spec", [TINY_A, R50, "specs/shufflenet_v2_x1_0.yaml"])

@@ -55,6 +55,7 @@ class Report:
     layers: list = field(default_factory=list)  # list[Layer], topological order
     max_depth: int = 1
     convention_summary: str = CONVENTION_TEXT  # what FLOPs means under `convention`, for the header
+    guidelines: object = None  # costcalc.analysis.guidelines.Guidelines, when checked: reporters show it
 
 
 def analyse(graph: Graph, bytes_per_element: int | None = None, convention: str = CONVENTION) -> Report:

@@ -40,6 +40,9 @@ class Reporter:
     def check(self, run, options: Options) -> str:
         raise NotImplementedError
 
+    def guidelines(self, report, options: Options) -> str:
+        raise NotImplementedError
+
 
 def reporter(fmt: Format) -> Reporter:
     """The reporter of `fmt` (its module is imported only when used)."""
@@ -70,3 +73,8 @@ def render(fmt: Format, result, rows: list | None = None, options: Options = Opt
     if isinstance(result, CheckRun):
         return chosen.check(result, options)
     raise TypeError(f"no reporter for {type(result).__name__}")
+
+
+def render_guidelines(fmt: Format, report, options: Options = Options()) -> str:
+    """`costcalc guidelines`: only the guideline findings of `report.guidelines`, in format `fmt`."""
+    return reporter(fmt).guidelines(report, options)

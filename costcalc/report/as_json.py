@@ -26,7 +26,30 @@ def _plain(value):
     return value
 
 
+def finding_dict(finding) -> dict:
+    key = "block" if finding.guideline == "G3" else "layer"
+    return {key: finding.where, "why": finding.why, **{k: _plain(v) for k, v in finding.evidence}}
+
+
+def guidelines_dict(guidelines) -> dict:
+    """{"G1": {"title", "threshold", "checked", "passed", "violations": [...worst first], "measured": [...]}, ...};
+    G4 adds "elementwise_share" (0..1), "elementwise_memory_access" and "total_memory_access"."""
+    out = {}
+    for result in guidelines.results:
+        out[result.guideline] = {
+            "title": result.title,
+            **dict(result.summary),
+            "threshold": dict(result.thresholds),
+            "checked": result.checked,
+            "passed": result.passed,
+            "violations": [finding_dict(f) for f in result.violations],
+            "measured": [{**finding_dict(f), "violated": f.violated} for f in result.findings],
+        }
+    return out
+
+
 def document(report) -> dict:
+    extra = {"guidelines": guidelines_dict(report.guidelines)} if report.guidelines is not None else {}
     return {
         "model": report.model,
         "input": list(report.input),
@@ -45,11 +68,19 @@ def document(report) -> dict:
             }
             for layer in report.layers
         ],
+        **extra,
     }
 
 
 def render(report) -> str:
     return json.dumps(document(report), indent=1) + "\n"
+
+
+def guidelines_document(report) -> dict:
+    """`costcalc guidelines --format json`: the model, its input and the "guidelines" object."""
+    doc = {"model": report.model, "input": list(report.input), "memory_access_unit": report.memory_unit,
+           "guidelines": guidelines_dict(report.guidelines)}
+    return doc
 
 
 def _row(row) -> dict | None:
@@ -117,3 +148,6 @@ class JsonReporter(Reporter):
 
     def check(self, run, options):
         return json.dumps(check_document(run), indent=1) + "\n"
+
+    def guidelines(self, report, options):
+        return json.dumps(guidelines_document(report), indent=1) + "\n"

@@ -1,0 +1,472 @@
+"""The four practical guidelines of ShuffleNet V2 (Ma et al., ECCV 2018, Sec. 2), measured on a walked graph.
+
+    G1  equal channel width minimises memory access (MAC)        every 1x1 conv: c1:c2 and MAC over its bound
+    G2  excessive group convolution increases MAC                every grouped, non-depthwise conv: MAC vs g = 1
+    G3  network fragmentation reduces parallelism                every fork-join block: branches and fragments
+    G4  element-wise operations are non-negligible               their share of the network's MAC
+
+The entry point is `check(graph, thresholds)`; it returns one frozen `GuidelineResult` per guideline in a
+`Guidelines` record. Every count (MAC, bounds, excesses) is a Python int in elements (or bytes, with
+`bytes_per_element`); ratios and shares are floats. Nothing here formats or prints.
+
+Thresholds come from `Thresholds()` (the documented defaults), updated by a spec's `guidelines:` section
+(`thresholds_from_spec`) and then by command-line `GUIDELINE.NAME=VALUE` overrides (`apply_overrides`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from math import isqrt
+
+from costcalc.errors import CostcalcError, SpecError, did_you_mean
+from costcalc.graph import Graph
+from costcalc.spec.loader import YMap
+
+GUIDELINE_IDS = ("G1", "G2", "G3", "G4")
+
+TITLES = {
+    "G1": "equal channel width minimises MAC",
+    "G2": "excessive group convolution increases MAC",
+    "G3": "network fragmentation reduces parallelism",
+    "G4": "element-wise operations are non-negligible",
+}
+
+# G4's element-wise ops: the paper names ReLU, AddTensor and AddBias; every other activation, the residual scaling,
+# the SE product and inference batchnorm (a per-channel scale and shift, i.e. AddBias plus a multiply) are of the same
+# kind. Depthwise convs are added per node (`is_depthwise`): "we also consider depthwise convolutions as element-wise
+# operators as they also have a high MAC/FLOPs ratio". A conv's or fc's own bias add is fused into that layer.
+ELEMENTWISE_OPS = frozenset({"relu", "relu6", "leaky_relu", "sigmoid", "tanh", "swish", "hardsigmoid", "hardswish",
+                             "scale", "add", "mul", "bn"})
+# G3's fragments: the individual conv and pooling ops of a block (the paper's Table 3 counts 1x1 convs).
+FRAGMENT_OPS = frozenset({"conv", "fc", "maxpool", "avgpool", "gap"})
+
+
+class GuidelineError(CostcalcError):
+    """A threshold given on the command line is not valid (spec sections raise a located SpecError instead)."""
+
+
+# ---- thresholds ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a measurement is a violation. Defaults are argued from the paper's Tables 1-4 in the README."""
+
+    g1_max_ratio: float = 2.0  # flag a 1x1 conv when max(c1, c2) / min(c1, c2) > this ...
+    g1_max_excess: float = 0.10  # ... or when its MAC exceeds the G1 bound by more than this fraction
+    g2_max_groups: int = 2  # flag a grouped (non-depthwise) conv when g > this ...
+    g2_max_excess: float = 0.50  # ... or when its MAC exceeds the same-FLOPs g = 1 conv's by more than this fraction
+    g3_max_branches: int = 2  # flag a fork-join block with more parallel branches than this ...
+    g3_max_fragments: int = 5  # ... or with more conv/pool ops than this
+    g4_max_share: float = 0.50  # flag the network when element-wise ops make more than this share of its MAC
+
+    def of(self, guideline: str) -> dict:
+        """{'max_ratio': 2.0, ...}: the thresholds of one guideline, as the JSON shows them."""
+        prefix = guideline.lower() + "_"
+        return {f.name[len(prefix):]: getattr(self, f.name) for f in fields(self) if f.name.startswith(prefix)}
+
+
+_KINDS = {f.name: (int if f.type in ("int", int) else float) for f in fields(Thresholds)}
+
+
+def _names(guideline: str) -> list:
+    return list(Thresholds().of(guideline))
+
+
+def _coerce(field_name: str, value):
+    """A threshold value from YAML or the command line -> the typed value, or a message saying what is wrong."""
+    kind = _KINDS[field_name]
+    if isinstance(value, str):
+        try:
+            value = int(value) if kind is int else float(value)
+        except ValueError:
+            return None, f"must be a {'whole number' if kind is int else 'number'}, not {value!r}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, f"must be a {'whole number' if kind is int else 'number'}, not {value!r}"
+    if kind is int:
+        if isinstance(value, float):
+            if not value.is_integer():
+                return None, f"must be a whole number, not {value!r}"
+            value = int(value)
+        if value < 1:
+            return None, f"must be at least 1, not {value}"
+        return value, None
+    value = float(value)
+    if value != value or value < 0:
+        return None, f"must be a number >= 0, not {value!r}"
+    if field_name == "g1_max_ratio" and value < 1:
+        return None, f"is a ratio larger/smaller and must be at least 1, not {value!r}"
+    if field_name == "g4_max_share" and value > 1:
+        return None, f"is a share of the total and must be between 0 and 1, not {value!r}"
+    return value, None
+
+
+def thresholds_from_spec(section: YMap | None, base: Thresholds = Thresholds()) -> Thresholds:
+    """`base` updated by a spec's `guidelines:` section, e.g. {G1: {max_ratio: 3}, G4: {max_share: 0.4}}.
+
+    Raises SpecError located at the offending key or value."""
+    if section is None:
+        return base
+    if not isinstance(section, dict):
+        raise SpecError("'guidelines' must be a mapping like {G1: {max_ratio: 3}}", getattr(section, "loc", None))
+    changes = {}
+    for key, body in section.items():
+        key_loc = section.key_locs[key]
+        guideline = str(key).upper()  # g1 or G1
+        if guideline not in GUIDELINE_IDS:
+            raise SpecError(f"guidelines: unknown guideline '{guideline}'{did_you_mean(guideline, GUIDELINE_IDS)} "
+                            f"(known: {', '.join(GUIDELINE_IDS)})", key_loc)
+        if not isinstance(body, YMap):
+            raise SpecError(f"guidelines: {guideline} must be a mapping of thresholds, e.g. "
+                            f"{{{_names(guideline)[0]}: ...}}", section.value_locs[key])
+        for name, value in body.items():
+            if name not in _names(guideline):
+                hint = did_you_mean(name, _names(guideline)) or f" (it has: {', '.join(_names(guideline))})"
+                raise SpecError(f"guidelines: {guideline} has no threshold '{name}'{hint}", body.key_locs[name])
+            field_name = f"{guideline.lower()}_{name}"
+            typed, problem = _coerce(field_name, value)
+            if problem:
+                raise SpecError(f"guidelines: {guideline}.{name} {problem}", body.value_locs[name])
+            changes[field_name] = typed
+    return replace(base, **changes)
+
+
+def parse_ids(text: str) -> tuple:
+    """'G1,g3' -> ('G1', 'G3') (for options such as --fail-on); raises GuidelineError on an unknown name."""
+    ids = []
+    for part in (p.strip() for p in text.split(",")):
+        if part.upper() not in GUIDELINE_IDS:
+            raise GuidelineError(f"unknown guideline '{part}' (known: {', '.join(GUIDELINE_IDS)})")
+        if part.upper() not in ids:
+            ids.append(part.upper())
+    return tuple(ids)
+
+
+def apply_overrides(base: Thresholds, items: dict) -> Thresholds:
+    """`base` updated by {'G1.max_ratio': '3', ...} from the command line; raises GuidelineError."""
+    changes = {}
+    for key, value in items.items():
+        guideline, dot, name = key.partition(".")
+        guideline = guideline.upper()
+        if not dot or guideline not in GUIDELINE_IDS or name not in _names(guideline):
+            known = ", ".join(f"{g}.{n}" for g in GUIDELINE_IDS for n in _names(g))
+            raise GuidelineError(f"unknown threshold '{key}'{did_you_mean(key, known.split(', '))} (known: {known})")
+        field_name = f"{guideline.lower()}_{name}"
+        typed, problem = _coerce(field_name, value)
+        if problem:
+            raise GuidelineError(f"threshold {guideline}.{name} {problem}")
+        changes[field_name] = typed
+    return replace(base, **changes)
+
+
+# ---- results ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One measured layer (G1, G2, G4) or block (G3), violation or not.
+
+    `where` is the layer name (the block name for G3); `evidence` holds the figures in display order as
+    (key, value) pairs: ints for element counts, floats for ratios and shares. `layers` names the layers a
+    report row marker should point at. `severity` orders the worst offenders first."""
+
+    guideline: str
+    where: str
+    violated: bool
+    why: str
+    evidence: tuple
+    layers: tuple
+    severity: float
+
+    @property
+    def figures(self) -> dict:
+        return dict(self.evidence)
+
+
+@dataclass(frozen=True)
+class GuidelineResult:
+    guideline: str  # "G1" .. "G4"
+    title: str
+    thresholds: dict  # name -> value, this guideline's only
+    checked: int  # how many layers (G1, G2, G4) or blocks (G3) were measured
+    findings: tuple  # every Finding, in graph order
+    summary: tuple = ()  # network-wide figures as (key, value) pairs: G4's elementwise_share, ...
+
+    @property
+    def violations(self) -> tuple:
+        """The violations, worst first."""
+        return tuple(sorted((f for f in self.findings if f.violated), key=lambda f: -f.severity))
+
+    @property
+    def passed(self) -> bool:
+        return not any(f.violated for f in self.findings)
+
+
+@dataclass(frozen=True)
+class Guidelines:
+    model: str
+    memory_unit: str  # "elements" or "bytes"
+    thresholds: Thresholds
+    results: tuple  # four GuidelineResult, G1 to G4
+
+    def __getitem__(self, guideline: str) -> GuidelineResult:
+        return self.results[GUIDELINE_IDS.index(guideline)]
+
+    def violations(self, guidelines=GUIDELINE_IDS) -> tuple:
+        """Every violation of the named guidelines (all four by default), G1 first, each worst first. A finding is
+        identified across two specs by (finding.guideline, finding.where): what `compare` diffs and
+        `check --fail-on` counts."""
+        return tuple(f for g in guidelines for f in self[g].violations)
+
+    def markers(self) -> dict:
+        """layer name -> tuple of the guidelines it violates (for a report's per-row marker column)."""
+        out: dict = {}
+        for result in self.results:
+            for finding in result.findings:
+                if finding.violated:
+                    for layer in finding.layers:
+                        if result.guideline not in out.setdefault(layer, ()):
+                            out[layer] += (result.guideline,)
+        return out
+
+
+def check(graph: Graph, thresholds: Thresholds | None = None, bytes_per_element: int | None = None) -> Guidelines:
+    """Measure the four ShuffleNet V2 guidelines on `graph` and flag what passes `thresholds`.
+
+    Args:
+        graph: a walked graph (`costcalc.graph.load(path)` or `build(spec)`).
+        thresholds: when a measurement is a violation. None (the default): the documented defaults updated by the
+            spec's `guidelines:` section (a bad section raises a located SpecError); `Thresholds()`: the defaults
+            alone; `apply_overrides(...)` adds command-line overrides.
+        bytes_per_element: report memory access figures in bytes (ratios and shares do not change).
+
+    Returns a `Guidelines` record: `result["G1"].violations` (worst first), `.passed`, `.checked`, `.findings`,
+    `result.violations(("G1", "G2"))`, and `markers()` for per-layer flags. Pure: the graph is not modified.
+    """
+    if thresholds is None:
+        thresholds = thresholds_from_spec(graph.spec.guidelines if graph.spec is not None else None)
+    scale = bytes_per_element or 1
+    results = (_g1(graph, thresholds, scale), _g2(graph, thresholds, scale), _g3(graph, thresholds),
+               _g4(graph, thresholds, scale))
+    return Guidelines(graph.name, "bytes" if bytes_per_element else "elements", thresholds, results)
+
+
+def _in_channels(graph: Graph, node) -> int:
+    return graph.tensors[node.inputs[0]][0]
+
+
+def is_depthwise(graph: Graph, node) -> bool:
+    """A conv whose every group reads one input channel (groups == in_channels > 1)."""
+    return node.op == "conv" and 1 < node.args.get("groups", 1) == _in_channels(graph, node)
+
+
+# ---- G1 -----------------------------------------------------------------------------------------------------
+
+
+def g1_bound(hw: int, c1: int, c2: int, groups: int = 1) -> int:
+    """The G1 lower bound of a stride-1 1x1 conv's MAC, rounded up to a whole element.
+
+    With B = hw*c1*c2/g FLOPs, MAC = hw*(c1 + c2) + c1*c2/g >= 2*sqrt(hw*B*g) + B/hw (the paper's bound for g = 1;
+    AM-GM on c1 + c2 at fixed c1*c2), equality iff c1 == c2. 2*sqrt(hw*B*g) = sqrt(4*hw^2*c1*c2), computed exactly."""
+    square = 4 * hw * hw * c1 * c2
+    root = isqrt(square)
+    return (root if root * root == square else root + 1) + c1 * c2 // groups
+
+
+def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
+    findings = []
+    for node in graph.nodes:
+        a = node.args
+        if node.op != "conv" or tuple(a["k"]) != (1, 1) or tuple(a["stride"]) != (1, 1) or tuple(a["pad"]) != (0, 0):
+            continue
+        c1 = _in_channels(graph, node)
+        if is_depthwise(graph, node):
+            continue  # a depthwise 1x1 conv is a per-channel scale: no c1:c2 to balance (G4 counts it)
+        c2, h, w = graph.tensors[node.outputs[0]]
+        g = a["groups"]
+        hw = graph.batch * h * w  # every spatial position of every sample moves c1 + c2 elements
+        mac = node.counts.memory_access
+        bias = c2 if a["bias"] else 0  # read once whatever the widths: added to the bound as to the MAC
+        bound = g1_bound(hw, c1, c2, g) + bias
+        excess = max(mac - bound, 0)
+        ratio = max(c1, c2) / min(c1, c2)
+        excess_ratio = excess / bound
+        reasons = []
+        if ratio > t.g1_max_ratio:
+            reasons.append(f"c1:c2 = {c1}:{c2} is 1:{ratio:.2f}, more than 1:{t.g1_max_ratio:g}")
+        if excess_ratio > t.g1_max_excess:
+            reasons.append(f"MAC {excess_ratio:.1%} over the equal-width bound, more than {t.g1_max_excess:.0%}")
+        findings.append(Finding(
+            "G1", node.name, bool(reasons), "; ".join(reasons) or "within the thresholds",
+            (("in_channels", c1), ("out_channels", c2), ("groups", g), ("ratio", ratio),
+             ("memory_access", mac * scale), ("bound", bound * scale), ("excess", excess * scale),
+             ("excess_ratio", excess_ratio)),
+            (node.name,), float(excess)))
+    return GuidelineResult("G1", TITLES["G1"], t.of("G1"), len(findings), tuple(findings))
+
+
+# ---- G2 -----------------------------------------------------------------------------------------------------
+
+
+def g2_baseline(memory_access: int, output_elements: int, groups: int) -> int:
+    """MAC of the conv with the same input, kernel and FLOPs but g = 1: it has c2/g outputs, so it writes
+    output_elements/g instead of output_elements (weights B/hw and input unchanged). For a 1x1 conv this is
+    the paper's hw*c1 + B*g/c1 + B/hw evaluated at g = 1 and the same B."""
+    return memory_access - output_elements + output_elements // groups
+
+
+def _g2(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
+    findings = []
+    for node in graph.nodes:
+        g = node.args.get("groups", 1) if node.op == "conv" else 1
+        if g == 1 or is_depthwise(graph, node):
+            continue
+        c1 = _in_channels(graph, node)
+        c2, h, w = graph.tensors[node.outputs[0]]
+        output = graph.batch * c2 * h * w
+        mac = node.counts.memory_access
+        baseline = g2_baseline(mac, output, g)
+        excess = mac - baseline
+        excess_ratio = excess / baseline
+        reasons = []
+        if g > t.g2_max_groups:
+            reasons.append(f"g = {g}, more than {t.g2_max_groups}")
+        if excess_ratio > t.g2_max_excess:
+            reasons.append(f"MAC {excess_ratio:.1%} over the same-FLOPs g = 1 conv, more than {t.g2_max_excess:.0%}")
+        k = tuple(node.args["k"])
+        findings.append(Finding(
+            "G2", node.name, bool(reasons), "; ".join(reasons) or "within the thresholds",
+            (("groups", g), ("in_channels", c1), ("out_channels", c2), ("kernel", k),
+             ("memory_access", mac * scale), ("memory_access_g1", baseline * scale), ("excess", excess * scale),
+             ("excess_ratio", excess_ratio)),
+            (node.name,), float(excess)))
+    return GuidelineResult("G2", TITLES["G2"], t.of("G2"), len(findings), tuple(findings))
+
+
+# ---- G3 -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """A fork-join region of the graph: from the node (or network input) whose output is read by several
+    layers, or a split, to the first node where every path from it has met again."""
+
+    name: str  # the longest common prefix of its layers' names
+    fork: str  # the layer whose output forks ("input" for the network's input)
+    join: str  # the layer where the branches meet
+    branches: int  # parallel paths out of the fork, identity shortcuts included
+    fragments: int  # conv and pooling ops inside
+    nodes: tuple  # indices of its nodes in graph.nodes
+
+
+def blocks(graph: Graph) -> list:
+    """Every outermost fork-join block of `graph`, in graph order (blocks nested inside another are dropped)."""
+    consumers: dict = {}
+    for i, node in enumerate(graph.nodes):
+        for tensor in dict.fromkeys(node.inputs):
+            consumers.setdefault(tensor, []).append(i)
+    forks = []  # (index of the fork node or -1, start tensors)
+    if len(consumers.get(0, ())) > 1:
+        forks.append((-1, (0,)))
+    for i, node in enumerate(graph.nodes):
+        if len(node.outputs) > 1:
+            forks.append((i, node.outputs))
+        else:
+            forks.extend((i, (tensor,)) for tensor in node.outputs if len(consumers.get(tensor, ())) > 1)
+    found = []
+    for start, tensors in forks:
+        block = _region(graph, consumers, start, tensors)
+        if block is not None:
+            found.append(block)
+    outer, open_blocks = [], []  # open_blocks: outermost blocks whose last node is not behind the current one
+    for block in sorted(found, key=lambda b: (b.nodes[0], -b.nodes[-1])):
+        open_blocks = [(last, members) for last, members in open_blocks if last >= block.nodes[0]]
+        if any(set(block.nodes) <= members for _, members in open_blocks):
+            continue
+        outer.append(block)
+        open_blocks.append((block.nodes[-1], set(block.nodes)))
+    return sorted(outer, key=lambda b: b.nodes[-1])
+
+
+def _region(graph: Graph, consumers: dict, start: int, tensors: tuple):
+    pending = {t: len(consumers.get(t, ())) + (t == graph.output) for t in tensors}
+    branches = sum(len(consumers.get(t, ())) for t in tensors)
+    inside = []
+    for i in range(start + 1, len(graph.nodes)):
+        node = graph.nodes[i]
+        reads = [t for t in dict.fromkeys(node.inputs) if t in pending]
+        if not reads:
+            continue
+        inside.append(i)
+        for t in reads:
+            pending[t] -= 1
+        for t in node.outputs:
+            pending[t] = len(consumers.get(t, ())) + (t == graph.output)
+        live = [t for t, n in pending.items() if n > 0]
+        if len(live) == 1 and live[0] in node.outputs and len(node.outputs) == 1:
+            paths = [graph.nodes[j].path for j in inside]
+            prefix = paths[0]
+            for p in paths[1:]:
+                n = 0
+                while n < min(len(prefix), len(p)) and prefix[n] == p[n]:
+                    n += 1
+                prefix = prefix[:n]
+            if prefix and prefix == node.path:  # the join itself is not a block's name
+                prefix = prefix[:-1]
+            fork = "input" if start < 0 else graph.nodes[start].name
+            name = ".".join(prefix) or f"{fork} -> {node.name}"
+            fragments = sum(graph.nodes[j].op in FRAGMENT_OPS for j in inside)
+            return Block(name, fork, node.name, branches, fragments, tuple(inside))
+        if not live:
+            return None
+    return None
+
+
+def _g3(graph: Graph, t: Thresholds) -> GuidelineResult:
+    findings = []
+    for block in blocks(graph):
+        reasons = []
+        if block.branches > t.g3_max_branches:
+            reasons.append(f"{block.branches} parallel branches, more than {t.g3_max_branches}")
+        if block.fragments > t.g3_max_fragments:
+            reasons.append(f"{block.fragments} conv/pool fragments, more than {t.g3_max_fragments}")
+        findings.append(Finding(
+            "G3", block.name, bool(reasons), "; ".join(reasons) or "within the thresholds",
+            (("branches", block.branches), ("fragments", block.fragments), ("layers", len(block.nodes)),
+             ("fork", block.fork), ("join", block.join)),
+            (block.join,), float(block.branches * 1000 + block.fragments)))
+    return GuidelineResult("G3", TITLES["G3"], t.of("G3"), len(findings), tuple(findings))
+
+
+# ---- G4 -----------------------------------------------------------------------------------------------------
+
+
+def is_elementwise(graph: Graph, node) -> bool:
+    """G4's element-wise ops: activations, add, mul, scale, batchnorm, and depthwise convs."""
+    return node.op in ELEMENTWISE_OPS or is_depthwise(graph, node)
+
+
+G4_LISTED = 5  # how many of the heaviest element-wise layers a violation of G4 lists
+
+
+def _g4(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
+    total = sum(node.counts.memory_access for node in graph.nodes)
+    chosen = [node for node in graph.nodes if is_elementwise(graph, node)]
+    elementwise = sum(node.counts.memory_access for node in chosen)
+    share = elementwise / total if total else 0.0
+    flagged = share > t.g4_max_share
+    heaviest = {id(n) for n in sorted(chosen, key=lambda n: -n.counts.memory_access)[:G4_LISTED]}
+    findings = []
+    for node in chosen:
+        mac = node.counts.memory_access
+        layer_share = mac / total if total else 0.0
+        violated = flagged and id(node) in heaviest
+        op = "depthwise conv" if node.op == "conv" else node.op
+        why = (f"among the heaviest element-wise layers of a network whose element-wise share {share:.1%} is more "
+               f"than {t.g4_max_share:.0%}") if violated else "element-wise"
+        findings.append(Finding("G4", node.name, violated, why,
+                                (("op", op), ("memory_access", mac * scale), ("share", layer_share)),
+                                (node.name,), float(mac)))
+    summary = (("elementwise_share", share), ("elementwise_memory_access", elementwise * scale),
+               ("total_memory_access", total * scale))
+    return GuidelineResult("G4", TITLES["G4"], t.of("G4"), len(findings), tuple(findings), summary)
