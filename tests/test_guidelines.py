@@ -386,14 +386,12 @@ def test_shufflenet_v2_stride1_units_keep_g1_and_g2():
 MOBILENET_V2 = SPECS / "mobilenet_v2.yaml"
 SHUFFLENET_V1 = SPECS / "shufflenet_v1.yaml"
 INCEPTION_RESNET_V2 = SPECS / "inception_resnet_v2.yaml"
-zoo = pytest.mark.skipif
 
 
 def _share(path, **sets) -> float:
     return dict(check(load(str(path), sets))["G4"].summary)["elementwise_share"]
 
 
-@zoo(not MOBILENET_V2.exists(), reason="zoo spec not merged yet")
 def test_mobilenet_v2_expansions_break_g1():
     result = check(load(str(MOBILENET_V2)))["G1"]
     sixfold = [f for f in result.violations if f.figures["ratio"] == 6.0]
@@ -401,7 +399,6 @@ def test_mobilenet_v2_expansions_break_g1():
     assert any(f.figures["out_channels"] == 6 * f.figures["in_channels"] for f in sixfold)
 
 
-@zoo(not SHUFFLENET_V1.exists(), reason="zoo spec not merged yet")
 def test_shufflenet_v1_pointwise_group_convs_break_g2():
     spec_vars = load(str(SHUFFLENET_V1)).spec.vars
     name = next((n for n in ("groups", "g", "group") if n in spec_vars), None)
@@ -416,14 +413,12 @@ def test_shufflenet_v1_pointwise_group_convs_break_g2():
     assert seen == ({3, 8} if name else seen) and seen
 
 
-@zoo(not INCEPTION_RESNET_V2.exists(), reason="zoo spec not merged yet")
 def test_inception_resnet_v2_blocks_break_g3():
     result = check(load(str(INCEPTION_RESNET_V2)))["G3"]
     assert result.violations
     assert max(f.figures["branches"] for f in result.violations) >= 4
 
 
-@zoo(not (MOBILENET_V2.exists() and SHUFFLENET_V1.exists()), reason="zoo spec not merged yet")
 def test_g4_share_of_light_networks_beats_resnet50():
     resnet = _share(SPECS / "resnet50.yaml")
     assert _share(MOBILENET_V2) > resnet
