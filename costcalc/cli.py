@@ -94,6 +94,14 @@ def threshold_option(command):
                              "see README for the names and defaults.")(command)
 
 
+def analyse_checked(graph, thresholds: tuple, bytes_per_element=None, convention: str = "paper"):
+    """The Report of `graph`, carrying its guideline checks."""
+    from costcalc.analysis import analyse
+
+    return replace(analyse(graph, bytes_per_element, convention),
+                   guidelines=check_guidelines(graph, thresholds, bytes_per_element))
+
+
 def check_guidelines(graph, thresholds: tuple, bytes_per_element=None):
     """The spec's `guidelines:` section over the defaults, then --threshold over both; SpecError on a bad section."""
     from costcalc.analysis.guidelines import GuidelineError, apply_overrides, check, thresholds_from_spec
@@ -152,9 +160,7 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
         raise click.UsageError("Missing argument 'SPEC'.")
     level = _depth(depth)
     try:
-        graph = load_graph(spec, sets, input_shape, batch)
-        result = replace(analyse(graph, bytes_per_element, convention),
-                         guidelines=check_guidelines(graph, thresholds, bytes_per_element))
+        result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element, convention)
     except CostcalcError as e:
         _fail(e)
     color = _color()
@@ -189,17 +195,13 @@ def _label(model: str, sets: tuple, input_shape: str | None) -> str:
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
-@click.option("--guidelines", "with_guidelines", is_flag=True,
-              help="Also list guideline violations that appear or disappear (not available yet).")
+@threshold_option
 def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, input_b, fmt, depth, changed, exact,
-            bytes_per_element, with_guidelines):
+            bytes_per_element, thresholds):
     """Compare two specs (A.yaml B.yaml), or one spec under two settings (A.yaml --set-a width=1.0 --set-b
-    width=0.5): totals side by side with their deltas (B - A), and a row-by-row diff matched by name, then by
-    position within a block."""
-    from dataclasses import replace
-
-    from costcalc.analysis import analyse
-    from costcalc.analysis.compare import compare as compare_reports, guideline_changes
+    width=0.5): totals side by side with their deltas (B - A), a row-by-row diff matched by name, then by
+    position within a block, and the guideline violations that appear in B or disappear from A."""
+    from costcalc.analysis.compare import compare as compare_reports
     from costcalc.report import Format, Options, render
 
     level = _depth(depth)
@@ -209,10 +211,9 @@ def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, i
     try:
         graph_a = load_graph(spec_a, sets + sets_a, input_a or input_shape, batch)
         graph_b = load_graph(spec_b or spec_a, sets + sets_b, input_b or input_shape, batch)
-        result = compare_reports(analyse(graph_a, bytes_per_element), analyse(graph_b, bytes_per_element), level,
+        result = compare_reports(analyse_checked(graph_a, thresholds, bytes_per_element),
+                                 analyse_checked(graph_b, thresholds, bytes_per_element), level,
                                  _label(graph_a.name, sets_a, input_a), _label(graph_b.name, sets_b, input_b))
-        if with_guidelines:
-            result = replace(result, guideline_changes=guideline_changes(graph_a, graph_b))
     except CostcalcError as e:
         _fail(e)
     if changed:
@@ -229,13 +230,14 @@ def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, i
 @click.option("--max-params", metavar="N", help="Params limit, e.g. 26M.")
 @click.option("--max-mac", metavar="N", help="Memory access limit in elements, e.g. 130M.")
 @click.option("--max-activations", metavar="N", help="Activations limit in elements, e.g. 50M.")
-@click.option("--fail-on", metavar="G1,G2", help="Fail on these guideline violations (not available yet).")
+@click.option("--fail-on", metavar="G1,G2", help="Also fail (exit 1) on violations of these ShuffleNet V2 guidelines.")
+@threshold_option
 @click.option("--require-budget", is_flag=True, help="A spec with no limit at all fails (exit 1).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write a JUnit XML report to FILE.")
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
-def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_activations, fail_on,
+def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_activations, fail_on, thresholds,
           require_budget, fmt, junit_file, exact):
     """Check each SPEC (every *.yaml under a DIR) against its `budget:` section and the --max-* limits.
 
@@ -251,12 +253,14 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_a
     from costcalc.report.as_ci import github_annotations, junit_xml
     from costcalc.spec.model import read_spec
 
+    guidelines_failing = ()
     if fail_on:
-        # INTEGRATION(guidelines): parse G1..G4 here and add each violation of costcalc.analysis.guidelines as a
-        # failure of the spec. Until that module is merged, refuse rather than pass silently.
-        click.echo("error: --fail-on: guideline checks are not available yet (costcalc.analysis.guidelines is not "
-                   "part of this build)", err=True)
-        sys.exit(2)
+        from costcalc.analysis.guidelines import GuidelineError, parse_ids
+
+        try:
+            guidelines_failing = parse_ids(fail_on)
+        except GuidelineError as e:
+            raise click.BadParameter(str(e), param_hint="--fail-on") from None
     try:
         extra = command_line_limits({"flops": max_flops, "params": max_params, "memory_access": max_mac,
                                      "activations": max_activations})
@@ -266,13 +270,16 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_a
 
     def load(path):
         spec = read_spec(path)
-        return spec, analyse(build(spec, overrides, shape, batch))
+        graph = build(spec, overrides, shape, batch)
+        if guidelines_failing:
+            return spec, analyse_checked(graph, thresholds)
+        return spec, analyse(graph)
 
     files = spec_files(paths)
     if not files:
         click.echo(f"error: no spec file (*.yaml, *.yml) under {', '.join(paths)}", err=True)
         sys.exit(2)
-    run = CheckRun(tuple(check_spec(path, extra, load) for path in files), require_budget)
+    run = CheckRun(tuple(check_spec(path, extra, load, guidelines_failing) for path in files), require_budget)
     for item in run.checks:
         if item.error is not None:
             click.echo(str(item.error), err=True)
@@ -370,9 +377,7 @@ def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, th
     from costcalc.report import Format, Options, render_guidelines
 
     try:
-        graph = load_graph(spec, sets, input_shape, batch)
-        result = replace(analyse(graph, bytes_per_element), guidelines=check_guidelines(graph, thresholds,
-                                                                                        bytes_per_element))
+        result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element)
     except CostcalcError as e:
         _fail(e)
     color = _color()

@@ -150,10 +150,50 @@ def test_unwritable_junit_file_is_an_error_not_a_traceback(run, tmp_path):
     assert result.exit_code == 2 and "cannot write the JUnit file" in result.stderr
 
 
-def test_fail_on_guidelines_is_not_faked(run):
-    """--fail-on needs costcalc.analysis.guidelines (another branch): refused until it is wired, never ignored."""
-    result = run("check", R50, "--fail-on", "G1,G2")
-    assert result.exit_code == 2 and "not available yet" in result.stderr
+RX50 = "specs/resnext50_32x4d.yaml"
+SHUFFLE = "specs/shufflenet_v2_x1_0.yaml"
+
+
+def test_fail_on_turns_guideline_violations_into_failures(run):
+    """ResNeXt-50 has one grouped 3x3 conv (g = 32) per bottleneck: 3 + 4 + 6 + 3 = 16 G2 violations; ShuffleNet V2
+    has none (its only grouped convs are depthwise) and no fork-join block with more than 2 branches."""
+    result = run("check", RX50, SHUFFLE, "--fail-on", "G2,G3")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{RX50}: fails guidelines: G2 violated by 16 layers (worst: layer")
+    assert lines[1].startswith(f"{SHUFFLE}: within budget: ") and lines[1].endswith("guidelines G2, G3 pass")
+    assert run("check", SHUFFLE, "--fail-on", "g2,G3").exit_code == 0
+
+
+def test_fail_on_alone_is_a_check_even_without_a_budget(run, write_spec):
+    path = write_spec("input: [8, 8, 8]\nlayers:\n  - {op: conv, out: 8, k: 3, pad: 1, groups: 4}\n")
+    assert run("check", path).stdout.startswith(f"{path}: no budget")
+    result = run("check", path, "--fail-on", "G2", "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)["specs"][0]
+    assert doc["status"] == "over" and doc["guidelines"]["checked"] == ["G2"]
+    assert [(v["guideline"], v["layer"]) for v in doc["guidelines"]["violations"]] == [("G2", "conv0")]
+    assert run("check", path, "--fail-on", "G2", "--threshold", "G2.max_groups=4",
+               "--threshold", "G2.max_excess=10").exit_code == 0
+
+
+def test_fail_on_reaches_junit_annotations_csv_and_markdown(run, tmp_path):
+    junit = tmp_path / "junit.xml"
+    result = run("check", RX50, "--fail-on", "G2", "--junit", junit, env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 1
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    assert len(annotations) == 16 and all("title=costcalc guidelines::resnext50_32x4d: G2 at layer" in a
+                                          for a in annotations)
+    failure = ET.parse(junit).getroot().find("testsuite/testcase/failure")
+    assert failure.text.count("G2 at layer") == 16
+    csv_rows = run("check", RX50, "--fail-on", "G2", "--format", "csv").stdout.splitlines()[1:]
+    assert sum(",G2," in row for row in csv_rows) == 16
+    assert "G2 violated by 16 layers" in run("check", RX50, "--fail-on", "G2", "--format", "markdown").stdout
+
+
+def test_fail_on_an_unknown_guideline_is_a_usage_error(run):
+    result = run("check", R50, "--fail-on", "G5")
+    assert result.exit_code == 2 and "unknown guideline 'G5'" in result.stderr
 
 
 def test_the_core_specs_carry_budgets_and_pass(run):

@@ -150,9 +150,18 @@ def test_usage_errors(run, write_spec):
     assert "Traceback" not in result.output
 
 
-def test_guideline_changes_are_not_faked(run):
-    """Guideline violations come from costcalc.analysis.guidelines (another branch): until it is wired in,
-    asking for them is an error, never an empty "no change"."""
-    result = run("compare", R50, RX50, "--guidelines")
-    assert result.exit_code == 2
-    assert "not available yet" in result.stderr
+def test_guideline_violations_that_appear_and_disappear(run):
+    """ResNet-50 -> ResNeXt-50: each of the 16 bottlenecks gains a g = 32 grouped 3x3 conv (16 G2 violations
+    appear); the bottleneck width doubles (64 -> 128 at planes 64), so 1x1 convs of ratio 1:4 become 1:2 and their
+    G1 violations disappear."""
+    doc = json.loads(run("compare", R50, RX50, "--format", "json").stdout)["guidelines"]
+    assert doc["violations"]["G2"] == {"a": 0, "b": 16}
+    appeared = doc["appeared"]
+    assert len(appeared) == 16 and {v["guideline"] for v in appeared} == {"G2"}
+    assert {v["layer"] for v in appeared} == {f"layer{s}.{b}.conv2" for s, n in ((1, 3), (2, 4), (3, 6), (4, 3))
+                                             for b in range(n)}
+    gone = doc["disappeared"]
+    assert gone and {v["guideline"] for v in gone} == {"G1"}
+    assert doc["violations"]["G1"]["a"] - doc["violations"]["G1"]["b"] == len(gone)  # none appears in G1
+    text = run("compare", R50, RX50, "--depth", "1").stdout
+    assert "16 appear in B:" in text and "G2 layer1.0.conv2: g = 32" in text

@@ -91,15 +91,17 @@ class SpecCheck:
     verdicts: tuple = ()  # tuple[Verdict]
     error: CostcalcError | None = None
     budget_loc: Loc | None = None  # the `budget:` line, where annotations point
+    guidelines_checked: tuple = ()  # the guidelines whose violations fail the check (--fail-on), e.g. ("G1",)
+    guideline_violations: tuple = ()  # their violations: costcalc.analysis.guidelines.Finding, worst first
 
     @property
     def status(self) -> str:
         """'error', 'over', 'within' or 'no budget'."""
         if self.error is not None:
             return "error"
-        if not self.verdicts:
+        if not self.verdicts and not self.guidelines_checked:
             return "no budget"
-        return "within" if all(v.ok for v in self.verdicts) else "over"
+        return "within" if all(v.ok for v in self.verdicts) and not self.guideline_violations else "over"
 
 
 @dataclass(frozen=True)
@@ -151,9 +153,10 @@ def command_line_limits(values: dict) -> list:
     return limits
 
 
-def check_spec(path: str, extra_limits: list, load) -> SpecCheck:
+def check_spec(path: str, extra_limits: list, load, fail_on: tuple = ()) -> SpecCheck:
     """Check one spec: `load(path)` -> (Spec, Report). Every limit from the spec and from `extra_limits` applies
-    (a spec within its own budget can still exceed a command-line one). A SpecError is kept, not raised."""
+    (a spec within its own budget can still exceed a command-line one), and every violation of the guidelines
+    named in `fail_on` fails it (the Report then carries its guideline checks). A SpecError is kept, not raised."""
     try:
         spec, report = load(path)
         limits = spec_limits(spec) + list(extra_limits)
@@ -161,7 +164,8 @@ def check_spec(path: str, extra_limits: list, load) -> SpecCheck:
         return SpecCheck(path, error=e)
     verdicts = tuple(Verdict(limit, getattr(report.totals, limit.field)) for limit in limits)
     budget_loc = spec.section_locs.get("budget") if spec.budget is not None else None
-    return SpecCheck(path, report.model, report.totals, verdicts, None, budget_loc)
+    violations = report.guidelines.violations(fail_on) if fail_on else ()
+    return SpecCheck(path, report.model, report.totals, verdicts, None, budget_loc, tuple(fail_on), violations)
 
 
 def spec_files(paths) -> list:

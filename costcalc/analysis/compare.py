@@ -13,18 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from costcalc.analysis.report import Report, Row, rows
-from costcalc.errors import CostcalcError
 from costcalc.ops import COUNT_FIELDS, Counts
 
 MATCHED_BY_NAME = "name"
 MATCHED_BY_POSITION = "position"
-
-
-class NotAvailableError(CostcalcError):
-    """A feature whose module is not part of this build yet."""
-
-    def __str__(self) -> str:
-        return f"error: {self.args[0]}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +48,15 @@ class RowDiff:
 
 
 @dataclass(frozen=True)
+class GuidelineChanges:
+    """ShuffleNet V2 guideline violations of A and B, matched by (guideline, layer or block name)."""
+
+    counts: tuple  # ((guideline, violations in A, violations in B), ...) for G1..G4
+    appeared: tuple  # Findings violated in B and not in A
+    disappeared: tuple  # Findings violated in A and not in B
+
+
+@dataclass(frozen=True)
 class Comparison:
     a: Report
     b: Report
@@ -63,7 +64,7 @@ class Comparison:
     label_b: str
     rows: tuple  # tuple[RowDiff]
     depth: int | None  # None: every layer
-    guideline_changes: object = None  # INTEGRATION(guidelines): see guideline_changes() below
+    guideline_changes: GuidelineChanges | None = None  # when both reports carry their guideline checks
 
     @property
     def delta(self) -> Counts:
@@ -82,7 +83,11 @@ def subtract(b: Counts, a: Counts) -> Counts:
 def compare(a: Report, b: Report, depth: int | None = None, label_a: str = "", label_b: str = "") -> Comparison:
     """The comparison of `a` and `b` at `depth` (None: every layer; N: rows summed into blocks at depth N)."""
     rows_a, rows_b = rows(a, depth), rows(b, depth)
-    return Comparison(a, b, label_a or a.model, label_b or b.model, tuple(match_rows(rows_a, rows_b)), depth)
+    changes = None
+    if a.guidelines is not None and b.guidelines is not None:
+        changes = guideline_changes(a.guidelines, b.guidelines)
+    return Comparison(a, b, label_a or a.model, label_b or b.model, tuple(match_rows(rows_a, rows_b)), depth,
+                      changes)
 
 
 def _parent(row: Row) -> str:
@@ -151,13 +156,13 @@ def _align(indices_a: list, indices_b: list, rows_a: list, rows_b: list) -> list
     return pairs
 
 
-def guideline_changes(graph_a, graph_b):
-    """Guideline violations that appear or disappear between A and B.
-
-    INTEGRATION(guidelines): costcalc.analysis.guidelines (ShuffleNet V2's guidelines G1-G4) is written in another
-    branch. After merging, compute the violations of each graph with it and return what appears in B and what
-    disappears from A (keyed by guideline and layer name), store it in Comparison.guideline_changes and render it
-    in each reporter (costcalc/report/as_*.py: `compare`). Until then this refuses rather than reporting "no change".
-    """
-    raise NotAvailableError("guideline violations are not available yet in compare: costcalc.analysis.guidelines "
-                            "is not part of this build")
+def guideline_changes(a, b) -> GuidelineChanges:
+    """What violations of the guidelines checks `a` and `b` (costcalc.analysis.guidelines.Guidelines) appear in B
+    or disappear from A, a finding being the same when its guideline and its layer (or block) name are."""
+    key = lambda finding: (finding.guideline, finding.where)  # noqa: E731
+    found_a = {key(f): f for f in a.violations()}
+    found_b = {key(f): f for f in b.violations()}
+    counts = tuple((result.guideline, len(result.violations), len(b[result.guideline].violations))
+                   for result in a.results)
+    return GuidelineChanges(counts, tuple(f for k, f in found_b.items() if k not in found_a),
+                            tuple(f for k, f in found_a.items() if k not in found_b))

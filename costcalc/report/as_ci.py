@@ -35,6 +35,9 @@ def github_annotations(run) -> str:
             where = f"file={_escape_property(loc.file)},line={loc.line}" if loc else f"file={_escape_property(check.path)}"
             lines.append(f"::error {where},title=costcalc budget::"
                          f"{_escape_data(check.model + ': over budget: ' + verdict_text(verdict, False))}")
+        for finding in check.guideline_violations:
+            lines.append(f"::error file={_escape_property(check.path)},title=costcalc guidelines::"
+                         f"{_escape_data(f'{check.model}: {finding.guideline} at {finding.where}: {finding.why}')}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -50,7 +53,8 @@ def junit_xml(run) -> str:
         line = check_line(check, False)
         if check.status == "over":
             failure = ET.SubElement(case, "failure", message=line, type="BudgetExceeded")
-            failure.text = "\n".join(verdict_text(v, True) for v in check.verdicts if not v.ok)
+            failure.text = "\n".join([verdict_text(v, True) for v in check.verdicts if not v.ok]
+                                      + [f"{f.guideline} at {f.where}: {f.why}" for f in check.guideline_violations])
         elif check.status == "error":
             ET.SubElement(case, "error", message=str(check.error), type="SpecError")
         elif check.status == "no budget":

@@ -25,9 +25,12 @@ def _output(outputs: tuple) -> str:
 
 
 def render_report(report) -> str:
-    rows = [[layer.name, layer.op, _output(layer.outputs), *(getattr(layer.counts, f) for f in COUNT_FIELDS)]
+    """One row per layer; with guideline checks, a last column naming the guidelines the layer violates."""
+    marks = report.guidelines.markers() if report.guidelines is not None else None
+    rows = [[layer.name, layer.op, _output(layer.outputs), *(getattr(layer.counts, f) for f in COUNT_FIELDS),
+             *([" ".join(marks.get(layer.name, ()))] if marks is not None else [])]
             for layer in report.layers]
-    return _table(["name", "op", "output", *COUNT_FIELDS], rows)
+    return _table(["name", "op", "output", *COUNT_FIELDS, *(["guidelines"] if marks is not None else [])], rows)
 
 
 def render_compare(comparison) -> str:
@@ -48,15 +51,29 @@ def render_compare(comparison) -> str:
 def render_check(run) -> str:
     rows = []
     for check in run.checks:
-        if not check.verdicts:
+        if not check.verdicts and not check.guideline_violations:
             error = str(check.error) if check.error is not None else ""
             rows.append([check.path, check.model, check.status, "", "", "", "", "", "", error])
             continue
         for v in check.verdicts:
             rows.append([check.path, check.model, "within" if v.ok else "over", v.limit.field, v.actual,
                          v.limit.value, v.over, v.limit.source, v.limit.loc.line if v.limit.loc else "", ""])
+        for f in check.guideline_violations:  # one row per violation: the guideline as the "total" it fails
+            rows.append([check.path, check.model, "over", f.guideline, "", "", "", "guideline", "",
+                         f"{f.where}: {f.why}"])
     return _table(["path", "model", "status", "total", "actual", "limit", "over", "source", "budget_line", "error"],
                   rows)
+
+
+def render_guidelines(report) -> str:
+    """One row per layer (G1, G2, G4) or block (G3) measured: violated or not, why, and its figures as
+    `key=value` pairs separated by semicolons."""
+    rows = []
+    for result in report.guidelines.results:
+        for f in result.findings:
+            figures = "; ".join(f"{k}={shape(v) if isinstance(v, tuple) else v}" for k, v in f.evidence)
+            rows.append([result.guideline, f.where, "yes" if f.violated else "no", f.why, figures])
+    return _table(["guideline", "where", "violated", "why", "figures"], rows)
 
 
 class CsvReporter(Reporter):
@@ -68,3 +85,6 @@ class CsvReporter(Reporter):
 
     def check(self, run, options):
         return render_check(run)
+
+    def guidelines(self, report, options):
+        return render_guidelines(report)

@@ -112,6 +112,16 @@ def compare_document(comparison) -> dict:
              "a": _row(diff.a), "b": _row(diff.b), "delta": counts_dict(diff.delta)}
             for diff in comparison.rows
         ],
+        **({"guidelines": _changes(comparison.guideline_changes)} if comparison.guideline_changes else {}),
+    }
+
+
+def _changes(changes) -> dict:
+    """{"violations": {"G1": {"a", "b"}, ...}, "appeared": [...], "disappeared": [...]}"""
+    return {
+        "violations": {g: {"a": a, "b": b} for g, a, b in changes.counts},
+        "appeared": [{"guideline": f.guideline, **finding_dict(f)} for f in changes.appeared],
+        "disappeared": [{"guideline": f.guideline, **finding_dict(f)} for f in changes.disappeared],
     }
 
 
@@ -133,6 +143,9 @@ def check_document(run) -> dict:
                 for v in check.verdicts
             ],
             "error": str(check.error) if check.error is not None else None,
+            "guidelines": {"checked": list(check.guidelines_checked),
+                           "violations": [{"guideline": f.guideline, **finding_dict(f)}
+                                          for f in check.guideline_violations]},
         })
     return {"exit_code": run.exit_code, "specs": specs}
 

@@ -5,8 +5,8 @@ reads the same raw."""
 from __future__ import annotations
 
 from costcalc.report import Reporter
-from costcalc.report.as_table import (TOTAL_NAMES, check_line, check_summary, compare_header, diff_name,
-                                      diff_mark, diff_op, header, verdict_text)
+from costcalc.report.as_table import (TOTAL_NAMES, guideline_change_lines, panel, check_line, check_summary, compare_header, diff_name,
+                                      diff_mark, diff_op, header, verdict_text, violations_text)
 from costcalc.report.units import human, percent, ratio, shape, signed
 
 FOLD_ROWS = 20  # more rows than this go into a <details> block
@@ -47,7 +47,14 @@ def render_report(report, rows: list, options) -> str:
     lines = [cell(header(report)), ""]
     lines += table(["Layer", "Op", "Output", "Params", "FLOPs", "Elem. FLOPs", "MAC (mem. access)", "Intensity"],
                    list("lllrrrrr"), body)
+    if report.guidelines is not None:
+        lines += ["", *guideline_panel(report, options)]
     return "\n".join(lines) + "\n"
+
+
+def guideline_panel(report, options) -> list:
+    """The guideline panel of the table format, as a fenced block: it keeps its alignment in a PR comment."""
+    return ["```text", *panel(report.guidelines, options).splitlines(), "```"]
 
 
 def render_compare(comparison, options) -> str:
@@ -71,6 +78,10 @@ def render_compare(comparison, options) -> str:
                        table(head, list("lll") + ["r"] * 9, body), len(body))
     else:
         lines.append("No rows differ.")
+    if comparison.guideline_changes is not None:
+        lines.append("")
+        lines += [cell(line) if not line.startswith("   ") else f"- {cell(line.strip())}"
+                  for line in guideline_change_lines(comparison.guideline_changes)]
     return "\n".join(lines) + "\n"
 
 
@@ -83,7 +94,8 @@ def render_check(run, options) -> str:
         if check.status in ("error", "no budget"):
             detail = check_line(check, options.exact).partition(": ")[2]
         else:
-            detail = "; ".join(verdict_text(v, options.exact) for v in check.verdicts)
+            detail = "; ".join([verdict_text(v, options.exact) for v in check.verdicts]
+                               + ([violations_text(check)] if check.guideline_violations else []))
         body.append([f"`{check.path}`", STATUS[check.status], cell(detail)])
     lines = [cell(check_summary(run)), ""] + table(["Spec", "Status", "Totals against limits"], list("lll"), body)
     return "\n".join(lines) + "\n"
@@ -98,3 +110,6 @@ class MarkdownReporter(Reporter):
 
     def check(self, run, options):
         return render_check(run, options)
+
+    def guidelines(self, report, options):
+        return "\n".join([cell(header(report)), "", *guideline_panel(report, options)]) + "\n"

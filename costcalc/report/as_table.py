@@ -205,7 +205,29 @@ def render_compare(comparison, options) -> str:
         console.print(layers)
     else:
         console.print("no rows differ")
+    if comparison.guideline_changes is not None:
+        console.print()
+        console.print("\n".join(guideline_change_lines(comparison.guideline_changes)), soft_wrap=True, markup=False)
     return buffer.getvalue()
+
+
+CHANGES_SHOWN = 10  # findings listed per direction; the rest are counted
+
+
+def guideline_change_lines(changes, shown: int = CHANGES_SHOWN) -> list:
+    """ShuffleNet V2 guideline violations per guideline in A and B, then those that appear in B and those that
+    disappear from A (matched by guideline and layer or block name)."""
+    counts = ", ".join(f"{g} {a} -> {b}" for g, a, b in changes.counts)
+    lines = [f"Guideline violations (ShuffleNet V2), A -> B: {counts}"]
+    for title, findings in (("appear in B", changes.appeared), ("disappear from A", changes.disappeared)):
+        if not findings:
+            lines.append(f"none {title}")
+            continue
+        lines.append(f"{len(findings)} {title}:")
+        lines += [f"   {f.guideline} {f.where}: {f.why}" for f in findings[:shown]]
+        if len(findings) > shown:
+            lines.append(f"   ... and {len(findings) - shown} more")
+    return lines
 
 
 def verdict_text(verdict, exact: bool) -> str:
@@ -229,13 +251,28 @@ def check_line(check, exact: bool) -> str:
         return f"{check.path}: could not be read: {check.error}"
     if status == "no budget":
         return f"{check.path}: no budget (add a budget: section or --max-* options)"
-    over = [v for v in check.verdicts if not v.ok]
-    within = [v for v in check.verdicts if v.ok]
-    if over:
-        text = "; ".join(verdict_text(v, exact) for v in over)
-        rest = f" (within: {', '.join(verdict_text(v, exact) for v in within)})" if within else ""
-        return f"{check.path}: over budget: {text}{rest}"
-    return f"{check.path}: within budget: {', '.join(verdict_text(v, exact) for v in within)}"
+    over = [verdict_text(v, exact) for v in check.verdicts if not v.ok]
+    within = [verdict_text(v, exact) for v in check.verdicts if v.ok]
+    if check.guidelines_checked and not check.guideline_violations:
+        within.append(f"guidelines {', '.join(check.guidelines_checked)} pass")
+    if check.guideline_violations:
+        what = "over budget and fails guidelines" if over else "fails guidelines"
+        text = "; ".join(over + [violations_text(check)])
+    elif over:
+        what, text = "over budget", "; ".join(over)
+    else:
+        return f"{check.path}: within budget: {', '.join(within)}"
+    rest = f" (within: {', '.join(within)})" if within else ""
+    return f"{check.path}: {what}: {text}{rest}"
+
+
+def violations_text(check) -> str:
+    """'G1 violated by 3 layers (worst: layer2.0.conv1); G2 ...'"""
+    by_guideline: dict = {}
+    for finding in check.guideline_violations:
+        by_guideline.setdefault(finding.guideline, []).append(finding)
+    return "; ".join(f"{g} violated by {len(found)} {'block' if g == 'G3' else 'layer'}{'s' if len(found) > 1 else ''}"
+                     f" (worst: {found[0].where})" for g, found in by_guideline.items())
 
 
 def check_summary(run) -> str:
