@@ -21,6 +21,8 @@ from typing import Callable
 
 Shape = tuple  # (C, H, W) or (F,): per sample, ints
 
+PAPER_SUMMARY = "FLOPs = conv + fc multiply-adds, bias not counted"  # the headline convention, in one line
+
 # Per-element costs of element-wise ops: one per arithmetic operation of the textbook formula.
 BATCHNORM_FLOPS = 2  # inference: x * scale + shift
 BIAS_FLOPS = 1

@@ -37,7 +37,7 @@ from typing import Callable
 
 from costcalc.errors import CostcalcError
 from costcalc.ops import (BATCHNORM_FLOPS, BIAS_FLOPS, HARDSIGMOID_FLOPS, HARDSWISH_FLOPS, LEAKY_RELU_FLOPS, OPS,
-                          POOL_FLOPS_PER_WINDOW_ELEMENT, RELU6_FLOPS, RELU_FLOPS, SCALE_FLOPS, SIGMOID_FLOPS,
+                          PAPER_SUMMARY, POOL_FLOPS_PER_WINDOW_ELEMENT, RELU6_FLOPS, RELU_FLOPS, SCALE_FLOPS, SIGMOID_FLOPS,
                           SWISH_FLOPS, TANH_FLOPS)
 
 DEFAULT = "paper"
@@ -132,7 +132,7 @@ _DATA_MOVEMENT = {
     "select": _free("0 (a gather: moves data, no arithmetic)"),
 }
 
-PAPER = Convention("paper", "costcalc", "FLOPs = conv + fc multiply-adds, bias not counted", {
+PAPER = Convention("paper", "costcalc", PAPER_SUMMARY, {
     "conv": Rule("multiply-adds h_out*w_out*c_out*k_h*k_w*c_in/g; bias not counted", conv_macs),
     "fc": Rule("multiply-adds in*out; bias not counted", fc_macs),
     **{op: _free("0 (element-wise: not counted)") for op in (

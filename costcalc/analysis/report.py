@@ -8,13 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import reduce
 
-from costcalc.analysis import conventions
 from costcalc.graph import Graph
-from costcalc.ops import COUNT_FIELDS, Counts
+from costcalc.ops import COUNT_FIELDS, PAPER_SUMMARY, Counts
 from costcalc.util import gc_paused
 
-CONVENTION = conventions.DEFAULT
-CONVENTION_TEXT = conventions.PAPER.summary
+CONVENTION = "paper"  # costcalc.analysis.conventions.DEFAULT, imported only when another convention is asked for
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ class Report:
     totals: Counts
     layers: list = field(default_factory=list)  # list[Layer], topological order
     max_depth: int = 1
-    convention_summary: str = CONVENTION_TEXT  # what FLOPs means under `convention`, for the header
+    convention_summary: str = ""  # what FLOPs means under `convention`, for the header
     guidelines: object = None  # costcalc.analysis.guidelines.Guidelines, when checked: reporters show it
 
 
@@ -66,7 +64,11 @@ def analyse(graph: Graph, bytes_per_element: int | None = None, convention: str 
 
 
 def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Report:
-    flops = conventions.recount(graph, convention) if convention != CONVENTION else None
+    flops, summary = None, PAPER_SUMMARY
+    if convention != CONVENTION:
+        from costcalc.analysis import conventions
+
+        flops, summary = conventions.recount(graph, convention), conventions.get(convention).summary
     producer = {0: "input"}
     for node in graph.nodes:
         for k, t in enumerate(node.outputs):
@@ -95,7 +97,7 @@ def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Re
         path=graph.path,
         input=(graph.batch, *graph.input_shape),
         convention=convention,
-        convention_summary=conventions.get(convention).summary,
+        convention_summary=summary,
         memory_unit="bytes" if bytes_per_element else "elements",
         bytes_per_element=scale,
         variables=graph.variables,
