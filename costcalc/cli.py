@@ -109,3 +109,30 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
     width = os.get_terminal_size().columns if color else None
     selected = rows(result, None if depth == "all" else int(depth), top, sort)
     click.echo(render(Format(fmt), result, selected, Options(exact=exact, color=color, width=width)), nl=False)
+
+
+@main.command("import")
+@click.argument("model")
+@click.option("-o", "--output", metavar="FILE", help="Write the spec to FILE (default: stdout).")
+@click.option("--input", "input_shape", metavar="CxHxW",
+              help="Import at this input size (needed when the model's input size is not fixed).")
+def import_model(model, output, input_shape):
+    """Write the model file MODEL (ONNX: .onnx) as a readable costcalc spec with the same counts."""
+    from costcalc.importers import IMPORTERS, importer_for
+
+    module = importer_for(model)
+    if module is None:
+        raise click.BadParameter(f"'{model}': costcalc imports {', '.join(IMPORTERS)} files", param_hint="MODEL")
+    try:
+        text = module.to_yaml(model, _parse_input(input_shape))
+    except CostcalcError as e:
+        _fail(e)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
+        sys.exit(2)
