@@ -645,7 +645,9 @@ class _Importer:
         x = self.get(node, 0)
         target = [int(d) for d in self.value(node, 1, "shape")]
         allowzero = node.attrs.get("allowzero", 0)
-        shape = [x.shape[i] if d == 0 and not allowzero and i < len(x.shape) else d for i, d in enumerate(target)]
+        if not allowzero and any(d == 0 and i >= len(x.shape) for i, d in enumerate(target)):
+            self.fail(node, f"shape {target} copies (0) a dimension the input {_fmt(x.shape)} does not have")
+        shape = [x.shape[i] if d == 0 and not allowzero else d for i, d in enumerate(target)]
         if shape.count(-1) == 1:
             known = prod(d for d in shape if d != -1)
             shape[shape.index(-1)] = prod(x.shape) // known if known else 0
