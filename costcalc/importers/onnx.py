@@ -145,8 +145,9 @@ class _Importer:
             self.tensors[init.name] = Const(tuple(init.dims), None, init.name)
         for init in self.graph.sparse_initializer:
             self.tensors[init.values.name] = Const(tuple(init.dims), None, init.values.name)
+        self.producer_index = {t: n.index for n in nodes for t in n.proto.output if t}
         shape = self.network_input()
-        needed = self.needed(nodes)
+        self.needed_nodes = needed = self.needed(nodes)
         for node in nodes:
             if node.index in self.done or node.index not in needed:
                 continue
@@ -599,39 +600,40 @@ class _Importer:
         """Channel slices of one tensor that together cover its channels (torch's chunk) are one split."""
         x = self.get(node, 0)
         source = node.proto.input[0]
-        users = [self.nodes[i] for i in self.consumers[source]]
-        if all(u.op == "Slice" for u in users):
-            parts = []
-            for u in users:
-                part = self.channel_slice(u, x)
-                if part is None:
-                    break
-                parts.append((part, u))
-            else:
-                parts.sort(key=lambda p: p[0])
-                bounds = [p[0] for p in parts]
-                if bounds[0][0] == 0 and bounds[-1][1] == x.shape[1] and all(
-                        a[1] == b[0] for a, b in zip(bounds, bounds[1:])):
-                    outs = self.emit(node, None, "split", {"sizes": [e - s for s, e in bounds]}, [x],
-                                     note=" + ".join(_note(u) for _, u in parts))
-                    for d, (_, u) in zip(outs, parts):
-                        self.done.add(u.index)
-                        self.set(u, 0, d)
-                    return
+        users = [self.nodes[i] for i in self.consumers[source]
+                 if self.nodes[i].op == "Slice" and self.nodes[i].proto.input[0] == source and i in self.needed_nodes]
+        parts = [(self.channel_slice(u, x), u) for u in users]
+        if all(bounds is not None for bounds, _ in parts):
+            parts.sort(key=lambda p: p[0])
+            bounds = [b for b, _ in parts]
+            if bounds[0][0] == 0 and bounds[-1][1] == x.shape[1] and all(a[1] == b[0] for a, b in zip(bounds, bounds[1:])):
+                outs = self.emit(node, None, "split", {"sizes": [e - s for s, e in bounds]}, [x],
+                                 note=" + ".join(_note(u) for _, u in parts))
+                for d, (_, u) in zip(outs, parts):
+                    self.done.add(u.index)
+                    self.set(u, 0, d)
+                return
         self.fail(node, f"a Slice of {_fmt(x.shape)}: costcalc knows channel slices that together cover the "
-                        "channels (a split)")
+                        "channels (a split, as torch's chunk exports)")
 
     def channel_slice(self, node, x):
-        """(start, end) when `node` slices the channels of x with step 1, else None."""
+        """(start, end) when `node` slices the channels of x with step 1, else None. Its bounds may be computed
+        by nodes further down the list (torch computes the second chunk's end after the first Slice): they are
+        evaluated on demand."""
         if self.opset < 10:
             starts, ends = node.attrs.get("starts"), node.attrs.get("ends")
             axes, steps = node.attrs.get("axes"), None
         else:
-            try:
-                starts, ends = self.value(node, 1, "starts"), self.value(node, 2, "ends")
-                axes, steps = self.value(node, 3, "axes"), self.value(node, 4, "steps")
-            except SpecError:
-                return None
+            values = []
+            for k in range(1, 5):
+                name = node.proto.input[k] if k < len(node.proto.input) else ""
+                t = self.demand(name) if name else None
+                if name and not isinstance(t, Const):
+                    return None
+                values.append(None if t is None else self.const_value(node, t, f"input {k}"))
+            starts, ends, axes, steps = values
+        if starts is None or ends is None:
+            return None
         axes = list(range(len(starts))) if axes is None else [int(a) % len(x.shape) for a in axes]
         if axes != [1] or (steps is not None and int(steps[0]) != 1):
             return None
@@ -640,6 +642,28 @@ class _Importer:
         start, end = (start + c if start < 0 else start), (end + c if end < 0 else end)
         start, end = max(0, min(start, c)), max(0, min(end, c))
         return (start, end) if end > start else None
+
+    def demand(self, name: str, depth: int = 0):
+        """The tensor `name`, folding the constant nodes it depends on now if they come later in the list; None
+        when it depends on a network tensor not computed yet."""
+        if name in self.tensors:
+            return self.tensors[name]
+        i = self.producer_index.get(name)
+        if i is None or depth > 256 or i in self.done:
+            return None
+        node = self.nodes[i]
+        for t in node.proto.input:
+            if t and self.demand(t, depth + 1) is None:
+                return None
+        inputs = [self.tensors[t] for t in node.proto.input if t]
+        if node.op == "Shape" and inputs and isinstance(inputs[0], Data) and not inputs[0].pending:
+            self.shape(node)
+        elif any(isinstance(t, Data) for t in inputs):
+            return None
+        else:
+            self.fold(node)
+        self.done.add(i)
+        return self.tensors.get(name)
 
     def reshape(self, node) -> None:
         x = self.get(node, 0)
