@@ -343,7 +343,7 @@ def export(model, x, path, exporter):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if exporter == "dynamo":
-            torch.onnx.export(model, (x,), path, opset_version=17, dynamo=True, optimize=True, verbose=False)
+            torch.onnx.export(model, (x,), path, opset_version=17, dynamo=True, optimize=False, verbose=False)
         else:
             torch.onnx.export(model, (x,), path, opset_version=17, dynamo=False, do_constant_folding=False)
 
@@ -367,8 +367,8 @@ def main() -> int:
     os.makedirs(directory, exist_ok=True)
     x = torch.zeros(1, 3, 224, 224)
     header = (f"{'model':20} {'costcalc params':>15} {'torch':>11} {'torchvision':>11}   "
-              f"{'costcalc FLOPs':>14} {'torch hooks':>14} {'tv GFLOPS':>9}  result")
-    print(f"exporter: {args.exporter}, opset 17, input 1x3x224x224, torch {torch.__version__}")
+              f"{'costcalc FLOPs':>14} {'torch hooks':>14} {'tv GFLOPS':>9}  opset  result")
+    print(f"exporter: {args.exporter}, opset_version=17 asked, input 1x3x224x224, torch {torch.__version__}")
     print(header)
     failures = 0
     for name in args.models:
@@ -382,6 +382,9 @@ def main() -> int:
             print(f"{name:20} error: {e}")
             failures += 1
             continue
+        import onnx
+
+        opset = next(o.version for o in onnx.load(path, load_external_data=False).opset_import if o.domain in ("", "ai.onnx"))
         tv_params, tv_gflops = PUBLISHED[name]
         digits = len(str(tv_gflops).split(".")[1])
         checks = {
@@ -394,7 +397,7 @@ def main() -> int:
         failures += not ok
         result = "ok" if ok else "MISMATCH " + ", ".join(k for k, v in checks.items() if not v)
         print(f"{name:20} {totals.params:>15,} {params:>11,} {tv_params:>11,}   {totals.flops:>14,} {flops:>14,} "
-              f"{tv_gflops:>9}  {result}")
+              f"{tv_gflops:>9}  {opset:>5}  {result}")
     if args.keep:
         print(f"exports kept in {directory}")
     return 1 if failures else 0

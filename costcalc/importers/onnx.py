@@ -81,6 +81,13 @@ class Data:
 
 
 @dataclass
+class Sequence:
+    """A sequence of network tensors (SplitToSequence's output, read back by SequenceAt)."""
+
+    items: tuple
+
+
+@dataclass
 class Const:
     """A tensor known before the network runs; `value` is None for a weight whose values were not read."""
 
@@ -143,6 +150,7 @@ class _Importer:
                     self.consumers.setdefault(t, []).append(node.index)
         for init in self.graph.initializer:
             self.tensors[init.name] = Const(tuple(init.dims), None, init.name)
+        self.initializer_names = {init.name for init in self.graph.initializer}
         for init in self.graph.sparse_initializer:
             self.tensors[init.values.name] = Const(tuple(init.dims), None, init.values.name)
         self.producer_index = {t: n.index for n in nodes for t in n.proto.output if t}
@@ -334,7 +342,7 @@ class _Importer:
         for t, x in zip(node.proto.input, inputs):
             if t and x is None:
                 self.fail(node, f"input '{t}' is not produced by any earlier node, initializer or graph input")
-        data = [x for x in inputs if isinstance(x, Data)]
+        data = [x for x in inputs if isinstance(x, (Data, Sequence))]
         if not data and node.op != "Shape":
             return self.fold(node)
         handler = DATA_OPS.get(node.op)
@@ -384,7 +392,7 @@ class _Importer:
         dilation = tuple(node.attrs.get("dilations", (1, 1)))
         pad = self.window_pads(node, x.shape[2:], k, stride, dilation, False)
         args = {"out": w.shape[0], "k": k, "stride": stride, "pad": pad, "dilation": dilation, "groups": groups,
-                "bias": b is not None}
+                "bias": self.learned(b)}
         self.emit1(node, "conv", args, [x])
 
     def window_pads(self, node, size, k, stride, dilation, ceil_mode) -> tuple:
@@ -435,7 +443,22 @@ class _Importer:
         features, out = (b.shape[1], b.shape[0]) if node.attrs.get("transB", 0) else b.shape
         if features != a.shape[1]:
             self.fail(node, f"weights {_fmt(b.shape)} do not fit an input of {a.shape[1]} features")
-        self.emit1(node, "fc", {"out": out, "bias": c is not None}, [a])
+        self.emit1(node, "fc", {"out": out, "bias": self.learned(c)}, [a])
+
+    def learned(self, t) -> bool:
+        """Whether an optional bias input holds parameters: an initializer does; a constant the graph computes
+        and that is all zeros (torch's dynamo exporter gives a conv without bias one) is no bias at all."""
+        if t is None:
+            return False
+        if t.name in self.initializer_names or t.value is None:
+            return True
+        return bool(np.any(t.value))
+
+    def cast_like(self, node) -> None:
+        x = self.get(node, 0)
+        if isinstance(x, Data):
+            self.fail(node, "a cast of a network tensor is not costed")
+        self.set(node, 0, Const(x.shape, self.const_value(node, x, "input 0"), node.proto.output[0]))
 
     def matmul(self, node) -> None:
         a, b = self.get(node, 0), self.get(node, 1)
@@ -507,7 +530,7 @@ class _Importer:
 
     def add(self, node) -> None:
         inputs = [self.get(node, k) for k in range(len(node.proto.input))]
-        data = [x for x in inputs if isinstance(x, Data)]
+        data = [x for x in inputs if isinstance(x, (Data, Sequence))]
         if len(data) == len(inputs):
             return self.emit1(node, "add", {}, inputs)
         x = data[0]
@@ -615,6 +638,29 @@ class _Importer:
                 return
         self.fail(node, f"a Slice of {_fmt(x.shape)}: costcalc knows channel slices that together cover the "
                         "channels (a split, as torch's chunk exports)")
+
+    def split_to_sequence(self, node) -> None:
+        x = self.get(node, 0)
+        axis = node.attrs.get("axis", 0) % len(x.shape)
+        split = self.value(node, 1, "split") if len(node.proto.input) > 1 and node.proto.input[1] else None
+        if axis != 1 or split is None:
+            self.fail(node, "costcalc splits along channels (axis 1) into parts of given sizes")
+        c = x.shape[1]
+        if split.ndim == 0:
+            n = int(split)
+            sizes = [n] * (c // n) + ([c % n] if c % n else [])
+        else:
+            sizes = [int(v) for v in split]
+        self.set(node, 0, Sequence(tuple(self.emit(node, None, "split", {"sizes": sizes}, [x]))))
+
+    def sequence_at(self, node) -> None:
+        seq = self.get(node, 0)
+        if not isinstance(seq, Sequence):
+            self.fail(node, "SequenceAt of what is not a sequence of network tensors")
+        position = int(self.value(node, 1, "position"))
+        if not -len(seq.items) <= position < len(seq.items):
+            self.fail(node, f"position {position} of a sequence of {len(seq.items)}")
+        self.set(node, 0, seq.items[position])
 
     def channel_slice(self, node, x):
         """(start, end) when `node` slices the channels of x with step 1, else None. Its bounds may be computed
@@ -730,7 +776,10 @@ class _Importer:
 
     def identity(op):
         def handle(self, node) -> None:
-            self.emit1(node, op, {}, [self.get(node, 0)])
+            x = self.get(node, 0)
+            if x.pending:  # .contiguous() inside a channel shuffle: part of the pattern
+                return self.set(node, 0, x)
+            self.emit1(node, op, {}, [x])
 
         return handle
 
@@ -750,6 +799,7 @@ def _window(n: int, span: int, stride: int, begin: int, end: int, ceil_mode: boo
 I = _Importer
 DATA_OPS = {
     "Shape": I.shape,
+    "CastLike": I.cast_like,
     "Conv": I.conv,
     "Gemm": I.gemm,
     "MatMul": I.matmul,
@@ -773,6 +823,8 @@ DATA_OPS = {
     "Concat": I.concat,
     "Split": I.split,
     "Slice": I.slice,
+    "SplitToSequence": I.split_to_sequence,
+    "SequenceAt": I.sequence_at,
     "Reshape": I.reshape,
     "Transpose": I.transpose,
     "Flatten": I.flatten,
@@ -883,6 +935,7 @@ FOLD_OPS = {
     "Constant": _constant,
     "Identity": lambda node, v: [v[0]],
     "Cast": _cast,
+    "CastLike": lambda node, v: [v[0].astype(v[1].dtype)],
     "Gather": lambda node, v: [np.take(v[0], v[1].astype(np.int64), axis=node.attrs.get("axis", 0))],
     "Unsqueeze": _unsqueeze,
     "Squeeze": _squeeze,
