@@ -3,7 +3,8 @@ in plain torch (torchvision has no CPU build on this machine), exported with tor
 costcalc. For each model it prints costcalc's parameters and FLOPs next to three independent figures:
 
 - torch: the model's own parameter count (sum of numel) and conv + fc multiply-adds counted by forward hooks;
-- torchvision: the published `num_params` and `_ops` (GFLOPS, rounded to 3 decimals) of the weights' metadata.
+- torchvision: the published `num_params` and `_ops` (GFLOPS, rounded to 3 decimals) of the weights' metadata;
+and checks that the spec `costcalc import` writes for each file gives the same totals as the file.
 
 Needs torch (`pip install torch==2.13.0`) and the onnx extra; `--exporter dynamo` also needs onnxscript. Not part of
 the test suite: run it by hand.
@@ -361,6 +362,7 @@ def main() -> int:
     from costcalc.analysis import analyse
     from costcalc.errors import CostcalcError
     from costcalc.graph import load
+    from costcalc.importers.onnx import to_yaml
 
     torch.manual_seed(0)
     directory = args.keep or tempfile.mkdtemp(prefix="costcalc-onnx-")
@@ -387,7 +389,11 @@ def main() -> int:
         opset = next(o.version for o in onnx.load(path, load_external_data=False).opset_import if o.domain in ("", "ai.onnx"))
         tv_params, tv_gflops = PUBLISHED[name]
         digits = len(str(tv_gflops).split(".")[1])
+        spec_path = os.path.join(directory, f"{name}.yaml")
+        with open(spec_path, "w") as f:
+            f.write(to_yaml(path))
         checks = {
+            "import=same": analyse(load(spec_path)).totals == totals,  # `costcalc import` writes the same totals
             "params=torch": totals.params == params,
             "params=torchvision": totals.params == tv_params,
             "flops=torch": totals.flops == flops,

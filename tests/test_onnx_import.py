@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from math import prod
 
+import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
@@ -146,8 +147,16 @@ def shufflenet_units(tmp_path, torch_style=True):
     left, right = net.node("Split", [y, net.const([58, 58])], "/unit1/Split", 58, outputs=2, axis=1)
     y = channel_shuffle(net, net.node("Concat", [left, branch(right)], axis=1, channels=116), 2, torch_style,
                         "shuffle1", (28, 28))
-    left = net.node("Slice", [y, net.const([0]), net.const([58]), net.const([1])], "/unit2/Slice", 58)
-    right = net.node("Slice", [y, net.const([58]), net.const([2**62]), net.const([1])], "/unit2/Slice_1", 58)
+    if torch_style:  # torch's chunk: the second Slice's end is computed after the first Slice, as torch emits it
+        half = net.node("Div", [net.node("Add", [net.node("Gather", [net.node("Shape", [y]), net.const([1])], axis=0),
+                                                 net.const([1])]), net.const([2])])
+        left = net.node("Slice", [y, net.const([0]), net.node("Mul", [half, net.const([1])]), net.const([1])],
+                        "/unit2/Slice", 58)
+        right = net.node("Slice", [y, net.node("Mul", [half, net.const([1])]), net.node("Mul", [half, net.const([2])]),
+                                   net.const([1])], "/unit2/Slice_1", 58)
+    else:
+        left = net.node("Slice", [y, net.const([0]), net.const([58]), net.const([1])], "/unit2/Slice", 58)
+        right = net.node("Slice", [y, net.const([58]), net.const([2**62]), net.const([1])], "/unit2/Slice_1", 58)
     y = channel_shuffle(net, net.node("Concat", [left, branch(right)], axis=1, channels=116), 2, torch_style,
                         "shuffle2", (28, 28))
     return net.save(y, tmp_path / "shufflenet_units.onnx")
@@ -282,6 +291,47 @@ def test_se_block(tmp_path, write_spec, opset):
     path = se_block(tmp_path, opset)
     same_network(path, write_spec(SE_SPEC))
     assert totals(path).params == 64 * 16 + 16 + 16 * 64 + 64
+
+
+def shufflenet_unit_dynamo_style(tmp_path):
+    """A ShuffleNet V2 basic unit as torch's dynamo exporter writes it unoptimised: chunk as SplitToSequence +
+    SequenceAt, convs without bias given a zero bias computed by Shape/Expand/CastLike, .contiguous() as an
+    Identity inside the shuffle."""
+    net = Net((1, 116, 28, 28), "dynamo_unit")
+
+    def conv(x, out, k, pad=0, groups=1):
+        zero = net.node("CastLike", [net.const(0.0, np.float32), x])
+        w = net.weight((out, net.channels[x] // groups, k, k))
+        bias = net.node("Expand", [zero, net.node("Shape", [w], start=0, end=1)])
+        return net.node("Conv", [x, w, bias], None, out, kernel_shape=[k, k], pads=[pad] * 4, group=groups)
+
+    parts = net.node("SplitToSequence", ["x", net.const(58)], "/unit/split", axis=1, keepdims=1)
+    left = net.node("SequenceAt", [parts, net.const(0)], channels=58)
+    right = net.node("SequenceAt", [parts, net.const(1)], channels=58)
+    b = net.relu(net.bn(conv(right, 58, 1)))
+    b = net.bn(conv(b, 58, 3, pad=1, groups=58))
+    b = net.relu(net.bn(conv(b, 58, 1)))
+    y = net.node("Concat", [left, b], axis=1, channels=116)
+    y = net.node("Reshape", [y, net.const([1, 2, 58, 28, 28])], "/shuffle/view", 116)
+    y = net.node("Identity", [net.node("Transpose", [y], perm=[0, 2, 1, 3, 4])], "/shuffle/clone")
+    y = net.node("Reshape", [y, net.const([1, 116, 28, 28])], "/shuffle/view_1", 116)
+    return net.save(y, tmp_path / "dynamo_unit.onnx", opset=18)
+
+
+def test_dynamo_style_unit(tmp_path, write_spec):
+    spec = SHUFFLENET_SPEC.replace("input: [24, 56, 56]", "input: [116, 28, 28]").split("layers:\n  - {name: down")[0]
+    same_network(shufflenet_unit_dynamo_style(tmp_path), write_spec(spec + "layers: [{block: basic_unit}]\n"))
+    assert not any(node.args.get("bias") for node in load(str(tmp_path / "dynamo_unit.onnx")).nodes)
+
+
+def test_torch_scope_names_are_shortened():
+    from costcalc.importers.onnx import _node_name
+
+    assert _node_name("/features/features.2/branch1/branch1.0/branch1.0.0/Conv") == "features_2_branch1_0_0_Conv"
+    assert _node_name("/layer1/layer1.0/Add") == "layer1_0_Add"
+    assert _node_name("node_conv2d") == "node_conv2d"
+    assert _node_name("1/weird name:0") == "n1_weird_name_0"
+    assert _node_name("true") == "true_"
 
 
 NETWORKS = {"residual": residual_block, "grouped": grouped_conv, "shufflenet": shufflenet_units,

@@ -996,11 +996,15 @@ def _doc_args(op: str, args: dict) -> dict:
 
 
 def _node_name(name: str) -> str:
-    """A spec name for an ONNX node: torch's scope names `/layer1/layer1.0/conv1/Conv` become `layer1_0_conv1_Conv`."""
+    """A spec name for an ONNX node. torch's scope names repeat each module's prefix
+    (`/features/features.2/branch1/branch1.0/Conv`): the repeats are dropped (`features_2_branch1_0_Conv`)."""
     parts = [p for p in name.split("/") if p]
-    if len(parts) >= 2 and all(b.startswith(a + ".") for a, b in zip(parts[:-2], parts[1:-1])):
-        parts = parts[-2:]
-    return _name("_".join(parts))
+    path: list = []
+    for part in parts[:-1]:
+        comps = part.split(".")
+        overlap = max((k for k in range(min(len(comps), len(path)) + 1) if path[len(path) - k:] == comps[:k]), default=0)
+        path.extend(comps[overlap:])
+    return _name("_".join(path + parts[-1:]))
 
 
 def _name(text: str) -> str:
