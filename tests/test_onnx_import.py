@@ -464,3 +464,42 @@ def test_errors_are_spec_errors(tmp_path):
     with pytest.raises(SpecError) as info:
         load(path)
     assert info.value.loc.line == 1
+
+
+def raw_model(tmp_path, nodes, inits=(), inputs=(("x", [1, 3, 8, 8]),), output=("y", None)):
+    """A model built without onnx's checks: what a broken or unusual exporter could write."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        nodes, "raw", [helper.make_tensor_value_info(n, TensorProto.FLOAT, d) for n, d in inputs],
+        [helper.make_tensor_value_info(output[0], TensorProto.FLOAT, output[1])],
+        [numpy_helper.from_array(np.asarray(v), n) for n, v in inits])
+    path = tmp_path / "raw.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def make(op, inputs, outputs=("y",), name="", **attrs):
+    return onnx.helper.make_node(op, list(inputs), list(outputs), name=name, **attrs)
+
+
+@pytest.mark.parametrize("case, message", [
+    (dict(nodes=[make("Conv", ["w", "x"], name="c")], inits=[("w", np.zeros((4, 3, 3, 3), np.float32))]),
+     "node 'c' (Conv): its first input is a constant"),
+    (dict(nodes=[make("Relu", ["nowhere"], name="r")]), "input 'nowhere' is not produced"),
+    (dict(nodes=[make("Range", ["a", "b", "c"], ["big"], name="range"), make("Add", ["x", "big"], name="add")],
+          inits=[("a", np.array(0)), ("b", np.array(10**12)), ("c", np.array(1))]),
+     "node 'range' (Range): cannot evaluate it"),
+    (dict(nodes=[make("Relu", ["x"])], inputs=(("x", [1, 3, 8, 8]), ("z", [1, 3]))), "one input; this graph has 2"),
+    (dict(nodes=[make("Relu", ["x"])], inputs=(("x", [1, 3, 8]),)), "costcalc reads N x C x H x W"),
+    (dict(nodes=[make("Relu", ["x"])], output=("y", [1, 5, 8, 8])), "but the file declares 1 x 5 x 8 x 8"),
+    (dict(nodes=[make("SplitToSequence", ["x", "s"], ["q"], axis=1), make("Relu", ["q"], name="r")],
+          inits=[("s", np.array(1))], output=("y", None)), "node 'r' (Relu): reads a sequence"),
+    (dict(nodes=[make("Relu", ["x"], domain="com.microsoft")]), "of domain 'com.microsoft'"),
+])
+def test_malformed_graphs_are_located_errors(tmp_path, run, case, message):
+    path = raw_model(tmp_path, **case)
+    result = run("report", path)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"{path}:") and len(result.stderr.strip().splitlines()) == 1

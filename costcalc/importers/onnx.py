@@ -217,6 +217,12 @@ class _Importer:
         out = self.tensors.get(outputs[0])
         if not isinstance(out, Data) or out.pending:
             raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))
+        declared = self.graph.output[0].type.tensor_type.shape.dim
+        if self.input_shape is None and len(declared) == len(out.shape):
+            for k, (dim, got) in enumerate(zip(declared, out.shape)):
+                if k and dim.HasField("dim_value") and dim.dim_value != got:
+                    raise SpecError(f"costcalc infers the output '{outputs[0]}' as {_fmt(out.shape)}, but the file "
+                                    f"declares {_fmt([d.dim_value or d.dim_param for d in declared])}", Loc(self.path))
         if not self.layers or out.ref != self.last_ref():
             self.emit(None, "output", "identity", {}, [out], note="the graph's output")
         loc = Loc(self.path)
@@ -349,6 +355,11 @@ class _Importer:
         if handler is None:
             self.fail(node, f"op type '{node.op}' is not one costcalc knows how to cost "
                             f"(it knows: {', '.join(sorted(DATA_OPS))})")
+        if node.op != "SequenceAt" and any(isinstance(x, Sequence) for x in inputs):
+            self.fail(node, "reads a sequence of tensors: costcalc reads sequences only with SequenceAt")
+        if node.op not in ANY_INPUT_OPS and not isinstance(inputs[0], Data):
+            self.fail(node, "its first input is a constant and a later one a tensor of the network: costcalc costs "
+                            f"{node.op} on a network tensor")
         handler(self, node)
 
     def fold(self, node) -> None:
@@ -723,7 +734,9 @@ class _Importer:
             shape[shape.index(-1)] = prod(x.shape) // known if known else 0
         shape = tuple(shape)
         if prod(shape) != prod(x.shape) or any(d < 0 for d in shape):
-            self.fail(node, f"cannot reshape {_fmt(x.shape)} to {target}")
+            hint = (" (the file fixes this shape for the input size it was exported at, not for --input "
+                    f"{'x'.join(map(str, self.input_shape))})" if self.input_shape else "")
+            self.fail(node, f"cannot reshape {_fmt(x.shape)} to {target}{hint}")
         self.view(node, x, shape)
 
     def view(self, node, x, shape) -> None:
@@ -833,6 +846,7 @@ DATA_OPS = {
     "Dropout": I.identity("dropout"),
 }
 del I
+ANY_INPUT_OPS = {"Mul", "Add", "Sum", "Div", "Concat", "Shape", "CastLike", "SequenceAt"}  # they check their inputs
 
 
 # ---- constant folding: the shape arithmetic of exporters --------------------------------------------------------
@@ -921,6 +935,19 @@ def _split(node, values):
     return np.split(x, np.cumsum(sizes)[:-1], axis=axis)
 
 
+def _bounded_shape(dims) -> list:
+    shape = [int(d) for d in np.atleast_1d(dims)]
+    if prod(max(d, 1) for d in shape) > MAX_CONST_ELEMENTS:
+        raise ValueError(f"a constant of shape {shape} is beyond what shape arithmetic needs")
+    return shape
+
+
+def _bounded_range(start, limit, delta):
+    if delta == 0 or abs((limit - start) / delta) > MAX_CONST_ELEMENTS:
+        raise ValueError(f"a range from {start} to {limit} by {delta} is beyond what shape arithmetic needs")
+    return start, limit, delta
+
+
 def _constant_of_shape(node, values):
     from onnx import numpy_helper
 
@@ -956,8 +983,8 @@ FOLD_OPS = {
     "Max": lambda node, v: [np.maximum.reduce(v)],
     "Equal": lambda node, v: [np.equal(v[0], v[1])],
     "Where": lambda node, v: [np.where(v[0], v[1], v[2])],
-    "Range": lambda node, v: [np.arange(v[0].item(), v[1].item(), v[2].item())],
-    "Expand": lambda node, v: [v[0] * np.ones([int(d) for d in v[1]], dtype=v[0].dtype)],
+    "Range": lambda node, v: [np.arange(*_bounded_range(v[0].item(), v[1].item(), v[2].item()))],
+    "Expand": lambda node, v: [v[0] * np.ones(_bounded_shape(v[1]), dtype=v[0].dtype)],
     "ConstantOfShape": _constant_of_shape,
     "Size": lambda node, v: [np.array(v[0].size, dtype=np.int64)],
 }
