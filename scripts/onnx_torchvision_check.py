@@ -4,7 +4,8 @@ costcalc. For each model it prints costcalc's parameters and FLOPs next to three
 
 - torch: the model's own parameter count (sum of numel) and conv + fc multiply-adds counted by forward hooks;
 - torchvision: the published `num_params` and `_ops` (GFLOPS, rounded to 3 decimals) of the weights' metadata;
-and checks that the spec `costcalc import` writes for each file gives the same totals as the file.
+and checks that the spec `costcalc import` writes for each file gives the same totals as the file, and, for the
+models with a spec under specs/, that every total (element-wise FLOPs, memory access, activations too) is the spec's.
 
 Needs torch (`pip install torch==2.13.0`) and the onnx extra; `--exporter dynamo` also needs onnxscript. Not part of
 the test suite: run it by hand.
@@ -26,6 +27,8 @@ import warnings
 
 import torch
 from torch import nn
+
+SPECS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "specs")
 
 # torchvision's published figures: weights metadata `num_params` and `_ops` (GFLOPS, conv + fc multiply-adds)
 PUBLISHED = {
@@ -399,9 +402,12 @@ def main() -> int:
             "flops=torch": totals.flops == flops,
             "GFLOPS=torchvision": math.isclose(round(totals.flops / 1e9, digits), tv_gflops),
         }
+        shipped = os.path.join(SPECS, f"{name}.yaml")
+        if os.path.exists(shipped):  # costcalc's own spec of the model: every total, MAC included, must agree
+            checks["totals=specs/"] = analyse(load(shipped)).totals == totals
         ok = all(checks.values())
         failures += not ok
-        result = "ok" if ok else "MISMATCH " + ", ".join(k for k, v in checks.items() if not v)
+        result = ("ok" if ok else "MISMATCH " + ", ".join(k for k, v in checks.items() if not v)) + f" ({len(checks)} checks)"
         print(f"{name:20} {totals.params:>15,} {params:>11,} {tv_params:>11,}   {totals.flops:>14,} {flops:>14,} "
               f"{tv_gflops:>9}  {opset:>5}  {result}")
     if args.keep:

@@ -226,9 +226,10 @@ class _Importer:
         if not self.layers or out.ref != self.last_ref():
             self.emit(None, "output", "identity", {}, [out], note="the graph's output")
         loc = Loc(self.path)
-        name = self.graph.name or os.path.splitext(os.path.basename(self.path))[0]
+        name = os.path.splitext(os.path.basename(self.path))[0]  # exporters' graph names say little: main_graph
         producer = self.model.producer_name + (f" {self.model.producer_version}" if self.model.producer_version else "")
-        source = f"ONNX file {os.path.basename(self.path)} (opset {self.opset}" + (f", {producer})" if producer else ")")
+        source = (f"ONNX file {os.path.basename(self.path)} (graph '{self.graph.name}', opset {self.opset}"
+                  + (f", {producer})" if producer else ")"))
         layers = []
         previous = "input"
         for layer in self.layers:
