@@ -10,7 +10,8 @@ models with a spec under specs/, that every total (element-wise FLOPs, memory ac
 Needs torch (`pip install torch==2.13.0`) and the onnx extra; `--exporter dynamo` also needs onnxscript. Not part of
 the test suite: run it by hand.
 
-    python scripts/onnx_torchvision_check.py [--exporter torchscript|dynamo] [--keep DIR] [MODEL ...]
+    python scripts/onnx_torchvision_check.py [--exporter torchscript|dynamo] [--resolutions 160,320] [--keep DIR]
+                                             [MODEL ...]
 
 The TorchScript exporter folds batchnorm into the preceding conv when constant folding is on (the file then has
 fewer parameters than the model); this script exports with do_constant_folding=False, which keeps them apart.
@@ -343,13 +344,15 @@ def torch_counts(model, x):
     return sum(p.numel() for p in model.parameters()), sum(flops)
 
 
-def export(model, x, path, exporter):
+def export(model, x, path, exporter, dynamic=False):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if exporter == "dynamo":
             torch.onnx.export(model, (x,), path, opset_version=17, dynamo=True, optimize=False, verbose=False)
         else:
-            torch.onnx.export(model, (x,), path, opset_version=17, dynamo=False, do_constant_folding=False)
+            axes = {"x": {0: "N", 2: "H", 3: "W"}} if dynamic else None
+            torch.onnx.export(model, (x,), path, opset_version=17, dynamo=False, do_constant_folding=False,
+                              input_names=["x"], dynamic_axes=axes)
 
 
 def main() -> int:
@@ -357,6 +360,9 @@ def main() -> int:
     parser.add_argument("models", nargs="*", default=list(MODELS), metavar="MODEL", help=", ".join(MODELS))
     parser.add_argument("--exporter", choices=["torchscript", "dynamo"], default="torchscript")
     parser.add_argument("--keep", metavar="DIR", help="keep the exported .onnx files in DIR")
+    parser.add_argument("--resolutions", metavar="R,R", default="",
+                        help="also export with a dynamic H x W (torchscript) and check FLOPs and params at these "
+                             "input sizes (costcalc report --input 3xRxR) against torch's forward hooks")
     args = parser.parse_args()
     unknown = [m for m in args.models if m not in MODELS]
     if unknown:
@@ -410,6 +416,25 @@ def main() -> int:
         result = ("ok" if ok else "MISMATCH " + ", ".join(k for k, v in checks.items() if not v)) + f" ({len(checks)} checks)"
         print(f"{name:20} {totals.params:>15,} {params:>11,} {tv_params:>11,}   {totals.flops:>14,} {flops:>14,} "
               f"{tv_gflops:>9}  {opset:>5}  {result}")
+    sizes = [int(r) for r in args.resolutions.split(",") if r]
+    if sizes:
+        print(f"\ndynamic H x W exports (torchscript), costcalc --input 3xRxR against torch's hooks at R x R")
+    for name in args.models if sizes else []:
+        model = MODELS[name]().eval()
+        path = os.path.join(directory, f"{name}_dynamic.onnx")
+        export(model, x, path, "torchscript", dynamic=True)
+        for r in sizes:
+            params, flops = torch_counts(model, torch.zeros(1, 3, r, r))
+            try:
+                totals = analyse(load(path, input_shape=(3, r, r))).totals
+            except CostcalcError as e:
+                print(f"{name:20} {r:>4}  error: {e}")
+                failures += 1
+                continue
+            ok = (totals.params, totals.flops) == (params, flops)
+            failures += not ok
+            print(f"{name:20} {r:>4}  params {totals.params:>11,} / {params:>11,}  FLOPs {totals.flops:>14,} / "
+                  f"{flops:>14,}  {'ok' if ok else 'MISMATCH'}")
     if args.keep:
         print(f"exports kept in {directory}")
     return 1 if failures else 0
