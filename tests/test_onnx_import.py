@@ -503,3 +503,20 @@ def test_malformed_graphs_are_located_errors(tmp_path, run, case, message):
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"{path}:") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_gemm_bias_of_another_shape_is_refused(tmp_path, run):
+    path = raw_model(tmp_path, [make("Gemm", ["x", "w", "b"], name="fc", transB=1)],
+                     [("w", np.zeros((10, 64), np.float32)), ("b", np.zeros((1,), np.float32))],
+                     inputs=(("x", [1, 64]),))
+    result = run("report", path)
+    assert result.exit_code == 2
+    assert "node 'fc' (Gemm): a bias of shape 1: costcalc counts a bias of one value per output (10)" in result.stderr
+
+
+def test_import_to_stdout_and_to_an_unwritable_path(tmp_path, run):
+    path = grouped_conv(tmp_path)
+    result = run("import", path)
+    assert result.exit_code == 0 and result.stdout.startswith("# Imported by costcalc from ONNX file grouped.onnx")
+    result = run("import", path, "-o", tmp_path / "no" / "such" / "dir.yaml")
+    assert result.exit_code == 2 and "error: cannot write" in result.stderr

@@ -404,7 +404,7 @@ class _Importer:
         dilation = tuple(node.attrs.get("dilations", (1, 1)))
         pad = self.window_pads(node, x.shape[2:], k, stride, dilation, False)
         args = {"out": w.shape[0], "k": k, "stride": stride, "pad": pad, "dilation": dilation, "groups": groups,
-                "bias": self.learned(b)}
+                "bias": self.learned(b, node, w.shape[0])}
         self.emit1(node, "conv", args, [x])
 
     def window_pads(self, node, size, k, stride, dilation, ceil_mode) -> tuple:
@@ -455,13 +455,15 @@ class _Importer:
         features, out = (b.shape[1], b.shape[0]) if node.attrs.get("transB", 0) else b.shape
         if features != a.shape[1]:
             self.fail(node, f"weights {_fmt(b.shape)} do not fit an input of {a.shape[1]} features")
-        self.emit1(node, "fc", {"out": out, "bias": self.learned(c)}, [a])
+        self.emit1(node, "fc", {"out": out, "bias": self.learned(c, node, out)}, [a])
 
-    def learned(self, t) -> bool:
+    def learned(self, t, node=None, out=None) -> bool:
         """Whether an optional bias input holds parameters: an initializer does; a constant the graph computes
         and that is all zeros (torch's dynamo exporter gives a conv without bias one) is no bias at all."""
         if t is None:
             return False
+        if node is not None and prod(t.shape) != out:
+            self.fail(node, f"a bias of shape {_fmt(t.shape)}: costcalc counts a bias of one value per output ({out})")
         if t.name in self.initializer_names or t.value is None:
             return True
         return bool(np.any(t.value))
