@@ -251,7 +251,7 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_a
     from costcalc.graph import build
     from costcalc.report import Format, Options, render
     from costcalc.report.as_ci import github_annotations, junit_xml
-    from costcalc.spec.model import read_spec
+    from costcalc.importers import read_model
 
     guidelines_failing = ()
     if fail_on:
@@ -269,7 +269,7 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_a
     overrides, shape = _parse_sets(sets), _parse_input(input_shape)
 
     def load(path):
-        spec = read_spec(path)
+        spec = read_model(path, shape)
         graph = build(spec, overrides, shape, batch)
         if guidelines_failing:
             return spec, analyse_checked(graph, thresholds)
@@ -383,3 +383,30 @@ def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, th
     color = _color()
     width = os.get_terminal_size().columns if color else None
     click.echo(render_guidelines(Format(fmt), result, Options(exact=exact, color=color, width=width)), nl=False)
+
+
+@main.command("import")
+@click.argument("model")
+@click.option("-o", "--output", metavar="FILE", help="Write the spec to FILE (default: stdout).")
+@click.option("--input", "input_shape", metavar="CxHxW",
+              help="Import at this input size (needed when the model's input size is not fixed).")
+def import_model(model, output, input_shape):
+    """Write the model file MODEL (ONNX: .onnx) as a readable costcalc spec with the same counts."""
+    from costcalc.importers import IMPORTERS, importer_for
+
+    module = importer_for(model)
+    if module is None:
+        raise click.BadParameter(f"'{model}': costcalc imports {', '.join(IMPORTERS)} files", param_hint="MODEL")
+    try:
+        text = module.to_yaml(model, _parse_input(input_shape))
+    except CostcalcError as e:
+        _fail(e)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
+        sys.exit(2)

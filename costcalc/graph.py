@@ -375,7 +375,8 @@ def _raise(message: str, loc: Loc):
 
 
 def load(path: str, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1) -> Graph:
-    """Read the spec at `path` and walk it."""
-    from costcalc.spec.model import read_spec
+    """Read the spec at `path` and walk it. A model file of another format (`.onnx`) is imported first, at
+    `input_shape` when given."""
+    from costcalc.importers import read_model
 
-    return build(read_spec(path), overrides, input_shape, batch)
+    return build(read_model(path, input_shape), overrides, input_shape, batch)

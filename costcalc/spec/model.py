@@ -77,6 +77,14 @@ def read_spec(path: str) -> Spec:
     return _read(path, ())
 
 
+def spec_from_document(path: str, doc: YMap) -> Spec:
+    """A spec from a document already in memory (an importer's output), validated as a spec file is."""
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise SpecError(f"unknown section '{key}'{did_you_mean(key, TOP_KEYS)}", doc.key_locs[key])
+    return _build(path, doc, None)
+
+
 def _read(path: str, chain: tuple) -> Spec:
     real = os.path.realpath(path)
     if real in chain:
