@@ -58,6 +58,7 @@ class Collector:
     def __init__(self, limit: int = MAX_ERRORS):
         self.limit = limit
         self.errors: list = []
+        self.seen: set = set()  # (loc, message): a shared (aliased) part is reported once
 
     @contextmanager
     def attempt(self):
@@ -70,6 +71,10 @@ class Collector:
                 self.add(error)
 
     def add(self, error: SpecError) -> None:
+        key = (error.loc, error.message)
+        if key in self.seen:
+            return
+        self.seen.add(key)
         if len(self.errors) >= self.limit:
             self.errors.sort(key=_position)
             raise TooManyErrors([*self.errors, SpecError(f"too many errors: stopping after {self.limit}", error.loc)])
