@@ -9,7 +9,7 @@ import sys
 import click
 
 from costcalc import __version__
-from costcalc.errors import CostcalcError
+from costcalc.errors import CostcalcError, Loc, SpecError
 
 CONVENTIONS_HELP = """
 \b
@@ -105,6 +105,8 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
         result = analyse(load_graph(spec, sets, input_shape, batch), bytes_per_element)
     except CostcalcError as e:
         _fail(e)
+    except (RecursionError, MemoryError) as e:  # a last guard: the limits should stop any spec before these
+        _fail(SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})", Loc(spec)))
     color = _color()
     width = os.get_terminal_size().columns if color else None
     selected = rows(result, None if depth == "all" else int(depth), top, sort)

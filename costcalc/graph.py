@@ -8,17 +8,21 @@ Inside a block, `from: input` names the block's input; `from: name.k` names outp
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-from costcalc.errors import Loc, SpecError, did_you_mean
+from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
 from costcalc.spec.expr import ExprError, evaluate
 from costcalc.spec.model import Entry, Spec, Value
 
-MAX_NODES = 1_000_000
-MAX_REPEAT = 1_000_000
-MAX_NESTING = 48
-MAX_DIM = 10**12
+# Limits, each with its own message. Pre-act ResNet-1001 has ~3,000 layers and DenseNet-264 ~1,000; a generated
+# 100,000-layer spec passes with room to spare; at ~1 KiB a node, the graph stays within a few hundred MiB.
+MAX_NODES = 250_000  # layers after expanding blocks and repeats
+MAX_STEPS = 4 * MAX_NODES  # entries visited while expanding, switched-off (`if`) and empty ones included
+MAX_REPEAT = MAX_NODES
+MAX_NESTING = 48  # blocks inside blocks
+MAX_DIM = 10**12  # any one channel count, height, width or argument
 LAYER_VARS = ("in_channels", "in_height", "in_width")
 
 
@@ -81,6 +85,8 @@ class _Walker:
     # ---- top level ------------------------------------------------------------------------------------------
 
     def run(self, overrides: dict, input_shape) -> Graph:
+        check(self.spec)
+        self.steps = 0
         self.globals = self.variables(overrides)
         shape = tuple(input_shape) if input_shape else self.input_shape()
         self.tensors.append(shape)
@@ -156,6 +162,10 @@ class _Walker:
         return [outputs[int(index)]]
 
     def entry(self, entry: Entry, name: str, inputs: list, scope: _Scope):
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise SpecError(f"layer '{'.'.join(scope.path + (name,))}': the network expands to more than the limit "
+                            f"of {MAX_STEPS:,} layer entries (repeats and switched-off layers included)", entry.loc)
         lookup = self.layer_lookup(inputs[0], scope.env)
         if entry.cond is not None and not self.evaluate(entry.cond, lookup, f"layer '{name}': 'if'"):
             if len(inputs) != 1:
@@ -167,6 +177,11 @@ class _Walker:
             repeat = self.integer(entry.repeat, lookup, f"layer '{name}': 'repeat'", 0)
             if repeat > MAX_REPEAT:
                 raise SpecError(f"layer '{name}': repeat={repeat:,} is beyond the limit of {MAX_REPEAT:,}", entry.repeat.loc)
+        if repeat == 0:  # no repetition: like a layer switched off, the entry passes its input on
+            if len(inputs) != 1:
+                raise SpecError(f"layer '{name}': a layer repeated 0 times passes on its one input, "
+                                f"but it has {len(inputs)}", entry.repeat.loc)
+            return inputs[0]
         if entry.op is not None:
             return self.op_entry(entry, name, inputs, scope, repeat)
         if len(inputs) != 1:
@@ -277,7 +292,8 @@ class _Walker:
             value = entry.params.get(e.key) if e.key else None
             raise SpecError(f"layer '{name}': {e}", value.loc if value is not None else entry.loc) from None
         if len(self.nodes) >= MAX_NODES:
-            raise SpecError(f"the network expands to more than {MAX_NODES:,} layers", entry.loc)
+            raise SpecError(f"layer '{name}': the network expands to more than the limit of {MAX_NODES:,} layers",
+                            entry.loc)
         outputs = []
         for shape in result.outputs:
             for d in shape:
@@ -322,12 +338,16 @@ class _Walker:
         if kind == "bool":
             result = self.evaluate(value, lookup, what)
             if not isinstance(result, (bool, int)) or isinstance(result, list):
-                raise SpecError(f"{what} must be true or false, not {result!r}", value.loc)
+                raise SpecError(f"{what} must be true or false, not {shown(result)}", value.loc)
             return bool(result)
         if kind == "number":
             result = self.evaluate(value, lookup, what)
             if isinstance(result, bool) or not isinstance(result, (int, float)):
-                raise SpecError(f"{what} must be a number, not {result!r}", value.loc)
+                raise SpecError(f"{what} must be a number, not {shown(result)}", value.loc)
+            if isinstance(result, float) and not math.isfinite(result):
+                raise SpecError(f"{what} must be a finite number, not {result}", value.loc)
+            if abs(result) > MAX_DIM:
+                raise SpecError(f"{what}={shown(result)} is beyond the limit of {MAX_DIM:,}", value.loc)
             return result
         if kind == "int":
             return self.integer(value, lookup, what, 1)
@@ -353,12 +373,64 @@ class _Walker:
             result = int(result)
         if isinstance(result, bool) or not isinstance(result, int):
             hint = " (use int(), round() or make_divisible())" if isinstance(result, float) else ""
-            raise SpecError(f"{what} must be a whole number, not {result!r}{hint}", value.loc)
+            raise SpecError(f"{what} must be a whole number, not {shown(result)}{hint}", value.loc)
         if result < minimum:
             raise SpecError(f"{what} must be at least {minimum}, not {result}", value.loc)
         if result > MAX_DIM:
             raise SpecError(f"{what}={result:,} is beyond the limit of {MAX_DIM:,}", value.loc)
         return result
+
+
+def check(spec: Spec) -> None:
+    """What can be checked before walking, for every entry of the spec (blocks not used included), all errors
+    reported together: unknown ops and blocks, keys an op does not take, block arguments that do not exist."""
+    errors = Collector()
+    seen: set = set()
+
+    def entries(items: list, where: str) -> None:
+        for pos, entry in enumerate(items):
+            if id(entry) in seen:
+                continue
+            seen.add(id(entry))
+            name = entry.name or f"{entry.op or entry.block or 'layers'}{pos}"
+            with errors.attempt():
+                one(entry, f"{where}layer '{shown(name)}'")
+            if entry.layers is not None:
+                entries(entry.layers, where)
+
+    def one(entry: Entry, where: str) -> None:
+        if entry.op is not None:
+            op = ALIASES.get(entry.op, entry.op)
+            definition = OPS.get(op)
+            if definition is None:
+                hint = did_you_mean(entry.op, [*OPS, *ALIASES])
+                if entry.op in spec.blocks:
+                    hint = f" ('{entry.op}' is a block: write block: {entry.op})"
+                raise SpecError(f"{where}: unknown op '{shown(entry.op)}'"
+                                f"{hint or ' (known ops: ' + ', '.join(OPS) + ')'}", entry.op_loc)
+            for key in entry.params:
+                if key not in definition.args:
+                    known = ", ".join(definition.args) or "no arguments"
+                    errors.add(SpecError(f"{where}: op '{op}' has no key '{shown(key)}'"
+                                         f"{did_you_mean(key, definition.args) or f' (it takes: {known})'}",
+                                         entry.key_locs[key]))
+        elif entry.block is not None:
+            definition = spec.blocks.get(entry.block)
+            if definition is None:
+                hint = did_you_mean(entry.block, spec.blocks)
+                if entry.block in OPS or entry.block in ALIASES:
+                    hint = f" ('{entry.block}' is an op: write op: {entry.block})"
+                raise SpecError(f"{where}: unknown block '{shown(entry.block)}'{hint}", entry.op_loc)
+            for arg, value in {**entry.args, **entry.first}.items():
+                if arg not in definition.args:
+                    known = ", ".join(definition.args) or "none"
+                    errors.add(SpecError(f"{where}: block '{entry.block}' has no argument '{shown(arg)}'"
+                                         f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc))
+
+    entries(spec.layers, "")
+    for block in spec.blocks.values():
+        entries(block.layers, f"block '{block.name}': ")
+    errors.raise_any()
 
 
 def _raise(message: str, loc: Loc):
