@@ -60,8 +60,12 @@ class Graph:
         return {t: i for i, node in enumerate(self.nodes) for t in node.outputs}
 
 
-def build(spec: Spec, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1) -> Graph:
-    """Walk `spec` into a Graph. `overrides` maps variable names to expression text (from `--set`)."""
+def build(spec: Spec, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1,
+          checked: bool = False) -> Graph:
+    """Walk `spec` into a Graph. `overrides` maps variable names to expression text (from `--set`). The static
+    `check` runs first unless the caller already ran it (`checked`)."""
+    if not checked:
+        check(spec)
     return _Walker(spec, batch).run(overrides or {}, input_shape)
 
 
@@ -85,7 +89,6 @@ class _Walker:
     # ---- top level ------------------------------------------------------------------------------------------
 
     def run(self, overrides: dict, input_shape) -> Graph:
-        check(self.spec)
         self.steps = 0
         self.globals = self.variables(overrides)
         shape = tuple(input_shape) if input_shape else self.input_shape()
@@ -381,10 +384,12 @@ class _Walker:
         return result
 
 
-def check(spec: Spec) -> None:
+def check(spec: Spec, errors: Collector | None = None) -> None:
     """What can be checked before walking, for every entry of the spec (blocks not used included), all errors
-    reported together: unknown ops and blocks, keys an op does not take, block arguments that do not exist."""
-    errors = Collector()
+    reported together: unknown ops and blocks, keys an op does not take, block arguments that do not exist.
+    With `errors`, they are added to it (the spec reader's) instead of raised."""
+    given = errors
+    errors = errors if errors is not None else Collector()
     seen: set = set()
 
     def entries(items: list, where: str) -> None:
@@ -416,6 +421,8 @@ def check(spec: Spec) -> None:
                                          entry.key_locs[key]))
         elif entry.block is not None:
             definition = spec.blocks.get(entry.block)
+            if definition is None and entry.block in spec.invalid_blocks:
+                return  # its own error is reported already
             if definition is None:
                 hint = did_you_mean(entry.block, spec.blocks)
                 if entry.block in OPS or entry.block in ALIASES:
@@ -430,7 +437,8 @@ def check(spec: Spec) -> None:
     entries(spec.layers, "")
     for block in spec.blocks.values():
         entries(block.layers, f"block '{block.name}': ")
-    errors.raise_any()
+    if given is None:
+        errors.raise_any()
 
 
 def _raise(message: str, loc: Loc):
@@ -439,6 +447,9 @@ def _raise(message: str, loc: Loc):
 
 def load(path: str, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1) -> Graph:
     """Read the spec at `path` and walk it."""
-    from costcalc.spec.model import read_spec
+    from costcalc.spec.model import read_partial
 
-    return build(read_spec(path), overrides, input_shape, batch)
+    spec, errors = read_partial(path)
+    check(spec, errors)  # the reader's errors and the ops' together, in file order
+    errors.raise_any()
+    return build(spec, overrides, input_shape, batch, checked=True)

@@ -103,9 +103,12 @@ def _check_node(node: ast.AST, text: str) -> None:
     if isinstance(node, ast.Constant) and (isinstance(node.value, (str, bytes, complex)) or node.value is None):
         raise ExprError(f"'{text}': only numbers are allowed, not {node.value!r}", offset)
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = node.func.id if isinstance(node.func, ast.Name) else "this"
-            raise ExprError(f"'{text}': unknown function '{name}' (known: {', '.join(sorted(FUNCTIONS))})", offset)
+        if not isinstance(node.func, ast.Name):
+            _check_node(node.func, text)  # an attribute or a lambda says what it is
+            raise ExprError(f"'{text}': only the functions {', '.join(sorted(FUNCTIONS))} can be called", offset)
+        if node.func.id not in FUNCTIONS:
+            raise ExprError(f"'{text}': unknown function '{node.func.id}' (known: {', '.join(sorted(FUNCTIONS))})",
+                            offset)
         if node.keywords:
             raise ExprError(f"'{text}': functions take positional arguments only", offset)
 

@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - depends on how pyyaml was built
 MAX_DEPTH = 64  # nested mappings and lists; a real spec uses about 12
 MAX_NODES = 2_000_000  # YAML values (scalars, mappings, lists, aliases, merged keys): a 100,000-layer spec has ~900,000
 MAX_BYTES = 32 * 1024 * 1024
+MAX_INT_DIGITS = 1000  # characters of an integer literal (Python refuses to convert beyond 4300)
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
@@ -246,12 +247,16 @@ class _Composer:
             if tag == "!" or not event.implicit[0]:  # quoted (or '!'-tagged): text
                 return event.value
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if tag == _TAG + "merge":  # the `<<` key: `place` knows it by its event
+                return event.value
         if tag == _TAG + "str":
             return event.value
         if tag not in _SCALAR_TAGS:
             if tag == _TAG + "timestamp":
                 return event.value  # a date is read as text (a description may hold one)
             raise SpecError(f"YAML tag '{tag[:60]}' is not allowed: specs hold plain data only", loc)
+        if tag == _TAG + "int" and len(event.value) > MAX_INT_DIGITS:
+            raise SpecError(f"an integer of {len(event.value):,} characters is beyond the limit of {MAX_INT_DIGITS}", loc)
         key = (tag, event.value)
         if key in self.scalars:
             return self.scalars[key]

@@ -71,15 +71,25 @@ class Spec:
     guidelines: YMap | None = None
     budget: YMap | None = None
     section_locs: dict = field(default_factory=dict)  # top-level key -> Loc of its key
+    invalid_blocks: set = field(default_factory=set)  # blocks left out for their errors (read_partial)
 
 
 def read_spec(path: str) -> Spec:
     """Load and validate a spec file (following `extends:`). Independent errors (one per top-level section,
     variable, block and layer entry) are reported together, as a SpecErrors."""
-    return _read(path, ())
+    spec, errors = read_partial(path)
+    errors.raise_any()
+    return spec
 
 
-def _read(path: str, chain: tuple) -> Spec:
+def read_partial(path: str) -> tuple:
+    """(spec, errors): the spec as far as it could be read — parts in error left out — and the errors of its
+    parts, not yet raised, so that a later check can add its own (as `graph.load` does). Errors that leave
+    nothing to read (YAML syntax, a broken `extends`) are raised at once."""
+    return _read(path, (), partial=True)
+
+
+def _read(path: str, chain: tuple, partial: bool = False):
     real = os.path.realpath(path)
     doc = load_file(path)
     if not isinstance(doc, YMap):
@@ -96,6 +106,8 @@ def _read(path: str, chain: tuple) -> Spec:
         if base is None:
             errors.raise_any()
     spec = _build(path, doc, base, errors)
+    if partial:
+        return spec, errors
     errors.raise_any()
     return spec
 
@@ -133,7 +145,7 @@ def _build(path: str, doc: YMap, base: Spec | None, errors: Collector) -> Spec:
     spec.vars = dict(base.vars) if base else {}
     spec.vars.update(_vars(doc, errors))
     spec.blocks = dict(base.blocks) if base else {}
-    spec.blocks.update(_blocks(doc, _Entries(errors)))
+    spec.blocks.update(_blocks(doc, _Entries(errors), spec.invalid_blocks))
     spec.layers = base.layers if base else []
     if "layers" in doc:
         with errors.attempt():
@@ -239,7 +251,7 @@ class _Entries:
         return out
 
 
-def _blocks(doc: YMap, entries: _Entries) -> dict:
+def _blocks(doc: YMap, entries: _Entries, invalid: set) -> dict:
     blocks = {}
     if "blocks" not in doc:
         return blocks
@@ -247,8 +259,10 @@ def _blocks(doc: YMap, entries: _Entries) -> dict:
     with errors.attempt():
         section = _mapping(doc, "blocks")
         for name in section:
+            invalid.add(name)
             with errors.attempt():
                 blocks[name] = _block(section, name, entries)
+                invalid.discard(name)
     return blocks
 
 
