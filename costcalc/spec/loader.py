@@ -62,7 +62,7 @@ def load_file(path: str):
     except ValueError as e:  # a path holding a NUL character
         raise SpecError(f"cannot read: {e}", Loc(path)) from None
     if len(data) > MAX_BYTES:
-        raise SpecError(f"file is larger than the limit of {MAX_BYTES // (1024 * 1024)} MiB", Loc(path))
+        raise SpecError(f"file is larger than the limit of {MAX_BYTES:,} bytes", Loc(path))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
