@@ -116,9 +116,9 @@ def mutated_specs(draw):
         if action == "delete":
             del container[key]
         elif action == "retype":
-            container[key] = draw(st.sampled_from(ODD_VALUES))
+            container[key] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
         elif isinstance(container, dict):
-            container[draw(st.sampled_from(ODD_KEYS))] = draw(st.sampled_from(ODD_VALUES))
+            container[draw(st.sampled_from(ODD_KEYS))] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
     return name, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
 
 

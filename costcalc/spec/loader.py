@@ -210,7 +210,7 @@ class _Composer:
                 return
             if not isinstance(value, str):
                 shown = "a mapping" if isinstance(value, YMap) else "a list" if isinstance(value, YList) else \
-                    f"{type(value).__name__} {value!r}"[:60]
+                    "null" if value is None else f"{type(value).__name__} {value!r}"[:60]
                 raise SpecError(f"mapping keys are names, not {shown}", loc)
             if value in container:
                 raise SpecError(f"duplicate key '{value[:60]}' (first at line {container.key_locs[value].line})", loc)
