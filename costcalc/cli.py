@@ -27,6 +27,9 @@ Counting conventions:
 """
 
 
+MAX_TABLE_ROWS = 10_000
+
+
 def _fail(error: CostcalcError):
     click.echo(str(error), err=True)
     sys.exit(2)
@@ -110,4 +113,8 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
     color = _color()
     width = os.get_terminal_size().columns if color else None
     selected = rows(result, None if depth == "all" else int(depth), top, sort)
+    if fmt == "table" and len(selected) > MAX_TABLE_ROWS:  # a table renders ~2,500 rows a second
+        click.echo(f"note: the table shows the first {MAX_TABLE_ROWS:,} of {len(selected):,} rows (totals cover "
+                   "all); use --depth, --top or --format json", err=True)
+        selected = selected[:MAX_TABLE_ROWS]
     click.echo(render(Format(fmt), result, selected, Options(exact=exact, color=color, width=width)), nl=False)

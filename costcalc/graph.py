@@ -335,6 +335,8 @@ class _Walker:
             except ExprError as e:
                 loc = value.loc
                 return _raise(f"{what}: {e}", Loc(loc.file, loc.line, loc.col + e.offset))
+        if isinstance(raw, float) and not math.isfinite(raw):  # YAML's .inf and .nan
+            raise SpecError(f"{what} must be a finite number, not {raw}", value.loc)
         return raw
 
     def typed(self, value: Value, kind: str, lookup, what: str):

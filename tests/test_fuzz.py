@@ -25,11 +25,11 @@ SHIPPED = sorted((ROOT / "specs").rglob("*.yaml"))
 TEXTS = {p: p.read_text() for p in SHIPPED}
 DOCS = {p: yaml.safe_load(t) for p, t in TEXTS.items()}
 
-ODD_VALUES = [None, "", "abc", -1, 0, 1, 10**30, -(10**30), 1.5, 1e308, float("inf"), float("nan"), True, [], {},
+ODD_VALUES = [None, "", "abc", -1, 0, 1, 10**30, -(10**30), 10**300, 1.5, 1e308, float("inf"), float("nan"), True, [], {},
               [1, 2], [[1]], {"a": 1}, "1/0", "2**9999", "9**9**9", "__import__('os').system('true')", "x.y",
               "'a' * 10**9", "in_channels * 10**12", "[1] * 10", "lambda: 1", "depths[99]", "sqrt(-1)",
               "make_divisible(1, 0)", "min()", "int(1e300)", "(" * 120 + "1" + ")" * 120, "i", "input",
-              "conv", "relu", "layer1", "0x10", "\x1b[31mred", "a\nb", "é" * 3, "1" * 5000]
+              "conv", "relu", "layer1", "0x10", "\x1b[31mred", "[/bold]", "[link=x]y", ".inf", "a\nb", "é" * 3, "1" * 5000]
 ODD_OPS = ["conv2", "transformer", "", "relu ", "CONV", "bottleneck", "input", "__class__", "split", "add"]
 ODD_KEYS = ["foo", "from", "repeat", "if", "args", "first", "layers", "block", "op", "name", "groups", "k",
             "<<", "stride", "pad", "sizes", "parts", "extends"]

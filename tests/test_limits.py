@@ -189,3 +189,24 @@ def test_stress_100000_layers(tmp_path):
     assert result.totals.flops == convs * (8 * 8 * 16) * (3 * 3 * 16)
     assert result.totals.params == convs * (3 * 3 * 16 * 16) + bns * 2 * 16
     assert result.totals.elementwise_flops == (bns * 2 + relus * 1) * 16 * 8 * 8
+
+
+def test_console_markup_in_the_name_is_printed_as_text(tmp_path, run):
+    """Regression: rich read the model's name as markup, and '[/bold]' raised MarkupError (a traceback)."""
+    path = tmp_path / "markup.yaml"
+    path.write_text('name: "[/bold] net [red]x"\ninput: [3, 8, 8]\nlayers: [relu]\n')
+    result = run("report", str(path))
+    assert result.exit_code == 0
+    assert result.stdout.startswith("[/bold] net [red]x | input 1x3x8x8")
+
+
+def test_a_huge_table_is_cut_with_a_note(tmp_path, run):
+    """A table renders ~2,500 rows a second: past 10,000 rows it is cut, the totals still cover every layer."""
+    path = tmp_path / "wide.yaml"
+    path.write_text("input: [3, 8, 8]\nlayers: [{op: relu, repeat: 10001}]\n")
+    result = run("report", str(path))
+    assert result.exit_code == 0
+    assert result.stderr == ("note: the table shows the first 10,000 of 10,001 rows (totals cover all); "
+                             "use --depth, --top or --format json\n")
+    assert "relu0.9999 " in result.stdout and "relu0.10000 " not in result.stdout
+    assert f"{10001 * 192:,}" in run("report", str(path), "--exact").stdout  # 1 FLOP per element of 3x8x8

@@ -26,6 +26,10 @@ def _plain(value):
 
 
 def document(report) -> dict:
+    return {**_head(report), "layers": [_layer(layer) for layer in report.layers]}
+
+
+def _head(report) -> dict:
     return {
         "model": report.model,
         "input": list(report.input),
@@ -33,19 +37,26 @@ def document(report) -> dict:
         "memory_access_unit": report.memory_unit,
         "variables": {k: _plain(v) for k, v in report.variables.items()},
         "totals": counts_dict(report.totals),
-        "layers": [
-            {
-                "name": layer.name,
-                "op": layer.op,
-                "inputs": list(layer.inputs),
-                "output": _plain(layer.outputs[0] if len(layer.outputs) == 1 else layer.outputs),
-                "args": {k: _plain(v) for k, v in layer.args.items()},
-                **counts_dict(layer.counts),
-            }
-            for layer in report.layers
-        ],
+    }
+
+
+def _layer(layer) -> dict:
+    return {
+        "name": layer.name,
+        "op": layer.op,
+        "inputs": list(layer.inputs),
+        "output": _plain(layer.outputs[0] if len(layer.outputs) == 1 else layer.outputs),
+        "args": {k: _plain(v) for k, v in layer.args.items()},
+        **counts_dict(layer.counts),
     }
 
 
 def render(report) -> str:
-    return json.dumps(document(report), indent=1) + "\n"
+    """The text of json.dumps(document(report), indent=1), encoded one layer at a time: a network of 100,000
+    layers never holds its whole JSON tree and the encoder's pieces at once."""
+    head = json.dumps({**_head(report), "layers": []}, indent=1)
+    if not report.layers:
+        return head + "\n"
+    assert head.endswith("[]\n}")
+    layers = ",\n".join("  " + json.dumps(_layer(layer), indent=1).replace("\n", "\n  ") for layer in report.layers)
+    return f"{head[:-4]}[\n{layers}\n ]\n}}\n"

@@ -6,6 +6,7 @@ import io
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from costcalc.report.units import human, ratio, shape
 
@@ -40,6 +41,6 @@ def render(report, rows: list, options) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=options.width or PIPED_WIDTH, color_system="standard" if options.color else None,
                       force_terminal=options.color, no_color=not options.color, highlight=False)
-    console.print(header(report), soft_wrap=True)
+    console.print(Text(header(report)), soft_wrap=True)  # spec text is never read as console markup
     console.print(table)
     return buffer.getvalue()

@@ -120,7 +120,7 @@ def evaluate(text: str, lookup):
 
 def _eval(node, lookup, text):
     if isinstance(node, ast.Constant):
-        return node.value
+        return _bounded(node.value, text, node.col_offset)  # `1e999` is inf
     if isinstance(node, ast.Name):
         if node.id in ("True", "False"):
             return node.id == "True"

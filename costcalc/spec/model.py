@@ -140,6 +140,9 @@ def _build(path: str, doc: YMap, base: Spec | None, errors: Collector) -> Spec:
         if key in doc:
             with errors.attempt():
                 setattr(spec, key, _string(doc, key))
+    if "name" in doc and isinstance(doc["name"], str):
+        with errors.attempt():
+            _check_title(doc["name"], doc.value_locs["name"])
     if "input" in doc:
         spec.input = Value(doc["input"], doc.value_locs["input"])
     spec.vars = dict(base.vars) if base else {}
@@ -193,6 +196,14 @@ def _list(m: YMap, key: str, what: str | None = None) -> YList:
     if not isinstance(value, YList):
         raise SpecError(f"{what or repr(key)} must be a list, not {_kind(value)}", m.value_locs[key])
     return value
+
+
+def _check_title(title: str, loc: Loc) -> None:
+    """The model's name heads every report: one line of printable text, of bounded length."""
+    if not title.isprintable():
+        raise SpecError(f"'name' must be one line of printable text, not {shown(repr(title))}", loc)
+    if len(title) > MAX_NAME:
+        raise SpecError(f"'name' is longer than the limit of {MAX_NAME} characters", loc)
 
 
 def _check_name(name, loc: Loc, what: str) -> str:
