@@ -91,6 +91,9 @@ class _Walker:
     def run(self, overrides: dict, input_shape) -> Graph:
         self.steps = 0
         self.globals = self.variables(overrides)
+        if input_shape and max(input_shape) > MAX_DIM:
+            raise SpecError(f"--input: a dimension of {max(input_shape):,} is beyond the limit of {MAX_DIM:,}",
+                            self.spec.input.loc if self.spec.input else self.spec.loc)
         shape = tuple(input_shape) if input_shape else self.input_shape()
         self.tensors.append(shape)
         out = self.sequence(self.spec.layers, _Scope((), (), self.globals, 0))
