@@ -21,10 +21,10 @@ sys.path.insert(0, HERE)
 import big_specs  # noqa: E402
 
 
-def _layer_bomb() -> str:
+def _layer_bomb(levels: int = 9, width: int = 10) -> str:
     lines = ["input: [3, 8, 8]", "published:", "  a0: &a0 {op: relu}"]
-    lines += [f"  a{i}: &a{i} {{layers: [{', '.join([f'*a{i - 1}'] * 10)}]}}" for i in range(1, 9)]
-    return "\n".join(lines + ["layers: [*a8]"]) + "\n"
+    lines += [f"  a{i}: &a{i} {{layers: [{', '.join([f'*a{i - 1}'] * width)}]}}" for i in range(1, levels)]
+    return "\n".join(lines + [f"layers: [*a{levels - 1}, *a{levels - 1}]"]) + "\n"
 
 
 def _laughs() -> str:
@@ -41,7 +41,8 @@ CASES = [
     ("hostile: repeat at the limit (250,000 relu)", "input: [3, 8, 8]\nlayers: [{op: relu, repeat: 250000}]\n",
      ("--format", "json")),
     ("hostile: layer alias bomb (10^8 layers, stopped)", _layer_bomb(), ("--format", "json")),
-    ("hostile: billion laughs x1000 in a free section", _laughs(), ("--format", "json")),
+    ("hostile: 250,001 layers through aliases (stopped)", _layer_bomb(levels=6, width=8), ("--format", "json")),
+    ("hostile: billion laughs x100 in a free section", _laughs(), ("--format", "json")),
     ("hostile: 100,000-deep flow nesting", "layers: " + "[" * 100_000 + "]" * 100_000 + "\n", ()),
 ]
 

@@ -35,7 +35,7 @@ ODD_KEYS = ["foo", "from", "repeat", "if", "args", "first", "layers", "block", "
             "<<", "stride", "pad", "sizes", "parts", "extends"]
 
 FUZZ_EXAMPLES = int(os.environ.get("COSTCALC_FUZZ_EXAMPLES", "100000"))
-DEFAULT = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+DEFAULT = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                    suppress_health_check=list(HealthCheck))
 LONG = settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
@@ -149,7 +149,7 @@ def test_mutated_shipped_specs(workdir, case, options):
     _check(workdir, *case, options)
 
 
-@settings(DEFAULT, max_examples=40)
+@settings(DEFAULT, max_examples=100)
 @given(data=garbage)
 def test_garbage(workdir, data):
     _check(workdir, "", data, ("--format", "json"))

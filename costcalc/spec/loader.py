@@ -1,8 +1,9 @@
 """YAML text -> plain Python values that remember where each one stood.
 
 Only the YAML core types are accepted (mappings, sequences, strings, ints, floats, bools, null): every other
-tag, `!!python/...` included, is an error and never a constructor. Aliases are converted once and shared, so an
-alias bomb costs no more than its text; nesting depth and node count are bounded.
+tag, `!!python/...` included, is an error and never a constructor. Aliases are converted once and shared (no
+copy in memory), and what they would expand to is bounded, so an alias bomb is an error, not a hang anywhere
+downstream; nesting depth and value count are bounded too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ except ImportError:  # pragma: no cover - depends on how pyyaml was built
     from yaml import SafeLoader as _Loader
 
 MAX_DEPTH = 64  # nested mappings and lists; a real spec uses about 12
+MAX_ALIASED = 4_000_000  # values reached through aliases, each alias counted as a copy of what it names
 MAX_NODES = 2_000_000  # YAML values (scalars, mappings, lists, aliases, merged keys): a 100,000-layer spec has ~900,000
 MAX_BYTES = 32 * 1024 * 1024
 MAX_INT_DIGITS = 1000  # characters of an integer literal (Python refuses to convert beyond 4300)
@@ -112,12 +114,13 @@ _NO_KEY = object()
 
 
 class _Frame:
-    """A mapping or list being filled; for a mapping, the key waiting for its value."""
+    """A mapping or list being filled; for a mapping, the key waiting for its value. `size` counts the values
+    inside it as if every alias were a copy."""
 
-    __slots__ = ("value", "anchor", "key", "key_loc", "merges")
+    __slots__ = ("value", "anchor", "key", "key_loc", "merges", "size")
 
     def __init__(self, value, anchor):
-        self.value, self.anchor, self.key, self.key_loc, self.merges = value, anchor, _NO_KEY, None, []
+        self.value, self.anchor, self.key, self.key_loc, self.merges, self.size = value, anchor, _NO_KEY, None, [], 1
 
 
 class _Composer:
@@ -125,7 +128,9 @@ class _Composer:
         self.file = file
         self.loader = loader
         self.anchors: dict = {}  # anchor -> finished value: aliases are shared, not copied
+        self.anchor_sizes: dict = {}  # anchor -> values inside it, aliases counted as copies
         self.open_anchors: set = set()
+        self.aliased = 0  # values reached through aliases
         self.count = 0
         self.scalars: dict = {}  # (tag, text) -> value, for the immutable non-text scalars
 
@@ -157,10 +162,11 @@ class _Composer:
                     for merged, k_loc in frame.merges:
                         self.merge(value, merged, k_loc)
                 if frame.anchor is not None:
-                    self.anchors[frame.anchor] = value
+                    self.anchors[frame.anchor], self.anchor_sizes[frame.anchor] = value, frame.size
                     self.open_anchors.discard(frame.anchor)
                 if not stack:
                     return value
+                stack[-1].size += frame.size
                 self.place(stack[-1], value, value.loc)
                 continue
             loc = _loc(self.file, event.start_mark)
@@ -174,10 +180,19 @@ class _Composer:
                 if event.anchor not in self.anchors:
                     raise SpecError(f"alias '*{event.anchor}' names no anchor defined before it", loc)
                 value = self.anchors[event.anchor]
+                size = self.anchor_sizes[event.anchor]
+                self.aliased += size
+                if self.aliased > MAX_ALIASED:
+                    raise SpecError(f"aliases expand to more than the limit of {MAX_ALIASED:,} YAML values "
+                                    "(an alias bomb?)", loc)
+                if stack:
+                    stack[-1].size += size
             elif cls is yaml.ScalarEvent:
                 value = self.scalar(event, loc)
                 if event.anchor is not None:
-                    self.anchors[event.anchor] = value
+                    self.anchors[event.anchor], self.anchor_sizes[event.anchor] = value, 1
+                if stack:
+                    stack[-1].size += 1
             else:  # a mapping or a sequence starts
                 is_map = cls is yaml.MappingStartEvent
                 self.check_tag(event.tag, "map" if is_map else "seq", loc)
