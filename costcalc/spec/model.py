@@ -115,6 +115,8 @@ def _read(path: str, chain: tuple, partial: bool = False):
 def _extends(path: str, doc: YMap, chain: tuple) -> Spec:
     target = _string(doc, "extends")
     loc = doc.value_locs["extends"]
+    if os.path.isabs(target) or not target.endswith((".yaml", ".yml")):
+        raise SpecError(f"'extends' names a spec file by a relative path ending in .yaml, not '{shown(target)}'", loc)
     full = os.path.join(os.path.dirname(path), target)
     if os.path.realpath(full) in chain:
         raise SpecError(f"'extends' forms a cycle: '{shown(target)}' extends this file again", loc)
