@@ -16,8 +16,9 @@ from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, acco
 from costcalc.spec.expr import ExprError, evaluate
 from costcalc.spec.model import Entry, Spec, Value
 
-# Limits, each with its own message. Pre-act ResNet-1001 has ~3,000 layers and DenseNet-264 ~1,000; a generated
-# 100,000-layer spec passes with room to spare; at ~1 KiB a node, the graph stays within a few hundred MiB.
+# Limits, each with its own message. Pre-act ResNet-1001 has 3,339 layers and DenseNet-264 931; a generated
+# 100,000-layer spec passes with room to spare; at ~1 KiB a node (~2 KiB with the JSON report), the largest graph
+# stays within a few hundred MiB (benchmarks/limits.py measures it).
 MAX_NODES = 250_000  # layers after expanding blocks and repeats
 MAX_STEPS = 4 * MAX_NODES  # entries visited while expanding, switched-off (`if`) and empty ones included
 MAX_REPEAT = MAX_NODES
