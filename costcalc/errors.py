@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 MAX_ERRORS = 20  # independent errors reported together, like a compiler's, before giving up
-MAX_MESSAGE = 400  # characters of one error line's message: untrusted text never floods the terminal
+MAX_MESSAGE = 1000  # characters of one error line's message: untrusted text never floods the terminal
 
 
 @dataclass(frozen=True, slots=True)
