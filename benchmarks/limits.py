@@ -41,7 +41,7 @@ CASES = [
     ("hostile: repeat at the limit (250,000 relu)", "input: [3, 8, 8]\nlayers: [{op: relu, repeat: 250000}]\n",
      ("--format", "json")),
     ("hostile: layer alias bomb (10^8 layers, stopped)", _layer_bomb(), ("--format", "json")),
-    ("hostile: 250,001 layers through aliases (stopped)", _layer_bomb(levels=6, width=8), ("--format", "json")),
+    ("hostile: 524,288 layers through aliases (stopped)", _layer_bomb(levels=7, width=8), ("--format", "json")),
     ("hostile: billion laughs x100 in a free section", _laughs(), ("--format", "json")),
     ("hostile: 100,000-deep flow nesting", "layers: " + "[" * 100_000 + "]" * 100_000 + "\n", ()),
 ]

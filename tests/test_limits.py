@@ -231,3 +231,12 @@ def test_a_huge_table_is_cut_with_a_note(tmp_path, run):
                              "use --depth, --top or --format json\n")
     assert "relu0.9999 " in result.stdout and "relu0.10000 " not in result.stdout
     assert f"{10001 * 192:,}" in run("report", str(path), "--exact").stdout  # 1 FLOP per element of 3x8x8
+
+
+def test_an_op_repeated_zero_times_passes_its_input_on(tmp_path):
+    """Regression: `repeat: 0` on an op raised UnboundLocalError. Like a switched-off layer, it is an identity."""
+    path = tmp_path / "zero.yaml"
+    path.write_text("input: [3, 8, 8]\nlayers:\n  - {op: relu, repeat: 0}\n  - {name: conv, op: conv, out: 4, k: 1}\n")
+    result = analyse(load(str(path)))
+    assert [layer.name for layer in result.layers] == ["conv"]
+    assert result.totals.flops == 8 * 8 * 4 * 3 and result.totals.params == 3 * 4
