@@ -105,10 +105,12 @@ class _Walker:
     def variables(self, overrides: dict) -> dict:
         env: dict = {}
         vars_loc = self.spec.section_locs.get("vars", self.spec.loc)
+        unknown = Collector()
         for name in overrides:
             if name not in self.spec.vars:
                 hint = did_you_mean(name, self.spec.vars) or f" (it has: {', '.join(self.spec.vars) or 'none'})"
-                raise SpecError(f"--set {name}: the spec has no variable '{name}'{hint}", vars_loc)
+                unknown.add(SpecError(f"--set {shown(name)}: the spec has no variable '{shown(name)}'{hint}", vars_loc))
+        unknown.raise_any()
         for name, value in self.spec.vars.items():
             if name in overrides:
                 value = Value(overrides[name], value.loc)
