@@ -10,7 +10,7 @@ from dataclasses import replace
 import click
 
 from costcalc import __version__
-from costcalc.errors import CostcalcError
+from costcalc.errors import CostcalcError, Loc, SpecError
 from costcalc.report import FORMATS
 
 CONVENTIONS_HELP = """
@@ -30,6 +30,9 @@ Counting conventions:
                element-wise ops too, or what fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1
                print; --explain-conventions shows each one's rules, op by op.
 """
+
+
+MAX_TABLE_ROWS = 10_000
 
 
 def _fail(error: CostcalcError):
@@ -163,9 +166,15 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
         result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element, convention)
     except CostcalcError as e:
         _fail(e)
+    except (RecursionError, MemoryError) as e:  # a last guard: the limits should stop any spec before these
+        _fail(SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})", Loc(spec)))
     color = _color()
     width = os.get_terminal_size().columns if color else None
     selected = rows(result, level, top, sort)
+    if fmt == "table" and len(selected) > MAX_TABLE_ROWS:  # a table renders ~2,500 rows a second
+        click.echo(f"note: the table shows the first {MAX_TABLE_ROWS:,} of {len(selected):,} rows (totals cover "
+                   "all); use --depth, --top or --format json", err=True)
+        selected = selected[:MAX_TABLE_ROWS]
     click.echo(render(Format(fmt), result, selected, Options(exact=exact, color=color, width=width)), nl=False)
 
 

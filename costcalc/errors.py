@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+MAX_ERRORS = 20  # independent errors reported together, like a compiler's, before giving up
+MAX_MESSAGE = 1000  # characters of one error line's message: untrusted text never floods the terminal
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Loc:
     """Where something stands in a spec file: 1-based line and column."""
 
@@ -14,7 +18,7 @@ class Loc:
     col: int = 1
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return f"{one_line(self.file, 1000)}:{self.line}:{self.col}"
 
 
 class CostcalcError(Exception):
@@ -30,12 +34,88 @@ class SpecError(CostcalcError):
         self.loc = loc
 
     def __str__(self) -> str:
-        return f"{self.loc}: error: {self.message}"
+        return f"{self.loc}: error: {one_line(self.message, MAX_MESSAGE)}"
+
+
+class SpecErrors(SpecError):
+    """Several independent errors of one spec, in file order; `message` and `loc` are the first one's, and
+    str() gives one located line per error."""
+
+    def __init__(self, errors: list):
+        first = errors[0]
+        super().__init__(first.message, first.loc)
+        self.errors = list(errors)
+
+    def __str__(self) -> str:
+        return "\n".join(SpecError.__str__(e) for e in self.errors)
+
+
+class Collector:
+    """Gathers the errors of independent parts of a spec (sections, layer entries) instead of stopping at the
+    first. `with collector.attempt(): ...` records a SpecError raised inside; `raise_any()` raises them all.
+    After MAX_ERRORS it stops at once, with a last line saying so."""
+
+    def __init__(self, limit: int = MAX_ERRORS):
+        self.limit = limit
+        self.errors: list = []
+        self.seen: set = set()  # (loc, message): a shared (aliased) part is reported once
+
+    @contextmanager
+    def attempt(self):
+        try:
+            yield
+        except TooManyErrors:
+            raise
+        except SpecError as e:
+            for error in getattr(e, "errors", [e]):
+                self.add(error)
+
+    def add(self, error: SpecError) -> None:
+        key = (error.loc, error.message)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        if len(self.errors) >= self.limit:
+            self.errors.sort(key=_position)
+            raise TooManyErrors([*self.errors, SpecError(f"too many errors: stopping after {self.limit}", error.loc)])
+        self.errors.append(error)
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise SpecErrors(sorted(self.errors, key=_position))
+
+
+class TooManyErrors(SpecErrors):
+    """The error limit was reached: no further part of the spec is checked."""
+
+
+def _position(error: SpecError) -> tuple:
+    return error.loc.file, error.loc.line, error.loc.col
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` made safe for one terminal line: control and other non-printing characters escaped, and cut
+    to `limit` characters."""
+    text = str(text)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def shown(value, limit: int = 60) -> str:
+    """repr(value) cut to `limit` characters: for quoting untrusted values inside messages."""
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def did_you_mean(word: str, choices) -> str:
     """' (did you mean 'x'?)' for the closest of `choices`, or '' when none is close."""
     import difflib  # only on the error path
 
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    word = str(word)
+    if len(word) > 100:
+        return ""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -8,18 +8,23 @@ Inside a block, `from: input` names the block's input; `from: name.k` names outp
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-from costcalc.errors import Loc, SpecError, did_you_mean
+from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
 from costcalc.spec.expr import ExprError, evaluate
 from costcalc.spec.model import Entry, Spec, Value
 from costcalc.util import gc_paused
 
-MAX_NODES = 1_000_000
-MAX_REPEAT = 1_000_000
-MAX_NESTING = 48
-MAX_DIM = 10**12
+# Limits, each with its own message. Pre-act ResNet-1001 has 3,339 layers and DenseNet-264 931; a generated
+# 100,000-layer spec passes with room to spare; at ~1 KiB a node (~2 KiB with the JSON report), the largest graph
+# stays within a few hundred MiB (benchmarks/limits.py measures it).
+MAX_NODES = 250_000  # layers after expanding blocks and repeats
+MAX_STEPS = 4 * MAX_NODES  # entries visited while expanding, switched-off (`if`) and empty ones included
+MAX_REPEAT = MAX_NODES
+MAX_NESTING = 48  # blocks inside blocks
+MAX_DIM = 10**12  # any one channel count, height, width or argument
 LAYER_VARS = ("in_channels", "in_height", "in_width")
 
 
@@ -57,8 +62,12 @@ class Graph:
         return {t: i for i, node in enumerate(self.nodes) for t in node.outputs}
 
 
-def build(spec: Spec, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1) -> Graph:
-    """Walk `spec` into a Graph. `overrides` maps variable names to expression text (from `--set`)."""
+def build(spec: Spec, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1,
+          checked: bool = False) -> Graph:
+    """Walk `spec` into a Graph. `overrides` maps variable names to expression text (from `--set`). The static
+    `check` runs first unless the caller already ran it (`checked`)."""
+    if not checked:
+        check(spec)
     with gc_paused():
         return _Walker(spec, batch).run(overrides or {}, input_shape)
 
@@ -83,7 +92,11 @@ class _Walker:
     # ---- top level ------------------------------------------------------------------------------------------
 
     def run(self, overrides: dict, input_shape) -> Graph:
+        self.steps = 0
         self.globals = self.variables(overrides)
+        if input_shape and max(input_shape) > MAX_DIM:
+            raise SpecError(f"--input: a dimension of {max(input_shape):,} is beyond the limit of {MAX_DIM:,}",
+                            self.spec.input.loc if self.spec.input else self.spec.loc)
         shape = tuple(input_shape) if input_shape else self.input_shape()
         self.tensors.append(shape)
         out = self.sequence(self.spec.layers, _Scope((), (), self.globals, 0))
@@ -94,10 +107,12 @@ class _Walker:
     def variables(self, overrides: dict) -> dict:
         env: dict = {}
         vars_loc = self.spec.section_locs.get("vars", self.spec.loc)
+        unknown = Collector()
         for name in overrides:
             if name not in self.spec.vars:
                 hint = did_you_mean(name, self.spec.vars) or f" (it has: {', '.join(self.spec.vars) or 'none'})"
-                raise SpecError(f"--set {name}: the spec has no variable '{name}'{hint}", vars_loc)
+                unknown.add(SpecError(f"--set {shown(name)}: the spec has no variable '{shown(name)}'{hint}", vars_loc))
+        unknown.raise_any()
         for name, value in self.spec.vars.items():
             if name in overrides:
                 value = Value(overrides[name], value.loc)
@@ -159,6 +174,10 @@ class _Walker:
         return [outputs[int(index)]]
 
     def entry(self, entry: Entry, name: str, inputs: list, scope: _Scope):
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise SpecError(f"layer '{'.'.join(scope.path + (name,))}': the network expands to more than the limit "
+                            f"of {MAX_STEPS:,} layer entries (repeats and switched-off layers included)", entry.loc)
         lookup = self.layer_lookup(inputs[0], scope.env)
         label = ".".join(scope.path + (name,))
         if entry.cond is not None and not self.evaluate(entry.cond, lookup, f"layer '{label}': 'if'"):
@@ -171,6 +190,11 @@ class _Walker:
             repeat = self.integer(entry.repeat, lookup, f"layer '{label}': 'repeat'", 0)
             if repeat > MAX_REPEAT:
                 raise SpecError(f"layer '{label}': repeat={repeat:,} is beyond the limit of {MAX_REPEAT:,}", entry.repeat.loc)
+        if repeat == 0:  # no repetition: like a layer switched off, the entry passes its input on
+            if len(inputs) != 1:
+                raise SpecError(f"layer '{label}': a layer repeated 0 times passes on its one input, "
+                                f"but it has {len(inputs)}", entry.repeat.loc)
+            return inputs[0]
         if entry.op is not None:
             return self.op_entry(entry, name, inputs, scope, repeat)
         if len(inputs) != 1:
@@ -249,11 +273,6 @@ class _Walker:
                 raise SpecError(f"{where}: op '{op}' has no key '{key}'"
                                 f"{did_you_mean(key, definition.args) or f' (it takes: {known})'}", entry.key_locs[key])
         args = self.op_args(entry, definition, self.layer_lookup(inputs[0], scope.env), where)
-        if repeat == 0:
-            if len(inputs) != 1:
-                raise SpecError(f"{where}: an op repeated 0 times passes on its one input, but it has {len(inputs)}",
-                                entry.loc)
-            return inputs[0]
         current = inputs
         for r in range(repeat):
             path = scope.path + ((name, str(r)) if repeat > 1 else (name,))
@@ -286,7 +305,8 @@ class _Walker:
             value = entry.params.get(e.key) if e.key else None
             raise SpecError(f"layer '{name}': {e}", value.loc if value is not None else entry.loc) from None
         if len(self.nodes) >= MAX_NODES:
-            raise SpecError(f"the network expands to more than {MAX_NODES:,} layers", entry.loc)
+            raise SpecError(f"layer '{name}': the network expands to more than the limit of {MAX_NODES:,} layers",
+                            entry.loc)
         outputs = []
         for shape in result.outputs:
             for d in shape:
@@ -325,18 +345,24 @@ class _Walker:
             except ExprError as e:
                 loc = value.loc
                 return _raise(f"{what}: {e}", Loc(loc.file, loc.line, loc.col + e.offset))
+        if isinstance(raw, float) and not math.isfinite(raw):  # YAML's .inf and .nan
+            raise SpecError(f"{what} must be a finite number, not {raw}", value.loc)
         return raw
 
     def typed(self, value: Value, kind: str, lookup, what: str):
         if kind == "bool":
             result = self.evaluate(value, lookup, what)
             if not isinstance(result, (bool, int)) or isinstance(result, list):
-                raise SpecError(f"{what} must be true or false, not {result!r}", value.loc)
+                raise SpecError(f"{what} must be true or false, not {shown(result)}", value.loc)
             return bool(result)
         if kind == "number":
             result = self.evaluate(value, lookup, what)
             if isinstance(result, bool) or not isinstance(result, (int, float)):
-                raise SpecError(f"{what} must be a number, not {result!r}", value.loc)
+                raise SpecError(f"{what} must be a number, not {shown(result)}", value.loc)
+            if isinstance(result, float) and not math.isfinite(result):
+                raise SpecError(f"{what} must be a finite number, not {result}", value.loc)
+            if abs(result) > MAX_DIM:
+                raise SpecError(f"{what}={shown(result)} is beyond the limit of {MAX_DIM:,}", value.loc)
             return result
         if kind == "int":
             return self.integer(value, lookup, what, 1)
@@ -362,12 +388,69 @@ class _Walker:
             result = int(result)
         if isinstance(result, bool) or not isinstance(result, int):
             hint = " (use int(), round() or make_divisible())" if isinstance(result, float) else ""
-            raise SpecError(f"{what} must be a whole number, not {result!r}{hint}", value.loc)
+            raise SpecError(f"{what} must be a whole number, not {shown(result)}{hint}", value.loc)
         if result < minimum:
             raise SpecError(f"{what} must be at least {minimum}, not {result}", value.loc)
         if result > MAX_DIM:
             raise SpecError(f"{what}={result:,} is beyond the limit of {MAX_DIM:,}", value.loc)
         return result
+
+
+def check(spec: Spec, errors: Collector | None = None) -> None:
+    """What can be checked before walking, for every entry of the spec (blocks not used included), all errors
+    reported together: unknown ops and blocks, keys an op does not take, block arguments that do not exist.
+    With `errors`, they are added to it (the spec reader's) instead of raised."""
+    given = errors
+    errors = errors if errors is not None else Collector()
+    seen: set = set()
+
+    def entries(items: list, where: str) -> None:
+        for pos, entry in enumerate(items):
+            if id(entry) in seen:
+                continue
+            seen.add(id(entry))
+            name = entry.name or f"{entry.op or entry.block or 'layers'}{pos}"
+            with errors.attempt():
+                one(entry, f"{where}layer '{shown(name)}'")
+            if entry.layers is not None:
+                entries(entry.layers, where)
+
+    def one(entry: Entry, where: str) -> None:
+        if entry.op is not None:
+            op = ALIASES.get(entry.op, entry.op)
+            definition = OPS.get(op)
+            if definition is None:
+                hint = did_you_mean(entry.op, [*OPS, *ALIASES])
+                if entry.op in spec.blocks:
+                    hint = f" ('{entry.op}' is a block: write block: {entry.op})"
+                raise SpecError(f"{where}: unknown op '{shown(entry.op)}'"
+                                f"{hint or ' (known ops: ' + ', '.join(OPS) + ')'}", entry.op_loc)
+            for key in entry.params:
+                if key not in definition.args:
+                    known = ", ".join(definition.args) or "no arguments"
+                    errors.add(SpecError(f"{where}: op '{op}' has no key '{shown(key)}'"
+                                         f"{did_you_mean(key, definition.args) or f' (it takes: {known})'}",
+                                         entry.key_locs[key]))
+        elif entry.block is not None:
+            definition = spec.blocks.get(entry.block)
+            if definition is None and entry.block in spec.invalid_blocks:
+                return  # its own error is reported already
+            if definition is None:
+                hint = did_you_mean(entry.block, spec.blocks)
+                if entry.block in OPS or entry.block in ALIASES:
+                    hint = f" ('{entry.block}' is an op: write op: {entry.block})"
+                raise SpecError(f"{where}: unknown block '{shown(entry.block)}'{hint}", entry.op_loc)
+            for arg, value in {**entry.args, **entry.first}.items():
+                if arg not in definition.args:
+                    known = ", ".join(definition.args) or "none"
+                    errors.add(SpecError(f"{where}: block '{entry.block}' has no argument '{shown(arg)}'"
+                                         f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc))
+
+    entries(spec.layers, "")
+    for block in spec.blocks.values():
+        entries(block.layers, f"block '{block.name}': ")
+    if given is None:
+        errors.raise_any()
 
 
 def _raise(message: str, loc: Loc):
@@ -376,7 +459,15 @@ def _raise(message: str, loc: Loc):
 
 def load(path: str, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1) -> Graph:
     """Read the spec at `path` and walk it. A model file of another format (`.onnx`) is imported first, at
-    `input_shape` when given."""
-    from costcalc.importers import read_model
+    `input_shape` when given; a YAML spec's reader errors and the static check's are reported together."""
+    from costcalc.importers import importer_for
 
-    return build(read_model(path, input_shape), overrides, input_shape, batch)
+    importer = importer_for(path)
+    if importer is not None:
+        return build(importer.read_spec(path, input_shape), overrides, input_shape, batch)
+    from costcalc.spec.model import read_partial
+
+    spec, errors = read_partial(path)
+    check(spec, errors)  # the reader's errors and the ops' together, in file order
+    errors.raise_any()
+    return build(spec, overrides, input_shape, batch, checked=True)

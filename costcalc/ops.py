@@ -235,11 +235,16 @@ def concat(*xs) -> OpResult:
     return OpResult(outputs=((sum(x[0] for x in xs), *first[1:]),))
 
 
+MAX_SPLIT_PARTS = 4096  # outputs of one split: bounds the tensors a single layer creates
+
+
 def split(x, sizes=None, parts=None) -> OpResult:
     c = x[0]
     if (sizes is None) == (parts is None):
         raise OpError("split takes either 'sizes' (a list of channel counts) or 'parts' (a number of equal parts)")
     if parts is not None:
+        if parts > MAX_SPLIT_PARTS:
+            raise OpError(f"parts={parts:,} is beyond the limit of {MAX_SPLIT_PARTS:,}", "parts")
         if c % parts:
             raise OpError(f"parts={parts} does not divide in_channels={c}", "parts")
         sizes = [c // parts] * parts

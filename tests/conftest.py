@@ -45,3 +45,13 @@ def write_spec(tmp_path):
         return str(path)
 
     return write
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `fuzz` (the long fuzz run) run only when asked for: `pytest -m fuzz`."""
+    if "fuzz" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="long fuzz run: pytest -m fuzz")
+    for item in items:
+        if "fuzz" in item.keywords:
+            item.add_marker(skip)

@@ -2,6 +2,7 @@
 formulas, matching by name and by position, and the one-file sweep options."""
 
 import json
+import os
 
 import pytest
 
@@ -122,7 +123,9 @@ def test_matching_by_position_within_a_block(run):
 
 def test_rows_only_in_one_side_by_depth(run, write_spec):
     """ResNet-50 at depth 2 against itself with one more bottleneck in stage 3: layer3.6 is only in B."""
-    deeper = write_spec(f"extends: {SPECS / 'resnet50.yaml'}\nvars: {{depths: [3, 4, 7, 3]}}\n")
+    deeper = write_spec("vars: {depths: [3, 4, 7, 3]}\n")
+    with open(deeper, "a") as f:  # `extends` takes a path relative to the spec
+        f.write(f"extends: {os.path.relpath(SPECS / 'resnet50.yaml', os.path.dirname(deeper))}\n")
     doc = json.loads(run("compare", R50, deeper, "--format", "json").stdout)
     only_b = [row for row in doc["layers"] if row["status"] == "only_b"]
     assert [row["name"] for row in only_b] == ["layer3.6"]

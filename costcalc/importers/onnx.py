@@ -241,7 +241,7 @@ class _Importer:
             layers.append((_ymap(entry, layer.loc), layer.loc, layer.note))
             previous = layer.name
         doc = _ymap({"name": _name(name), "source": source, "input": list(sample)}, loc)
-        items = YList(m for m, _, _ in layers)
+        items = _NotedList(m for m, _, _ in layers)
         items.loc, items.item_locs = loc, [l for _, l, _ in layers]
         items.notes = [n for _, _, n in layers]
         doc["layers"] = items
@@ -1062,6 +1062,12 @@ def _scalar(value) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+class _NotedList(YList):
+    """The imported layer list, with the ONNX node each layer came from (for the comments of `write_yaml`)."""
+
+    __slots__ = ("notes",)
 
 
 def write_yaml(doc: YMap) -> str:

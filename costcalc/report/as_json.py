@@ -49,7 +49,15 @@ def guidelines_dict(guidelines) -> dict:
 
 
 def document(report) -> dict:
-    extra = {"guidelines": guidelines_dict(report.guidelines)} if report.guidelines is not None else {}
+    """The report as one JSON-ready dict (what `render` writes, one layer at a time)."""
+    return {**_head(report), "layers": [_layer(layer) for layer in report.layers], **_tail(report)}
+
+
+def _tail(report) -> dict:
+    return {"guidelines": guidelines_dict(report.guidelines)} if report.guidelines is not None else {}
+
+
+def _head(report) -> dict:
     return {
         "model": report.model,
         "input": list(report.input),
@@ -57,23 +65,30 @@ def document(report) -> dict:
         "memory_access_unit": report.memory_unit,
         "variables": {k: _plain(v) for k, v in report.variables.items()},
         "totals": counts_dict(report.totals),
-        "layers": [
-            {
-                "name": layer.name,
-                "op": layer.op,
-                "inputs": list(layer.inputs),
-                "output": _plain(layer.outputs[0] if len(layer.outputs) == 1 else layer.outputs),
-                "args": {k: _plain(v) for k, v in layer.args.items()},
-                **counts_dict(layer.counts),
-            }
-            for layer in report.layers
-        ],
-        **extra,
+    }
+
+
+def _layer(layer) -> dict:
+    return {
+        "name": layer.name,
+        "op": layer.op,
+        "inputs": list(layer.inputs),
+        "output": _plain(layer.outputs[0] if len(layer.outputs) == 1 else layer.outputs),
+        "args": {k: _plain(v) for k, v in layer.args.items()},
+        **counts_dict(layer.counts),
     }
 
 
 def render(report) -> str:
-    return json.dumps(document(report), indent=1) + "\n"
+    """The text of json.dumps(document(report), indent=1), encoded one layer at a time: a network of 100,000
+    layers never holds its whole JSON tree and the encoder's pieces at once."""
+    if not report.layers:
+        return json.dumps(document(report), indent=1) + "\n"
+    head = json.dumps({**_head(report), "layers": []}, indent=1)  # ends in `"layers": []\n}`
+    layers = ",\n".join("  " + json.dumps(_layer(layer), indent=1).replace("\n", "\n  ") for layer in report.layers)
+    tail = "".join(f',\n {json.dumps(key)}: ' + json.dumps(value, indent=1).replace("\n", "\n ")
+                   for key, value in _tail(report).items())
+    return f"{head[:-4]}[\n{layers}\n ]{tail}\n}}\n"
 
 
 def guidelines_document(report) -> dict:

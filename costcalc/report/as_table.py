@@ -6,6 +6,7 @@ import io
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from costcalc.report import Reporter
 from costcalc.report.units import human, percent, ratio, shape, signed
@@ -62,7 +63,7 @@ def render(report, rows: list, options) -> str:
             cells.append(marks[i])
         table.add_row(*cells)
     buffer, console = _console(options)
-    console.print(header(report), soft_wrap=True)
+    console.print(Text(header(report)), soft_wrap=True)  # spec text is never read as console markup
     console.print(table)
     if guidelines is not None:
         console.print()
@@ -134,7 +135,7 @@ def panel(guidelines, options, worst: int = WORST) -> str:
 def render_guidelines(report, options) -> str:
     """`costcalc guidelines`: the header line and the guideline panel alone."""
     buffer, console = _console(options)
-    console.print(header(report), soft_wrap=True)
+    console.print(Text(header(report)), soft_wrap=True)  # spec text is never read as console markup
     console.print(panel(report.guidelines, options), soft_wrap=True, markup=False)
     return buffer.getvalue()
 
@@ -199,7 +200,7 @@ def render_compare(comparison, options) -> str:
                       signed(getattr(diff.delta, key), options.exact)]
         layers.add_row(diff_name(diff), diff_op(diff), diff_mark(diff), *cells)
     buffer, console = _console(options)
-    console.print(compare_header(comparison), soft_wrap=True)
+    console.print(Text(compare_header(comparison)), soft_wrap=True)
     console.print(totals)
     if comparison.rows:
         console.print(layers)

@@ -1,8 +1,8 @@
 """A small, safe evaluator for the arithmetic expressions of specs.
 
 An expression is parsed by `ast.parse(mode="eval")` and only these nodes are walked: numbers, variable names,
-+ - * / // % **, unary - + not, comparisons, and/or, `a if c else b`, indexing a list variable, and calls of the
-functions in FUNCTIONS. Nothing is ever passed to eval or exec; no attribute access, no strings, no other calls.
++ - * / // % **, unary - + not, comparisons, and/or, `a if c else b`, a list of numbers `[a, b]`, indexing a
+list, and calls of the functions in FUNCTIONS. Nothing is ever passed to eval or exec; no attribute access, no strings, no other calls.
 Sizes are bounded: the text, the tree, the exponent, and the magnitude of every intermediate number.
 """
 
@@ -89,7 +89,7 @@ def parse(text: str) -> ast.expression:
 
 _ALLOWED = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.USub, ast.UAdd, ast.Not,
-    ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.IfExp, ast.Subscript, ast.Call, *_BINARY, *_COMPARE,
+    ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.IfExp, ast.Subscript, ast.Call, ast.List, *_BINARY, *_COMPARE,
 )
 
 
@@ -103,9 +103,12 @@ def _check_node(node: ast.AST, text: str) -> None:
     if isinstance(node, ast.Constant) and (isinstance(node.value, (str, bytes, complex)) or node.value is None):
         raise ExprError(f"'{text}': only numbers are allowed, not {node.value!r}", offset)
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = node.func.id if isinstance(node.func, ast.Name) else "this"
-            raise ExprError(f"'{text}': unknown function '{name}' (known: {', '.join(sorted(FUNCTIONS))})", offset)
+        if not isinstance(node.func, ast.Name):
+            _check_node(node.func, text)  # an attribute or a lambda says what it is
+            raise ExprError(f"'{text}': only the functions {', '.join(sorted(FUNCTIONS))} can be called", offset)
+        if node.func.id not in FUNCTIONS:
+            raise ExprError(f"'{text}': unknown function '{node.func.id}' (known: {', '.join(sorted(FUNCTIONS))})",
+                            offset)
         if node.keywords:
             raise ExprError(f"'{text}': functions take positional arguments only", offset)
 
@@ -117,7 +120,7 @@ def evaluate(text: str, lookup):
 
 def _eval(node, lookup, text):
     if isinstance(node, ast.Constant):
-        return node.value
+        return _bounded(node.value, text, node.col_offset)  # `1e999` is inf
     if isinstance(node, ast.Name):
         if node.id in ("True", "False"):
             return node.id == "True"
@@ -151,6 +154,8 @@ def _eval(node, lookup, text):
     if isinstance(node, ast.IfExp):
         branch = node.body if _eval(node.test, lookup, text) else node.orelse
         return _eval(branch, lookup, text)
+    if isinstance(node, ast.List):  # `[3, 4, 23, 3]`: a list of numbers, e.g. --set depths=[3,4,23,3]
+        return [_number(_eval(item, lookup, text), text, item.col_offset) for item in node.elts]
     if isinstance(node, ast.Subscript):
         seq = _eval(node.value, lookup, text)
         index = _eval(node.slice, lookup, text)

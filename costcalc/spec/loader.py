@@ -1,8 +1,9 @@
 """YAML text -> plain Python values that remember where each one stood.
 
 Only the YAML core types are accepted (mappings, sequences, strings, ints, floats, bools, null): every other
-tag, `!!python/...` included, is an error and never a constructor. Aliases are converted once and shared, so an
-alias bomb costs no more than its text; nesting depth and node count are bounded.
+tag, `!!python/...` included, is an error and never a constructor. Aliases are converted once and shared (no
+copy in memory), and what they would expand to is bounded, so an alias bomb is an error, not a hang anywhere
+downstream; nesting depth and value count are bounded too.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ try:  # libyaml is several times faster; the pure-Python parser gives the same n
 except ImportError:  # pragma: no cover - depends on how pyyaml was built
     from yaml import SafeLoader as _Loader
 
-MAX_DEPTH = 64
-MAX_NODES = 2_000_000
-MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64  # nested mappings and lists; a real spec uses about 12
+MAX_ALIASED = 4_000_000  # values reached through aliases, each alias counted as a copy of what it names
+MAX_NODES = 2_000_000  # YAML values (scalars, mappings, lists, aliases, merged keys): a 100,000-layer spec has ~900,000
+MAX_BYTES = 32 * 1024 * 1024
+MAX_INT_DIGITS = 1000  # characters of an integer literal (Python refuses to convert beyond 4300)
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
@@ -27,6 +30,7 @@ _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 class YMap(dict):
     """A mapping with the position of itself, of each key and of each value."""
 
+    __slots__ = ("loc", "key_locs", "value_locs")
     loc: Loc
     key_locs: dict
     value_locs: dict
@@ -35,6 +39,7 @@ class YMap(dict):
 class YList(list):
     """A sequence with the position of itself and of each item."""
 
+    __slots__ = ("loc", "item_locs")
     loc: Loc
     item_locs: list
 
@@ -42,16 +47,24 @@ class YList(list):
 def load_file(path: str):
     """Read and parse a spec file; every failure is a SpecError located in that file."""
     import os
+    import stat
 
-    if os.path.isdir(path):
-        raise SpecError("is a directory, not a spec file", Loc(path))
     try:
         with open(path, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if stat.S_ISDIR(mode):
+                raise SpecError("is a directory, not a spec file", Loc(path))
+            if not stat.S_ISREG(mode):
+                raise SpecError("is not a regular file (a pipe or a device?): give a spec file", Loc(path))
             data = f.read(MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a spec file", Loc(path)) from None
     except OSError as e:
         raise SpecError(f"cannot read: {e.strerror or e}", Loc(path)) from None
+    except ValueError as e:  # a path holding a NUL character
+        raise SpecError(f"cannot read: {e}", Loc(path)) from None
     if len(data) > MAX_BYTES:
-        raise SpecError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB", Loc(path))
+        raise SpecError(f"file is larger than the limit of {MAX_BYTES:,} bytes", Loc(path))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -62,24 +75,26 @@ def load_file(path: str):
 
 
 def load_text(text: str, file: str):
-    """Parse YAML text into YMap / YList / scalars."""
+    """Parse YAML text into YMap / YList / scalars, without ever building a YAML node tree: the events of the
+    (libyaml) parser are composed here, iteratively, so no nesting depth can exhaust the C stack."""
     if "\x00" in text:
         raise SpecError("file holds a NUL byte: not a YAML text", Loc(file, *_line_col(text, text.index("\x00"))))
+    if text.startswith("\ufeff"):
+        text = text[1:]
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
+        return _Composer(file, loader).document()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or "invalid YAML"
         raise SpecError(f"YAML syntax: {problem}", _loc(file, mark)) from None
+    except yaml.reader.ReaderError as e:
+        position = e.position if isinstance(e.position, int) and 0 <= e.position <= len(text) else 0
+        raise SpecError(f"YAML syntax: {e.reason} (character {ord(e.character) if isinstance(e.character, str) else e.character:#x})"
+                        if e.character is not None else f"YAML syntax: {e.reason}",
+                        Loc(file, *_line_col(text, position))) from None
     except yaml.YAMLError as e:
         raise SpecError(f"YAML syntax: {e}", Loc(file)) from None
-    except RecursionError:
-        raise SpecError(f"YAML nested deeper than {MAX_DEPTH} levels", Loc(file)) from None
-    if node is None:
-        raise SpecError("empty file: a spec is a mapping with at least 'input' and 'layers'", Loc(file))
-    try:
-        return _Converter(file, loader).convert(node, 0)
     finally:
         loader.dispose()
 
@@ -95,72 +110,181 @@ def _loc(file: str, mark) -> Loc:
     return Loc(file, mark.line + 1, mark.column + 1)
 
 
-class _Converter:
+_NO_KEY = object()
+
+
+class _Frame:
+    """A mapping or list being filled; for a mapping, the key waiting for its value. `size` counts the values
+    inside it as if every alias were a copy."""
+
+    __slots__ = ("value", "anchor", "key", "key_loc", "merges", "size")
+
+    def __init__(self, value, anchor):
+        self.value, self.anchor, self.key, self.key_loc, self.merges, self.size = value, anchor, _NO_KEY, None, [], 1
+
+
+class _Composer:
     def __init__(self, file: str, loader):
         self.file = file
         self.loader = loader
-        self.done: dict[int, object] = {}  # id(node) -> converted value: aliases are shared, not copied
+        self.anchors: dict = {}  # anchor -> finished value: aliases are shared, not copied
+        self.anchor_sizes: dict = {}  # anchor -> values inside it, aliases counted as copies
+        self.open_anchors: set = set()
+        self.aliased = 0  # values reached through aliases
         self.count = 0
+        self.scalars: dict = {}  # (tag, text) -> value, for the immutable non-text scalars
 
-    def convert(self, node, depth: int):
-        key = id(node)
-        if key in self.done:
-            return self.done[key]
-        loc = _loc(self.file, node.start_mark)
-        if depth > MAX_DEPTH:
-            raise SpecError(f"YAML nested deeper than {MAX_DEPTH} levels", loc)
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise SpecError(f"more than {MAX_NODES:,} YAML nodes", loc)
-        if isinstance(node, yaml.ScalarNode):
-            value = self.scalar(node, loc)
-        elif isinstance(node, yaml.SequenceNode):
-            self.check_tag(node, "seq", loc)
-            value = YList()
-            value.loc, value.item_locs = loc, []
-            self.done[key] = value
-            for item in node.value:
-                value.append(self.convert(item, depth + 1))
-                value.item_locs.append(_loc(self.file, item.start_mark))
-        else:
-            self.check_tag(node, "map", loc)
-            value = YMap()
-            value.loc, value.key_locs, value.value_locs = loc, {}, {}
-            self.done[key] = value
-            merges = []
-            for k_node, v_node in node.value:
-                k_loc = _loc(self.file, k_node.start_mark)
-                if k_node.tag == _TAG + "merge":  # `<<: *base`: explicit keys win over merged ones
-                    merges.append((self.convert(v_node, depth + 1), k_loc))
-                    continue
-                k = self.convert(k_node, depth + 1)
-                if not isinstance(k, str):
-                    raise SpecError(f"mapping keys are names, not {type(k).__name__} {k!r}", k_loc)
-                if k in value:
-                    raise SpecError(f"duplicate key '{k}' (first at line {value.key_locs[k].line})", k_loc)
-                value[k] = self.convert(v_node, depth + 1)
-                value.key_locs[k], value.value_locs[k] = k_loc, _loc(self.file, v_node.start_mark)
-            for merged, k_loc in merges:
-                self.merge(value, merged, k_loc)
+    def document(self):
+        events = self.loader
+        events.get_event()  # stream start
+        if events.check_event(yaml.StreamEndEvent):
+            raise SpecError("empty file: a spec is a mapping with at least 'input' and 'layers'", Loc(self.file))
+        events.get_event()  # document start
+        value = self.node()
+        events.get_event()  # document end
+        if not events.check_event(yaml.StreamEndEvent):
+            extra = events.peek_event()
+            raise SpecError("YAML syntax: a spec is one YAML document, but another one starts here",
+                            _loc(self.file, extra.start_mark))
         return value
 
-    @staticmethod
-    def merge(mapping: YMap, merged, k_loc: Loc) -> None:
+    def node(self):
+        """Compose one value from the events, with an explicit stack instead of recursion."""
+        stack: list = []
+        get = self.loader.get_event
+        while True:
+            event = get()
+            cls = type(event)
+            if cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                frame = stack.pop()
+                value = frame.value
+                if frame.merges:
+                    for merged, k_loc in frame.merges:
+                        self.merge(value, merged, k_loc)
+                if frame.anchor is not None:
+                    self.anchors[frame.anchor], self.anchor_sizes[frame.anchor] = value, frame.size
+                    self.open_anchors.discard(frame.anchor)
+                if not stack:
+                    return value
+                stack[-1].size += frame.size
+                self.place(stack[-1], value, value.loc)
+                continue
+            loc = _loc(self.file, event.start_mark)
+            self.count += 1
+            if self.count > MAX_NODES:
+                raise SpecError(f"more than the limit of {MAX_NODES:,} YAML values", loc)
+            if cls is yaml.AliasEvent:
+                if event.anchor in self.open_anchors:
+                    raise SpecError(f"alias '*{event.anchor}' refers to a value that contains it: "
+                                    "recursive data is not allowed", loc)
+                if event.anchor not in self.anchors:
+                    raise SpecError(f"alias '*{event.anchor}' names no anchor defined before it", loc)
+                value = self.anchors[event.anchor]
+                size = self.anchor_sizes[event.anchor]
+                self.aliased += size
+                if self.aliased > MAX_ALIASED:
+                    raise SpecError(f"aliases expand to more than the limit of {MAX_ALIASED:,} YAML values "
+                                    "(an alias bomb?)", loc)
+                if stack:
+                    stack[-1].size += size
+            elif cls is yaml.ScalarEvent:
+                value = self.scalar(event, loc)
+                if event.anchor is not None:
+                    self.anchors[event.anchor], self.anchor_sizes[event.anchor] = value, 1
+                if stack:
+                    stack[-1].size += 1
+            else:  # a mapping or a sequence starts
+                is_map = cls is yaml.MappingStartEvent
+                self.check_tag(event.tag, "map" if is_map else "seq", loc)
+                if len(stack) >= MAX_DEPTH:
+                    raise SpecError(f"YAML nested deeper than the limit of {MAX_DEPTH} levels", loc)
+                if is_map:
+                    value = YMap()
+                    value.loc, value.key_locs, value.value_locs = loc, {}, {}
+                else:
+                    value = YList()
+                    value.loc, value.item_locs = loc, []
+                if event.anchor is not None:
+                    self.open_anchors.add(event.anchor)
+                stack.append(_Frame(value, event.anchor))
+                continue
+            if not stack:
+                return value
+            self.place(stack[-1], value, loc, cls is yaml.ScalarEvent and event.tag is None and event.value == "<<"
+                       and event.implicit[0])
+
+    def place(self, frame: _Frame, value, loc: Loc, merge_key: bool = False) -> None:
+        container = frame.value
+        if isinstance(container, YList):
+            container.append(value)
+            container.item_locs.append(loc)
+            return
+        if frame.key is _NO_KEY:  # this value is a key
+            if merge_key:
+                frame.key, frame.key_loc = _MERGE, loc
+                return
+            if not isinstance(value, str):
+                shown = "a mapping" if isinstance(value, YMap) else "a list" if isinstance(value, YList) else \
+                    "null" if value is None else f"{type(value).__name__} {value!r}"[:60]
+                raise SpecError(f"mapping keys are names, not {shown}", loc)
+            if value in container:
+                raise SpecError(f"duplicate key '{value[:60]}' (first at line {container.key_locs[value].line})", loc)
+            frame.key, frame.key_loc = value, loc
+            return
+        key, frame.key = frame.key, _NO_KEY
+        if key is _MERGE:  # `<<: *base`: explicit keys win over merged ones, whatever their order
+            frame.merges.append((value, frame.key_loc))
+            return
+        if key in container:  # a merged key given again explicitly is not a duplicate
+            pass
+        container[key] = value
+        container.key_locs[key], container.value_locs[key] = frame.key_loc, loc
+
+    def merge(self, mapping: YMap, merged, k_loc: Loc) -> None:
         for source in merged if isinstance(merged, YList) else [merged]:
             if not isinstance(source, YMap):
                 raise SpecError("'<<' merges a mapping or a list of mappings", k_loc)
+            self.count += len(source)  # merged keys are copies: they count against the limit
+            if self.count > MAX_NODES:
+                raise SpecError(f"more than the limit of {MAX_NODES:,} YAML values (merges included)", k_loc)
             for k, v in source.items():
                 if k not in mapping:
                     mapping[k] = v
                     mapping.key_locs[k], mapping.value_locs[k] = source.key_locs[k], source.value_locs[k]
 
-    def check_tag(self, node, kind: str, loc: Loc) -> None:
-        if node.tag != _TAG + kind:
-            raise SpecError(f"YAML tag '{node.tag}' is not allowed: specs hold plain data only", loc)
+    def check_tag(self, tag, kind: str, loc: Loc) -> None:
+        if tag is not None and tag != "!" and tag != _TAG + kind:
+            raise SpecError(f"YAML tag '{tag[:60]}' is not allowed: specs hold plain data only", loc)
 
-    def scalar(self, node, loc: Loc):
-        if node.tag not in _SCALAR_TAGS:
-            if node.tag == _TAG + "timestamp":
-                return node.value  # a date is read as text (a description may hold one)
-            raise SpecError(f"YAML tag '{node.tag}' is not allowed: specs hold plain data only", loc)
-        return self.loader.construct_object(node)
+    def scalar(self, event, loc: Loc):
+        tag = event.tag
+        if tag is None or tag == "!":
+            if tag == "!" or not event.implicit[0]:  # quoted (or '!'-tagged): text
+                return event.value
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if tag == _TAG + "merge":  # the `<<` key: `place` knows it by its event
+                return event.value
+        if tag == _TAG + "str":
+            return event.value
+        if tag not in _SCALAR_TAGS:
+            if tag == _TAG + "timestamp":
+                return event.value  # a date is read as text (a description may hold one)
+            raise SpecError(f"YAML tag '{tag[:60]}' is not allowed: specs hold plain data only", loc)
+        if tag == _TAG + "int" and len(event.value) > MAX_INT_DIGITS:
+            raise SpecError(f"an integer of {len(event.value):,} characters is beyond the limit of {MAX_INT_DIGITS}", loc)
+        key = (tag, event.value)
+        if key in self.scalars:
+            return self.scalars[key]
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            value = self.loader.yaml_constructors[tag](self.loader, node)
+        except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError) as e:
+            kind = tag[len(_TAG):]
+            reason = str(e).split("\n")[0][:100]
+            raise SpecError(f"'{event.value[:60]}' is not a valid YAML {kind}: {reason}", loc) from None
+        if len(self.scalars) < 100_000:
+            self.scalars[key] = value
+        return value
+
+
+_MERGE = object()
