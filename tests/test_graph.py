@@ -134,3 +134,13 @@ def test_huge_counts_stay_exact_ints(write_spec):
     path = write_spec("input: [100000, 1000, 1000]\nlayers: [{op: conv, out: 100000, k: 1}]\n")
     totals = analyse(load(path, batch=1000)).totals
     assert totals.flops == 1000 * 1000 * 1000 * 100000 * 100000 and type(totals.flops) is int
+
+
+def test_set_a_list_variable_turns_resnet50_into_resnet101(run):
+    """`--set depths=[3,4,23,3]`: torchvision's resnet101 figures (44,549,160 params, 7,801,405,440 FLOPs)."""
+    totals = analyse(load(str(SPECS / "resnet50.yaml"), {"depths": "[3, 4, 23, 3]"})).totals
+    assert (totals.params, totals.flops) == (44_549_160, 7_801_405_440)
+    result = run("report", "specs/resnet50.yaml", "--set", "depths=[3,4,23,3]", "--format", "json")
+    assert result.exit_code == 0 and '"depths": [\n   3,\n   4,\n   23,\n   3\n  ]' in result.stdout
+    bad = run("report", "specs/resnet50.yaml", "--set", "depths=[3,[4],6,3]")
+    assert bad.exit_code == 2 and "a list is used where a number belongs" in bad.stderr
