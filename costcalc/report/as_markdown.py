@@ -5,7 +5,7 @@ reads the same raw."""
 from __future__ import annotations
 
 from costcalc.report import Reporter
-from costcalc.report.as_table import (TOTAL_NAMES, guideline_change_lines, panel, check_line, check_summary, compare_header, diff_name,
+from costcalc.report.as_table import (TOTAL_NAMES, arithmetic, shows_intensity, guideline_change_lines, panel, check_line, check_summary, compare_header, diff_name,
                                       diff_mark, diff_op, header, verdict_text, violations_text)
 from costcalc.report.units import human, percent, ratio, shape, signed
 
@@ -35,18 +35,20 @@ def _fold(summary: str, lines: list, rows: int) -> list:
 
 def render_report(report, rows: list, options) -> str:
     h = lambda n: human(n, options.exact)  # noqa: E731
+    intensity = shows_intensity(report)  # as in the table: only where FLOPs are costcalc's complete count
     body = []
     for row in rows:
         c = row.counts
         body.append([cell(row.name), cell(row.op), shape(row.output if len(row.output) > 1 else row.output[0]),
                      h(c.params), h(c.flops), h(c.elementwise_flops), h(c.memory_access),
-                     ratio(c.flops + c.elementwise_flops, c.memory_access)])
+                     *([ratio(arithmetic(report, c), c.memory_access)] if intensity else [])])
     t = report.totals
     body.append(["**total**", "", "", f"**{h(t.params)}**", f"**{h(t.flops)}**", f"**{h(t.elementwise_flops)}**",
-                 f"**{h(t.memory_access)}**", ratio(t.flops + t.elementwise_flops, t.memory_access)])
+                 f"**{h(t.memory_access)}**", *([ratio(arithmetic(report, t), t.memory_access)] if intensity else [])])
+    flops = "FLOPs" if report.convention == "paper" else f"FLOPs ({report.convention})"
+    head = ["Layer", "Op", "Output", "Params", flops, "Elem. FLOPs", "MAC (mem. access)"]
     lines = [cell(header(report)), ""]
-    lines += table(["Layer", "Op", "Output", "Params", "FLOPs", "Elem. FLOPs", "MAC (mem. access)", "Intensity"],
-                   list("lllrrrrr"), body)
+    lines += table(head + (["Intensity"] if intensity else []), list("lllrrrr") + (["r"] if intensity else []), body)
     if report.guidelines is not None:
         lines += ["", *guideline_panel(report, options)]
     return "\n".join(lines) + "\n"

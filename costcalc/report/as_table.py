@@ -21,13 +21,13 @@ def header(report) -> str:
             f"({report.convention_summary}) | memory access in {unit}")
 
 
-def _intensity(report) -> bool:
+def shows_intensity(report) -> bool:
     """Arithmetic intensity needs costcalc's complete count: FLOPs + element-wise FLOPs under `paper`, FLOPs alone
     under `full`. A tool's partial count per element moved is no intensity, so other conventions omit the column."""
     return report.convention in ("paper", "full")
 
 
-def _arithmetic(report, counts) -> int:
+def arithmetic(report, counts) -> int:
     return counts.flops + (counts.elementwise_flops if report.convention == "paper" else 0)
 
 
@@ -46,10 +46,10 @@ def render(report, rows: list, options) -> str:
     table.add_column(flops, justify="right", footer=h(totals.flops))
     table.add_column("Elem. FLOPs", justify="right", footer=h(totals.elementwise_flops))
     table.add_column("MAC (mem. access)", justify="right", footer=h(totals.memory_access))
-    intensity = _intensity(report)
+    intensity = shows_intensity(report)
     if intensity:
         table.add_column("Intensity", justify="right",
-                         footer=ratio(_arithmetic(report, totals), totals.memory_access))
+                         footer=ratio(arithmetic(report, totals), totals.memory_access))
     marks = row_markers(guidelines, rows) if guidelines is not None else None
     if marks is not None:
         table.add_column("Guidelines", no_wrap=True)
@@ -58,7 +58,7 @@ def render(report, rows: list, options) -> str:
         cells = [row.name, row.op, shape(row.output if len(row.output) > 1 else row.output[0]),
                  h(c.params), h(c.flops), h(c.elementwise_flops), h(c.memory_access)]
         if intensity:
-            cells.append(ratio(_arithmetic(report, c), c.memory_access))
+            cells.append(ratio(arithmetic(report, c), c.memory_access))
         if marks is not None:
             cells.append(marks[i])
         table.add_row(*cells)
