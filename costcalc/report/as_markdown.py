@@ -5,8 +5,9 @@ reads the same raw."""
 from __future__ import annotations
 
 from costcalc.report import Reporter
-from costcalc.report.as_table import (TOTAL_NAMES, arithmetic, shows_intensity, guideline_change_lines, panel, check_line, check_summary, compare_header, diff_name,
-                                      diff_mark, diff_op, header, verdict_text, violations_text)
+from costcalc.report.as_table import (TOTAL_NAMES, arithmetic, check_line, check_summary, compare_header, diff_mark,
+                                      diff_name, diff_op, guideline_change_lines, header, panel, shows_intensity,
+                                      verdict_text, violations_text)
 from costcalc.report.units import human, percent, ratio, shape, signed
 
 FOLD_ROWS = 20  # more rows than this go into a <details> block
