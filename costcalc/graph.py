@@ -168,7 +168,7 @@ class _Walker:
         if not index:
             return list(value) if isinstance(value, tuple) else [value]
         outputs = value if isinstance(value, tuple) else (value,)
-        if not index.isdigit() or int(index) >= len(outputs):
+        if not (index.isascii() and index.isdigit()) or int(index) >= len(outputs):
             raise SpecError(f"layer '{name}': from '{source}': '{base}' has {len(outputs)} output(s), "
                             f"numbered from 0", entry.sources_loc)
         return [outputs[int(index)]]
@@ -241,8 +241,8 @@ class _Walker:
                 env[arg] = self.evaluate(given[arg], caller, f"{where}: argument '{arg}'")
             elif default is None:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
-            else:
-                env[arg] = self.evaluate(default, env.__getitem__, f"block '{entry.block}': argument '{arg}'")
+            else:  # a default sees the spec's variables, the arguments before it and the block's input
+                env[arg] = self.evaluate(default, self.layer_lookup(current, env), f"block '{entry.block}': argument '{arg}'")
         self.active_blocks.append(entry.block)
         try:
             return self.sequence(definition.layers, _Scope(path, kinds, env, current))
@@ -272,13 +272,15 @@ class _Walker:
                 known = ", ".join(definition.args) or "no arguments"
                 raise SpecError(f"{where}: op '{op}' has no key '{key}'"
                                 f"{did_you_mean(key, definition.args) or f' (it takes: {known})'}", entry.key_locs[key])
-        args = self.op_args(entry, definition, self.layer_lookup(inputs[0], scope.env), where)
         current = inputs
         for r in range(repeat):
             path = scope.path + ((name, str(r)) if repeat > 1 else (name,))
             kinds = scope.kinds + ((f"{op} x{repeat}", op) if repeat > 1 else (op,))
-            if r and len(current) != 1:
-                raise SpecError(f"{where}: only an op with one input and one output can repeat", entry.loc)
+            if repeat > 1 and len(current) != 1:
+                raise SpecError(f"{where}: only an op with one input and one output can repeat",
+                                entry.repeat.loc if entry.repeat is not None else entry.loc)
+            # each repetition evaluates its arguments anew: `in_channels` is that of its own input
+            args = self.op_args(entry, definition, self.layer_lookup(current[0], scope.env), where)
             out = self.apply(op, definition, args, current, entry, path, kinds)
             current = list(out) if isinstance(out, tuple) else [out]
         return out
@@ -352,7 +354,7 @@ class _Walker:
     def typed(self, value: Value, kind: str, lookup, what: str):
         if kind == "bool":
             result = self.evaluate(value, lookup, what)
-            if not isinstance(result, (bool, int)) or isinstance(result, list):
+            if not isinstance(result, bool) and result not in (0, 1):
                 raise SpecError(f"{what} must be true or false, not {shown(result)}", value.loc)
             return bool(result)
         if kind == "number":

@@ -195,6 +195,9 @@ def scale(x, factor) -> OpResult:
 def pool(x, k, stride=None, pad=(0, 0), dilation=(1, 1), ceil_mode=False) -> OpResult:
     c, h, w = _feature_map(x, "pool")
     stride = stride or k
+    for axis in (0, 1):  # torch refuses a pad beyond half the (effective) window
+        if 2 * pad[axis] > dilation[axis] * (k[axis] - 1) + 1:
+            raise OpError(f"pad {pad[axis]} is more than half of the pooling window {k[axis]}", "pad")
     ho = window_out(h, k[0], stride[0], pad[0], dilation[0], ceil_mode, "height")
     wo = window_out(w, k[1], stride[1], pad[1], dilation[1], ceil_mode, "width")
     return OpResult(

@@ -144,3 +144,32 @@ def test_set_a_list_variable_turns_resnet50_into_resnet101(run):
     assert result.exit_code == 0 and '"depths": [\n   3,\n   4,\n   23,\n   3\n  ]' in result.stdout
     bad = run("report", "specs/resnet50.yaml", "--set", "depths=[3,[4],6,3]")
     assert bad.exit_code == 2 and "a list is used where a number belongs" in bad.stderr
+
+
+def test_a_repeated_op_evaluates_its_arguments_per_repetition(write_spec):
+    path = write_spec("input: [8, 4, 4]\nlayers:\n  - {op: conv, out: in_channels * 2, k: 1, repeat: 3}\n")
+    assert [n.args["out"] for n in load(path).nodes] == [16, 32, 64]
+
+
+def test_block_argument_defaults_see_the_block_input(write_spec):
+    path = write_spec("input: [8, 4, 4]\nblocks:\n  b: {args: {width: in_channels * 3}, layers: [{op: conv, out: width, k: 1}]}\n"
+                      "layers:\n  - {block: b}\n")
+    assert load(path).nodes[0].args["out"] == 24
+
+
+@pytest.mark.parametrize("text, message", [
+    ("input: [8, 4, 4]\nlayers:\n  - {name: a, op: relu}\n  - {op: mul, from: [a, input], repeat: 2}\n",
+     "only an op with one input and one output can repeat"),
+    ("input: [8, 4, 4]\nlayers:\n  - {name: a, op: split, parts: 2}\n  - {op: relu, from: \"a.\\u00b2\"}\n",
+     "'a' has 2 output(s), numbered from 0"),
+    ("input: [8, 4, 4]\nlayers:\n  - {name: s, args: {x: 1}, layers: [relu]}\n",
+     "an inline 'layers' sequence takes no arguments"),
+    ("input: [8, 4, 4]\nvars: {width-mult: 2}\nlayers: [relu]\n", "cannot be used in an expression"),
+    ("input: [8, 4, 4]\nvars: {in_channels: 2}\nlayers: [relu]\n", "'in_channels' is reserved"),
+    ("input: [8, 4, 4]\nlayers:\n  - {op: conv, out: 8, k: 1, bias: 2}\n", "'bias' must be true or false, not 2"),
+    ("input: [8, 4, 4]\nlayers:\n  - {op: maxpool, k: 2, pad: 2}\n", "pad 2 is more than half of the pooling window 2"),
+])
+def test_review_regressions_are_located_errors(run, write_spec, text, message):
+    path = write_spec(text)
+    result = run("report", path)
+    assert result.exit_code == 2 and result.stderr.startswith(path + ":") and message in result.stderr, result.stderr

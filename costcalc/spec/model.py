@@ -231,6 +231,22 @@ def _check_name(name, loc: Loc, what: str) -> str:
     return name
 
 
+RESERVED_VARIABLES = ("in_channels", "in_height", "in_width", "i", "True", "False")
+
+
+def _check_variable(name, loc: Loc, what: str) -> str:
+    """A variable or block argument: a name an expression can use (no '-', no Python keyword), not one of the
+    names a layer's expressions already have."""
+    _check_name(name, loc, what)
+    import keyword
+
+    if "-" in name or keyword.iskeyword(name):
+        raise SpecError(f"{what} '{shown(name)}' cannot be used in an expression: use letters, digits and _", loc)
+    if name in RESERVED_VARIABLES:
+        raise SpecError(f"{what} '{name}' is reserved: expressions already use it", loc)
+    return name
+
+
 def _plain_value(m, key, loc: Loc, prefix: str = "") -> Value:
     """A number, bool, expression text, or a flat list of those."""
     raw = m[key]
@@ -252,7 +268,7 @@ def _vars(doc: YMap, errors: Collector) -> dict:
         section = _mapping(doc, "vars")
         for name in section:
             with errors.attempt():
-                _check_name(name, section.key_locs[name], "variable")
+                _check_variable(name, section.key_locs[name], "variable")
                 out[name] = _plain_value(section, name, section.value_locs[name])
     return out
 
@@ -311,7 +327,7 @@ def _block(section: YMap, name: str, entries: _Entries) -> BlockDef:
         arg_map = _mapping(body, "args", f"block '{name}': 'args'")
         for arg in arg_map:
             with entries.errors.attempt():
-                _check_name(arg, arg_map.key_locs[arg], "argument")
+                _check_variable(arg, arg_map.key_locs[arg], "argument")
                 args[arg] = None if arg_map[arg] is None else _plain_value(arg_map, arg, arg_map.value_locs[arg])
     return BlockDef(name, loc, args, _entries(body, "layers", entries, f"block '{name}'"))
 
@@ -367,6 +383,9 @@ def _entry(item, loc: Loc, where: str, pos: int, entries: _Entries) -> Entry:
         if key in item:
             if kind == "op":
                 raise SpecError(f"{prefix}'{key}' belongs to a block, not to op '{shown(entry.op)}'", item.key_locs[key])
+            if kind == "layers":
+                raise SpecError(f"{prefix}'{key}' belongs to a block: an inline 'layers' sequence takes no arguments",
+                                item.key_locs[key])
             arg_map = _mapping(item, key, f"{prefix}'{key}'")
             setattr(entry, key, {a: _plain_value(arg_map, a, arg_map.value_locs[a], prefix) for a in arg_map})
     for key in item:
