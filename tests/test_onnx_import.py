@@ -276,7 +276,7 @@ def se_block(tmp_path, opset=17):
 SE_SPEC = """
 input: [64, 28, 28]
 layers:
-  - gap
+  - mean
   - {op: conv, out: 16, k: 1, bias: true}
   - relu
   - {op: conv, out: 64, k: 1, bias: true}
@@ -536,3 +536,18 @@ def test_every_command_takes_an_onnx_file(run, write_spec, tmp_path):
     guidelines = json.loads(run("guidelines", path, "--format", "json").stdout)["guidelines"]
     assert [v["layer"] for v in guidelines["G2"]["violations"]] == ["grouped_Conv"]
     assert run("verify", path).exit_code == 0
+
+
+def test_a_malformed_node_is_a_located_error_not_a_traceback(run, tmp_path):
+    """A MaxPool without kernel_shape (onnx.helper lets one be written): one line naming the node, exit 2."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("MaxPool", ["x"], ["y"], name="/pool/MaxPool")], "malformed",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, (1, 8, 8, 8))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = str(tmp_path / "malformed.onnx")  # written as is: onnx's checker would refuse it, as it should
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    result = run("report", path)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"{path}:1:1: error: ") and "MaxPool" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -159,7 +159,12 @@ class _Importer:
         for node in nodes:
             if node.index in self.done or node.index not in needed:
                 continue
-            self.node(node)
+            try:
+                self.node(node)
+            except (ArithmeticError, AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
+                # a malformed node (a missing attribute or input, a constant of the wrong shape, a zero divisor):
+                # one located line naming it, never a traceback
+                self.fail(node, f"malformed {node.op} node: {type(e).__name__}: {e}")
         return self.document(shape)
 
     def network_input(self) -> tuple:
@@ -603,8 +608,8 @@ class _Importer:
             self.fail(node, f"ReduceMean over axes {axes} of {_fmt(x.shape)}: costcalc knows the mean over H and W "
                             "(global average pooling)")
         if node.attrs.get("keepdims", 1):
-            return self.emit1(node, "gap", {}, [x])
-        (pooled,) = self.emit(node, None, "gap", {}, [x])
+            return self.emit1(node, "mean", {}, [x])
+        (pooled,) = self.emit(node, None, "mean", {}, [x])
         self.emit1(node, "flatten", {}, [pooled], name=self.unique(self.layers[-1].name + "_squeeze"))
 
     def concat(self, node) -> None:
