@@ -75,9 +75,13 @@ def spec_options(command):
 
 
 def load_graph(path: str, sets: tuple, input_shape: str | None, batch: int):
+    """The walked graph of the spec (or model file) at `path`; every failure is a CostcalcError."""
     from costcalc.graph import load
 
-    return load(path, _parse_sets(sets), _parse_input(input_shape), batch)
+    try:
+        return load(path, _parse_sets(sets), _parse_input(input_shape), batch)
+    except (RecursionError, MemoryError) as e:  # a last guard: the limits should stop any spec before these
+        raise SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})", Loc(path))
 
 
 def _parse_thresholds(values: tuple) -> dict:
@@ -120,6 +124,17 @@ def check_guidelines(graph, thresholds: tuple, bytes_per_element=None):
 
 def _color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _width() -> int | None:
+    """The terminal's width on a terminal (colour or not); None when piped (the reporters' fixed width)."""
+    return os.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def _options(exact: bool):
+    from costcalc.report import Options
+
+    return Options(exact=exact, color=_color(), width=_width())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -166,16 +181,12 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
         result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element, convention)
     except CostcalcError as e:
         _fail(e)
-    except (RecursionError, MemoryError) as e:  # a last guard: the limits should stop any spec before these
-        _fail(SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})", Loc(spec)))
-    color = _color()
-    width = os.get_terminal_size().columns if color else None
     selected = rows(result, level, top, sort)
     if fmt == "table" and len(selected) > MAX_TABLE_ROWS:  # a table renders ~2,500 rows a second
         click.echo(f"note: the table shows the first {MAX_TABLE_ROWS:,} of {len(selected):,} rows (totals cover "
                    "all); use --depth, --top or --format json", err=True)
         selected = selected[:MAX_TABLE_ROWS]
-    click.echo(render(Format(fmt), result, selected, Options(exact=exact, color=color, width=width)), nl=False)
+    click.echo(render(Format(fmt), result, selected, _options(exact)), nl=False)
 
 
 def _depth(depth: str):
@@ -227,9 +238,7 @@ def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, i
         _fail(e)
     if changed:
         result = replace(result, rows=tuple(row for row in result.rows if row.changed))
-    click.echo(render(Format(fmt), result, None, Options(exact=exact, color=_color(),
-                                                         width=os.get_terminal_size().columns if _color() else None)),
-               nl=False)
+    click.echo(render(Format(fmt), result, None, _options(exact)), nl=False)
 
 
 @main.command()
@@ -251,17 +260,19 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_a
     """Check each SPEC (every *.yaml under a DIR) against its `budget:` section and the --max-* limits.
 
     \b
-    Exit codes: 0 every spec within budget, 1 some limit exceeded,
-    2 a spec could not be read. A total equal to its limit is within budget.
+    Exit codes: 0 every spec within budget, 1 some limit exceeded (or a
+    --fail-on guideline violated, or with --require-budget a spec without
+    limits), 2 a spec could not be read. A total equal to its limit is
+    within budget.
     Under GitHub Actions (GITHUB_ACTIONS=true) also prints ::error annotations
     at each spec's budget: line."""
     from costcalc.analysis import analyse
     from costcalc.analysis.budget import CheckRun, QuantityError, check_spec, command_line_limits, spec_files
-    from costcalc.graph import build
     from costcalc.report import Format, Options, render
     from costcalc.report.as_ci import github_annotations, junit_xml
-    from costcalc.importers import read_model
 
+    if thresholds and not fail_on:
+        raise click.UsageError("--threshold sets the guideline thresholds of --fail-on: give --fail-on too")
     guidelines_failing = ()
     if fail_on:
         from costcalc.analysis.guidelines import GuidelineError, parse_ids
@@ -275,14 +286,13 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_a
                                      "activations": max_activations})
     except QuantityError as e:
         raise click.BadParameter(str(e).partition(": ")[2], param_hint=str(e).partition(":")[0]) from None
-    overrides, shape = _parse_sets(sets), _parse_input(input_shape)
+    _parse_sets(sets), _parse_input(input_shape)  # a bad option is a usage error before any spec is read
+    if thresholds:
+        _parse_thresholds(thresholds)
 
     def load(path):
-        spec = read_model(path, shape)
-        graph = build(spec, overrides, shape, batch)
-        if guidelines_failing:
-            return spec, analyse_checked(graph, thresholds)
-        return spec, analyse(graph)
+        graph = load_graph(path, sets, input_shape, batch)
+        return graph.spec, analyse_checked(graph, thresholds) if guidelines_failing else analyse(graph)
 
     files = spec_files(paths)
     if not files:
@@ -347,9 +357,7 @@ def verify(spec, sets, input_shape, batch, seed, exact, failures_only):
             result = run_verify(graph, seed, lambda done, name: bar.update(task, completed=done, description=name))
     else:
         result = run_verify(graph, seed)
-    color = _color()
-    width = os.get_terminal_size().columns if color else None
-    click.echo(render(result, exact, failures_only, color, width), nl=False)
+    click.echo(render(result, exact, failures_only, _color(), _width()), nl=False)
     sys.exit(0 if result.passed else 1)
 
 
@@ -389,9 +397,7 @@ def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, th
         result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element)
     except CostcalcError as e:
         _fail(e)
-    color = _color()
-    width = os.get_terminal_size().columns if color else None
-    click.echo(render_guidelines(Format(fmt), result, Options(exact=exact, color=color, width=width)), nl=False)
+    click.echo(render_guidelines(Format(fmt), result, _options(exact)), nl=False)
 
 
 @main.command("import")

@@ -214,3 +214,18 @@ def test_pre_commit_hook_is_shipped():
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     (hook,) = [h for h in hooks if h["id"] == "costcalc-check"]
     assert hook["entry"].split()[:2] == ["costcalc", "check"] and hook["language"] == "python"
+
+
+def test_check_reports_every_independent_error_of_a_spec(run, write_spec):
+    path = write_spec("input: [3, 8, 8]\nlayers:\n  - {op: cnov, out: 8, k: 3}\n  - {op: relu, bogus: 1}\n")
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{path}:3:10: error: layer 'cnov0': unknown op 'cnov' (did you mean 'conv'?)",
+        f"{path}:4:16: error: layer 'relu1': op 'relu' has no key 'bogus' (it takes: no arguments)",
+    ]
+
+
+def test_threshold_without_fail_on_is_a_usage_error(run):
+    result = run("check", R50, "--threshold", "G1.max_ratio=3")
+    assert result.exit_code == 2 and "give --fail-on too" in result.stderr

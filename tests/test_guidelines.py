@@ -423,3 +423,12 @@ def test_g4_share_of_light_networks_beats_resnet50():
     resnet = _share(SPECS / "resnet50.yaml")
     assert _share(MOBILENET_V2) > resnet
     assert _share(SHUFFLENET_V1) > resnet
+
+
+def test_g2_baseline_of_a_grouped_conv_with_bias(write_spec):
+    """The same-FLOPs g = 1 conv has c2/g outputs, so c2/g biases: 128 -> 4 here."""
+    path = write_spec("input: [128, 56, 56]\nlayers:\n  - {op: conv, out: 128, k: 3, pad: 1, groups: 32, bias: true}\n")
+    f = check(load(path))["G2"].findings[0].figures
+    weights = 9 * 128 * 128 // 32
+    assert f["memory_access"] == HW * 128 * 2 + weights + 128
+    assert f["memory_access_g1"] == HW * 128 + HW * 4 + weights + 4

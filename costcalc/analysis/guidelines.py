@@ -308,11 +308,11 @@ def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
 # ---- G2 -----------------------------------------------------------------------------------------------------
 
 
-def g2_baseline(memory_access: int, output_elements: int, groups: int) -> int:
+def g2_baseline(memory_access: int, output_elements: int, groups: int, biases: int = 0) -> int:
     """MAC of the conv with the same input, kernel and FLOPs but g = 1: it has c2/g outputs, so it writes
-    output_elements/g instead of output_elements (weights B/hw and input unchanged). For a 1x1 conv this is
-    the paper's hw*c1 + B*g/c1 + B/hw evaluated at g = 1 and the same B."""
-    return memory_access - output_elements + output_elements // groups
+    output_elements/g instead of output_elements and reads biases/g biases instead of `biases` (weights B/hw and
+    input unchanged). For a 1x1 conv this is the paper's hw*c1 + B*g/c1 + B/hw evaluated at g = 1 and the same B."""
+    return memory_access - output_elements + output_elements // groups - biases + biases // groups
 
 
 def _g2(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
@@ -325,7 +325,7 @@ def _g2(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
         c2, h, w = graph.tensors[node.outputs[0]]
         output = graph.batch * c2 * h * w
         mac = node.counts.memory_access
-        baseline = g2_baseline(mac, output, g)
+        baseline = g2_baseline(mac, output, g, c2 if node.args.get("bias") else 0)
         excess = mac - baseline
         excess_ratio = excess / baseline
         reasons = []

@@ -21,11 +21,9 @@ def render(explanation, model: str | None = None, exact: bool = False, width: in
     for name, tool, summary in explanation.conventions:
         lines.append(f"  {name:<{pad}}  {summary}")
     lines.append("")
-    lines.append("What each convention counts, per op, for one sample "
-                 "(\"tools agree\": fvcore, ptflops and thop count it alike):")
+    lines.append("What each convention counts, per op, for one sample:")
     for op, says in explanation.rules.items():
-        tools = {says[n] for n in ("fvcore", "ptflops", "thop") if n in says}
-        lines.append(f"{op}" + ("" if len(tools) > 1 else "  (tools agree)"))
+        lines.append(op)
         for name in names:
             lines.append(f"  {name:<{pad}}  {says[name]}")
     text = "\n".join(lines) + "\n"
