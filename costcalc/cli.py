@@ -168,8 +168,8 @@ CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.an
 def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_per_element, convention,
            explain_conventions, thresholds):
     """Per-layer FLOPs, params and memory access of SPEC, with totals, then the ShuffleNet V2 guideline panel."""
-    from costcalc.analysis import analyse, rows
-    from costcalc.report import Format, Options, render
+    from costcalc.analysis import rows
+    from costcalc.report import Format, render
 
     if explain_conventions:
         _explain_conventions(spec, sets, input_shape, batch, exact, fmt)
@@ -222,7 +222,7 @@ def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, i
     width=0.5): totals side by side with their deltas (B - A), a row-by-row diff matched by name, then by
     position within a block, and the guideline violations that appear in B or disappear from A."""
     from costcalc.analysis.compare import compare as compare_reports
-    from costcalc.report import Format, Options, render
+    from costcalc.report import Format, render
 
     level = _depth(depth)
     if spec_b is None and not (sets_a or sets_b or input_a or input_b):
@@ -390,8 +390,7 @@ Set them with --threshold G1.max_ratio=3 or a spec section guidelines: {G1: {max
 @threshold_option
 def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, thresholds):
     """Where SPEC breaks the four ShuffleNet V2 guidelines, by how much, and what it costs in memory access."""
-    from costcalc.analysis import analyse
-    from costcalc.report import Format, Options, render_guidelines
+    from costcalc.report import Format, render_guidelines
 
     try:
         result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element)

@@ -418,7 +418,7 @@ def main() -> int:
               f"{tv_gflops:>9}  {opset:>5}  {result}")
     sizes = [int(r) for r in args.resolutions.split(",") if r]
     if sizes:
-        print(f"\ndynamic H x W exports (torchscript), costcalc --input 3xRxR against torch's hooks at R x R")
+        print("\ndynamic H x W exports (torchscript), costcalc --input 3xRxR against torch's hooks at R x R")
     for name in args.models if sizes else []:
         model = MODELS[name]().eval()
         path = os.path.join(directory, f"{name}_dynamic.onnx")

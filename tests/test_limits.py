@@ -3,7 +3,6 @@ through with exact counts checked against independent closed forms."""
 
 from __future__ import annotations
 
-import os
 import pathlib
 import sys
 

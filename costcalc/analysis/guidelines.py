@@ -7,7 +7,8 @@
 
 The entry point is `check(graph, thresholds)`; it returns one frozen `GuidelineResult` per guideline in a
 `Guidelines` record. Every count (MAC, bounds, excesses) is a Python int in elements (or bytes, with
-`bytes_per_element`); ratios and shares are floats. Nothing here formats or prints.
+`bytes_per_element`); ratios and shares are floats. Nothing here prints; each finding carries its reason as one
+readable sentence (`why`), the only text made here, beside the figures it rests on.
 
 Thresholds come from `Thresholds()` (the documented defaults), updated by a spec's `guidelines:` section
 (`thresholds_from_spec`) and then by command-line `GUIDELINE.NAME=VALUE` overrides (`apply_overrides`).

@@ -15,7 +15,6 @@ PIPED_WIDTH = 160  # fixed, so that piped output is the same on every machine
 
 
 def header(report) -> str:
-    n, *chw = report.input
     unit = "elements" if report.memory_unit == "elements" else f"bytes ({report.bytes_per_element} per element)"
     return (f"{report.model} | input {shape(tuple(report.input))} | convention: {report.convention} "
             f"({report.convention_summary}) | memory access in {unit}")
