@@ -364,7 +364,7 @@ def verify(spec, sets, input_shape, batch, seed, exact, failures_only):
 GUIDELINES_HELP = """
 \b
 The guidelines (ShuffleNet V2, Ma et al. 2018) and their thresholds (defaults):
-  G1 equal channel width minimises MAC: every stride-1 1x1 conv; flagged when
+  G1 equal channel width minimises MAC: every 1x1 conv of stride 1 and no padding; flagged when
      c1:c2 is beyond 1:max_ratio (2) or its MAC is more than max_excess (0.1)
      over the bound 2*sqrt(hw*B*g) + B/hw.
   G2 excessive group convolution increases MAC: every grouped, non-depthwise conv;
@@ -372,7 +372,7 @@ The guidelines (ShuffleNet V2, Ma et al. 2018) and their thresholds (defaults):
      the same-FLOPs conv with g = 1.
   G3 network fragmentation reduces parallelism: every fork-join block; flagged
      with more than max_branches (2) parallel branches or max_fragments (5)
-     conv/pool ops.
+     conv, fc or pooling ops (fragments).
   G4 element-wise operations are non-negligible: activations, add, mul, scale,
      batchnorm and depthwise convs; flagged when their share of all MAC is more
      than max_share (0.5).
