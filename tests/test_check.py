@@ -202,8 +202,9 @@ def test_the_core_specs_carry_budgets_and_pass(run):
         assert spec.budget is not None and set(spec.budget) == {"flops", "params", "memory_access", "activations"}
         # its own section, not one inherited through `extends`
         assert spec.section_locs["budget"].file.endswith(f"{name}.yaml")
-    result = run("check", "specs/")
+    result = run("check", "specs/", "--require-budget")  # every shipped spec carries a budget and keeps to it
     assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].endswith(" within") and "no budget" not in result.stdout
 
 
 def test_pre_commit_hook_is_shipped():
