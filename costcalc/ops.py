@@ -128,11 +128,13 @@ def _fmt(shape: Shape) -> str:
     return "x".join(str(d) for d in shape)
 
 
-def window_out(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool, axis: str) -> int:
-    """Output length of a sliding window, as torch computes it (ceil_mode keeps a last partial window only
-    when it starts inside the input or its left padding)."""
+def window_out(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool, axis: str,
+               pad_end: int | None = None) -> int:
+    """Output length of a sliding window, as torch (and ONNX) compute it: `pad` before the input and `pad_end`
+    (default: `pad`) after it; ceil_mode keeps a last partial window only when it starts inside the input or its
+    leading padding."""
     span = dilation * (kernel - 1) + 1
-    padded = size + 2 * pad
+    padded = size + pad + (pad if pad_end is None else pad_end)
     if span > padded:
         raise OpError(f"kernel {kernel} (dilation {dilation}) is larger than the padded input {axis} {padded}", "k")
     if ceil_mode:

@@ -435,8 +435,11 @@ class _Importer:
                 begin, end = pads[axis], pads[axis + 2]
             else:
                 self.fail(node, f"auto_pad '{auto}' is not an ONNX padding mode")
-            want = _window(n, span, s, begin, end, ceil_mode)
             axis_name = ("height", "width")[axis]
+            try:
+                want = window_out(n, k[axis], s, begin, dilation[axis], ceil_mode, axis_name, pad_end=end)
+            except OpError as e:
+                self.fail(node, str(e))
             for p in sorted({(begin + end) // 2, (begin + end + 1) // 2}, key=lambda p: p != begin):
                 try:
                     got = window_out(n, k[axis], s, p, dilation[axis], ceil_mode, axis_name)
@@ -803,18 +806,6 @@ class _Importer:
             self.emit1(node, op, {}, [x])
 
         return handle
-
-
-def _window(n: int, span: int, stride: int, begin: int, end: int, ceil_mode: bool) -> int:
-    """ONNX's output length of a sliding window (ceil_mode keeps a last window only when it starts inside the
-    input or its leading padding, as torch and onnxruntime compute it)."""
-    padded = n + begin + end
-    if ceil_mode:
-        out = -(-(padded - span) // stride) + 1
-        if (out - 1) * stride >= n + begin:
-            out -= 1
-        return out
-    return (padded - span) // stride + 1
 
 
 I = _Importer
