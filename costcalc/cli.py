@@ -143,7 +143,7 @@ def main():
     """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs."""
 
 
-CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.analysis.conventions.CONVENTIONS
+CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo")  # costcalc.analysis.conventions.CONVENTIONS
 
 
 @main.command(epilog=CONVENTIONS_HELP)
