@@ -228,7 +228,7 @@ def test_a_huge_table_is_cut_with_a_note(tmp_path, run):
     assert result.exit_code == 0
     assert result.stderr == ("note: the table shows the first 10,000 of 10,001 rows (totals cover all); "
                              "use --depth, --top or --format json\n")
-    assert "relu0.9999 " in result.stdout and "relu0.10000 " not in result.stdout
+    assert "relu_0.9999 " in result.stdout and "relu_0.10000 " not in result.stdout
     assert f"{10001 * 192:,}" in run("report", str(path), "--exact").stdout  # 1 FLOP per element of 3x8x8
 
 
