@@ -26,8 +26,9 @@ Counting conventions:
                read and written, each input and parameter read once, each output written
                once; a 1x1 conv costs hw(c1+c2) + c1*c2/g. The batch multiplies
                activations, never parameters. JSON key: memory_access.
-  --convention full | fvcore | ptflops | thop  makes the FLOPs column count all
-               element-wise ops too, or what fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1
+  --convention full | 2xmac | fvcore | ptflops | thop | yolo  makes the FLOPs
+               column count all element-wise ops too, twice the multiply-adds, or what
+               fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1 or ultralytics (thop x 2)
                print; --explain-conventions shows each one's rules, op by op.
 """
 
@@ -176,7 +177,8 @@ CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo
               help="Memory access in bytes, N bytes per element (default: elements).")
 @click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="paper", show_default=True,
               help="What the FLOPs column counts: paper (conv + fc multiply-adds), full (plus every element-wise "
-                   "op), or the count of fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1.")
+                   "op), 2xmac (twice paper), or the count of fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1 or yolo "
+                   "(thop x 2, as ultralytics prints).")
 @click.option("--explain-conventions", is_flag=True,
               help="Print, per op, what each convention counts (and, with SPEC, its FLOPs per op type), then exit.")
 @click.option("--guidelines/--no-guidelines", "with_guidelines", default=True, show_default=True,
