@@ -357,7 +357,13 @@ class _Walker:
     def typed(self, value: Value, kind: str, lookup, what: str, choices: tuple = ()):
         if kind == "choice":  # a bare word, one of `choices` (an expression may compute it too)
             raw = value.raw
-            result = raw if isinstance(raw, str) and raw in choices else self.evaluate(value, lookup, what)
+            if isinstance(raw, str) and (raw in choices or raw.isidentifier()):
+                try:  # a bare word: one of the choices, or a variable holding one
+                    result = raw if raw in choices else lookup(raw)
+                except KeyError:
+                    result = raw
+            else:
+                result = self.evaluate(value, lookup, what)
             if result not in choices:
                 raise SpecError(f"{what} is one of {', '.join(choices)}, not {shown(result)}"
                                 f"{did_you_mean(str(result), choices)}", value.loc)

@@ -444,3 +444,15 @@ def test_cli_offers_exactly_the_conventions_of_the_analysis():
     from costcalc.cli import CONVENTION_NAMES
 
     assert CONVENTION_NAMES == tuple(CONVENTIONS)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("{op: relu, call: functionl}", "'call' is one of module, functional, not functionl (did you mean 'functional'?)"),
+    ("{op: resize, scale: 2, mode: bilnear}", "'mode' is one of nearest, bilinear, not bilnear (did you mean 'bilinear'?)"),
+    ("{op: gelu, approximate: 2}", "'approximate' is one of none, tanh, not 2"),
+])
+def test_a_bad_word_is_one_located_error(run, write_spec, entry, message):
+    path = write_spec(f"name: x\ninput: [4, 8, 8]\nlayers:\n  - {entry}\n")
+    result = run("report", path)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and f"{path}:4:" in result.stderr and message in result.stderr
