@@ -424,3 +424,8 @@ def import_model(model, output, input_shape):
     except OSError as e:
         click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
         sys.exit(2)
+
+
+from costcalc.commands.schema import schema  # noqa: E402
+
+main.add_command(schema)
