@@ -28,7 +28,9 @@ def run():
         old = os.getcwd()
         os.chdir(ROOT)
         try:
-            return runner.invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
+            # COLUMNS sets the table's width: unset unless a test gives it, so output is the piped width
+            return runner.invoke(main, [str(a) for a in args], env={"COLUMNS": None, **(env or {})},
+                                 catch_exceptions=False)
         finally:
             os.chdir(old)
 
