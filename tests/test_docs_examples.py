@@ -11,7 +11,7 @@ What is run: the fenced code blocks marked `sh` (or `bash`, `shell`) and `consol
 - A command exits 0 unless its comment says otherwise: `costcalc check specs/ --max-flops 4.1G   # exits 1`.
 
 Commands run in-process through click's CliRunner (as the shell would: prog_name `costcalc`, not a terminal, no
-GITHUB_ACTIONS), with the working directory a fresh temporary directory that links every top-level entry of the
+GITHUB_ACTIONS or COLUMNS unless the command sets them), with the working directory a fresh temporary directory that links every top-level entry of the
 repository, so `specs/...` reads the shipped specs and every output file lands in the temporary directory (`~/`
 in a redirect too). The commands of one block run in order in the same directory.
 
@@ -212,7 +212,7 @@ def _workdir(tmp_path: Path) -> Path:
 def _run(command: Command, cwd: Path) -> str:
     from costcalc.cli import main
 
-    env = {"GITHUB_ACTIONS": None, "NO_COLOR": "1", **command.env}
+    env = {"GITHUB_ACTIONS": None, "COLUMNS": None, "NO_COLOR": "1", **command.env}
     result = CliRunner().invoke(main, command.args, env=env, prog_name="costcalc")
     shown = f"costcalc {shlex.join(command.args)}"
     if result.exception is not None and not isinstance(result.exception, SystemExit):
