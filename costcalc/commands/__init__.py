@@ -1,1 +1,1 @@
-"""costcalc's commands beyond the core ones in cli.py, one module each, registered at the end of cli.py."""
+"""Commands of the `costcalc` CLI that live in their own module (registered at the end of costcalc.cli)."""
