@@ -8,7 +8,9 @@ For every spec of the zoo (specs/*.yaml) at its own resolution, batch 1:
    figure is on this machine;
 3. the baseline measured in the same run: a bare onnxruntime loop (same session options, profiler off), min over as
    many runs, so the profiler's overhead on the headline figure shows;
-4. beside FLOPs (multiply-adds) and memory access, the effective rate FLOPs / latency in G multiply-adds/s.
+4. beside FLOPs (multiply-adds) and memory access, the effective rate FLOPs / latency in G multiply-adds/s, by the
+   wall clock and by the calling thread's CPU time (min over all runs: at 1 thread onnxruntime runs every kernel
+   on the calling thread, so CPU time leaves out the time other processes had the core on a shared machine).
 
 Run: python benchmarks/export_measure.py [--runs N] [--warmup N] [--repeat N] [--only NAME ...]
 """
@@ -68,12 +70,13 @@ def one(path: str, runs: int, warmup: int, repeat: int) -> dict:
     for _ in range(repeat):
         t = time.perf_counter()
         m = measure(data, threads=1, warmup=warmup, runs=runs)
-        reps.append((m.latency_s, m.latency_median_s, m.accounted, time.perf_counter() - t))
+        reps.append((m.latency_s, m.latency_median_s, m.accounted, time.perf_counter() - t, m.cpu_s))
     mins = [r[0] for r in reps]
     return {"model": graph.name, "params": totals.params, "flops": totals.flops, "mac": totals.memory_access,
             "walk": walk, "export_random": export_random, "export_none": export_none, "mb": len(data) / 1e6,
             "mins": mins, "medians": [r[1] for r in reps], "accounted": statistics.median(r[2] for r in reps),
-            "measure_wall": statistics.median(r[3] for r in reps), "bare": bare_min(data, runs, warmup)}
+            "measure_wall": statistics.median(r[3] for r in reps), "bare": bare_min(data, runs, warmup),
+            "cpu": min(r[4] for r in reps)}
 
 
 def main() -> None:
@@ -91,9 +94,9 @@ def main() -> None:
     print(f"# {len(specs)} specs, 1 thread, batch 1, {args.warmup} warm-up + {args.runs} timed runs, "
           f"{args.repeat} repetitions; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start\n")
     print("| model | params | FLOPs (G) | memory access (M) | latency min (ms) | median (ms) | min spread over "
-          "repetitions | bare onnxruntime min (ms) | G MAC/s | profiler accounts | walk (ms) | export random (ms) | "
+          "repetitions | bare onnxruntime min (ms) | G MAC/s | CPU time min (ms) | G MAC/s by CPU time | profiler accounts | walk (ms) | export random (ms) | "
           "export none (ms) | file MB | one measure (s) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for path in specs:
         r = one(path, args.runs, args.warmup, args.repeat)
@@ -102,7 +105,7 @@ def main() -> None:
         spread = max(r["mins"]) / best - 1
         print(f"| {r['model']} | {r['params'] / 1e6:.1f}M | {r['flops'] / 1e9:.2f} | {r['mac'] / 1e6:.1f} | "
               f"{best * 1e3:.2f} | {statistics.median(r['medians']) * 1e3:.2f} | {spread:.1%} | "
-              f"{r['bare'] * 1e3:.2f} | {r['flops'] / best / 1e9:.1f} | {r['accounted']:.0%} | {r['walk'] * 1e3:.0f} | "
+              f"{r['bare'] * 1e3:.2f} | {r['flops'] / best / 1e9:.1f} | {r['cpu'] * 1e3:.2f} | {r['flops'] / r['cpu'] / 1e9:.1f} | {r['accounted']:.0%} | {r['walk'] * 1e3:.0f} | "
               f"{r['export_random'] * 1e3:.0f} | {r['export_none'] * 1e3:.0f} | {r['mb']:.1f} | "
               f"{r['measure_wall']:.1f} |", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
