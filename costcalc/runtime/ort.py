@@ -171,8 +171,8 @@ def _timed_runs(session, feeds: dict, runs: int, budget_s: float | None, progres
     while len(times) < max(runs, 1):
         t, c = time.perf_counter(), time.thread_time()
         session.run(None, feeds)
+        cpu.append(time.thread_time() - c)  # read inside the wall clock's interval
         times.append(time.perf_counter() - t)
-        cpu.append(time.thread_time() - c)
         if progress is not None:
             progress(len(times), runs)
         if budget_s is not None and time.perf_counter() - start >= budget_s:
