@@ -29,6 +29,7 @@ CASES = {
     "softmax": "{op: softmax}",
     "adaptive_avgpool": "{op: adaptive_avgpool, out: [4, 2]}",
     "adaptive_maxpool": "{op: adaptive_maxpool, out: 1}",
+    "adaptive_avgpool_up": "{op: adaptive_avgpool, out: [16, 24]}",  # every window one pixel, repeated
     "resize": "{op: resize, scale: 2}",
     "resize_bilinear": "{op: resize, size: [12, 20], mode: bilinear}",
     "resize_bilinear_fraction": "{op: resize, scale: 1.5, mode: bilinear}",
@@ -58,10 +59,10 @@ def test_modern_op_agrees_with_the_reference(case, opset, write_spec):
 
 def test_uneven_adaptive_pooling_is_a_located_error(write_spec):
     _needs("{op: adaptive_avgpool}")
-    path = _spec(write_spec, "{name: pool, op: adaptive_avgpool, out: 3}")
+    path = _spec(write_spec, "{name: pool, op: adaptive_avgpool, out: [3, 12]}")
     with pytest.raises(SpecError) as e:
         export(load(path))
-    assert str(e.value).startswith(f"{path}:5:5: error: layer 'pool': adaptive pooling from 8x8 to 3x3 has windows")
+    assert str(e.value).startswith(f"{path}:5:5: error: layer 'pool': adaptive pooling from 8x8 to 3x12 has windows")
 
 
 def test_layernorm_needs_opset_17(write_spec):

@@ -118,19 +118,24 @@ def mish(b: Builder, node, x, y):
 
 
 def adaptive(op_type: str, global_op: str):
-    """Adaptive pooling as one ONNX pooling node: global when the output is 1 x 1, a window of H / h (stride the
-    same) when h divides H and w divides W; torch's uneven windows have no single-node ONNX form."""
+    """Adaptive pooling as one ONNX node: global when the output is 1 x 1; a window of H / h (stride the same) when
+    h divides H and w divides W; when H divides h and W divides w, torch's windows are single input pixels, each
+    repeated h / H times: a nearest Resize. Other sizes (windows of unequal sizes) have no one-node ONNX form."""
 
     def build(b: Builder, node, x, y):
-        _, h, w = b.shape(node.inputs[0])
+        c, h, w = b.shape(node.inputs[0])
         out_h, out_w = node.args["out"]
         if (out_h, out_w) == (1, 1):
             return b.add(global_op, x, y, node.name)
-        if h % out_h or w % out_w:
-            b.refuse(node, f"adaptive pooling from {h}x{w} to {out_h}x{out_w} has windows of different sizes "
-                           "(the output does not divide the input), which no ONNX pooling node expresses")
-        k = [h // out_h, w // out_w]
-        b.add(op_type, x, y, node.name, kernel_shape=k, strides=k)
+        if h % out_h == 0 and w % out_w == 0:
+            k = [h // out_h, w // out_w]
+            return b.add(op_type, x, y, node.name, kernel_shape=k, strides=k)
+        if out_h % h == 0 and out_w % w == 0:
+            sizes = b.const(node, "sizes", np.array([b.graph.batch, c, out_h, out_w], np.int64))
+            return b.add("Resize", [x[0], "", "", sizes], y, node.name, mode="nearest",
+                         coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        b.refuse(node, f"adaptive pooling from {h}x{w} to {out_h}x{out_w} has windows of unequal sizes (neither size "
+                       "divides the other), which no one ONNX node expresses")
 
     return build
 
