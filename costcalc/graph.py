@@ -243,7 +243,11 @@ class _Walker:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
                 env[arg] = self.evaluate(default, self.layer_lookup(current, env), f"block '{entry.block}': argument '{arg}'")
-        self.active_blocks.append(entry.block)
+        return self.expand(entry.block, definition, env, path, kinds, current)
+
+    def expand(self, block: str, definition, env: dict, path: tuple, kinds: tuple, current: int):
+        """The layers of `block` on tensor `current`, its arguments evaluated into `env` (with the variables)."""
+        self.active_blocks.append(block)
         try:
             return self.sequence(definition.layers, _Scope(path, kinds, env, current))
         finally:
