@@ -406,3 +406,8 @@ def import_model(model, output, input_shape):
     except OSError as e:
         click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
         sys.exit(2)
+
+
+from costcalc.commands.sweep import sweep  # noqa: E402 - commands in their own modules, registered last
+
+main.add_command(sweep)

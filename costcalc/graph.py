@@ -243,11 +243,7 @@ class _Walker:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
                 env[arg] = self.evaluate(default, self.layer_lookup(current, env), f"block '{entry.block}': argument '{arg}'")
-        return self.expand(entry.block, definition, env, path, kinds, current)
-
-    def expand(self, block: str, definition, env: dict, path: tuple, kinds: tuple, current: int):
-        """The layers of `block` on tensor `current`, its arguments evaluated into `env` (with the variables)."""
-        self.active_blocks.append(block)
+        self.active_blocks.append(entry.block)
         try:
             return self.sequence(definition.layers, _Scope(path, kinds, env, current))
         finally:
@@ -327,7 +323,8 @@ class _Walker:
     # ---- values ---------------------------------------------------------------------------------------------
 
     def layer_lookup(self, tensor, env: dict):
-        """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width."""
+        """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width.
+        The walk reads tensor shapes only here and in the ops (costcalc.analysis.totals relies on it)."""
         shape = self.tensors[tensor] if isinstance(tensor, int) else ()
 
         def lookup(name):

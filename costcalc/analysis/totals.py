@@ -1,163 +1,155 @@
-"""Totals of one spec at many settings, fast: the walker of costcalc.graph with each block's result remembered.
+"""Totals of one spec at many settings, fast: a walk remembered and replayed.
 
-A block's layers depend only on its block definition, the values of the names its layers (and the blocks they
-use) mention — its arguments and the spec's variables — the shape of its input, and the batch. `Cache` keys a
-block's result on exactly those: the summed Counts of its layers, the shapes it outputs, and how many layers and
-entries it expanded to (so the walker's limits still apply). A block met again with the same key, later in the
-same network (the repeated units of a stage) or at another point of a sweep, is not walked again. Which names a
-block mentions is found once per spec by reading every text in its entries as an expression, which can only
-over-approximate (an extra name in the key costs a miss, never a wrong count).
+What a walk decides — which layers exist, their ops, arguments and wiring — depends only on the spec's variables,
+the batch, and the dimensions its expressions read from tensor shapes (`in_channels`, `in_height`, `in_width`,
+which the walker reads in one place, `layer_lookup`). A walk made through `_RecordingWalker` notes each such read.
+Its nodes are then a program: for another input shape under the same variables, `_replay` runs the same ops on
+the new shapes, and when every dimension the walk read is unchanged, the walk would have decided the same, so the
+replayed shapes and Counts are exactly those of a new walk. A width x resolution sweep walks once per width and
+replays the other resolutions, several times faster.
 
-Only successful expansions are remembered: an error is always raised by a real walk, with its located message.
+Whenever a replay cannot be trusted — a dimension read differs, an op refuses the new shapes, a limit is passed, or
+the walk made tensors some other way than its ops — the point is walked again; errors always come from a real walk,
+with their located message.
 """
 
 from __future__ import annotations
 
-import ast
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass
 
-from costcalc.graph import MAX_NODES, MAX_STEPS, _Walker, build, check
-from costcalc.ops import Counts
-from costcalc.spec.expr import ExprError, parse
-from costcalc.spec.model import Value
+from costcalc.graph import LAYER_VARS, MAX_DIM, _Walker, check
+from costcalc.ops import OPS, Counts, account
 from costcalc.util import gc_paused
 
-MAX_ENTRIES = 100_000  # remembered block results per spec; the cache is emptied beyond it
+MAX_PROGRAMS = 4096  # remembered walks (one per setting of the variables) before the oldest are dropped
+
+
+@dataclass(frozen=True)
+class Program:
+    input: tuple  # the input shape it was walked at
+    steps: tuple  # (op function, args, input tensor ids, number of outputs), in walk order
+    reads: tuple  # ((tensor id, dimension), ...) the walk's expressions read
+    values: tuple  # what each read found (None where the tensor had no such dimension)
 
 
 class Cache:
-    """Block results of one spec, kept between evaluations (of a Model, or of a sweep's worker)."""
+    """Remembered walks of one spec, by setting of the variables (kept by a Model, or by a sweep's worker)."""
 
     def __init__(self):
         self.spec = None
-        self.results: dict = {}
-        self.names: dict = {}  # block name -> the names its layers mention, nested blocks included
-        self.hits = 0
-        self.misses = 0
+        self.programs: dict = {}
+        self.walks = 0
+        self.replays = 0
 
     def of(self, spec) -> "Cache":
         if spec is not self.spec:
-            self.spec, self.results, self.names = spec, {}, {}
+            self.spec, self.programs = spec, {}
         return self
-
-    def block_names(self, block: str) -> tuple:
-        names = self.names.get(block)
-        if names is None:
-            names = self.names[block] = tuple(sorted(_mentioned(self.spec, block)))
-        return names
 
 
 def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, cache: Cache,
            checked: bool = False) -> Counts:
-    """The totals of `spec` at these settings: the same Counts as summing `build(...)`'s nodes."""
+    """The totals of `spec` at these settings: the same Counts as summing the nodes of `build(...)`."""
+    overrides = overrides or {}
+    cache = cache.of(spec)
+    key = (_frozen(overrides), batch, input_shape is None)
+    program = cache.programs.get(key)
+    if program is not None:
+        result = _replay(program, input_shape or program.input, batch)
+        if result is not None:
+            cache.replays += 1
+            return result
     if not checked:
         check(spec)
-    walker = _CachingWalker(spec, batch, cache.of(spec))
+    walker = _RecordingWalker(spec, batch)
     with gc_paused():
-        graph = walker.run(overrides or {}, input_shape)
-    if walker.steps + walker.reused_steps > MAX_STEPS or len(graph.nodes) + walker.reused_nodes > MAX_NODES:
-        build(spec, overrides, input_shape, batch, checked=True)  # raises the limit's own located error
-    result = walker.reused
+        graph = walker.run(overrides, input_shape)
+    cache.walks += 1
+    program = _program(graph, walker.reads)
+    if program is not None:
+        if len(cache.programs) >= MAX_PROGRAMS:
+            del cache.programs[next(iter(cache.programs))]
+        cache.programs[key] = program
+    result = Counts()
     for node in graph.nodes:
         result = result + node.counts
     return result
 
 
 def _frozen(value):
-    """A hashable key for an evaluated value: its type is part of it (2 and 2.0 print differently)."""
-    if isinstance(value, list):
+    """A hashable key for a setting: the type is part of it (2 and 2.0 may print differently)."""
+    if isinstance(value, dict):
+        return tuple((name, _frozen(v)) for name, v in value.items())
+    if isinstance(value, (list, tuple)):
         return tuple(_frozen(v) for v in value)
     return type(value), value
 
 
-class _CachingWalker(_Walker):
-    def __init__(self, spec, batch: int, cache: Cache):
+class _RecordingWalker(_Walker):
+    """The walker, noting every dimension its expressions read from a tensor shape."""
+
+    def __init__(self, spec, batch: int):
         super().__init__(spec, batch)
-        self.cache = cache
-        self.reused = Counts()
-        self.reused_nodes = 0
-        self.reused_steps = 0
+        self.reads: dict = {}  # (tensor id, dimension) -> None, in order
 
-    def expand(self, block: str, definition, env: dict, path: tuple, kinds: tuple, current: int):
-        names = self.cache.block_names(block)
-        key = (block, self.batch, self.tensors[current],
-               tuple(_frozen(env[n]) if n in env else None for n in names),
-               tuple(_frozen(self.globals[n]) if n in self.globals else None for n in names))
-        hit = self.cache.results.get(key)
-        if hit is not None:
-            counts, nodes, steps, shapes = hit
-            self.cache.hits += 1
-            self.reused = self.reused + counts
-            self.reused_nodes += nodes
-            self.reused_steps += steps
-            ids = []
-            for shape in shapes:
-                ids.append(len(self.tensors))
-                self.tensors.append(shape)
-            return ids[0] if len(ids) == 1 else tuple(ids)
-        self.cache.misses += 1
-        first_node, reused, reused_nodes, steps = len(self.nodes), self.reused, self.reused_nodes, self.steps
-        reused_steps = self.reused_steps
-        out = super().expand(block, definition, env, path, kinds, current)
-        counts = Counts()
-        for node in self.nodes[first_node:]:
-            counts = counts + node.counts
-        counts = counts + _minus(self.reused, reused)
-        shapes = tuple(self.tensors[t] for t in (out if isinstance(out, tuple) else (out,)))
-        if len(self.cache.results) >= MAX_ENTRIES:
-            self.cache.results.clear()
-        self.cache.results[key] = (counts, len(self.nodes) - first_node + self.reused_nodes - reused_nodes,
-                                   self.steps - steps + self.reused_steps - reused_steps, shapes)
-        return out
+    def layer_lookup(self, tensor, env: dict):
+        lookup = super().layer_lookup(tensor, env)
+        if not isinstance(tensor, int):
+            return lookup  # a split's outputs: no shape to read, whatever the input
+        reads = self.reads
+
+        def recording(name):
+            if name in LAYER_VARS:
+                reads[(tensor, LAYER_VARS.index(name))] = None
+            return lookup(name)
+
+        return recording
 
 
-def _minus(a: Counts, b: Counts) -> Counts:
-    return Counts(*(getattr(a, f.name) - getattr(b, f.name) for f in fields(Counts)))
+def _dimension(shape: tuple, axis: int):
+    return shape[axis] if axis < len(shape) else None
 
 
-def _mentioned(spec, block: str) -> set:
-    """Every name an expression in `block` (or in a block it uses, at any depth) could read."""
-    names: set = set()
-    seen: set = set()
-    pending = [block]
-    while pending:
-        name = pending.pop()
-        if name in seen or name not in spec.blocks:
-            continue
-        seen.add(name)
-        texts: list = []
-        _texts(spec.blocks[name], texts, set())
-        for text in texts:
-            if text in spec.blocks:
-                pending.append(text)
-            names |= _names(text)
-    return names
+def _program(graph, reads: dict) -> Program | None:
+    """The walk as a program, or None when its tensors are not exactly the input and its ops' outputs in order."""
+    steps = []
+    made = 1
+    for node in graph.nodes:
+        if node.outputs != tuple(range(made, made + len(node.outputs))) or node.op not in OPS:
+            return None
+        made += len(node.outputs)
+        steps.append((OPS[node.op].fn, node.args, node.inputs, len(node.outputs)))
+    if made != len(graph.tensors):
+        return None
+    reads = tuple(reads)
+    return Program(graph.tensors[0], tuple(steps), reads, tuple(_dimension(graph.tensors[t], axis) for t, axis in reads))
 
 
-def _texts(value, out: list, visited: set) -> None:
-    """Collect every text inside `value`: Values, entries, their dicts and lists, whatever their fields."""
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, Value):
-        _texts(value.raw, out, visited)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _texts(item, out, visited)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _texts(item, out, visited)
-    elif is_dataclass(value) and not isinstance(value, type):
-        if id(value) in visited:
-            return
-        visited.add(id(value))
-        for f in fields(value):
-            if f.name not in ("loc", "op_loc", "sources_loc", "key_locs"):
-                _texts(getattr(value, f.name), out, visited)
-
-
-def _names(text: str) -> set:
-    try:
-        tree = parse(text)
-    except ExprError:
-        return set()
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+def _replay(program: Program, input_shape: tuple, batch: int) -> Counts | None:
+    """The program's Counts on `input_shape`, or None when the walk would not have decided the same."""
+    if max(input_shape) > MAX_DIM:
+        return None
+    tensors = [tuple(input_shape)]
+    flops = elementwise_flops = params = memory_access = activations = 0
+    for fn, args, inputs, outputs in program.steps:
+        shapes = [tensors[t] for t in inputs]
+        try:
+            result = fn(*shapes, **args)
+        except Exception:  # noqa: BLE001 - whatever it is, a real walk reports it
+            return None
+        if len(result.outputs) != outputs:
+            return None
+        for shape in result.outputs:
+            if max(shape) > MAX_DIM:
+                return None
+            tensors.append(shape)
+        counts = account(result, shapes, batch)
+        flops += counts.flops
+        elementwise_flops += counts.elementwise_flops
+        params += counts.params
+        memory_access += counts.memory_access
+        activations += counts.activations
+    for (tensor, axis), value in zip(program.reads, program.values):
+        if _dimension(tensors[tensor], axis) != value:
+            return None
+    return Counts(flops, elementwise_flops, params, memory_access, activations)
