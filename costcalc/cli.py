@@ -408,6 +408,8 @@ def import_model(model, output, input_shape):
         sys.exit(2)
 
 
-from costcalc.commands.sweep import sweep  # noqa: E402 - commands in their own modules, registered last
+from costcalc.commands.plot import plot  # noqa: E402 - commands in their own modules, registered last
+from costcalc.commands.sweep import sweep  # noqa: E402
 
 main.add_command(sweep)
+main.add_command(plot)

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT
 
-PAGES = ["api.md", "sweep.md"]
+PAGES = ["api.md", "sweep.md", "plots.md"]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 

@@ -8,7 +8,7 @@ order. Only a connection failure is costcalc's error; a point's own error is its
 from __future__ import annotations
 
 from costcalc.analysis.sweep import chunks, evaluate
-from costcalc.errors import NotAvailableError, OptionError
+from costcalc.errors import CostcalcError, NotAvailableError
 
 CONNECT_TIMEOUT = "10s"
 
@@ -29,7 +29,7 @@ def evaluate_on_cluster(model, points: list, batch: int, scheduler, progress=Non
     try:
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False) if own else scheduler
     except (OSError, TimeoutError, ValueError) as e:
-        raise OptionError(f"scheduler {scheduler}: error: cannot connect to the Dask scheduler: {e}") from None
+        raise CostcalcError(f"scheduler {scheduler}: error: cannot connect to the Dask scheduler: {e}") from None
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         shared = client.scatter(model, broadcast=True)

@@ -39,8 +39,10 @@ COUNT_CHOICES = ("flops", "elementwise_flops", "params", "memory_access", "activ
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT",
               help="Evaluate the points on this Dask cluster (needs the [dask] extra).")
+@click.option("--plot", "plot_file", metavar="FILE.png|.svg",
+              help="Also draw the points and their front (needs --pareto with two totals, and the [plot] extra).")
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G in the table.")
-def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort, jobs, scheduler, exact):
+def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort, jobs, scheduler, plot_file, exact):
     """Totals of SPEC at every point of a grid (--grid, the product) or of --random samples (--range, --grid):
     one row per point with its values, FLOPs, params, memory access and activations."""
     from costcalc.analysis import sweep as sweeping
@@ -55,6 +57,8 @@ def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort,
         raise click.UsageError(str(e)) from None
     if spans and random_count is None:
         raise click.UsageError("--range draws random points: give --random N")
+    if plot_file and len(columns) != 2:
+        raise click.UsageError("--plot draws the front of two totals: give --pareto with two of them")
     if random_count is None and not axes:
         raise click.UsageError("give --grid NAME=V1,V2,... (the product), or --random N with --range / --grid")
     points = (sweeping.random_points(random_count, spans, axes, seed) if random_count is not None
@@ -79,6 +83,8 @@ def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort,
     if failed:
         click.echo(f"note: {failed} of {len(rows)} points could not be evaluated (their rows say why)", err=True)
     click.echo(render(fmt, result, Options(exact=exact, color=_color(), width=_width())), nl=False)
+    if plot_file:
+        _plot(result, plot_file)
 
 
 def _run(sweeping, model, points, batch, jobs, scheduler):
@@ -91,6 +97,17 @@ def _run(sweeping, model, points, batch, jobs, scheduler):
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("", total=len(points))
         return sweeping.run(model, points, batch, jobs, scheduler, lambda done: bar.update(task, completed=done))
+
+
+def _plot(result, path: str) -> None:
+    from costcalc.analysis.series import pareto
+    from costcalc.plot import draw
+
+    try:
+        draw("pareto", pareto(result), path)
+    except CostcalcError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)
 
 
 def _color() -> bool:
