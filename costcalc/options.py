@@ -54,4 +54,11 @@ def overrides(values) -> dict:
         return dict(values)
     if isinstance(values, str):
         values = [values]
-    return dict(parse_assignment(item) for item in values)
+    result: dict = {}
+    for item in values:
+        name, value = parse_assignment(item)
+        if name in result:
+            raise OptionError(f"'{name}' is set twice ({name}={result[name]} and {name}={value}): "
+                              "give each variable once")
+        result[name] = value
+    return result
