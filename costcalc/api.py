@@ -18,7 +18,7 @@ from costcalc.analysis.compare import Comparison as _Comparison
 from costcalc.analysis.report import Report as _Report
 from costcalc.analysis.report import rows as _rows
 from costcalc.errors import Loc, NotAvailableError, OptionError, SpecError
-from costcalc.options import overrides, parse_shape
+from costcalc.options import format_shape, overrides, parse_shape
 
 CONVENTIONS = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.analysis.conventions.CONVENTIONS
 
@@ -139,7 +139,8 @@ class Model:
         if bytes_per_element is not None and (not isinstance(bytes_per_element, int) or bytes_per_element < 1):
             raise OptionError(f"bytes_per_element {bytes_per_element!r}: a whole number from 1")
         _device(device)
-        return checked(self.graph(set, input, batch), thresholds, bytes_per_element, convention)
+        report = checked(self.graph(set, input, batch), thresholds, bytes_per_element, convention)
+        return replace(report, settings=_settings(set, input))
 
     def totals(self, *, set=None, input=None, batch: int = 1):
         """Only the totals (a Counts) at these settings, fast: blocks evaluated before with the same arguments,
@@ -152,6 +153,13 @@ class Model:
         if self._cache is None:
             self._cache = Cache()
         return totals(self.spec(shape), overrides(set), shape, batch, self._cache, checked=self._importer is None)
+
+
+def _settings(set, input) -> tuple:
+    """What the arguments changed, as `costcalc report` records its options: ('--set width=0.5', '--input ...')."""
+    shape = parse_shape(input)
+    return (tuple(f"--set {name}={value}" for name, value in overrides(set).items())
+            + ((f"--input {format_shape(shape)}",) if shape else ()))
 
 
 def _check_batch(batch) -> None:

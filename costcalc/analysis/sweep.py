@@ -188,9 +188,24 @@ def evaluate(model, points, batch: int = 1, start: int = 0) -> list:
 
 
 def chunks(points: list, parts: int) -> list:
-    """(start, points) pieces: about 8 per worker, at most 2,000 points each, for even progress and balance."""
+    """(start, points) pieces: about 8 per worker, at most 2,000 points each, for even progress and balance. A piece
+    ends where the variables change (when that keeps it under twice the size): the points that differ only in their
+    input stay together, so that one worker walks once and replays the rest (costcalc.analysis.totals)."""
     size = max(1, min(2000, -(-len(points) // (parts * 8))))
-    return [(i, points[i:i + size]) for i in range(0, len(points), size)]
+    pieces, start = [], 0
+    while start < len(points):
+        end = min(start + size, len(points))
+        variables = _variables(points[end - 1])
+        limit = min(start + 2 * size, len(points))
+        while end < limit and _variables(points[end]) == variables:
+            end += 1
+        pieces.append((start, points[start:end]))
+        start = end
+    return pieces
+
+
+def _variables(point: tuple) -> tuple:
+    return tuple(item for item in point if item[0] != INPUT)
 
 
 _WORKER_MODEL = None

@@ -22,12 +22,13 @@ from costcalc.ops import OPS, Counts, account
 from costcalc.util import gc_paused
 
 MAX_PROGRAMS = 4096  # remembered walks (one per setting of the variables) before the oldest are dropped
+MAX_RESULTS = 500_000  # remembered op results before they are all dropped
 
 
 @dataclass(frozen=True)
 class Program:
     input: tuple  # the input shape it was walked at
-    steps: tuple  # (op function, args, input tensor ids, number of outputs), in walk order
+    steps: tuple  # (signature, op function, args, input tensor ids, number of outputs), in walk order
     reads: tuple  # ((tensor id, dimension), ...) the walk's expressions read
     values: tuple  # what each read found (None where the tensor had no such dimension)
 
@@ -38,6 +39,8 @@ class Cache:
     def __init__(self):
         self.spec = None
         self.programs: dict = {}
+        self.signatures: dict = {}  # (op, its arguments) -> a small int naming the pair
+        self.results: dict = {}  # (signature, batch, input shapes) -> (output shapes, counts as 5 ints)
         self.walks = 0
         self.replays = 0
 
@@ -45,6 +48,11 @@ class Cache:
         if spec is not self.spec:
             self.spec, self.programs = spec, {}
         return self
+
+    def signature(self, op: str, args: dict) -> int:
+        """Ops are pure functions (costcalc.ops): the same op, arguments and input shapes give the same result, so
+        a replay computes each such triple once — the repeated units of a stage, every batchnorm of one shape."""
+        return self.signatures.setdefault((op, _frozen(args)), len(self.signatures))
 
 
 def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, cache: Cache,
@@ -55,7 +63,9 @@ def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, 
     key = (_frozen(overrides), batch, input_shape is None)
     program = cache.programs.get(key)
     if program is not None:
-        result = _replay(program, input_shape or program.input, batch)
+        if len(cache.results) > MAX_RESULTS:
+            cache.results.clear()
+        result = _replay(program, input_shape or program.input, batch, cache.results)
         if result is not None:
             cache.replays += 1
             return result
@@ -65,7 +75,7 @@ def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, 
     with gc_paused():
         graph = walker.run(overrides, input_shape)
     cache.walks += 1
-    program = _program(graph, walker.reads)
+    program = _program(graph, walker.reads, cache)
     if program is not None:
         if len(cache.programs) >= MAX_PROGRAMS:
             del cache.programs[next(iter(cache.programs))]
@@ -110,7 +120,7 @@ def _dimension(shape: tuple, axis: int):
     return shape[axis] if axis < len(shape) else None
 
 
-def _program(graph, reads: dict) -> Program | None:
+def _program(graph, reads: dict, cache: Cache) -> Program | None:
     """The walk as a program, or None when its tensors are not exactly the input and its ops' outputs in order."""
     steps = []
     made = 1
@@ -118,37 +128,40 @@ def _program(graph, reads: dict) -> Program | None:
         if node.outputs != tuple(range(made, made + len(node.outputs))) or node.op not in OPS:
             return None
         made += len(node.outputs)
-        steps.append((OPS[node.op].fn, node.args, node.inputs, len(node.outputs)))
+        steps.append((cache.signature(node.op, node.args), OPS[node.op].fn, node.args, node.inputs, len(node.outputs)))
     if made != len(graph.tensors):
         return None
     reads = tuple(reads)
     return Program(graph.tensors[0], tuple(steps), reads, tuple(_dimension(graph.tensors[t], axis) for t, axis in reads))
 
 
-def _replay(program: Program, input_shape: tuple, batch: int) -> Counts | None:
+def _replay(program: Program, input_shape: tuple, batch: int, results: dict) -> Counts | None:
     """The program's Counts on `input_shape`, or None when the walk would not have decided the same."""
     if max(input_shape) > MAX_DIM:
         return None
     tensors = [tuple(input_shape)]
     flops = elementwise_flops = params = memory_access = activations = 0
-    for fn, args, inputs, outputs in program.steps:
-        shapes = [tensors[t] for t in inputs]
-        try:
-            result = fn(*shapes, **args)
-        except Exception:  # noqa: BLE001 - whatever it is, a real walk reports it
-            return None
-        if len(result.outputs) != outputs:
-            return None
-        for shape in result.outputs:
-            if max(shape) > MAX_DIM:
+    for signature, fn, args, inputs, outputs in program.steps:
+        shapes = tuple([tensors[t] for t in inputs])
+        key = (signature, batch, shapes)
+        known = results.get(key)
+        if known is None:
+            try:
+                result = fn(*shapes, **args)
+            except Exception:  # noqa: BLE001 - whatever it is, a real walk reports it
                 return None
-            tensors.append(shape)
-        counts = account(result, shapes, batch)
-        flops += counts.flops
-        elementwise_flops += counts.elementwise_flops
-        params += counts.params
-        memory_access += counts.memory_access
-        activations += counts.activations
+            if len(result.outputs) != outputs or any(max(shape) > MAX_DIM for shape in result.outputs):
+                return None
+            c = account(result, list(shapes), batch)
+            known = results[key] = (result.outputs, (c.flops, c.elementwise_flops, c.params, c.memory_access,
+                                                     c.activations))
+        made, (f, e, p, m, a) = known
+        tensors.extend(made)
+        flops += f
+        elementwise_flops += e
+        params += p
+        memory_access += m
+        activations += a
     for (tensor, axis), value in zip(program.reads, program.values):
         if _dimension(tensors[tensor], axis) != value:
             return None
