@@ -143,8 +143,8 @@ class Model:
         return replace(report, settings=_settings(set, input))
 
     def totals(self, *, set=None, input=None, batch: int = 1):
-        """Only the totals (a Counts) at these settings, fast: blocks evaluated before with the same arguments,
-        variables and input shape are not walked again (costcalc.analysis.totals). The same numbers as
+        """Only the totals (a Counts) at these settings, fast: a walk made before under the same variables is
+        replayed on a new input shape when that is exact (costcalc.analysis.totals). The same numbers as
         `analyze(...).totals` under the paper convention."""
         from costcalc.analysis.totals import Cache, totals
 

@@ -185,3 +185,14 @@ def test_an_op_refusing_a_replayed_shape_gives_the_walks_located_error():
     with pytest.raises(costcalc.SpecError) as error:
         model.totals(input=(3, 4, 4))  # the 5x5 pool no longer fits: replay refuses, the walk says where
     assert str(error.value).startswith("<string>:6:") and "larger than the padded input" in str(error.value)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_reaches_every_point(jobs):
+    """What the progress bar shows: the count of points done, rising to all of them, in process and with --jobs."""
+    from costcalc.analysis.sweep import run
+
+    points = grid_points(parse_grid(["width=0.5,0.75,1.0", "input=3x64x64,3x96x96,3x128x128"]))
+    seen = []
+    rows = run(costcalc.load(SPECS / "mobilenet_v2.yaml"), points, jobs=jobs, progress=seen.append)
+    assert len(rows) == 9 and seen == sorted(seen) and seen[-1] == 9 and len(seen) >= 2
