@@ -109,7 +109,7 @@ def test_errors_are_typed_and_located(write_spec):
     assert str(error.value).startswith(f"{MOBILENET}:") and "did you mean 'width'" in str(error.value)
     with pytest.raises(SpecErrors) as errors:
         costcalc.analyze({"input": [3, 8, 8], "layers": [{"op": "cnov"}, {"op": "relu", "bogus": 1}]})
-    assert len(errors.value.errors) == 2 and str(errors.value).startswith("<dict>:1:1: error: layer 'cnov0'")
+    assert len(errors.value.errors) == 2 and str(errors.value).startswith("<dict>:1:1: error: layer 'cnov_0'")
     with pytest.raises(SpecError, match="cannot read"):
         costcalc.analyze(str(ROOT / "specs" / "missing.yaml"))
     for bad in ({"input": "3x0x4"}, {"batch": 0}, {"convention": "mine"}, {"set": {1: 2}}):
