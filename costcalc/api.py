@@ -46,9 +46,9 @@ class Report(_Report):
 
     def to_dict(self) -> dict:
         """The JSON report as Python data (every count an int)."""
-        from costcalc.report.as_json import document
+        import json
 
-        return document(self)
+        return json.loads(self.to_json())
 
     def render(self, format: str = "table", depth: int | None = 2, exact: bool = False) -> str:
         """The text `costcalc report --format FORMAT --depth DEPTH` prints (table, json, csv or markdown)."""
@@ -64,11 +64,9 @@ class Comparison(_Comparison):
 
     def to_json(self) -> str:
         """The text `costcalc compare --format json` prints."""
-        import json
+        from costcalc.report import Format, Options, reporter
 
-        from costcalc.report.as_json import compare_document
-
-        return json.dumps(compare_document(self), indent=1) + "\n"
+        return reporter(Format.JSON).compare(self, Options())
 
 
 def _public(cls, record):
