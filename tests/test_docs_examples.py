@@ -26,9 +26,12 @@ A block holding a command in any other fence (``` or ```text) is an error: mark 
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import shlex
+import subprocess
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,16 +218,41 @@ def _workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run(command: Command, cwd: Path) -> str:
+# click before 8.1 ends the process (os._exit) after printing a completion script: those run in a subprocess
+COMPLETION = "_COSTCALC_COMPLETE"
+PROGRAM = "import sys; from costcalc.cli import main; main(sys.argv[1:], prog_name='costcalc')"
+
+
+@dataclass
+class Ran:
+    exit_code: int
+    stdout: str
+    stderr: str
+    output: str  # as a terminal shows it
+
+
+def _invoke(command: Command, cwd: Path) -> Ran:
     from costcalc.cli import main
 
     env = {"GITHUB_ACTIONS": None, "COLUMNS": None, "NO_COLOR": "1", **command.env}
+    if COMPLETION in command.env:
+        full = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+        done = subprocess.run([sys.executable, "-c", PROGRAM, *command.args], cwd=cwd, env=full,
+                              capture_output=True, text=True)
+        return Ran(done.returncode, done.stdout, done.stderr, done.stdout + done.stderr)
     result = CliRunner().invoke(main, command.args, env=env, prog_name="costcalc")
-    shown = f"costcalc {shlex.join(command.args)}"
     if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"{shown} raised:\n" + "".join(traceback.format_exception(result.exception)))
+        raise AssertionError(f"costcalc {shlex.join(command.args)} raised:\n"
+                             + "".join(traceback.format_exception(result.exception)))
+    output = result.output if INTERLEAVED else result.stdout + result.stderr
+    return Ran(result.exit_code, result.stdout, result.stderr, output)
+
+
+def _run(command: Command, cwd: Path) -> str:
+    result = _invoke(command, cwd)
     assert result.exit_code == command.exit_code, (
-        f"{shown} exited {result.exit_code}, the docs say {command.exit_code}\n{result.output}")
+        f"costcalc {shlex.join(command.args)} exited {result.exit_code}, the docs say {command.exit_code}\n"
+        f"{result.output}")
     if command.stdout_to is not None:
         target = cwd / command.stdout_to.removeprefix("~/")
         target.write_text(result.stdout, encoding="utf-8")
@@ -232,6 +260,8 @@ def _run(command: Command, cwd: Path) -> str:
     return result.output
 
 
+# click 8.2 and later interleave stderr into `output` as a terminal shows it; before, conftest keeps them apart
+INTERLEAVED = "mix_stderr" not in inspect.signature(CliRunner.__init__).parameters
 BLOCKS = _all_blocks()
 
 
