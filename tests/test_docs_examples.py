@@ -28,9 +28,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import subprocess
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -213,7 +216,10 @@ def _run(command: Command, cwd: Path) -> str:
     from costcalc.cli import main
 
     env = {"GITHUB_ACTIONS": None, "COLUMNS": None, "NO_COLOR": "1", **command.env}
-    result = CliRunner().invoke(main, command.args, env=env, prog_name="costcalc")
+    if "_COSTCALC_COMPLETE" in env:  # shell completion ends the process it runs in (click < 8.2): a process of its own
+        result = _in_a_process(command.args, env)
+    else:
+        result = CliRunner().invoke(main, command.args, env=env, prog_name="costcalc")
     shown = f"costcalc {shlex.join(command.args)}"
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"{shown} raised:\n" + "".join(traceback.format_exception(result.exception)))
@@ -223,7 +229,16 @@ def _run(command: Command, cwd: Path) -> str:
         target = cwd / command.stdout_to.removeprefix("~/")
         target.write_text(result.stdout, encoding="utf-8")
         return result.stderr
-    return result.output
+    return result.stdout + result.stderr  # what a terminal shows (click 8.2's `output`; click 8.0 keeps them apart)
+
+
+def _in_a_process(args: list, env: dict):
+    environ = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    done = subprocess.run([sys.executable, "-c", "import sys; from costcalc.cli import main; "
+                           "main(sys.argv[1:], prog_name='costcalc')", *args],
+                          env=environ, capture_output=True, text=True, timeout=120)
+    return SimpleNamespace(exception=None, exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr,
+                           output=done.stdout + done.stderr)
 
 
 BLOCKS = _all_blocks()
