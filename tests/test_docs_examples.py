@@ -216,7 +216,7 @@ def _run(command: Command, cwd: Path) -> str:
     from costcalc.cli import main
 
     env = {"GITHUB_ACTIONS": None, "COLUMNS": None, "NO_COLOR": "1", **command.env}
-    if "_COSTCALC_COMPLETE" in env:  # shell completion ends the process it runs in (click < 8.2): a process of its own
+    if "_COSTCALC_COMPLETE" in env:  # shell completion, as the shell runs it: in a process of its own
         result = _in_a_process(command.args, env)
     else:
         result = CliRunner().invoke(main, command.args, env=env, prog_name="costcalc")
@@ -229,7 +229,9 @@ def _run(command: Command, cwd: Path) -> str:
         target = cwd / command.stdout_to.removeprefix("~/")
         target.write_text(result.stdout, encoding="utf-8")
         return result.stderr
-    return result.stdout + result.stderr  # what a terminal shows (click 8.2's `output`; click 8.0 keeps them apart)
+    if isinstance(result, SimpleNamespace):
+        return result.stdout + result.stderr
+    return result.output  # stdout and stderr interleaved, as a terminal shows them
 
 
 def _in_a_process(args: list, env: dict):
