@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
+from costcalc.spec.choice import candidate_ops, chosen_op
 from costcalc.spec.expr import ExprError, evaluate
 from costcalc.spec.model import Entry, Spec, Value, auto_name
 from costcalc.util import gc_paused
@@ -27,6 +28,7 @@ MAX_REPEAT = MAX_NODES
 MAX_NESTING = 48  # blocks inside blocks
 MAX_DIM = 10**12  # any one channel count, height, width or argument
 LAYER_VARS = ("in_channels", "in_height", "in_width")
+_OP_NAMES = frozenset([*OPS, *ALIASES])
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +184,7 @@ class _Walker:
         lookup = self.layer_lookup(inputs[0], scope.env)
         label = ".".join(scope.path + (name,))
         if entry.cond is not None and not self.evaluate(entry.cond, lookup, f"layer '{label}': 'if'"):
-            if len(inputs) != 1:
-                raise SpecError(f"layer '{label}': a layer switched off by 'if' passes on its one input, "
-                                f"but it has {len(inputs)}", entry.cond.loc)
-            return inputs[0]
+            return inputs[0]  # switched off: it passes its (first) input on
         repeat = 1
         if entry.repeat is not None:
             repeat = self.integer(entry.repeat, lookup, f"layer '{label}': 'repeat'", 0)
@@ -254,9 +253,12 @@ class _Walker:
     # ---- ops ------------------------------------------------------------------------------------------------
 
     def op_entry(self, entry: Entry, name: str, inputs: list, scope: _Scope, repeat: int):
-        op = ALIASES.get(entry.op, entry.op)
-        definition = OPS.get(op)
         where = f"layer '{'.'.join(scope.path + (name,))}'"
+        op = entry.op
+        if entry.op_expr:
+            op = self.choose(entry, self.layer_lookup(inputs[0], scope.env), where)
+        op = ALIASES.get(op, op)
+        definition = OPS.get(op)
         if definition is None:
             hint = did_you_mean(entry.op, [*OPS, *ALIASES])
             if entry.op in self.spec.blocks:
@@ -287,6 +289,14 @@ class _Walker:
             out = self.apply(op, definition, args, current, entry, path, kinds)
             current = list(out) if isinstance(out, tuple) else [out]
         return out
+
+    def choose(self, entry: Entry, lookup, where: str) -> str:
+        """The op of an entry whose `op:` is an expression."""
+        try:
+            return chosen_op(entry.op, lookup, _OP_NAMES)
+        except ExprError as e:
+            loc = entry.op_loc
+            raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
 
     def op_args(self, entry: Entry, definition, lookup, where: str) -> dict:
         args = {}
@@ -372,8 +382,11 @@ class _Walker:
         if kind == "int":
             return self.integer(value, lookup, what, 1)
         if kind == "ints":
-            if not isinstance(value.raw, list):
-                raise SpecError(f"{what} must be a list of whole numbers", value.loc)
+            if not isinstance(value.raw, list):  # an expression or a variable holding a list (`sizes: sizes`)
+                result = self.evaluate(value, lookup, what)
+                if not isinstance(result, list):
+                    raise SpecError(f"{what} must be a list of whole numbers", value.loc)
+                return [self.whole(r, value, what, 1) for r in result]
             locs = getattr(value.raw, "item_locs", [value.loc] * len(value.raw))
             return [self.integer(Value(r, loc), lookup, what, 1) for r, loc in zip(value.raw, locs)]
         # pair / pad: one int for both axes, or [h, w]
@@ -384,11 +397,19 @@ class _Walker:
                 raise SpecError(f"{what} is one number or [height, width], not a list of {len(raw)}", value.loc)
             locs = getattr(raw, "item_locs", [value.loc] * 2)
             return tuple(self.integer(Value(r, loc), lookup, what, minimum) for r, loc in zip(raw, locs))
-        n = self.integer(value, lookup, what, minimum)
+        result = self.evaluate(value, lookup, what)
+        if isinstance(result, list):  # a block argument or a variable holding [h, w] (`k: k`)
+            if len(result) != 2:
+                raise SpecError(f"{what} is one number or [height, width], not a list of {len(result)}", value.loc)
+            return (self.whole(result[0], value, what, minimum), self.whole(result[1], value, what, minimum))
+        n = self.whole(result, value, what, minimum)
         return (n, n)
 
     def integer(self, value: Value, lookup, what: str, minimum: int) -> int:
-        result = self.evaluate(value, lookup, what)
+        return self.whole(self.evaluate(value, lookup, what), value, what, minimum)
+
+    def whole(self, result, value: Value, what: str, minimum: int) -> int:
+        """`result` (the value of `value`) as a whole number of at least `minimum`, or a located error."""
         if isinstance(result, float) and result.is_integer():
             result = int(result)
         if isinstance(result, bool) or not isinstance(result, int):
@@ -421,7 +442,9 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
                 entries(entry.layers, where)
 
     def one(entry: Entry, where: str) -> None:
-        if entry.op is not None:
+        if entry.op_expr:
+            expression_op(entry, where)
+        elif entry.op is not None:
             op = ALIASES.get(entry.op, entry.op)
             definition = OPS.get(op)
             if definition is None:
@@ -450,6 +473,22 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
                     known = ", ".join(definition.args) or "none"
                     errors.add(SpecError(f"{where}: block '{entry.block}' has no argument '{shown(arg)}'"
                                          f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc))
+
+    def expression_op(entry: Entry, where: str) -> None:
+        """An `op:` expression: it parses and names at least one op; each key is one that such an op takes."""
+        try:
+            candidates = candidate_ops(entry.op, _OP_NAMES)
+        except ExprError as e:
+            loc = entry.op_loc
+            raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+        if not candidates:
+            raise SpecError(f"{where}: 'op' expression '{shown(entry.op)}' names no op "
+                            f"(known ops: {', '.join(OPS)})", entry.op_loc)
+        keys = {key for op in candidates for key in OPS[ALIASES.get(op, op)].args}
+        for key in entry.params:
+            if key not in keys:
+                errors.add(SpecError(f"{where}: none of the ops {', '.join(candidates)} takes '{shown(key)}'"
+                                     f"{did_you_mean(key, sorted(keys))}", entry.key_locs[key]))
 
     entries(spec.layers, "")
     for block in spec.blocks.values():

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
+from costcalc.spec.choice import is_op_expression
 from costcalc.spec.loader import YList, YMap, load_file
 
 TOP_KEYS = ("name", "description", "source", "extends", "input", "vars", "blocks", "layers", "published",
@@ -36,6 +37,7 @@ class Entry:
     name: str | None = None
     op: str | None = None
     op_loc: Loc | None = None
+    op_expr: bool = False  # `op:` is an expression choosing the op (costcalc.spec.choice)
     block: str | None = None
     layers: list | None = None  # list[Entry] for an inline sequence
     sources: list | None = None  # `from:` names
@@ -345,7 +347,7 @@ def _entries(m: YMap, key: str, entries: _Entries, where: str = "") -> list:
 
 def _entry(item, loc: Loc, where: str, pos: int, entries: _Entries) -> Entry:
     if isinstance(item, str):  # `- relu` is short for `- {op: relu}`
-        return Entry(loc=loc, op=item, op_loc=loc)
+        return Entry(loc=loc, op=item, op_loc=loc, op_expr=is_op_expression(item))
     within = f"{where}: " if where else ""
     if not isinstance(item, YMap):
         raise SpecError(f"{within}a layer is a mapping like {{op: conv, ...}} or an op name, not {_kind(item)}", loc)
@@ -373,6 +375,7 @@ def _entry(item, loc: Loc, where: str, pos: int, entries: _Entries) -> Entry:
             raise SpecError(f"{prefix}'{kind}' must be a name, not {_kind(value)}", item.value_locs[kind])
         setattr(entry, kind, value)
         entry.op_loc = item.value_locs[kind]
+        entry.op_expr = kind == "op" and is_op_expression(value)
     if "from" in item:
         sources = item["from"]
         sources = list(sources) if isinstance(sources, YList) else [sources]
