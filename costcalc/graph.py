@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
 from costcalc.spec.choice import candidate_ops, chosen_op
+from costcalc.spec.inputs import named_inputs, unread_inputs
+from costcalc.spec.lint import complementary_conditions
 from costcalc.spec.expr import ExprError, evaluate
 from costcalc.spec.model import Entry, Spec, Value, auto_name
 from costcalc.util import gc_paused
@@ -50,15 +52,24 @@ class Graph:
     name: str
     path: str
     batch: int
-    tensors: list  # tensor id -> per-sample Shape; tensor 0 is the network's input
+    tensors: list  # tensor id -> per-sample Shape; tensors 0, 1, ... are the network's inputs
     nodes: list  # list[Node], topological order
     output: int  # tensor id of the network's output
     variables: dict  # the spec's variables as evaluated
     spec: Spec = field(repr=False, default=None)
+    inputs: dict = field(default_factory=lambda: {"input": 0})  # input name -> tensor id, in the spec's order
+    warnings: list = field(default_factory=list)  # SpecWarning: located, printed on stderr by the CLI
 
     @property
     def input_shape(self) -> tuple:
+        """The (first) input's per-sample shape."""
         return self.tensors[0]
+
+    def input_shapes(self):
+        """(N, C, H, W) of the input; for a network of several inputs, {name: (N, C, H, W)} in the spec's order."""
+        if len(self.inputs) == 1:
+            return (self.batch, *self.tensors[0])
+        return {name: (self.batch, *self.tensors[t]) for name, t in self.inputs.items()}
 
     def producer(self) -> dict:
         """tensor id -> index of the node that wrote it (the input has none)."""
@@ -91,6 +102,7 @@ class _Walker:
         self.nodes: list = []
         self.globals: dict = {}
         self.active_blocks: list = []
+        self.inputs: dict = {}
 
     # ---- top level ------------------------------------------------------------------------------------------
 
@@ -100,12 +112,18 @@ class _Walker:
         if input_shape and max(input_shape) > MAX_DIM:
             raise SpecError(f"--input: a dimension of {max(input_shape):,} is beyond the limit of {MAX_DIM:,}",
                             self.spec.input.loc if self.spec.input else self.spec.loc)
-        shape = tuple(input_shape) if input_shape else self.input_shape()
-        self.tensors.append(shape)
-        out = self.sequence(self.spec.layers, _Scope((), (), self.globals, 0))
+        shapes = {"input": tuple(input_shape)} if input_shape else self.input_shapes()
+        if input_shape and isinstance(self.spec.input.raw, dict):
+            raise SpecError(f"--input gives the shape of a network with one input; this one has {len(self.spec.input.raw)} "
+                            f"({', '.join(self.spec.input.raw)})", self.spec.input.loc)
+        self.inputs = {name: t for t, name in enumerate(shapes)}
+        self.tensors.extend(shapes.values())
+        names = self.inputs if len(shapes) > 1 else None  # several inputs: the top level reads them by name
+        out = self.sequence(self.spec.layers, _Scope((), (), self.globals, 0), names)
         if isinstance(out, tuple):
             raise SpecError("the network ends in a split: its last layer must have one output", self.spec.layers[-1].loc)
-        return Graph(self.spec.name, self.spec.path, self.batch, self.tensors, self.nodes, out, self.globals, self.spec)
+        return Graph(self.spec.name, self.spec.path, self.batch, self.tensors, self.nodes, out, self.globals, self.spec,
+                     self.inputs, unread_inputs(self.spec, self.inputs, self.nodes))
 
     def variables(self, overrides: dict) -> dict:
         env: dict = {}
@@ -125,24 +143,33 @@ class _Walker:
             env[name] = self.evaluate(value, env.__getitem__, what)
         return env
 
-    def input_shape(self) -> tuple:
+    def input_shapes(self) -> dict:
+        """input name -> shape: {"input": shape} for `input: [C, H, W]`, or the names of `input: {name: shape}`."""
         value = self.spec.input
+        if isinstance(value.raw, dict):
+            return dict(named_inputs(value, self.input_shape, self.spec.layers))
+        return {"input": self.input_shape(value, "input")}
+
+    def input_shape(self, value: Value, what: str) -> tuple:
         raw = value.raw
         if not isinstance(raw, list) or len(raw) not in (1, 3):
-            raise SpecError("'input' is [C, H, W] (or [F] for a flat input)", value.loc)
+            raise SpecError(f"'{what}' is [C, H, W] (or [F] for a flat input)", value.loc)
         locs = getattr(raw, "item_locs", [value.loc] * len(raw))
-        return tuple(self.integer(Value(r, loc), self.globals.__getitem__, "input", 1) for r, loc in zip(raw, locs))
+        return tuple(self.integer(Value(r, loc), self.globals.__getitem__, what, 1) for r, loc in zip(raw, locs))
 
     # ---- sequences and entries ------------------------------------------------------------------------------
 
-    def sequence(self, entries: list, scope: _Scope):
-        names: dict = {}
+    def sequence(self, entries: list, scope: _Scope, inputs: dict | None = None):
+        """Walk a list of entries; `inputs` names the network's inputs, when it has several (the top level)."""
+        names: dict = dict(inputs) if inputs else {}
         later = {e.name for e in entries if e.name}
         current = scope.input
         for pos, entry in enumerate(entries):
             name = entry.name or auto_name(entry, pos)
             label = ".".join(scope.path + (name,))
             if name in names:
+                if inputs and name in inputs:
+                    raise SpecError(f"layer '{label}': '{name}' names an input of the network", entry.loc)
                 raise SpecError(f"layer '{label}': the name is used twice in this list{_clash(entries, name)}", entry.loc)
             later.discard(name)
             if entry.sources:
@@ -159,6 +186,9 @@ class _Walker:
         """A `from:` name -> the tensor ids it stands for."""
         base, _, index = source.partition(".")
         if base == "input":
+            if not scope.path and len(self.inputs) > 1:
+                raise SpecError(f"layer '{name}': from 'input': the network has several inputs: name one "
+                                f"({', '.join(self.inputs)})", entry.sources_loc)
             value = scope.input
         elif base in names:
             value = names[base]
@@ -429,8 +459,11 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
     given = errors
     errors = errors if errors is not None else Collector()
     seen: set = set()
+    spec.warnings = []
 
     def entries(items: list, where: str) -> None:
+        if any(entry.cond is not None for entry in items):
+            spec.warnings.extend(complementary_conditions(items, _label, where))
         for pos, entry in enumerate(items):
             if id(entry) in seen:
                 continue
@@ -495,6 +528,10 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
         entries(block.layers, f"block '{block.name}': ")
     if given is None:
         errors.raise_any()
+
+
+def _label(entry: Entry, pos: int) -> str:
+    return entry.name or auto_name(entry, pos)
 
 
 def _clash(entries: list, name: str) -> str:

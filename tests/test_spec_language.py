@@ -125,3 +125,72 @@ def test_a_bad_list_argument_is_located_at_the_op_key(run, write_spec, value, me
     result = run("report", path)
     assert result.exit_code == 2
     assert result.stderr == f"{path}:5:36: error: {message}\n"
+
+
+# ---- the in_channels-in-if trap -------------------------------------------------------------------------------
+
+TRAP = """
+input: [16, 8, 8]
+vars: {expanded: 32}
+layers:
+  - {name: expand, op: conv, out: expanded, k: 1, if: in_channels != expanded}
+  - {name: keep, op: conv, out: expanded, k: 1, if: in_channels == expanded}
+"""
+
+
+def test_alternatives_reading_in_channels_are_warned_about(run, write_spec):
+    path = write_spec(TRAP)
+    result = run("report", path, "--format", "json")
+    assert result.exit_code == 0
+    assert result.stderr.startswith(f"{path}:6:53: warning: layer 'keep': its 'if' is the opposite of that of "
+                                    "'expand' before it, but in_channels in it is this entry's own input")
+    assert len(result.stderr.splitlines()) == 1
+    assert [n.name for n in load(path).nodes] == ["expand", "keep"]  # the trap itself: both ran
+
+
+@pytest.mark.parametrize("first, second", [
+    ("in_channels != c", "in_channels == c"), ("in_height > 8", "in_height <= 8"), ("c < in_width", "in_width <= c"),
+    ("in_channels == c and c > 1", "not (in_channels == c and c > 1)"), ("not in_channels > c", "in_channels > c"),
+])
+def test_complementary_conditions_are_recognised(write_spec, first, second):
+    path = write_spec(f"input: [4, 8, 8]\nvars: {{c: 4}}\nlayers:\n  - {{op: relu, if: \"{first}\"}}\n"
+                      f"  - {{op: relu6, if: \"{second}\"}}\n")
+    assert len(load(path).warnings) == 1
+
+
+@pytest.mark.parametrize("first, second", [
+    ("residual", "not residual"),  # no shape in it: exactly one runs
+    ("in_channels != c", "in_channels != c"), ("in_channels > c", "in_channels <= c + 1"),
+])
+def test_no_warning_where_there_is_no_trap(run, write_spec, first, second):
+    path = write_spec(f"input: [4, 8, 8]\nvars: {{c: 4, residual: 1}}\nlayers:\n  - {{op: relu, if: \"{first}\"}}\n"
+                      f"  - {{op: relu6, if: \"{second}\"}}\n")
+    result = run("report", path, "--format", "json")
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_the_shipped_specs_have_no_warning():
+    from conftest import SPECS
+
+    for path in sorted(SPECS.rglob("*.yaml")):
+        assert load(str(path)).warnings == [], path
+
+
+# ---- typos in an extends child --------------------------------------------------------------------------------
+
+def test_an_unused_variable_in_an_extends_child_is_an_error(run, tmp_path):
+    (tmp_path / "base.yaml").write_text("input: [3, 8, 8]\nvars: {width: 4, depth: 1}\n"
+                                        "layers: [{op: conv, out: width, k: 1, repeat: depth}]\n")
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nvars: {widht: 32, extra: 2, depth: 2}\n")
+    result = run("report", tmp_path / "child.yaml")
+    assert result.exit_code == 2
+    child = tmp_path / "child.yaml"
+    assert result.stderr.splitlines() == [
+        f"{child}:2:8: error: variable 'widht' is used by nothing in this spec or the one it extends "
+        "(did you mean 'width'?)",
+        f"{child}:2:19: error: variable 'extra' is used by nothing in this spec or the one it extends "
+        "(the variables: width, depth)",
+    ]
+    (tmp_path / "used.yaml").write_text("extends: base.yaml\nvars: {factor: 3}\n"
+                                        "layers: [{op: conv, out: width * factor, k: 1}]\n")
+    assert load(str(tmp_path / "used.yaml")).nodes[0].args["out"] == 12

@@ -81,6 +81,7 @@ class Spec:
     budget: YMap | None = None
     section_locs: dict = field(default_factory=dict)  # top-level key -> Loc of its key
     invalid_blocks: set = field(default_factory=set)  # blocks left out for their errors (read_partial)
+    warnings: list = field(default_factory=list)  # SpecWarning, set by graph.check
 
 
 def read_spec(path: str) -> Spec:
@@ -186,7 +187,24 @@ def _build(path: str, doc: YMap, base: Spec | None, errors: Collector) -> Spec:
             setattr(spec, key, getattr(base, key))
     spec.section_locs = dict(base.section_locs) if base else {}
     spec.section_locs.update(doc.key_locs)
+    if base is not None and isinstance(doc.get("vars"), YMap):
+        added = [name for name in doc["vars"] if name in spec.vars and name not in base.vars]
+        if added:
+            _unused_variables(spec, added, doc["vars"], errors)
     return spec
+
+
+def _unused_variables(spec: Spec, added: list, section: YMap, errors: Collector) -> None:
+    """A variable an `extends` child adds that no expression uses is a typo (`widht: 32` for `width`)."""
+    from costcalc.spec.lint import used_names
+
+    used = used_names(spec)
+    for name in added:
+        if name not in used:
+            others = [v for v in spec.vars if v not in added or v in used]
+            hint = did_you_mean(name, others) or f" (the variables: {', '.join(others) or 'none'})"
+            errors.add(SpecError(f"variable '{name}' is used by nothing in this spec or the one it extends{hint}",
+                                 section.key_locs[name]))
 
 
 def _kind(value) -> str:
