@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
-from costcalc.spec.choice import candidate_ops, chosen_op
+from costcalc.spec.choice import check_op_expression, chosen_op
 from costcalc.spec.inputs import named_inputs, unread_inputs
 from costcalc.spec.lint import complementary_conditions
 from costcalc.spec.expr import ExprError, evaluate
-from costcalc.spec.model import Entry, Spec, Value, auto_name
+from costcalc.spec.model import Entry, Spec, Value, auto_name, name_clash
 from costcalc.util import gc_paused
 
 # Limits, each with its own message. Pre-act ResNet-1001 has 3,339 layers and DenseNet-264 931; a generated
@@ -31,6 +31,7 @@ MAX_NESTING = 48  # blocks inside blocks
 MAX_DIM = 10**12  # any one channel count, height, width or argument
 LAYER_VARS = ("in_channels", "in_height", "in_width")
 _OP_NAMES = frozenset([*OPS, *ALIASES])
+_OP_KEYS = {op: OPS[ALIASES.get(op, op)].args for op in [*OPS, *ALIASES]}  # what an `op:` expression may take
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,7 @@ class _Walker:
             if name in names:
                 if inputs and name in inputs:
                     raise SpecError(f"layer '{label}': '{name}' names an input of the network", entry.loc)
-                raise SpecError(f"layer '{label}': the name is used twice in this list{_clash(entries, name)}", entry.loc)
+                raise SpecError(f"layer '{label}': the name is used twice in this list{name_clash(entries, name)}", entry.loc)
             later.discard(name)
             if entry.sources:
                 inputs = [t for s in entry.sources for t in self.resolve(s, names, later, scope, entry, label)]
@@ -463,7 +464,7 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
 
     def entries(items: list, where: str) -> None:
         if any(entry.cond is not None for entry in items):
-            spec.warnings.extend(complementary_conditions(items, _label, where))
+            spec.warnings.extend(complementary_conditions(items, where))
         for pos, entry in enumerate(items):
             if id(entry) in seen:
                 continue
@@ -476,7 +477,7 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
 
     def one(entry: Entry, where: str) -> None:
         if entry.op_expr:
-            expression_op(entry, where)
+            check_op_expression(entry, where, _OP_KEYS, errors)
         elif entry.op is not None:
             op = ALIASES.get(entry.op, entry.op)
             definition = OPS.get(op)
@@ -507,39 +508,11 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
                     errors.add(SpecError(f"{where}: block '{entry.block}' has no argument '{shown(arg)}'"
                                          f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc))
 
-    def expression_op(entry: Entry, where: str) -> None:
-        """An `op:` expression: it parses and names at least one op; each key is one that such an op takes."""
-        try:
-            candidates = candidate_ops(entry.op, _OP_NAMES)
-        except ExprError as e:
-            loc = entry.op_loc
-            raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
-        if not candidates:
-            raise SpecError(f"{where}: 'op' expression '{shown(entry.op)}' names no op "
-                            f"(known ops: {', '.join(OPS)})", entry.op_loc)
-        keys = {key for op in candidates for key in OPS[ALIASES.get(op, op)].args}
-        for key in entry.params:
-            if key not in keys:
-                errors.add(SpecError(f"{where}: none of the ops {', '.join(candidates)} takes '{shown(key)}'"
-                                     f"{did_you_mean(key, sorted(keys))}", entry.key_locs[key]))
-
     entries(spec.layers, "")
     for block in spec.blocks.values():
         entries(block.layers, f"block '{block.name}': ")
     if given is None:
         errors.raise_any()
-
-
-def _label(entry: Entry, pos: int) -> str:
-    return entry.name or auto_name(entry, pos)
-
-
-def _clash(entries: list, name: str) -> str:
-    """Why a name is used twice, when one of the two is an unnamed entry's automatic name."""
-    for pos, entry in enumerate(entries):
-        if not entry.name and auto_name(entry, pos) == name:
-            return f" (the unnamed entry at position {pos} is named '{name}' after its kind and position)"
-    return ""
 
 
 def _raise(message: str, loc: Loc):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 
+from costcalc.errors import Loc, SpecError, did_you_mean, shown
 from costcalc.spec.expr import ExprError, evaluate, parse
 
 
@@ -38,3 +39,21 @@ def candidate_ops(text: str, ops) -> list:
         if isinstance(node, ast.Name) and node.id in ops and node.id not in found:
             found.append(node.id)
     return found
+
+
+def check_op_expression(entry, where: str, keys_of: dict, errors) -> None:
+    """The static check of an `op:` expression: it parses and names at least one op (`keys_of`: op name -> the
+    keys it takes), and each key of the entry is one that such an op takes (errors added to `errors`)."""
+    try:
+        candidates = candidate_ops(entry.op, keys_of)
+    except ExprError as e:
+        loc = entry.op_loc
+        raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+    if not candidates:
+        raise SpecError(f"{where}: 'op' expression '{shown(entry.op)}' names no op "
+                        f"(known ops: {', '.join(keys_of)})", entry.op_loc)
+    keys = {key for op in candidates for key in keys_of[op]}
+    for key in entry.params:
+        if key not in keys:
+            errors.add(SpecError(f"{where}: none of the ops {', '.join(candidates)} takes '{shown(key)}'"
+                                 f"{did_you_mean(key, sorted(keys))}", entry.key_locs[key]))

@@ -19,9 +19,13 @@ _OPPOSITE = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast
 _MIRROR = {ast.Eq: ast.Eq, ast.NotEq: ast.NotEq, ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}
 
 
-def complementary_conditions(entries: list, label, where: str) -> list:
-    """A warning for each entry whose `if` is the opposite of the one before it and reads the input's shape;
-    `label(entry, pos)` is an entry's name."""
+def complementary_conditions(entries: list, where: str) -> list:
+    """A warning for each entry whose `if` is the opposite of the one before it and reads the input's shape."""
+    from costcalc.spec.model import auto_name
+
+    def label(entry, pos):
+        return entry.name or auto_name(entry, pos)
+
     warnings = []
     previous = None
     for pos, entry in enumerate(entries):

@@ -57,6 +57,14 @@ def auto_name(entry: Entry, pos: int) -> str:
     return f"{kind if NAME.match(kind) else 'layer'}_{pos}"
 
 
+def name_clash(entries: list, name: str) -> str:
+    """Why a name is used twice in `entries`, when one of the two is an unnamed entry's automatic name."""
+    for pos, entry in enumerate(entries):
+        if not entry.name and auto_name(entry, pos) == name:
+            return f" (the unnamed entry at position {pos} is named '{name}' after its kind and position)"
+    return ""
+
+
 @dataclass
 class BlockDef:
     name: str
