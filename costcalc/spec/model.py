@@ -54,7 +54,15 @@ def auto_name(entry: Entry, pos: int) -> str:
     """The name of an unnamed entry: its op, block or 'layers', '_', and its position in its list (`relu6_2`;
     `layer_2` when the op is an expression). Explicit names may take this form too; a clash is an error."""
     kind = entry.op if entry.op is not None else entry.block if entry.block is not None else "layers"
-    return f"{kind if NAME.match(kind) else 'layer'}_{pos}"
+    prefix = _PREFIXES.get(kind)
+    if prefix is None:
+        prefix = kind if NAME.match(kind) else "layer"
+        if len(_PREFIXES) < 10_000:
+            _PREFIXES[kind] = prefix
+    return f"{prefix}_{pos}"
+
+
+_PREFIXES: dict = {}  # op or block -> the start of its automatic names (a regex match saved per layer)
 
 
 def name_clash(entries: list, name: str) -> str:
