@@ -17,7 +17,7 @@ from costcalc.errors import Loc, SpecError
 from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, DATA_OPS, SEQUENCE_OPS
-from costcalc.importers.onnx.naming import node_name, note_of
+from costcalc.importers.onnx.naming import module_path, node_name, note_of
 from costcalc.importers.onnx.reading import Const, Data, Layer, OnnxNode, Sequence, fmt
 from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
@@ -42,6 +42,7 @@ class Importer:
         self.producer_layer: dict = {}  # ref -> Layer
         self.consumers: dict = {}  # tensor name -> [node index]
         self.done: set = set()  # node indices handled as part of a pattern
+        self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
     # ---- top level --------------------------------------------------------------------------------------------
@@ -172,7 +173,8 @@ class Importer:
                     raise SpecError(f"costcalc infers the output '{outputs[0]}' as {fmt(out.shape)}, but the file "
                                     f"declares {fmt([d.dim_value or d.dim_param for d in declared])}", Loc(self.path))
         if not self.layers or out.ref != self.last_ref():
-            self.emit(None, "output", "identity", {}, [out], note="the graph's output")
+            out = self.emit(None, "output", "identity", {}, [out], note="the graph's output")[0]
+        self.output_ref = out.ref
 
     def last_ref(self) -> str:
         last = self.layers[-1]
@@ -267,8 +269,9 @@ class Importer:
             where = node.where if node is not None else "the output"
             raise SpecError(f"{where}: {e}", self.loc(node) if node is not None else Loc(self.path)) from None
         loc = self.loc(node) if node is not None else Loc(self.path)
+        module = module_path(node, self.tensors) if node is not None else ((), "output")
         layer = Layer(name, op, args, [x.ref for x in inputs], loc, note if note is not None else note_of(node),
-                      len(result.outputs))
+                      len(result.outputs), module)
         self.layers.append(layer)
         if len(result.outputs) == 1:
             refs = [name]

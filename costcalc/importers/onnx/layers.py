@@ -8,7 +8,7 @@ from math import prod
 
 import numpy as np
 
-from costcalc.importers.onnx.naming import note_of
+from costcalc.importers.onnx.naming import folded_batchnorm, note_of
 from costcalc.importers.onnx.reading import Const, Data, fmt
 from costcalc.ops import OpError, window_out
 
@@ -37,6 +37,7 @@ def conv(imp, node) -> None:
     args = {"out": w.shape[0], "k": k, "stride": stride, "pad": pad, "dilation": dilation, "groups": groups,
             "bias": learned(imp, b, node, w.shape[0])}
     imp.emit1(node, "conv", args, [x], note=note)
+    imp.folded_batchnorms += folded_batchnorm(node)
 
 
 def unpad(imp, node, x) -> tuple:

@@ -75,6 +75,7 @@ class Layer:
     loc: Loc
     note: str = ""  # the ONNX node(s) it came from, for the written spec's comment
     outputs: int = 1
+    module: tuple = ((), None)  # (module path components, the op's name in it): naming.module_path
 
 
 @dataclass
