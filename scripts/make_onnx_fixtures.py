@@ -99,7 +99,7 @@ def hook_counts(model, x) -> dict:
         nonlocal flops
         kh, kw = module.kernel_size
         flops += output.numel() * (module.in_channels // module.groups) * kh * kw
-        conv_outputs[id(output)] = module
+        conv_outputs[id(output)] = (module, output)  # the tensor kept alive: its id is not reused
 
     def linear_hook(module, inputs, output):
         nonlocal flops
@@ -107,8 +107,8 @@ def hook_counts(model, x) -> dict:
 
     def bn_hook(module, inputs, output):
         conv = conv_outputs.get(id(inputs[0]))
-        if conv is not None:
-            folded_candidates.append((module, conv))
+        if conv is not None and conv[1] is inputs[0]:
+            folded_candidates.append((module, conv[0]))
 
     handles = []
     for m in model.modules():

@@ -16,7 +16,6 @@ on, as the other repetitions read it). Otherwise they are written one by one, na
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from costcalc.importers.onnx.naming import spec_name
@@ -63,15 +62,14 @@ def nest(layers: list, output_ref: str) -> tuple:
 
 def _paths(layers: list) -> list:
     """Each layer's path: its module's path; in a module that holds other modules too (a block's `add`), or at
-    the top, the path goes on with the op's own name. The exporters' counters (`add_3`, `Relu_1`) are dropped
-    from op names, so that repeated blocks read alike; a name met twice in one place gets `_2`, `_3`, ..."""
+    the top, the path goes on with the layer's costcalc op (`add`, `flatten`: the exporters' own names, `Add_3`,
+    `view_1`, carry counters and aten's words); a name met twice in one place gets `_2`, `_3`, ..."""
     modules = [tuple(spec_name(c) if not c.isdigit() else c for c in layer.module[0]) for layer in layers]
     prefixes = {m[:k] for m in modules for k in range(len(m))}
     paths, seen = [], set()
     for layer, m in zip(layers, modules):
-        leaf = layer.module[1]
         if not m or m in prefixes:
-            m = (*m, spec_name(re.sub(r"_\d+$", "", leaf or layer.op).lower()))
+            m = (*m, layer.op)
         path, k = m, 2
         while path in seen:
             path, k = (*m[:-1], f"{m[-1]}_{k}"), k + 1
