@@ -35,8 +35,10 @@ import torch
 import torchvision
 
 KEEP_ELEMENTS = 64  # initializers this small stay inline: shape constants, Clip bounds, scalars
+# the node metadata dropped: all but the module path (name_scopes), which costcalc reads; `namespace` says the same
+# with class names, `rule_name` names the optimiser's rewrites (costcalc reads both when present: tests build them)
 DROP_METADATA = ("pkg.torch.onnx.stack_trace", "pkg.torch.onnx.fx_node", "pkg.torch.onnx.class_hierarchy",
-                 "pkg.onnxscript.rewriter.rule_name")
+                 "pkg.onnxscript.rewriter.rule_name", "namespace")
 
 # name -> (constructor, input size, styles); styles name export variants (see STYLES)
 ALL = ("ts17", "dyn18")
@@ -194,7 +196,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "onnx"))
     parser.add_argument("--only", help="comma-separated model names")
+    parser.add_argument("--restrip", action="store_true", help="strip the fixtures already in --out again, export nothing")
     args = parser.parse_args()
+    if args.restrip:
+        for name in sorted(os.listdir(args.out)):
+            if name.endswith(".onnx"):
+                strip(os.path.join(args.out, name), os.path.join(args.out, name))
+        return 0
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)

@@ -18,7 +18,19 @@ from costcalc.graph import load  # noqa: E402
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "fixtures", "onnx")
 SPECS = os.path.join(HERE, "..", "specs")
-EXPECTED = json.load(open(os.path.join(FIXTURES, "expected.json")))
+ALL = json.load(open(os.path.join(FIXTURES, "expected.json")))
+# models whose exports need ops costcalc does not have yet: until it has them they must be refused, located
+NEEDS_OPS = {"convnext_tiny": ("layernorm", "gelu")}
+
+
+def _supported(e) -> bool:
+    from costcalc.ops import OPS
+
+    return all(op in OPS for op in NEEDS_OPS.get(e["model"], ()))
+
+
+EXPECTED = {k: e for k, e in ALL.items() if _supported(e)}
+REFUSED = sorted(k for k in ALL if k not in EXPECTED)
 
 
 def fixture(key: str) -> str:
@@ -38,6 +50,7 @@ def test_the_fixtures_cover_the_export_styles():
     assert any(s.startswith("dyn") for s in styles) and any(s.startswith("ts") for s in styles)
     assert {"ts17_external", "ts17_dynamic", "dyn18_dynamic", "ts17_fp16", "ts17_noparams", "ts17_script"} <= styles
     assert any(e["external"] for e in EXPECTED.values())
+    assert {"resnet50", "mobilenet_v2", "densenet121", "tf_efficientnet_b0"} <= {e["model"] for e in EXPECTED.values()}
     size = sum(os.path.getsize(os.path.join(FIXTURES, f)) for f in os.listdir(FIXTURES))
     assert size < 4 * 2**20  # graph-only: the weights' data are not in the repository
 
@@ -119,3 +132,11 @@ def test_a_dynamic_export_needs_an_input_size():
     key = next(k for k, e in EXPECTED.items() if e["dynamic"])
     with pytest.raises(SpecError, match="give it with --input"):
         load(fixture(key))
+
+
+@pytest.mark.parametrize("key", REFUSED)
+def test_what_costcalc_cannot_cost_yet_is_a_located_error(key, run):
+    result = run("report", fixture(key))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{fixture(key)}:") and ": error: node '" in result.stderr
+    assert "Traceback" not in result.stderr

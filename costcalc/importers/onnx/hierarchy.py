@@ -257,6 +257,8 @@ def _repeat(name: str, lists: list, blocks: list, block_names: set) -> Entry | N
         entry = Entry(t.name, op=t.op, args=dict(t.args), sources=t.sources, layers=t.layers, block=t.block,
                       repeat=t.repeat, block_args=t.block_args, first=t.first, loc=t.loc, note=t.note)
         present = [t.name in p for p in by_name]
+        if not all(present) and len(t_inputs[t.name]) != 1:  # switched off, a layer passes on its one input
+            return None
         if not all(present):
             arg = _arg_name(f"with_{t.name}", args)
             args[arg], per_rep[arg] = None, [int(p) for p in present]

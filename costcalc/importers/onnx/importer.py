@@ -14,6 +14,7 @@ from math import prod
 import numpy as np
 
 from costcalc.errors import Loc, SpecError
+from costcalc.graph import MAX_DIM, MAX_NODES
 from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, DATA_OPS, SEQUENCE_OPS
@@ -50,6 +51,9 @@ class Importer:
     def run(self) -> YMap:
         from onnx import helper
 
+        if len(self.graph.node) > MAX_NODES:
+            raise SpecError(f"the graph has {len(self.graph.node):,} nodes, more than the limit of {MAX_NODES:,}",
+                            Loc(self.path))
         nodes = []
         for i, proto in enumerate(self.graph.node):
             attrs = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
@@ -61,9 +65,11 @@ class Importer:
                     self.consumers.setdefault(t, []).append(node.index)
         self.initializers = {init.name: init for init in self.graph.initializer}
         for init in self.graph.initializer:
-            self.tensors[init.name] = Const(tuple(init.dims), None, init.name, param=True)
+            self.tensors[init.name] = Const(self.dims(init.dims, f"initializer '{init.name}'"), None, init.name,
+                                            param=True)
         for init in self.graph.sparse_initializer:
-            self.tensors[init.values.name] = Const(tuple(init.dims), None, init.values.name, param=True)
+            self.tensors[init.values.name] = Const(self.dims(init.dims, f"initializer '{init.values.name}'"), None,
+                                                   init.values.name, param=True)
         self.producer_index = {t: n.index for n in nodes for t in n.proto.output if t}
         shape = self.network_input()
         self.needed_nodes = needed = self.needed(nodes)
@@ -79,6 +85,14 @@ class Importer:
         self.finish()
         return document(self, shape)
 
+    def dims(self, dims, what: str) -> tuple:
+        """A tensor's dims from the file, each within 0 .. MAX_DIM."""
+        dims = tuple(int(d) for d in dims)
+        if len(dims) > 8 or any(d < 0 or d > MAX_DIM for d in dims):
+            raise SpecError(f"{what} has dims {list(dims)[:9]}: costcalc reads up to 8 dims of 0 to {MAX_DIM:,}",
+                            Loc(self.path))
+        return dims
+
     def network_input(self) -> tuple:
         inputs = [v for v in self.graph.input if v.name not in self.tensors]
         if len(inputs) > 1:
@@ -91,6 +105,9 @@ class Importer:
         dims = []
         for d in value.type.tensor_type.shape.dim:
             dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?"))
+        if any(isinstance(d, int) and d > MAX_DIM for d in dims):
+            raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: a size beyond the limit of {MAX_DIM:,}",
+                            Loc(self.path))
         if len(dims) not in (2, 4):
             raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: costcalc reads N x C x H x W "
                             "(or N x F) inputs", Loc(self.path))
@@ -118,7 +135,8 @@ class Importer:
         for v in inputs:
             dims = v.type.tensor_type.shape.dim
             if all(d.HasField("dim_value") for d in dims) and self.weight_only(v.name):
-                self.tensors[v.name] = Const(tuple(d.dim_value for d in dims), None, v.name, param=True)
+                shape = self.dims([d.dim_value for d in dims], f"graph input '{v.name}'")
+                self.tensors[v.name] = Const(shape, None, v.name, param=True)
             else:
                 rest.append(v)
         return rest

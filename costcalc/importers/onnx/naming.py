@@ -91,5 +91,8 @@ def folded_batchnorm(node) -> bool:
         return True
     if "batch_norm" in meta.get("namespace", "").rpartition("/")[2]:
         return True
+    scopes = _literal_list(meta.get("pkg.torch.onnx.name_scopes"))
+    if scopes and "batch_norm" in scopes[-1]:
+        return True
     inputs = node.proto.input
     return len(inputs) > 2 and bool(inputs[2]) and inputs[1].startswith("onnx::Conv")
