@@ -31,6 +31,7 @@ class Tally:
     buffers_read: int = 0
     written: int = 0
     matmuls: int = 0
+    arrays: list | None = None  # with counting(record=True): the parameter, then buffer, arrays each op used
 
     @property
     def memory_access(self) -> int:
@@ -42,9 +43,11 @@ _ACTIVE: list = []
 
 
 @contextmanager
-def counting():
-    """Count what the reference ops do inside the block; tallies nest (an outer one sees the inner ops too)."""
-    tally = Tally()
+def counting(record: bool = False):
+    """Count what the reference ops do inside the block; tallies nest (an outer one sees the inner ops too).
+    With `record`, the tally also keeps the parameter and buffer arrays the ops used, in the order each op names
+    them (a conv's weight then bias; batchnorm's weight, bias, running mean, running variance)."""
+    tally = Tally(arrays=[] if record else None)
     _ACTIVE.append(tally)
     try:
         yield tally
@@ -57,12 +60,14 @@ def _add(field: str, n: int) -> None:
         setattr(tally, field, getattr(tally, field) + int(n))
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """np.matmul, counting its multiply-adds from the operands' shapes: out elements x the summed length."""
-    out = np.matmul(a, b)
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *, parts: int = 1) -> np.ndarray:
+    """np.matmul, counting its multiply-adds from the operands' shapes: out elements x the summed length. A
+    batched matmul run in `parts` slices (to stay in cache) counts as one matmul: its first slice says so with
+    parts=n, the others with parts=0."""
+    out = np.matmul(a, b, out=out)
     if _ACTIVE:
         _add("mult_adds", out.size * a.shape[-1])
-        _add("matmuls", 1)
+        _add("matmuls", 1 if parts else 0)
     return out
 
 
@@ -80,3 +85,6 @@ def touched(inputs=(), outputs=(), params=(), buffers=()) -> None:
     _add("params_read", sum(p.size for p in params if p is not None))
     _add("buffers_read", sum(b.size for b in buffers if b is not None))
     _add("written", sum(y.size for y in moved))
+    for tally in _ACTIVE:
+        if tally.arrays is not None:
+            tally.arrays.extend(a for a in (*params, *buffers) if a is not None)
