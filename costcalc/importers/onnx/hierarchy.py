@@ -194,16 +194,20 @@ def _unique(name: str, used: set) -> str:
 def _group_entry(group: _Group, local: str, source: str, readers: dict, blocks: list, block_names: set) -> Entry:
     children = group.items
     first = _members(group)[0]
-    numbered = len(children) > 1 and all(isinstance(c, _Group) and c.name == str(k) for k, c in enumerate(children))
+    numbered = all(isinstance(c, _Group) and c.name == str(k) for k, c in enumerate(children))
     if numbered and all(_boundary(c, readers) is not None for c in children):
-        trial_blocks, trial_names = [], set(block_names)
+        trial_blocks, trial_names = list(blocks), set(block_names)  # kept only if the repeat is written
         lists = [_scope(c.items, _boundary(c, readers), readers, trial_blocks, trial_names, c.name)
                  for c in children]
         repeated = _repeat(local, lists, trial_blocks, trial_names)
         if repeated is not None:
-            blocks.extend(trial_blocks)
+            blocks[:] = trial_blocks
             block_names.update(trial_names)
             return repeated
+    if all(not isinstance(c, _Group) and c.local == str(k) for k, c in enumerate(children)):
+        chained = all(c.inputs == [children[k - 1].name if k else source] for k, c in enumerate(children))
+        if chained and all(c.op == first.op and c.args == first.args and c.outputs == 1 for c in children):
+            return Entry(local, op=first.op, args=first.args, repeat=len(children), loc=first.loc, note=first.note)
     return Entry(local, layers=_scope(children, source, readers, blocks, block_names, local), loc=first.loc)
 
 
@@ -231,58 +235,10 @@ def _same_group(a: Entry, b: Entry) -> bool:
 
 def _repeat(name: str, lists: list, blocks: list, block_names: set) -> Entry | None:
     """One block with `repeat:` for the repetitions' entry lists, or None when they differ beyond its arguments."""
-    template = max(lists, key=len)
-    order = [e.name for e in template]
-    by_name = [{e.name: e for e in entries} for entries in lists]
-    for entries in lists:  # every repetition's layers are the template's, in its order, some left out
-        names = iter(order)
-        if not all(any(n == m for m in names) for n in (e.name for e in entries)):
-            return None
-    t_inputs = _effective_inputs(template)
-    for entries, present in zip(lists, by_name):
-        inputs = _effective_inputs(entries)
-
-        def resolve(n, depth=0, present=present):
-            if n == "input" or n in present or depth > len(order):
-                return n
-            passed = t_inputs[n]
-            return resolve(passed[0], depth + 1) if len(passed) == 1 else None
-
-        for e in entries:
-            if [resolve(n) for n in t_inputs[e.name]] != inputs[e.name]:
-                return None
-    args, per_rep, layers = {}, {}, []
-    n = len(lists)
-    for t in template:
-        entry = Entry(t.name, op=t.op, args=dict(t.args), sources=t.sources, layers=t.layers, block=t.block,
-                      repeat=t.repeat, block_args=t.block_args, first=t.first, loc=t.loc, note=t.note)
-        present = [t.name in p for p in by_name]
-        if not all(present) and len(t_inputs[t.name]) != 1:  # switched off, a layer passes on its one input
-            return None
-        if not all(present):
-            arg = _arg_name(f"with_{t.name}", args)
-            args[arg], per_rep[arg] = None, [int(p) for p in present]
-            entry.cond = arg
-        versions = [p[t.name] for p in by_name if t.name in p]
-        if t.layers is not None or t.op is None:
-            if not all(_same_group(t, v) for v in versions):
-                return None
-        else:
-            if any(v.op != t.op for v in versions):
-                return None
-            keys = {k for v in versions for k in v.args}
-            for key in sorted(keys):
-                values = [_square(p[t.name].args.get(key)) if t.name in p else None for p in by_name]
-                known = [v for v in values if v is not None]
-                if len(known) != sum(present) or not known:
-                    return None
-                if all(v == known[0] for v in known):
-                    continue
-                arg = _arg_name(f"{t.name}_{key}", args)
-                fill = next(v for v in reversed(values) if v is not None)
-                args[arg], per_rep[arg] = None, [v if v is not None else fill for v in values]
-                entry.args[key] = arg
-        layers.append(entry)
+    per_rep: dict = {}
+    layers = _merge(lists, per_rep, "")
+    if layers is None:
+        return None
     block = Block(_unique(f"{name}_block", block_names), {}, layers)
     first, given = {}, {}
     for arg, values in per_rep.items():
@@ -294,9 +250,119 @@ def _repeat(name: str, lists: list, blocks: list, block_names: set) -> Entry | N
         else:
             block.args[arg] = values[-1]
             given[arg] = "[" + ", ".join(_expr(v) for v in values) + "][i]"
-    blocks.append(block)
-    return Entry(name, block=block.name, repeat=n, block_args=given, first=first, loc=template[0].loc if template
-                 else None)
+    same = next((b for b in blocks if b.args == block.args and _form(b.layers) == _form(block.layers)), None)
+    if same is not None:  # the block of an earlier repetition, or of an earlier stage
+        block_names.discard(block.name)
+        block = same
+    else:
+        blocks.append(block)
+    return Entry(name, block=block.name, repeat=len(lists), block_args=given, first=first, loc=layers[0].loc)
+
+
+def _form(entries: list) -> tuple:
+    """What a list of entries says, without where it came from: equal forms are the same layers."""
+    return tuple((e.name, e.op, tuple(sorted((k, str(v)) for k, v in e.args.items())), tuple(e.sources or ()),
+                  e.block, e.repeat, tuple(sorted(e.block_args.items())), tuple(sorted(e.first.items())), e.cond,
+                  _form(e.layers) if e.layers is not None else None) for e in entries)
+
+
+def _merge(lists: list, per_rep: dict, prefix: str) -> list | None:
+    """The template entries of one list in every repetition (None for a repetition where the list's group is
+    switched off), the differences made block arguments in `per_rep` (name -> one value per repetition)."""
+    live = [entries for entries in lists if entries is not None]
+    order = _union([[e.name for e in entries] for entries in live])
+    if not order:
+        return None
+    versions_of = {n: [e for entries in live for e in entries if e.name == n] for n in order}
+    t_inputs, previous, first_inputs = {}, "input", {}
+    for entries in live:
+        inputs = _effective_inputs(entries)
+        for e in entries:
+            first_inputs.setdefault(e.name, inputs[e.name])
+    for n in order:  # an entry reads the entry before it, if it does so everywhere, else what it reads first
+        t_inputs[n] = [previous] if all(v.sources is None for v in versions_of[n]) else first_inputs[n]
+        previous = n
+    previous = "input"
+    for entries in live:
+        present = {e.name for e in entries}
+        inputs = _effective_inputs(entries)
+        if any([_resolve(n, present, t_inputs) for n in t_inputs[e.name]] != inputs[e.name] for e in entries):
+            return None
+        if entries and _resolve(order[-1], present, t_inputs) != entries[-1].name:  # the list's output
+            return None
+    template = []
+    for n in order:
+        t = versions_of[n][0]
+        sources = None if t_inputs[n] == [previous] else list(t_inputs[n])
+        template.append(Entry(n, op=t.op, args=t.args, sources=sources, layers=t.layers, block=t.block,
+                              repeat=t.repeat, block_args=t.block_args, first=t.first, cond=t.cond, loc=t.loc,
+                              note=t.note))
+        previous = n
+    by_name = [None if entries is None else {e.name: e for e in entries} for entries in lists]
+    merged = []
+    for t in template:
+        versions = [None if p is None else p.get(t.name) for p in by_name]
+        entry = Entry(t.name, op=t.op, args=dict(t.args), sources=t.sources, layers=t.layers, block=t.block,
+                      repeat=t.repeat, block_args=t.block_args, first=t.first, loc=t.loc, note=t.note)
+        if any(p is not None and v is None for p, v in zip(by_name, versions)):
+            if len(t_inputs[t.name]) != 1:  # switched off, a layer passes on its one input
+                return None
+            arg = _arg_name(f"with_{prefix}{t.name}", per_rep)
+            per_rep[arg] = [0 if p is not None and v is None else 1 for p, v in zip(by_name, versions)]
+            entry.cond = arg
+        known = [v for v in versions if v is not None]
+        if t.layers is not None:
+            inner = _merge([v.layers if v is not None else None for v in versions], per_rep, f"{prefix}{t.name}_")
+            if inner is None or any(v.layers is None for v in known):
+                return None
+            entry.layers = inner
+        elif t.op is None:
+            if not all(_same_group(t, v) for v in known):
+                return None
+        else:
+            if any(v.op != t.op for v in known):
+                return None
+            for key in sorted({k for v in known for k in v.args}):
+                values = [_square(v.args.get(key)) if v is not None else None for v in versions]
+                present = [v for v in values if v is not None]
+                if len(present) != len(known):
+                    return None
+                if all(v == present[0] for v in present):
+                    continue
+                arg = _arg_name(f"{prefix}{t.name}_{key}", per_rep)
+                fill = present[-1]
+                per_rep[arg] = [v if v is not None else fill for v in values]
+                entry.args[key] = arg
+        merged.append(entry)
+    return merged
+
+
+def _union(orders: list) -> list:
+    """One order of all the names that keeps each repetition's order (a name met first is put after the name
+    before it); [] when two repetitions order their common names differently."""
+    merged: list = []
+    for names in orders:
+        at = 0
+        for n in names:
+            if n in merged:
+                k = merged.index(n)
+                if k < at:
+                    return []
+                at = k + 1
+            else:
+                merged.insert(at, n)
+                at += 1
+    return merged
+
+
+def _resolve(name: str, present: set, t_inputs: dict, depth: int = 0):
+    """What a name of the template stands for in a repetition where some entries are left out (switched off, an
+    entry passes its one input on)."""
+    base = _base(name)
+    if name == "input" or base in present or depth > len(t_inputs) or base not in t_inputs:
+        return name
+    passed = t_inputs[base]
+    return _resolve(passed[0], present, t_inputs, depth + 1) if len(passed) == 1 else None
 
 
 def _arg_name(base: str, taken: dict) -> str:

@@ -3,7 +3,8 @@
 torch's TorchScript exporter names each node after its module scope, `/layer1/layer1.0/conv1/Conv`; the dynamo
 exporter names nodes `node_Conv_753` and keeps the module path in the node's metadata (`pkg.torch.onnx.name_scopes`
 = `['', 'layer1', 'layer1.0', 'layer1.0.conv1', 'conv2d_3']`, or `namespace`). `module_path` reads either as the
-module's path (`('layer1', '0', 'conv1')`) and the op's own name within it (`Conv`, `conv2d_3`). A Conv or Gemm
+module's path (`('layer1', '0', 'conv1')`) and the op's own name within it (`Conv`, `conv2d_3`); any other node
+name (costcalc's own exporter writes `layer1.0.conv1`) is taken as the layer's path. A Conv or Gemm
 whose weight is named after its module (`layer1.0.conv1.weight`, as both exporters name parameters) takes its
 path from the weight: the dynamo exporter's optimiser folds batchnorm into the conv and gives the conv node the
 batchnorm's scope, but the layer is the conv.
@@ -65,7 +66,9 @@ def module_path(node, parameters) -> tuple:
                           default=0)
             path.extend(comps[overlap:])
         return tuple(path), parts[-1]
-    return (), node.name
+    if node.proto.name:  # another exporter's name, costcalc's own (`layer1.0.conv1`): the layer's path
+        return _components(node.proto.name), None
+    return (), node.op
 
 
 def _components(qualified: str) -> tuple:
