@@ -207,7 +207,10 @@ def main() -> int:
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     expected_path = os.path.join(args.out, "expected.json")
-    expected = json.load(open(expected_path)) if os.path.exists(expected_path) else {}
+    expected = {}
+    if os.path.exists(expected_path):
+        with open(expected_path) as f:
+            expected = json.load(f)
     names = args.only.split(",") if args.only else list(MODELS)
     work = tempfile.mkdtemp(prefix="costcalc-fixtures-")
     failures = {}

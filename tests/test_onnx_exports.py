@@ -167,3 +167,35 @@ def test_a_large_initializer_is_not_read(tmp_path):
     assert totals(path).params == 64 * 64 * 9
     parsed = onnx.ModelProto.FromString(data).graph.initializer[0]
     assert list(parsed.dims) == [64, 64, 3, 3] and not parsed.raw_data
+
+
+def _with_metadata(node, **props):
+    for key, value in props.items():
+        entry = node.metadata_props.add()
+        entry.key, entry.value = key.replace("__", "."), value
+    return node
+
+
+def test_dynamo_module_paths_from_metadata(tmp_path):
+    """The dynamo exporter's node names say nothing (`node_Conv_3`); the module path is in the metadata, as
+    name_scopes or namespace; a conv the optimiser folded a batchnorm into has the batchnorm's scope, and its
+    weight's name gives the conv's path."""
+    net = Net((1, 8, 8, 8), "dynamo")
+    w = "layer1.0.conv1.weight"
+    net.inits.append(onnx.numpy_helper.from_array(np.zeros((8, 8, 3, 3), np.float32), w))
+    b = net.weight((8,))
+    conv = _with_metadata(helper.make_node("Conv", ["x", w, b], ["c"], name="node_Conv_3", pads=[1] * 4),
+                          pkg__torch__onnx__name_scopes="['', 'layer1', 'layer1.0', 'layer1.0.bn1', '_native_batch_norm_1']")
+    relu = _with_metadata(helper.make_node("Relu", ["c"], ["r"], name="node_relu_7"),
+                          namespace=": m.ResNet/layer1: nn.Sequential/layer1.0: m.BasicBlock/layer1.0.relu: nn.ReLU/"
+                                    "relu_7: aten.relu.default")
+    add = _with_metadata(helper.make_node("Add", ["r", "x"], ["y"], name="node_add_2"),
+                         pkg__torch__onnx__name_scopes="['', 'layer1', 'layer1.0', 'add_2']")
+    graph = helper.make_graph([conv, relu, add], "dynamo",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], net.inits)
+    path = tmp_path / "dynamo.onnx"
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    graph = load(str(path))
+    assert [n.name for n in graph.nodes] == ["layer1.0.conv1", "layer1.0.relu", "layer1.0.add"]
+    assert "batchnorm folded into 1 convs" in graph.name

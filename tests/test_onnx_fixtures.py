@@ -18,7 +18,8 @@ from costcalc.graph import load  # noqa: E402
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "fixtures", "onnx")
 SPECS = os.path.join(HERE, "..", "specs")
-ALL = json.load(open(os.path.join(FIXTURES, "expected.json")))
+with open(os.path.join(FIXTURES, "expected.json")) as f:
+    ALL = json.load(f)
 # models whose exports need ops costcalc does not have yet: until it has them they must be refused, located
 NEEDS_OPS = {"convnext_tiny": ("layernorm", "gelu")}
 

@@ -3,17 +3,17 @@ garbage, cycles, more nodes than the limit, absurd dims, nested subgraphs. Each 
 located `model.onnx:N:1: error: ...` line per error, no traceback, within the time bound."""
 
 import os
+import pathlib
 
 import pytest
 
 onnx = pytest.importorskip("onnx")
 
+from hostile import check_promises  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 from onnx_graphs import Net  # noqa: E402
-
-from hostile import check_promises  # noqa: E402
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "onnx")
 SEED = os.path.join(FIXTURES, "resnet18_ts17.onnx")
@@ -47,7 +47,7 @@ def refused(path: str, *fragments: str, line: int | None = None) -> str:
 
 @pytest.mark.parametrize("cut", [1, 7, 100, 1000, 5000, -1])
 def test_truncated_files(tmp_path, cut):
-    data = open(SEED, "rb").read()
+    data = pathlib.Path(SEED).read_bytes()
     refused(write(tmp_path, data[:cut]), "error: ", line=1)
 
 
@@ -62,7 +62,7 @@ def test_empty_and_garbage_files(tmp_path):
 @given(st.data())
 def test_corrupted_exports(tmp_path_factory, data):
     """Bytes of a real export overwritten, dropped or truncated at random places."""
-    original = bytearray(open(SEED, "rb").read())
+    original = bytearray(pathlib.Path(SEED).read_bytes())
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(original) - 1))
         kind = data.draw(st.sampled_from(["flip", "drop", "cut"]))
