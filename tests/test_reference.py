@@ -374,3 +374,24 @@ layers:
     result = verify(graph, seed=3)
     assert result.passed, [(layer.name, layer.mismatches) for layer in result.failures]
     assert len(result.layers) == 17
+
+
+def test_conv2d_on_threads_gives_the_same_output_and_tally():
+    """set_threads(2) runs the column matrix's slices on two threads: same numbers, one matmul in the tally."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 64, 20, 20), dtype=np.float32)
+    w = rng.standard_normal((64, 2, 3, 3), dtype=np.float32)
+    from costcalc.reference import functional
+
+    functional.CHUNK_BYTES, chunk = 1 << 12, functional.CHUNK_BYTES  # many slices
+    try:
+        with counting() as one:
+            alone = F.conv2d(x, w, padding=1, groups=32)
+        F.set_threads(2)
+        with counting() as two:
+            threaded = F.conv2d(x, w, padding=1, groups=32)
+    finally:
+        F.set_threads(1)
+        functional.CHUNK_BYTES = chunk
+    np.testing.assert_array_equal(alone, threaded)
+    assert one.mult_adds == two.mult_adds == 2 * 64 * 20 * 20 * 9 * 2 and one.matmuls == two.matmuls == 1
