@@ -110,12 +110,22 @@ def shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# What other tools call a key or an op's argument (torch, ONNX, Keras), and its name in a spec
+KNOWN_AS = {"kernel_size": "k", "kernel": "k", "kernel_shape": "k", "padding": "pad", "pads": "pad",
+            "strides": "stride", "dilations": "dilation", "group": "groups", "out_channels": "out",
+            "out_features": "out", "filters": "out", "channels": "out"}
+
+
 def did_you_mean(word: str, choices) -> str:
-    """' (did you mean 'x'?)' for the closest of `choices`, or '' when none is close."""
+    """' (did you mean 'x'?)' for the closest of `choices` (or the spec's name for another tool's spelling, as
+    'kernel_size' -> 'k'), or '' when none is close."""
     import difflib  # only on the error path
 
     word = str(word)
     if len(word) > 100:
         return ""
-    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    names = [str(c) for c in choices]
+    if KNOWN_AS.get(word) in names:
+        return f" (did you mean '{KNOWN_AS[word]}'?)"
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,1 @@
+"""Commands of `costcalc` beyond the core ones in costcalc/cli.py, one module each, registered in cli.py."""
