@@ -1,5 +1,5 @@
 """The zoo: the specs shipped with costcalc (the repository's specs/, installed as the package data
-`costcalc.zoo`), found by name: `costcalc report resnet50` reads the zoo's resnet50.yaml when no file of that
+`costcalc.specs`), found by name: `costcalc report resnet50` reads the zoo's resnet50.yaml when no file of that
 name is in the way."""
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ SOURCE_TREE = pathlib.Path(__file__).resolve().parent.parent / "specs"  # a chec
 
 def zoo_dir() -> pathlib.Path | None:
     """Where the shipped specs are: the installed package data, else the source tree's specs/."""
-    try:
-        from importlib.resources import files
+    import importlib.util
 
-        root = pathlib.Path(str(files("costcalc.zoo")))
+    try:
+        found = importlib.util.find_spec("costcalc.specs")
+    except ModuleNotFoundError:
+        found = None
+    for location in (found.submodule_search_locations or []) if found is not None else []:
+        root = pathlib.Path(location)
         if (root / "resnet50.yaml").is_file():
             return root
-    except (ModuleNotFoundError, TypeError):
-        pass
     return SOURCE_TREE if SOURCE_TREE.is_dir() else None
 
 
