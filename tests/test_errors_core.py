@@ -5,7 +5,7 @@ import pytest
 CASES = [
     # (id, spec text, line:col, message)
     ("yaml-syntax", "input: [3, 8, 8]\nlayers:\n  - {op: conv, out: 8, k: 3\n", "4:1",
-     "YAML syntax: did not find expected ',' or '}'"),
+     "YAML syntax: a '{' mapping is not closed by '}' (or a ',' is missing between its items)"),
     ("wrong-type", "input: [3, 8, 8]\nlayers:\n  - {op: conv, out: [8], k: 3}\n", "3:21",
      "layer 'conv0': 'out' must be a whole number, not [8]"),
     ("not-whole", "input: [3, 8, 8]\nlayers:\n  - {op: conv, out: 8 * 1.5 + 0.5, k: 3}\n", "3:21",
