@@ -99,6 +99,10 @@ def test_a_bad_published_section_is_a_located_error(run, write_spec):
     result = run("report", path)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{path}:5:10: error: published: flops: a published figure is a whole count")
+    typo = write_spec("input: [3, 8, 8]\nlayers:\n  - relu\npublished:\n  flop: 0\n  top1: 76.1\n", "typo.yaml")
+    assert "published: unknown key 'flop' (did you mean 'flops'?)" in run("report", typo).stderr
+    notes = write_spec("input: [3, 8, 8]\nlayers:\n  - relu\npublished:\n  flops: 0\n  top1: 76.1\n", "n.yaml")
+    assert "published: flops 0 = computed" in run("report", notes).stdout  # top1 is a note
 
 
 @pytest.mark.parametrize("text, expect", [

@@ -234,3 +234,17 @@ def test_guidelines_csv_gives_each_figure_a_column(run):
     assert int(g2["excess"]) == int(g2["memory_access"]) - int(g2["memory_access_g1"])
     g1 = next(row for row in rows if row["guideline"] == "G1")
     assert g1["groups"] == "1" and g1["memory_access_g1"] == "" and g1["bound"] != ""
+
+
+def test_check_and_compare_name_the_settings_in_every_format(run):
+    sets = ("--set", "num_classes=10", "--input", "3x160x160")
+    assert run("check", R50, *sets).stdout.splitlines()[-1].startswith(
+        "1 spec (--set num_classes=10, --input 3x160x160): ")
+    assert run("check", R50, *sets, "--format", "csv").stdout.startswith(
+        "# checked with --set num_classes=10, --input 3x160x160\npath,")
+    assert json.loads(run("check", R50, *sets, "--format", "json").stdout)["settings"] == [
+        "--set num_classes=10", "--input 3x160x160"]
+    assert "(--set num\\_classes=10" in run("check", R50, *sets, "--format", "markdown").stdout.splitlines()[0]
+    compared = run("compare", R50, "--set-b", "num_classes=10", "--format", "csv").stdout
+    assert compared.startswith("# A: resnet50 | B: resnet50 (--set num_classes=10)\nname,")
+    assert not run("compare", R50, RX50, "--format", "csv").stdout.startswith("#")

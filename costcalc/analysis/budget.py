@@ -140,6 +140,7 @@ class CheckRun:
     require_budget: bool = False
     convention: str = "paper"  # what the FLOPs totals count
     memory_unit: str = "elements"
+    settings: tuple = ()  # the --set / --input every spec was checked under, as written
 
     @property
     def exit_code(self) -> int:

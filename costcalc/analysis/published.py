@@ -7,7 +7,8 @@ paper's numbers?", answered.
       flops: 4089184256
       tolerance: 0.02            # every figure within 2%; or {flops: 0.02}: only the figures named
 
-A figure without a tolerance must be equal to the unit. The difference allowed is exact: |computed - published| <=
+A figure without a tolerance must be equal to the unit. Other keys are the author's notes (a misspelt figure,
+`flop:`, is an error). The difference allowed is exact: |computed - published| <=
 tolerance * published, with the tolerance read as the decimal written (no float rounding).
 """
 
@@ -71,10 +72,11 @@ def published_figures(spec, totals) -> tuple:
     published = getattr(spec, "published", None) if spec is not None else None
     if not published:
         return ()
-    for key in published:
-        if key not in PUBLISHED_FIELDS + OTHER_KEYS:
-            raise SpecError(f"published: unknown key '{key}'{did_you_mean(key, PUBLISHED_FIELDS + OTHER_KEYS)} "
-                            f"(figures: {', '.join(PUBLISHED_FIELDS)}; also source, tolerance)", published.key_locs[key])
+    for key in published:  # other keys (a paper's accuracy, a URL) are the author's notes, unless a misspelling
+        hint = did_you_mean(key, PUBLISHED_FIELDS + OTHER_KEYS) if key not in PUBLISHED_FIELDS + OTHER_KEYS else ""
+        if hint:
+            raise SpecError(f"published: unknown key '{key}'{hint} (figures: {', '.join(PUBLISHED_FIELDS)}; also "
+                            "source, tolerance)", published.key_locs[key])
     allowed = tolerances(published)
     figures = []
     for key in PUBLISHED_FIELDS:

@@ -106,7 +106,7 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_memory_acc
         click.echo(f"error: no spec file (*.yaml, *.yml) under {', '.join(paths)}", err=True)
         sys.exit(2)
     run = CheckRun(tuple(check_spec(path, extra, load, guidelines_failing, bytes_per_element or 1, reference,
-                                    check_published) for path in files), require_budget, convention, unit)
+                                    check_published) for path in files), require_budget, convention, unit, changed)
     for item in run.checks:
         if item.error is not None:
             click.echo(str(item.error), err=True)

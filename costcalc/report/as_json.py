@@ -171,7 +171,7 @@ def check_document(run) -> dict:
                                           for f in check.guideline_violations]},
         })
     return {"exit_code": run.exit_code, "convention": run.convention, "memory_access_unit": run.memory_unit,
-            "specs": specs}
+            "settings": list(run.settings), "specs": specs}
 
 
 def published_dict(published) -> dict | None:

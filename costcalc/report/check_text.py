@@ -72,7 +72,8 @@ def check_summary(run) -> str:
              "unreadable"]
     parts = [f"{counts[k]} {k}" for k in order if k in counts]
     n = len(run.checks)
-    return f"{n} spec{'s' if n != 1 else ''}: {', '.join(parts) or 'none'}"
+    under = f" ({', '.join(run.settings)})" if run.settings else ""
+    return f"{n} spec{'s' if n != 1 else ''}{under}: {', '.join(parts) or 'none'}"
 
 
 def render_check(run, options) -> str:
