@@ -232,7 +232,7 @@ def test_a_huge_table_is_cut_with_a_note(tmp_path, run, monkeypatch):
     assert result.exit_code == 0
     assert result.stderr == ("note: the table shows the first 10 of 11 rows (totals cover all); "
                              "use --depth, --top or --format json\n")
-    assert "relu0.9 " in result.stdout and "relu0.10 " not in result.stdout
+    assert "relu_0.9 " in result.stdout and "relu_0.10 " not in result.stdout
     assert f"{11 * 192:,}" in run("report", str(path), "--exact").stdout  # 1 FLOP per element of 3x8x8
 
 

@@ -1,1 +1,1 @@
-"""Commands of `costcalc` beyond the core ones in costcalc/cli.py, one module each, registered in cli.py."""
+"""Commands of the `costcalc` CLI that live in their own module (registered at the end of costcalc.cli)."""
