@@ -110,10 +110,9 @@ def shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# What other tools call a key or an op's argument (torch, ONNX, Keras), and its name in a spec
-KNOWN_AS = {"kernel_size": "k", "kernel": "k", "kernel_shape": "k", "padding": "pad", "pads": "pad",
-            "strides": "stride", "dilations": "dilation", "group": "groups", "out_channels": "out",
-            "out_features": "out", "filters": "out", "channels": "out"}
+# torch's name of an argument whose spec name is no slip of it: `kernel_size` is `k` (the window; `padding` and
+# `out_channels` are left to the list of what an op takes, as tests/test_spec_names.py says)
+KNOWN_AS = {"kernel_size": "k"}
 
 
 def did_you_mean(word: str, choices) -> str:
