@@ -364,6 +364,7 @@ from costcalc.commands.check import check  # noqa: E402 - commands in their own 
 from costcalc.commands.compare import compare  # noqa: E402
 from costcalc.commands.export import export  # noqa: E402
 from costcalc.commands.measure import measure  # noqa: E402
+from costcalc.commands.schema import schema  # noqa: E402
 from costcalc.commands.zoo import zoo  # noqa: E402
 
 main.add_command(compare)
@@ -371,3 +372,4 @@ main.add_command(check)
 main.add_command(export)
 main.add_command(measure)
 main.add_command(zoo)
+main.add_command(schema)
