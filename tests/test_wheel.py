@@ -24,6 +24,7 @@ def test_the_wheel_holds_the_zoo(tmp_path):
     shipped = {f"costcalc/specs/{p.relative_to(SPECS).as_posix()}" for p in SPECS.rglob("*.yaml")}
     assert len(shipped) > 40 and shipped <= names
     assert "costcalc/zoo.py" in names and "costcalc/commands/check.py" in names
+    assert "costcalc/schema/spec.schema.json" in names
     assert not any(name.startswith(("specs/", "tests/")) for name in names)
 
 
