@@ -198,7 +198,8 @@ def test_compare_convention(run):
 def test_errors_caused_by_set_name_the_set(run, write_spec):
     result = run("report", R50, "--set", "groups=0")
     assert result.exit_code == 2
-    assert result.stderr == (f"{R50}:17:38: error: layer 'layer1.0.conv1': 'out' must be at least 1, not 0 "
+    line = next(i for i, text in enumerate(open(R50).read().splitlines(), 1) if "{name: conv1, op: conv, out: planes" in text)
+    assert result.stderr == (f"{R50}:{line}:38: error: layer 'layer1.0.conv1': 'out' must be at least 1, not 0 "
                              "(from --set groups=0)\n")
     both = run("report", R50, "--set", "groups=0", "--set", "num_classes=10")  # only the culprit is named
     assert "(from --set groups=0)\n" in both.stderr
