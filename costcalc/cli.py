@@ -191,7 +191,8 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
     except CostcalcError as e:
         _fail(e)
     changed = settings(sets, input_shape)
-    result = replace(result, settings=changed, published=_published(graph, result, changed, batch, bytes_per_element))
+    result = replace(result, settings=changed)
+    result = replace(result, published=_published(graph, result, batch, bytes_per_element))
     selected = rows(result, level, top, sort)
     if fmt == "table" and len(selected) > MAX_TABLE_ROWS:
         click.echo(f"note: the table shows the first {MAX_TABLE_ROWS:,} of {len(selected):,} rows (totals cover "
@@ -200,15 +201,11 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
     click.echo(render(Format(fmt), result, selected, _options(exact)), nl=False)
 
 
-def _published(graph, result, changed: tuple, batch: int, bytes_per_element):
-    """The spec's published figures beside the computed totals, when they count the same thing: the spec as
-    written, batch 1, elements, the paper convention; otherwise None."""
-    if changed or batch != 1 or bytes_per_element or result.convention != "paper":
-        return None
-    from costcalc.analysis.published import published_of
+def _published(graph, result, batch: int, bytes_per_element):
+    from costcalc.analysis.published import published_for
 
     try:
-        return published_of(graph.spec, result.totals)
+        return published_for(graph.spec, result, batch, bytes_per_element)
     except CostcalcError as e:
         _fail(e)
 

@@ -111,3 +111,11 @@ def published_of(spec, totals) -> Published | None:
     """The spec's published figures against `totals`, or None when it publishes none."""
     figures = published_figures(spec, totals)
     return Published(source_of(spec), figures) if figures else None
+
+
+def published_for(spec, report, batch: int = 1, bytes_per_element: int | None = None) -> Published | None:
+    """The spec's published figures beside `report`'s totals when they count the same thing: the spec as written
+    (no settings), batch 1, memory access in elements, the paper convention; otherwise None."""
+    if report.settings or batch != 1 or bytes_per_element or report.convention != "paper":
+        return None
+    return published_of(spec, report.totals)

@@ -87,19 +87,18 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_memory_acc
     unit = "bytes" if bytes_per_element else "elements"
     reference = _baseline(baseline, increases, convention, unit)
     changed = settings(sets, input_shape)
-    comparable = not changed and batch == 1 and not bytes_per_element and convention == "paper"
 
     def load(path):
         from dataclasses import replace
 
         from costcalc.analysis import analyse
-        from costcalc.analysis.published import published_of
+        from costcalc.analysis.published import published_for
 
         graph = load_graph(path, sets, input_shape, batch)
         report = (analyse_checked(graph, thresholds, bytes_per_element, convention) if guidelines_failing
                   else analyse(graph, bytes_per_element, convention))
-        published = published_of(graph.spec, report.totals) if comparable else None
-        return graph.spec, replace(report, settings=changed, published=published)
+        report = replace(report, settings=changed)
+        return graph.spec, replace(report, published=published_for(graph.spec, report, batch, bytes_per_element))
 
     files = spec_files(paths, exclude)
     if not files:
