@@ -81,7 +81,10 @@ def load_graph(path: str, sets: tuple, input_shape: str | None, batch: int):
     path = resolve(path)
     overrides, shape = _parse_sets(sets), _parse_input(input_shape)
     try:
-        return load(path, overrides, shape, batch)
+        graph = load(path, overrides, shape, batch)
+        for warning in graph.warnings:  # legal but most likely not meant: located, on stderr
+            click.echo(str(warning), err=True)
+        return graph
     except (RecursionError, MemoryError) as e:  # a last guard: the limits should stop any spec before these
         raise SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})", Loc(path))
     except SpecError as e:
