@@ -141,7 +141,14 @@ class _Walker:
                 what = f"--set {name}={overrides[name]}"
             else:
                 what = f"variable '{name}'"
-            env[name] = self.evaluate(value, env.__getitem__, what)
+            try:
+                env[name] = self.evaluate(value, env.__getitem__, what)
+            except SpecError as e:
+                text = str(overrides.get(name, ""))
+                if "," in text and not text.lstrip().startswith(("[", "(")):  # --set depths=3,4,6,3
+                    raise SpecError(f"{e.message} (a list is written in brackets: --set {name}=[{text}])",
+                                    e.loc) from None
+                raise
         return env
 
     def input_shapes(self) -> dict:

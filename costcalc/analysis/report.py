@@ -55,7 +55,8 @@ class Report:
     max_depth: int = 1
     convention_summary: str = ""  # what FLOPs means under `convention`, for the header
     guidelines: object = None  # costcalc.analysis.guidelines.Guidelines, when checked: reporters show it
-    settings: tuple = ()  # what changed the spec, as written: ("width=0.5", "input=3x160x160"); headers name them
+    settings: tuple = ()  # what changed the spec, as written: ("--set width=0.5", ...); headers name them
+    published: object = None  # costcalc.analysis.published.Published, when the spec's figures apply: shown beside
 
 
 def analyse(graph: Graph, bytes_per_element: int | None = None, convention: str = CONVENTION) -> Report:
