@@ -155,7 +155,8 @@ def _inputs(session, shapes: dict, seed: int, loc: Loc) -> dict:
     for value in session.get_inputs():
         shape = shapes.get(value.name, value.shape)
         if any(not isinstance(d, int) or d < 1 for d in shape):
-            raise SpecError(f"input '{value.name}' has shape {list(value.shape)}: give its size", loc)
+            raise SpecError(f"input '{value.name}' has shape {list(value.shape)}: its size is not fixed in the file; "
+                            "give it (--input CxHxW, --batch N; input_shapes= in Python)", loc)
         dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16}.get(value.type)
         if dtype is None:
             raise SpecError(f"input '{value.name}' is a {value.type}: costcalc feeds float tensors", loc)
