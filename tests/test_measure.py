@@ -46,6 +46,12 @@ def test_a_fused_kernel_goes_on_its_first_layer_and_the_others_are_marked():
     assert rows["[ReorderOutput]"].latency_s == 0.001 and rows["[ReorderOutput]"].fused_into is None
 
 
+def test_a_removed_first_node_is_marked_with_its_reader():
+    nodes = [("drop", "Dropout", ["input"], ["drop"]), ("conv", "Conv", ["drop", "w"], ["conv"])]
+    rows = {r.name: r for r in attribute(_model(nodes), [[("conv", "Conv", 0.002)]])}
+    assert (rows["drop"].fused_into, rows["drop"].latency_s, rows["conv"].latency_s) == ("conv", 0.0, 0.002)
+
+
 def test_unfused_kernels_and_sub_nodes_of_a_layer():
     """A costcalc layer written as several nodes (swish: Sigmoid + `<layer>/Mul`) sums its kernels; a kernel named
     after a sub-node (`act/Mul/QuickGeluFusion/`) belongs to the layer."""
