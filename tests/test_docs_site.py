@@ -60,16 +60,22 @@ def test_version():
     assert result.exit_code == 0 and result.stdout == f"costcalc, version {__version__}\n"
 
 
+def _shell(env: dict):
+    """`costcalc` run as the shell runs it, in a process of its own (completion exits the process it runs in)."""
+    return subprocess.run([sys.executable, "-c", "from costcalc.cli import main; main(prog_name='costcalc')"],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+
+
 @pytest.mark.parametrize("shell, marker", [("bash", "complete -o nosort -F"), ("zsh", "compdef"),
                                            ("fish", "complete --no-files --command costcalc")])
 def test_completion_script(shell, marker):
     """docs/cli.md's `_COSTCALC_COMPLETE=<shell>_source costcalc` prints the shell's completion script."""
-    result = _costcalc({"_COSTCALC_COMPLETE": f"{shell}_source"})
-    assert result.exit_code == 0 and marker in result.stdout and "_COSTCALC_COMPLETE" in result.stdout
+    result = _shell({"_COSTCALC_COMPLETE": f"{shell}_source"})
+    assert result.returncode == 0 and marker in result.stdout and "_COSTCALC_COMPLETE" in result.stdout
 
 
 def test_completion_completes_commands_and_choices():
     env = {"_COSTCALC_COMPLETE": "bash_complete", "COMP_WORDS": "costcalc rep", "COMP_CWORD": "1"}
-    assert "plain,report" in _costcalc(env).stdout.splitlines()
+    assert "plain,report" in _shell(env).stdout.splitlines()
     env = {"_COSTCALC_COMPLETE": "bash_complete", "COMP_WORDS": "costcalc report --format ", "COMP_CWORD": "3"}
-    assert {"plain,json", "plain,csv"} <= set(_costcalc(env).stdout.splitlines())
+    assert {"plain,json", "plain,csv"} <= set(_shell(env).stdout.splitlines())
