@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from costcalc import reuse
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
 from costcalc.spec.choice import check_op_expression, chosen_op
@@ -104,6 +105,8 @@ class _Walker:
         self.globals: dict = {}
         self.active_blocks: list = []
         self.inputs: dict = {}
+        self.recordings: dict = {}  # costcalc.reuse.key(...) -> Recording: blocks walked once, replayed after
+        self.reads: list | None = None  # (tensor id, dimension) read by expressions, when a subclass notes them
 
     # ---- top level ------------------------------------------------------------------------------------------
 
@@ -282,11 +285,24 @@ class _Walker:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
                 env[arg] = self.evaluate(default, self.layer_lookup(current, env), f"block '{entry.block}': argument '{arg}'")
+        key = reuse.key(entry.block, env, definition.args, self.tensors[current], self.active_blocks)
+        recording = self.recordings.get(key)
+        if isinstance(recording, reuse.Span):
+            recording = self.recordings[key] = reuse.record(self, recording)
+        if recording is not None and self.steps + recording.steps <= MAX_STEPS \
+                and len(self.nodes) + len(recording.nodes) <= MAX_NODES:
+            return reuse.replay(self, recording, path, kinds, current, Node)
+        first = (len(self.nodes), len(self.tensors), len(self.reads or ()), self.steps)
         self.active_blocks.append(entry.block)
         try:
-            return self.sequence(definition.layers, _Scope(path, kinds, env, current))
+            out = self.sequence(definition.layers, _Scope(path, kinds, env, current))
         finally:
             self.active_blocks.pop()
+        if key not in self.recordings and len(self.recordings) < reuse.MAX_RECORDINGS:
+            self.recordings[key] = reuse.Span(path, kinds, current, (first[0], len(self.nodes)),
+                                              (first[1], len(self.tensors)), (first[2], len(self.reads or ())),
+                                              self.steps - first[3], out)
+        return out
 
     # ---- ops ------------------------------------------------------------------------------------------------
 
@@ -552,7 +568,8 @@ def load(path: str, overrides: dict | None = None, input_shape: tuple | None = N
         return build(importer.read_spec(path, input_shape), overrides, input_shape, batch)
     from costcalc.spec.model import read_partial
 
-    spec, errors = read_partial(path)
-    check(spec, errors)  # the reader's errors and the ops' together, in file order
+    with gc_paused():  # a value, a position and an entry per line of the file
+        spec, errors = read_partial(path)
+        check(spec, errors)  # the reader's errors and the ops' together, in file order
     errors.raise_any()
     return build(spec, overrides, input_shape, batch, checked=True)
