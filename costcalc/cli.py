@@ -10,6 +10,7 @@ from dataclasses import replace
 import click
 
 from costcalc import __version__
+from costcalc.commands.device import device_option, load_device
 from costcalc.errors import CostcalcError, Loc, SpecError
 from costcalc.report import FORMATS
 
@@ -101,12 +102,19 @@ def threshold_option(command):
                              "see README for the names and defaults.")(command)
 
 
-def analyse_checked(graph, thresholds: tuple, bytes_per_element=None, convention: str = "paper"):
-    """The Report of `graph`, carrying its guideline checks."""
+def analyse_checked(graph, thresholds: tuple, bytes_per_element=None, convention: str = "paper", device=None):
+    """The Report of `graph`, carrying its guideline checks (and, with a `device` profile path, its estimated
+    latency and what each violation costs in it)."""
     from costcalc.analysis import analyse
 
-    return replace(analyse(graph, bytes_per_element, convention),
-                   guidelines=check_guidelines(graph, thresholds, bytes_per_element))
+    report = replace(analyse(graph, bytes_per_element, convention, load_device(device), device or ""),
+                     guidelines=check_guidelines(graph, thresholds, bytes_per_element))
+    if device is None:
+        return report
+    from costcalc.analysis.time_costs import violation_costs
+
+    costs = violation_costs(graph, report.guidelines, report.device, report.latency, bytes_per_element)
+    return replace(report, latency_costs=costs)
 
 
 def check_guidelines(graph, thresholds: tuple, bytes_per_element=None):
@@ -165,8 +173,9 @@ CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.an
 @click.option("--explain-conventions", is_flag=True,
               help="Print, per op, what each convention counts (and, with SPEC, its FLOPs per op type), then exit.")
 @threshold_option
+@device_option
 def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_per_element, convention,
-           explain_conventions, thresholds):
+           explain_conventions, thresholds, device):
     """Per-layer FLOPs, params and memory access of SPEC, with totals, then the ShuffleNet V2 guideline panel."""
     from costcalc.analysis import rows
     from costcalc.report import Format, render
@@ -178,7 +187,8 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
         raise click.UsageError("Missing argument 'SPEC'.")
     level = _depth(depth)
     try:
-        result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element, convention)
+        result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element, convention,
+                                 device)
     except CostcalcError as e:
         _fail(e)
     selected = rows(result, level, top, sort)
@@ -216,8 +226,9 @@ def _label(model: str, sets: tuple, input_shape: str | None) -> str:
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
 @threshold_option
+@device_option
 def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, input_b, fmt, depth, changed, exact,
-            bytes_per_element, thresholds):
+            bytes_per_element, thresholds, device):
     """Compare two specs (A.yaml B.yaml), or one spec under two settings (A.yaml --set-a width=1.0 --set-b
     width=0.5): totals side by side with their deltas (B - A), a row-by-row diff matched by name, then by
     position within a block, and the guideline violations that appear in B or disappear from A."""
@@ -231,8 +242,8 @@ def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, i
     try:
         graph_a = load_graph(spec_a, sets + sets_a, input_a or input_shape, batch)
         graph_b = load_graph(spec_b or spec_a, sets + sets_b, input_b or input_shape, batch)
-        result = compare_reports(analyse_checked(graph_a, thresholds, bytes_per_element),
-                                 analyse_checked(graph_b, thresholds, bytes_per_element), level,
+        result = compare_reports(analyse_checked(graph_a, thresholds, bytes_per_element, device=device),
+                                 analyse_checked(graph_b, thresholds, bytes_per_element, device=device), level,
                                  _label(graph_a.name, sets_a, input_a), _label(graph_b.name, sets_b, input_b))
     except CostcalcError as e:
         _fail(e)
@@ -248,6 +259,8 @@ def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, i
 @click.option("--max-params", metavar="N", help="Params limit, e.g. 26M.")
 @click.option("--max-mac", metavar="N", help="Memory access limit in elements, e.g. 130M.")
 @click.option("--max-activations", metavar="N", help="Activations limit in elements, e.g. 50M.")
+@click.option("--max-latency", metavar="TIME", help="Estimated latency limit, e.g. 10ms (needs --device).")
+@device_option
 @click.option("--fail-on", metavar="G1,G2", help="Also fail (exit 1) on violations of these ShuffleNet V2 guidelines.")
 @threshold_option
 @click.option("--require-budget", is_flag=True, help="A spec with no limit at all fails (exit 1).")
@@ -255,8 +268,8 @@ def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, i
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write a JUnit XML report to FILE.")
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
-def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_activations, fail_on, thresholds,
-          require_budget, fmt, junit_file, exact):
+def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_activations, max_latency, device,
+          fail_on, thresholds, require_budget, fmt, junit_file, exact):
     """Check each SPEC (every *.yaml under a DIR) against its `budget:` section and the --max-* limits.
 
     \b
@@ -283,16 +296,25 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_a
             raise click.BadParameter(str(e), param_hint="--fail-on") from None
     try:
         extra = command_line_limits({"flops": max_flops, "params": max_params, "memory_access": max_mac,
-                                     "activations": max_activations})
+                                     "activations": max_activations, "latency_s": max_latency})
     except QuantityError as e:
         raise click.BadParameter(str(e).partition(": ")[2], param_hint=str(e).partition(":")[0]) from None
     _parse_sets(sets), _parse_input(input_shape)  # a bad option is a usage error before any spec is read
     if thresholds:
         _parse_thresholds(thresholds)
 
+    if max_latency and not device:
+        raise click.UsageError("--max-latency gates on the estimated latency: give the device profile with --device")
+    try:
+        profile = load_device(device)
+    except CostcalcError as e:
+        _fail(e)
+
     def load(path):
         graph = load_graph(path, sets, input_shape, batch)
-        return graph.spec, analyse_checked(graph, thresholds) if guidelines_failing else analyse(graph)
+        if guidelines_failing:
+            return graph.spec, analyse_checked(graph, thresholds, device=device)
+        return graph.spec, analyse(graph, device=profile, device_path=device or "")
 
     files = spec_files(paths)
     if not files:
@@ -388,12 +410,15 @@ Set them with --threshold G1.max_ratio=3 or a spec section guidelines: {G1: {max
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
 @threshold_option
-def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, thresholds):
-    """Where SPEC breaks the four ShuffleNet V2 guidelines, by how much, and what it costs in memory access."""
+@device_option
+def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, thresholds, device):
+    """Where SPEC breaks the four ShuffleNet V2 guidelines, by how much, and what it costs in memory access (and,
+    with --device, in estimated time)."""
     from costcalc.report import Format, render_guidelines
 
     try:
-        result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element)
+        result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element,
+                                 device=device)
     except CostcalcError as e:
         _fail(e)
     click.echo(render_guidelines(Format(fmt), result, _options(exact)), nl=False)

@@ -86,7 +86,8 @@ def test_shuffle_and_split_need_the_plain_layout(write_spec):
 @pytest.mark.parametrize("c_in, c_out, groups, block, expected", [
     (64, 58, 1, 8, True), (58, 64, 1, 8, False), (3, 24, 1, 8, True), (64, 64, 2, 8, True), (64, 64, 8, 8, True),
     (64, 64, 16, 8, False), (24, 24, 24, 8, True), (58, 58, 58, 8, False), (64, 64, 1, 0, False),
-    (64, 64, 1, 16, True), (40, 40, 1, 16, False),
+    (64, 64, 1, 16, True), (40, 40, 1, 16, True), (36, 36, 1, 16, False), (36, 36, 36, 8, True), (12, 12, 1, 8, True),
+    (96, 96, 8, 8, False),
 ])
 def test_which_convs_run_blocked(c_in, c_out, groups, block, expected):
     assert conv_blocked(c_in, c_out, groups, block) is expected

@@ -22,8 +22,9 @@ overhead are those measured with that many threads, so what parallelism a small 
 overhead and throughput.
 
 Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
-the blocked layout, and again `_plain`), fc, element-wise, pooling, data movement (concat, split, shuffle, select,
-layout reorders). See profile.CLASS_DOCS.
+the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
+swish), pooling (blocked and plain), data movement (concat, split, shuffle, select, layout reorders). See
+profile.CLASS_DOCS.
 
 Fusion, as onnxruntime's CPU provider does it (each rule can be switched off in the profile's `fusion:` list); a
 layer is absorbed only when it alone reads the kernel's output:
@@ -32,11 +33,12 @@ layer is absorbed only when it alone reads the kernel's output:
     conv+add         in the blocked layout, a residual add of a conv's output and another blocked tensor runs
                      inside the conv (an activation after it too)
     bn+activation    in the blocked layout, a batchnorm on its own is a per-channel conv, with its activation
-Layout (`layout_block` b > 0: onnxruntime's NCHWc): a conv runs blocked when groups = 1 and its input channels are a
-multiple of b (or fewer than b: the first conv reads the image as it is), a depthwise conv when its channels are a
-multiple of b, a grouped conv when its input and output channels per group are; pooling, batchnorm and element-wise
-ops keep their input's layout; add and mul of equal shapes, and concat of channels that are multiples of b, stay
-blocked when all inputs are. Everything else (split, shuffle, select, fc, flatten, global mean, a broadcasting
+Layout (`layout_block` b > 0: onnxruntime's NCHWc, channels padded to a multiple of b): a conv runs blocked when
+groups = 1 and its input channels are a multiple of b/2 (or fewer than b: the first conv reads the image as it
+is), a depthwise conv when its channels are a multiple of b/2, a grouped conv when its input and output channels
+per group are multiples of b; pooling runs blocked when its input is, or when its channels are a multiple of b;
+batchnorm and element-wise ops keep their input's layout; add and mul of equal shapes, and concat of channels that
+are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc, flatten, global mean, a broadcasting
 mul) reads the plain layout. A tensor crossing between layouts is reordered once (a data-movement kernel moving it
 twice: read and write), charged to the layer that needs it; so is the network's output if it ends blocked.
 """
@@ -49,8 +51,7 @@ from math import prod
 from costcalc.latency.profile import DeviceProfile
 
 ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "tanh", "leaky_relu", "hardsigmoid"})  # fused into a conv
-ELEMENTWISE = frozenset({"relu", "relu6", "leaky_relu", "sigmoid", "tanh", "swish", "hardsigmoid", "hardswish",
-                         "scale", "add", "mul", "bn"})
+EXPONENTIAL = frozenset({"sigmoid", "tanh", "swish"})  # element-wise ops of class elementwise_exp
 POOLING = frozenset({"maxpool", "avgpool", "gap", "mean"})
 DATA_MOVEMENT = frozenset({"concat", "split", "shuffle", "select", "flatten"})
 FREE = frozenset({"dropout", "identity"})  # removed by the runtime
@@ -102,14 +103,22 @@ def conv_class(in_channels: int, out_channels: int, k: tuple, groups: int) -> st
 
 
 def conv_blocked(in_channels: int, out_channels: int, groups: int, block: int) -> bool:
-    """Whether onnxruntime runs this conv in its blocked (NCHWc) layout."""
+    """Whether onnxruntime runs this conv in its blocked (NCHWc) layout: channels padded to the block b, which it
+    does for channels that are a multiple of b / 2 (groups 1 and depthwise) or per-group channels that are a
+    multiple of b (grouped), and for a groups-1 conv reading fewer than b channels (the image)."""
     if block <= 0:
         return False
+    half = max(block // 2, 1)
     if groups == 1:
-        return in_channels % block == 0 or in_channels < block
+        return in_channels < block or in_channels % half == 0
     if groups == in_channels == out_channels:
-        return in_channels % block == 0
+        return in_channels % half == 0
     return (in_channels // groups) % block == 0 and (out_channels // groups) % block == 0
+
+
+def padded(channels: int, block: int) -> int:
+    """Channels rounded up to the layout block (a blocked kernel computes the padding too)."""
+    return -(-channels // block) * block if block > 0 else channels
 
 
 def kernel_time(kernel: Kernel, profile: DeviceProfile) -> float:
@@ -202,6 +211,8 @@ class _Planner:
             return False
         if node.op == "concat":
             return all(ins) and all(self.graph.tensors[t][0] % self.block == 0 for t in node.inputs)
+        if node.op in POOLING:  # reordered into the blocked layout when its channels are a multiple of b
+            return ins[0] or self.graph.tensors[node.inputs[0]][0] % self.block == 0
         if node.op in ("add", "mul"):
             shapes = {self.graph.tensors[t] for t in node.inputs}
             return all(ins) and len(shapes) == 1
@@ -268,17 +279,20 @@ class _Planner:
             kind = conv_class(c_in, c_out, head.args["k"], head.args.get("groups", 1))
             op_class = kind if blocked else f"{kind}_plain"
             flops = head.counts.flops
-            if blocked and head.args.get("groups", 1) == 1:
-                padded = -(-c_out // self.block) * self.block
-                flops = flops * padded // c_out
+            groups = head.args.get("groups", 1)
+            if blocked and groups == 1:
+                c_in_padded = c_in if c_in < self.block else padded(c_in, self.block)
+                flops = flops * c_in_padded * padded(c_out, self.block) // (c_in * c_out)
+            elif blocked and groups == c_in:
+                flops = flops * padded(c_out, self.block) // c_out
         elif head.op == "fc":
             op_class, flops = "fc", head.counts.flops
         elif head.op in POOLING:
-            op_class = "pooling"
+            op_class = "pooling" if blocked else "pooling_plain"
         elif head.op in DATA_MOVEMENT:
             op_class, flops = "data_movement", 0
         else:
-            op_class = "elementwise"
+            op_class = "elementwise_exp" if head.op in EXPONENTIAL else "elementwise"
         launches = KERNELS.get(head.op, 1)
         return Kernel(op_class, flops, max(elements, 0) * self.bpe, launches, head.name,
                       tuple(nodes[j].name for j in group))

@@ -29,16 +29,18 @@ from costcalc.errors import Loc, SpecError, did_you_mean
 # blocked layout (NCHWc) when its channels allow it, else in the plain one (NCHW, im2col + GEMM): the same op is a
 # different kernel, so each conv class has both.
 CONV_KINDS = ("dense_conv", "pointwise_conv", "grouped_conv", "depthwise_conv")
-OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "pooling",
-              "data_movement")
+OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "elementwise_exp",
+              "pooling", "pooling_plain", "data_movement")
 CLASS_DOCS = {
     "dense_conv": "k x k conv (k > 1), groups = 1, blocked layout",
     "pointwise_conv": "1 x 1 conv, groups = 1, blocked layout",
     "grouped_conv": "1 < groups < in_channels, blocked layout",
     "depthwise_conv": "groups = in_channels, blocked layout",
     "fc": "fully connected (Gemm)",
-    "elementwise": "activations, add, mul, scale, batchnorm not folded into a conv",
-    "pooling": "max / average / global pooling",
+    "elementwise": "relu-like activations, add, mul, scale, batchnorm not folded into a conv",
+    "elementwise_exp": "activations that evaluate an exponential: sigmoid, tanh, swish",
+    "pooling": "max / average / global pooling, blocked layout",
+    "pooling_plain": "max / average / global pooling and global mean, plain (NCHW) layout",
     "data_movement": "concat, split, shuffle, select, and the runtime's layout reorders",
 }
 for _kind in CONV_KINDS:

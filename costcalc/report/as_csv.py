@@ -27,16 +27,22 @@ def _output(outputs: tuple) -> str:
 def render_report(report) -> str:
     """One row per layer; with guideline checks, a last column naming the guidelines the layer violates."""
     marks = report.guidelines.markers() if report.guidelines is not None else None
+    timed = list(report.latency.layers) if report.latency is not None else None
     rows = [[layer.name, layer.op, _output(layer.outputs), *(getattr(layer.counts, f) for f in COUNT_FIELDS),
+             *([timed[i].latency_s] if timed is not None else []),
              *([" ".join(marks.get(layer.name, ()))] if marks is not None else [])]
-            for layer in report.layers]
-    return _table(["name", "op", "output", *COUNT_FIELDS, *(["guidelines"] if marks is not None else [])], rows)
+            for i, layer in enumerate(report.layers)]
+    return _table(["name", "op", "output", *COUNT_FIELDS, *(["latency_s_estimate"] if timed is not None else []),
+                   *(["guidelines"] if marks is not None else [])], rows)
 
 
 def render_compare(comparison) -> str:
     header = ["name", "status", "matched_by", "name_a", "name_b", "op_a", "op_b"]
     for f in COUNT_FIELDS:
         header += [f"{f}_a", f"{f}_b", f"{f}_delta"]
+    timed = comparison.has_latency
+    if timed:
+        header += ["latency_s_estimate_a", "latency_s_estimate_b", "latency_s_estimate_delta"]
     rows = []
     for diff in comparison.rows:
         a, b, delta = diff.a, diff.b, diff.delta
@@ -44,6 +50,8 @@ def render_compare(comparison) -> str:
                a.op if a else "", b.op if b else ""]
         for f in COUNT_FIELDS:
             row += [getattr(a.counts, f) if a else "", getattr(b.counts, f) if b else "", getattr(delta, f)]
+        if timed:
+            row += [a.latency_s if a else "", b.latency_s if b else "", diff.latency_delta]
         rows.append(row)
     return _table(header, rows)
 

@@ -8,7 +8,7 @@ from costcalc.report import Reporter
 from costcalc.report.as_table import (TOTAL_NAMES, arithmetic, check_line, check_summary, compare_header, diff_mark,
                                       diff_name, diff_op, guideline_change_lines, header, panel, shows_intensity,
                                       verdict_text, violations_text)
-from costcalc.report.units import human, percent, ratio, shape, signed
+from costcalc.report.units import duration, human, percent, ratio, shape, signed
 
 FOLD_ROWS = 20  # more rows than this go into a <details> block
 
@@ -42,14 +42,18 @@ def render_report(report, rows: list, options) -> str:
         c = row.counts
         body.append([cell(row.name), cell(row.op), shape(row.output if len(row.output) > 1 else row.output[0]),
                      h(c.params), h(c.flops), h(c.elementwise_flops), h(c.memory_access),
-                     *([ratio(arithmetic(report, c), c.memory_access)] if intensity else [])])
+                     *([ratio(arithmetic(report, c), c.memory_access)] if intensity else []),
+                     *([duration(row.latency_s)] if row.latency_s is not None else [])])
     t = report.totals
+    timed = report.latency is not None
     body.append(["**total**", "", "", f"**{h(t.params)}**", f"**{h(t.flops)}**", f"**{h(t.elementwise_flops)}**",
-                 f"**{h(t.memory_access)}**", *([ratio(arithmetic(report, t), t.memory_access)] if intensity else [])])
+                 f"**{h(t.memory_access)}**", *([ratio(arithmetic(report, t), t.memory_access)] if intensity else []),
+                 *([f"**{duration(report.latency_s)}**"] if timed else [])])
     flops = "FLOPs" if report.convention == "paper" else f"FLOPs ({report.convention})"
     head = ["Layer", "Op", "Output", "Params", flops, "Elem. FLOPs", "MAC (mem. access)"]
+    extra = (["Intensity"] if intensity else []) + (["Latency (est.)"] if timed else [])
     lines = [cell(header(report)), ""]
-    lines += table(head + (["Intensity"] if intensity else []), list("lllrrrr") + (["r"] if intensity else []), body)
+    lines += table(head + extra, list("lllrrrr") + ["r"] * len(extra), body)
     if report.guidelines is not None:
         lines += ["", *guideline_panel(report, options)]
     return "\n".join(lines) + "\n"
@@ -57,7 +61,7 @@ def render_report(report, rows: list, options) -> str:
 
 def guideline_panel(report, options) -> list:
     """The guideline panel of the table format, as a fenced block: it keeps its alignment in a PR comment."""
-    return ["```text", *panel(report.guidelines, options).splitlines(), "```"]
+    return ["```text", *panel(report.guidelines, options, costs=report.latency_costs).splitlines(), "```"]
 
 
 def render_compare(comparison, options) -> str:

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from costcalc.report import Reporter
-from costcalc.report.units import human, percent, ratio, shape, signed
+from costcalc.report.units import duration, human, percent, ratio, shape, signed, signed_duration
 
 PIPED_WIDTH = 160  # fixed, so that piped output is the same on every machine
 
@@ -17,7 +17,15 @@ PIPED_WIDTH = 160  # fixed, so that piped output is the same on every machine
 def header(report) -> str:
     unit = "elements" if report.memory_unit == "elements" else f"bytes ({report.bytes_per_element} per element)"
     return (f"{report.model} | input {shape(tuple(report.input))} | convention: {report.convention} "
-            f"({report.convention_summary}) | memory access in {unit}")
+            f"({report.convention_summary}) | memory access in {unit}{latency_note(report)}")
+
+
+def latency_note(report) -> str:
+    """' | latency: estimated on profile.yaml (1 thread)', or '' without a device profile."""
+    if report.latency is None:
+        return ""
+    threads = report.latency.threads
+    return f" | latency: estimated on {report.device_path} ({threads} thread{'s' if threads != 1 else ''})"
 
 
 def shows_intensity(report) -> bool:
@@ -49,6 +57,10 @@ def render(report, rows: list, options) -> str:
     if intensity:
         table.add_column("Intensity", justify="right",
                          footer=ratio(arithmetic(report, totals), totals.memory_access))
+    latency = report.latency is not None
+    if latency:
+        table.add_column("Latency (est.)", justify="right", footer=duration(report.latency_s))
+        fused = {layer.name: layer.fused_into for layer in report.latency.layers if layer.fused_into}
     marks = row_markers(guidelines, rows) if guidelines is not None else None
     if marks is not None:
         table.add_column("Guidelines", no_wrap=True)
@@ -58,15 +70,20 @@ def render(report, rows: list, options) -> str:
                  h(c.params), h(c.flops), h(c.elementwise_flops), h(c.memory_access)]
         if intensity:
             cells.append(ratio(arithmetic(report, c), c.memory_access))
+        if latency:
+            cells.append("fused" if row.name in fused else duration(row.latency_s))
         if marks is not None:
             cells.append(marks[i])
         table.add_row(*cells)
     buffer, console = _console(options)
     console.print(Text(header(report)), soft_wrap=True)  # spec text is never read as console markup
     console.print(table)
+    if latency:
+        console.print(Text(f"latency: an estimate, not a measurement; the total includes "
+                           f"{duration(report.latency.run_overhead_s)} per run of the network"), soft_wrap=True)
     if guidelines is not None:
         console.print()
-        console.print(panel(guidelines, options), soft_wrap=True, markup=False)
+        console.print(panel(guidelines, options, costs=report.latency_costs), soft_wrap=True, markup=False)
     return buffer.getvalue()
 
 
@@ -102,8 +119,9 @@ def _figures(finding, h) -> str:
     return f"{f['op']}  MAC {h(f['memory_access'])}  {f['share']:.1%} of all MAC"
 
 
-def panel(guidelines, options, worst: int = WORST) -> str:
-    """The guideline panel: per guideline pass or its violations, and the worst offenders with their evidence."""
+def panel(guidelines, options, worst: int = WORST, costs: dict | None = None) -> str:
+    """The guideline panel: per guideline pass or its violations, and the worst offenders with their evidence;
+    with `costs` ((guideline, where) -> estimated seconds), what each costs in time."""
     h = lambda n: human(n, options.exact)  # noqa: E731
     unit = "elements" if guidelines.memory_unit == "elements" else "bytes"
     lines = [f"ShuffleNet V2 guidelines (Ma et al. 2018) | memory access in {unit}"]
@@ -123,7 +141,9 @@ def panel(guidelines, options, worst: int = WORST) -> str:
         shown = violations[:worst]
         width = max((len(f.where) for f in shown), default=0)
         for finding in shown:
-            lines.append(f"   {finding.where:<{width}}  {_figures(finding, h)}")
+            cost = costs.get((finding.guideline, finding.where)) if costs else None
+            time = "" if cost is None else f"  est. {duration(cost)}"
+            lines.append(f"   {finding.where:<{width}}  {_figures(finding, h)}{time}")
             if result.guideline != "G4":  # G4's reason is the network's share, stated above
                 lines.append(f"   {'':<{width}}  why: {finding.why}")
         if len(violations) > worst:
@@ -135,7 +155,7 @@ def render_guidelines(report, options) -> str:
     """`costcalc guidelines`: the header line and the guideline panel alone."""
     buffer, console = _console(options)
     console.print(Text(header(report)), soft_wrap=True)  # spec text is never read as console markup
-    console.print(panel(report.guidelines, options), soft_wrap=True, markup=False)
+    console.print(panel(report.guidelines, options, costs=report.latency_costs), soft_wrap=True, markup=False)
     return buffer.getvalue()
 
 
@@ -172,7 +192,8 @@ def diff_mark(diff) -> str:
 
 def compare_header(comparison) -> str:
     return (f"A: {comparison.label_a} | B: {comparison.label_b} | deltas are B - A | convention: "
-            f"{comparison.a.convention} | memory access in {comparison.a.memory_unit}")
+            f"{comparison.a.convention} | memory access in {comparison.a.memory_unit}"
+            f"{latency_note(comparison.a) if comparison.has_latency else ''}")
 
 
 def render_compare(comparison, options) -> str:
@@ -184,12 +205,17 @@ def render_compare(comparison, options) -> str:
     for key, title in TOTAL_NAMES:
         totals.add_row(title, h(getattr(a, key)), h(getattr(b, key)), signed(getattr(delta, key), options.exact),
                        percent(relative[key]))
+    timed = comparison.has_latency
+    if timed:
+        seconds, share = comparison.latency_delta()
+        totals.add_row("Latency (est.)", duration(comparison.a.latency_s), duration(comparison.b.latency_s),
+                       signed_duration(seconds), percent(share))
     layers = Table(header_style="bold", title="Rows (matched by name, then by position in their block)",
                    title_justify="left")
     layers.add_column("Layer", no_wrap=True)
     layers.add_column("Op", no_wrap=True)
     layers.add_column("Match", no_wrap=True)
-    for metric in ("FLOPs", "Params", "MAC"):
+    for metric in ("FLOPs", "Params", "MAC") + (("Latency",) if timed else ()):
         for side in ("A", "B", "B - A"):
             layers.add_column(f"{metric} {side}", justify="right", no_wrap=True)
     for diff in comparison.rows:
@@ -197,6 +223,9 @@ def render_compare(comparison, options) -> str:
         for key in ("flops", "params", "memory_access"):
             cells += [h(getattr(diff.a.counts, key)) if diff.a else "", h(getattr(diff.b.counts, key)) if diff.b else "",
                       signed(getattr(diff.delta, key), options.exact)]
+        if timed:
+            cells += [duration(diff.a.latency_s) if diff.a else "", duration(diff.b.latency_s) if diff.b else "",
+                      signed_duration(diff.latency_delta)]
         layers.add_row(diff_name(diff), diff_op(diff), diff_mark(diff), *cells)
     buffer, console = _console(options)
     console.print(Text(compare_header(comparison)), soft_wrap=True)
@@ -231,6 +260,8 @@ def guideline_change_lines(changes, shown: int = CHANGES_SHOWN) -> list:
 
 
 def verdict_text(verdict, exact: bool) -> str:
+    if verdict.limit.field == "latency_s":
+        return latency_verdict_text(verdict)
     # a total and a limit that round to the same K/M/G text are shown exactly, so that "4.09G > 4.09G" never shows
     exact = exact or human(verdict.actual) == human(verdict.limit.value)
     h = lambda n: human(n, exact)  # noqa: E731
@@ -242,6 +273,15 @@ def verdict_text(verdict, exact: bool) -> str:
     if share == "+0.00%":
         share = "+<0.01%"
     return f"{name} {h(verdict.actual)} > {h(verdict.limit.value)}{where} by {h(verdict.over)} ({share})"
+
+
+def latency_verdict_text(verdict) -> str:
+    """'latency 8.12 ms (est.) of 10.00 ms (--max)' or 'latency 12.3 ms (est.) > 10.00 ms (--max) by 2.30 ms (+23.00%)'."""
+    actual, limit = duration(verdict.actual), duration(verdict.limit.value)
+    if verdict.ok:
+        return f"latency {actual} (est.) of {limit} (--max)"
+    return (f"latency {actual} (est.) > {limit} (--max) by {duration(verdict.over)} "
+            f"({percent(verdict.over / verdict.limit.value)})")
 
 
 def check_line(check, exact: bool) -> str:

@@ -40,3 +40,20 @@ def percent(fraction) -> str:
     if fraction is None:
         return "-"
     return "0.00%" if fraction == 0 else f"{fraction * 100:+.2f}%"
+
+
+def duration(seconds: float) -> str:
+    """0.01234 -> '12.34 ms', 0.0000856 -> '85.6 us', 1.5 -> '1.500 s' (an estimate or a measurement)."""
+    magnitude = abs(seconds)
+    if magnitude >= 1:
+        return f"{seconds:.3f} s"
+    if magnitude >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+def signed_duration(seconds: float) -> str:
+    """A latency delta: '+1.20 ms', '-85.6 us', '0'."""
+    if seconds == 0:
+        return "0"
+    return ("+" if seconds > 0 else "") + duration(seconds)
