@@ -449,3 +449,8 @@ def import_model(model, output, input_shape):
     except OSError as e:
         click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
         sys.exit(2)
+
+
+from costcalc.commands.calibrate import calibrate  # noqa: E402  (commands in their own modules)
+
+main.add_command(calibrate)

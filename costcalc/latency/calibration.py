@@ -227,7 +227,7 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     # the first pass measures networks in turn for a third of the budget; later passes measure the same ones
     # again until the budget is spent, each network keeping its fastest time (the machine's load only slows)
     deadline = start + budget_s * FIT_SHARE
-    first_pass = start + (deadline - start) / PASSES
+    first_pass = time.perf_counter() + (deadline - time.perf_counter()) / PASSES
     graphs, best = [], []
     for network in networks:
         if time.perf_counter() > first_pass:
@@ -265,10 +265,27 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
                        len(networks) - len(samples), passes)
 
 
-def _runtime_measure(graph, threads: int, runs: int = 10) -> float:
-    from costcalc.runtime import measure_graph
+class RuntimeMeasure:
+    """costcalc.runtime's measurement (onnxruntime): `seconds(graph, threads)` is the fastest of `runs` runs after
+    `warmup`; `runtime` names the runtime, as the first measurement reports it."""
 
-    return measure_graph(graph, threads=threads, warmup=2, runs=runs, profile=False).latency_s
+    def __init__(self, warmup: int = 2, runs: int = 10):
+        self.warmup, self.runs, self.runtime = warmup, runs, ""
+
+    def seconds(self, graph, threads: int) -> float:
+        from costcalc.runtime import measure_graph
+
+        m = measure_graph(graph, threads=threads, warmup=self.warmup, runs=self.runs, profile=False)
+        self.runtime = self.runtime or m.runtime
+        return m.latency_s
+
+
+def default_measure() -> RuntimeMeasure:
+    return RuntimeMeasure()
+
+
+def _runtime_measure(graph, threads: int) -> float:
+    return RuntimeMeasure().seconds(graph, threads)
 
 
 def per_family(calibration: Calibration) -> list:

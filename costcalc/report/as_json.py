@@ -117,7 +117,7 @@ def render(report) -> str:
 def guidelines_document(report) -> dict:
     """`costcalc guidelines --format json`: the model, its input and the "guidelines" object."""
     doc = {"model": report.model, "input": list(report.input), "memory_access_unit": report.memory_unit,
-           "guidelines": guidelines_dict(report.guidelines)}
+           "guidelines": guidelines_dict(report.guidelines, report.latency_costs)}
     return doc
 
 
