@@ -220,3 +220,37 @@ def test_fit_recovers_a_roofline():
     from costcalc.latency.fit import quality
 
     assert quality(held_out, fitted).max_abs_error < 1e-3
+
+
+# ---- the accuracy figures -----------------------------------------------------------------------------------
+
+
+def test_ranks_and_spearman_by_hand():
+    from costcalc.latency.metrics import ranks, spearman
+
+    assert list(ranks([10, 30, 20, 20])) == [1, 4, 2.5, 2.5]
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # one swap of neighbours among 4: rho = 1 - 6 * (1 + 1) / (4 * 15) = 0.8
+    assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+
+
+def test_pairwise_over_pairs_of_near_flops():
+    from costcalc.latency.metrics import near_pairs, pairwise, summary
+
+    flops = [100, 110, 200, 126]
+    assert near_pairs(flops) == [(0, 1), (1, 3)]  # 126 - 100 = 26 > 20% of 126; 126 - 110 = 16 is within
+    assert near_pairs([100, 125]) == [(0, 1)]  # exactly 20% of the larger
+    measured = [1.0, 2.0, 3.0, 1.5]
+    assert pairwise([1.0, 1.5, 9.0, 1.0], measured, [(0, 1), (1, 3)]) == 0.5
+    s = summary([1.05, 2.5, 3.0, 1.5], measured, flops)
+    assert (s["within_10"], s["within_20"]) == (0.75, 0.75)
+
+
+def test_flops_baseline_is_the_relative_least_squares_throughput():
+    from costcalc.latency.fit import Sample
+    from costcalc.latency.metrics import flops_baseline
+
+    samples = [Sample("a", (), 1.0, 10), Sample("b", (), 1.0, 20)]
+    # minimise (10/P - 1)^2 + (20/P - 1)^2 over x = 1/P: x = (10 + 20) / (100 + 400)
+    assert flops_baseline(samples) == pytest.approx(500 / 30)

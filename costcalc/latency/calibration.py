@@ -246,7 +246,7 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
             if progress is not None:
                 progress(i + 1, len(graphs), network.name)
         passes += 1
-    samples = [Sample(network.name, tuple(plan(graph, structure)), seconds)
+    samples = [Sample(network.name, tuple(plan(graph, structure)), seconds, sum(n.counts.flops for n in graph.nodes))
                for (network, graph), seconds in zip(graphs, best)]
     family_of = {network.name: network.family for network, _ in graphs}
     results = {}
@@ -267,17 +267,18 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
 
 class RuntimeMeasure:
     """costcalc.runtime's measurement (onnxruntime): `seconds(graph, threads)` is the fastest of `runs` runs after
-    `warmup`; `runtime` names the runtime, as the first measurement reports it."""
+    `warmup`, by the wall clock (or, `clock="cpu"`, by the calling thread's CPU time); `runtime` names the runtime,
+    as the first measurement reports it."""
 
-    def __init__(self, warmup: int = 2, runs: int = 10):
-        self.warmup, self.runs, self.runtime = warmup, runs, ""
+    def __init__(self, warmup: int = 2, runs: int = 10, clock: str = "wall"):
+        self.warmup, self.runs, self.clock, self.runtime = warmup, runs, clock, ""
 
     def seconds(self, graph, threads: int) -> float:
         from costcalc.runtime import measure_graph
 
         m = measure_graph(graph, threads=threads, warmup=self.warmup, runs=self.runs, profile=False)
         self.runtime = self.runtime or m.runtime
-        return m.latency_s
+        return m.cpu_s if self.clock == "cpu" else m.latency_s
 
 
 def default_measure() -> RuntimeMeasure:

@@ -37,6 +37,7 @@ class Sample:
     name: str
     kernels: tuple
     measured_s: float
+    flops: int = 0  # the network's FLOPs (conv and fc multiply-adds): what the FLOPs-only baseline sees
 
 
 @dataclass(frozen=True)
