@@ -242,7 +242,7 @@ def test_pairwise_over_pairs_of_near_flops():
     assert near_pairs(flops) == [(0, 1), (1, 3)]  # 126 - 100 = 26 > 20% of 126; 126 - 110 = 16 is within
     assert near_pairs([100, 125]) == [(0, 1)]  # exactly 20% of the larger
     measured = [1.0, 2.0, 3.0, 1.5]
-    assert pairwise([1.0, 1.5, 9.0, 1.0], measured, [(0, 1), (1, 3)]) == 0.5
+    assert pairwise([1.0, 1.5, 9.0, 2.0], measured, [(0, 1), (1, 3)]) == 0.5  # the second pair the wrong way
     s = summary([1.05, 2.5, 3.0, 1.5], measured, flops)
     assert (s["within_10"], s["within_20"]) == (0.75, 0.75)
 
