@@ -325,13 +325,13 @@ def test_dynamo_style_unit(tmp_path, write_spec):
 
 
 def test_torch_scope_names_are_shortened():
-    from costcalc.importers.onnx import _node_name
+    from costcalc.importers.onnx.naming import node_name
 
-    assert _node_name("/features/features.2/branch1/branch1.0/branch1.0.0/Conv") == "features_2_branch1_0_0_Conv"
-    assert _node_name("/layer1/layer1.0/Add") == "layer1_0_Add"
-    assert _node_name("node_conv2d") == "node_conv2d"
-    assert _node_name("1/weird name:0") == "n1_weird_name_0"
-    assert _node_name("true") == "true_"
+    assert node_name("/features/features.2/branch1/branch1.0/branch1.0.0/Conv") == "features_2_branch1_0_0_Conv"
+    assert node_name("/layer1/layer1.0/Add") == "layer1_0_Add"
+    assert node_name("node_conv2d") == "node_conv2d"
+    assert node_name("1/weird name:0") == "n1_weird_name_0"
+    assert node_name("true") == "true_"
 
 
 NETWORKS = {"residual": residual_block, "grouped": grouped_conv, "shufflenet": shufflenet_units,

@@ -1,0 +1,41 @@
+"""ONNX model -> costcalc spec, in steps, one module each:
+
+- `reading`: the file's protobuf (never the weights' values) and the records kept per tensor;
+- `folding`: constant folding of the exporters' shape arithmetic (no layer);
+- `mapping` with `layers` and `patterns`: each ONNX node on a network tensor -> one costcalc op, and multi-node
+  patterns -> one op (channel shuffle, swish, MatMul + bias, channel Slices as a split);
+- `naming`: spec names from the ONNX nodes' names;
+- `writing`: the spec document and its YAML text;
+- `importer`: the walk over the graph that ties them together.
+
+An op type costcalc does not know is an error naming the node and its op type, never a silent zero. Parameters come
+from the initializers' shapes through the ops (conv and fc weights and biases, batchnorm scale and shift);
+batchnorm's running mean and variance are buffers and are not counted.
+"""
+
+from __future__ import annotations
+
+from costcalc.importers.onnx.reading import INSTALL_HINT, load
+from costcalc.importers.onnx.writing import write_yaml
+from costcalc.spec.loader import YMap
+
+__all__ = ["INSTALL_HINT", "import_document", "read_spec", "to_yaml", "write_yaml"]
+
+
+def read_spec(path: str, input_shape: tuple | None = None):
+    """The costcalc Spec of the ONNX model at `path` (at `input_shape`, per sample, when given)."""
+    from costcalc.spec.model import spec_from_document
+
+    return spec_from_document(path, import_document(path, input_shape))
+
+
+def to_yaml(path: str, input_shape: tuple | None = None) -> str:
+    """The ONNX model at `path` written as a readable costcalc spec (YAML text)."""
+    return write_yaml(import_document(path, input_shape))
+
+
+def import_document(path: str, input_shape: tuple | None = None) -> YMap:
+    """The ONNX model at `path` as a spec document: YMap / YList values located at the ONNX nodes."""
+    from costcalc.importers.onnx.importer import Importer
+
+    return Importer(path, load(path), input_shape).run()

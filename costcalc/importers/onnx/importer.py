@@ -1,0 +1,293 @@
+"""The import walk: the ONNX graph's nodes in order, each either folded (all inputs constant: `folding`) or mapped
+to costcalc layers (`mapping.DATA_OPS`: one-to-one in `layers`, multi-node patterns in `patterns`).
+
+Every tensor of the graph is either *data* (computed from the network's input: it becomes a layer of the spec) or
+a *constant* (initializers, Constant nodes, and the Shape/Gather/Concat/... arithmetic torch's exporter emits to
+compute reshape targets; these are folded here and produce no layer). Errors are located at `model.onnx:N:1`, N the
+1-based index of the node in the graph's node list.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from costcalc.errors import Loc, SpecError
+from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
+from costcalc.importers.onnx.layers import shape
+from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, DATA_OPS
+from costcalc.importers.onnx.naming import node_name, note_of
+from costcalc.importers.onnx.reading import Const, Data, Layer, OnnxNode, Sequence, fmt
+from costcalc.importers.onnx.writing import document
+from costcalc.ops import OPS, OpError
+from costcalc.spec.loader import YMap
+
+
+class Importer:
+    def __init__(self, path: str, model, input_shape):
+        self.path = path
+        self.model = model
+        self.graph = model.graph
+        self.input_shape = tuple(input_shape) if input_shape else None
+        self.tensors: dict = {}
+        self.layers: list = []
+        self.names: set = set()
+        self.producer_layer: dict = {}  # ref -> Layer
+        self.consumers: dict = {}  # tensor name -> [node index]
+        self.done: set = set()  # node indices handled as part of a pattern
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+    # ---- top level --------------------------------------------------------------------------------------------
+
+    def run(self) -> YMap:
+        from onnx import helper
+
+        nodes = []
+        for i, proto in enumerate(self.graph.node):
+            attrs = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
+            nodes.append(OnnxNode(i, proto, proto.op_type, proto.name or f"{proto.op_type}_{i}", attrs))
+        self.nodes = nodes
+        for node in nodes:
+            for t in node.proto.input:
+                if t:
+                    self.consumers.setdefault(t, []).append(node.index)
+        for init in self.graph.initializer:
+            self.tensors[init.name] = Const(tuple(init.dims), None, init.name)
+        self.initializer_names = {init.name for init in self.graph.initializer}
+        for init in self.graph.sparse_initializer:
+            self.tensors[init.values.name] = Const(tuple(init.dims), None, init.values.name)
+        self.producer_index = {t: n.index for n in nodes for t in n.proto.output if t}
+        shape = self.network_input()
+        self.needed_nodes = needed = self.needed(nodes)
+        for node in nodes:
+            if node.index in self.done or node.index not in needed:
+                continue
+            try:
+                self.node(node)
+            except (ArithmeticError, AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
+                # a malformed node (a missing attribute or input, a constant of the wrong shape, a zero divisor):
+                # one located line naming it, never a traceback
+                self.fail(node, f"malformed {node.op} node: {type(e).__name__}: {e}")
+        self.finish()
+        return document(self, shape)
+
+    def network_input(self) -> tuple:
+        inputs = [v for v in self.graph.input if v.name not in self.tensors]
+        if len(inputs) != 1:
+            names = ", ".join(v.name for v in inputs) or "none"
+            raise SpecError(f"costcalc reads models with one input; this graph has {len(inputs)} ({names})",
+                            Loc(self.path))
+        value = inputs[0]
+        dims = []
+        for d in value.type.tensor_type.shape.dim:
+            dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?"))
+        if len(dims) not in (2, 4):
+            raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: costcalc reads N x C x H x W "
+                            "(or N x F) inputs", Loc(self.path))
+        if self.input_shape is not None:
+            if len(self.input_shape) != len(dims) - 1:
+                raise SpecError(f"--input {fmt(self.input_shape)} does not fit input '{value.name}' of shape "
+                                f"{fmt(dims)}", Loc(self.path))
+            sample = self.input_shape
+        else:
+            symbolic = [d for d in dims[1:] if not isinstance(d, int) or d < 1]
+            if symbolic:
+                raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: its size {symbolic[0]!r} is not fixed "
+                                "in the file; give it with --input CxHxW", Loc(self.path))
+            sample = tuple(dims[1:])
+        batch = dims[0] if isinstance(dims[0], int) and dims[0] >= 1 else 1
+        self.tensors[value.name] = Data((batch, *sample), "input")
+        self.batch = batch
+        return sample
+
+    def needed(self, nodes) -> set:
+        """Indices of the nodes the graph's outputs depend on (dead nodes cost nothing)."""
+        producer = {t: n.index for n in nodes for t in n.proto.output if t}
+        wanted = [o.name for o in self.graph.output]
+        seen: set = set()
+        while wanted:
+            t = wanted.pop()
+            i = producer.get(t)
+            if i is None or i in seen:
+                continue
+            seen.add(i)
+            wanted.extend(x for x in nodes[i].proto.input if x)
+            for a in nodes[i].proto.attribute:
+                if a.g.node or a.graphs:
+                    raise SpecError(f"{nodes[i].where}: control flow (subgraphs) is not supported",
+                                    self.loc(nodes[i]))
+        return seen
+
+    def finish(self) -> None:
+        """Check the graph's output and end the layers with it."""
+        outputs = [o.name for o in self.graph.output]
+        if len(outputs) != 1:
+            raise SpecError(f"costcalc reads models with one output; this graph has {len(outputs)} "
+                            f"({', '.join(outputs)})", Loc(self.path))
+        out = self.tensors.get(outputs[0])
+        if not isinstance(out, Data) or out.pending:
+            raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))
+        declared = self.graph.output[0].type.tensor_type.shape.dim
+        if self.input_shape is None and len(declared) == len(out.shape):
+            for k, (dim, got) in enumerate(zip(declared, out.shape)):
+                if k and dim.HasField("dim_value") and dim.dim_value != got:
+                    raise SpecError(f"costcalc infers the output '{outputs[0]}' as {fmt(out.shape)}, but the file "
+                                    f"declares {fmt([d.dim_value or d.dim_param for d in declared])}", Loc(self.path))
+        if not self.layers or out.ref != self.last_ref():
+            self.emit(None, "output", "identity", {}, [out], note="the graph's output")
+
+    def last_ref(self) -> str:
+        last = self.layers[-1]
+        return last.name if last.outputs == 1 else ""
+
+    # ---- helpers ----------------------------------------------------------------------------------------------
+
+    def loc(self, node) -> Loc:
+        return Loc(self.path, node.index + 1, 1)
+
+    def fail(self, node, message: str):
+        raise SpecError(f"{node.where}: {message}", self.loc(node))
+
+    def get(self, node, k: int):
+        """Input k of `node` (None when absent)."""
+        names = node.proto.input
+        if k >= len(names) or not names[k]:
+            return None
+        t = self.tensors.get(names[k])
+        if t is None:
+            self.fail(node, f"input '{names[k]}' is not produced by any earlier node, initializer or graph input")
+        return t
+
+    def value(self, node, k: int, what: str):
+        """The values of constant input k (an int64/float numpy array)."""
+        t = self.get(node, k)
+        if t is None:
+            return None
+        if isinstance(t, Data):
+            self.fail(node, f"its {what} (input {k}) is computed from the network's input: costcalc needs it constant")
+        return self.const_value(node, t, what)
+
+    def const_value(self, node, t: Const, what: str):
+        if t.value is None:
+            init = next((i for i in self.graph.initializer if i.name == t.name), None)
+            if init is None:
+                self.fail(node, f"the value of {what} '{t.name}' is not known")
+            if init.data_location == 1:  # EXTERNAL
+                self.fail(node, f"{what} '{t.name}' is kept in external data, which costcalc does not read")
+            from onnx import numpy_helper
+
+            t.value = numpy_helper.to_array(init)
+        return t.value
+
+    def set(self, node, k: int, tensor) -> None:
+        outputs = node.proto.output
+        if k < len(outputs) and outputs[k]:
+            self.tensors[outputs[k]] = tensor
+
+    def only_consumer(self, tensor_name: str):
+        users = self.consumers.get(tensor_name, [])
+        graph_out = any(o.name == tensor_name for o in self.graph.output)
+        return self.nodes[users[0]] if len(users) == 1 and not graph_out else None
+
+    def layer_name(self, node) -> str:
+        return self.unique(node_name(node.name) if node is not None else "output")
+
+    def unique(self, base: str) -> str:
+        name, k = base, 2
+        while name in self.names:
+            name, k = f"{base}_{k}", k + 1
+        self.names.add(name)
+        return name
+
+    def emit(self, node, name, op, args, inputs, outputs=1, note=None) -> list:
+        """Append a layer; check it with costcalc's own op function and return its outputs as Data."""
+        name = name or self.layer_name(node)
+        for x in inputs:
+            if x.pending:
+                self.fail(node, f"reads the {len(x.shape)}-D tensor of a Reshape that is not a channel shuffle "
+                                f"(Reshape to N x g x C/g x H x W, Transpose 0,2,1,3,4, Reshape back)")
+        shapes = [x.shape[1:] for x in inputs]
+        try:
+            result = OPS[op].fn(*shapes, **args)
+        except OpError as e:
+            where = node.where if node is not None else "the output"
+            raise SpecError(f"{where}: {e}", self.loc(node) if node is not None else Loc(self.path)) from None
+        loc = self.loc(node) if node is not None else Loc(self.path)
+        layer = Layer(name, op, args, [x.ref for x in inputs], loc, note if note is not None else note_of(node),
+                      len(result.outputs))
+        self.layers.append(layer)
+        if len(result.outputs) == 1:
+            refs = [name]
+        else:
+            refs = [f"{name}.{k}" for k in range(len(result.outputs))]
+        out = [Data((self.batch, *s), r) for s, r in zip(result.outputs, refs)]
+        for d in out:
+            self.producer_layer[d.ref] = layer
+        return out
+
+    def emit1(self, node, op, args, inputs, name=None, note=None) -> None:
+        self.set(node, 0, self.emit(node, name, op, args, inputs, note=note)[0])
+
+
+    def node(self, node) -> None:
+        if node.proto.domain not in ("", "ai.onnx"):
+            self.fail(node, f"op type '{node.op}' of domain '{node.proto.domain}' is not one costcalc knows")
+        inputs = [self.tensors.get(t) if t else None for t in node.proto.input]
+        for t, x in zip(node.proto.input, inputs):
+            if t and x is None:
+                self.fail(node, f"input '{t}' is not produced by any earlier node, initializer or graph input")
+        data = [x for x in inputs if isinstance(x, (Data, Sequence))]
+        if not data and node.op != "Shape":
+            return self.fold(node)
+        handler = DATA_OPS.get(node.op)
+        if handler is None:
+            self.fail(node, f"op type '{node.op}' is not one costcalc knows how to cost "
+                            f"(it knows: {', '.join(sorted(DATA_OPS))})")
+        if node.op != "SequenceAt" and any(isinstance(x, Sequence) for x in inputs):
+            self.fail(node, "reads a sequence of tensors: costcalc reads sequences only with SequenceAt")
+        if node.op not in ANY_INPUT_OPS and not isinstance(inputs[0], Data):
+            self.fail(node, "its first input is a constant and a later one a tensor of the network: costcalc costs "
+                            f"{node.op} on a network tensor")
+        handler(self, node)
+
+    def fold(self, node) -> None:
+        """A node whose inputs are all constants: evaluate it (shape arithmetic), produce no layer."""
+        fn = FOLD_OPS.get(node.op)
+        if fn is None:
+            self.fail(node, f"op type '{node.op}' on constant inputs is not one costcalc can evaluate")
+        values = []
+        for k, t in enumerate(node.proto.input):
+            values.append(None if not t else self.const_value(node, self.tensors[t], f"input {k}"))
+        try:
+            results = fn(node, values)
+        except SpecError:
+            raise
+        except Exception as e:  # numpy's complaints about a malformed shape computation
+            self.fail(node, f"cannot evaluate it on its constant inputs ({e})")
+        for k, r in enumerate(results):
+            r = np.asarray(r)
+            if r.size > MAX_CONST_ELEMENTS:
+                self.fail(node, f"a constant of {r.size:,} elements is beyond what shape arithmetic needs")
+            self.set(node, k, Const(tuple(r.shape), r, node.proto.output[k]))
+
+
+    def demand(self, name: str, depth: int = 0):
+        """The tensor `name`, folding the constant nodes it depends on now if they come later in the list; None
+        when it depends on a network tensor not computed yet."""
+        if name in self.tensors:
+            return self.tensors[name]
+        i = self.producer_index.get(name)
+        if i is None or depth > 256 or i in self.done:
+            return None
+        node = self.nodes[i]
+        for t in node.proto.input:
+            if t and self.demand(t, depth + 1) is None:
+                return None
+        inputs = [self.tensors[t] for t in node.proto.input if t]
+        if node.op == "Shape" and inputs and isinstance(inputs[0], Data) and not inputs[0].pending:
+            shape(self, node)
+        elif any(isinstance(t, Data) for t in inputs):
+            return None
+        else:
+            self.fold(node)
+        self.done.add(i)
+        return self.tensors.get(name)

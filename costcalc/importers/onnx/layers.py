@@ -1,0 +1,256 @@
+"""One ONNX node -> one costcalc layer: the handlers of the node types that map one to one (Conv is conv, Gemm
+is fc, ...). Each reads its node's attributes and inputs through the importer `imp` and emits the layer with
+`imp.emit1`, which checks it with costcalc's own op function."""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+
+from costcalc.importers.onnx.reading import Const, Data, fmt
+from costcalc.ops import OpError, window_out
+
+
+def shape(imp, node) -> None:
+    x = imp.get(node, 0)
+    start, end = node.attrs.get("start", 0), node.attrs.get("end", None)
+    imp.set(node, 0, Const((len(x.shape[start:end]),), np.array(x.shape[start:end], dtype=np.int64)))
+
+
+def conv(imp, node) -> None:
+    x, w, b = imp.get(node, 0), imp.get(node, 1), imp.get(node, 2)
+    if isinstance(w, Data) or isinstance(b, Data):
+        imp.fail(node, "its weights are computed from the network's input: costcalc needs them constant")
+    if len(x.shape) != 4 or len(w.shape) != 4:
+        imp.fail(node, f"costcalc costs 2-D convolutions (N x C x H x W input), not input {fmt(x.shape)} "
+                        f"with weights {fmt(w.shape)}")
+    groups = node.attrs.get("group", 1)
+    if w.shape[1] * groups != x.shape[1]:
+        imp.fail(node, f"weights {fmt(w.shape)} with group={groups} do not fit an input of {x.shape[1]} channels")
+    k = tuple(node.attrs.get("kernel_shape", w.shape[2:]))
+    stride = tuple(node.attrs.get("strides", (1, 1)))
+    dilation = tuple(node.attrs.get("dilations", (1, 1)))
+    pad = window_pads(imp, node, x.shape[2:], k, stride, dilation, False)
+    args = {"out": w.shape[0], "k": k, "stride": stride, "pad": pad, "dilation": dilation, "groups": groups,
+            "bias": learned(imp, b, node, w.shape[0])}
+    imp.emit1(node, "conv", args, [x])
+
+
+def window_pads(imp, node, size, k, stride, dilation, ceil_mode) -> tuple:
+    """The symmetric (pad_h, pad_w) costcalc writes for ONNX pads / auto_pad, giving ONNX's output size.
+    An odd total padding (SAME padding, stride 2) is written as whichever symmetric pad gives the same output
+    size: the costs depend only on the input and output sizes."""
+    auto = node.attrs.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    pads = list(node.attrs.get("pads", (0, 0, 0, 0)))
+    if len(pads) != 4 or len(k) != 2:
+        imp.fail(node, f"costcalc costs 2-D windows, not kernel {list(k)} with pads {pads}")
+    result = []
+    for axis in range(2):
+        n, span, s = size[axis], dilation[axis] * (k[axis] - 1) + 1, stride[axis]
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            want = -(-n // s)
+            total = max((want - 1) * s + span - n, 0)
+            begin = total // 2 if auto == "SAME_UPPER" else total - total // 2
+            end = total - begin
+        elif auto == "VALID":
+            begin = end = 0
+        elif auto == "NOTSET":
+            begin, end = pads[axis], pads[axis + 2]
+        else:
+            imp.fail(node, f"auto_pad '{auto}' is not an ONNX padding mode")
+        axis_name = ("height", "width")[axis]
+        try:
+            want = window_out(n, k[axis], s, begin, dilation[axis], ceil_mode, axis_name, pad_end=end)
+        except OpError as e:
+            imp.fail(node, str(e))
+        for p in sorted({(begin + end) // 2, (begin + end + 1) // 2}, key=lambda p: p != begin):
+            try:
+                got = window_out(n, k[axis], s, p, dilation[axis], ceil_mode, axis_name)
+            except OpError:
+                continue
+            if got == want:
+                result.append(p)
+                break
+        else:
+            imp.fail(node, f"padding {begin} before and {end} after along the {axis_name} cannot be written as "
+                            "costcalc's symmetric pad with the same output size")
+    return tuple(result)
+
+
+def gemm(imp, node) -> None:
+    a, b, c = imp.get(node, 0), imp.get(node, 1), imp.get(node, 2)
+    if isinstance(b, Data) or isinstance(c, Data):
+        imp.fail(node, "its weights are computed from the network's input: costcalc needs them constant")
+    if node.attrs.get("transA", 0) or len(a.shape) != 2 or len(b.shape) != 2:
+        imp.fail(node, f"costcalc costs a fully connected layer N x F times a constant F x out matrix, not "
+                        f"{fmt(a.shape)} times {fmt(b.shape)}")
+    features, out = (b.shape[1], b.shape[0]) if node.attrs.get("transB", 0) else b.shape
+    if features != a.shape[1]:
+        imp.fail(node, f"weights {fmt(b.shape)} do not fit an input of {a.shape[1]} features")
+    imp.emit1(node, "fc", {"out": out, "bias": learned(imp, c, node, out)}, [a])
+
+
+def learned(imp, t, node=None, out=None) -> bool:
+    """Whether an optional bias input holds parameters: an initializer does; a constant the graph computes
+    and that is all zeros (torch's dynamo exporter gives a conv without bias one) is no bias at all."""
+    if t is None:
+        return False
+    if node is not None and prod(t.shape) != out:
+        imp.fail(node, f"a bias of shape {fmt(t.shape)}: costcalc counts a bias of one value per output ({out})")
+    if t.name in imp.initializer_names or t.value is None:
+        return True
+    return bool(np.any(t.value))
+
+
+def matmul(imp, node) -> None:
+    a, b = imp.get(node, 0), imp.get(node, 1)
+    if isinstance(b, Data) or len(a.shape) != 2 or len(b.shape) != 2 or b.shape[0] != a.shape[1]:
+        imp.fail(node, f"costcalc costs MatMul as a fully connected layer (N x F times a constant F x out "
+                        f"matrix), not {fmt(a.shape)} times {fmt(b.shape)}")
+    imp.emit1(node, "fc", {"out": b.shape[1], "bias": False}, [a])
+
+
+def batchnorm(imp, node) -> None:
+    if any(node.proto.output[1:]):
+        imp.fail(node, "training-mode batchnorm (running statistics as outputs) is not costed; export in eval mode")
+    x = imp.get(node, 0)
+    for k in range(1, 5):
+        if isinstance(imp.get(node, k), Data):
+            imp.fail(node, "its scale, shift and statistics must be constants")
+    imp.emit1(node, "bn", {}, [x])
+
+
+def unary(op):
+    def handle(imp, node) -> None:
+        imp.emit1(node, op, {}, [imp.get(node, 0)])
+
+    return handle
+
+
+def clip(imp, node) -> None:
+    if imp.opset >= 11:
+        low, high = imp.value(node, 1, "min"), imp.value(node, 2, "max")
+        low = None if low is None else float(low)
+        high = None if high is None else float(high)
+    else:
+        low, high = node.attrs.get("min"), node.attrs.get("max")
+    if low == 0 and high == 6:
+        op = "relu6"
+    elif low == 0 and (high is None or np.isinf(high)):
+        op = "relu"
+    else:
+        imp.fail(node, f"Clip to [{low}, {high}]: costcalc knows Clip as relu (min 0) and relu6 (min 0, max 6)")
+    imp.emit1(node, op, {}, [imp.get(node, 0)])
+
+
+def div(imp, node) -> None:
+    x, c = imp.get(node, 0), imp.get(node, 1)
+    if isinstance(c, Data):
+        imp.fail(node, "division by a tensor computed from the network's input is not costed")
+    imp.emit1(node, "scale", {"factor": 1 / scalar(imp, node, c, "Div by a constant")}, [x])
+
+
+def scalar(imp, node, c: Const, what: str) -> float:
+    value = imp.const_value(node, c, "the constant")
+    if value.size != 1:
+        imp.fail(node, f"{what} of shape {fmt(value.shape)}: costcalc knows multiplication by one number "
+                        "(scale) or by a tensor of the network")
+    return float(value.reshape(-1)[0])
+
+
+def pool(op):
+    def handle(imp, node) -> None:
+        x = imp.get(node, 0)
+        if len(x.shape) != 4:
+            imp.fail(node, f"costcalc costs 2-D pooling of N x C x H x W tensors, not {fmt(x.shape)}")
+        if any(node.proto.output[1:]):
+            imp.fail(node, "MaxPool's indices output is not costed")
+        k = tuple(node.attrs["kernel_shape"])
+        stride = tuple(node.attrs.get("strides", (1, 1)))
+        dilation = tuple(node.attrs.get("dilations", (1, 1)))
+        ceil_mode = bool(node.attrs.get("ceil_mode", 0))
+        if op == "avgpool" and dilation != (1, 1):
+            imp.fail(node, "dilated average pooling is not costed")
+        pad = window_pads(imp, node, x.shape[2:], k, stride, dilation, ceil_mode)
+        args = {"k": k, "stride": stride, "pad": pad, "ceil_mode": ceil_mode}
+        if op == "maxpool":
+            args["dilation"] = dilation
+        imp.emit1(node, op, args, [x])
+
+    return handle
+
+
+def global_pool(op):
+    def handle(imp, node) -> None:
+        x = imp.get(node, 0)
+        if len(x.shape) != 4:
+            imp.fail(node, f"costcalc costs global pooling of N x C x H x W tensors, not {fmt(x.shape)}")
+        if op == "gap":
+            return imp.emit1(node, "gap", {}, [x])
+        hw = tuple(x.shape[2:])
+        imp.emit1(node, "maxpool", {"k": hw, "stride": hw, "pad": (0, 0), "ceil_mode": False,
+                                     "dilation": (1, 1)}, [x])
+
+    return handle
+
+
+def reduce_mean(imp, node) -> None:
+    x = imp.get(node, 0)
+    axes = node.attrs.get("axes")
+    if axes is None and len(node.proto.input) > 1:
+        axes = imp.value(node, 1, "axes")
+    axes = sorted(int(a) % len(x.shape) for a in (axes if axes is not None else range(len(x.shape))))
+    if len(x.shape) != 4 or axes != [2, 3]:
+        imp.fail(node, f"ReduceMean over axes {axes} of {fmt(x.shape)}: costcalc knows the mean over H and W "
+                        "(global average pooling)")
+    if node.attrs.get("keepdims", 1):
+        return imp.emit1(node, "mean", {}, [x])
+    (pooled,) = imp.emit(node, None, "mean", {}, [x])
+    imp.emit1(node, "flatten", {}, [pooled], name=imp.unique(imp.layers[-1].name + "_squeeze"))
+
+
+def concat(imp, node) -> None:
+    inputs = [imp.get(node, k) for k in range(len(node.proto.input))]
+    if any(isinstance(x, Const) for x in inputs):
+        imp.fail(node, "concatenates constants with tensors of the network: costcalc concatenates network tensors")
+    axis = node.attrs.get("axis", 1) % len(inputs[0].shape)
+    if axis != 1:
+        imp.fail(node, f"concatenation along axis {axis}: costcalc concatenates along channels (axis 1)")
+    imp.emit1(node, "concat", {}, inputs)
+
+
+def split(imp, node) -> None:
+    x = imp.get(node, 0)
+    axis = node.attrs.get("axis", 0) % len(x.shape)
+    if axis != 1:
+        imp.fail(node, f"split along axis {axis}: costcalc splits along channels (axis 1)")
+    n = len(node.proto.output)
+    sizes = node.attrs.get("split")
+    if sizes is None and len(node.proto.input) > 1 and node.proto.input[1]:
+        sizes = [int(s) for s in imp.value(node, 1, "split sizes")]
+    if sizes is None:
+        n = node.attrs.get("num_outputs", n)
+        c = x.shape[1]
+        sizes = [-(-c // n)] * (n - 1) + [c - -(-c // n) * (n - 1)]
+    outs = imp.emit(node, None, "split", {"sizes": list(sizes)}, [x])
+    for k, d in enumerate(outs):
+        imp.set(node, k, d)
+
+
+def cast_like(imp, node) -> None:
+    x = imp.get(node, 0)
+    if isinstance(x, Data):
+        imp.fail(node, "a cast of a network tensor is not costed")
+    imp.set(node, 0, Const(x.shape, imp.const_value(node, x, "input 0"), node.proto.output[0]))
+
+
+def identity(op):
+    def handle(imp, node) -> None:
+        x = imp.get(node, 0)
+        if x.pending:  # .contiguous() inside a channel shuffle: part of the pattern
+            return imp.set(node, 0, x)
+        imp.emit1(node, op, {}, [x])
+
+    return handle

@@ -1,0 +1,195 @@
+"""Several ONNX nodes -> one costcalc layer, and the views of a tensor (Reshape, Flatten, Squeeze, Transpose).
+
+Reshape-Transpose-Reshape is a channel shuffle (the tensor between them is `pending`), Mul(x, Sigmoid(x)) is
+swish (Mul(x, HardSigmoid(x)) hardswish), MatMul + Add(bias) is an fc with a bias, complementary channel Slices
+are one split, SplitToSequence + SequenceAt a split."""
+
+from __future__ import annotations
+
+from math import prod
+
+from costcalc.importers.onnx.layers import scalar
+from costcalc.importers.onnx.naming import note_of
+from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
+
+
+def mul(imp, node) -> None:
+    a, b = imp.get(node, 0), imp.get(node, 1)
+    if isinstance(a, Data) and isinstance(b, Data):
+        for x, gate in ((a, b), (b, a)):  # x * sigmoid(x) is swish, x * hardsigmoid(x) hardswish
+            layer = imp.producer_layer.get(gate.ref)
+            fused = {"sigmoid": "swish", "hardsigmoid": "hardswish"}.get(layer.op) if layer else None
+            if fused and layer.inputs == [x.ref] and imp.only_consumer(tensor_of(imp, node, gate)) is not None:
+                layer.op, layer.note = fused, f"{layer.note} + {note_of(node)}"
+                imp.set(node, 0, Data(x.shape, gate.ref))
+                return
+        return imp.emit1(node, "mul", {}, [a, b])
+    x, c = (a, b) if isinstance(a, Data) else (b, a)
+    factor = scalar(imp, node, c, "Mul by a constant")
+    imp.emit1(node, "scale", {"factor": factor}, [x])
+
+
+def tensor_of(imp, node, tensor) -> str:
+    return next(t for t in node.proto.input if imp.tensors.get(t) is tensor)
+
+
+def add(imp, node) -> None:
+    inputs = [imp.get(node, k) for k in range(len(node.proto.input))]
+    data = [x for x in inputs if isinstance(x, (Data, Sequence))]
+    if len(data) == len(inputs):
+        return imp.emit1(node, "add", {}, inputs)
+    x = data[0]
+    layer = imp.producer_layer.get(x.ref)
+    c = next(t for t in inputs if isinstance(t, Const))
+    if (len(inputs) == 2 and layer is not None and layer.op == "fc" and not layer.args["bias"]
+            and c.shape in ((x.shape[1],), (1, x.shape[1])) and imp.only_consumer(tensor_of(imp, node, x))):
+        layer.args = {**layer.args, "bias": True}  # MatMul + Add(bias): one fc with a bias
+        layer.note = f"{layer.note} + {note_of(node)}"
+        imp.set(node, 0, x)
+        return
+    imp.fail(node, f"adding a constant of shape {fmt(c.shape)} to {fmt(x.shape)}: costcalc knows Add of "
+                    "tensors of the network, and the bias Add after a MatMul")
+
+
+def slice(imp, node) -> None:
+    """Channel slices of one tensor that together cover its channels (torch's chunk) are one split."""
+    x = imp.get(node, 0)
+    source = node.proto.input[0]
+    users = [imp.nodes[i] for i in imp.consumers[source]
+             if imp.nodes[i].op == "Slice" and imp.nodes[i].proto.input[0] == source and i in imp.needed_nodes]
+    parts = [(channel_slice(imp, u, x), u) for u in users]
+    if all(bounds is not None for bounds, _ in parts):
+        parts.sort(key=lambda p: p[0])
+        bounds = [b for b, _ in parts]
+        if bounds[0][0] == 0 and bounds[-1][1] == x.shape[1] and all(a[1] == b[0] for a, b in zip(bounds, bounds[1:])):
+            outs = imp.emit(node, None, "split", {"sizes": [e - s for s, e in bounds]}, [x],
+                             note=" + ".join(note_of(u) for _, u in parts))
+            for d, (_, u) in zip(outs, parts):
+                imp.done.add(u.index)
+                imp.set(u, 0, d)
+            return
+    imp.fail(node, f"a Slice of {fmt(x.shape)}: costcalc knows channel slices that together cover the "
+                    "channels (a split, as torch's chunk exports)")
+
+
+def channel_slice(imp, node, x):
+    """(start, end) when `node` slices the channels of x with step 1, else None. Its bounds may be computed
+    by nodes further down the list (torch computes the second chunk's end after the first Slice): they are
+    evaluated on demand."""
+    if imp.opset < 10:
+        starts, ends = node.attrs.get("starts"), node.attrs.get("ends")
+        axes, steps = node.attrs.get("axes"), None
+    else:
+        values = []
+        for k in range(1, 5):
+            name = node.proto.input[k] if k < len(node.proto.input) else ""
+            t = imp.demand(name) if name else None
+            if name and not isinstance(t, Const):
+                return None
+            values.append(None if t is None else imp.const_value(node, t, f"input {k}"))
+        starts, ends, axes, steps = values
+    if starts is None or ends is None:
+        return None
+    axes = list(range(len(starts))) if axes is None else [int(a) % len(x.shape) for a in axes]
+    if axes != [1] or (steps is not None and int(steps[0]) != 1):
+        return None
+    c = x.shape[1]
+    start, end = int(starts[0]), int(ends[0])
+    start, end = (start + c if start < 0 else start), (end + c if end < 0 else end)
+    start, end = max(0, min(start, c)), max(0, min(end, c))
+    return (start, end) if end > start else None
+
+
+def split_to_sequence(imp, node) -> None:
+    x = imp.get(node, 0)
+    axis = node.attrs.get("axis", 0) % len(x.shape)
+    split = imp.value(node, 1, "split") if len(node.proto.input) > 1 and node.proto.input[1] else None
+    if axis != 1 or split is None:
+        imp.fail(node, "costcalc splits along channels (axis 1) into parts of given sizes")
+    c = x.shape[1]
+    if split.ndim == 0:
+        n = int(split)
+        sizes = [n] * (c // n) + ([c % n] if c % n else [])
+    else:
+        sizes = [int(v) for v in split]
+    imp.set(node, 0, Sequence(tuple(imp.emit(node, None, "split", {"sizes": sizes}, [x]))))
+
+
+def sequence_at(imp, node) -> None:
+    seq = imp.get(node, 0)
+    if not isinstance(seq, Sequence):
+        imp.fail(node, "SequenceAt of what is not a sequence of network tensors")
+    position = int(imp.value(node, 1, "position"))
+    if not -len(seq.items) <= position < len(seq.items):
+        imp.fail(node, f"position {position} of a sequence of {len(seq.items)}")
+    imp.set(node, 0, seq.items[position])
+
+
+def reshape(imp, node) -> None:
+    x = imp.get(node, 0)
+    target = [int(d) for d in imp.value(node, 1, "shape")]
+    allowzero = node.attrs.get("allowzero", 0)
+    if not allowzero and any(d == 0 and i >= len(x.shape) for i, d in enumerate(target)):
+        imp.fail(node, f"shape {target} copies (0) a dimension the input {fmt(x.shape)} does not have")
+    shape = [x.shape[i] if d == 0 and not allowzero else d for i, d in enumerate(target)]
+    if shape.count(-1) == 1:
+        known = prod(d for d in shape if d != -1)
+        shape[shape.index(-1)] = prod(x.shape) // known if known else 0
+    shape = tuple(shape)
+    if prod(shape) != prod(x.shape) or any(d < 0 for d in shape):
+        hint = (" (the file fixes this shape for the input size it was exported at, not for --input "
+                f"{'x'.join(map(str, imp.input_shape))})" if imp.input_shape else "")
+        imp.fail(node, f"cannot reshape {fmt(x.shape)} to {target}{hint}")
+    view(imp, node, x, shape)
+
+
+def view(imp, node, x, shape) -> None:
+    """A Reshape, Flatten or Squeeze of a network tensor to `shape`."""
+    if (x.pending and x.pending[0] == "shuffled" and len(shape) == 4
+            and shape[:2] == (x.shape[0], prod(x.shape[1:3])) and shape[2:] == x.shape[3:]):
+        _, groups, first = x.pending
+        source = Data((x.shape[0], shape[1], *shape[2:]), x.ref)
+        note = f"{note_of(first)} + Transpose + {note_of(node)}"
+        return imp.emit1(node, "shuffle", {"groups": groups}, [source], note=note)
+    if x.pending:
+        imp.fail(node, f"reshapes {fmt(x.shape)} to {fmt(shape)} inside what is not a channel shuffle")
+    if shape == x.shape:
+        return imp.emit1(node, "identity", {}, [x])
+    if len(shape) == 2 and shape[0] == x.shape[0]:
+        return imp.emit1(node, "flatten", {}, [x])
+    if len(x.shape) == 4 and len(shape) == 5 and shape[0] == x.shape[0] and shape[1] * shape[2] == x.shape[1] \
+            and shape[3:] == x.shape[2:]:
+        imp.set(node, 0, Data(shape, x.ref, ("grouped", shape[1], node)))
+        return
+    imp.fail(node, f"reshapes {fmt(x.shape)} to {fmt(shape)}: costcalc knows flatten (N x F) and the "
+                    "channel shuffle (N x g x C/g x H x W, Transpose, back to N x C x H x W)")
+
+
+def transpose(imp, node) -> None:
+    x = imp.get(node, 0)
+    perm = list(node.attrs.get("perm", reversed(range(len(x.shape)))))
+    if x.pending and x.pending[0] == "grouped" and perm == [0, 2, 1, 3, 4]:
+        shape = (x.shape[0], x.shape[2], x.shape[1], *x.shape[3:])
+        imp.set(node, 0, Data(shape, x.ref, ("shuffled", x.pending[1], x.pending[2])))
+        return
+    imp.fail(node, f"Transpose {perm} of {fmt(x.shape)}: costcalc knows Transpose only inside a channel "
+                    "shuffle (Reshape to N x g x C/g x H x W, Transpose 0,2,1,3,4, Reshape back)")
+
+
+def flatten(imp, node) -> None:
+    x = imp.get(node, 0)
+    axis = node.attrs.get("axis", 1) % max(len(x.shape), 1)
+    if axis != 1:
+        imp.fail(node, f"Flatten at axis {axis}: costcalc flattens everything but the batch (axis 1)")
+    view(imp, node, x, (x.shape[0], prod(x.shape[1:])))
+
+
+def squeeze(imp, node) -> None:
+    x = imp.get(node, 0)
+    axes = node.attrs.get("axes")
+    if axes is None and len(node.proto.input) > 1:
+        axes = [int(a) for a in imp.value(node, 1, "axes")]
+    axes = [i for i, d in enumerate(x.shape) if d == 1 and i] if axes is None else [a % len(x.shape) for a in axes]
+    if 0 in axes:
+        imp.fail(node, "squeezes the batch axis")
+    view(imp, node, x, tuple(d for i, d in enumerate(x.shape) if i not in axes))

@@ -1,0 +1,83 @@
+"""Reading an ONNX file: the model's protobuf, its nodes, and the records the importer keeps per tensor.
+
+Only the graph and the shapes are read, never the weights' values: the file is opened with
+`load_external_data=False`, so weights kept in an absent external file are not needed."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from costcalc.errors import Loc, SpecError
+
+INSTALL_HINT = "reading ONNX files needs the onnx package: pip install 'costcalc[onnx]'"
+
+
+def load(path: str):
+    try:
+        import onnx
+    except ImportError:
+        raise SpecError(INSTALL_HINT, Loc(path)) from None
+    if os.path.isdir(path):
+        raise SpecError("is a directory, not an ONNX file", Loc(path))
+    try:
+        return onnx.load(path, load_external_data=False)
+    except OSError as e:
+        raise SpecError(f"cannot read: {e.strerror or e}", Loc(path)) from None
+    except Exception as e:  # protobuf's DecodeError and friends: the file is not an ONNX model
+        raise SpecError(f"not a readable ONNX model ({type(e).__name__}: {e})", Loc(path)) from None
+
+
+
+@dataclass
+class Data:
+    """A tensor computed from the network's input: `ref` is the spec name that stands for it."""
+
+    shape: tuple  # with the batch
+    ref: str
+    pending: tuple | None = None  # part of a channel shuffle: ("grouped", g, node) or ("shuffled", g, node)
+
+
+@dataclass
+class Sequence:
+    """A sequence of network tensors (SplitToSequence's output, read back by SequenceAt)."""
+
+    items: tuple
+
+
+@dataclass
+class Const:
+    """A tensor known before the network runs; `value` is None for a weight whose values were not read."""
+
+    shape: tuple
+    value: object = None  # numpy array
+    name: str = ""
+
+
+@dataclass
+class Layer:
+    name: str
+    op: str
+    args: dict  # in the op function's form (pairs as tuples)
+    inputs: list  # refs
+    loc: Loc
+    note: str = ""  # the ONNX node(s) it came from, for the written spec's comment
+    outputs: int = 1
+
+
+@dataclass
+class OnnxNode:
+    index: int
+    proto: object
+    op: str
+    name: str
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return f"node '{self.name}' ({self.op})"
+
+
+
+def fmt(shape) -> str:
+    return " x ".join(str(d) for d in shape) if len(shape) else "a scalar"
