@@ -79,7 +79,7 @@ def test_shuffle_and_split_need_the_plain_layout(write_spec):
               "  - {name: b, op: conv, out: 16, k: 1}\n")
     kernels = plan(graph(write_spec, layers), profile(layout_block=8))
     assert [(k.op_class, k.layer, k.launches) for k in kernels] == [
-        ("data_movement", "a", 1), ("pointwise_conv", "a", 1), ("data_movement", "s", 1), ("data_movement", "s", 3),
+        ("data_movement", "a", 1), ("pointwise_conv", "a", 1), ("data_movement", "s", 1), ("shuffle", "s", 3),
         ("data_movement", "b", 1), ("pointwise_conv", "b", 1), ("data_movement", "b", 1)]
 
 

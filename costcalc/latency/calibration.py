@@ -107,12 +107,26 @@ def families(rng: np.random.Generator) -> dict:
             for g in (2, 4, 8, 16, 32, 64):
                 if c // g >= 2:
                     add("grouped", f"g{g}_c{c}_hw{hw}", (c, hw, hw), _conv(c, 3, g))
+    for c in (48, 60, 96, 120, 240, 480, 960):  # 1x1 grouped convs, as ShuffleNet V1's and CondenseNet's
+        for hw in (56, 28, 14, 7):
+            if c * hw * hw > 1_600_000:
+                continue
+            for g in (2, 3, 4, 8):
+                if c % g == 0:
+                    add("grouped", f"pwg{g}_c{c}_hw{hw}", (c, hw, hw), _conv(c, 1, g, ["{op: bn}"]))
+    tiny = {"relu": "{op: relu}", "sigmoid": "{op: sigmoid}", "maxpool": "{op: maxpool, k: 3, stride: 1, pad: 1}",
+            "shuffle": "{op: shuffle, groups: 2}", "pw": _conv(8, 1, 1, [])[0], "dense": _conv(8, 3, 1, [])[0],
+            "dw": _conv(8, 3, 8, [])[0], "select": "{op: select, out: 8}", "add": "{op: add, from: [input, input]}"}
+    for label, op in tiny.items():
+        for c, hw in ((8, 4), (16, 8)):  # tiny kernels: the time is the runtime's per-kernel overhead
+            add("overhead", f"tiny_{label}_c{c}_hw{hw}", (c, hw, hw), [op.replace("out: 8", f"out: {c}")
+                                                                       .replace("groups: 8", f"groups: {c}")])
     for c in (16, 24, 32, 64):  # the first conv: a few-channel image, stride 2
         for k in (3, 7):
             add("dense", f"stem{k}_c{c}", (3, 224, 224), [], [f"{{op: conv, out: {c}, k: {k}, stride: 2, "
                                                                f"pad: {k // 2}}}", *BN_RELU])
-    for f in (256, 512, 1024, 2048, 4096):
-        for out_f in (f, 1000):
+    for f in (128, 256, 512, 768, 1024, 1280, 1536, 2048, 4096):
+        for out_f in (f, 1000, 10):
             add("fc", f"fc_{f}_{out_f}", (f,), [f"{{op: fc, out: {f}}}"] if out_f == f else [],
                 tail=[f"{{op: fc, out: {out_f}}}"] if out_f != f else [])
     elementwise_ops = ("relu", "relu6", "sigmoid", "swish", "hardswish", "tanh", "leaky_relu", "hardsigmoid", "bn",
@@ -274,8 +288,13 @@ class RuntimeMeasure:
         self.warmup, self.runs, self.clock, self.runtime = warmup, runs, clock, ""
 
     def seconds(self, graph, threads: int) -> float:
-        from costcalc.runtime import measure_graph
+        try:
+            from costcalc.runtime import measure_graph
+        except ImportError:  # pragma: no cover - a costcalc without its runtime adapter
+            from costcalc.errors import Loc, SpecError
 
+            raise SpecError("measuring needs costcalc's runtime adapter and onnxruntime: "
+                            "pip install 'costcalc[runtime]'", Loc(graph.path)) from None
         m = measure_graph(graph, threads=threads, warmup=self.warmup, runs=self.runs, profile=False)
         self.runtime = self.runtime or m.runtime
         return m.cpu_s if self.clock == "cpu" else m.latency_s

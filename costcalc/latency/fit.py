@@ -27,7 +27,8 @@ UNBOUNDED = 1e15  # a throughput or bandwidth whose fitted term is 0 (the other 
 FALLBACK = {"dense_conv_plain": "dense_conv", "pointwise_conv_plain": "pointwise_conv",
             "grouped_conv_plain": "grouped_conv", "depthwise_conv_plain": "depthwise_conv",
             "grouped_conv": "dense_conv", "depthwise_conv": "elementwise", "fc": "pointwise_conv_plain",
-            "pooling": "elementwise", "data_movement": "elementwise", "dense_conv": "pointwise_conv"}
+            "pooling": "elementwise", "data_movement": "elementwise", "dense_conv": "pointwise_conv",
+            "shuffle": "data_movement", "elementwise_exp": "elementwise", "pooling_plain": "pooling"}
 
 
 @dataclass(frozen=True)

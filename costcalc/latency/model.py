@@ -23,8 +23,8 @@ overhead and throughput.
 
 Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
 the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
-swish), pooling (blocked and plain), data movement (concat, split, shuffle, select, layout reorders). See
-profile.CLASS_DOCS.
+swish), pooling (blocked and plain), data movement (concat, split, select, layout reorders), channel shuffle (a transpose).
+See profile.CLASS_DOCS.
 
 Fusion, as onnxruntime's CPU provider does it (each rule can be switched off in the profile's `fusion:` list); a
 layer is absorbed only when it alone reads the kernel's output:
@@ -289,6 +289,8 @@ class _Planner:
             op_class, flops = "fc", head.counts.flops
         elif head.op in POOLING:
             op_class = "pooling" if blocked else "pooling_plain"
+        elif head.op == "shuffle":
+            op_class, flops = "shuffle", 0
         elif head.op in DATA_MOVEMENT:
             op_class, flops = "data_movement", 0
         else:

@@ -30,7 +30,7 @@ from costcalc.errors import Loc, SpecError, did_you_mean
 # different kernel, so each conv class has both.
 CONV_KINDS = ("dense_conv", "pointwise_conv", "grouped_conv", "depthwise_conv")
 OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "elementwise_exp",
-              "pooling", "pooling_plain", "data_movement")
+              "pooling", "pooling_plain", "data_movement", "shuffle")
 CLASS_DOCS = {
     "dense_conv": "k x k conv (k > 1), groups = 1, blocked layout",
     "pointwise_conv": "1 x 1 conv, groups = 1, blocked layout",
@@ -41,7 +41,8 @@ CLASS_DOCS = {
     "elementwise_exp": "activations that evaluate an exponential: sigmoid, tanh, swish",
     "pooling": "max / average / global pooling, blocked layout",
     "pooling_plain": "max / average / global pooling and global mean, plain (NCHW) layout",
-    "data_movement": "concat, split, shuffle, select, and the runtime's layout reorders",
+    "data_movement": "concat, split, select, and the runtime's layout reorders",
+    "shuffle": "channel shuffle: Reshape, Transpose, Reshape",
 }
 for _kind in CONV_KINDS:
     CLASS_DOCS[f"{_kind}_plain"] = CLASS_DOCS[_kind].replace("blocked", "plain (NCHW)")
