@@ -33,7 +33,7 @@ Counting conventions:
 """
 
 
-MAX_TABLE_ROWS = 10_000
+MAX_TABLE_ROWS = 100_000  # a table renders ~50,000 rows a second; past this, --format json or csv
 
 
 def _fail(error: CostcalcError):
@@ -47,8 +47,18 @@ def _parse_sets(values: tuple) -> dict:
         name, eq, value = item.partition("=")
         if not eq or not name.strip() or not value.strip():
             raise click.BadParameter(f"'{item}': write NAME=VALUE, e.g. --set width=0.5", param_hint="--set")
-        overrides[name.strip()] = value.strip()
+        name = name.strip()
+        if name in overrides:
+            raise click.BadParameter(f"'{name}' is set twice ({name}={overrides[name]} and {name}={value.strip()}): "
+                                     "give each variable once", param_hint="--set")
+        overrides[name] = value.strip()
     return overrides
+
+
+def settings(sets: tuple, input_shape: str | None) -> tuple:
+    """What the options changed, as the headers name it: ('--set width=0.5', '--input 3x160x160')."""
+    return (tuple(f"--set {name}={value}" for name, value in _parse_sets(sets).items())
+            + ((f"--input {input_shape}",) if input_shape else ()))
 
 
 def _parse_input(value: str | None):
@@ -135,7 +145,11 @@ def _color() -> bool:
 
 
 def _width() -> int | None:
-    """The terminal's width on a terminal (colour or not); None when piped (the reporters' fixed width)."""
+    """COLUMNS when set (as `COLUMNS=80 costcalc report ...`), else the terminal's width on a terminal (colour or
+    not); None when piped (the reporters' fixed width)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
     return os.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
@@ -158,9 +172,10 @@ CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.an
 @click.argument("spec", required=False)
 @spec_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="json and csv list every layer whatever --depth is.")
-@click.option("--depth", default="2", show_default=True, metavar="N|all",
-              help="Sum layers into their block at this depth of the name (1: stages); 'all': every layer.")
+              help="json lists every layer whatever --depth is.")
+@click.option("--depth", metavar="N|all",
+              help="Sum layers into their block at this depth of the name (1: stages); 'all': every layer. "
+                   "Default: 2 for table and markdown, all for csv.")
 @click.option("--top", type=click.IntRange(min=1), help="Show only the K most expensive rows.")
 @click.option("--sort", type=click.Choice(["flops", "elementwise_flops", "params", "memory_access", "activations"]),
               default="flops", show_default=True, help="What --top ranks by.")
@@ -172,12 +187,14 @@ CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.an
                    "op), or the count of fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1.")
 @click.option("--explain-conventions", is_flag=True,
               help="Print, per op, what each convention counts (and, with SPEC, its FLOPs per op type), then exit.")
+@click.option("--guidelines/--no-guidelines", "with_guidelines", default=True, show_default=True,
+              help="Check the ShuffleNet V2 guidelines: a marker column and the panel after the table.")
 @threshold_option
 @device_option
 def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_per_element, convention,
-           explain_conventions, thresholds, device):
+           explain_conventions, with_guidelines, thresholds, device):
     """Per-layer FLOPs, params and memory access of SPEC, with totals, then the ShuffleNet V2 guideline panel."""
-    from costcalc.analysis import rows
+    from costcalc.analysis import analyse, rows
     from costcalc.report import Format, render
 
     if explain_conventions:
@@ -185,17 +202,21 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
         return
     if spec is None:
         raise click.UsageError("Missing argument 'SPEC'.")
-    level = _depth(depth)
+    level = _depth(depth if depth is not None else ("all" if fmt == "csv" else "2"))
+    if thresholds and not with_guidelines:
+        raise click.UsageError("--threshold sets the guidelines' thresholds: drop --no-guidelines or --threshold")
     try:
-        result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element, convention,
-                                 device)
+        graph = load_graph(spec, sets, input_shape, batch)
+        result = (analyse_checked(graph, thresholds, bytes_per_element, convention, device) if with_guidelines
+                  else analyse(graph, bytes_per_element, convention, load_device(device), device or ""))
     except CostcalcError as e:
         _fail(e)
+    result = replace(result, settings=settings(sets, input_shape))
     selected = rows(result, level, top, sort)
-    if fmt == "table" and len(selected) > MAX_TABLE_ROWS:  # a table renders ~2,500 rows a second
+    if fmt == "table" and len(selected) > MAX_TABLE_ROWS:
         click.echo(f"note: the table shows the first {MAX_TABLE_ROWS:,} of {len(selected):,} rows (totals cover "
                    "all); use --depth, --top or --format json", err=True)
-        selected = selected[:MAX_TABLE_ROWS]
+        selected = type(selected)(selected[:MAX_TABLE_ROWS], selected.of, selected.sort)
     click.echo(render(Format(fmt), result, selected, _options(exact)), nl=False)
 
 
@@ -205,9 +226,16 @@ def _depth(depth: str):
     return None if depth == "all" else int(depth)
 
 
+def _side_sets(shared: tuple, side: tuple) -> tuple:
+    """--set for both sides, then --set-a (or --set-b) over it: each given once within its own option."""
+    merged = {**_parse_sets(shared), **_parse_sets(side)}
+    return tuple(f"{name}={value}" for name, value in merged.items())
+
+
 def _label(model: str, sets: tuple, input_shape: str | None) -> str:
-    settings = list(sets) + ([f"input={input_shape}"] if input_shape else [])
-    return f"{model} ({', '.join(settings)})" if settings else model
+    from costcalc.report.as_table import model_label
+
+    return model_label(model, settings(sets, input_shape))
 
 
 @main.command(epilog=CONVENTIONS_HELP)
@@ -239,12 +267,14 @@ def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, i
     if spec_b is None and not (sets_a or sets_b or input_a or input_b):
         raise click.UsageError("give B.yaml, or compare A.yaml with itself under --set-a/--set-b or "
                                "--input-a/--input-b")
+    sets_a, sets_b = _side_sets(sets, sets_a), _side_sets(sets, sets_b)
     try:
-        graph_a = load_graph(spec_a, sets + sets_a, input_a or input_shape, batch)
-        graph_b = load_graph(spec_b or spec_a, sets + sets_b, input_b or input_shape, batch)
+        graph_a = load_graph(spec_a, sets_a, input_a or input_shape, batch)
+        graph_b = load_graph(spec_b or spec_a, sets_b, input_b or input_shape, batch)
         result = compare_reports(analyse_checked(graph_a, thresholds, bytes_per_element, device=device),
                                  analyse_checked(graph_b, thresholds, bytes_per_element, device=device), level,
-                                 _label(graph_a.name, sets_a, input_a), _label(graph_b.name, sets_b, input_b))
+                                 _label(graph_a.name, sets_a, input_a or input_shape),
+                                 _label(graph_b.name, sets_b, input_b or input_shape))
     except CostcalcError as e:
         _fail(e)
     if changed:
@@ -421,6 +451,7 @@ def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, th
                                  device=device)
     except CostcalcError as e:
         _fail(e)
+    result = replace(result, settings=settings(sets, input_shape))
     click.echo(render_guidelines(Format(fmt), result, _options(exact)), nl=False)
 
 

@@ -111,11 +111,70 @@ def shown(value, limit: int = 60) -> str:
 
 
 def did_you_mean(word: str, choices) -> str:
-    """' (did you mean 'x'?)' for the closest of `choices`, or '' when none is close."""
-    import difflib  # only on the error path
+    """' (did you mean 'x'?)' for the choice `word` is a slip of, or '' when none is: a wrong suggestion
+    gives wrong counts (`gelu` is not `relu`, `matmul` is not `mul`), so only really close names qualify.
 
+    Both sides are compared lower-cased, without '_' and '-', and without torch's '2d' suffix (costcalc's ops
+    are the 2-D ones: `conv2d` is `conv`, `BatchNorm2d` is `batchnorm`). A choice then qualifies when it has
+    the same digits in the same order (`relu6` is not `relu`, `conv3d` is not `conv`), the same first letter
+    (unless the slip swaps the first two), and is at most one edit away — two for words of 8 or more letters
+    — where an edit inserts, deletes or replaces a letter or swaps two adjacent ones (no replacing in words of
+    4 letters or fewer: `selu` is not `silu`). A word that names an op of other frameworks (OTHER_OPS) is
+    never taken for a slip."""
     word = str(word)
     if len(word) > 100:
         return ""
-    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    typed = _folded(word)
+    if typed in OTHER_OPS:
+        return ""
+    best, best_distance = None, None
+    for choice in choices:
+        choice = str(choice)
+        folded = _folded(choice)
+        if not typed or not folded or _digits(typed) != _digits(folded):
+            continue
+        if typed[0] != folded[0] and typed[:2] != folded[1::-1]:
+            continue
+        limit = 1 if len(typed) < 8 else 2
+        distance = _edit_distance(typed, folded, limit, 1 if len(typed) > 4 else 2)
+        if distance <= limit and (best_distance is None or distance < best_distance):
+            best, best_distance = choice, distance
+    return f" (did you mean '{best}'?)" if best is not None and best != word else ""
+
+
+# Ops of torch.nn and ONNX (folded as `_folded` does) that are not slips of a costcalc name even when they look
+# like one: `gelu` is not `relu`, `rrelu` and `prelu` are not `relu`, `matmul` is not `mul`.
+OTHER_OPS = frozenset("""
+    elu selu celu gelu glu prelu rrelu relu3 mish softmax softmin logsoftmax softplus softsign logsigmoid
+    hardtanh hardshrink softshrink tanhshrink threshold layernorm groupnorm instancenorm localresponsenorm lrn
+    rmsnorm matmul gemm mm bmm einsum attention multiheadattention embedding lstm gru rnn upsample resize
+    interpolate pixelshuffle pixelunshuffle convtranspose conv1d conv3d convtranspose1d convtranspose3d pad
+    slice gather reshape view transpose permute squeeze unsqueeze expand tile sub div pow sqrt exp log erf
+    clip clamp reducemean reducesum reducemax argmax topk sort where cast maxunpool fold unfold
+""".split())
+
+
+def _folded(word: str) -> str:
+    word = word.lower().replace("_", "").replace("-", "")
+    return word[:-2] if word.endswith("2d") and len(word) > 2 else word
+
+
+def _digits(word: str) -> str:
+    return "".join(c for c in word if c.isdigit())
+
+
+def _edit_distance(a: str, b: str, limit: int, replace: int = 1) -> int:
+    """Edits (insert, delete, replace at cost `replace`, swap of adjacent letters) from `a` to `b`; limit + 1
+    when more."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before, row = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + cost * replace)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, row = row, current
+    return min(row[-1], limit + 1)

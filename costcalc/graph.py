@@ -2,7 +2,8 @@
 every expression and inferring every shape on the way. Each node carries its op's OpResult and its Counts.
 
 Naming: a node's name is the path of names from the top (`layer2.0.conv2`); a repeated block or op adds the
-repetition index; an unnamed entry is named after its op or block and its position in its list (`relu2`).
+repetition index whenever the entry has `repeat:` (even when it is 1); an unnamed entry is named after its op or
+block, `_` and its position in its list (`relu6_2`).
 Inside a block, `from: input` names the block's input; `from: name.k` names output k of a split.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
 from costcalc.spec.expr import ExprError, evaluate
-from costcalc.spec.model import Entry, Spec, Value
+from costcalc.spec.model import Entry, Spec, Value, auto_name
 from costcalc.util import gc_paused
 
 # Limits, each with its own message. Pre-act ResNet-1001 has 3,339 layers and DenseNet-264 931; a generated
@@ -137,10 +138,10 @@ class _Walker:
         later = {e.name for e in entries if e.name}
         current = scope.input
         for pos, entry in enumerate(entries):
-            name = entry.name or f"{entry.op or entry.block or 'layers'}{pos}"
+            name = entry.name or auto_name(entry, pos)
             label = ".".join(scope.path + (name,))
             if name in names:
-                raise SpecError(f"layer '{label}': the name is used twice in this list", entry.loc)
+                raise SpecError(f"layer '{label}': the name is used twice in this list{_clash(entries, name)}", entry.loc)
             later.discard(name)
             if entry.sources:
                 inputs = [t for s in entry.sources for t in self.resolve(s, names, later, scope, entry, label)]
@@ -201,11 +202,12 @@ class _Walker:
             raise SpecError(f"layer '{label}': a block takes one input, not {len(inputs)}", entry.sources_loc or entry.loc)
         kind = entry.block if entry.block is not None else "layers"
         current = inputs[0]
+        numbered = entry.repeat is not None  # `repeat:` numbers its repetitions, even when it is 1
         for r in range(repeat):
             if isinstance(current, tuple):
                 raise SpecError(f"layer '{label}': a repeated block must end in a layer with one output", entry.loc)
-            suffix = (str(r),) if repeat > 1 else ()
-            kinds = scope.kinds + ((f"{kind} x{repeat}", kind) if repeat > 1 else (kind,))
+            suffix = (str(r),) if numbered else ()
+            kinds = scope.kinds + ((f"{kind} x{repeat}", kind) if numbered else (kind,))
             path = scope.path + (name,) + suffix
             if entry.block is None:
                 child = _Scope(path, kinds, scope.env, current)
@@ -273,9 +275,10 @@ class _Walker:
                 raise SpecError(f"{where}: op '{op}' has no key '{key}'"
                                 f"{did_you_mean(key, definition.args) or f' (it takes: {known})'}", entry.key_locs[key])
         current = inputs
+        numbered = entry.repeat is not None  # `repeat:` numbers its repetitions, even when it is 1
         for r in range(repeat):
-            path = scope.path + ((name, str(r)) if repeat > 1 else (name,))
-            kinds = scope.kinds + ((f"{op} x{repeat}", op) if repeat > 1 else (op,))
+            path = scope.path + ((name, str(r)) if numbered else (name,))
+            kinds = scope.kinds + ((f"{op} x{repeat}", op) if numbered else (op,))
             if repeat > 1 and len(current) != 1:
                 raise SpecError(f"{where}: only an op with one input and one output can repeat",
                                 entry.repeat.loc if entry.repeat is not None else entry.loc)
@@ -411,7 +414,7 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
             if id(entry) in seen:
                 continue
             seen.add(id(entry))
-            name = entry.name or f"{entry.op or entry.block or 'layers'}{pos}"
+            name = entry.name or auto_name(entry, pos)
             with errors.attempt():
                 one(entry, f"{where}layer '{shown(name)}'")
             if entry.layers is not None:
@@ -453,6 +456,14 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
         entries(block.layers, f"block '{block.name}': ")
     if given is None:
         errors.raise_any()
+
+
+def _clash(entries: list, name: str) -> str:
+    """Why a name is used twice, when one of the two is an unnamed entry's automatic name."""
+    for pos, entry in enumerate(entries):
+        if not entry.name and auto_name(entry, pos) == name:
+            return f" (the unnamed entry at position {pos} is named '{name}' after its kind and position)"
+    return ""
 
 
 def _raise(message: str, loc: Loc):

@@ -172,7 +172,7 @@ def test_fail_on_alone_is_a_check_even_without_a_budget(run, write_spec):
     assert result.exit_code == 1
     doc = json.loads(result.stdout)["specs"][0]
     assert doc["status"] == "over" and doc["guidelines"]["checked"] == ["G2"]
-    assert [(v["guideline"], v["layer"]) for v in doc["guidelines"]["violations"]] == [("G2", "conv0")]
+    assert [(v["guideline"], v["layer"]) for v in doc["guidelines"]["violations"]] == [("G2", "conv_0")]
     assert run("check", path, "--fail-on", "G2", "--threshold", "G2.max_groups=4",
                "--threshold", "G2.max_excess=10").exit_code == 0
 
@@ -222,8 +222,8 @@ def test_check_reports_every_independent_error_of_a_spec(run, write_spec):
     result = run("check", path)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"{path}:3:10: error: layer 'cnov0': unknown op 'cnov' (did you mean 'conv'?)",
-        f"{path}:4:16: error: layer 'relu1': op 'relu' has no key 'bogus' (it takes: no arguments)",
+        f"{path}:3:10: error: layer 'cnov_0': unknown op 'cnov' (did you mean 'conv'?)",
+        f"{path}:4:16: error: layer 'relu_1': op 'relu' has no key 'bogus' (it takes: no arguments)",
     ]
 
 

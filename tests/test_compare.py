@@ -80,7 +80,7 @@ def test_one_file_under_two_settings_equals_two_files(run):
     assert sweep.exit_code == 0, sweep.output
     doc = json.loads(sweep.stdout)
     assert doc["delta"] == two_files["delta"]
-    assert doc["models"]["b"]["label"] == "resnet50 (groups=32, width_per_group=4)"
+    assert doc["models"]["b"]["label"] == "resnet50 (--set groups=32, --set width_per_group=4)"
     assert doc["models"]["a"]["variables"]["groups"] == 1 and doc["models"]["b"]["variables"]["groups"] == 32
 
 

@@ -45,15 +45,23 @@ def test_golden(run, case, fmt):
 
 
 @pytest.mark.parametrize("spec", [TINY_A, R50, "specs/shufflenet_v2_x1_0.yaml"])
-def test_report_csv_is_one_row_per_layer_summing_to_the_totals(run, spec):
-    text = run("report", spec, "--format", "csv").stdout
-    rows = list(csv.reader(io.StringIO(text)))
-    header, body = rows[0], rows[1:]
+@pytest.mark.parametrize("depth", [None, "1", "2"])
+def test_report_csv_rows_follow_depth_and_sum_to_the_totals_row(run, spec, depth):
+    """By default one row per layer; with --depth one per block, as in the table; either way a last `total` row
+    holding the network's totals, equal to the sum of the rows above it."""
+    result = run("report", spec, "--format", "csv", *(["--depth", depth] if depth else []))
+    assert result.exit_code == 0
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    header, body, total = rows[0], rows[1:-1], rows[-1]
     assert header == ["name", "op", "output", *COUNT_FIELDS, "guidelines"]
     report = analyse(load(str(ROOT / spec)))
-    assert [row[0] for row in body] == [layer.name for layer in report.layers]
+    names = [layer.name for layer in report.layers]
+    if depth:
+        names = list(dict.fromkeys(".".join(layer.path[:int(depth)]) for layer in report.layers))
+    assert [row[0] for row in body] == names
+    assert total[:3] == ["total", "", ""]
     for k, key in enumerate(COUNT_FIELDS, start=3):
-        assert sum(int(row[k]) for row in body) == getattr(report.totals, key)
+        assert sum(int(row[k]) for row in body) == getattr(report.totals, key) == int(total[k])
 
 
 def test_compare_csv_one_row_per_compared_row(run):

@@ -59,16 +59,16 @@ blocks:
       - {name: conv, op: conv, out: out, k: 3, stride: stride, pad: 1}
       - relu
       - {name: short, from: input, if: stride != 1 or in_channels != out, op: conv, out: out, k: 1, stride: stride}
-      - {name: sum, op: add, from: [relu1, short]}
+      - {name: sum, op: add, from: [relu_1, short]}
 layers:
   - {name: stage, block: unit, repeat: 3, args: {out: 16}, first: {stride: 2}}
   - {op: gap}
 """)
     graph = load(path)
     names = [n.name for n in graph.nodes]
-    assert names == ["stage.0.conv", "stage.0.relu1", "stage.0.short", "stage.0.sum",
-                     "stage.1.conv", "stage.1.relu1", "stage.1.sum",
-                     "stage.2.conv", "stage.2.relu1", "stage.2.sum", "gap1"]
+    assert names == ["stage.0.conv", "stage.0.relu_1", "stage.0.short", "stage.0.sum",
+                     "stage.1.conv", "stage.1.relu_1", "stage.1.sum",
+                     "stage.2.conv", "stage.2.relu_1", "stage.2.sum", "gap_1"]
     assert graph.tensors[graph.nodes[3].outputs[0]] == (16, 8, 8)
     assert graph.nodes[0].kinds == ("unit x3", "unit", "conv")
     # stage.1 has no projection: its add reads the block input directly
@@ -91,9 +91,9 @@ layers:
 """)
     graph = load(path)
     report = analyse(graph)
-    assert [l.name for l in report.layers] == ["split", "branch.conv0", "branch.conv1", "cat", "mix"]
+    assert [l.name for l in report.layers] == ["split", "branch.conv_0", "branch.conv_1", "cat", "mix"]
     assert report.layers[0].outputs == ((1, 4, 8, 8), (1, 12, 8, 8))
-    assert report.layers[1].inputs == ("split.1",) and report.layers[3].inputs == ("split.0", "branch.conv1")
+    assert report.layers[1].inputs == ("split.1",) and report.layers[3].inputs == ("split.0", "branch.conv_1")
     dw = report.layers[1].counts
     assert dw.flops == 12 * 64 * 9 and dw.params == 12 * 9
 

@@ -66,7 +66,7 @@ def test_g1_skips_strided_padded_and_depthwise(write_spec):
                       "  - {op: conv, out: 64, k: 1, groups: 64}\n"
                       "  - {op: conv, out: 32, k: 1}\n")
     result = check(load(path))["G1"]
-    assert [f.where for f in result.findings] == ["conv3"]
+    assert [f.where for f in result.findings] == ["conv_3"]
 
 
 # ---- G2 -----------------------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def test_g2_ignores_depthwise_and_dense(write_spec):
     path = write_spec("input: [32, 8, 8]\nlayers:\n  - {op: conv, out: 32, k: 3, pad: 1, groups: 32}\n"
                       "  - {op: conv, out: 32, k: 1}\n  - {op: conv, out: 32, k: 1, groups: 2}\n")
     result = check(load(path))["G2"]
-    assert [f.where for f in result.findings] == ["conv2"]
+    assert [f.where for f in result.findings] == ["conv_2"]
     assert result.passed  # g = 2 of a 1x1 conv: 2/(1 + 1/2) - 1 = 33% over g = 1, below the defaults
 
 
@@ -174,7 +174,7 @@ def test_g4_counts_depthwise_convs(write_spec):
     path = write_spec("input: [8, 4, 4]\nlayers:\n  - {op: conv, out: 8, k: 3, pad: 1, groups: 8}\n"
                       "  - {op: conv, out: 8, k: 1}\n")
     result = check(load(path))["G4"]
-    assert [(f.where, f.figures["op"]) for f in result.findings] == [("conv0", "depthwise conv")]
+    assert [(f.where, f.figures["op"]) for f in result.findings] == [("conv_0", "depthwise conv")]
 
 
 def test_library_helpers_for_compare_and_check():
@@ -318,7 +318,7 @@ def test_help_states_the_defaults(run):
 
 def test_guidelines_panel_golden(run):
     """The whole panel of ShuffleNet V2 (refresh on purpose with COSTCALC_REFRESH_GOLDEN=1). Its figures were
-    checked by hand: stage2.down.branch2.conv0 is 24 -> 58 at 56x56, MAC 3136*82 + 24*58 = 258,544, bound
+    checked by hand: stage2.down.branch2.conv_0 is 24 -> 58 at 56x56, MAC 3136*82 + 24*58 = 258,544, bound
     ceil(2*3136*sqrt(24*58)) + 1,392 = 235,398."""
     from conftest import assert_golden
 
@@ -379,7 +379,7 @@ def test_shufflenet_v2_stride1_units_keep_g1_and_g2():
     assert all(not f.violated and f.figures["ratio"] == 1.0 and f.figures["excess"] == 0 for f in units)  # ... at 1:1
     assert result["G2"].checked == 0  # no grouped conv other than depthwise
     flagged = {f.where for f in result["G1"].violations}
-    assert flagged == {"stage2.down.branch1.conv2", "stage2.down.branch2.conv0", "conv5"}  # 24 -> 58, 464 -> 1024
+    assert flagged == {"stage2.down.branch1.conv_2", "stage2.down.branch2.conv_0", "conv5"}  # 24 -> 58, 464 -> 1024
     assert result["G3"].passed
 
 

@@ -121,7 +121,7 @@ def test_a_bad_spec_is_exit_2(run, write_spec):
     path = write_spec("name: bad\ninput: [3, 8, 8]\nlayers:\n  - {op: conv, out: 4, k: 3, groups: 2}\n")
     result = run("verify", path)
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"{path}:4:38: error: layer 'conv0': groups=2 does not divide in_channels=3"
+    assert result.stderr.strip() == f"{path}:4:38: error: layer 'conv_0': groups=2 does not divide in_channels=3"
 
 
 def test_report_does_not_import_numpy():

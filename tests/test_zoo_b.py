@@ -183,7 +183,7 @@ def test_efficientnet_scaling(width, depth, size, params, gflops):
 def test_efficientnet_squeeze_excitation():
     """SE of the first MBConv: 32 channels squeezed to max(1, 32 // 4) = 8 by 1x1 convs with bias."""
     graph = load(str(SPECS / "efficientnet_b0.yaml"))
-    se = [n for n in graph.nodes if n.path[:4] == ("stage1", "blocks", "body", "se")]
+    se = [n for n in graph.nodes if n.path[:5] == ("stage1", "blocks", "0", "body", "se")]  # repeat: 1 is numbered
     assert [n.op for n in se] == ["gap", "conv", "swish", "conv", "sigmoid"]
     assert se[1].result.params == 32 * 8 + 8 and se[3].result.params == 8 * 32 + 32
 

@@ -27,6 +27,7 @@ class Layer:
     counts: Counts
     path: tuple
     kinds: tuple
+    input_shapes: tuple = ()  # shapes of the inputs read, with the batch, in `inputs` order
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Row:
     output: tuple  # output shape(s) with the batch, of the last layer in the row
     counts: Counts
     layers: int = 1
+    layer: Layer | None = None  # the layer itself, when the row is one layer (not a block)
     latency_s: float | None = None  # estimated seconds of its layers, when the report has a device profile
 
 
@@ -55,6 +57,7 @@ class Report:
     max_depth: int = 1
     convention_summary: str = ""  # what FLOPs means under `convention`, for the header
     guidelines: object = None  # costcalc.analysis.guidelines.Guidelines, when checked: reporters show it
+    settings: tuple = ()  # what changed the spec, as written: ("width=0.5", "input=3x160x160"); headers name them
     latency: object = None  # costcalc.latency.Estimate on a device profile (`device`): an estimate, never measured
     device: object = None  # the costcalc.latency.DeviceProfile it was estimated on
     device_path: str = ""  # the profile's file
@@ -108,6 +111,7 @@ def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Re
             counts=counts,
             path=node.path,
             kinds=node.kinds,
+            input_shapes=tuple((graph.batch, *graph.tensors[t]) for t in node.inputs),
         ))
     return Report(
         model=graph.name,
@@ -124,20 +128,30 @@ def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Re
     )
 
 
-def rows(report: Report, depth: int | None = None, top: int | None = None, sort: str = "flops") -> list:
+class Selection(list):
+    """The rows of a view (a list of Row), knowing how many rows the view had before `top` kept the largest
+    (`of`) and what they were ranked by (`sort`, None when all rows are kept in network order)."""
+
+    def __init__(self, selected=(), of: int | None = None, sort: str | None = None):
+        super().__init__(selected)
+        self.of = len(self) if of is None else of
+        self.sort = sort
+
+
+def rows(report: Report, depth: int | None = None, top: int | None = None, sort: str = "flops") -> Selection:
     """The table's rows: layers summed into their block at `depth` (None: every layer), then, with `top`, the
     `top` rows largest by `sort`, largest first."""
     if depth is None:
-        result = [Row(layer.name, layer.op, layer.outputs, layer.counts) for layer in report.layers]
+        result = [Row(layer.name, layer.op, layer.outputs, layer.counts, 1, layer) for layer in report.layers]
     else:
         result = _aggregate(report.layers, depth)
     if report.latency is not None:
         result = _with_latency(result, report, depth)
-    if top is not None:
-        if sort not in COUNT_FIELDS:
-            raise ValueError(f"sort by one of {', '.join(COUNT_FIELDS)}")
-        result = sorted(result, key=lambda row: getattr(row.counts, sort), reverse=True)[:top]
-    return result
+    if top is None:
+        return Selection(result)
+    if sort not in COUNT_FIELDS:
+        raise ValueError(f"sort by one of {', '.join(COUNT_FIELDS)}")
+    return Selection(sorted(result, key=lambda row: getattr(row.counts, sort), reverse=True)[:top], len(result), sort)
 
 
 def _with_latency(result: list, report: Report, depth: int | None) -> list:
@@ -153,9 +167,10 @@ def _aggregate(layers: list, depth: int) -> list:
     for layer in layers:
         key = layer.path[:depth]
         if key in groups:
-            name, op, _, counts, n = groups[key]
-            groups[key] = (name, op, layer.outputs, counts + layer.counts, n + 1)
+            name, op, _, counts, n, _ = groups[key]
+            groups[key] = (name, op, layer.outputs, counts + layer.counts, n + 1, None)
         else:
             op = layer.kinds[len(key) - 1]
-            groups[key] = (".".join(key), op, layer.outputs, layer.counts, 1)
+            groups[key] = (".".join(key), op, layer.outputs, layer.counts, 1,
+                           layer if len(layer.path) <= depth else None)
     return [Row(*values) for values in groups.values()]

@@ -1,6 +1,7 @@
-"""CSV for spreadsheets and scripts: one header row, then one row per layer (a report lists every layer, like the
-JSON), per compared row (compare), or per limit checked (check). Counts are whole integers; no totals row (they
-are the sums of the columns)."""
+"""CSV for spreadsheets and scripts: one header row, then one row per layer or block (a report's rows follow
+--depth, every layer by default, and end with a `total` row), per compared row (compare), or per limit checked
+(check). Counts are whole integers. When --set or --input changed the spec, a first line `# model (--set ...)`
+names them (pandas: read_csv(..., comment="#"))."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import io
 
 from costcalc.ops import COUNT_FIELDS
 from costcalc.report import Reporter
+from costcalc.report.as_table import model_label, row_markers
 from costcalc.report.units import shape
 
 
@@ -24,16 +26,23 @@ def _output(outputs: tuple) -> str:
     return shape(outputs if len(outputs) > 1 else outputs[0])
 
 
-def render_report(report) -> str:
-    """One row per layer; with guideline checks, a last column naming the guidelines the layer violates."""
-    marks = report.guidelines.markers() if report.guidelines is not None else None
-    timed = list(report.latency.layers) if report.latency is not None else None
-    rows = [[layer.name, layer.op, _output(layer.outputs), *(getattr(layer.counts, f) for f in COUNT_FIELDS),
-             *([timed[i].latency_s] if timed is not None else []),
-             *([" ".join(marks.get(layer.name, ()))] if marks is not None else [])]
-            for i, layer in enumerate(report.layers)]
-    return _table(["name", "op", "output", *COUNT_FIELDS, *(["latency_s_estimate"] if timed is not None else []),
-                   *(["guidelines"] if marks is not None else [])], rows)
+def _settings_line(report) -> str:
+    return f"# {model_label(report.model, report.settings)}\n" if report.settings else ""
+
+
+def render_report(report, selected: list) -> str:
+    """One row per row of the view (`selected`: layers, or blocks at a depth), then the totals of the whole network;
+    with guideline checks, a last column naming the guidelines the row's layers violate."""
+    marks = row_markers(report.guidelines, selected) if report.guidelines is not None else None
+    timed = report.latency is not None  # the estimated latency, seconds
+    rows = [[row.name, row.op, _output(row.output), *(getattr(row.counts, f) for f in COUNT_FIELDS),
+             *([row.latency_s] if timed else []), *([marks[row.name]] if marks is not None else [])]
+            for row in selected]
+    rows.append(["total", "", "", *(getattr(report.totals, f) for f in COUNT_FIELDS),
+                 *([report.latency_s] if timed else []), *([""] if marks is not None else [])])
+    header = ["name", "op", "output", *COUNT_FIELDS, *(["latency_s_estimate"] if timed else []),
+              *(["guidelines"] if marks is not None else [])]
+    return _settings_line(report) + _table(header, rows)
 
 
 def render_compare(comparison) -> str:
@@ -74,19 +83,28 @@ def render_check(run) -> str:
 
 
 def render_guidelines(report) -> str:
-    """One row per layer (G1, G2, G4) or block (G3) measured: violated or not, why, and its figures as
-    `key=value` pairs separated by semicolons."""
+    """One row per layer (G1, G2, G4) or block (G3) measured: violated or not, why, then each figure in its own
+    column (the union of every guideline's figures, in the order they first appear; empty where a guideline has
+    no such figure)."""
+    findings = [(result.guideline, f) for result in report.guidelines.results for f in result.findings]
+    figures: dict = {}
+    for _, f in findings:
+        figures.update((k, None) for k, _ in f.evidence)
     rows = []
-    for result in report.guidelines.results:
-        for f in result.findings:
-            figures = "; ".join(f"{k}={shape(v) if isinstance(v, tuple) else v}" for k, v in f.evidence)
-            rows.append([result.guideline, f.where, "yes" if f.violated else "no", f.why, figures])
-    return _table(["guideline", "where", "violated", "why", "figures"], rows)
+    for guideline, f in findings:
+        evidence = dict(f.evidence)
+        rows.append([guideline, f.where, "yes" if f.violated else "no", f.why,
+                     *(_figure(evidence[k]) if k in evidence else "" for k in figures)])
+    return _settings_line(report) + _table(["guideline", "where", "violated", "why", *figures], rows)
+
+
+def _figure(value) -> str:
+    return shape(value) if isinstance(value, tuple) else value
 
 
 class CsvReporter(Reporter):
     def report(self, report, rows, options):
-        return render_report(report)
+        return render_report(report, rows)
 
     def compare(self, comparison, options):
         return render_compare(comparison)

@@ -1,11 +1,12 @@
 """The JSON report: a stable schema, every count a JSON integer, every layer listed whatever the table's depth.
 
-    {"model", "input": [N, C, H, W], "convention", "memory_access_unit", "variables",
+    {"model", "input": [N, C, H, W], "convention", "memory_access_unit", "variables", "settings",
      "totals": {"flops", "elementwise_flops", "params", "memory_access", "activations"},
      "layers": [{"name", "op", "inputs", "output", "args", "flops", "elementwise_flops", "params",
                  "memory_access", "activations"}]}
 
-`output` is [N, C, H, W] (or [N, F]); for a split it is a list of such shapes, one per output.
+`output` is [N, C, H, W] (or [N, F]); for a split it is a list of such shapes, one per output. `settings` lists
+what the command line changed, as written: ["--set width=0.5", "--input 3x160x160"] ([] when nothing).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def _head(report) -> dict:
         "convention": report.convention,
         "memory_access_unit": report.memory_unit,
         "variables": {k: _plain(v) for k, v in report.variables.items()},
+        "settings": list(report.settings),
         "totals": {**counts_dict(report.totals), **_latency_totals(report)},
     }
 
@@ -117,7 +119,7 @@ def render(report) -> str:
 def guidelines_document(report) -> dict:
     """`costcalc guidelines --format json`: the model, its input and the "guidelines" object."""
     doc = {"model": report.model, "input": list(report.input), "memory_access_unit": report.memory_unit,
-           "guidelines": guidelines_dict(report.guidelines, report.latency_costs)}
+           "settings": list(report.settings), "guidelines": guidelines_dict(report.guidelines, report.latency_costs)}
     return doc
 
 

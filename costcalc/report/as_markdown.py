@@ -5,10 +5,10 @@ reads the same raw."""
 from __future__ import annotations
 
 from costcalc.report import Reporter
-from costcalc.report.as_table import (TOTAL_NAMES, arithmetic, check_line, check_summary, compare_header, diff_mark,
-                                      diff_name, diff_op, guideline_change_lines, header, panel, shows_intensity,
-                                      verdict_text, violations_text)
-from costcalc.report.units import duration, human, percent, ratio, shape, signed
+from costcalc.report.as_table import (TOTAL_NAMES, check_line, check_summary, compare_header, diff_mark, diff_name,
+                                      diff_op, guideline_change_lines, header, latency_footnote, panel, report_columns,
+                                      selection_note, verdict_text, violations_text)
+from costcalc.report.units import human, percent, signed
 
 FOLD_ROWS = 20  # more rows than this go into a <details> block
 
@@ -35,25 +35,17 @@ def _fold(summary: str, lines: list, rows: int) -> list:
 
 
 def render_report(report, rows: list, options) -> str:
-    h = lambda n: human(n, options.exact)  # noqa: E731
-    intensity = shows_intensity(report)  # as in the table: only where FLOPs are costcalc's complete count
-    body = []
-    for row in rows:
-        c = row.counts
-        body.append([cell(row.name), cell(row.op), shape(row.output if len(row.output) > 1 else row.output[0]),
-                     h(c.params), h(c.flops), h(c.elementwise_flops), h(c.memory_access),
-                     *([ratio(arithmetic(report, c), c.memory_access)] if intensity else []),
-                     *([duration(row.latency_s)] if row.latency_s is not None else [])])
-    t = report.totals
-    timed = report.latency is not None
-    body.append(["**total**", "", "", f"**{h(t.params)}**", f"**{h(t.flops)}**", f"**{h(t.elementwise_flops)}**",
-                 f"**{h(t.memory_access)}**", *([ratio(arithmetic(report, t), t.memory_access)] if intensity else []),
-                 *([f"**{duration(report.latency_s)}**"] if timed else [])])
-    flops = "FLOPs" if report.convention == "paper" else f"FLOPs ({report.convention})"
-    head = ["Layer", "Op", "Output", "Params", flops, "Elem. FLOPs", "MAC (mem. access)"]
-    extra = (["Intensity"] if intensity else []) + (["Latency (est.)"] if timed else [])
+    """The table's columns (as_table.report_columns), all of them: a PR comment scrolls sideways."""
+    columns = report_columns(report, rows, options.exact)
+    body = [[cell(c.cell(row)) for c in columns] for row in rows]
+    body.append([f"**{cell(c.footer)}**" if c.footer else "" for c in columns])
     lines = [cell(header(report)), ""]
-    lines += table(head + extra, list("lllrrrr") + ["r"] * len(extra), body)
+    lines += table([c.title for c in columns], ["r" if c.right else "l" for c in columns], body)
+    note = selection_note(rows)
+    if note:
+        lines += ["", cell(note)]
+    if report.latency is not None:
+        lines += ["", cell(latency_footnote(report))]
     if report.guidelines is not None:
         lines += ["", *guideline_panel(report, options)]
     return "\n".join(lines) + "\n"

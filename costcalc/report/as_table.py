@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from costcalc.report import Reporter
-from costcalc.report.units import duration, human, percent, ratio, shape, signed, signed_duration
+from costcalc.report.labels import op_label
+from costcalc.report.layout import Column, box, fit
+from costcalc.report.units import duration, human, percent, ratio, shape, share, signed, signed_duration
 
 PIPED_WIDTH = 160  # fixed, so that piped output is the same on every machine
 
 
+def model_label(model: str, settings: tuple) -> str:
+    """'resnet50 (--set width=0.5, --input 3x160x160)': the model and what changed it."""
+    return f"{model} ({', '.join(settings)})" if settings else model
+
+
 def header(report) -> str:
     unit = "elements" if report.memory_unit == "elements" else f"bytes ({report.bytes_per_element} per element)"
-    return (f"{report.model} | input {shape(tuple(report.input))} | convention: {report.convention} "
-            f"({report.convention_summary}) | memory access in {unit}{latency_note(report)}")
+    return (f"{model_label(report.model, report.settings)} | input {shape(tuple(report.input))} | convention: "
+            f"{report.convention} ({report.convention_summary}) | memory access in {unit}{latency_note(report)}")
 
 
 def latency_note(report) -> str:
@@ -26,6 +27,24 @@ def latency_note(report) -> str:
         return ""
     threads = report.latency.threads
     return f" | latency: estimated on {report.device_path} ({threads} thread{'s' if threads != 1 else ''})"
+
+
+def latency_footnote(report) -> str:
+    return (f"latency: an estimate, not a measurement; the total includes {duration(report.latency.run_overhead_s)} "
+            f"per run of the network")
+
+
+def wrap_fields(text: str, width: int) -> str:
+    """A header line of ' | '-separated fields, broken between fields (never inside one) to fit `width`."""
+    lines, current = [], ""
+    for part in text.split(" | "):
+        joined = f"{current} | {part}" if current else part
+        if current and len(joined) > width:
+            lines.append(current)
+            current = "  " + part
+        else:
+            current = joined
+    return "\n".join(lines + [current])
 
 
 def shows_intensity(report) -> bool:
@@ -38,57 +57,79 @@ def arithmetic(report, counts) -> int:
     return counts.flops + (counts.elementwise_flops if report.convention == "paper" else 0)
 
 
+def output_text(row) -> str:
+    return shape(row.output if len(row.output) > 1 else row.output[0])
+
+
+# Dropped in this order as the width shrinks (docs/report.md): the ranks of report_columns' `drop`.
+REPORT_DROP_ORDER = ("Intensity", "Elem. FLOPs", "Output", "MAC %", "FLOPs %", "Guidelines", "Params")
+
+
+def _rank(title: str) -> int:
+    return REPORT_DROP_ORDER.index(title) + 1
+
+
+def report_columns(report, rows: list, exact: bool) -> list:
+    """The report table's columns, as data: the table fits them to the width, Markdown shows them all."""
+    totals = report.totals
+    h = lambda n: human(n, exact)  # noqa: E731 - one formatter for every cell
+    flops = "FLOPs" if report.convention == "paper" else f"FLOPs ({report.convention})"
+    columns = [
+        Column("Layer", lambda r: r.name, footer="total", right=False, squeeze=True),
+        Column("Op", op_label, right=False, squeeze=True),
+        Column("Output", output_text, right=False, drop=_rank("Output")),
+        Column("Params", lambda r: h(r.counts.params), footer=h(totals.params), drop=_rank("Params")),
+        Column(flops, lambda r: h(r.counts.flops), footer=h(totals.flops), short="FLOPs"),
+        Column("FLOPs %", lambda r: share(r.counts.flops, totals.flops), footer=share(totals.flops, totals.flops),
+               short="FLOPs%", drop=_rank("FLOPs %")),
+        Column("Elem. FLOPs", lambda r: h(r.counts.elementwise_flops), footer=h(totals.elementwise_flops),
+               short="Elem.", drop=_rank("Elem. FLOPs")),
+        Column("MAC (mem. access)", lambda r: h(r.counts.memory_access), footer=h(totals.memory_access),
+               short="Mem. acc."),
+        Column("MAC %", lambda r: share(r.counts.memory_access, totals.memory_access),
+               footer=share(totals.memory_access, totals.memory_access), short="MAC%", drop=_rank("MAC %")),
+    ]
+    if shows_intensity(report):
+        columns.append(Column("Intensity", lambda r: ratio(arithmetic(report, r.counts), r.counts.memory_access),
+                              footer=ratio(arithmetic(report, totals), totals.memory_access), short="Int.",
+                              drop=_rank("Intensity")))
+    if report.latency is not None:
+        fused = {layer.name for layer in report.latency.layers if layer.fused_into}
+        columns.append(Column("Latency (est.)", lambda r: "fused" if r.name in fused else duration(r.latency_s),
+                              footer=duration(report.latency_s), short="Est. time"))
+    if report.guidelines is not None:
+        marks = row_markers(report.guidelines, rows)
+        columns.append(Column("Guidelines", lambda r: marks.get(r.name, ""), right=False, short="Guide.",
+                              drop=_rank("Guidelines")))
+    return columns
+
+
+def selection_note(rows) -> str:
+    """'top 5 of 175 rows by flops (the total covers all)' when --top kept some rows, else ''."""
+    of, sort = getattr(rows, "of", len(rows)), getattr(rows, "sort", None)
+    if sort is None or of == len(rows):
+        return ""
+    return f"top {len(rows)} of {of} rows by {sort} (the total covers all)"
+
+
 def render(report, rows: list, options) -> str:
     """The table of `rows`; when the report carries guidelines, a marker column saying which guidelines each row's
     layers violate, and the guideline panel after the table."""
-    guidelines = report.guidelines
-    table = Table(show_footer=True, header_style="bold")
-    totals = report.totals
-    h = lambda n: human(n, options.exact)  # noqa: E731 - one formatter for every cell
-    table.add_column("Layer", footer="total", no_wrap=True)
-    table.add_column("Op", no_wrap=True)
-    table.add_column("Output", no_wrap=True)
-    table.add_column("Params", justify="right", footer=h(totals.params))
-    flops = "FLOPs" if report.convention == "paper" else f"FLOPs ({report.convention})"
-    table.add_column(flops, justify="right", footer=h(totals.flops))
-    table.add_column("Elem. FLOPs", justify="right", footer=h(totals.elementwise_flops))
-    table.add_column("MAC (mem. access)", justify="right", footer=h(totals.memory_access))
-    intensity = shows_intensity(report)
-    if intensity:
-        table.add_column("Intensity", justify="right",
-                         footer=ratio(arithmetic(report, totals), totals.memory_access))
-    latency = report.latency is not None
-    if latency:
-        table.add_column("Latency (est.)", justify="right", footer=duration(report.latency_s))
-        fused = {layer.name: layer.fused_into for layer in report.latency.layers if layer.fused_into}
-    marks = row_markers(guidelines, rows) if guidelines is not None else None
-    if marks is not None:
-        table.add_column("Guidelines", no_wrap=True)
-    for i, row in enumerate(rows):
-        c = row.counts
-        cells = [row.name, row.op, shape(row.output if len(row.output) > 1 else row.output[0]),
-                 h(c.params), h(c.flops), h(c.elementwise_flops), h(c.memory_access)]
-        if intensity:
-            cells.append(ratio(arithmetic(report, c), c.memory_access))
-        if latency:
-            cells.append("fused" if row.name in fused else duration(row.latency_s))
-        if marks is not None:
-            cells.append(marks[i])
-        table.add_row(*cells)
-    buffer, console = _console(options)
-    console.print(Text(header(report)), soft_wrap=True)  # spec text is never read as console markup
-    console.print(table)
-    if latency:
-        console.print(Text(f"latency: an estimate, not a measurement; the total includes "
-                           f"{duration(report.latency.run_overhead_s)} per run of the network"), soft_wrap=True)
-    if guidelines is not None:
-        console.print()
-        console.print(panel(guidelines, options, costs=report.latency_costs), soft_wrap=True, markup=False)
-    return buffer.getvalue()
+    width = options.width or PIPED_WIDTH
+    layout = fit(report_columns(report, rows, options.exact), rows, width)
+    parts = [wrap_fields(header(report), width) + "\n", box(layout, options.color)]
+    note = selection_note(rows)
+    if note:
+        parts.append(note + "\n")
+    if report.latency is not None:
+        parts.append(latency_footnote(report) + "\n")
+    if report.guidelines is not None:
+        parts.append("\n" + panel(report.guidelines, options, costs=report.latency_costs) + "\n")
+    return "".join(parts)
 
 
-def row_markers(guidelines, rows: list) -> list:
-    """For each row, the guidelines violated by the layers it covers ('G1 G4'), or ''. A row covers the layer of
+def row_markers(guidelines, rows: list) -> dict:
+    """Row name -> the guidelines violated by the layers it covers ('G1 G4'), or ''. A row covers the layer of
     its name and every layer whose name continues it after a dot (a block covers its layers)."""
     index = {row.name: i for i, row in enumerate(rows)}
     found = [set() for _ in rows]
@@ -98,7 +139,7 @@ def row_markers(guidelines, rows: list) -> list:
             i = index.get(".".join(parts[:n]))
             if i is not None:
                 found[i].update(ids)
-    return [" ".join(sorted(ids)) for ids in found]
+    return {row.name: " ".join(sorted(ids)) for row, ids in zip(rows, found)}
 
 
 WORST = 5  # worst offenders shown per guideline
@@ -153,21 +194,12 @@ def panel(guidelines, options, worst: int = WORST, costs: dict | None = None) ->
 
 def render_guidelines(report, options) -> str:
     """`costcalc guidelines`: the header line and the guideline panel alone."""
-    buffer, console = _console(options)
-    console.print(Text(header(report)), soft_wrap=True)  # spec text is never read as console markup
-    console.print(panel(report.guidelines, options, costs=report.latency_costs), soft_wrap=True, markup=False)
-    return buffer.getvalue()
-
-
-def _console(options) -> tuple:
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=options.width or PIPED_WIDTH, color_system="standard" if options.color else None,
-                      force_terminal=options.color, no_color=not options.color, highlight=False)
-    return buffer, console
+    return (wrap_fields(header(report), options.width or PIPED_WIDTH) + "\n"
+            + panel(report.guidelines, options, costs=report.latency_costs) + "\n")
 
 
 TOTAL_NAMES = (("flops", "FLOPs"), ("elementwise_flops", "Elem. FLOPs"), ("params", "Params"),
-               ("memory_access", "MAC (mem. access)"), ("activations", "Activations"))
+               ("memory_access", "Memory access"), ("activations", "Activations"))
 
 
 def diff_name(diff) -> str:
@@ -178,9 +210,11 @@ def diff_name(diff) -> str:
 
 
 def diff_op(diff) -> str:
-    if diff.a is not None and diff.b is not None and diff.a.op != diff.b.op:
-        return f"{diff.a.op} -> {diff.b.op}"
-    return (diff.a or diff.b).op
+    """What the row is (labels.op_label); 'A's -> B's' when they differ."""
+    if diff.a is not None and diff.b is not None:
+        a, b = op_label(diff.a), op_label(diff.b)
+        return a if a == b else f"{a} -> {b}"
+    return op_label(diff.a or diff.b)
 
 
 def diff_mark(diff) -> str:
@@ -196,48 +230,64 @@ def compare_header(comparison) -> str:
             f"{latency_note(comparison.a) if comparison.has_latency else ''}")
 
 
-def render_compare(comparison, options) -> str:
-    h = lambda n: human(n, options.exact)  # noqa: E731
-    totals = Table(header_style="bold", title="Totals", title_justify="left")
-    for title, justify in (("Total", "left"), ("A", "right"), ("B", "right"), ("B - A", "right"), ("%", "right")):
-        totals.add_column(title, justify=justify, no_wrap=True)
-    a, b, delta, relative = comparison.a.totals, comparison.b.totals, comparison.delta, comparison.relative()
-    for key, title in TOTAL_NAMES:
-        totals.add_row(title, h(getattr(a, key)), h(getattr(b, key)), signed(getattr(delta, key), options.exact),
-                       percent(relative[key]))
-    timed = comparison.has_latency
+# Dropped in this order as the width shrinks (docs/report.md); the B - A columns of FLOPs and MAC always stay.
+COMPARE_DROP_ORDER = ("Params A", "Params B", "MAC A", "MAC B", "Params B - A", "FLOPs A", "FLOPs B")
+COMPARED = (("FLOPs", "flops"), ("Params", "params"), ("MAC", "memory_access"))
+
+
+def _side_cell(side: str, key: str, h):
+    return lambda d: h(getattr(getattr(d, side).counts, key)) if getattr(d, side) is not None else ""
+
+
+def compare_columns(exact: bool, timed: bool = False) -> list:
+    """The row-by-row diff's columns, as data; `timed`: the estimated latency's too."""
+    h = lambda n: human(n, exact)  # noqa: E731
+    columns = [Column("Layer", diff_name, right=False, squeeze=True), Column("Op", diff_op, right=False, squeeze=True),
+               Column("Match", diff_mark, right=False)]
+    for metric, key in COMPARED:
+        for side in ("A", "B"):
+            title = f"{metric} {side}"
+            columns.append(Column(title, _side_cell(side.lower(), key, h), drop=COMPARE_DROP_ORDER.index(title) + 1))
+        title = f"{metric} B - A"
+        rank = COMPARE_DROP_ORDER.index(title) + 1 if title in COMPARE_DROP_ORDER else 0
+        columns.append(Column(title, lambda d, key=key: signed(getattr(d.delta, key), exact), short=f"{metric} B-A",
+                              drop=rank))
     if timed:
-        seconds, share = comparison.latency_delta()
-        totals.add_row("Latency (est.)", duration(comparison.a.latency_s), duration(comparison.b.latency_s),
-                       signed_duration(seconds), percent(share))
-    layers = Table(header_style="bold", title="Rows (matched by name, then by position in their block)",
-                   title_justify="left")
-    layers.add_column("Layer", no_wrap=True)
-    layers.add_column("Op", no_wrap=True)
-    layers.add_column("Match", no_wrap=True)
-    for metric in ("FLOPs", "Params", "MAC") + (("Latency",) if timed else ()):
-        for side in ("A", "B", "B - A"):
-            layers.add_column(f"{metric} {side}", justify="right", no_wrap=True)
-    for diff in comparison.rows:
-        cells = []
-        for key in ("flops", "params", "memory_access"):
-            cells += [h(getattr(diff.a.counts, key)) if diff.a else "", h(getattr(diff.b.counts, key)) if diff.b else "",
-                      signed(getattr(diff.delta, key), options.exact)]
-        if timed:
-            cells += [duration(diff.a.latency_s) if diff.a else "", duration(diff.b.latency_s) if diff.b else "",
-                      signed_duration(diff.latency_delta)]
-        layers.add_row(diff_name(diff), diff_op(diff), diff_mark(diff), *cells)
-    buffer, console = _console(options)
-    console.print(Text(compare_header(comparison)), soft_wrap=True)
-    console.print(totals)
+        side = lambda name: lambda d: duration(getattr(d, name).latency_s) if getattr(d, name) else ""  # noqa: E731
+        columns += [Column("Est. time A", side("a"), drop=1), Column("Est. time B", side("b"), drop=1),
+                    Column("Est. time B - A", lambda d: signed_duration(d.latency_delta), short="Est. B-A")]
+    return columns
+
+
+def totals_columns(comparison, exact: bool) -> tuple:
+    """The totals table of a comparison: its columns and rows (one per total)."""
+    a, b, delta, relative = comparison.a.totals, comparison.b.totals, comparison.delta, comparison.relative()
+    h = lambda n: human(n, exact)  # noqa: E731
+    seconds, fraction = comparison.latency_delta()
+    timed = {"latency_s": (duration(comparison.a.latency_s), duration(comparison.b.latency_s),
+                           signed_duration(seconds), percent(fraction))} if comparison.has_latency else {}
+    names = {**dict(TOTAL_NAMES), "latency_s": "Latency (est.)"}
+    columns = [Column("Total", lambda key: names[key], right=False),
+               Column("A", lambda key: timed[key][0] if key in timed else h(getattr(a, key))),
+               Column("B", lambda key: timed[key][1] if key in timed else h(getattr(b, key))),
+               Column("B - A", lambda key: timed[key][2] if key in timed else signed(getattr(delta, key), exact)),
+               Column("%", lambda key: timed[key][3] if key in timed else percent(relative[key]))]
+    return columns, [key for key, _ in TOTAL_NAMES] + list(timed)
+
+
+def render_compare(comparison, options) -> str:
+    width = options.width or PIPED_WIDTH
+    columns, keys = totals_columns(comparison, options.exact)
+    parts = [wrap_fields(compare_header(comparison), width) + "\n", "Totals\n", box(fit(columns, keys, width), options.color, False)]
     if comparison.rows:
-        console.print(layers)
+        parts += ["Rows (matched by name, then by position in their block)\n",
+                  box(fit(compare_columns(options.exact, comparison.has_latency), comparison.rows, width), options.color,
+                      False)]
     else:
-        console.print("no rows differ")
+        parts.append("no rows differ\n")
     if comparison.guideline_changes is not None:
-        console.print()
-        console.print("\n".join(guideline_change_lines(comparison.guideline_changes)), soft_wrap=True, markup=False)
-    return buffer.getvalue()
+        parts.append("\n" + "\n".join(guideline_change_lines(comparison.guideline_changes)) + "\n")
+    return "".join(parts)
 
 
 CHANGES_SHOWN = 10  # findings listed per direction; the rest are counted

@@ -7,15 +7,15 @@ _SUFFIXES = ((10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, 
 
 def human(n: int, exact: bool = False) -> str:
     """4089184256 -> '4.09G' (or '4,089,184,256' when exact). Exact integer arithmetic, no float rounding drift."""
-    if exact or abs(n) < 1000:
+    magnitude = -n if n < 0 else n
+    if exact or magnitude < 1000:
         return f"{n:,}"
     for scale, suffix in _SUFFIXES:
-        if abs(n) >= scale:
-            hundredths = (abs(n) * 100 + scale // 2) // scale
-            sign = "-" if n < 0 else ""
+        if magnitude >= scale:
+            hundredths = (magnitude * 100 + scale // 2) // scale
             if hundredths >= 100_000 and suffix == "E":  # beyond 999.99E: keep the exact digits
                 return f"{n:,}"
-            return f"{sign}{hundredths // 100}.{hundredths % 100:02d}{suffix}"
+            return f"{'-' if n < 0 else ''}{hundredths // 100}.{hundredths % 100:02d}{suffix}"
     return f"{n:,}"  # pragma: no cover
 
 
@@ -57,3 +57,8 @@ def signed_duration(seconds: float) -> str:
     if seconds == 0:
         return "0"
     return ("+" if seconds > 0 else "") + duration(seconds)
+
+
+def share(part: int, whole: int) -> str:
+    """A row's share of the total: 0.2886 -> '28.9%'; '-' when the total is 0."""
+    return f"{part * 100 / whole:.1f}%" if whole else "-"

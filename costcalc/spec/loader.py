@@ -76,27 +76,79 @@ def load_file(path: str):
 
 def load_text(text: str, file: str):
     """Parse YAML text into YMap / YList / scalars, without ever building a YAML node tree: the events of the
-    (libyaml) parser are composed here, iteratively, so no nesting depth can exhaust the C stack."""
+    (libyaml) parser are composed here, iteratively, so no nesting depth can exhaust the C stack.
+
+    libyaml reads ahead and has limits of its own (a nesting depth, in PyYAML 6.0.4 and later) that differ from
+    one PyYAML release to the next. So when it fails, the text is parsed again with PyYAML's pure-Python parser,
+    which reads event by event: costcalc's own limits then fire first, and a syntax error is reported at the same
+    place, in the same words, whichever PyYAML is installed."""
     if "\x00" in text:
         raise SpecError("file holds a NUL byte: not a YAML text", Loc(file, *_line_col(text, text.index("\x00"))))
     if text.startswith("\ufeff"):
         text = text[1:]
-    loader = _Loader(text)
+    if _Loader is yaml.SafeLoader:  # pragma: no cover - pyyaml built without libyaml
+        return _parse(text, file, yaml.SafeLoader)
     try:
+        return _parse(text, file, _Loader)
+    except SpecError as e:
+        if not e.message.startswith(_SYNTAX):
+            raise
+    return _parse(text, file, yaml.SafeLoader)
+
+
+_SYNTAX = "YAML syntax: "
+
+# What the parser says -> what costcalc says. The parser's own words never reach the user: they change between
+# PyYAML releases and between its C and Python parsers.
+_PROBLEMS = (
+    ("expected ',' or ']'", "a '[' list is not closed by ']' (or a ',' is missing between its items)"),
+    ("expected ',' or '}'", "a '{' mapping is not closed by '}' (or a ',' is missing between its items)"),
+    ("mapping values are not allowed", "a 'key: value' where none can start: is this line indented deeper "
+                                       "than the key above it, or does a value hold an unquoted ': '?"),
+    ("cannot start any token", "a character that cannot start a YAML value (YAML indents with spaces, "
+                               "never tabs; quote text that starts with @ or `)"),
+    ("could not find expected ':'", "a key without its ':' (or an unclosed quote)"),
+    ("expected <block end>", "an item indented less than the ones before it, or text after a list or mapping "
+                             "at the same indentation"),
+    ("found unexpected end of stream", "the file ends inside a quoted text"),
+    ("found unknown escape character", "an unknown escape sequence in a double-quoted text ('\\' writes a "
+                                       "backslash)"),
+    ("found undefined tag handle", "an undefined tag handle ('!name!'): specs hold plain data only"),
+    ("expected alphabetic or numeric character", "an anchor or alias ('&' or '*') without a name"),
+    ("found unexpected ':'", "an unexpected ':' (quote text that holds ': ')"),
+    ("expected the node content", "a value is missing where one must stand"),
+    ("while scanning a block scalar", "a '|' or '>' text block with a bad header"),
+    ("while scanning a directive", "a bad '%' directive line"),
+    ("expected a comment or a line break", "text after a value on the same line"),
+)
+
+
+def _words(problem: str) -> str:
+    for says, means in _PROBLEMS:
+        if says in problem:
+            return means
+    return "invalid YAML here"
+
+
+def _parse(text: str, file: str, loader_class):
+    loader = None
+    try:
+        loader = loader_class(text)  # the pure-Python reader checks the characters here
         return _Composer(file, loader).document()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        problem = e.problem or e.context or "invalid YAML"
-        raise SpecError(f"YAML syntax: {problem}", _loc(file, mark)) from None
+        raise SpecError(_SYNTAX + _words(f"{e.context or ''} {e.problem or ''}"), _loc(file, mark)) from None
     except yaml.reader.ReaderError as e:
         position = e.position if isinstance(e.position, int) and 0 <= e.position <= len(text) else 0
-        raise SpecError(f"YAML syntax: {e.reason} (character {ord(e.character) if isinstance(e.character, str) else e.character:#x})"
-                        if e.character is not None else f"YAML syntax: {e.reason}",
+        what = f" (character {ord(e.character) if isinstance(e.character, str) else e.character:#x})" \
+            if e.character is not None else ""
+        raise SpecError(f"{_SYNTAX}a character that YAML does not allow in a text file{what}",
                         Loc(file, *_line_col(text, position))) from None
-    except yaml.YAMLError as e:
-        raise SpecError(f"YAML syntax: {e}", Loc(file)) from None
+    except yaml.YAMLError:
+        raise SpecError(_SYNTAX + "invalid YAML", Loc(file)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _line_col(text: str, index: int) -> tuple[int, int]:

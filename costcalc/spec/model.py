@@ -48,6 +48,13 @@ class Entry:
     key_locs: dict = field(default_factory=dict)
 
 
+def auto_name(entry: Entry, pos: int) -> str:
+    """The name of an unnamed entry: its op, block or 'layers', '_', and its position in its list (`relu6_2`;
+    `layer_2` when the op is an expression). Explicit names may take this form too; a clash is an error."""
+    kind = entry.op if entry.op is not None else entry.block if entry.block is not None else "layers"
+    return f"{kind if NAME.match(kind) else 'layer'}_{pos}"
+
+
 @dataclass
 class BlockDef:
     name: str
@@ -351,7 +358,7 @@ def _entry(item, loc: Loc, where: str, pos: int, entries: _Entries) -> Entry:
     label = entry.name  # as the graph names it: unnamed entries after their op or block and position
     if label is None:
         kind = item.get("op", item.get("block", "layers"))
-        label = f"{kind if isinstance(kind, str) and NAME.match(kind) else 'layer'}{pos}"
+        label = f"{kind if isinstance(kind, str) and NAME.match(kind) else 'layer'}_{pos}"
     prefix = f"{within}layer '{shown(label)}': "
     kinds = [k for k in ("op", "block", "layers") if k in item]
     if len(kinds) != 1:
