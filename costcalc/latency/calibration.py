@@ -100,6 +100,14 @@ def families(rng: np.random.Generator) -> dict:
                     add("pointwise", f"pw_c{c}x{ratio}_hw{hw}", (c, hw, hw), _conv(c * ratio, 1) + _conv(c, 1))
             for k in (3, 5):
                 add("depthwise", f"dw{k}_c{c}_hw{hw}", (c, hw, hw), _conv(c, k, c))
+    for c in (16, 24, 32, 64, 96, 144, 240, 384, 576, 58, 116):  # stride 2: one layer, as in downsampling units
+        for hw in (112, 56, 28, 14):
+            if 2000 <= c * hw * hw <= 2_500_000:
+                for k in (3, 5):
+                    add("depthwise", f"dw{k}s2_c{c}_hw{hw}", (c, hw, hw), [],
+                        [f"{{op: conv, out: {c}, k: {k}, stride: 2, pad: {k // 2}, groups: {c}}}", *BN_RELU])
+                add("dense", f"dense_s2_c{c}_hw{hw}", (c, hw, hw), [],
+                    [f"{{op: conv, out: {2 * c}, k: 3, stride: 2, pad: 1}}", *BN_RELU])
     for c in (64, 128, 256, 512, 1024):
         for hw in (56, 28, 14, 7):
             if c * hw * hw > 2_500_000:
