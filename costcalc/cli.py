@@ -387,7 +387,10 @@ def _explain_conventions(spec, sets, input_shape, batch, exact, fmt):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random input and weights.")
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
 @click.option("--failures", "failures_only", is_flag=True, help="List only the layers that disagree.")
-def verify(spec, sets, input_shape, batch, seed, exact, failures_only):
+@click.option("--against", type=click.Choice(["analytic", "onnxruntime"]), default="analytic", show_default=True,
+              help="onnxruntime: run the reference and onnxruntime on the same exported network (same weights, "
+                   "same input) and compare their outputs (needs the [runtime] extra).")
+def verify(spec, sets, input_shape, batch, seed, exact, failures_only, against):
     """Run SPEC through a numpy reference forward pass with random weights, and check each layer's output shape,
     FLOPs, memory access and params against the analytic figures. Exit 0 when all agree, 1 on any mismatch,
     2 on a bad spec. Use --input 3x64x64 for a quick run at reduced resolution."""
@@ -396,6 +399,10 @@ def verify(spec, sets, input_shape, batch, seed, exact, failures_only):
 
     try:
         graph = load_graph(spec, sets, input_shape, batch)
+        if against == "onnxruntime":
+            from costcalc.commands.verify_runtime import against_onnxruntime
+
+            sys.exit(against_onnxruntime(graph, seed))
     except CostcalcError as e:
         _fail(e)
     if sys.stderr.isatty():
@@ -482,6 +489,10 @@ def import_model(model, output, input_shape):
         sys.exit(2)
 
 
-from costcalc.commands.calibrate import calibrate  # noqa: E402  (commands in their own modules)
+from costcalc.commands.export import export  # noqa: E402 - commands in their own modules register last
+from costcalc.commands.measure import measure  # noqa: E402
+from costcalc.commands.calibrate import calibrate  # noqa: E402
 
+main.add_command(export)
+main.add_command(measure)
 main.add_command(calibrate)

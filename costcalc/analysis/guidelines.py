@@ -22,6 +22,7 @@ from math import isqrt
 from costcalc.errors import CostcalcError, SpecError, did_you_mean
 from costcalc.graph import Graph
 from costcalc.spec.loader import YMap
+from costcalc.util import gc_paused
 
 GUIDELINE_IDS = ("G1", "G2", "G3", "G4")
 
@@ -247,8 +248,9 @@ def check(graph: Graph, thresholds: Thresholds | None = None, bytes_per_element:
     if thresholds is None:
         thresholds = thresholds_from_spec(graph.spec.guidelines if graph.spec is not None else None)
     scale = bytes_per_element or 1
-    results = (_g1(graph, thresholds, scale), _g2(graph, thresholds, scale), _g3(graph, thresholds),
-               _g4(graph, thresholds, scale))
+    with gc_paused():  # a finding per layer: many small acyclic objects
+        results = (_g1(graph, thresholds, scale), _g2(graph, thresholds, scale), _g3(graph, thresholds),
+                   _g4(graph, thresholds, scale))
     return Guidelines(graph.name, "bytes" if bytes_per_element else "elements", thresholds, results)
 
 

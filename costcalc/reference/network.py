@@ -114,21 +114,29 @@ RUNNERS = {
 }
 
 
-def run(graph, seed: int = 0):
+def run(graph, seed: int = 0, keep: dict | None = None):
     """Run `graph` on a random input with random weights; yield (node, Measured) for each node, in order.
-    Raises NoReference at the first node whose op has no reference runner."""
+    Raises NoReference at the first node whose op has no reference runner. With `keep` (a dict), the run leaves
+    there the arrays another runtime needs to run the same network: "input", "output", and "arrays" (layer name ->
+    the parameter and buffer arrays it used, in the order its op names them)."""
     rng = np.random.default_rng(seed)
     last_use = {t: i for i, node in enumerate(graph.nodes) for t in node.inputs}
     arrays = {0: rng.standard_normal((graph.batch, *graph.input_shape), dtype=np.float32)}
+    if keep is not None:
+        keep.update(input=arrays[0], arrays={})
     for i, node in enumerate(graph.nodes):
         runner = RUNNERS.get(node.op)
         if runner is None:
             raise NoReference(f"the reference has no implementation of op '{node.op}' (layer '{node.name}')")
         inputs = [arrays[t] for t in node.inputs]
-        with counting() as tally:
+        with counting(record=keep is not None) as tally:
             outputs, learnable = runner(rng, node.args, *inputs)
+        if keep is not None:
+            keep["arrays"][node.name] = tally.arrays
         for t, y in zip(node.outputs, outputs):
             arrays[t] = y
+        if keep is not None and graph.output in node.outputs:
+            keep["output"] = arrays[graph.output]
         for t in set(node.inputs):
             if last_use.get(t) == i and t != graph.output:
                 del arrays[t]

@@ -31,6 +31,7 @@ class Tally:
     buffers_read: int = 0
     written: int = 0
     matmuls: int = 0
+    arrays: list | None = None  # with counting(record=True): the parameter, then buffer, arrays each op used
 
     @property
     def memory_access(self) -> int:
@@ -42,9 +43,11 @@ _ACTIVE: list = []
 
 
 @contextmanager
-def counting():
-    """Count what the reference ops do inside the block; tallies nest (an outer one sees the inner ops too)."""
-    tally = Tally()
+def counting(record: bool = False):
+    """Count what the reference ops do inside the block; tallies nest (an outer one sees the inner ops too).
+    With `record`, the tally also keeps the parameter and buffer arrays the ops used, in the order each op names
+    them (a conv's weight then bias; batchnorm's weight, bias, running mean, running variance)."""
+    tally = Tally(arrays=[] if record else None)
     _ACTIVE.append(tally)
     try:
         yield tally
@@ -80,3 +83,6 @@ def touched(inputs=(), outputs=(), params=(), buffers=()) -> None:
     _add("params_read", sum(p.size for p in params if p is not None))
     _add("buffers_read", sum(b.size for b in buffers if b is not None))
     _add("written", sum(y.size for y in moved))
+    for tally in _ACTIVE:
+        if tally.arrays is not None:
+            tally.arrays.extend(a for a in (*params, *buffers) if a is not None)

@@ -15,6 +15,7 @@ import json
 
 from costcalc.ops import COUNT_FIELDS
 from costcalc.report import Reporter
+from costcalc.util import gc_paused
 
 
 def counts_dict(counts) -> dict:
@@ -30,7 +31,7 @@ def _plain(value):
 def finding_dict(finding, costs: dict | None = None) -> dict:
     key = "block" if finding.guideline == "G3" else "layer"
     cost = costs.get((finding.guideline, finding.where)) if costs else None
-    return {key: finding.where, "why": finding.why, **{k: _plain(v) for k, v in finding.evidence},
+    return {key: finding.where, "why": finding.why, **dict(finding.evidence),  # tuples: JSON lists
             **({"latency_s": cost} if cost is not None else {})}
 
 
@@ -88,12 +89,14 @@ def _head(report) -> dict:
 
 
 def _layer(layer, timed=None) -> dict:
+    """A layer's record (with its estimated latency when `timed`); its tuples stay tuples, which JSON writes as
+    lists."""
     return {
         "name": layer.name,
         "op": layer.op,
-        "inputs": list(layer.inputs),
-        "output": _plain(layer.outputs[0] if len(layer.outputs) == 1 else layer.outputs),
-        "args": {k: _plain(v) for k, v in layer.args.items()},
+        "inputs": layer.inputs,
+        "output": layer.outputs[0] if len(layer.outputs) == 1 else layer.outputs,
+        "args": layer.args,
         **counts_dict(layer.counts),
         **({"latency_s": timed.latency_s, "fused_into": timed.fused_into} if timed is not None else {}),
     }
@@ -103,16 +106,53 @@ def _timed(report) -> list:
     return list(report.latency.layers) if report.latency is not None else [None] * len(report.layers)
 
 
+_compact = json.JSONEncoder(separators=(", ", ": ")).encode  # json's C encoder: one line
+
+
+def pretty(value, pad: str = "") -> str:
+    """JSON indented by one space a level, as json.dumps(value, indent=1) writes it, except that a record in a
+    list (a mapping that holds no list of mappings itself: a layer, a finding, a compared row, a limit) is one line
+    of its own. The indenting encoder of the standard library is pure Python and was most of the time of a deep
+    report; a record is encoded by its C encoder, and a diff of two reports shows one line per changed layer."""
+    inner = pad + " "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{\n" + ",\n".join(f"{inner}{_compact(str(k))}: {pretty(v, inner)}" for k, v in value.items()) \
+            + "\n" + pad + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(inner + (_compact(v) if _is_record(v) else pretty(v, inner)) for v in value) \
+            + "\n" + pad + "]"
+    return _compact(value)
+
+
+def _is_record(value) -> bool:
+    return isinstance(value, dict) and not any(_holds_mappings(v) for v in value.values())
+
+
+def _holds_mappings(value) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_mappings(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, dict) or _holds_mappings(v) for v in value)
+    return False
+
+
 def render(report) -> str:
-    """The text of json.dumps(document(report), indent=1), encoded one layer at a time: a network of 100,000
-    layers never holds its whole JSON tree and the encoder's pieces at once."""
+    """The text of pretty(document(report)), encoded one layer at a time: a network of 100,000 layers never holds
+    its whole JSON tree and the encoder's pieces at once."""
+    with gc_paused():
+        return _render(report)
+
+
+def _render(report) -> str:
     if not report.layers:
-        return json.dumps(document(report), indent=1) + "\n"
-    head = json.dumps({**_head(report), "layers": []}, indent=1)  # ends in `"layers": []\n}`
-    layers = ",\n".join("  " + json.dumps(_layer(layer, t), indent=1).replace("\n", "\n  ")
-                         for layer, t in zip(report.layers, _timed(report)))
-    tail = "".join(f',\n {json.dumps(key)}: ' + json.dumps(value, indent=1).replace("\n", "\n ")
-                   for key, value in _tail(report).items())
+        return pretty(document(report)) + "\n"
+    head = pretty({**_head(report), "layers": []})  # ends in `"layers": []\n}`
+    layers = ",\n".join("  " + _compact(_layer(layer, t)) for layer, t in zip(report.layers, _timed(report)))
+    tail = "".join(f',\n {_compact(key)}: ' + pretty(value, " ") for key, value in _tail(report).items())
     return f"{head[:-4]}[\n{layers}\n ]{tail}\n}}\n"
 
 
@@ -210,10 +250,10 @@ class JsonReporter(Reporter):
         return render(report)
 
     def compare(self, comparison, options):
-        return json.dumps(compare_document(comparison), indent=1) + "\n"
+        return pretty(compare_document(comparison)) + "\n"
 
     def check(self, run, options):
-        return json.dumps(check_document(run), indent=1) + "\n"
+        return pretty(check_document(run)) + "\n"
 
     def guidelines(self, report, options):
         return json.dumps(guidelines_document(report), indent=1) + "\n"

@@ -1,0 +1,90 @@
+"""`costcalc measure`: a runtime Measurement (costcalc.runtime) as the rows of a table at a chosen depth, beside
+the analytic counts of the same layers when the network came from a spec.
+
+Times are seconds (floats, as measured); counts stay ints. Nothing here runs anything or formats anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MeasuredRow:
+    name: str
+    latency_s: float  # min over runs of the row's kernel time in a run
+    latency_median_s: float
+    layers: int = 1  # layers summed into this row
+    fused_into: str | None = None  # every layer of the row ran inside this other row's kernels
+    flops: int | None = None  # analytic, when measured from a spec
+    memory_access: int | None = None
+
+
+@dataclass(frozen=True)
+class MeasuredReport:
+    model: str
+    path: str
+    input: tuple | None  # (N, C, H, W) when known
+    runtime: str
+    threads: int
+    warmup: int
+    runs: int
+    latency_s: float  # wall time, min over runs, seconds for the batch
+    latency_median_s: float
+    profiled_s: float  # kernel time the profiler accounts for: what the rows sum to
+    rows: tuple
+    flops: int | None = None
+    memory_access: int | None = None
+
+    @property
+    def accounted(self) -> float:
+        """The share of the wall time (min over runs) the rows account for."""
+        return self.profiled_s / self.latency_s if self.latency_s else 0.0
+
+    @property
+    def rows_latency_s(self) -> float:
+        return sum(row.latency_s for row in self.rows)
+
+
+def measured_report(measurement, depth: int | None = 2, graph=None, model: str = "", path: str = "") -> MeasuredReport:
+    """The report of `measurement`, layers summed into their block at `depth` (None: every layer); `graph` (the
+    walked spec that was exported) adds each row's analytic FLOPs and memory access."""
+    counts = {node.name: node.counts for node in graph.nodes} if graph is not None else {}
+    groups: dict = {}
+    group_of: dict = {}
+    for layer in measurement.layers:
+        key = _key(layer.name, depth)
+        group_of[layer.name] = key
+        groups.setdefault(key, []).append(layer)
+    rows = []
+    for key, members in groups.items():
+        fused = [m for m in members if m.fused_into is not None]
+        targets = [group_of.get(m.fused_into, m.fused_into) for m in fused]
+        outside = [t for t in targets if t != key]
+        fused_into = outside[0] if len(fused) == len(members) and outside else None
+        c = [counts[m.name] for m in members if m.name in counts]
+        rows.append(MeasuredRow(key, sum(m.latency_s for m in members), sum(m.latency_median_s for m in members),
+                                len(members), fused_into, sum(x.flops for x in c) if c else None,
+                                sum(x.memory_access for x in c) if c else None))
+    totals = list(counts.values())
+    return MeasuredReport(
+        model=graph.name if graph is not None else model,
+        path=graph.path if graph is not None else path,
+        input=(graph.batch, *graph.input_shape) if graph is not None else None,
+        runtime=measurement.runtime,
+        threads=measurement.threads,
+        warmup=measurement.warmup,
+        runs=measurement.runs,
+        latency_s=measurement.latency_s,
+        latency_median_s=measurement.latency_median_s,
+        profiled_s=measurement.profiled_s,
+        rows=tuple(rows),
+        flops=sum(c.flops for c in totals) if totals else None,
+        memory_access=sum(c.memory_access for c in totals) if totals else None,
+    )
+
+
+def _key(name: str, depth: int | None) -> str:
+    if depth is None or name.startswith("["):
+        return name
+    return ".".join(name.split(".")[:depth])

@@ -1,0 +1,40 @@
+"""`costcalc export SPEC -o model.onnx`: the walked spec as a standard ONNX file (costcalc.exporters.onnx)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from costcalc.cli import _fail, load_graph, spec_options
+from costcalc.errors import CostcalcError
+
+
+@click.command("export")
+@click.argument("spec")
+@click.option("-o", "--output", metavar="FILE", required=True, help="The ONNX file to write.")
+@click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset version (13 or later).")
+@click.option("--weights", type=click.Choice(["random", "zeros", "none"]), default="random", show_default=True,
+              help="random: seeded values the network runs with; zeros; none: a tiny graph-only file whose "
+                   "initializers keep their dims and point to external data that is not written.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
+@spec_options
+def export(spec, output, opset, weights, seed, sets, input_shape, batch):
+    """Write SPEC as an ONNX model that onnxruntime runs and Netron shows: node names are the spec's layer
+    paths, every op maps to standard ONNX ops. `costcalc report FILE` gives the same totals as the spec."""
+    from costcalc.exporters.onnx import export as build, save
+
+    try:
+        graph = load_graph(spec, sets, input_shape, batch)
+        model = build(graph, opset=opset, weights=weights, seed=seed)
+    except CostcalcError as e:
+        _fail(e)
+    try:
+        save(model, output)
+    except OSError as e:
+        click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
+        sys.exit(2)
+    note = (f"; its {len(model.graph.initializer)} initializers point to absent external data"
+            if weights == "none" else "")
+    click.echo(f"wrote {output}: {graph.name}, {len(model.graph.node)} ONNX nodes for {len(graph.nodes)} layers, "
+               f"opset {opset}, weights {weights}{note}", err=True)

@@ -1,0 +1,299 @@
+"""The onnxruntime adapter: run an ONNX model on this machine's CPU, time it, and read onnxruntime's profiler.
+
+Timing: `warmup` runs first (not counted), then `runs` runs (fewer when `budget_s` is spent first, at least one),
+each timed by the wall clock around `session.run`; `latency_s` is the minimum over runs and `latency_median_s` the
+median, in seconds for the whole batch. `threads` sets onnxruntime's intra-op thread pool (inter-op is 1, the
+executor sequential); 1 thread is the reproducible figure.
+
+Per-layer times come from onnxruntime's profiler (`enable_profiling`): one event per kernel per run. A kernel is
+named after the ONNX node it came from, or after a node of a fused group (`relu_nchwc` is conv1 + bn1 + relu), and
+carries the op type it runs (Conv). `attribute` maps kernels back to the model's nodes:
+- a kernel belongs to the node its name starts with (the longest such node name);
+- when that node's op type is not the kernel's (a Conv kernel named after the Relu that ends its group), the node
+  of the kernel's op type reached backwards through nodes that have no kernel of their own is its main node, and
+  every node on the way belongs to the kernel;
+- a node left without a kernel (a BatchNormalization folded into its conv, an Add and Relu fused into the conv
+  before them, a Dropout removed) belongs to the kernel of its input that ran last.
+Each kernel's time goes on its main node; the other nodes of its group are marked `fused_into` the main node's
+layer, never dropped. Kernels of no node of the model (onnxruntime's layout reorders) are rows of their own, one
+per op type (`[ReorderOutput]`). A layer's time is the min (and the median) over runs of its kernels' time in a
+run, so a hiccup of the machine in one run does not land on one layer. The profiler times kernels only: the layers'
+times sum to less than the wall time, and `accounted` says which share of it they cover.
+
+Layers: in a model costcalc exported, a node `<layer>/<OpType>` is part of layer `<layer>`; in any other model
+each node is its own layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from costcalc.errors import Loc, SpecError
+
+INSTALL_HINT = "measuring needs onnxruntime: pip install 'costcalc[runtime]'"
+
+
+class RuntimeMissing(SpecError):
+    """onnxruntime (the `[runtime]` extra) is not installed."""
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    name: str
+    latency_s: float  # time of the kernels whose time goes on this layer, min over runs; 0 when fused
+    fused_into: str | None = None  # the layer whose kernel ran this one's work
+    latency_median_s: float = 0.0  # the same, median over runs
+    kernels: tuple = ()  # names of the profiler's kernels counted here
+
+
+@dataclass(frozen=True)
+class Measurement:
+    latency_s: float  # wall time of one run, min over runs, seconds for the batch
+    latency_median_s: float
+    runs: int
+    threads: int
+    layers: tuple = ()  # LayerTime, in the model's node order, then onnxruntime's own kernels
+    warmup: int = 0
+    times_s: tuple = ()  # wall time of every counted run
+    profiled_s: float = 0.0  # the layers' latency_s summed: kernel time the profiler accounts for
+    batch: int = 1
+    runtime: str = ""  # "onnxruntime 1.32.0 (CPUExecutionProvider)"
+
+    @property
+    def accounted(self) -> float:
+        """The share of the wall time (min over runs) the profiler's kernels (each layer's min) account for."""
+        return self.profiled_s / self.latency_s if self.latency_s else 0.0
+
+
+def load_onnxruntime(loc: Loc):
+    """The onnxruntime module, or RuntimeMissing located at `loc` naming the extra."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise RuntimeMissing(INSTALL_HINT, loc) from None
+    return onnxruntime
+
+
+def _model_proto(model, loc: Loc):
+    import onnx
+
+    if isinstance(model, (bytes, bytearray)):
+        return onnx.load_from_string(bytes(model))
+    if isinstance(model, (str, os.PathLike)):
+        try:
+            return onnx.load(os.fspath(model))
+        except OSError as e:
+            raise SpecError(f"cannot read: {e.strerror or e}", loc) from None
+        except Exception as e:  # protobuf's DecodeError: not an ONNX model
+            raise SpecError(f"not a readable ONNX model ({type(e).__name__}: {e})", loc) from None
+    return model
+
+
+def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_s: float | None = None,
+            profile: bool = True, input_shapes: dict | None = None, seed: int = 0, progress=None) -> Measurement:
+    """Run `model` (an onnx ModelProto, its serialized bytes, or a path) in onnxruntime and time it. Inputs are
+    seeded normal values; `input_shapes` (input name -> full shape) fixes dims the file leaves open.
+    `progress(done, total)` is told after each counted run."""
+    loc = Loc(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else Loc("<model>")
+    ort = load_onnxruntime(loc)
+    proto = _model_proto(model, loc)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    with tempfile.TemporaryDirectory(prefix="costcalc-ort-") as tmp:
+        if profile:
+            options.enable_profiling = True
+            options.profile_file_prefix = os.path.join(tmp, "profile")
+        try:
+            session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime's own errors (an op it does not run, absent external data)
+            raise SpecError(f"onnxruntime cannot load the model: {' '.join(str(e).split())[:600]}", loc) from None
+        feeds = _inputs(session, input_shapes or {}, seed, loc)
+        for _ in range(warmup):
+            session.run(None, feeds)
+        times = _timed_runs(session, feeds, runs, budget_s, progress)
+        layers, profiled = (), 0.0
+        if profile:
+            events = _read_profile(session.end_profiling())
+            kernel_runs = _kernel_runs(events)[warmup:warmup + len(times)]
+            layers = attribute(proto, kernel_runs)
+            profiled = sum(layer.latency_s for layer in layers)
+    batch = next(iter(feeds.values())).shape[0] if feeds else 1
+    return Measurement(min(times), statistics.median(times), len(times), threads, layers, warmup, tuple(times),
+                       profiled, batch, f"onnxruntime {ort.__version__} (CPUExecutionProvider)")
+
+
+def measure_graph(graph, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_s: float | None = None,
+                  profile: bool = True, seed: int = 0, opset: int | None = None, progress=None) -> Measurement:
+    """Export the walked `graph` with seeded random weights (costcalc.exporters.onnx) and measure it."""
+    from costcalc.exporters.onnx import DEFAULT_OPSET, export
+
+    load_onnxruntime(Loc(graph.path))
+    model = export(graph, opset=opset or DEFAULT_OPSET, weights="random", seed=seed)
+    return measure(model, threads=threads, warmup=warmup, runs=runs, budget_s=budget_s, profile=profile, seed=seed,
+                   progress=progress)
+
+
+def _inputs(session, shapes: dict, seed: int, loc: Loc) -> dict:
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for value in session.get_inputs():
+        shape = shapes.get(value.name, value.shape)
+        if any(not isinstance(d, int) or d < 1 for d in shape):
+            raise SpecError(f"input '{value.name}' has shape {list(value.shape)}: give its size", loc)
+        dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16}.get(value.type)
+        if dtype is None:
+            raise SpecError(f"input '{value.name}' is a {value.type}: costcalc feeds float tensors", loc)
+        feeds[value.name] = rng.standard_normal(tuple(shape)).astype(dtype)
+    return feeds
+
+
+def _timed_runs(session, feeds: dict, runs: int, budget_s: float | None, progress) -> list:
+    times: list = []
+    start = time.perf_counter()
+    while len(times) < max(runs, 1):
+        t = time.perf_counter()
+        session.run(None, feeds)
+        times.append(time.perf_counter() - t)
+        if progress is not None:
+            progress(len(times), runs)
+        if budget_s is not None and time.perf_counter() - start >= budget_s:
+            break
+    return times
+
+
+def _read_profile(path: str) -> list:
+    with open(path, encoding="utf-8") as f:
+        events = json.load(f)
+    os.remove(path)
+    return events
+
+
+def _kernel_runs(events: list) -> list:
+    """The profiler's kernel events grouped by run: a list (one per run, in order) of [(kernel, op, seconds)]."""
+    runs = sorted((e["ts"], e["ts"] + e["dur"]) for e in events if e.get("cat") == "Session" and e["name"] == "model_run")
+    grouped: list = [[] for _ in runs]
+    kernels = sorted((e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")),
+                     key=lambda e: e["ts"])
+    k = 0
+    for e in kernels:
+        while k < len(runs) and e["ts"] > runs[k][1]:
+            k += 1
+        if k == len(runs):
+            break
+        grouped[k].append((e["name"][: -len("_kernel_time")], e["args"].get("op_name", ""), e["dur"] * 1e-6))
+    return grouped
+
+
+def layer_of(model) -> dict:
+    """ONNX node name -> layer name: `<layer>/<OpType>` is part of `<layer>` in a file costcalc wrote."""
+    ours = model.producer_name == "costcalc"
+    return {n.name: (n.name.partition("/")[0] if ours else n.name) for n in model.graph.node}
+
+
+def attribute(model, kernel_runs: list) -> tuple:
+    """The LayerTime records of the kernel events of each run (see the module doc): a layer's `latency_s` is the
+    min over runs of its kernels' time in a run, its `latency_median_s` the median."""
+    nodes = list(model.graph.node)
+    names = [n.name or f"{n.op_type}_{i}" for i, n in enumerate(nodes)]
+    producer = {t: i for i, n in enumerate(nodes) for t in n.output if t}
+    by_name = {name: i for i, name in enumerate(names)}
+    kernel_main: dict = {}  # kernel name -> index of its main node
+    owner: dict = {}  # node index -> kernel name
+    order: dict = {}  # kernel name -> position in execution
+    for run in kernel_runs[:1]:
+        own = {_anchor(k, by_name) for k, _, _ in run}  # nodes a kernel is named after
+        for pos, (kernel, op, _) in enumerate(run):
+            order.setdefault(kernel, pos)
+            anchor = _anchor(kernel, by_name)
+            if anchor is None or kernel in kernel_main:
+                continue
+            main, path = anchor, [anchor]
+            if nodes[anchor].op_type != op:  # walk back to the node of the kernel's op type
+                found = _walk_back(anchor, op, nodes, producer, own)
+                if found is not None:
+                    main, path = found[0], found[1]
+            kernel_main[kernel] = main
+            for i in path:
+                owner.setdefault(i, kernel)
+    for i, node in enumerate(nodes):  # nodes without a kernel: the kernel of their input that ran last
+        if i in owner:
+            continue
+        inputs = [owner[producer[t]] for t in node.input if t in producer and producer[t] in owner]
+        if inputs:
+            owner[i] = max(inputs, key=lambda k: order.get(k, -1))
+    return _records(model, names, owner, kernel_main, kernel_runs)
+
+
+def _anchor(kernel: str, by_name: dict):
+    """The node a kernel is named after: the longest node name it starts with (followed by '_', '/' or nothing)."""
+    best = None
+    for cut in range(len(kernel), 0, -1):
+        if cut == len(kernel) or kernel[cut] in "_/":
+            if kernel[:cut] in by_name:
+                best = by_name[kernel[:cut]]
+                break
+    return best
+
+
+def _walk_back(anchor: int, op: str, nodes, producer, own: set):
+    """(main node, nodes on the path) from `anchor` back through nodes with no kernel of their own to the nearest
+    node of op type `op`; None when there is none."""
+    frontier, seen = [(anchor, [anchor])], {anchor}
+    while frontier:
+        i, path = frontier.pop(0)
+        for t in nodes[i].input:
+            j = producer.get(t)
+            if j is None or j in seen or (j in own and j != anchor):
+                continue
+            seen.add(j)
+            if nodes[j].op_type == op:
+                return j, path + [j]
+            frontier.append((j, path + [j]))
+    return None
+
+
+def _records(model, names, owner, kernel_main, kernel_runs) -> tuple:
+    layer = layer_of(model)
+    layer_names = [layer.get(n, n) for n in names]
+    per_run = [{} for _ in kernel_runs]
+    for r, run in enumerate(kernel_runs):
+        for kernel, op, seconds in run:
+            key = layer_names[kernel_main[kernel]] if kernel in kernel_main else f"[{op or kernel}]"
+            per_run[r][key] = per_run[r].get(key, 0.0) + seconds
+    kernels_of: dict = {}
+    for kernel, main in kernel_main.items():
+        kernels_of.setdefault(layer_names[main], []).append(kernel)
+    members: dict = {}  # layer -> its node indices, in order
+    for i, name in enumerate(layer_names):
+        members.setdefault(name, []).append(i)
+    position = {name: k for k, name in enumerate(members)}
+    rows = []
+    for name, mine in members.items():
+        fused_into = None
+        if name not in kernels_of:
+            targets = {layer_names[kernel_main[owner[j]]] for j in mine if j in owner and owner[j] in kernel_main}
+            targets.discard(name)
+            fused_into = min(targets, key=position.get) if targets else None
+        rows.append(_row(name, per_run, fused_into, tuple(kernels_of.get(name, ()))))
+    extra: dict = {}  # onnxruntime's own kernels, by op type
+    for run in kernel_runs:
+        for kernel, op, _ in run:
+            if kernel not in kernel_main:
+                extra.setdefault(f"[{op or kernel}]", {})[kernel] = None
+    rows.extend(_row(k, per_run, None, tuple(names)) for k, names in sorted(extra.items()))
+    return tuple(rows)
+
+
+def _row(name: str, per_run: list, fused_into, kernels: tuple) -> LayerTime:
+    values = [run.get(name, 0.0) for run in per_run] or [0.0]
+    return LayerTime(name, min(values), fused_into, statistics.median(values), kernels)

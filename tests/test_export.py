@@ -1,0 +1,149 @@
+"""`costcalc export`: the walked spec as ONNX. The round trip over every shipped spec keeps the exporter and the
+importer honest: `report exported.onnx` has the spec's totals and its layer names."""
+
+import re
+
+import pytest
+
+from costcalc.analysis import analyse
+from costcalc.errors import SpecError
+from costcalc.graph import load
+from tests.conftest import SPECS
+
+onnx = pytest.importorskip("onnx")
+
+from costcalc.exporters.onnx import BUILDERS, export, save  # noqa: E402
+
+ALL_SPECS = sorted(str(p.relative_to(SPECS.parent)) for p in SPECS.rglob("*.yaml"))
+IMPORTER_LACKS_GATHER = {"specs/condensenet.yaml"}  # select exports as Gather, which the importer does not read yet
+
+
+def _names(graph) -> list:
+    """Layer names with every separator the importer may rewrite ('.', '/', '-') as '_'."""
+    return [re.sub(r"[^A-Za-z0-9]+", "_", node.name) for node in graph.nodes]
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS)
+def test_round_trip_keeps_totals_and_names(spec, tmp_path):
+    if spec in IMPORTER_LACKS_GATHER:
+        pytest.xfail("the ONNX importer does not read Gather of a network tensor (select) yet")
+    graph = load(spec)
+    path = tmp_path / "model.onnx"
+    save(export(graph, weights="none"), str(path))
+    back = load(str(path))
+    assert analyse(back).totals == analyse(graph).totals
+    assert _names(back) == _names(graph)
+
+
+def test_round_trip_at_other_settings(tmp_path):
+    graph = load("specs/resnext50_32x4d.yaml", {"groups": "8"}, (3, 96, 128), batch=1)
+    path = tmp_path / "model.onnx"
+    save(export(graph, weights="none"), str(path))
+    assert analyse(load(str(path))).totals == analyse(graph).totals
+
+
+@pytest.mark.parametrize("opset", [13, 14, 18])
+def test_opsets_with_other_forms(opset, tmp_path):
+    """ReduceMean's axes became an input at 18, HardSwish arrived at 14 (before it: x * HardSigmoid(x))."""
+    text = ("name: forms\ninput: [8, 8, 8]\nlayers:\n  - {op: conv, out: 8, k: 3, pad: 1}\n  - {op: hardswish}\n"
+            "  - {op: swish}\n  - {op: mean}\n  - {op: flatten}\n  - {op: fc, out: 4}\n")
+    spec = tmp_path / "forms.yaml"
+    spec.write_text(text)
+    graph = load(str(spec))
+    model = export(graph, opset=opset, weights="random")
+    onnx.checker.check_model(model, full_check=True)
+    assert ("HardSwish" in {n.op_type for n in model.graph.node}) == (opset >= 14)
+    path = tmp_path / "forms.onnx"
+    save(model, str(path))
+    back = load(str(path))
+    assert analyse(back).totals == analyse(graph).totals
+    assert [n.op for n in back.nodes] == [n.op for n in graph.nodes]
+
+
+@pytest.mark.parametrize("spec", ["specs/shufflenet_v2_x0_5.yaml", "specs/efficientnet_b0.yaml",
+                                  "specs/condensenet.yaml", "specs/shufflenet_v1.yaml"])
+def test_the_file_is_valid_onnx_with_the_walked_shapes(spec):
+    """onnx's checker and its shape inference accept the file; its output shape is the walked one."""
+    graph = load(spec, input_shape=(3, 224, 224) if "condensenet" in spec else (3, 64, 64), batch=2)
+    model = onnx.shape_inference.infer_shapes(export(graph, weights="zeros"), strict_mode=True)
+    onnx.checker.check_model(model, full_check=True)
+    out = model.graph.output[0].type.tensor_type.shape
+    assert [d.dim_value for d in out.dim] == [2, *graph.tensors[graph.output]]
+    inferred = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.value_info}
+    for node in graph.nodes:  # every layer's output tensor is named after it and has its walked shape
+        for k, t in enumerate(node.outputs):
+            name = node.name if len(node.outputs) == 1 else f"{node.name}.{k}"
+            if name in inferred:
+                assert inferred[name] == [2, *graph.tensors[t]], name
+
+
+def test_node_names_are_layer_paths():
+    graph = load("specs/resnet50.yaml")
+    model = export(graph, weights="none")
+    names = [n.name for n in model.graph.node]
+    assert names[:4] == ["conv1", "bn1", "relu", "maxpool"]
+    assert "layer2.0.conv2" in names
+    assert {n.partition("/")[0] for n in names} == {node.name for node in graph.nodes}
+
+
+def test_weights_none_is_graph_only_with_dims(tmp_path):
+    graph = load("specs/resnet50.yaml")
+    path = tmp_path / "resnet50.onnx"
+    save(export(graph, weights="none"), str(path))
+    model = onnx.load(str(path), load_external_data=False)
+    weights = [t for t in model.graph.initializer if not t.name.rpartition("/")[0]]
+    assert weights and all(t.data_location == onnx.TensorProto.EXTERNAL and not t.raw_data for t in weights)
+    conv1 = next(t for t in weights if t.name == "conv1.weight")
+    assert list(conv1.dims) == [64, 3, 7, 7]
+    assert sum(int(d) for t in weights if ".running_" not in t.name for d in [_size(t)]) == 25_557_032
+    assert path.stat().st_size < 200_000  # 25.6 M parameters, no values
+
+
+def _size(tensor) -> int:
+    n = 1
+    for d in tensor.dims:
+        n *= d
+    return n
+
+
+def test_random_weights_are_seeded_and_zeros_are_zero():
+    graph = load("specs/mobilenet_v1.yaml", input_shape=(3, 32, 32))
+    a, b, c = (export(graph, weights="random", seed=s) for s in (1, 1, 2))
+    assert a.SerializeToString() == b.SerializeToString() != c.SerializeToString()
+    from onnx import numpy_helper
+
+    zeros = export(graph, weights="zeros")
+    assert all(not numpy_helper.to_array(t).any() for t in zeros.graph.initializer if t.name.endswith(".weight"))
+
+
+def test_an_op_without_an_onnx_form_is_a_located_error(monkeypatch, write_spec):
+    monkeypatch.delitem(BUILDERS, "tanh")
+    path = write_spec("name: t\ninput: [4, 8, 8]\nlayers:\n  - {op: conv, out: 4, k: 1}\n  - {name: act, op: tanh}\n")
+    with pytest.raises(SpecError) as e:
+        export(load(path))
+    assert str(e.value).startswith(f"{path}:5:5: error: layer 'act': op 'tanh' has no ONNX form")
+
+
+def test_opset_out_of_range_is_an_error(run):
+    result = run("export", "specs/resnet50.yaml", "-o", "/dev/null", "--opset", "9")
+    assert result.exit_code == 2
+    assert "error: --opset 9: costcalc exports opsets 13 to" in result.stderr
+
+
+def test_cli_export_then_report(run, tmp_path):
+    path = tmp_path / "m.onnx"
+    result = run("export", "specs/squeezenet1_1.yaml", "-o", path, "--weights", "none", "--input", "3x96x96")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith(f"wrote {path}: squeezenet1_1, ")
+    spec = run("report", "specs/squeezenet1_1.yaml", "--input", "3x96x96", "--format", "json")
+    exported = run("report", path, "--format", "json")
+    import json
+
+    assert json.loads(exported.stdout)["totals"] == json.loads(spec.stdout)["totals"]
+
+
+def test_cli_export_of_a_bad_spec_is_located(run, write_spec):
+    path = write_spec("name: t\ninput: [4, 8, 8]\nlayers:\n  - {op: conv, out: 4, k: 1, groups: 3}\n")
+    result = run("export", path, "-o", "/dev/null")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}:4:")
