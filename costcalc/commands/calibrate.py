@@ -45,7 +45,7 @@ def calibrate(output, threads, budget_s, seed):
     except OSError as e:
         click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
         sys.exit(2)
-    click.echo(render(result, output), nl=False)
+    click.echo(render(replace(result, profile=profile), output), nl=False)
 
 
 def _device() -> str:

@@ -27,6 +27,7 @@ MAX_ONE_S = 4 * TARGET_S
 DEFAULT_BUDGET_S = 240.0  # `costcalc calibrate` stays within 5 minutes with the fit and the start-up
 FIT_SHARE = 0.85  # of the budget spent measuring; the fit (and its cross-validation) takes the rest
 PASSES = 3
+MIN_NETWORKS = 20  # a fit of every op class needs at least this many networks (the default budget measures ~400)
 
 
 @dataclass(frozen=True)
@@ -249,14 +250,16 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     # the first pass measures networks in turn for a third of the budget; later passes measure the same ones
     # again until the budget is spent, each network keeping its fastest time (the machine's load only slows)
     deadline = start + budget_s * FIT_SHARE
-    first_pass = time.perf_counter() + (deadline - time.perf_counter()) / PASSES
+    first_pass = None  # set once the first network is measured (loading the runtime is no measuring time)
     graphs, best = [], []
     for network in networks:
-        if time.perf_counter() > first_pass:
+        if first_pass is not None and time.perf_counter() > first_pass:
             break
         graph = build(network.text, f"{network.name}.yaml")
         graphs.append((network, graph))
         best.append(measure(graph, threads))
+        if first_pass is None:
+            first_pass = time.perf_counter() + (deadline - time.perf_counter()) / PASSES
         if progress is not None:
             progress(len(graphs), 0, network.name)
     passes = 1
@@ -268,6 +271,12 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
             if progress is not None:
                 progress(i + 1, len(graphs), network.name)
         passes += 1
+    if len(graphs) < MIN_NETWORKS:
+        from costcalc.errors import Loc, SpecError
+
+        raise SpecError(f"--budget {budget_s:g}: only {len(graphs)} calibration networks could be measured, fewer than "
+                        f"the {MIN_NETWORKS} a fit needs; give a larger budget (the default is {DEFAULT_BUDGET_S:g} s)",
+                        Loc("calibrate"))
     samples = [Sample(network.name, tuple(plan(graph, structure)), seconds, sum(n.counts.flops for n in graph.nodes))
                for (network, graph), seconds in zip(graphs, best)]
     family_of = {network.name: network.family for network, _ in graphs}

@@ -174,14 +174,17 @@ def _loss(samples, profile: DeviceProfile) -> float:
 
 
 def cross_validate(samples, structure: DeviceProfile, combine: str, folds: int = 5, seed: int = 0) -> Quality:
-    """Quality on held-out samples: each fold's networks estimated by the profile fitted on the others."""
+    """Quality on held-out samples: each fold's networks estimated by the profile fitted on the others (fewer folds
+    when there are few samples; with fewer than 4, the quality of the fit itself)."""
+    folds = min(folds, len(samples) // 2)
+    if folds < 2:
+        profile, q = fit(samples, structure, combine)
+        return q
     order = np.random.default_rng(seed).permutation(len(samples))
     held = []
     for f in range(folds):
         test = set(order[f::folds].tolist())
         train = [s for i, s in enumerate(samples) if i not in test]
-        if not train or not test:
-            continue
         profile, _ = fit(train, structure, combine)
         held += [(samples[i], profile) for i in sorted(test)]
     errors = np.abs([predict(s.kernels, p) / s.measured_s - 1 for s, p in held])
