@@ -160,7 +160,7 @@ class Truth:
 
 def test_calibrate_recovers_a_known_device(run, tmp_path, monkeypatch):
     truth = Truth()
-    monkeypatch.setattr("costcalc.latency.calibration.default_measure", lambda: truth)
+    monkeypatch.setattr("costcalc.latency.calibration.default_measure", lambda clock: truth)
     out = tmp_path / "p.yaml"
     result = run("calibrate", "-o", out, "--budget", "12")
     assert result.exit_code == 0, result.stderr
@@ -188,3 +188,18 @@ def test_calibrate_without_the_runtime_is_one_error(run, tmp_path, monkeypatch):
     result = run("calibrate", "-o", tmp_path / "p.yaml", "--budget", "5")
     assert result.exit_code == 2
     assert "onnxruntime" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cpu_time_of_a_run_is_at_most_its_wall_time(write_spec):
+    pytest.importorskip("onnxruntime")
+    from costcalc.runtime import measure_graph
+
+    m = measure_graph(load(write_spec("name: t\ninput: [16, 32, 32]\nlayers:\n  - {op: conv, out: 16, k: 3, pad: 1}\n")),
+                      runs=5, profile=False)
+    # per run, CPU time <= wall time, up to the two clocks' granularity
+    assert 0 < m.cpu_s <= 1.05 * m.latency_s + 20e-6
+
+
+def test_calibrate_refuses_cpu_clock_with_threads(run, tmp_path):
+    result = run("calibrate", "-o", tmp_path / "p.yaml", "--clock", "cpu", "--threads", "2")
+    assert result.exit_code == 2 and "--threads 1" in result.stderr

@@ -17,7 +17,10 @@ from costcalc.errors import CostcalcError
 @click.option("--budget", "budget_s", type=click.FloatRange(min=5), default=240.0, show_default=True,
               metavar="SECONDS", help="Time to spend, measuring and fitting (the default keeps within 5 minutes).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random calibration networks.")
-def calibrate(output, threads, budget_s, seed):
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
+              help="Time each run by the wall clock, or (1 thread, on a machine shared with other work) by the "
+                   "calling thread's CPU time, which other processes do not inflate.")
+def calibrate(output, threads, budget_s, seed, clock):
     """Measure synthetic calibration networks (never the zoo's) on this machine with onnxruntime, fit the latency
     model's device profile (per op class throughput, bandwidth and per-kernel overhead; least squares on relative
     error), write it to PROFILE.yaml and print how well it fits. Then `costcalc report SPEC --device PROFILE.yaml`
@@ -27,7 +30,9 @@ def calibrate(output, threads, budget_s, seed):
     from costcalc.latency.profile import save
     from costcalc.report.as_calibration import render
 
-    measure = default_measure()
+    if clock == "cpu" and threads != 1:
+        raise click.BadParameter("a thread's CPU time is a run's time only at --threads 1", param_hint="--clock")
+    measure = default_measure(clock)
     progress = _Bar() if sys.stderr.isatty() else None
     try:
         result = run(threads, budget_s, seed, measure.seconds, progress=progress.update if progress else None)
@@ -39,7 +44,8 @@ def calibrate(output, threads, budget_s, seed):
             progress.stop()
     from dataclasses import replace
 
-    profile = replace(result.profile, device=_device(), runtime=measure.runtime)
+    profile = replace(result.profile, device=_device(), runtime=measure.runtime,
+                      calibration={**result.profile.calibration, "clock": clock})
     try:
         save(profile, output)
     except OSError as e:

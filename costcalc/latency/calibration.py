@@ -317,8 +317,8 @@ class RuntimeMeasure:
         return m.cpu_s if self.clock == "cpu" else m.latency_s
 
 
-def default_measure() -> RuntimeMeasure:
-    return RuntimeMeasure()
+def default_measure(clock: str = "wall") -> RuntimeMeasure:
+    return RuntimeMeasure(clock=clock)
 
 
 def _runtime_measure(graph, threads: int) -> float:

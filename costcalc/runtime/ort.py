@@ -65,6 +65,8 @@ class Measurement:
     profiled_s: float = 0.0  # the layers' latency_s summed: kernel time the profiler accounts for
     batch: int = 1
     runtime: str = ""  # "onnxruntime 1.32.0 (CPUExecutionProvider)"
+    cpu_s: float = 0.0  # the calling thread's CPU time of one run, min over runs: at 1 thread onnxruntime computes
+    # in that thread, so this is the run's time with what other processes take of the CPU left out
 
     @property
     def accounted(self) -> float:
@@ -120,7 +122,8 @@ def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_
         feeds = _inputs(session, input_shapes or {}, seed, loc)
         for _ in range(warmup):
             session.run(None, feeds)
-        times = _timed_runs(session, feeds, runs, budget_s, progress)
+        cpu: list = []
+        times = _timed_runs(session, feeds, runs, budget_s, progress, cpu)
         layers, profiled = (), 0.0
         if profile:
             events = _read_profile(session.end_profiling())
@@ -129,7 +132,7 @@ def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_
             profiled = sum(layer.latency_s for layer in layers)
     batch = next(iter(feeds.values())).shape[0] if feeds else 1
     return Measurement(min(times), statistics.median(times), len(times), threads, layers, warmup, tuple(times),
-                       profiled, batch, f"onnxruntime {ort.__version__} (CPUExecutionProvider)")
+                       profiled, batch, f"onnxruntime {ort.__version__} (CPUExecutionProvider)", min(cpu))
 
 
 def measure_graph(graph, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_s: float | None = None,
@@ -157,13 +160,16 @@ def _inputs(session, shapes: dict, seed: int, loc: Loc) -> dict:
     return feeds
 
 
-def _timed_runs(session, feeds: dict, runs: int, budget_s: float | None, progress) -> list:
+def _timed_runs(session, feeds: dict, runs: int, budget_s: float | None, progress, cpu: list | None = None) -> list:
+    """Wall times of the runs; `cpu` collects the calling thread's CPU time of each."""
     times: list = []
     start = time.perf_counter()
     while len(times) < max(runs, 1):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         session.run(None, feeds)
         times.append(time.perf_counter() - t)
+        if cpu is not None:
+            cpu.append(time.thread_time() - c)
         if progress is not None:
             progress(len(times), runs)
         if budget_s is not None and time.perf_counter() - start >= budget_s:
