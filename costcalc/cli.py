@@ -492,7 +492,9 @@ def import_model(model, output, input_shape):
 from costcalc.commands.export import export  # noqa: E402 - commands in their own modules register last
 from costcalc.commands.measure import measure  # noqa: E402
 from costcalc.commands.calibrate import calibrate  # noqa: E402
+from costcalc.commands.schema import schema  # noqa: E402
 
 main.add_command(export)
 main.add_command(measure)
+main.add_command(schema)
 main.add_command(calibrate)

@@ -6,7 +6,6 @@ Everything here is ints (and shapes of ints); formatting lives in costcalc.repor
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import reduce
 
 from costcalc.graph import Graph
 from costcalc.ops import COUNT_FIELDS, PAPER_SUMMARY, Counts
@@ -122,7 +121,7 @@ def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Re
         memory_unit="bytes" if bytes_per_element else "elements",
         bytes_per_element=scale,
         variables=graph.variables,
-        totals=reduce(Counts.__add__, (layer.counts for layer in layers), Counts()),
+        totals=Counts(**{name: sum(getattr(layer.counts, name) for layer in layers) for name in COUNT_FIELDS}),
         layers=layers,
         max_depth=max((len(layer.path) for layer in layers), default=1),
     )

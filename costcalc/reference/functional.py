@@ -3,9 +3,10 @@ argument names, so that anyone can hold them against a framework. Each op report
 tallies (costcalc.reference.tally): the multiply-adds of its matmuls and the elements of the arrays it read and
 wrote. Shapes here are computed from the arrays, never taken from costcalc.ops.
 
-Convolution is im2col by stride tricks: a strided view of the (padded) input, one copy into a (groups, K, N*H*W)
-column matrix, and one batched matmul against the (groups, out/groups, K) weights. No Python loop runs over
-pixels, channels or groups.
+Convolution is im2col by stride tricks: a strided view of the (padded) input, copied into a (groups, K, N*H*W)
+column matrix, and one batched matmul against the (groups, out/groups, K) weights, run a slice of groups at a time
+so that each slice of the column matrix is still in cache when it is multiplied (faster than one 30 MB copy
+then one matmul, on a ResNeXt stage-1 conv). No Python loop runs over pixels or channels.
 """
 
 from __future__ import annotations
@@ -62,11 +63,12 @@ def _pad(x: np.ndarray, pad: tuple, value: float, extra: tuple = (0, 0)) -> np.n
 
 
 _WORKSPACE: list = [np.empty(0, np.uint8)]
+CHUNK_BYTES = 1 << 20  # a slice of the column matrix this large stays in cache between its copy and its matmul
 
 
 def _workspace(shape: tuple, dtype) -> np.ndarray:
-    """A scratch array for im2col's column matrix, reused from call to call (not thread-safe): a fresh 10-100 MB
-    array per conv would cost more in page faults than the copy into it."""
+    """A scratch array for im2col's column matrix, reused from call to call (not thread-safe): a fresh array per
+    conv would cost more in page faults than the copy into it."""
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if _WORKSPACE[0].size < nbytes:
         _WORKSPACE[0] = np.empty(nbytes, np.uint8)
@@ -86,11 +88,18 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     h_out = _out_len(h, k_h, stride[0], padding[0], dilation[0], False)
     w_out = _out_len(w, k_w, stride[1], padding[1], dilation[1], False)
     win = _windows(_pad(x, padding, 0.0), (k_h, k_w), stride, dilation, (h_out, w_out))
-    # (N, G, C/G, Ho, Wo, kh, kw) -> (G, C/G * kh * kw, N * Ho * Wo): the column matrix, one copy
-    cols = _workspace((groups, c_group, k_h, k_w, n, h_out, w_out), x.dtype)
-    np.copyto(cols, win.reshape(n, groups, c_group, h_out, w_out, k_h, k_w).transpose(1, 2, 5, 6, 0, 3, 4))
-    cols = cols.reshape(groups, c_group * k_h * k_w, n * h_out * w_out)
-    out = matmul(weight.reshape(groups, out_c // groups, c_group * k_h * k_w), cols)
+    win = win.reshape(n, groups, c_group, h_out, w_out, k_h, k_w)
+    # the column matrix (G, C/G * kh * kw, N * Ho * Wo), built and multiplied a slice of groups at a time
+    length, columns = c_group * k_h * k_w, n * h_out * w_out
+    step = max(1, min(groups, CHUNK_BYTES // (length * columns * x.dtype.itemsize)))
+    cols = _workspace((step, c_group, k_h, k_w, n, h_out, w_out), x.dtype)
+    weights = weight.reshape(groups, out_c // groups, length)
+    out = np.empty((groups, out_c // groups, columns), np.result_type(x, weight))
+    for g in range(0, groups, step):
+        m = min(step, groups - g)
+        np.copyto(cols[:m], win[:, g:g + m].transpose(1, 2, 5, 6, 0, 3, 4))
+        matmul(weights[g:g + m], cols[:m].reshape(m, length, columns), out[g:g + m],
+               parts=-(-groups // step) if g == 0 else 0)
     out = np.ascontiguousarray(out.reshape(out_c, n, h_out, w_out).transpose(1, 0, 2, 3))
     if bias is not None:
         out += bias.reshape(1, out_c, 1, 1)
