@@ -15,7 +15,10 @@ onnx = pytest.importorskip("onnx")
 from costcalc.exporters.onnx import BUILDERS, export, save  # noqa: E402
 
 ALL_SPECS = sorted(str(p.relative_to(SPECS.parent)) for p in SPECS.rglob("*.yaml"))
-IMPORTER_LACKS_GATHER = {"specs/condensenet.yaml"}  # select exports as Gather, which the importer does not read yet
+# Ops whose ONNX form the importer does not read yet (issues 12 and 13): a spec using one is refused on import, and
+# the round trip is an expected failure until the importer learns them (then the test fails: take the op out).
+NOT_IMPORTED = {"select", "conv_transpose", "layernorm", "groupnorm", "layer_scale", "hardtanh", "gelu", "mish",
+                "softmax", "resize", "pad", "slice"}
 
 
 def _names(graph) -> list:
@@ -25,11 +28,14 @@ def _names(graph) -> list:
 
 @pytest.mark.parametrize("spec", ALL_SPECS)
 def test_round_trip_keeps_totals_and_names(spec, tmp_path):
-    if spec in IMPORTER_LACKS_GATHER:
-        pytest.xfail("the ONNX importer does not read Gather of a network tensor (select) yet")
     graph = load(spec)
     path = tmp_path / "model.onnx"
     save(export(graph, weights="none"), str(path))
+    gaps = sorted({node.op for node in graph.nodes} & NOT_IMPORTED)
+    if gaps:
+        with pytest.raises(SpecError, match="error: node '"):
+            load(str(path))
+        pytest.xfail(f"the ONNX importer does not read the ONNX form of {', '.join(gaps)} yet")
     back = load(str(path))
     assert analyse(back).totals == analyse(graph).totals
     assert _names(back) == _names(graph)

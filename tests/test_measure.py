@@ -76,6 +76,7 @@ def test_measure_graph_keeps_every_layer(shufflenet):
     assert names == [node.name for node in graph.nodes]  # none dropped, in order
     assert m.runs == 3 and m.threads == 1 and m.warmup == 1 and len(m.times_s) == 3
     assert 0 < m.latency_s == min(m.times_s) <= m.latency_median_s
+    assert 0 < m.cpu_s <= m.latency_s * 1.001 and m.cpu_s <= m.cpu_median_s  # a run's CPU time <= its wall time
     assert m.profiled_s == pytest.approx(sum(layer.latency_s for layer in m.layers))
     assert 0 < m.accounted <= 1
     timed = {layer.name for layer in m.layers if layer.fused_into is None}
@@ -110,6 +111,7 @@ def test_cli_measure_json(run):
     doc = json.loads(result.stdout)
     assert doc["threads"] == 1 and doc["runs"] == 2
     assert 0 < doc["totals"]["latency_s"] <= doc["totals"]["latency_median_s"]
+    assert 0 < doc["totals"]["cpu_s"] <= doc["totals"]["latency_s"] * 1.001
     assert doc["totals"]["flops"] == sum(layer["flops"] for layer in doc["layers"] if "flops" in layer)
     names = [layer["name"] for layer in doc["layers"]]
     assert names[:3] == ["conv1", "bn1", "relu1"] and "stage2.down.shuffle" in names

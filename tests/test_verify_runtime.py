@@ -22,13 +22,15 @@ FEWER = {"resnet50": RESNETS, "resnet101": RESNETS, "resnet152": RESNETS, "resne
          "densenet121": {"block_config": "[2, 2, 2, 2]"}, "densenet161": {"block_config": "[2, 2, 2, 2]"},
          "densenet169": {"block_config": "[2, 2, 2, 2]"}, "densenet201": {"block_config": "[2, 2, 2, 2]"},
          "inception_resnet_v2": {"repeats": "[1, 1, 1]"}, "xception": {"middle_blocks": "1"},
-         "condensenet": {"stages": "[1, 2, 1, 1, 1]"}, "preact_resnet_cifar": {"depth": "20"}}
+         "condensenet": {"stages": "[1, 2, 1, 1, 1]"}, "preact_resnet_cifar": {"depth": "20"},
+         "resnet18": RESNETS, "resnet34": RESNETS, "resnet50_v1": RESNETS, "convnext_tiny": {"depths": "[1, 1, 1, 1]"},
+         "vgg16": {"widths": "[8, 16, 32, 64, 64]", "depths": "[1, 1, 1, 1, 1]"}}
 
 
 def smallest(spec: str):
     """The spec at the smallest input of SIZES it accepts (its own input when it is not an image), with FEWER."""
     graph = load(spec)
-    sets = FEWER.get(graph.name, {})
+    sets = {k: v for k, v in FEWER.get(graph.name, {}).items() if k in graph.variables}
     if graph.input_shape[0] != 3:
         return load(spec, sets, input_shape=(graph.input_shape[0], 8, 8))
     for size in SIZES:

@@ -33,6 +33,7 @@ class MeasuredReport:
     latency_median_s: float
     profiled_s: float  # kernel time the profiler accounts for: what the rows sum to
     rows: tuple
+    cpu_s: float = 0.0  # the calling thread's CPU time in a run, min over runs
     flops: int | None = None
     memory_access: int | None = None
 
@@ -79,6 +80,7 @@ def measured_report(measurement, depth: int | None = 2, graph=None, model: str =
         latency_median_s=measurement.latency_median_s,
         profiled_s=measurement.profiled_s,
         rows=tuple(rows),
+        cpu_s=measurement.cpu_s,
         flops=sum(c.flops for c in totals) if totals else None,
         memory_access=sum(c.memory_access for c in totals) if totals else None,
     )

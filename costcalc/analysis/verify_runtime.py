@@ -44,9 +44,10 @@ def agree(reference: np.ndarray, other: np.ndarray) -> tuple:
     return float(diff.max(initial=0.0)), scale, float((diff / tolerance).max(initial=0.0))
 
 
-def verify_against_onnxruntime(graph, seed: int = 0) -> RuntimeAgreement:
-    """Run `graph` through the numpy reference and onnxruntime on the same weights and input; compare outputs."""
-    from costcalc.exporters.onnx import export
+def verify_against_onnxruntime(graph, seed: int = 0, opset: int | None = None) -> RuntimeAgreement:
+    """Run `graph` through the numpy reference and onnxruntime on the same weights and input (exported at `opset`,
+    default the exporter's); compare outputs."""
+    from costcalc.exporters.onnx import DEFAULT_OPSET, export
     from costcalc.errors import Loc
     from costcalc.reference.network import run
     from costcalc.runtime.ort import load_onnxruntime
@@ -55,7 +56,7 @@ def verify_against_onnxruntime(graph, seed: int = 0) -> RuntimeAgreement:
     keep: dict = {}
     for _ in run(graph, seed, keep=keep):
         pass
-    model = export(graph, arrays=keep["arrays"])
+    model = export(graph, opset=opset or DEFAULT_OPSET, arrays=keep["arrays"])
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.log_severity_level = 3

@@ -41,14 +41,16 @@ def header(report) -> str:
 def summary(report) -> list:
     """The lines under the table: wall time, what the profiler accounts, the effective rate."""
     lines = [f"wall time for the batch: min {_ms(report.latency_s)} ms, median {_ms(report.latency_median_s)} ms "
-             f"over {report.runs} run(s) after {report.warmup} warm-up run(s)"]
+             f"over {report.runs} run(s) after {report.warmup} warm-up run(s); CPU time of the calling thread: min "
+             f"{_ms(report.cpu_s)} ms" + (" (at 1 thread every kernel runs on it: the time without the machine's "
+                                           "other load)" if report.threads == 1 else " (one of the threads only)")]
     if report.rows:
         lines.append(f"the rows are onnxruntime's profiler's kernel times (each row's min over runs): they sum to "
                      f"{_ms(report.rows_latency_s)} ms, {report.accounted:.1%} of the min wall time (the rest is "
-                     "onnxruntime's own work between kernels)")
+                     "onnxruntime's work between kernels, and time the process waited for a core)")
     if report.flops:
-        lines.append(f"effective rate: {_rate(report.flops, report.latency_s)} G multiply-adds/s "
-                     f"({human(report.flops)} FLOPs in {_ms(report.latency_s)} ms)")
+        lines.append(f"effective rate: {_rate(report.flops, report.latency_s)} G multiply-adds/s by the wall time, "
+                     f"{_rate(report.flops, report.cpu_s)} by the CPU time ({human(report.flops)} FLOPs)")
     return lines
 
 
@@ -115,7 +117,7 @@ def _layer(row) -> dict:
 
 def as_json(report) -> str:
     totals = {"latency_s": report.latency_s, "latency_median_s": report.latency_median_s,
-              "profiled_s": report.profiled_s, "accounted": report.accounted}
+              "profiled_s": report.profiled_s, "accounted": report.accounted, "cpu_s": report.cpu_s}
     if report.flops is not None:
         totals["flops"], totals["memory_access"] = report.flops, report.memory_access
     doc = {"model": report.model, "input": list(report.input) if report.input else None, "runtime": report.runtime,

@@ -2,7 +2,9 @@
 
 Timing: `warmup` runs first (not counted), then `runs` runs (fewer when `budget_s` is spent first, at least one),
 each timed by the wall clock around `session.run`; `latency_s` is the minimum over runs and `latency_median_s` the
-median, in seconds for the whole batch. `threads` sets onnxruntime's intra-op thread pool (inter-op is 1, the
+median, in seconds for the whole batch. `cpu_s` is the calling thread's CPU time in a run (min over runs): at one
+thread onnxruntime runs every kernel on the calling thread, so it leaves out the time the process waited for the
+core on a busy machine. `threads` sets onnxruntime's intra-op thread pool (inter-op is 1, the
 executor sequential); 1 thread is the reproducible figure.
 
 Per-layer times come from onnxruntime's profiler (`enable_profiling`): one event per kernel per run. A kernel is
@@ -65,8 +67,9 @@ class Measurement:
     profiled_s: float = 0.0  # the layers' latency_s summed: kernel time the profiler accounts for
     batch: int = 1
     runtime: str = ""  # "onnxruntime 1.32.0 (CPUExecutionProvider)"
-    cpu_s: float = 0.0  # the calling thread's CPU time of one run, min over runs: at 1 thread onnxruntime computes
-    # in that thread, so this is the run's time with what other processes take of the CPU left out
+    cpu_s: float = 0.0  # CPU time of the calling thread in one run, min over runs: at 1 thread onnxruntime runs
+    # every kernel on it, so this leaves out the time other processes had the core (a busy machine's noise)
+    cpu_median_s: float = 0.0
 
     @property
     def accounted(self) -> float:
@@ -122,8 +125,7 @@ def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_
         feeds = _inputs(session, input_shapes or {}, seed, loc)
         for _ in range(warmup):
             session.run(None, feeds)
-        cpu: list = []
-        times = _timed_runs(session, feeds, runs, budget_s, progress, cpu)
+        times, cpu = _timed_runs(session, feeds, runs, budget_s, progress)
         layers, profiled = (), 0.0
         if profile:
             events = _read_profile(session.end_profiling())
@@ -132,7 +134,8 @@ def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_
             profiled = sum(layer.latency_s for layer in layers)
     batch = next(iter(feeds.values())).shape[0] if feeds else 1
     return Measurement(min(times), statistics.median(times), len(times), threads, layers, warmup, tuple(times),
-                       profiled, batch, f"onnxruntime {ort.__version__} (CPUExecutionProvider)", min(cpu))
+                       profiled, batch, f"onnxruntime {ort.__version__} (CPUExecutionProvider)", min(cpu),
+                       statistics.median(cpu))
 
 
 def measure_graph(graph, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_s: float | None = None,
@@ -160,21 +163,21 @@ def _inputs(session, shapes: dict, seed: int, loc: Loc) -> dict:
     return feeds
 
 
-def _timed_runs(session, feeds: dict, runs: int, budget_s: float | None, progress, cpu: list | None = None) -> list:
-    """Wall times of the runs; `cpu` collects the calling thread's CPU time of each."""
+def _timed_runs(session, feeds: dict, runs: int, budget_s: float | None, progress) -> tuple:
+    """(wall times, CPU times of the calling thread) of each run."""
     times: list = []
+    cpu: list = []
     start = time.perf_counter()
     while len(times) < max(runs, 1):
         t, c = time.perf_counter(), time.thread_time()
         session.run(None, feeds)
+        cpu.append(time.thread_time() - c)  # read inside the wall clock's interval
         times.append(time.perf_counter() - t)
-        if cpu is not None:
-            cpu.append(time.thread_time() - c)
         if progress is not None:
             progress(len(times), runs)
         if budget_s is not None and time.perf_counter() - start >= budget_s:
             break
-    return times
+    return times, cpu
 
 
 def _read_profile(path: str) -> list:

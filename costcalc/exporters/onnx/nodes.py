@@ -1,0 +1,125 @@
+"""ONNX builders of the seed ops (conv, fc, batchnorm, activations, pooling, combining, rearranging): each
+`(builder, node, input names, output names)` adds the node's ONNX form."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from costcalc.exporters.onnx.building import Builder
+
+BATCHNORM_EPSILON = 1e-5  # torch's default, and the numpy reference's
+LEAKY_RELU_SLOPE = 0.01  # torch's default negative_slope, the one the spec language's leaky_relu has
+
+
+def pads(pad) -> list:
+    return [pad[0], pad[1], pad[0], pad[1]]
+
+
+def conv(b: Builder, node, x, y):
+    a = node.args
+    c = b.shape(node.inputs[0])[0]
+    k_h, k_w = a["k"]
+    c_group = c // a["groups"]
+    inputs = [x[0], b.param(node, "weight", (a["out"], c_group, k_h, k_w), "weight", c_group * k_h * k_w)]
+    if a["bias"]:
+        inputs.append(b.param(node, "bias", (a["out"],), "bias"))
+    b.add("Conv", inputs, y, node.name, kernel_shape=[k_h, k_w], strides=list(a["stride"]), pads=pads(a["pad"]),
+          dilations=list(a["dilation"]), group=a["groups"])
+
+
+def fc(b: Builder, node, x, y):
+    features, out = b.shape(node.inputs[0])[0], node.args["out"]
+    inputs = [x[0], b.param(node, "weight", (out, features), "weight", features)]
+    if node.args["bias"]:
+        inputs.append(b.param(node, "bias", (out,), "bias"))
+    b.add("Gemm", inputs, y, node.name, transB=1)
+
+
+def bn(b: Builder, node, x, y):
+    c = (b.shape(node.inputs[0])[0],)
+    stats = [b.param(node, role, c, kind) for role, kind in
+             (("weight", "scale"), ("bias", "shift"), ("running_mean", "mean"), ("running_var", "var"))]
+    b.add("BatchNormalization", [x[0], *stats], y, node.name, epsilon=BATCHNORM_EPSILON)
+
+
+def unary(op_type: str, **attrs):
+    def build(b: Builder, node, x, y):
+        b.add(op_type, x, y, node.name, **attrs)
+
+    return build
+
+
+def relu6(b: Builder, node, x, y):
+    low, high = b.const(node, "min", np.float32(0)), b.const(node, "max", np.float32(6))
+    b.add("Clip", [x[0], low, high], y, node.name)
+
+
+def gated(gate: str, **attrs):
+    """x * gate(x): swish (Sigmoid), and hardswish before opset 14 (HardSigmoid); the gate node carries the
+    layer's name, as the importer reads the pattern."""
+
+    def build(b: Builder, node, x, y):
+        g = f"{node.name}/{gate}"
+        b.add(gate, x, [g], node.name, **attrs)
+        b.add("Mul", [x[0], g], y, f"{node.name}/Mul")
+
+    return build
+
+
+HARDSIGMOID = {"alpha": 1 / 6, "beta": 0.5}  # torch's hardsigmoid: relu6(x + 3) / 6
+
+
+def hardswish(b: Builder, node, x, y):
+    if b.opset >= 14:
+        return b.add("HardSwish", x, y, node.name)
+    return gated("HardSigmoid", **HARDSIGMOID)(b, node, x, y)
+
+
+def scale(b: Builder, node, x, y):
+    b.add("Mul", [x[0], b.const(node, "factor", np.float32(node.args["factor"]))], y, node.name)
+
+
+def pool(op_type: str):
+    def build(b: Builder, node, x, y):
+        a = node.args
+        attrs = {"kernel_shape": list(a["k"]), "strides": list(a.get("stride") or a["k"]), "pads": pads(a["pad"]),
+                 "ceil_mode": int(a["ceil_mode"])}
+        if op_type == "MaxPool":
+            attrs["dilations"] = list(a["dilation"])
+        else:
+            attrs["count_include_pad"] = 1  # torch's default, and the reference's
+        b.add(op_type, x, y, node.name, **attrs)
+
+    return build
+
+
+def mean(b: Builder, node, x, y):
+    if b.opset >= 18:
+        return b.add("ReduceMean", [x[0], b.const(node, "axes", np.array([2, 3], np.int64))], y, node.name, keepdims=1)
+    b.add("ReduceMean", x, y, node.name, axes=[2, 3], keepdims=1)
+
+
+def add(b: Builder, node, x, y):
+    b.add("Add" if len(x) == 2 else "Sum", x, y, node.name)
+
+
+def split(b: Builder, node, x, y):
+    sizes = [b.shape(t)[0] for t in node.outputs]
+    b.add("Split", [x[0], b.const(node, "split", np.array(sizes, np.int64))], y, node.name, axis=1)
+
+
+def shuffle(b: Builder, node, x, y):
+    """ShuffleNet's channel shuffle as torch writes it: Reshape to N x g x C/g x H x W, Transpose(0, 2, 1, 3, 4),
+    Reshape back; the last Reshape carries the layer's name (the importer names the shuffle after it)."""
+    shape, g, n = b.shape(node.inputs[0]), node.args["groups"], b.graph.batch
+    grouped, swapped = f"{node.name}/grouped", f"{node.name}/swapped"
+    b.add("Reshape", [x[0], b.const(node, "grouped_shape", np.array([n, g, shape[0] // g, *shape[1:]], np.int64))],
+          [grouped], f"{node.name}/Reshape")
+    b.add("Transpose", [grouped], [swapped], f"{node.name}/Transpose", perm=[0, 2, 1, 3, 4])
+    b.add("Reshape", [swapped, b.const(node, "shape", np.array([n, *shape], np.int64))], y, node.name)
+
+
+def select(b: Builder, node, x, y):
+    channels = b.shape(node.inputs[0])[0]
+    index = b.param(node, "index", (node.args["out"],), "index", high=channels)
+    b.add("Gather", [x[0], index], y, node.name, axis=1)
