@@ -1,8 +1,9 @@
 """How well the calibrated latency estimate predicts measured time on the zoo, beside a FLOPs-only baseline.
 
-In one run: `costcalc calibrate` (synthetic networks only, never the zoo), then every zoo spec (specs/*.yaml) is
+In one run: `costcalc calibrate` (synthetic networks only, never the zoo) and every zoo spec (specs/*.yaml)
 measured with costcalc's onnxruntime adapter (the machinery of `costcalc measure --threads 1`: warm-up, then min
-over runs; `--passes` repeats the whole zoo and keeps each model's fastest), and compared with
+over runs), a pass over the zoo after each pass of the calibration, so that both see the shared machine's load
+alike (`--passes`: each zoo model keeps its fastest), then compared with
 
 - the estimate: `costcalc report SPEC --device profile.yaml` (costcalc.latency), and
 - the FLOPs-only baseline: FLOPs / P, with the one throughput P fitted (least squares on relative error) on the
@@ -36,14 +37,15 @@ sys.path.insert(0, ROOT)
 
 from costcalc.graph import load  # noqa: E402
 from costcalc.latency import estimate  # noqa: E402
-from costcalc.latency.calibration import RuntimeMeasure, calibrate  # noqa: E402
+from costcalc.latency.calibration import PASSES, RuntimeMeasure, calibrate  # noqa: E402
 from costcalc.latency.metrics import flops_baseline, summary  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=240.0, help="calibration budget, seconds")
-    parser.add_argument("--passes", type=int, default=3, help="measurements of each zoo model (fastest kept)")
+    parser.add_argument("--passes", type=int, default=PASSES,
+                        help="measurements of each zoo model (fastest kept): as many as each calibration network's")
     parser.add_argument("--runs", type=int, default=10, help="timed runs per measurement")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
@@ -53,29 +55,36 @@ def main() -> None:
 
     started = time.perf_counter()
     measure = RuntimeMeasure(runs=args.runs, clock=args.clock)
-    print(f"calibrating ({args.budget:.0f} s budget, {args.threads} thread(s), clock {args.clock}) ...", flush=True)
-    calibration = calibrate(args.threads, args.budget, measure=measure.seconds)
+    specs = sorted(glob.glob(os.path.join(ROOT, "specs", "*.yaml")))
+    graphs = {os.path.basename(s)[:-5]: load(s) for s in specs}
+    measured: dict = {}
+
+    def zoo_pass(k: int) -> None:
+        """One pass over the zoo, between the calibration's passes: both see the machine's load alike."""
+        if k > args.passes:
+            return
+        for name, graph in graphs.items():
+            measured[name] = min(measured.get(name, float("inf")), measure.seconds(graph, args.threads))
+        print(f"zoo pass {k} of {args.passes} done ({time.perf_counter() - started:.0f} s)", flush=True)
+
+    print(f"calibrating ({args.budget:.0f} s budget, {args.threads} thread(s), clock {args.clock}), the zoo measured "
+          f"between its passes ...", flush=True)
+    calibration = calibrate(args.threads, args.budget, measure=measure.seconds, between_passes=zoo_pass)
+    for k in range(calibration.passes + 1, args.passes + 1):
+        zoo_pass(k)
     profile = calibration.profile
     if args.profile:
         from dataclasses import replace
 
         from costcalc.latency.profile import save
 
-        save(replace(profile, runtime=measure.runtime), args.profile)
+        save(replace(profile, runtime=measure.runtime, calibration={**profile.calibration, "clock": args.clock}),
+             args.profile)
     q = calibration.held_out
     print(f"calibration: {len(calibration.samples)} networks, {calibration.passes} passes, held-out median |error| "
           f"{q.median_abs_error:.1%}, within 10% {q.within_10:.0%} ({calibration.elapsed_s:.0f} s)", flush=True)
     throughput = flops_baseline(calibration.samples)
     print(f"FLOPs-only baseline: {throughput / 1e9:.1f} G multiply-adds/s fitted on the same calibration networks")
-
-    specs = sorted(glob.glob(os.path.join(ROOT, "specs", "*.yaml")))
-    graphs = {os.path.basename(s)[:-5]: load(s) for s in specs}
-    measured: dict = {}
-    for p in range(args.passes):
-        for name, graph in graphs.items():
-            seconds = measure.seconds(graph, args.threads)
-            measured[name] = min(measured.get(name, float("inf")), seconds)
-        print(f"zoo pass {p + 1} of {args.passes} done ({time.perf_counter() - started:.0f} s)", flush=True)
 
     rows = []
     for name, graph in graphs.items():

@@ -237,9 +237,11 @@ class Calibration:
 
 
 def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 0, measure=None,
-              structure: DeviceProfile | None = None, progress=None) -> Calibration:
+              structure: DeviceProfile | None = None, progress=None, between_passes=None) -> Calibration:
     """Measure the calibration networks (in PASSES passes until `budget_s` is spent, fitting time kept aside, the
-    fastest time of each network kept) and fit the profile.
+    fastest time of each network kept) and fit the profile. `between_passes(k)`, called after pass k, lets a
+    benchmark measure other networks in between (so that both see the machine's load alike); its time is not
+    charged to the budget.
     `measure(graph, threads) -> seconds` defaults to costcalc.runtime's min over runs; `structure` gives the
     runtime's layout block and fusion rules (default: onnxruntime's on an AVX2 CPU, block 8)."""
     start = time.perf_counter()
@@ -247,8 +249,9 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     structure = replace(structure or uniform(1.0, 1.0, 0.0), threads=threads)
     rng = np.random.default_rng(seed)
     networks = interleaved(rng)
-    # the first pass measures networks in turn for a third of the budget; later passes measure the same ones
-    # again until the budget is spent, each network keeping its fastest time (the machine's load only slows)
+    # the first pass measures networks in turn for a third of the budget; PASSES - 1 later passes measure the same
+    # ones again, each network keeping its fastest time (the machine's load only slows). A fixed number of passes:
+    # a minimum over more tries is lower, and networks measured as often as the calibration's compare alike.
     deadline = start + budget_s * FIT_SHARE
     first_pass = None  # set once the first network is measured (loading the runtime is no measuring time)
     graphs, best = [], []
@@ -263,7 +266,16 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
         if progress is not None:
             progress(len(graphs), 0, network.name)
     passes = 1
-    while time.perf_counter() < deadline and graphs:
+
+    def pause(k):
+        nonlocal deadline
+        if between_passes is not None:
+            paused = time.perf_counter()
+            between_passes(k)
+            deadline += time.perf_counter() - paused
+
+    pause(1)
+    while passes < PASSES and time.perf_counter() < deadline and graphs:
         for i, (network, graph) in enumerate(graphs):
             if time.perf_counter() > deadline:
                 break
@@ -271,6 +283,7 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
             if progress is not None:
                 progress(i + 1, len(graphs), network.name)
         passes += 1
+        pause(passes)
     if len(graphs) < MIN_NETWORKS:
         from costcalc.errors import Loc, SpecError
 
