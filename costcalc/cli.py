@@ -11,7 +11,8 @@ import click
 
 from costcalc import __version__
 from costcalc.commands.device import device_option, load_device
-from costcalc.errors import CostcalcError, Loc, SpecError
+from costcalc.errors import CostcalcError, Loc, OptionError, SpecError
+from costcalc.options import overrides, parse_shape
 from costcalc.report import FORMATS
 
 CONVENTIONS_HELP = """
@@ -42,17 +43,10 @@ def _fail(error: CostcalcError):
 
 
 def _parse_sets(values: tuple) -> dict:
-    overrides = {}
-    for item in values:
-        name, eq, value = item.partition("=")
-        if not eq or not name.strip() or not value.strip():
-            raise click.BadParameter(f"'{item}': write NAME=VALUE, e.g. --set width=0.5", param_hint="--set")
-        name = name.strip()
-        if name in overrides:
-            raise click.BadParameter(f"'{name}' is set twice ({name}={overrides[name]} and {name}={value.strip()}): "
-                                     "give each variable once", param_hint="--set")
-        overrides[name] = value.strip()
-    return overrides
+    try:
+        return overrides(values)
+    except OptionError as e:
+        raise click.BadParameter(str(e), param_hint="--set") from None
 
 
 def settings(sets: tuple, input_shape: str | None) -> tuple:
@@ -62,16 +56,10 @@ def settings(sets: tuple, input_shape: str | None) -> tuple:
 
 
 def _parse_input(value: str | None):
-    if value is None:
-        return None
-    parts = value.lower().replace("*", "x").split("x")
     try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        dims = ()
-    if len(dims) not in (1, 3) or any(d < 1 for d in dims):
-        raise click.BadParameter(f"'{value}': write CxHxW (3x160x160), or one number for F", param_hint="--input")
-    return dims
+        return parse_shape(value)
+    except OptionError as e:
+        raise click.BadParameter(str(e), param_hint="--input") from None
 
 
 def spec_options(command):
@@ -113,31 +101,17 @@ def threshold_option(command):
 
 
 def analyse_checked(graph, thresholds: tuple, bytes_per_element=None, convention: str = "paper", device=None):
-    """The Report of `graph`, carrying its guideline checks (and, with a `device` profile path, its estimated
-    latency and what each violation costs in it)."""
-    from costcalc.analysis import analyse
+    """The Report of `graph`, carrying its guideline checks (the spec's `guidelines:` section, then --threshold),
+    and, with a `device` profile path, its estimated latency and what each violation costs in it."""
+    from costcalc.analysis.guidelines import GuidelineError
+    from costcalc.api import checked
+    from costcalc.commands.device import with_device
 
-    report = replace(analyse(graph, bytes_per_element, convention, load_device(device), device or ""),
-                     guidelines=check_guidelines(graph, thresholds, bytes_per_element))
-    if device is None:
-        return report
-    from costcalc.analysis.time_costs import violation_costs
-
-    costs = violation_costs(graph, report.guidelines, report.device, report.latency, bytes_per_element)
-    return replace(report, latency_costs=costs)
-
-
-def check_guidelines(graph, thresholds: tuple, bytes_per_element=None):
-    """The spec's `guidelines:` section over the defaults, then --threshold over both; SpecError on a bad section."""
-    from costcalc.analysis.guidelines import GuidelineError, apply_overrides, check, thresholds_from_spec
-
-    items = _parse_thresholds(thresholds)
-    chosen = thresholds_from_spec(graph.spec.guidelines if graph.spec is not None else None)
     try:
-        chosen = apply_overrides(chosen, items)
+        report = checked(graph, _parse_thresholds(thresholds), bytes_per_element, convention)
     except GuidelineError as e:
         raise click.BadParameter(str(e), param_hint="--threshold") from None
-    return check(graph, chosen, bytes_per_element)
+    return report if device is None else with_device(report, graph, device, bytes_per_element)
 
 
 def _color() -> bool:
@@ -492,9 +466,13 @@ def import_model(model, output, input_shape):
 from costcalc.commands.export import export  # noqa: E402 - commands in their own modules register last
 from costcalc.commands.measure import measure  # noqa: E402
 from costcalc.commands.calibrate import calibrate  # noqa: E402
+from costcalc.commands.plot import plot  # noqa: E402
 from costcalc.commands.schema import schema  # noqa: E402
+from costcalc.commands.sweep import sweep  # noqa: E402
 
 main.add_command(export)
 main.add_command(measure)
 main.add_command(schema)
+main.add_command(sweep)
+main.add_command(plot)
 main.add_command(calibrate)

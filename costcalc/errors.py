@@ -37,6 +37,14 @@ class SpecError(CostcalcError):
         return f"{self.loc}: error: {one_line(self.message, MAX_MESSAGE)}"
 
 
+class OptionError(CostcalcError, ValueError):
+    """An argument of the Python API or an option of a command is not valid (not a spec's error: no location)."""
+
+
+class NotAvailableError(CostcalcError, NotImplementedError):
+    """What was asked needs something this installation does not have (an optional extra, a feature to come)."""
+
+
 class SpecErrors(SpecError):
     """Several independent errors of one spec, in file order; `message` and `loc` are the first one's, and
     str() gives one located line per error."""

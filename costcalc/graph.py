@@ -326,7 +326,8 @@ class _Walker:
     # ---- values ---------------------------------------------------------------------------------------------
 
     def layer_lookup(self, tensor, env: dict):
-        """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width."""
+        """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width.
+        The walk reads tensor shapes only here and in the ops (costcalc.analysis.totals relies on it)."""
         shape = self.tensors[tensor] if isinstance(tensor, int) else ()
 
         def lookup(name):

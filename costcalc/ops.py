@@ -74,8 +74,8 @@ def account(result: OpResult, inputs: list, batch: int) -> Counts:
     """The generic accounting every op shares: memory access = inputs read + outputs written + params read."""
     if not result.moves_data:
         return Counts(params=result.params)
-    written = sum(prod(s) for s in result.outputs)
-    read = sum(prod(s) for s in inputs)
+    written = sum(map(prod, result.outputs))
+    read = sum(map(prod, inputs))
     return Counts(
         flops=result.flops * batch,
         elementwise_flops=result.elementwise_flops * batch,

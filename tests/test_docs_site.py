@@ -8,7 +8,6 @@ import sys
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from conftest import ROOT
 
@@ -47,17 +46,18 @@ def test_site_builds_strict(tmp_path):
 
 
 def _costcalc(env=None, *args):
-    """The command as the shell runs it (prog_name costcalc: the name completion's variable derives from)."""
-    from costcalc.cli import main
-
-    return CliRunner().invoke(main, list(args), env=env, prog_name="costcalc", catch_exceptions=False)
+    """The command as the shell runs it, in a subprocess (prog_name costcalc, the name completion's variable
+    derives from; click before 8.1 ends the process after printing a completion script)."""
+    program = "import sys; from costcalc.cli import main; main(sys.argv[1:], prog_name='costcalc')"
+    return subprocess.run([sys.executable, "-c", program, *args], cwd=ROOT, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True)
 
 
 def test_version():
     from costcalc import __version__
 
     result = _costcalc(None, "--version")
-    assert result.exit_code == 0 and result.stdout == f"costcalc, version {__version__}\n"
+    assert result.returncode == 0 and result.stdout == f"costcalc, version {__version__}\n"
 
 
 @pytest.mark.parametrize("shell, marker", [("bash", "complete -o nosort -F"), ("zsh", "compdef"),
@@ -65,7 +65,7 @@ def test_version():
 def test_completion_script(shell, marker):
     """docs/cli.md's `_COSTCALC_COMPLETE=<shell>_source costcalc` prints the shell's completion script."""
     result = _costcalc({"_COSTCALC_COMPLETE": f"{shell}_source"})
-    assert result.exit_code == 0 and marker in result.stdout and "_COSTCALC_COMPLETE" in result.stdout
+    assert result.returncode == 0 and marker in result.stdout and "_COSTCALC_COMPLETE" in result.stdout
 
 
 def test_completion_completes_commands_and_choices():

@@ -392,7 +392,8 @@ def blocks(graph: Graph) -> list:
 
 
 def _region(graph: Graph, consumers: dict, start: int, tensors: tuple):
-    pending = {t: len(consumers.get(t, ())) + (t == graph.output) for t in tensors}
+    pending = {t: len(consumers.get(t, ())) + (t == graph.output) for t in tensors}  # reads still to come
+    live = {t for t, n in pending.items() if n > 0}
     branches = sum(len(consumers.get(t, ())) for t in tensors)
     inside = []
     for i in range(start + 1, len(graph.nodes)):
@@ -403,10 +404,13 @@ def _region(graph: Graph, consumers: dict, start: int, tensors: tuple):
         inside.append(i)
         for t in reads:
             pending[t] -= 1
+            if pending[t] <= 0:
+                live.discard(t)
         for t in node.outputs:
             pending[t] = len(consumers.get(t, ())) + (t == graph.output)
-        live = [t for t, n in pending.items() if n > 0]
-        if len(live) == 1 and live[0] in node.outputs and len(node.outputs) == 1:
+            if pending[t] > 0:
+                live.add(t)
+        if len(live) == 1 and len(node.outputs) == 1 and node.outputs[0] in live:
             paths = [graph.nodes[j].path for j in inside]
             prefix = paths[0]
             for p in paths[1:]:

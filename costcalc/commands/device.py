@@ -19,3 +19,17 @@ def load_device(path: str | None):
     from costcalc.latency.profile import load
 
     return load(path)
+
+
+def with_device(report, graph, path: str, bytes_per_element=None):
+    """`report` (carrying its guideline checks) with the estimated latency on the profile at `path` and what each
+    guideline violation costs in it."""
+    from dataclasses import replace
+
+    from costcalc.analysis.time_costs import violation_costs
+    from costcalc.latency import estimate
+
+    profile = load_device(path)
+    timed = replace(report, latency=estimate(graph, profile), device=profile, device_path=path)
+    return replace(timed, latency_costs=violation_costs(graph, timed.guidelines, profile, timed.latency,
+                                                        bytes_per_element))

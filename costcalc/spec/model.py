@@ -97,16 +97,17 @@ def spec_from_document(path: str, doc: YMap) -> Spec:
     return spec
 
 
-def read_partial(path: str) -> tuple:
+def read_partial(path: str, doc=None) -> tuple:
     """(spec, errors): the spec as far as it could be read — parts in error left out — and the errors of its
     parts, not yet raised, so that a later check can add its own (as `graph.load` does). Errors that leave
-    nothing to read (YAML syntax, a broken `extends`) are raised at once."""
-    return _read(path, (), partial=True)
+    nothing to read (YAML syntax, a broken `extends`) are raised at once. With `doc` (a document already parsed,
+    e.g. from YAML text), `path` only names it in messages and `extends` is relative to the working directory."""
+    return _read(path, (), partial=True, doc=doc)
 
 
-def _read(path: str, chain: tuple, partial: bool = False):
+def _read(path: str, chain: tuple, partial: bool = False, doc=None):
     real = os.path.realpath(path)
-    doc = load_file(path)
+    doc = load_file(path) if doc is None else doc
     if not isinstance(doc, YMap):
         raise SpecError(f"a spec is a mapping of sections ({', '.join(TOP_KEYS[:8])}, ...), not {_kind(doc)}",
                         getattr(doc, "loc", Loc(path)))

@@ -1,0 +1,107 @@
+"""Throughput of `costcalc sweep` (issue 16's goal), printed beside the naive baseline measured in the same run.
+
+MobileNet V2 over width x resolution (a grid of widths times input sizes, the last varying fastest, as
+`--grid width=... --grid input=...` orders it):
+- baseline: what a script calling costcalc per point did before: read the spec file, walk it, analyse it;
+- sweep, 1 process: `costcalc.analysis.sweep.run` with jobs=1 (parsed once, walks replayed across resolutions);
+- sweep, 2 processes: the same with jobs=2 (the pool's start-up included).
+Goal: >= 1,000 variants per second on one core, and jobs=2 close to twice that. Each figure is the median of
+--runs runs, the three measured in turn within each run so that machine noise hits them alike. Every point's
+totals are checked equal to the baseline's.
+
+Run: python benchmarks/sweep.py [--runs N] [--widths N] [--sizes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import resource
+import statistics
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SPEC = str(ROOT / "specs" / "mobilenet_v2.yaml")
+
+
+def grid(widths: int, sizes: int) -> list:
+    width_values = [f"{0.35 + 0.05 * i:.2f}" for i in range(widths)]
+    size_values = [f"3x{96 + 8 * j}x{96 + 8 * j}" for j in range(sizes)]
+    return [(("width", w), ("input", s)) for w in width_values for s in size_values]
+
+
+def baseline(points: list) -> list:
+    """Per point: read the spec file, walk and analyse it (costcalc.graph.load + analysis.analyse)."""
+    from costcalc.analysis import analyse
+    from costcalc.analysis.sweep import settings
+    from costcalc.graph import load
+
+    out = []
+    for point in points:
+        variables, shape = settings(point)
+        out.append(analyse(load(SPEC, variables, shape)).totals)
+    return out
+
+
+def swept(points: list, jobs: int) -> list:
+    from costcalc.analysis.sweep import run
+    from costcalc.api import load
+
+    return [row.totals for row in run(load(SPEC), points, jobs=jobs)]
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the --jobs workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(fn, *args) -> tuple:
+    """(wall seconds, CPU seconds, result) of fn(*args)."""
+    start, cpu = time.perf_counter(), cpu_seconds()
+    result = fn(*args)
+    return time.perf_counter() - start, cpu_seconds() - cpu, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--widths", type=int, default=22, help="widths 0.35, 0.40, ... (default 22: to 1.40)")
+    parser.add_argument("--sizes", type=int, default=17, help="input sizes 96, 104, ... (default 17: to 224)")
+    parser.add_argument("--baseline-points", type=int, default=60, help="points the baseline is timed on")
+    args = parser.parse_args()
+    points = grid(args.widths, args.sizes)
+    sample = points[:: max(1, len(points) // args.baseline_points)][: args.baseline_points]
+    reference = dict(zip(sample, baseline(sample)))
+    rates: dict = {"baseline": [], "jobs=1": [], "jobs=2": []}
+    cpu_rates: dict = {"baseline": [], "jobs=1": [], "jobs=2": []}
+    for _ in range(args.runs):
+        seconds, cpu, _ = timed(baseline, sample)
+        rates["baseline"].append(len(sample) / seconds)
+        cpu_rates["baseline"].append(len(sample) / cpu)
+        for jobs in (1, 2):
+            seconds, cpu, totals = timed(swept, points, jobs)
+            rates[f"jobs={jobs}"].append(len(points) / seconds)
+            cpu_rates[f"jobs={jobs}"].append(len(points) / cpu)
+            index = {point: t for point, t in zip(points, totals)}
+            assert all(index[p] == reference[p] for p in sample), "sweep totals differ from the baseline's"
+    wall = {name: statistics.median(values) for name, values in rates.items()}
+    cpu = {name: statistics.median(values) for name, values in cpu_rates.items()}
+    print(f"MobileNet V2, {args.widths} widths x {args.sizes} input sizes = {len(points)} points; "
+          f"medians of {args.runs} runs; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print("                                    points/s (wall)   points per CPU-second")
+    print(f"baseline (read + walk + analyse):   {wall['baseline']:15.0f}   {cpu['baseline']:21.0f}"
+          f"   ({len(sample)} points)")
+    print(f"sweep, 1 process:                   {wall['jobs=1']:15.0f}   {cpu['jobs=1']:21.0f}"
+          f"   {wall['jobs=1'] / wall['baseline']:.1f}x the baseline (goal >= 1,000/s)")
+    print(f"sweep, --jobs 2:                    {wall['jobs=2']:15.0f}   {cpu['jobs=2']:21.0f}"
+          f"   {wall['jobs=2'] / wall['jobs=1']:.2f}x one process (goal close to 2x)")
+    print("On a machine shared with other work, wall rates fall with the load; points per CPU-second do not.")
+
+
+if __name__ == "__main__":
+    main()

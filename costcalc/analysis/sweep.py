@@ -1,0 +1,325 @@
+"""A sweep over a spec's design space: points (a grid's product, or random samples), their totals, the Pareto front.
+
+A point sets some of the spec's variables (`width=0.5`) and perhaps the input (`input=3x160x160`). Each point is
+evaluated with `Model.totals` — parsed once, walks remembered and replayed (costcalc.analysis.totals) — in this
+process, in `jobs` worker processes, or on a Dask cluster (costcalc.analysis.sweep_dask). A point that cannot be
+evaluated is a row carrying its located error, never the end of the sweep. Everything here is data: rows of Python
+ints, the front as flags; the reporters and the plot only show it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random as _random
+from dataclasses import dataclass, replace
+
+from costcalc.errors import CostcalcError, OptionError
+from costcalc.ops import COUNT_FIELDS, Counts
+from costcalc.options import format_shape, parse_assignment, parse_shape
+
+INPUT = "input"
+MAX_POINTS = 10_000_000
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One point: its values (name -> text, in the sweep's order), and its totals or its error."""
+
+    index: int
+    values: tuple  # ((name, value text), ...)
+    totals: Counts | None = None
+    error: str | None = None
+    pareto: bool = False  # on the Pareto front of the sweep's `pareto` columns
+
+    def value(self, column: str):
+        """A column's value: a count (int), or a variable's text; None for a count of a failed point."""
+        if column in COUNT_FIELDS:
+            return None if self.totals is None else getattr(self.totals, column)
+        return dict(self.values).get(column)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    model: str
+    path: str
+    names: tuple  # the swept names, in order ("input" among them when swept)
+    rows: tuple  # tuple[SweepRow], in point order unless sorted
+    points: int  # how many points were evaluated (rows may be fewer after `top`)
+    batch: int = 1
+    pareto: tuple = ()  # the columns the front minimises
+    sort: str | None = None
+
+    @property
+    def front(self) -> tuple:
+        return tuple(row for row in self.rows if row.pareto)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for row in self.rows if row.error is not None)
+
+
+# ---- points -------------------------------------------------------------------------------------------------
+
+
+def split_values(text: str) -> list:
+    """'0.5,0.75,[3, 4]' -> ['0.5', '0.75', '[3, 4]']: commas inside brackets or parentheses do not split."""
+    values, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        elif char == "," and depth == 0:
+            values.append(text[start:i].strip())
+            start = i + 1
+    values.append(text[start:].strip())
+    if any(not v for v in values):
+        raise OptionError(f"'{text}': an empty value between commas")
+    return values
+
+
+def parse_grid(items) -> list:
+    """['width=0.5,1.0', 'input=3x160x160,3x224x224'] -> [('width', ('0.5', '1.0')), ('input', (...))]."""
+    axes = []
+    for item in items:
+        name, text = parse_assignment(item, "--grid width=0.5,0.75,1.0")
+        values = split_values(text)
+        if name == INPUT:
+            values = [format_shape(parse_shape(v)) for v in values]
+        axes.append((name, tuple(values)))
+    _unique([name for name, _ in axes])
+    return axes
+
+
+def parse_ranges(items) -> list:
+    """['width=0.25:2.0', 'depth=1:4'] -> [('width', 0.25, 2.0), ('depth', 1, 4)]: integer bounds sample integers."""
+    ranges = []
+    for item in items:
+        name, text = parse_assignment(item, "--range width=0.25:2.0")
+        low, colon, high = text.partition(":")
+        bounds = []
+        for bound in (low, high):
+            try:
+                bounds.append(int(bound))
+            except ValueError:
+                try:
+                    bounds.append(float(bound))
+                except ValueError:
+                    bounds = None
+                    break
+        if not colon or bounds is None or not bounds[0] <= bounds[1] or name == INPUT:
+            raise OptionError(f"'{item}': write NAME=LOW:HIGH with LOW <= HIGH, e.g. --range width=0.25:2.0 "
+                              "(the input is swept with --grid input=...)")
+        ranges.append((name, *bounds))
+    _unique([name for name, *_ in ranges])
+    return ranges
+
+
+def _unique(names: list) -> None:
+    for name in names:
+        if names.count(name) > 1:
+            raise OptionError(f"'{name}' is swept twice")
+
+
+def grid_points(axes: list) -> list:
+    """Every combination of the axes' values, the last axis varying fastest."""
+    count = 1
+    for _, values in axes:
+        count *= len(values)
+    if count > MAX_POINTS:
+        raise OptionError(f"the grid has {count:,} points, beyond the limit of {MAX_POINTS:,}")
+    names = [name for name, _ in axes]
+    return [tuple(zip(names, combo)) for combo in itertools.product(*(values for _, values in axes))]
+
+
+def random_points(count: int, ranges: list, axes: list = (), seed: int = 0) -> list:
+    """`count` points drawn with `seed`: each range uniformly (integers when its bounds are), each grid axis by
+    choice of one of its values. Floats are rounded to 4 decimals, so that each point reads as it is evaluated."""
+    if count > MAX_POINTS:
+        raise OptionError(f"{count:,} points is beyond the limit of {MAX_POINTS:,}")
+    rng = _random.Random(seed)
+    points = []
+    for _ in range(count):
+        point = []
+        for name, low, high in ranges:
+            if isinstance(low, int) and isinstance(high, int):
+                point.append((name, str(rng.randint(low, high))))
+            else:
+                point.append((name, repr(round(rng.uniform(low, high), 4))))
+        point.extend((name, rng.choice(values)) for name, values in axes)
+        points.append(tuple(point))
+    return points
+
+
+def check_names(model, names) -> None:
+    """Every swept name is the spec's variable (or the input): a misspelt name is one error, not a sweep of them."""
+    from costcalc.errors import did_you_mean
+
+    known = model.variables
+    for name in names:
+        if name != INPUT and name not in known:
+            hint = did_you_mean(name, [*known, INPUT]) or f" (it has: {', '.join(known) or 'none'})"
+            raise OptionError(f"'{name}': {model.path} has no variable '{name}'{hint}")
+
+
+def settings(point: tuple) -> tuple:
+    """A point -> (variable overrides, input shape or None)."""
+    variables = {name: value for name, value in point if name != INPUT}
+    shape = dict(point).get(INPUT)
+    return variables, parse_shape(shape) if shape is not None else None
+
+
+# ---- evaluation ---------------------------------------------------------------------------------------------
+
+
+def evaluate(model, points, batch: int = 1, start: int = 0) -> list:
+    """The rows of `points` (numbered from `start`) under `model` (a costcalc.api.Model), in this process."""
+    rows = []
+    for index, point in enumerate(points, start):
+        variables, shape = settings(point)
+        try:
+            rows.append(SweepRow(index, point, model.totals(set=variables, input=shape, batch=batch)))
+        except CostcalcError as e:
+            rows.append(SweepRow(index, point, error=str(e)))
+        except (RecursionError, MemoryError) as e:
+            rows.append(SweepRow(index, point, error=f"{model.path}: error: the point is too large to evaluate "
+                                                     f"({type(e).__name__})"))
+    return rows
+
+
+def chunks(points: list, parts: int) -> list:
+    """(start, points) pieces: about 8 per worker, at most 2,000 points each, for even progress and balance. A piece
+    ends where the variables change (when that keeps it under twice the size): the points that differ only in their
+    input stay together, so that one worker walks once and replays the rest (costcalc.analysis.totals)."""
+    size = max(1, min(2000, -(-len(points) // (parts * 8))))
+    pieces, start = [], 0
+    while start < len(points):
+        end = min(start + size, len(points))
+        variables = _variables(points[end - 1])
+        limit = min(start + 2 * size, len(points))
+        while end < limit and _variables(points[end]) == variables:
+            end += 1
+        pieces.append((start, points[start:end]))
+        start = end
+    return pieces
+
+
+def _variables(point: tuple) -> tuple:
+    return tuple(item for item in point if item[0] != INPUT)
+
+
+_WORKER_MODEL = None
+
+
+def _worker_start(model) -> None:
+    global _WORKER_MODEL
+    _WORKER_MODEL = model
+
+
+def _worker_chunk(job: tuple) -> list:
+    start, points, batch = job
+    return evaluate(_WORKER_MODEL, points, batch, start)
+
+
+def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None) -> list:
+    """The rows of `points` over `jobs` processes, each given the parsed model once."""
+    import multiprocessing
+
+    pieces = chunks(points, jobs)
+    rows: list = []
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with context.Pool(jobs, initializer=_worker_start, initargs=(model,)) as pool:
+        for part in pool.imap_unordered(_worker_chunk, [(start, piece, batch) for start, piece in pieces]):
+            rows.extend(part)
+            if progress is not None:
+                progress(len(rows))
+    rows.sort(key=lambda row: row.index)
+    return rows
+
+
+def run(model, points: list, batch: int = 1, jobs: int = 1, scheduler: str | None = None, progress=None) -> list:
+    """Every point's row, in point order: in process, in `jobs` processes, or on the Dask `scheduler`."""
+    if scheduler is not None:
+        from costcalc.analysis.sweep_dask import evaluate_on_cluster
+
+        return evaluate_on_cluster(model, points, batch, scheduler, progress)
+    if jobs > 1 and len(points) > 1:
+        return evaluate_parallel(model, points, batch, jobs, progress)
+    rows = []
+    for start, piece in chunks(points, 1):
+        rows.extend(evaluate(model, piece, batch, start))
+        if progress is not None:
+            progress(len(rows))
+    return rows
+
+
+# ---- the front, ranking -------------------------------------------------------------------------------------
+
+
+def pareto_columns(text: str | None) -> tuple:
+    if not text:
+        return ()
+    columns = tuple(c.strip() for c in text.split(","))
+    for column in columns:
+        if column not in COUNT_FIELDS:
+            raise OptionError(f"'{column}': the front minimises totals: {', '.join(COUNT_FIELDS)}")
+    if len(columns) < 2 or len(set(columns)) != len(columns):
+        raise OptionError(f"'{text}': name two or more different totals, e.g. --pareto flops,params")
+    return columns
+
+
+def pareto_front(rows, columns: tuple) -> set:
+    """Indexes of the rows no other row dominates (as small or smaller in every column, smaller in one); rows with
+    an error are never on it, and of equal points only the first is."""
+    valid = sorted((row for row in rows if row.totals is not None),
+                   key=lambda row: (tuple(row.value(c) for c in columns), row.index))
+    front: list = []
+    indexes = set()
+    for row in valid:  # in this order, whatever dominates a row comes before it, and so does a front row
+        point = tuple(row.value(c) for c in columns)
+        if not any(all(f <= p for f, p in zip(other, point)) for other in front):
+            front.append(point)
+            indexes.add(row.index)
+    return indexes
+
+
+def sweep_result(model, points: list, rows: list, names: tuple, batch: int = 1, pareto: tuple = (),
+                 top: int | None = None, sort: str | None = None) -> Sweep:
+    """The Sweep of evaluated `rows`: the front marked, then with `sort`, valid rows in ascending order of that
+    column ('-flops': descending) and failed ones last; with `top`, the first `top` rows only."""
+    if pareto:
+        front = pareto_front(rows, pareto)
+        rows = [replace(row, pareto=row.index in front) for row in rows]
+    if sort is not None:
+        column = sort.lstrip("-")
+        if column not in COUNT_FIELDS:
+            raise OptionError(f"--sort '{sort}': one of {', '.join(COUNT_FIELDS)} (with '-' for descending)")
+        sign = -1 if sort.startswith("-") else 1
+        rows = sorted(rows, key=lambda row: (row.totals is None, sign * (row.value(column) or 0), row.index))
+    if top is not None:
+        rows = rows[:top]
+    return Sweep(model.name, model.path, tuple(names), tuple(rows), len(points), batch, pareto, sort)
+
+
+def sweep(spec, *, grid: dict | None = None, random: int | None = None, ranges: dict | None = None, seed: int = 0,
+          batch: int = 1, jobs: int = 1, scheduler: str | None = None, pareto=(), top: int | None = None,
+          sort: str | None = None) -> Sweep:
+    """The Python form of `costcalc sweep`: `grid` maps names to values ({"width": [0.5, 1.0], "input":
+    ["3x160x160", (3, 224, 224)]}) swept as their product, or with `random` N points drawn from `ranges`
+    ({"width": (0.25, 2.0)}) and the grid's values; `pareto` names two or more totals to minimise."""
+    from costcalc.api import load
+
+    model = load(spec)
+    axes = []
+    for name, values in (grid or {}).items():
+        values = [format_shape(parse_shape(v)) if name == INPUT else str(v) for v in values]
+        axes.append((name, tuple(values)))
+    spans = [(name, low, high) for name, (low, high) in (ranges or {}).items()]
+    if spans and random is None:
+        raise OptionError("ranges are drawn from: give random=N")
+    points = random_points(random, spans, axes, seed) if random is not None else grid_points(axes)
+    columns = pareto_columns(pareto if isinstance(pareto, str) else ",".join(pareto))
+    names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
+    check_names(model, names)
+    rows = run(model, points, batch, jobs, scheduler)
+    return sweep_result(model, points, rows, names, batch, columns, top, sort)

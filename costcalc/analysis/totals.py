@@ -1,0 +1,168 @@
+"""Totals of one spec at many settings, fast: a walk remembered and replayed.
+
+What a walk decides — which layers exist, their ops, arguments and wiring — depends only on the spec's variables,
+the batch, and the dimensions its expressions read from tensor shapes (`in_channels`, `in_height`, `in_width`,
+which the walker reads in one place, `layer_lookup`). A walk made through `_RecordingWalker` notes each such read.
+Its nodes are then a program: for another input shape under the same variables, `_replay` runs the same ops on
+the new shapes, and when every dimension the walk read is unchanged, the walk would have decided the same, so the
+replayed shapes and Counts are exactly those of a new walk. A width x resolution sweep walks once per width and
+replays the other resolutions, several times faster.
+
+Whenever a replay cannot be trusted — a dimension read differs, an op refuses the new shapes, a limit is passed, or
+the walk made tensors some other way than its ops — the point is walked again; errors always come from a real walk,
+with their located message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from costcalc.graph import LAYER_VARS, MAX_DIM, _Walker, check
+from costcalc.ops import OPS, Counts, account
+from costcalc.util import gc_paused
+
+MAX_PROGRAMS = 4096  # remembered walks (one per setting of the variables) before the oldest are dropped
+MAX_RESULTS = 500_000  # remembered op results before they are all dropped
+
+
+@dataclass(frozen=True)
+class Program:
+    input: tuple  # the input shape it was walked at
+    steps: tuple  # (signature, op function, args, input tensor ids, number of outputs), in walk order
+    reads: tuple  # ((tensor id, dimension), ...) the walk's expressions read
+    values: tuple  # what each read found (None where the tensor had no such dimension)
+
+
+class Cache:
+    """Remembered walks of one spec, by setting of the variables (kept by a Model, or by a sweep's worker)."""
+
+    def __init__(self):
+        self.spec = None
+        self.programs: dict = {}
+        self.signatures: dict = {}  # (op, its arguments) -> a small int naming the pair
+        self.results: dict = {}  # (signature, batch, input shapes) -> (output shapes, counts as 5 ints)
+        self.walks = 0
+        self.replays = 0
+
+    def of(self, spec) -> "Cache":
+        if spec is not self.spec:
+            self.spec, self.programs = spec, {}
+        return self
+
+    def signature(self, op: str, args: dict) -> int:
+        """Ops are pure functions (costcalc.ops): the same op, arguments and input shapes give the same result, so
+        a replay computes each such triple once — the repeated units of a stage, every batchnorm of one shape."""
+        return self.signatures.setdefault((op, _frozen(args)), len(self.signatures))
+
+
+def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, cache: Cache,
+           checked: bool = False) -> Counts:
+    """The totals of `spec` at these settings: the same Counts as summing the nodes of `build(...)`."""
+    overrides = overrides or {}
+    cache = cache.of(spec)
+    key = (_frozen(overrides), batch, input_shape is None)
+    program = cache.programs.get(key)
+    if program is not None:
+        if len(cache.results) > MAX_RESULTS:
+            cache.results.clear()
+        result = _replay(program, input_shape or program.input, batch, cache.results)
+        if result is not None:
+            cache.replays += 1
+            return result
+    if not checked:
+        check(spec)
+    walker = _RecordingWalker(spec, batch)
+    with gc_paused():
+        graph = walker.run(overrides, input_shape)
+    cache.walks += 1
+    program = _program(graph, walker.reads, cache)
+    if program is not None:
+        if len(cache.programs) >= MAX_PROGRAMS:
+            del cache.programs[next(iter(cache.programs))]
+        cache.programs[key] = program
+    result = Counts()
+    for node in graph.nodes:
+        result = result + node.counts
+    return result
+
+
+def _frozen(value):
+    """A hashable key for a setting: the type is part of it (2 and 2.0 may print differently)."""
+    if isinstance(value, dict):
+        return tuple((name, _frozen(v)) for name, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return type(value), value
+
+
+class _RecordingWalker(_Walker):
+    """The walker, noting every dimension its expressions read from a tensor shape."""
+
+    def __init__(self, spec, batch: int):
+        super().__init__(spec, batch)
+        self.reads: dict = {}  # (tensor id, dimension) -> None, in order
+
+    def layer_lookup(self, tensor, env: dict):
+        lookup = super().layer_lookup(tensor, env)
+        if not isinstance(tensor, int):
+            return lookup  # a split's outputs: no shape to read, whatever the input
+        reads = self.reads
+
+        def recording(name):
+            if name in LAYER_VARS:
+                reads[(tensor, LAYER_VARS.index(name))] = None
+            return lookup(name)
+
+        return recording
+
+
+def _dimension(shape: tuple, axis: int):
+    return shape[axis] if axis < len(shape) else None
+
+
+def _program(graph, reads: dict, cache: Cache) -> Program | None:
+    """The walk as a program, or None when its tensors are not exactly the input and its ops' outputs in order."""
+    steps = []
+    made = 1
+    for node in graph.nodes:
+        if node.outputs != tuple(range(made, made + len(node.outputs))) or node.op not in OPS:
+            return None
+        made += len(node.outputs)
+        steps.append((cache.signature(node.op, node.args), OPS[node.op].fn, node.args, node.inputs, len(node.outputs)))
+    if made != len(graph.tensors):
+        return None
+    reads = tuple(reads)
+    return Program(graph.tensors[0], tuple(steps), reads, tuple(_dimension(graph.tensors[t], axis) for t, axis in reads))
+
+
+def _replay(program: Program, input_shape: tuple, batch: int, results: dict) -> Counts | None:
+    """The program's Counts on `input_shape`, or None when the walk would not have decided the same."""
+    if max(input_shape) > MAX_DIM:
+        return None
+    tensors = [tuple(input_shape)]
+    flops = elementwise_flops = params = memory_access = activations = 0
+    for signature, fn, args, inputs, outputs in program.steps:
+        shapes = tuple([tensors[t] for t in inputs])
+        key = (signature, batch, shapes)
+        known = results.get(key)
+        if known is None:
+            try:
+                result = fn(*shapes, **args)
+            except Exception:  # noqa: BLE001 - whatever it is, a real walk reports it
+                return None
+            if len(result.outputs) != outputs or any(max(shape) > MAX_DIM for shape in result.outputs):
+                return None
+            c = account(result, list(shapes), batch)
+            known = results[key] = (result.outputs, (c.flops, c.elementwise_flops, c.params, c.memory_access,
+                                                     c.activations))
+        made, (f, e, p, m, a) = known
+        tensors.extend(made)
+        flops += f
+        elementwise_flops += e
+        params += p
+        memory_access += m
+        activations += a
+    for (tensor, axis), value in zip(program.reads, program.values):
+        if _dimension(tensors[tensor], axis) != value:
+            return None
+    return Counts(flops, elementwise_flops, params, memory_access, activations)

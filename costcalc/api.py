@@ -1,0 +1,233 @@
+"""The Python API: what `costcalc report` and `costcalc compare` compute, as frozen records.
+
+    report = costcalc.analyze("specs/mobilenet_v2.yaml", set={"width": 0.5}, input="3x160x160")
+    report.totals.flops, report.rows(depth=1), report.guidelines, report.to_json()
+
+A spec is a path (a YAML spec, or a model file such as .onnx), YAML text (any string holding a newline), or a
+dict of the same shape as the YAML. `load(spec)` reads it once, to evaluate it many times (`Model.analyze`,
+`Model.totals`). Every error is a costcalc exception: a bad spec a SpecError (or SpecErrors) whose str() is the
+located message the command line prints, a bad argument an OptionError.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields, replace
+
+from costcalc.analysis.compare import Comparison as _Comparison
+from costcalc.analysis.report import Report as _Report
+from costcalc.analysis.report import rows as _rows
+from costcalc.errors import Loc, NotAvailableError, OptionError, SpecError
+from costcalc.options import format_shape, overrides, parse_shape
+
+CONVENTIONS = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.analysis.conventions.CONVENTIONS
+
+
+class Report(_Report):
+    """One evaluation of a spec: `model`, `input` (N, C, H, W), `variables`, `totals` (a Counts of Python ints),
+    `layers` (a tuple of Layer, topological order), `guidelines` (the ShuffleNet V2 checks) and the rest of
+    costcalc.analysis.Report; frozen."""
+
+    def rows(self, depth: int | None = None, top: int | None = None, sort: str = "flops") -> list:
+        """The table's rows: layers summed into their block at `depth` (1: stages; None: every layer), then with
+        `top`, the `top` largest by `sort` (flops, elementwise_flops, params, memory_access, activations)."""
+        if depth is not None and (not isinstance(depth, int) or depth < 1):
+            raise OptionError(f"depth {depth!r}: a whole number from 1, or None for every layer")
+        try:
+            return _rows(self, depth, top, sort)
+        except ValueError as e:
+            raise OptionError(str(e)) from None
+
+    def to_json(self) -> str:
+        """The text `costcalc report --format json` prints for the same spec and settings."""
+        from costcalc.report.as_json import render
+
+        return render(self)
+
+    def to_dict(self) -> dict:
+        """The JSON report as Python data (every count an int)."""
+        import json
+
+        return json.loads(self.to_json())
+
+    def render(self, format: str = "table", depth: int | None = 2, exact: bool = False) -> str:
+        """The text `costcalc report --format FORMAT --depth DEPTH` prints (table, json, csv or markdown)."""
+        from costcalc.report import FORMATS, Format, Options, render
+
+        if format not in FORMATS:
+            raise OptionError(f"format {format!r}: one of {', '.join(FORMATS)}")
+        return render(Format(format), self, self.rows(depth), Options(exact=exact))
+
+
+class Comparison(_Comparison):
+    """Two reports side by side (`a`, `b`, `delta` = B - A, `relative()`, `rows` of RowDiff); frozen."""
+
+    def to_json(self) -> str:
+        """The text `costcalc compare --format json` prints."""
+        from costcalc.report import Format, Options, reporter
+
+        return reporter(Format.JSON).compare(self, Options())
+
+
+def _public(cls, record):
+    return cls(**{f.name: getattr(record, f.name) for f in fields(record)})
+
+
+def checked(graph, thresholds: dict | None = None, bytes_per_element: int | None = None,
+            convention: str = "paper") -> Report:
+    """The Report of a walked `graph` with its guideline checks: the thresholds of the spec's `guidelines:`
+    section over the defaults, then `thresholds` ({"G1.max_ratio": 3, ...}) over both."""
+    from costcalc.analysis import analyse
+    from costcalc.analysis.guidelines import apply_overrides, check, thresholds_from_spec
+
+    chosen = thresholds_from_spec(graph.spec.guidelines if graph.spec is not None else None)
+    chosen = apply_overrides(chosen, {k: str(v) for k, v in (thresholds or {}).items()})
+    report = analyse(graph, bytes_per_element, convention)
+    report = replace(report, layers=tuple(report.layers), guidelines=check(graph, chosen, bytes_per_element))
+    return _public(Report, report)
+
+
+class Model:
+    """A spec read (and statically checked) once, to be evaluated at many settings."""
+
+    def __init__(self, name: str, spec=None, importer=None):
+        self.path = name
+        self._spec = spec  # a YAML spec's Spec; None for a model file, imported per input shape
+        self._importer = importer
+        self._imported: dict = {}
+        self._cache = None  # costcalc.analysis.totals.Cache, made on the first totals()
+
+    def __repr__(self) -> str:
+        return f"costcalc.Model({self.path!r})"
+
+    @property
+    def name(self) -> str:
+        return self.spec().name
+
+    @property
+    def variables(self) -> dict:
+        """The spec's variables and their values as written (numbers, lists or expression text)."""
+        return {name: value.raw for name, value in self.spec().vars.items()}
+
+    def spec(self, input_shape: tuple | None = None):
+        """The parsed Spec (of a model file: imported at `input_shape`, once per shape)."""
+        if self._importer is None:
+            return self._spec
+        if input_shape not in self._imported:
+            self._imported[input_shape] = self._importer.read_spec(self.path, input_shape)
+        return self._imported[input_shape]
+
+    def graph(self, set=None, input=None, batch: int = 1):
+        """The walked Graph at these settings (`set`: {name: value} or ["name=value", ...])."""
+        from costcalc.graph import build
+
+        shape = parse_shape(input)
+        _check_batch(batch)
+        try:
+            return build(self.spec(shape), overrides(set), shape, batch, checked=self._importer is None)
+        except (RecursionError, MemoryError) as e:  # a last guard, as on the command line
+            raise SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})",
+                            Loc(self.path)) from None
+
+    def analyze(self, *, set=None, input=None, batch: int = 1, convention: str = "paper", device=None,
+                bytes_per_element: int | None = None, thresholds: dict | None = None) -> Report:
+        """The report of the spec at these settings; see `costcalc.analyze`."""
+        if convention not in CONVENTIONS:
+            raise OptionError(f"convention {convention!r}: one of {', '.join(CONVENTIONS)}")
+        if bytes_per_element is not None and (not isinstance(bytes_per_element, int) or bytes_per_element < 1):
+            raise OptionError(f"bytes_per_element {bytes_per_element!r}: a whole number from 1")
+        _device(device)
+        report = checked(self.graph(set, input, batch), thresholds, bytes_per_element, convention)
+        return replace(report, settings=_settings(set, input))
+
+    def totals(self, *, set=None, input=None, batch: int = 1):
+        """Only the totals (a Counts) at these settings, fast: a walk made before under the same variables is
+        replayed on a new input shape when that is exact (costcalc.analysis.totals). The same numbers as
+        `analyze(...).totals` under the paper convention."""
+        from costcalc.analysis.totals import Cache, totals
+
+        shape = parse_shape(input)
+        _check_batch(batch)
+        if self._cache is None:
+            self._cache = Cache()
+        return totals(self.spec(shape), overrides(set), shape, batch, self._cache, checked=self._importer is None)
+
+
+def _settings(set, input) -> tuple:
+    """What the arguments changed, as `costcalc report` records its options: ('--set width=0.5', '--input ...')."""
+    shape = parse_shape(input)
+    return (tuple(f"--set {name}={value}" for name, value in overrides(set).items())
+            + ((f"--input {format_shape(shape)}",) if shape else ()))
+
+
+def _check_batch(batch) -> None:
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise OptionError(f"batch {batch!r}: a whole number from 1")
+
+
+def _device(device) -> None:
+    if device is not None:
+        raise NotAvailableError("device=: latency estimates from a device profile are not in this version of "
+                                "costcalc yet (they come with the latency estimate)")
+
+
+def load(spec) -> Model:
+    """Read `spec` (a path, YAML text, a dict, or a Model) once; SpecError if it cannot be read or checked."""
+    if isinstance(spec, Model):
+        return spec
+    if isinstance(spec, dict):
+        from costcalc.spec.data import document
+
+        return _read("<dict>", document(spec))
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if not isinstance(spec, str):
+        raise OptionError(f"spec: a path, YAML text or a dict, not {type(spec).__name__}")
+    if "\n" in spec:
+        from costcalc.spec.loader import load_text
+
+        return _read("<string>", load_text(spec, "<string>"))
+    from costcalc.importers import importer_for
+
+    importer = importer_for(spec)
+    if importer is not None:
+        return Model(spec, importer=importer)
+    return _read(spec, None)
+
+
+def _read(name: str, doc) -> Model:
+    from costcalc.graph import check
+    from costcalc.spec.model import read_partial
+
+    spec, errors = read_partial(name, doc)
+    check(spec, errors)
+    errors.raise_any()
+    return Model(name, spec)
+
+
+def analyze(spec, *, set=None, input=None, batch: int = 1, convention: str = "paper", device=None,
+            bytes_per_element: int | None = None, thresholds: dict | None = None) -> Report:
+    """FLOPs, params, memory access and guideline checks of `spec` (a path, YAML text, a dict or a Model).
+
+    set: variable overrides, {"width": 0.5} (values: numbers, lists, or expression text such as "1 / 2");
+    input: the per-sample input shape, "3x160x160" or (3, 160, 160); batch: N; convention: what FLOPs counts
+    (paper, full, fvcore, ptflops, thop); bytes_per_element: memory access in bytes instead of elements;
+    thresholds: guideline thresholds, {"G1.max_ratio": 3}; device: a latency device profile (not yet available).
+    """
+    return load(spec).analyze(set=set, input=input, batch=batch, convention=convention, device=device,
+                              bytes_per_element=bytes_per_element, thresholds=thresholds)
+
+
+def compare(a, b, *, depth: int | None = 2, label_a: str | None = None, label_b: str | None = None) -> Comparison:
+    """A and B side by side, as `costcalc compare`: each a Report, or a spec analysed with default settings;
+    rows at `depth` (None: every layer) matched by name, then by position."""
+    from costcalc.analysis.compare import compare as compare_reports
+
+    a, b = (r if isinstance(r, _Report) else analyze(r) for r in (a, b))
+    label_a = label_a or _label(a)
+    label_b = label_b or _label(b)
+    return _public(Comparison, compare_reports(a, b, depth, label_a, label_b))
+
+
+def _label(report) -> str:
+    return report.model

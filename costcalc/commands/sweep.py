@@ -1,0 +1,122 @@
+"""`costcalc sweep`: a spec's totals over a grid or random samples of its variables and input, with the front."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from costcalc.errors import CostcalcError, OptionError
+
+SWEEP_HELP = """
+\b
+Examples:
+  costcalc sweep specs/mobilenet_v2.yaml --grid width=0.5,0.75,1.0 --grid input=3x160x160,3x224x224
+  costcalc sweep specs/mobilenet_v2.yaml --random 200 --seed 1 --range width=0.25:2.0 \\
+      --grid input=3x160x160,3x224x224 --pareto flops,params --top 10 --sort flops
+A point that cannot be evaluated (a width that breaks a divisibility) is a row with its error.
+Exit code 0 when the sweep ran (whatever its points), 2 when the spec or an option is bad.
+"""
+
+COUNT_CHOICES = ("flops", "elementwise_flops", "params", "memory_access", "activations")
+
+
+@click.command(epilog=SWEEP_HELP)
+@click.argument("spec")
+@click.option("--grid", "grid", multiple=True, metavar="NAME=V1,V2,...",
+              help="Values of a variable, or input=CxHxW,...; several --grid sweep their product (repeatable).")
+@click.option("--random", "random_count", type=click.IntRange(min=1), metavar="N",
+              help="Draw N points instead of the product: each --range uniformly, each --grid by choice.")
+@click.option("--range", "ranges", multiple=True, metavar="NAME=LOW:HIGH",
+              help="With --random: a variable drawn in [LOW, HIGH] (integers when both bounds are; repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size N.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--pareto", metavar="COL,COL", help="Mark the Pareto front minimising these totals, e.g. flops,params.")
+@click.option("--top", type=click.IntRange(min=1), metavar="K", help="Show only the first K rows (after --sort).")
+@click.option("--sort", metavar="KEY", help=f"Sort by a total ({', '.join(COUNT_CHOICES)}), ascending; "
+                                            "-KEY for descending. Failed points go last.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Evaluate the points on this Dask cluster (needs the [dask] extra).")
+@click.option("--plot", "plot_file", metavar="FILE.png|.svg",
+              help="Also draw the points and their front (needs --pareto with two totals, and the [plot] extra).")
+@click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G in the table.")
+def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort, jobs, scheduler, plot_file, exact):
+    """Totals of SPEC at every point of a grid (--grid, the product) or of --random samples (--range, --grid):
+    one row per point with its values, FLOPs, params, memory access and activations."""
+    from costcalc.analysis import sweep as sweeping
+
+    try:
+        axes = sweeping.parse_grid(grid)
+        spans = sweeping.parse_ranges(ranges)
+        columns = sweeping.pareto_columns(pareto)
+        if sort is not None and sort.lstrip("-") not in COUNT_CHOICES:
+            raise OptionError(f"'{sort}': one of {', '.join(COUNT_CHOICES)}, or -KEY for descending")
+    except OptionError as e:
+        raise click.UsageError(str(e)) from None
+    if spans and random_count is None:
+        raise click.UsageError("--range draws random points: give --random N")
+    if plot_file and len(columns) != 2:
+        raise click.UsageError("--plot draws the front of two totals: give --pareto with two of them")
+    if random_count is None and not axes:
+        raise click.UsageError("give --grid NAME=V1,V2,... (the product), or --random N with --range / --grid")
+    points = (sweeping.random_points(random_count, spans, axes, seed) if random_count is not None
+              else sweeping.grid_points(axes))
+    names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
+    from costcalc.api import load
+
+    try:
+        model = load(spec)
+        sweeping.check_names(model, names)  # an ONNX model is read here: its errors come before any point
+        rows = _run(sweeping, model, points, batch, jobs, scheduler)
+    except OptionError as e:
+        raise click.UsageError(str(e)) from None
+    except CostcalcError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)
+    result = sweeping.sweep_result(model, points, rows, names, batch, columns, top, sort)
+    from costcalc.report import Options
+    from costcalc.report.as_sweep import render
+
+    failed = sum(1 for row in rows if row.error is not None)
+    if failed:
+        click.echo(f"note: {failed} of {len(rows)} points could not be evaluated (their rows say why)", err=True)
+    click.echo(render(fmt, result, Options(exact=exact, color=_color(), width=_width())), nl=False)
+    if plot_file:
+        _plot(result, plot_file)
+
+
+def _run(sweeping, model, points, batch, jobs, scheduler):
+    if not sys.stderr.isatty():
+        return sweeping.run(model, points, batch, jobs, scheduler)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("", total=len(points))
+        return sweeping.run(model, points, batch, jobs, scheduler, lambda done: bar.update(task, completed=done))
+
+
+def _plot(result, path: str) -> None:
+    from costcalc.analysis.series import pareto
+    from costcalc.plot import draw
+
+    try:
+        draw("pareto", pareto(result), path)
+    except CostcalcError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)
+
+
+def _color() -> bool:
+    from costcalc.cli import _color
+
+    return _color()
+
+
+def _width():
+    from costcalc.cli import _width
+
+    return _width()

@@ -1,0 +1,54 @@
+"""`costcalc sweep --scheduler`: the points evaluated on a Dask cluster give the rows of an in-process sweep; without
+the [dask] extra, one error naming it. The cluster is a LocalCluster of one in-process worker (fast)."""
+
+import json
+import sys
+
+import pytest
+
+import costcalc
+from conftest import SPECS
+
+MOBILENET = str(SPECS / "mobilenet_v2.yaml")
+GRID = {"width": [0.5, 1.0, 0.3], "input": ["3x96x96", "3x128x128"]}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as local:
+        yield local
+
+
+def test_the_cluster_gives_the_rows_of_a_local_sweep(cluster):
+    remote = costcalc.sweep(MOBILENET, grid=GRID, scheduler=cluster.scheduler_address, pareto="flops,params")
+    local = costcalc.sweep(MOBILENET, grid=GRID, pareto="flops,params")
+    assert remote.rows == local.rows and len(remote.rows) == 6 and remote.front
+
+
+def test_the_command_line_on_the_cluster(cluster, run):
+    result = run("sweep", MOBILENET, "--grid", "width=0.5,1.0", "--scheduler", cluster.scheduler_address,
+                 "--format", "json")
+    assert result.exit_code == 0
+    flops = [row["totals"]["flops"] for row in json.loads(result.stdout)["rows"]]
+    assert flops == [costcalc.analyze(MOBILENET, set={"width": w}).totals.flops for w in (0.5, 1.0)]
+
+
+def test_an_unreachable_scheduler_is_one_error(run, monkeypatch):
+    pytest.importorskip("distributed")
+    from costcalc.analysis import sweep_dask
+
+    monkeypatch.setattr(sweep_dask, "CONNECT_TIMEOUT", "1s")
+    result = run("sweep", MOBILENET, "--grid", "width=0.5", "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("scheduler tcp://127.0.0.1:9: error: cannot connect to the Dask scheduler")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_without_the_extra(run, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` now raises ImportError
+    result = run("sweep", MOBILENET, "--grid", "width=0.5", "--scheduler", "tcp://127.0.0.1:8786")
+    assert result.exit_code == 2
+    assert result.stderr == ("scheduler tcp://127.0.0.1:8786: error: sweeping on a Dask cluster needs the "
+                             "distributed package: pip install 'costcalc[dask]'\n")
