@@ -78,7 +78,10 @@ def load_graph(path: str, sets: tuple, input_shape: str | None, batch: int):
     from costcalc.graph import load
 
     try:
-        return load(path, _parse_sets(sets), _parse_input(input_shape), batch)
+        graph = load(path, _parse_sets(sets), _parse_input(input_shape), batch)
+        for warning in graph.warnings:  # legal but most likely not meant: located, on stderr
+            click.echo(str(warning), err=True)
+        return graph
     except (RecursionError, MemoryError) as e:  # a last guard: the limits should stop any spec before these
         raise SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})", Loc(path))
 

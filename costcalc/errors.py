@@ -58,6 +58,18 @@ class SpecErrors(SpecError):
         return "\n".join(SpecError.__str__(e) for e in self.errors)
 
 
+@dataclass(frozen=True)
+class SpecWarning:
+    """Something in a spec that is legal but most likely not what was meant: printed on stderr by the CLI as
+    `file:line:col: warning: message`; it changes neither the counts nor the exit code."""
+
+    message: str
+    loc: Loc
+
+    def __str__(self) -> str:
+        return f"{self.loc}: warning: {one_line(self.message, MAX_MESSAGE)}"
+
+
 class Collector:
     """Gathers the errors of independent parts of a spec (sections, layer entries) instead of stopping at the
     first. `with collector.attempt(): ...` records a SpecError raised inside; `raise_any()` raises them all.

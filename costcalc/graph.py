@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
+from costcalc.spec.choice import check_op_expression, chosen_op
+from costcalc.spec.inputs import named_inputs, unread_inputs
+from costcalc.spec.lint import complementary_conditions
 from costcalc.spec.expr import ExprError, evaluate
-from costcalc.spec.model import Entry, Spec, Value, auto_name
+from costcalc.spec.model import Entry, Spec, Value, auto_name, name_clash
 from costcalc.util import gc_paused
 
 # Limits, each with its own message. Pre-act ResNet-1001 has 3,339 layers and DenseNet-264 931; a generated
@@ -27,6 +30,8 @@ MAX_REPEAT = MAX_NODES
 MAX_NESTING = 48  # blocks inside blocks
 MAX_DIM = 10**12  # any one channel count, height, width or argument
 LAYER_VARS = ("in_channels", "in_height", "in_width")
+_OP_NAMES = frozenset([*OPS, *ALIASES])
+_OP_KEYS = {op: OPS[ALIASES.get(op, op)].args for op in [*OPS, *ALIASES]}  # what an `op:` expression may take
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +53,24 @@ class Graph:
     name: str
     path: str
     batch: int
-    tensors: list  # tensor id -> per-sample Shape; tensor 0 is the network's input
+    tensors: list  # tensor id -> per-sample Shape; tensors 0, 1, ... are the network's inputs
     nodes: list  # list[Node], topological order
     output: int  # tensor id of the network's output
     variables: dict  # the spec's variables as evaluated
     spec: Spec = field(repr=False, default=None)
+    inputs: dict = field(default_factory=lambda: {"input": 0})  # input name -> tensor id, in the spec's order
+    warnings: list = field(default_factory=list)  # SpecWarning: located, printed on stderr by the CLI
 
     @property
     def input_shape(self) -> tuple:
+        """The (first) input's per-sample shape."""
         return self.tensors[0]
+
+    def input_shapes(self):
+        """(N, C, H, W) of the input; for a network of several inputs, {name: (N, C, H, W)} in the spec's order."""
+        if len(self.inputs) == 1:
+            return (self.batch, *self.tensors[0])
+        return {name: (self.batch, *self.tensors[t]) for name, t in self.inputs.items()}
 
     def producer(self) -> dict:
         """tensor id -> index of the node that wrote it (the input has none)."""
@@ -89,6 +103,7 @@ class _Walker:
         self.nodes: list = []
         self.globals: dict = {}
         self.active_blocks: list = []
+        self.inputs: dict = {}
 
     # ---- top level ------------------------------------------------------------------------------------------
 
@@ -98,12 +113,18 @@ class _Walker:
         if input_shape and max(input_shape) > MAX_DIM:
             raise SpecError(f"--input: a dimension of {max(input_shape):,} is beyond the limit of {MAX_DIM:,}",
                             self.spec.input.loc if self.spec.input else self.spec.loc)
-        shape = tuple(input_shape) if input_shape else self.input_shape()
-        self.tensors.append(shape)
-        out = self.sequence(self.spec.layers, _Scope((), (), self.globals, 0))
+        shapes = {"input": tuple(input_shape)} if input_shape else self.input_shapes()
+        if input_shape and isinstance(self.spec.input.raw, dict):
+            raise SpecError(f"--input gives the shape of a network with one input; this one has {len(self.spec.input.raw)} "
+                            f"({', '.join(self.spec.input.raw)})", self.spec.input.loc)
+        self.inputs = {name: t for t, name in enumerate(shapes)}
+        self.tensors.extend(shapes.values())
+        names = self.inputs if len(shapes) > 1 else None  # several inputs: the top level reads them by name
+        out = self.sequence(self.spec.layers, _Scope((), (), self.globals, 0), names)
         if isinstance(out, tuple):
             raise SpecError("the network ends in a split: its last layer must have one output", self.spec.layers[-1].loc)
-        return Graph(self.spec.name, self.spec.path, self.batch, self.tensors, self.nodes, out, self.globals, self.spec)
+        return Graph(self.spec.name, self.spec.path, self.batch, self.tensors, self.nodes, out, self.globals, self.spec,
+                     self.inputs, unread_inputs(self.spec, self.inputs, self.nodes))
 
     def variables(self, overrides: dict) -> dict:
         env: dict = {}
@@ -123,25 +144,34 @@ class _Walker:
             env[name] = self.evaluate(value, env.__getitem__, what)
         return env
 
-    def input_shape(self) -> tuple:
+    def input_shapes(self) -> dict:
+        """input name -> shape: {"input": shape} for `input: [C, H, W]`, or the names of `input: {name: shape}`."""
         value = self.spec.input
+        if isinstance(value.raw, dict):
+            return dict(named_inputs(value, self.input_shape, self.spec.layers))
+        return {"input": self.input_shape(value, "input")}
+
+    def input_shape(self, value: Value, what: str) -> tuple:
         raw = value.raw
         if not isinstance(raw, list) or len(raw) not in (1, 3):
-            raise SpecError("'input' is [C, H, W] (or [F] for a flat input)", value.loc)
+            raise SpecError(f"'{what}' is [C, H, W] (or [F] for a flat input)", value.loc)
         locs = getattr(raw, "item_locs", [value.loc] * len(raw))
-        return tuple(self.integer(Value(r, loc), self.globals.__getitem__, "input", 1) for r, loc in zip(raw, locs))
+        return tuple(self.integer(Value(r, loc), self.globals.__getitem__, what, 1) for r, loc in zip(raw, locs))
 
     # ---- sequences and entries ------------------------------------------------------------------------------
 
-    def sequence(self, entries: list, scope: _Scope):
-        names: dict = {}
+    def sequence(self, entries: list, scope: _Scope, inputs: dict | None = None):
+        """Walk a list of entries; `inputs` names the network's inputs, when it has several (the top level)."""
+        names: dict = dict(inputs) if inputs else {}
         later = {e.name for e in entries if e.name}
         current = scope.input
         for pos, entry in enumerate(entries):
             name = entry.name or auto_name(entry, pos)
             label = ".".join(scope.path + (name,))
             if name in names:
-                raise SpecError(f"layer '{label}': the name is used twice in this list{_clash(entries, name)}", entry.loc)
+                if inputs and name in inputs:
+                    raise SpecError(f"layer '{label}': '{name}' names an input of the network", entry.loc)
+                raise SpecError(f"layer '{label}': the name is used twice in this list{name_clash(entries, name)}", entry.loc)
             later.discard(name)
             if entry.sources:
                 inputs = [t for s in entry.sources for t in self.resolve(s, names, later, scope, entry, label)]
@@ -157,6 +187,9 @@ class _Walker:
         """A `from:` name -> the tensor ids it stands for."""
         base, _, index = source.partition(".")
         if base == "input":
+            if not scope.path and len(self.inputs) > 1:
+                raise SpecError(f"layer '{name}': from 'input': the network has several inputs: name one "
+                                f"({', '.join(self.inputs)})", entry.sources_loc)
             value = scope.input
         elif base in names:
             value = names[base]
@@ -182,10 +215,7 @@ class _Walker:
         lookup = self.layer_lookup(inputs[0], scope.env)
         label = ".".join(scope.path + (name,))
         if entry.cond is not None and not self.evaluate(entry.cond, lookup, f"layer '{label}': 'if'"):
-            if len(inputs) != 1:
-                raise SpecError(f"layer '{label}': a layer switched off by 'if' passes on its one input, "
-                                f"but it has {len(inputs)}", entry.cond.loc)
-            return inputs[0]
+            return inputs[0]  # switched off: it passes its (first) input on
         repeat = 1
         if entry.repeat is not None:
             repeat = self.integer(entry.repeat, lookup, f"layer '{label}': 'repeat'", 0)
@@ -254,9 +284,12 @@ class _Walker:
     # ---- ops ------------------------------------------------------------------------------------------------
 
     def op_entry(self, entry: Entry, name: str, inputs: list, scope: _Scope, repeat: int):
-        op = ALIASES.get(entry.op, entry.op)
-        definition = OPS.get(op)
         where = f"layer '{'.'.join(scope.path + (name,))}'"
+        op = entry.op
+        if entry.op_expr:
+            op = self.choose(entry, self.layer_lookup(inputs[0], scope.env), where)
+        op = ALIASES.get(op, op)
+        definition = OPS.get(op)
         if definition is None:
             hint = did_you_mean(entry.op, [*OPS, *ALIASES])
             if entry.op in self.spec.blocks:
@@ -287,6 +320,14 @@ class _Walker:
             out = self.apply(op, definition, args, current, entry, path, kinds)
             current = list(out) if isinstance(out, tuple) else [out]
         return out
+
+    def choose(self, entry: Entry, lookup, where: str) -> str:
+        """The op of an entry whose `op:` is an expression."""
+        try:
+            return chosen_op(entry.op, lookup, _OP_NAMES)
+        except ExprError as e:
+            loc = entry.op_loc
+            raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
 
     def op_args(self, entry: Entry, definition, lookup, where: str) -> dict:
         args = {}
@@ -373,8 +414,11 @@ class _Walker:
         if kind == "int":
             return self.integer(value, lookup, what, 1)
         if kind == "ints":
-            if not isinstance(value.raw, list):
-                raise SpecError(f"{what} must be a list of whole numbers", value.loc)
+            if not isinstance(value.raw, list):  # an expression or a variable holding a list (`sizes: sizes`)
+                result = self.evaluate(value, lookup, what)
+                if not isinstance(result, list):
+                    raise SpecError(f"{what} must be a list of whole numbers", value.loc)
+                return [self.whole(r, value, what, 1) for r in result]
             locs = getattr(value.raw, "item_locs", [value.loc] * len(value.raw))
             return [self.integer(Value(r, loc), lookup, what, 1) for r, loc in zip(value.raw, locs)]
         # pair / pad: one int for both axes, or [h, w]
@@ -385,11 +429,19 @@ class _Walker:
                 raise SpecError(f"{what} is one number or [height, width], not a list of {len(raw)}", value.loc)
             locs = getattr(raw, "item_locs", [value.loc] * 2)
             return tuple(self.integer(Value(r, loc), lookup, what, minimum) for r, loc in zip(raw, locs))
-        n = self.integer(value, lookup, what, minimum)
+        result = self.evaluate(value, lookup, what)
+        if isinstance(result, list):  # a block argument or a variable holding [h, w] (`k: k`)
+            if len(result) != 2:
+                raise SpecError(f"{what} is one number or [height, width], not a list of {len(result)}", value.loc)
+            return (self.whole(result[0], value, what, minimum), self.whole(result[1], value, what, minimum))
+        n = self.whole(result, value, what, minimum)
         return (n, n)
 
     def integer(self, value: Value, lookup, what: str, minimum: int) -> int:
-        result = self.evaluate(value, lookup, what)
+        return self.whole(self.evaluate(value, lookup, what), value, what, minimum)
+
+    def whole(self, result, value: Value, what: str, minimum: int) -> int:
+        """`result` (the value of `value`) as a whole number of at least `minimum`, or a located error."""
         if isinstance(result, float) and result.is_integer():
             result = int(result)
         if isinstance(result, bool) or not isinstance(result, int):
@@ -409,8 +461,11 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
     given = errors
     errors = errors if errors is not None else Collector()
     seen: set = set()
+    spec.warnings = []
 
     def entries(items: list, where: str) -> None:
+        if any(entry.cond is not None for entry in items):
+            spec.warnings.extend(complementary_conditions(items, where))
         for pos, entry in enumerate(items):
             if id(entry) in seen:
                 continue
@@ -422,7 +477,9 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
                 entries(entry.layers, where)
 
     def one(entry: Entry, where: str) -> None:
-        if entry.op is not None:
+        if entry.op_expr:
+            check_op_expression(entry, where, _OP_KEYS, errors)
+        elif entry.op is not None:
             op = ALIASES.get(entry.op, entry.op)
             definition = OPS.get(op)
             if definition is None:
@@ -457,14 +514,6 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
         entries(block.layers, f"block '{block.name}': ")
     if given is None:
         errors.raise_any()
-
-
-def _clash(entries: list, name: str) -> str:
-    """Why a name is used twice, when one of the two is an unnamed entry's automatic name."""
-    for pos, entry in enumerate(entries):
-        if not entry.name and auto_name(entry, pos) == name:
-            return f" (the unnamed entry at position {pos} is named '{name}' after its kind and position)"
-    return ""
 
 
 def _raise(message: str, loc: Loc):

@@ -1,18 +1,8 @@
-import inspect
 import os
 import pathlib
 
 import pytest
 from click.testing import CliRunner
-
-if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:  # click < 8.2 mixes stderr into stdout
-    _cli_runner_init = CliRunner.__init__
-
-    def _separate_stderr(self, *args, mix_stderr=False, **kwargs):
-        """Every CliRunner of the suite keeps stderr apart, as click 8.2 and later always do."""
-        _cli_runner_init(self, *args, mix_stderr=mix_stderr, **kwargs)
-
-    CliRunner.__init__ = _separate_stderr
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

@@ -26,7 +26,6 @@ A block holding a command in any other fence (``` or ```text) is an error: mark 
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import shlex
@@ -244,8 +243,7 @@ def _invoke(command: Command, cwd: Path) -> Ran:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"costcalc {shlex.join(command.args)} raised:\n"
                              + "".join(traceback.format_exception(result.exception)))
-    output = result.output if INTERLEAVED else result.stdout + result.stderr
-    return Ran(result.exit_code, result.stdout, result.stderr, output)
+    return Ran(result.exit_code, result.stdout, result.stderr, result.output)  # output: both, interleaved
 
 
 def _run(command: Command, cwd: Path) -> str:
@@ -260,8 +258,6 @@ def _run(command: Command, cwd: Path) -> str:
     return result.output
 
 
-# click 8.2 and later interleave stderr into `output` as a terminal shows it; before, conftest keeps them apart
-INTERLEAVED = "mix_stderr" not in inspect.signature(CliRunner.__init__).parameters
 BLOCKS = _all_blocks()
 
 

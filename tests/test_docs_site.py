@@ -36,6 +36,14 @@ def test_readme_links_resolve():
     assert [t for t in local if not (ROOT / t).exists()] == []
 
 
+def test_readme_shows_every_command():
+    """README's front page gives each command of `costcalc --help` an entry (**`name`**)."""
+    from costcalc.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    assert [name for name in sorted(main.commands) if f"**`{name}`**" not in readme] == []
+
+
 def test_site_builds_strict(tmp_path):
     pytest.importorskip("mkdocs")
     pytest.importorskip("material")

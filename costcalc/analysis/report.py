@@ -46,7 +46,7 @@ class Row:
 class Report:
     model: str
     path: str
-    input: tuple  # (N, C, H, W)
+    input: tuple  # (N, C, H, W); for a network of several inputs, {name: (N, C, H, W)}
     convention: str
     memory_unit: str  # "elements" or "bytes"
     bytes_per_element: int
@@ -88,7 +88,7 @@ def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Re
         from costcalc.analysis import conventions
 
         flops, summary = conventions.recount(graph, convention), conventions.get(convention).summary
-    producer = {0: "input"}
+    producer = {t: name for name, t in graph.inputs.items()}
     for node in graph.nodes:
         for k, t in enumerate(node.outputs):
             producer[t] = node.name if len(node.outputs) == 1 else f"{node.name}.{k}"
@@ -115,7 +115,7 @@ def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Re
     return Report(
         model=graph.name,
         path=graph.path,
-        input=(graph.batch, *graph.input_shape),
+        input=graph.input_shapes(),
         convention=convention,
         convention_summary=summary,
         memory_unit="bytes" if bytes_per_element else "elements",

@@ -85,5 +85,5 @@ def verify(graph: Graph, seed: int = 0, progress: Callable[[int, str], None] | N
         node = graph.nodes[len(layers)]
         layers.append(LayerCheck(node.name, node.op, (), 0, 0, 0,
                                  (Mismatch("reference", str(e), None),)))
-    return Verification(graph.name, graph.path, (graph.batch, *graph.input_shape), seed, tuple(layers),
+    return Verification(graph.name, graph.path, graph.input_shapes(), seed, tuple(layers),
                         len(graph.nodes))

@@ -121,7 +121,7 @@ def run(graph, seed: int = 0, keep: dict | None = None):
     the parameter and buffer arrays it used, in the order its op names them)."""
     rng = np.random.default_rng(seed)
     last_use = {t: i for i, node in enumerate(graph.nodes) for t in node.inputs}
-    arrays = {0: rng.standard_normal((graph.batch, *graph.input_shape), dtype=np.float32)}
+    arrays = {t: rng.standard_normal((graph.batch, *graph.tensors[t]), dtype=np.float32) for t in graph.inputs.values()}
     if keep is not None:
         keep.update(input=arrays[0], arrays={})
     for i, node in enumerate(graph.nodes):

@@ -1,6 +1,6 @@
 """The JSON report: a stable schema, every count a JSON integer, every layer listed whatever the table's depth.
 
-    {"model", "input": [N, C, H, W], "convention", "memory_access_unit", "variables", "settings",
+    {"model", "input": [N, C, H, W] (a network of several inputs: {name: [N, C, H, W], ...}), "convention", "memory_access_unit", "variables", "settings",
      "totals": {"flops", "elementwise_flops", "params", "memory_access", "activations"},
      "layers": [{"name", "op", "inputs", "output", "args", "flops", "elementwise_flops", "params",
                  "memory_access", "activations"}]}
@@ -16,6 +16,13 @@ import json
 from costcalc.ops import COUNT_FIELDS
 from costcalc.report import Reporter
 from costcalc.util import gc_paused
+
+
+def shapes(value):
+    """A network's input as JSON: [N, C, H, W], or {name: [N, C, H, W]} for several inputs."""
+    if isinstance(value, dict):
+        return {name: list(dims) for name, dims in value.items()}
+    return list(value)
 
 
 def counts_dict(counts) -> dict:
@@ -79,7 +86,7 @@ def _latency_totals(report) -> dict:
 def _head(report) -> dict:
     return {
         "model": report.model,
-        "input": list(report.input),
+        "input": shapes(report.input),
         "convention": report.convention,
         "memory_access_unit": report.memory_unit,
         "variables": {k: _plain(v) for k, v in report.variables.items()},
@@ -158,8 +165,9 @@ def _render(report) -> str:
 
 def guidelines_document(report) -> dict:
     """`costcalc guidelines --format json`: the model, its input and the "guidelines" object."""
-    doc = {"model": report.model, "input": list(report.input), "memory_access_unit": report.memory_unit,
-           "settings": list(report.settings), "guidelines": guidelines_dict(report.guidelines, report.latency_costs)}
+    doc = {"model": report.model, "input": shapes(report.input), "memory_access_unit": report.memory_unit,
+           "settings": list(report.settings), "guidelines": guidelines_dict(report.guidelines,
+                                                                                    report.latency_costs)}
     return doc
 
 
@@ -181,7 +189,7 @@ def _compare_latency(comparison) -> dict:
 
 
 def _side(report, label: str) -> dict:
-    return {"label": label, "model": report.model, "path": report.path, "input": list(report.input),
+    return {"label": label, "model": report.model, "path": report.path, "input": shapes(report.input),
             "variables": {k: _plain(v) for k, v in report.variables.items()}}
 
 

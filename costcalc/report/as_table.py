@@ -17,7 +17,7 @@ def model_label(model: str, settings: tuple) -> str:
 
 def header(report) -> str:
     unit = "elements" if report.memory_unit == "elements" else f"bytes ({report.bytes_per_element} per element)"
-    return (f"{model_label(report.model, report.settings)} | input {shape(tuple(report.input))} | convention: "
+    return (f"{model_label(report.model, report.settings)} | input {shape(report.input)} | convention: "
             f"{report.convention} ({report.convention_summary}) | memory access in {unit}{latency_note(report)}")
 
 

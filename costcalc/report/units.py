@@ -23,8 +23,11 @@ def ratio(numerator: int, denominator: int) -> str:
     return f"{numerator / denominator:.2f}" if denominator else "-"
 
 
-def shape(dims: tuple) -> str:
-    """(1, 64, 56, 56) -> '1x64x56x56'; several outputs are joined with ' + '."""
+def shape(dims) -> str:
+    """(1, 64, 56, 56) -> '1x64x56x56'; several outputs are joined with ' + '; the inputs of a network of several,
+    {name: dims}, read 'image 1x3x224x224, depth 1x1x224x224'."""
+    if isinstance(dims, dict):
+        return ", ".join(f"{name} {shape(d)}" for name, d in dims.items())
     if dims and isinstance(dims[0], tuple):
         return " + ".join(shape(d) for d in dims)
     return "x".join(str(d) for d in dims)

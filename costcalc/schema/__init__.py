@@ -30,7 +30,10 @@ TOP_DOCS = {
     "extends": ({"type": "string", "pattern": r"\.ya?ml$"},
                 "A spec file (relative path) this one starts from: its sections are inherited, this file's override "
                 "them."),
-    "input": ({"$ref": "#/$defs/shape"}, "The input shape [C, H, W] (or [F]); entries may be expressions of the variables."),
+    "input": ({"anyOf": [{"$ref": "#/$defs/shape"},
+                         {"type": "object", "additionalProperties": {"$ref": "#/$defs/shape"}, "minProperties": 1}]},
+              "The input shape [C, H, W] (or [F]); entries may be expressions of the variables. A network of several "
+              "inputs names them: {image: [3, 224, 224], depth: [1, 224, 224]}, read with from: depth."),
     "vars": ({"type": "object", "additionalProperties": _VALUE},
              "Variables in order, each a number, a list, or an expression of the ones before it; --set overrides "
              "them."),

@@ -1,9 +1,11 @@
 """A small, safe evaluator for the arithmetic expressions of specs.
 
 An expression is parsed by `ast.parse(mode="eval")` and only these nodes are walked: numbers, variable names,
-+ - * / // % **, unary - + not, comparisons, and/or, `a if c else b`, a list of numbers `[a, b]`, indexing a
-list, and calls of the functions in FUNCTIONS. Nothing is ever passed to eval or exec; no attribute access, no strings, no other calls.
-Sizes are bounded: the text, the tree, the exponent, and the magnitude of every intermediate number.
++ - * / // % **, unary - + not, comparisons, and/or, `a if c else b`, a list of numbers `[a, b]`, a list
+comprehension `[f(j) for j in range(n) if c]`, indexing a list, and calls of the functions in FUNCTIONS. Nothing is
+ever passed to eval or exec; no attribute access, no strings, no other calls. Lists are flat (numbers only).
+Sizes are bounded: the text, the tree, the exponent, the magnitude of every intermediate number, the length of
+every list and the steps of every comprehension.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ MAX_TEXT = 1000
 MAX_TREE_NODES = 200
 MAX_BITS = 256  # no intermediate number beyond about 10^77
 MAX_EXPONENT = 256
+MAX_LIST = 10_000  # elements of a list, and steps of a comprehension (RegNet's rule needs a few dozen)
 
 
 class ExprError(Exception):
@@ -35,8 +38,21 @@ def make_divisible(value, divisor=8, min_value=None):
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
+def _range(*args):
+    if any(isinstance(a, bool) or not isinstance(a, int) for a in args):
+        raise ValueError("takes whole numbers")
+    numbers = range(*args)
+    if len(numbers) > MAX_LIST:
+        raise ValueError(f"{len(numbers):,} numbers are more than the limit of {MAX_LIST:,}")
+    return list(numbers)
+
+
+def _log(value, base=math.e):
+    return math.log(value, base)
+
+
 FUNCTIONS = {
-    "min": min,
+    "min": min,  # of numbers, or of one list
     "max": max,
     "abs": abs,
     "int": int,  # truncates toward zero, as Python's int()
@@ -44,8 +60,15 @@ FUNCTIONS = {
     "ceil": math.ceil,
     "floor": math.floor,
     "sqrt": math.sqrt,
+    "exp": math.exp,
+    "log": _log,  # natural logarithm, or log(x, base)
+    "log2": math.log2,
     "make_divisible": make_divisible,
+    "range": _range,  # a list: range(n), range(start, stop), range(start, stop, step)
+    "len": len,  # of a list
+    "sum": sum,  # of a list
 }
+LIST_ARGUMENTS = {"min", "max", "len", "sum"}  # the functions that take a list
 
 _BINARY = {
     ast.Add: operator.add,
@@ -89,7 +112,8 @@ def parse(text: str) -> ast.expression:
 
 _ALLOWED = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.USub, ast.UAdd, ast.Not,
-    ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.IfExp, ast.Subscript, ast.Call, ast.List, *_BINARY, *_COMPARE,
+    ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.IfExp, ast.Subscript, ast.Call, ast.List, ast.ListComp,
+    ast.comprehension, ast.Store, *_BINARY, *_COMPARE,
 )
 
 
@@ -111,6 +135,10 @@ def _check_node(node: ast.AST, text: str) -> None:
                             offset)
         if node.keywords:
             raise ExprError(f"'{text}': functions take positional arguments only", offset)
+    if isinstance(node, ast.comprehension):
+        if not isinstance(node.target, ast.Name) or node.is_async:
+            raise ExprError(f"'{text}': a comprehension names one variable: [... for j in ...]",
+                            getattr(node.target, "col_offset", 0))
 
 
 def evaluate(text: str, lookup):
@@ -156,6 +184,8 @@ def _eval(node, lookup, text):
         return _eval(branch, lookup, text)
     if isinstance(node, ast.List):  # `[3, 4, 23, 3]`: a list of numbers, e.g. --set depths=[3,4,23,3]
         return [_number(_eval(item, lookup, text), text, item.col_offset) for item in node.elts]
+    if isinstance(node, ast.ListComp):
+        return _comprehension(node, lookup, text)
     if isinstance(node, ast.Subscript):
         seq = _eval(node.value, lookup, text)
         index = _eval(node.slice, lookup, text)
@@ -165,12 +195,45 @@ def _eval(node, lookup, text):
             raise ExprError(f"'{text}': index {index} is outside a list of {len(seq)}", node.col_offset)
         return seq[index]
     if isinstance(node, ast.Call):
-        args = [_number(_eval(a, lookup, text), text, node.col_offset) for a in node.args]
+        args = [_eval(a, lookup, text) for a in node.args]
+        if not (node.func.id in LIST_ARGUMENTS and len(args) == 1):
+            args = [_number(a, text, node.col_offset) for a in args]
         try:
             return _bounded(FUNCTIONS[node.func.id](*args), text, node.col_offset)
         except (TypeError, ValueError, OverflowError, ZeroDivisionError) as e:
             raise ExprError(f"'{text}': {node.func.id}(): {e}", node.col_offset) from None
     raise ExprError(f"'{text}': cannot evaluate", getattr(node, "col_offset", 0))  # pragma: no cover
+
+
+def _comprehension(node: ast.ListComp, lookup, text: str) -> list:
+    """`[element for j in list if condition ...]`, each `for` in turn; the names it binds hide the others."""
+    bound: dict = {}
+
+    def inner(name):
+        return bound[name] if name in bound else lookup(name)
+
+    out: list = []
+    steps = [0]
+
+    def walk(k: int) -> None:
+        if k == len(node.generators):
+            out.append(_number(_eval(node.elt, inner, text), text, node.elt.col_offset))
+            return
+        generator = node.generators[k]
+        items = _eval(generator.iter, inner, text)
+        if not isinstance(items, list):
+            raise ExprError(f"'{text}': a comprehension runs over a list, not {items!r}", generator.iter.col_offset)
+        for item in items:
+            steps[0] += 1
+            if steps[0] > MAX_LIST:
+                raise ExprError(f"'{text}': the comprehension takes more than the limit of {MAX_LIST:,} steps",
+                                node.col_offset)
+            bound[generator.target.id] = item
+            if all(_eval(c, inner, text) for c in generator.ifs):
+                walk(k + 1)
+
+    walk(0)
+    return out
 
 
 def _number(value, text, offset):

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
+from costcalc.spec.choice import is_op_expression
 from costcalc.spec.loader import YList, YMap, load_file
 
 TOP_KEYS = ("name", "description", "source", "extends", "input", "vars", "blocks", "layers", "published",
@@ -36,6 +37,7 @@ class Entry:
     name: str | None = None
     op: str | None = None
     op_loc: Loc | None = None
+    op_expr: bool = False  # `op:` is an expression choosing the op (costcalc.spec.choice)
     block: str | None = None
     layers: list | None = None  # list[Entry] for an inline sequence
     sources: list | None = None  # `from:` names
@@ -52,7 +54,23 @@ def auto_name(entry: Entry, pos: int) -> str:
     """The name of an unnamed entry: its op, block or 'layers', '_', and its position in its list (`relu6_2`;
     `layer_2` when the op is an expression). Explicit names may take this form too; a clash is an error."""
     kind = entry.op if entry.op is not None else entry.block if entry.block is not None else "layers"
-    return f"{kind if NAME.match(kind) else 'layer'}_{pos}"
+    prefix = _PREFIXES.get(kind)
+    if prefix is None:
+        prefix = kind if NAME.match(kind) else "layer"
+        if len(_PREFIXES) < 10_000:
+            _PREFIXES[kind] = prefix
+    return f"{prefix}_{pos}"
+
+
+_PREFIXES: dict = {}  # op or block -> the start of its automatic names (a regex match saved per layer)
+
+
+def name_clash(entries: list, name: str) -> str:
+    """Why a name is used twice in `entries`, when one of the two is an unnamed entry's automatic name."""
+    for pos, entry in enumerate(entries):
+        if not entry.name and auto_name(entry, pos) == name:
+            return f" (the unnamed entry at position {pos} is named '{name}' after its kind and position)"
+    return ""
 
 
 @dataclass
@@ -79,6 +97,7 @@ class Spec:
     budget: YMap | None = None
     section_locs: dict = field(default_factory=dict)  # top-level key -> Loc of its key
     invalid_blocks: set = field(default_factory=set)  # blocks left out for their errors (read_partial)
+    warnings: list = field(default_factory=list)  # SpecWarning, set by graph.check
 
 
 def read_spec(path: str) -> Spec:
@@ -185,7 +204,24 @@ def _build(path: str, doc: YMap, base: Spec | None, errors: Collector) -> Spec:
             setattr(spec, key, getattr(base, key))
     spec.section_locs = dict(base.section_locs) if base else {}
     spec.section_locs.update(doc.key_locs)
+    if base is not None and isinstance(doc.get("vars"), YMap):
+        added = [name for name in doc["vars"] if name in spec.vars and name not in base.vars]
+        if added:
+            _unused_variables(spec, added, doc["vars"], errors)
     return spec
+
+
+def _unused_variables(spec: Spec, added: list, section: YMap, errors: Collector) -> None:
+    """A variable an `extends` child adds that no expression uses is a typo (`widht: 32` for `width`)."""
+    from costcalc.spec.lint import used_names
+
+    used = used_names(spec)
+    for name in added:
+        if name not in used:
+            others = [v for v in spec.vars if v not in added or v in used]
+            hint = did_you_mean(name, others) or f" (the variables: {', '.join(others) or 'none'})"
+            errors.add(SpecError(f"variable '{name}' is used by nothing in this spec or the one it extends{hint}",
+                                 section.key_locs[name]))
 
 
 def _kind(value) -> str:
@@ -346,7 +382,7 @@ def _entries(m: YMap, key: str, entries: _Entries, where: str = "") -> list:
 
 def _entry(item, loc: Loc, where: str, pos: int, entries: _Entries) -> Entry:
     if isinstance(item, str):  # `- relu` is short for `- {op: relu}`
-        return Entry(loc=loc, op=item, op_loc=loc)
+        return Entry(loc=loc, op=item, op_loc=loc, op_expr=is_op_expression(item))
     within = f"{where}: " if where else ""
     if not isinstance(item, YMap):
         raise SpecError(f"{within}a layer is a mapping like {{op: conv, ...}} or an op name, not {_kind(item)}", loc)
@@ -374,6 +410,7 @@ def _entry(item, loc: Loc, where: str, pos: int, entries: _Entries) -> Entry:
             raise SpecError(f"{prefix}'{kind}' must be a name, not {_kind(value)}", item.value_locs[kind])
         setattr(entry, kind, value)
         entry.op_loc = item.value_locs[kind]
+        entry.op_expr = kind == "op" and is_op_expression(value)
     if "from" in item:
         sources = item["from"]
         sources = list(sources) if isinstance(sources, YList) else [sources]

@@ -59,7 +59,7 @@ class Builder:
         self.weights = weights
         self.nodes: list = []
         self.initializers: list = []
-        self.names = {0: "input"}
+        self.names = {t: name for name, t in graph.inputs.items()}  # {0: "input"}, or the names of several
         for node in graph.nodes:
             for k, t in enumerate(node.outputs):
                 self.names[t] = node.name if len(node.outputs) == 1 else f"{node.name}.{k}"
@@ -74,7 +74,8 @@ class Builder:
                                 f"(it writes: {', '.join(self.builders)})", node.loc)
             build(self, node, [self.names[t] for t in node.inputs], [self.names[t] for t in node.outputs])
         batch = self.graph.batch
-        inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, *self.graph.input_shape])]
+        inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch, *self.graph.tensors[t]])
+                  for name, t in self.graph.inputs.items()]
         out = self.graph.output
         outputs = [helper.make_tensor_value_info(self.names[out], TensorProto.FLOAT, [batch, *self.graph.tensors[out]])]
         body = helper.make_graph(self.nodes, self.graph.name, inputs, outputs, self.initializers)

@@ -1,0 +1,59 @@
+"""An op chosen by an expression: `op: "hardswish if hs else relu"` (MobileNet V3's HS / RE column).
+
+An `op:` text with a space in it is an expression. In it, a name that is an op stands for that op; every other
+name is a variable, as in any expression. The value must be an op.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from costcalc.errors import Loc, SpecError, did_you_mean, shown
+from costcalc.spec.expr import ExprError, evaluate, parse
+
+
+class _OpName(str):
+    """An op's name as a value inside an op expression (plain text never is one)."""
+
+
+def is_op_expression(text: str) -> bool:
+    return " " in text
+
+
+def chosen_op(text: str, lookup, ops) -> str:
+    """The op `text` evaluates to; `ops` holds the op names (aliases included); ExprError when it is no op."""
+
+    def names(name):
+        return _OpName(name) if name in ops else lookup(name)
+
+    value = evaluate(text, names)
+    if not isinstance(value, _OpName):
+        raise ExprError(f"'{text}' gives {value!r}, not an op")
+    return str(value)
+
+
+def candidate_ops(text: str, ops) -> list:
+    """The op names an op expression may give, in order of appearance; ExprError when it cannot be parsed."""
+    found = []
+    for node in ast.walk(parse(text)):
+        if isinstance(node, ast.Name) and node.id in ops and node.id not in found:
+            found.append(node.id)
+    return found
+
+
+def check_op_expression(entry, where: str, keys_of: dict, errors) -> None:
+    """The static check of an `op:` expression: it parses and names at least one op (`keys_of`: op name -> the
+    keys it takes), and each key of the entry is one that such an op takes (errors added to `errors`)."""
+    try:
+        candidates = candidate_ops(entry.op, keys_of)
+    except ExprError as e:
+        loc = entry.op_loc
+        raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+    if not candidates:
+        raise SpecError(f"{where}: 'op' expression '{shown(entry.op)}' names no op "
+                        f"(known ops: {', '.join(keys_of)})", entry.op_loc)
+    keys = {key for op in candidates for key in keys_of[op]}
+    for key in entry.params:
+        if key not in keys:
+            errors.add(SpecError(f"{where}: none of the ops {', '.join(candidates)} takes '{shown(key)}'"
+                                 f"{did_you_mean(key, sorted(keys))}", entry.key_locs[key]))

@@ -1,0 +1,51 @@
+"""docs/spec-language.md: every complete spec in it loads and does what the page says (its shell commands run in
+tests/test_docs_examples.py with every page's)."""
+
+import re
+import pytest
+
+from conftest import ROOT
+from costcalc.graph import load
+
+PAGE = (ROOT / "docs" / "spec-language.md").read_text()
+YAML = [block for block in re.findall(r"```yaml\n(.*?)```", PAGE, re.S) if "layers:" in block and "extends:" not in block]
+
+
+def test_the_page_has_its_examples():
+    assert len(YAML) >= 5  # its commands run in tests/test_docs_examples.py, with every page's
+
+
+@pytest.mark.parametrize("text", YAML, ids=range(len(YAML)))
+def test_each_spec_example_loads(write_spec, text):
+    graph = load(write_spec(text))
+    names = [node.name for node in graph.nodes]
+    if "inverted_residual" in text:
+        assert "same.add" in names and "down.add" not in names and names[-1] == "down.project"
+    if "if: in_channels == expanded" in text:
+        assert names == ["expand", "keep"] and len(graph.warnings) == 1
+    else:
+        assert graph.warnings == []
+    if "hardswish if hs" in text:
+        assert graph.nodes[-1].op == "hardswish"
+    if "factorised_7x7" in text:
+        assert [n.args["k"] for n in graph.nodes if n.op == "conv"] == [(1, 7), (7, 1)]
+    if "depth: [1, 224, 224]" in text:
+        assert graph.inputs == {"image": 0, "depth": 1} and graph.nodes[1].inputs == (1,)
+
+
+def test_the_warning_the_page_shows(run, tmp_path, monkeypatch):
+    shown = re.search(r"^(spec\.yaml:\d+:\d+: warning: .*?)\. \.\.\.$", PAGE, re.M).group(1)
+    (tmp_path / "spec.yaml").write_text(next(t for t in YAML if "if: in_channels == expanded" in t))
+    monkeypatch.chdir(tmp_path)
+    from click.testing import CliRunner
+
+    from costcalc.cli import main
+
+    result = CliRunner().invoke(main, ["report", "spec.yaml", "--format", "json"])
+    assert result.exit_code == 0 and result.stderr.startswith(shown)
+
+
+def test_the_regnet_figures_the_page_gives():
+    graph = load(str(ROOT / "specs" / "regnet_x_400mf.yaml"))
+    assert graph.variables["stage_depths"] == [1, 2, 7, 12] and graph.variables["stage_widths"] == [32, 64, 160, 400]
+    assert "5,495,976 params and 413,812,608 FLOPs" in PAGE
