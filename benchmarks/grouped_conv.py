@@ -4,8 +4,9 @@ groups = 32, stride 1, padding 1), batch 1, float32. Goal: the numpy reference w
     python benchmarks/grouped_conv.py [--runs 30] [--threads N]
 
 Prints the median (and min) wall time of each over --runs runs after a warm-up. torch is optional: without it,
-only the reference's figure is printed. --threads N gives numpy (OpenBLAS, through OPENBLAS_NUM_THREADS, set
-before numpy loads) and torch (torch.set_num_threads) the same thread count; by default each uses its own. The
+only the reference's figure is printed. --threads N gives the reference (costcalc.reference.set_threads: its conv
+slices on N threads, BLAS on one each through OPENBLAS_NUM_THREADS=1, set before numpy loads) and torch
+(torch.set_num_threads) the same thread count; by default the reference runs on one thread and torch on its own. The
 load average is printed too: on a shared machine, medians move with it.
 """
 
@@ -41,11 +42,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=None)
     options = parser.parse_args()
-    if options.threads:
-        os.environ["OPENBLAS_NUM_THREADS"] = str(options.threads)
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     import numpy as np
 
-    from costcalc.reference import conv2d
+    from costcalc.reference import conv2d, set_threads
+
+    set_threads(options.threads or 1)
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, CHANNELS, SIZE, SIZE), dtype=np.float32)
@@ -61,7 +63,7 @@ def main() -> None:
     if options.threads and torch is not None:
         torch.set_num_threads(options.threads)
 
-    threads = options.threads or os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    threads = options.threads or 1
     ours = lambda: conv2d(x, w, padding=1, groups=GROUPS)  # noqa: E731
     if torch is None:
         (times,) = timings([ours], options.runs)

@@ -239,3 +239,24 @@ def test_mean_over_height_and_width():
     assert y.shape == (2, 3, 1, 1)
     assert y[1, 2, 0, 0] == np.float32(sum(range(100, 120)) / 20)  # the 20 elements of channel 2, sample 1
     assert (tally.read, tally.written, tally.mult_adds) == (120, 6, 0)
+
+
+def test_conv2d_on_threads_gives_the_same_output_and_tally():
+    """set_threads(2) runs the column matrix's slices on two threads: same numbers, one matmul in the tally."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 64, 20, 20), dtype=np.float32)
+    w = rng.standard_normal((64, 2, 3, 3), dtype=np.float32)
+    from costcalc.reference import functional
+
+    functional.CHUNK_BYTES, chunk = 1 << 12, functional.CHUNK_BYTES  # many slices
+    try:
+        with counting() as one:
+            alone = F.conv2d(x, w, padding=1, groups=32)
+        F.set_threads(2)
+        with counting() as two:
+            threaded = F.conv2d(x, w, padding=1, groups=32)
+    finally:
+        F.set_threads(1)
+        functional.CHUNK_BYTES = chunk
+    np.testing.assert_array_equal(alone, threaded)
+    assert one.mult_adds == two.mult_adds == 2 * 64 * 20 * 20 * 9 * 2 and one.matmuls == two.matmuls == 1

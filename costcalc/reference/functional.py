@@ -14,10 +14,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from costcalc.reference.tally import matmul, touched
+from costcalc.reference.tally import matmul, matmul_done, touched
 
 __all__ = [
-    "conv2d", "linear", "batch_norm", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardsigmoid",
+    "set_threads", "conv2d", "linear",
+    "batch_norm", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardsigmoid",
     "hardswish", "scale", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "mean", "add", "mul", "cat", "split",
     "channel_shuffle", "index_select", "flatten", "dropout", "identity",
 ]
@@ -62,17 +63,43 @@ def _pad(x: np.ndarray, pad: tuple, value: float, extra: tuple = (0, 0)) -> np.n
                   constant_values=value)
 
 
-_WORKSPACE: list = [np.empty(0, np.uint8)]
+_WORKSPACES: list = []  # one scratch array per worker thread
 CHUNK_BYTES = 1 << 20  # a slice of the column matrix this large stays in cache between its copy and its matmul
+_THREADS = [1, None]  # worker threads of conv2d, and their pool
 
 
-def _workspace(shape: tuple, dtype) -> np.ndarray:
-    """A scratch array for im2col's column matrix, reused from call to call (not thread-safe): a fresh array per
-    conv would cost more in page faults than the copy into it."""
+def set_threads(threads: int) -> None:
+    """Run conv2d's slices on `threads` threads (numpy releases the GIL in its copies and matmuls). Give BLAS one
+    thread of its own (OPENBLAS_NUM_THREADS=1) when you raise this, or the two multiply."""
+    if threads < 1:
+        raise ValueError("threads must be at least 1")
+    if _THREADS[1] is not None:
+        _THREADS[1].shutdown()
+    _THREADS[:] = [threads, None]
+
+
+def _workspace(worker: int, shape: tuple, dtype) -> np.ndarray:
+    """A scratch array for im2col's column matrix, reused from call to call: a fresh array per conv would cost
+    more in page faults than the copy into it."""
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    if _WORKSPACE[0].size < nbytes:
-        _WORKSPACE[0] = np.empty(nbytes, np.uint8)
-    return _WORKSPACE[0][:nbytes].view(dtype).reshape(shape)
+    while len(_WORKSPACES) <= worker:
+        _WORKSPACES.append(np.empty(0, np.uint8))
+    if _WORKSPACES[worker].size < nbytes:
+        _WORKSPACES[worker] = np.empty(nbytes, np.uint8)
+    return _WORKSPACES[worker][:nbytes].view(dtype).reshape(shape)
+
+
+def _map(fn, parts: list) -> None:
+    threads = min(_THREADS[0], len(parts))
+    if threads == 1:
+        fn(0, parts)
+        return
+    if _THREADS[1] is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _THREADS[1] = ThreadPoolExecutor(_THREADS[0])
+    for done in [_THREADS[1].submit(fn, worker, parts[worker::threads]) for worker in range(threads)]:
+        done.result()
 
 
 # ---- convolution and linear ---------------------------------------------------------------------------------
@@ -92,14 +119,18 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     # the column matrix (G, C/G * kh * kw, N * Ho * Wo), built and multiplied a slice of groups at a time
     length, columns = c_group * k_h * k_w, n * h_out * w_out
     step = max(1, min(groups, CHUNK_BYTES // (length * columns * x.dtype.itemsize)))
-    cols = _workspace((step, c_group, k_h, k_w, n, h_out, w_out), x.dtype)
     weights = weight.reshape(groups, out_c // groups, length)
     out = np.empty((groups, out_c // groups, columns), np.result_type(x, weight))
-    for g in range(0, groups, step):
-        m = min(step, groups - g)
-        np.copyto(cols[:m], win[:, g:g + m].transpose(1, 2, 5, 6, 0, 3, 4))
-        matmul(weights[g:g + m], cols[:m].reshape(m, length, columns), out[g:g + m],
-               parts=-(-groups // step) if g == 0 else 0)
+
+    def slices(worker: int, starts: list) -> None:
+        cols = _workspace(worker, (step, c_group, k_h, k_w, n, h_out, w_out), x.dtype)
+        for g in starts:
+            m = min(step, groups - g)
+            np.copyto(cols[:m], win[:, g:g + m].transpose(1, 2, 5, 6, 0, 3, 4))
+            np.matmul(weights[g:g + m], cols[:m].reshape(m, length, columns), out=out[g:g + m])
+
+    _map(slices, list(range(0, groups, step)))
+    matmul_done(out.size * length)
     out = np.ascontiguousarray(out.reshape(out_c, n, h_out, w_out).transpose(1, 0, 2, 3))
     if bias is not None:
         out += bias.reshape(1, out_c, 1, 1)

@@ -60,15 +60,18 @@ def _add(field: str, n: int) -> None:
         setattr(tally, field, getattr(tally, field) + int(n))
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *, parts: int = 1) -> np.ndarray:
-    """np.matmul, counting its multiply-adds from the operands' shapes: out elements x the summed length. A
-    batched matmul run in `parts` slices (to stay in cache) counts as one matmul: its first slice says so with
-    parts=n, the others with parts=0."""
-    out = np.matmul(a, b, out=out)
-    if _ACTIVE:
-        _add("mult_adds", out.size * a.shape[-1])
-        _add("matmuls", 1 if parts else 0)
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.matmul, counting its multiply-adds from the operands' shapes: out elements x the summed length."""
+    out = np.matmul(a, b)
+    matmul_done(out.size * a.shape[-1])
     return out
+
+
+def matmul_done(mult_adds: int) -> None:
+    """Count one (batched) matmul of `mult_adds` multiply-adds that an op ran in slices of its own."""
+    if _ACTIVE:
+        _add("mult_adds", mult_adds)
+        _add("matmuls", 1)
 
 
 def touched(inputs=(), outputs=(), params=(), buffers=()) -> None:

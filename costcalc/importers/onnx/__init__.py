@@ -38,4 +38,5 @@ def import_document(path: str, input_shape: tuple | None = None) -> YMap:
     """The ONNX model at `path` as a spec document: YMap / YList values located at the ONNX nodes."""
     from costcalc.importers.onnx.importer import Importer
 
-    return Importer(path, load(path), input_shape).run()
+    model, omitted = load(path)
+    return Importer(path, model, input_shape, omitted).run()

@@ -117,6 +117,18 @@ def _constant_of_shape(node, values):
     return [np.full(shape, fill.reshape(-1)[0], dtype=fill.dtype)]
 
 
+def _clip(node, values):
+    """Clip: bounds as inputs (opset 11 on) or attributes (before)."""
+    low = values[1] if len(values) > 1 and values[1] is not None else node.attrs.get("min")
+    high = values[2] if len(values) > 2 and values[2] is not None else node.attrs.get("max")
+    x = values[0]
+    if low is not None:
+        x = np.maximum(x, np.asarray(low, dtype=x.dtype))
+    if high is not None:
+        x = np.minimum(x, np.asarray(high, dtype=x.dtype))
+    return [x]
+
+
 FOLD_OPS = {
     "Constant": _constant,
     "Identity": lambda node, v: [v[0]],
@@ -146,4 +158,14 @@ FOLD_OPS = {
     "Expand": lambda node, v: [v[0] * np.ones(_bounded_shape(v[1]), dtype=v[0].dtype)],
     "ConstantOfShape": _constant_of_shape,
     "Size": lambda node, v: [np.array(v[0].size, dtype=np.int64)],
+    "Clip": _clip,
+    "Abs": lambda node, v: [np.abs(v[0])],
+    "Mod": lambda node, v: [np.fmod(v[0], v[1]) if node.attrs.get("fmod", 0) else np.mod(v[0], v[1])],
+    "Less": lambda node, v: [np.less(v[0], v[1])],
+    "Greater": lambda node, v: [np.greater(v[0], v[1])],
+    "LessOrEqual": lambda node, v: [np.less_equal(v[0], v[1])],
+    "GreaterOrEqual": lambda node, v: [np.greater_equal(v[0], v[1])],
+    "Not": lambda node, v: [np.logical_not(v[0])],
+    "And": lambda node, v: [np.logical_and(v[0], v[1])],
+    "Or": lambda node, v: [np.logical_or(v[0], v[1])],
 }

@@ -9,22 +9,31 @@ compute reshape targets; these are folded here and produce no layer). Errors are
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 from costcalc.errors import Loc, SpecError
+from costcalc.graph import MAX_DIM, MAX_NODES
 from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
-from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, DATA_OPS
-from costcalc.importers.onnx.naming import node_name, note_of
+from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, DATA_OPS, SEQUENCE_OPS
+from costcalc.importers.onnx.naming import module_path, node_name, note_of
 from costcalc.importers.onnx.reading import Const, Data, Layer, OnnxNode, Sequence, fmt
+from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
 from costcalc.ops import OPS, OpError
 from costcalc.spec.loader import YMap
 
+# the inputs of each op type that hold its weights (by position): a graph input read only there is a parameter
+WEIGHT_INPUTS = {"Conv": {1, 2}, "ConvTranspose": {1, 2}, "Gemm": {1, 2}, "MatMul": {1}, "BatchNormalization": {1, 2, 3, 4},
+                 "LayerNormalization": {1, 2}, "InstanceNormalization": {1, 2}, "PRelu": {1}}
+
 
 class Importer:
-    def __init__(self, path: str, model, input_shape):
+    def __init__(self, path: str, model, input_shape, omitted=None):
         self.path = path
+        self.omitted = omitted or {}  # initializer name -> its span in the file (data not read)
         self.model = model
         self.graph = model.graph
         self.input_shape = tuple(input_shape) if input_shape else None
@@ -34,6 +43,7 @@ class Importer:
         self.producer_layer: dict = {}  # ref -> Layer
         self.consumers: dict = {}  # tensor name -> [node index]
         self.done: set = set()  # node indices handled as part of a pattern
+        self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
     # ---- top level --------------------------------------------------------------------------------------------
@@ -41,6 +51,9 @@ class Importer:
     def run(self) -> YMap:
         from onnx import helper
 
+        if len(self.graph.node) > MAX_NODES:
+            raise SpecError(f"the graph has {len(self.graph.node):,} nodes, more than the limit of {MAX_NODES:,}",
+                            Loc(self.path))
         nodes = []
         for i, proto in enumerate(self.graph.node):
             attrs = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
@@ -50,11 +63,13 @@ class Importer:
             for t in node.proto.input:
                 if t:
                     self.consumers.setdefault(t, []).append(node.index)
+        self.initializers = {init.name: init for init in self.graph.initializer}
         for init in self.graph.initializer:
-            self.tensors[init.name] = Const(tuple(init.dims), None, init.name)
-        self.initializer_names = {init.name for init in self.graph.initializer}
+            self.tensors[init.name] = Const(self.dims(init.dims, f"initializer '{init.name}'"), None, init.name,
+                                            param=True)
         for init in self.graph.sparse_initializer:
-            self.tensors[init.values.name] = Const(tuple(init.dims), None, init.values.name)
+            self.tensors[init.values.name] = Const(self.dims(init.dims, f"initializer '{init.values.name}'"), None,
+                                                   init.values.name, param=True)
         self.producer_index = {t: n.index for n in nodes for t in n.proto.output if t}
         shape = self.network_input()
         self.needed_nodes = needed = self.needed(nodes)
@@ -70,8 +85,18 @@ class Importer:
         self.finish()
         return document(self, shape)
 
+    def dims(self, dims, what: str) -> tuple:
+        """A tensor's dims from the file, each within 0 .. MAX_DIM."""
+        dims = tuple(int(d) for d in dims)
+        if len(dims) > 8 or any(d < 0 or d > MAX_DIM for d in dims):
+            raise SpecError(f"{what} has dims {list(dims)[:9]}: costcalc reads up to 8 dims of 0 to {MAX_DIM:,}",
+                            Loc(self.path))
+        return dims
+
     def network_input(self) -> tuple:
         inputs = [v for v in self.graph.input if v.name not in self.tensors]
+        if len(inputs) > 1:
+            inputs = self.weight_inputs(inputs)
         if len(inputs) != 1:
             names = ", ".join(v.name for v in inputs) or "none"
             raise SpecError(f"costcalc reads models with one input; this graph has {len(inputs)} ({names})",
@@ -80,6 +105,9 @@ class Importer:
         dims = []
         for d in value.type.tensor_type.shape.dim:
             dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?"))
+        if any(isinstance(d, int) and d > MAX_DIM for d in dims):
+            raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: a size beyond the limit of {MAX_DIM:,}",
+                            Loc(self.path))
         if len(dims) not in (2, 4):
             raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: costcalc reads N x C x H x W "
                             "(or N x F) inputs", Loc(self.path))
@@ -98,6 +126,34 @@ class Importer:
         self.tensors[value.name] = Data((batch, *sample), "input")
         self.batch = batch
         return sample
+
+    def weight_inputs(self, inputs: list) -> list:
+        """Graph inputs that are weights (`torch.onnx.export(..., export_params=False)`) become parameters, as
+        initializers would be: those read only as the weight, bias, scale or statistics of a layer, with a fixed
+        shape. Returns the other inputs."""
+        rest = []
+        for v in inputs:
+            dims = v.type.tensor_type.shape.dim
+            if all(d.HasField("dim_value") for d in dims) and self.weight_only(v.name):
+                shape = self.dims([d.dim_value for d in dims], f"graph input '{v.name}'")
+                self.tensors[v.name] = Const(shape, None, v.name, param=True)
+            else:
+                rest.append(v)
+        return rest
+
+    def weight_only(self, name: str, depth: int = 0) -> bool:
+        """Whether tensor `name` is read only at weight positions, directly or through Identity nodes."""
+        users = self.consumers.get(name, [])
+        if not users or depth > 16:
+            return False
+        for i in users:
+            node = self.nodes[i]
+            if node.op == "Identity":
+                if not self.weight_only(node.proto.output[0], depth + 1):
+                    return False
+            elif not {k for k, t in enumerate(node.proto.input) if t == name} <= WEIGHT_INPUTS.get(node.op, set()):
+                return False
+        return True
 
     def needed(self, nodes) -> set:
         """Indices of the nodes the graph's outputs depend on (dead nodes cost nothing)."""
@@ -120,20 +176,23 @@ class Importer:
     def finish(self) -> None:
         """Check the graph's output and end the layers with it."""
         outputs = [o.name for o in self.graph.output]
+        if len(outputs) > 1:  # an extra output that is a constant or an empty Optional (scripted models) is no output
+            outputs = [o for o in outputs if not isinstance(self.tensors.get(o), Const)]
         if len(outputs) != 1:
             raise SpecError(f"costcalc reads models with one output; this graph has {len(outputs)} "
                             f"({', '.join(outputs)})", Loc(self.path))
         out = self.tensors.get(outputs[0])
         if not isinstance(out, Data) or out.pending:
             raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))
-        declared = self.graph.output[0].type.tensor_type.shape.dim
+        declared = next(o for o in self.graph.output if o.name == outputs[0]).type.tensor_type.shape.dim
         if self.input_shape is None and len(declared) == len(out.shape):
             for k, (dim, got) in enumerate(zip(declared, out.shape)):
                 if k and dim.HasField("dim_value") and dim.dim_value != got:
                     raise SpecError(f"costcalc infers the output '{outputs[0]}' as {fmt(out.shape)}, but the file "
                                     f"declares {fmt([d.dim_value or d.dim_param for d in declared])}", Loc(self.path))
         if not self.layers or out.ref != self.last_ref():
-            self.emit(None, "output", "identity", {}, [out], note="the graph's output")
+            out = self.emit(None, "output", "identity", {}, [out], note="the graph's output")[0]
+        self.output_ref = out.ref
 
     def last_ref(self) -> str:
         last = self.layers[-1]
@@ -167,16 +226,29 @@ class Importer:
         return self.const_value(node, t, what)
 
     def const_value(self, node, t: Const, what: str):
+        """The values of a constant, read from the file on demand (weights' values are never needed for a count;
+        shape arithmetic, Clip bounds and scale factors need theirs)."""
         if t.value is None:
-            init = next((i for i in self.graph.initializer if i.name == t.name), None)
+            init = self.initializers.get(t.name)
             if init is None:
-                self.fail(node, f"the value of {what} '{t.name}' is not known")
+                self.fail(node, f"the value of {what} '{t.name}' is not known (a weight costcalc reads only the "
+                                "shape of)")
             if init.data_location == 1:  # EXTERNAL
                 self.fail(node, f"{what} '{t.name}' is kept in external data, which costcalc does not read")
-            from onnx import numpy_helper
+            from onnx import TensorProto, numpy_helper
 
+            if t.name in self.omitted:
+                if prod(t.shape) > MAX_CONST_ELEMENTS:
+                    self.fail(node, f"{what} '{t.name}' of {prod(t.shape):,} values is beyond what shape arithmetic "
+                                    "needs")
+                init = TensorProto.FromString(tensor_bytes(self.path, self.omitted[t.name]))
             t.value = numpy_helper.to_array(init)
         return t.value
+
+    def readable(self, t: Const) -> bool:
+        """Whether the constant's values are at hand or kept inline in the file with the graph (no weight)."""
+        init = self.initializers.get(t.name)
+        return t.value is not None or (init is not None and init.data_location != 1 and t.name not in self.omitted)
 
     def set(self, node, k: int, tensor) -> None:
         outputs = node.proto.output
@@ -202,6 +274,9 @@ class Importer:
         """Append a layer; check it with costcalc's own op function and return its outputs as Data."""
         name = name or self.layer_name(node)
         for x in inputs:
+            if x.padded:
+                self.fail(node, f"reads the output of Pad node '{x.padded[2].name}': costcalc costs a Pad as part of "
+                                "the Conv or pooling that reads it")
             if x.pending:
                 self.fail(node, f"reads the {len(x.shape)}-D tensor of a Reshape that is not a channel shuffle "
                                 f"(Reshape to N x g x C/g x H x W, Transpose 0,2,1,3,4, Reshape back)")
@@ -212,8 +287,9 @@ class Importer:
             where = node.where if node is not None else "the output"
             raise SpecError(f"{where}: {e}", self.loc(node) if node is not None else Loc(self.path)) from None
         loc = self.loc(node) if node is not None else Loc(self.path)
+        module = module_path(node, self.tensors) if node is not None else ((), "output")
         layer = Layer(name, op, args, [x.ref for x in inputs], loc, note if note is not None else note_of(node),
-                      len(result.outputs))
+                      len(result.outputs), module)
         self.layers.append(layer)
         if len(result.outputs) == 1:
             refs = [name]
@@ -229,6 +305,10 @@ class Importer:
 
 
     def node(self, node) -> None:
+        if node.proto.domain == "com.microsoft":
+            self.fail(node, f"op type '{node.op}' of domain 'com.microsoft' is one of ONNX Runtime's fused ops, "
+                            "which costcalc does not cost: give it the model as exported (before onnxruntime's "
+                            "graph optimisations), e.g. torch.onnx.export's file")
         if node.proto.domain not in ("", "ai.onnx"):
             self.fail(node, f"op type '{node.op}' of domain '{node.proto.domain}' is not one costcalc knows")
         inputs = [self.tensors.get(t) if t else None for t in node.proto.input]
@@ -242,15 +322,25 @@ class Importer:
         if handler is None:
             self.fail(node, f"op type '{node.op}' is not one costcalc knows how to cost "
                             f"(it knows: {', '.join(sorted(DATA_OPS))})")
-        if node.op != "SequenceAt" and any(isinstance(x, Sequence) for x in inputs):
-            self.fail(node, "reads a sequence of tensors: costcalc reads sequences only with SequenceAt")
+        if node.op not in SEQUENCE_OPS and any(isinstance(x, Sequence) for x in inputs):
+            self.fail(node, "reads a sequence of tensors: costcalc reads sequences only with SequenceAt and "
+                            "ConcatFromSequence")
         if node.op not in ANY_INPUT_OPS and not isinstance(inputs[0], Data):
             self.fail(node, "its first input is a constant and a later one a tensor of the network: costcalc costs "
                             f"{node.op} on a network tensor")
         handler(self, node)
 
     def fold(self, node) -> None:
-        """A node whose inputs are all constants: evaluate it (shape arithmetic), produce no layer."""
+        """A node whose inputs are all constants: evaluate it (shape arithmetic), produce no layer. Identity and
+        Cast of a weight pass its shape on without reading its values (torch shares equal initializers through
+        Identity nodes)."""
+        first = self.tensors.get(node.proto.input[0]) if node.proto.input and node.proto.input[0] else None
+        passes = node.op in ("Identity", "Cast", "CastLike") and first is not None and first.param
+        if passes and (node.op == "Identity" or not self.readable(first)):
+            name = first.name if node.op == "Identity" else ""  # a cast weight's values are never needed
+            return self.set(node, 0, Const(first.shape, first.value, name, param=True))
+        if node.op == "Optional" and not any(node.proto.input):  # an empty optional (torch.jit.script's None)
+            return self.set(node, 0, Const((), None, ""))
         fn = FOLD_OPS.get(node.op)
         if fn is None:
             self.fail(node, f"op type '{node.op}' on constant inputs is not one costcalc can evaluate")
@@ -267,7 +357,7 @@ class Importer:
             r = np.asarray(r)
             if r.size > MAX_CONST_ELEMENTS:
                 self.fail(node, f"a constant of {r.size:,} elements is beyond what shape arithmetic needs")
-            self.set(node, k, Const(tuple(r.shape), r, node.proto.output[k]))
+            self.set(node, k, Const(tuple(r.shape), r, node.proto.output[k], param=node.op == "Constant" or passes))
 
 
     def demand(self, name: str, depth: int = 0):

@@ -8,6 +8,7 @@ from math import prod
 
 import numpy as np
 
+from costcalc.importers.onnx.naming import folded_batchnorm, note_of
 from costcalc.importers.onnx.reading import Const, Data, fmt
 from costcalc.ops import OpError, window_out
 
@@ -31,13 +32,57 @@ def conv(imp, node) -> None:
     k = tuple(node.attrs.get("kernel_shape", w.shape[2:]))
     stride = tuple(node.attrs.get("strides", (1, 1)))
     dilation = tuple(node.attrs.get("dilations", (1, 1)))
-    pad = window_pads(imp, node, x.shape[2:], k, stride, dilation, False)
+    x, extra, note = unpad(imp, node, x)
+    pad = window_pads(imp, node, x.shape[2:], k, stride, dilation, False, extra)
     args = {"out": w.shape[0], "k": k, "stride": stride, "pad": pad, "dilation": dilation, "groups": groups,
             "bias": learned(imp, b, node, w.shape[0])}
-    imp.emit1(node, "conv", args, [x])
+    imp.emit1(node, "conv", args, [x], note=note)
+    imp.folded_batchnorms += folded_batchnorm(node)
 
 
-def window_pads(imp, node, size, k, stride, dilation, ceil_mode) -> tuple:
+def unpad(imp, node, x) -> tuple:
+    """(the tensor before an explicit Pad, the Pad's (top, left, bottom, right), the layer's note) for a window op
+    that reads a Pad's output; (x, None, None) otherwise."""
+    if not x.padded:
+        return x, None, None
+    source, pads, pad_node = x.padded
+    return source, pads, f"{note_of(pad_node)} + {note_of(node)}"
+
+
+def pad(imp, node) -> None:
+    """An explicit Pad: free when it pads nothing; before a Conv or pooling (TorchScript at opset 9, timm's
+    TF-style SAME padding) it is that window's own padding, uneven as it may be."""
+    x = imp.get(node, 0)
+    if len(node.proto.input) > 1 and node.proto.input[1]:
+        amounts = [int(p) for p in imp.value(node, 1, "pads")]
+    else:
+        amounts = list(node.attrs.get("pads", node.attrs.get("paddings", [])))
+    rank = len(x.shape)
+    if len(node.proto.input) > 3 and node.proto.input[3]:  # opset 18: the axes the pads are for
+        axes = [int(a) % rank for a in imp.value(node, 3, "axes")]
+        full = [0] * (2 * rank)
+        for i, a in enumerate(axes):
+            full[a], full[a + rank] = amounts[i], amounts[i + len(axes)]
+        amounts = full
+    if len(amounts) != 2 * rank:
+        imp.fail(node, f"{len(amounts)} pad amounts for a {rank}-D tensor")
+    if not any(amounts):
+        return imp.set(node, 0, x)
+    if rank != 4 or any(amounts[:2]) or any(amounts[4:6]) or any(a < 0 for a in amounts):
+        imp.fail(node, f"pads {amounts}: costcalc costs padding of H and W (not negative) before a Conv or pooling")
+    readers = [imp.nodes[i] for i in imp.consumers.get(node.proto.output[0], [])]
+    if not readers or any(r.op not in ("Conv", "AveragePool", "MaxPool") for r in readers):
+        imp.fail(node, "a Pad whose output is not read by a Conv or pooling alone: costcalc costs padding as part "
+                       "of the window op that reads it")
+    if x.padded:  # two Pads in a row add up
+        x, before, _ = x.padded
+        amounts = [a + b for a, b in zip(amounts, (0, 0, before[0], before[1], 0, 0, before[2], before[3]))]
+    pads = (amounts[2], amounts[3], amounts[6], amounts[7])
+    shape = (*x.shape[:2], x.shape[2] + pads[0] + pads[2], x.shape[3] + pads[1] + pads[3])
+    imp.set(node, 0, Data(shape, x.ref, padded=(x, pads, node)))
+
+
+def window_pads(imp, node, size, k, stride, dilation, ceil_mode, extra=None) -> tuple:
     """The symmetric (pad_h, pad_w) costcalc writes for ONNX pads / auto_pad, giving ONNX's output size.
     An odd total padding (SAME padding, stride 2) is written as whichever symmetric pad gives the same output
     size: the costs depend only on the input and output sizes."""
@@ -58,8 +103,12 @@ def window_pads(imp, node, size, k, stride, dilation, ceil_mode) -> tuple:
             begin = end = 0
         elif auto == "NOTSET":
             begin, end = pads[axis], pads[axis + 2]
+            if extra:  # an explicit Pad before it
+                begin, end = begin + extra[axis], end + extra[axis + 2]
         else:
             imp.fail(node, f"auto_pad '{auto}' is not an ONNX padding mode")
+        if extra and auto != "NOTSET":
+            imp.fail(node, f"auto_pad {auto} after an explicit Pad is not costed")
         axis_name = ("height", "width")[axis]
         try:
             want = window_out(n, k[axis], s, begin, dilation[axis], ceil_mode, axis_name, pad_end=end)
@@ -93,15 +142,14 @@ def gemm(imp, node) -> None:
 
 
 def learned(imp, t, node=None, out=None) -> bool:
-    """Whether an optional bias input holds parameters: an initializer does; a constant the graph computes
-    and that is all zeros (torch's dynamo exporter gives a conv without bias one) is no bias at all."""
+    """Whether an optional bias input holds parameters: one read from the file (an initializer, a graph input, a
+    Constant, or Identity of one) does, whatever its values; a constant the graph computes (torch's dynamo
+    exporter gives a conv without bias a zero bias made by Expand) is no bias at all."""
     if t is None:
         return False
     if node is not None and prod(t.shape) != out:
         imp.fail(node, f"a bias of shape {fmt(t.shape)}: costcalc counts a bias of one value per output ({out})")
-    if t.name in imp.initializer_names or t.value is None:
-        return True
-    return bool(np.any(t.value))
+    return t.param
 
 
 def matmul(imp, node) -> None:
@@ -173,11 +221,12 @@ def pool(op):
         ceil_mode = bool(node.attrs.get("ceil_mode", 0))
         if op == "avgpool" and dilation != (1, 1):
             imp.fail(node, "dilated average pooling is not costed")
-        pad = window_pads(imp, node, x.shape[2:], k, stride, dilation, ceil_mode)
+        x, extra, note = unpad(imp, node, x)
+        pad = window_pads(imp, node, x.shape[2:], k, stride, dilation, ceil_mode, extra)
         args = {"k": k, "stride": stride, "pad": pad, "ceil_mode": ceil_mode}
         if op == "maxpool":
             args["dilation"] = dilation
-        imp.emit1(node, op, args, [x])
+        imp.emit1(node, op, args, [x], note=note)
 
     return handle
 

@@ -33,6 +33,9 @@ DATA_OPS = {
     "Slice": patterns.slice,
     "SplitToSequence": patterns.split_to_sequence,
     "SequenceAt": patterns.sequence_at,
+    "SequenceConstruct": patterns.sequence_construct,
+    "ConcatFromSequence": patterns.concat_from_sequence,
+    "Pad": layers.pad,
     "Reshape": patterns.reshape,
     "Transpose": patterns.transpose,
     "Flatten": patterns.flatten,
@@ -40,4 +43,6 @@ DATA_OPS = {
     "Identity": layers.identity("identity"),
     "Dropout": layers.identity("dropout"),
 }
-ANY_INPUT_OPS = {"Mul", "Add", "Sum", "Div", "Concat", "Shape", "CastLike", "SequenceAt"}  # they check their inputs
+ANY_INPUT_OPS = {"Mul", "Add", "Sum", "Div", "Concat", "Shape", "CastLike", "SequenceAt", "SequenceConstruct",
+                 "ConcatFromSequence"}
+SEQUENCE_OPS = {"SequenceAt", "ConcatFromSequence"}  # the op types that read a sequence of network tensors  # they check their inputs

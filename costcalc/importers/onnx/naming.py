@@ -1,8 +1,21 @@
-"""Naming: the spec names of imported layers, from the ONNX nodes' names."""
+"""Naming: the spec names of imported layers and the model's module hierarchy, from what the exporters write.
+
+torch's TorchScript exporter names each node after its module scope, `/layer1/layer1.0/conv1/Conv`; the dynamo
+exporter names nodes `node_Conv_753` and keeps the module path in the node's metadata (`pkg.torch.onnx.name_scopes`
+= `['', 'layer1', 'layer1.0', 'layer1.0.conv1', 'conv2d_3']`, or `namespace`). `module_path` reads either as the
+module's path (`('layer1', '0', 'conv1')`) and the op's own name within it (`Conv`, `conv2d_3`); any other node
+name (costcalc's own exporter writes `layer1.0.conv1`) is taken as the layer's path. A Conv or Gemm
+whose weight is named after its module (`layer1.0.conv1.weight`, as both exporters name parameters) takes its
+path from the weight: the dynamo exporter's optimiser folds batchnorm into the conv and gives the conv node the
+batchnorm's scope, but the layer is the conv.
+"""
 
 from __future__ import annotations
 
+import ast
 import re
+
+WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
 YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "input"}
 
@@ -30,3 +43,59 @@ def note_of(node) -> str:
     if node is None:
         return ""
     return f"{node.name} ({node.op})" if node.name else node.op
+
+
+def module_path(node, parameters) -> tuple:
+    """(module path components, the op's name within its module) of an ONNX node; `parameters` holds the names
+    of the initializers and weight inputs."""
+    inputs = node.proto.input
+    if node.op in WEIGHTED and len(inputs) > 1 and inputs[1] in parameters and inputs[1].endswith(".weight"):
+        return _components(inputs[1][: -len(".weight")]), None
+    meta = {p.key: p.value for p in node.proto.metadata_props}
+    scopes = _literal_list(meta.get("pkg.torch.onnx.name_scopes"))
+    if scopes is None and "namespace" in meta:
+        scopes = [part.split(":")[0].strip() for part in meta["namespace"].split("/")]
+    if scopes and len(scopes) >= 2:
+        return _components(scopes[-2]), scopes[-1]
+    parts = [p for p in node.name.split("/") if p]
+    if node.name.startswith("/") and parts:
+        path: list = []
+        for part in parts[:-1]:
+            comps = part.split(".")
+            overlap = max((k for k in range(min(len(comps), len(path)) + 1) if path[len(path) - k:] == comps[:k]),
+                          default=0)
+            path.extend(comps[overlap:])
+        return tuple(path), parts[-1]
+    if node.proto.name:  # another exporter's name, costcalc's own (`layer1.0.conv1`): the layer's path
+        return _components(node.proto.name), None
+    return (), node.op
+
+
+def _components(qualified: str) -> tuple:
+    return tuple(c for c in qualified.split(".") if c)
+
+
+def _literal_list(text):
+    if not text:
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return [str(v) for v in value] if isinstance(value, list) and len(value) < 256 else None
+
+
+def folded_batchnorm(node) -> bool:
+    """Whether the exporter folded a batchnorm into this Conv: the dynamo exporter's node keeps the batchnorm's
+    scope; torch's TorchScript exporter names the folded weight it makes `onnx::Conv_<n>` (a conv's own weight
+    keeps its parameter's name)."""
+    meta = {p.key: p.value for p in node.proto.metadata_props}
+    if "FuseBatchNorm" in meta.get("pkg.onnxscript.rewriter.rule_name", ""):
+        return True
+    if "batch_norm" in meta.get("namespace", "").rpartition("/")[2]:
+        return True
+    scopes = _literal_list(meta.get("pkg.torch.onnx.name_scopes"))
+    if scopes and "batch_norm" in scopes[-1]:
+        return True
+    inputs = node.proto.input
+    return len(inputs) > 2 and bool(inputs[2]) and inputs[1].startswith("onnx::Conv")

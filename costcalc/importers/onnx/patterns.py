@@ -72,6 +72,24 @@ def slice(imp, node) -> None:
                     "channels (a split, as torch's chunk exports)")
 
 
+def sequence_construct(imp, node) -> None:
+    """A list of network tensors (torch.jit.script's `torch.cat([a, b])`), read by ConcatFromSequence."""
+    items = [imp.get(node, k) for k in range(len(node.proto.input))]
+    if not all(isinstance(x, Data) for x in items):
+        imp.fail(node, "a sequence of constants and network tensors: costcalc reads sequences of network tensors")
+    imp.set(node, 0, Sequence(tuple(items)))
+
+
+def concat_from_sequence(imp, node) -> None:
+    seq = imp.get(node, 0)
+    if not isinstance(seq, Sequence) or not seq.items:
+        imp.fail(node, "ConcatFromSequence of what is not a sequence of network tensors")
+    axis = node.attrs.get("axis", 0) % len(seq.items[0].shape)
+    if axis != 1 or node.attrs.get("new_axis", 0):
+        imp.fail(node, f"concatenation along axis {axis}: costcalc concatenates along channels (axis 1)")
+    imp.emit1(node, "concat", {}, list(seq.items))
+
+
 def channel_slice(imp, node, x):
     """(start, end) when `node` slices the channels of x with step 1, else None. Its bounds may be computed
     by nodes further down the list (torch computes the second chunk's end after the first Slice): they are

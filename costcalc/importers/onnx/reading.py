@@ -1,7 +1,8 @@
 """Reading an ONNX file: the model's protobuf, its nodes, and the records the importer keeps per tensor.
 
-Only the graph and the shapes are read, never the weights' values: the file is opened with
-`load_external_data=False`, so weights kept in an absent external file are not needed."""
+Only the graph and the shapes are read, never the weights' values: the protobuf is read without the data of its
+large initializers (`wire`), and external data files are never opened, so weights kept in an absent external file
+are not needed and a file of weights costs little more memory than its graph."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 from costcalc.errors import Loc, SpecError
+from costcalc.importers.onnx.wire import WireError, model_bytes
 
 INSTALL_HINT = "reading ONNX files needs the onnx package: pip install 'costcalc[onnx]'"
 
@@ -21,11 +23,17 @@ def load(path: str):
     if os.path.isdir(path):
         raise SpecError("is a directory, not an ONNX file", Loc(path))
     try:
-        return onnx.load(path, load_external_data=False)
+        data, omitted = model_bytes(path)
+        model = onnx.ModelProto.FromString(data)
     except OSError as e:
         raise SpecError(f"cannot read: {e.strerror or e}", Loc(path)) from None
+    except WireError as e:
+        raise SpecError(f"not a readable ONNX model: the protobuf is {e}", Loc(path)) from None
     except Exception as e:  # protobuf's DecodeError and friends: the file is not an ONNX model
         raise SpecError(f"not a readable ONNX model ({type(e).__name__}: {e})", Loc(path)) from None
+    if not model.HasField("graph"):
+        raise SpecError("not an ONNX model: the file holds no graph", Loc(path))
+    return model, omitted
 
 
 
@@ -36,6 +44,7 @@ class Data:
     shape: tuple  # with the batch
     ref: str
     pending: tuple | None = None  # part of a channel shuffle: ("grouped", g, node) or ("shuffled", g, node)
+    padded: tuple | None = None  # the output of a zero Pad a window op takes in: (the unpadded Data, pads, node)
 
 
 @dataclass
@@ -47,11 +56,14 @@ class Sequence:
 
 @dataclass
 class Const:
-    """A tensor known before the network runs; `value` is None for a weight whose values were not read."""
+    """A tensor known before the network runs; `value` is None for a weight whose values were not read yet.
+    `param` says it holds learned parameters: an initializer, a graph input that feeds a weight, or what Identity
+    or Cast make of one; a tensor the graph computes from Constant nodes alone (dynamo's zero bias) is not."""
 
     shape: tuple
     value: object = None  # numpy array
     name: str = ""
+    param: bool = False
 
 
 @dataclass
@@ -63,6 +75,7 @@ class Layer:
     loc: Loc
     note: str = ""  # the ONNX node(s) it came from, for the written spec's comment
     outputs: int = 1
+    module: tuple = ((), None)  # (module path components, the op's name in it): naming.module_path
 
 
 @dataclass

@@ -5,44 +5,85 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from costcalc.errors import Loc
-from costcalc.importers.onnx.naming import spec_name
+from costcalc.importers.onnx.hierarchy import nest
+from costcalc.importers.onnx.naming import YAML_WORDS, spec_name
 from costcalc.ops import OPS
 from costcalc.spec.loader import YList, YMap
 
+PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")  # a string YAML reads back as itself, unquoted
+
 
 def document(imp, sample: tuple) -> YMap:
-    """The spec document of the imported layers (`imp.layers`), at input `sample` (per sample)."""
+    """The spec document of the imported layers (`imp.layers`), at input `sample` (per sample), nested following
+    the model's hierarchy (`hierarchy.nest`)."""
     loc = Loc(imp.path)
     name = os.path.splitext(os.path.basename(imp.path))[0]  # exporters' graph names say little: main_graph
     producer = imp.model.producer_name + (f" {imp.model.producer_version}" if imp.model.producer_version else "")
     source = (f"ONNX file {os.path.basename(imp.path)} (graph '{imp.graph.name}', opset {imp.opset}"
               + (f", {producer})" if producer else ")"))
-    layers = []
-    previous = "input"
-    for layer in imp.layers:
-        entry = {"name": layer.name}
-        if layer.inputs != [previous]:
-            entry["from"] = layer.inputs[0] if len(layer.inputs) == 1 else list(layer.inputs)
-        entry["op"] = layer.op
-        entry.update(_doc_args(layer.op, layer.args))
-        layers.append((_ymap(entry, layer.loc), layer.loc, layer.note))
-        previous = layer.name
-    doc = _ymap({"name": spec_name(name), "source": source, "input": list(sample)}, loc)
-    items = _NotedList(m for m, _, _ in layers)
-    items.loc, items.item_locs = loc, [l for _, l, _ in layers]
-    items.notes = [n for _, _, n in layers]
-    doc["layers"] = items
+    if imp.folded_batchnorms:
+        name += f" [batchnorm folded into {imp.folded_batchnorms} convs]"
+    entries, blocks = nest(imp.layers, imp.output_ref)
+    doc = _ymap({"name": spec_name(name) if not imp.folded_batchnorms else name, "source": source,
+                 "input": list(sample)}, loc)
+    if blocks:
+        section = YMap()
+        section.loc, section.key_locs, section.value_locs = loc, {}, {}
+        for block in blocks:
+            body = _ymap({"args": block.args} if block.args else {}, loc)
+            body["layers"] = _entry_list(block.layers, loc)
+            body.key_locs["layers"] = body.value_locs["layers"] = loc
+            section[block.name] = body
+            section.key_locs[block.name] = section.value_locs[block.name] = loc
+        doc["blocks"] = section
+        doc.key_locs["blocks"] = doc.value_locs["blocks"] = loc
+    doc["layers"] = _entry_list(entries, loc)
     doc.key_locs["layers"] = doc.value_locs["layers"] = loc
     return doc
+
+
+def _entry_list(entries: list, loc: Loc) -> YList:
+    items = _NotedList(_entry_map(e, e.loc or loc) for e in entries)
+    items.loc, items.item_locs = loc, [e.loc or loc for e in entries]
+    items.notes = [e.note for e in entries]
+    return items
+
+
+def _entry_map(e, loc: Loc) -> YMap:
+    fields: dict = {"name": e.name}
+    if e.sources is not None:
+        fields["from"] = e.sources[0] if len(e.sources) == 1 else list(e.sources)
+    if e.cond is not None:
+        fields["if"] = e.cond
+    if e.layers is not None:
+        m = _ymap(fields, loc)
+        m["layers"] = _entry_list(e.layers, loc)
+        m.key_locs["layers"] = m.value_locs["layers"] = loc
+        return m
+    if e.block is not None:
+        fields.update({"block": e.block, "repeat": e.repeat})
+        if e.block_args:
+            fields["args"] = e.block_args
+        if e.first:
+            fields["first"] = e.first
+        return _ymap(fields, loc)
+    fields["op"] = e.op
+    if e.repeat is not None:
+        fields["repeat"] = e.repeat
+    fields.update(_doc_args(e.op, e.args))
+    return _ymap(fields, loc)
 
 
 def _ymap(items: dict, loc: Loc) -> YMap:
     m = YMap()
     m.loc, m.key_locs, m.value_locs = loc, {}, {}
     for k, v in items.items():
-        if isinstance(v, (list, tuple)):
+        if isinstance(v, dict):
+            v = _ymap({a: (list(b) if isinstance(b, tuple) else b) for a, b in v.items()}, loc)
+        elif isinstance(v, (list, tuple)):
             lst = YList(v)
             lst.loc, lst.item_locs = loc, [loc] * len(v)
             v = lst
@@ -72,30 +113,60 @@ def _scalar(value) -> str:
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items()) + "}"
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, str) and not (PLAIN.match(value) and value.lower() not in YAML_WORDS - {"input"}):
+        return json.dumps(value)
     return str(value)
 
 
 class _NotedList(YList):
-    """The imported layer list, with the ONNX node each layer came from (for the comments of `write_yaml`)."""
+    """An imported layer list, with the ONNX node each layer came from (for the comments of `write_yaml`)."""
 
     __slots__ = ("notes",)
 
 
 def write_yaml(doc: YMap) -> str:
-    """The document as YAML text, one flow mapping per layer, with the ONNX node each layer came from."""
+    """The document as YAML text: one flow mapping per layer with the ONNX node it came from in a comment, nested
+    lists and blocks as block mappings."""
     lines = [
         f"# Imported by costcalc from {doc['source']}.",
-        "# Layers are named after the ONNX nodes (the comment names each node and its op type); repeated",
-        "# structures are written out flat. Counts are those of the ONNX file.",
+        "# Layers are named after the model's modules, as the exporter recorded them (the comment names each ONNX",
+        "# node and its op type). Counts are those of the ONNX file.",
         f"name: {_scalar(doc['name'])}",
         f"source: {json.dumps(doc['source'])}",
         f"input: {_scalar(doc['input'])}",
-        "layers:",
     ]
-    for entry, note in zip(doc["layers"], doc["layers"].notes):
-        body = ", ".join(f"{k}: {_scalar(v)}" for k, v in entry.items())
-        note = " ".join(note.split())
-        lines.append(f"  - {{{body}}}" + (f"   # {note}" if note else ""))
+    if "blocks" in doc:
+        lines.append("blocks:")
+        for name, body in doc["blocks"].items():
+            lines.append(f"  {name}:")
+            if "args" in body:
+                lines.append(f"    args: {_scalar(dict(body['args']))}")
+            lines.append("    layers:")
+            _write_entries(lines, body["layers"], 6)
+    lines.append("layers:")
+    _write_entries(lines, doc["layers"], 2)
     return "\n".join(lines) + "\n"
+
+
+def _write_entries(lines: list, entries, indent: int) -> None:
+    pad = " " * indent
+    for entry, note in zip(entries, entries.notes):
+        note = " ".join(note.split())
+        comment = f"   # {note}" if note else ""
+        if "layers" in entry:
+            keys = [k for k in entry if k != "layers"]
+            lines.append(f"{pad}- {keys[0]}: {_scalar(entry[keys[0]])}{comment}")
+            lines.extend(f"{pad}  {k}: {_scalar(_plain(entry[k]))}" for k in keys[1:])
+            lines.append(f"{pad}  layers:")
+            _write_entries(lines, entry["layers"], indent + 4)
+        else:
+            body = ", ".join(f"{k}: {_scalar(_plain(v))}" for k, v in entry.items())
+            lines.append(f"{pad}- {{{body}}}{comment}")
+
+
+def _plain(value):
+    return dict(value) if isinstance(value, YMap) else value
