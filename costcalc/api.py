@@ -137,8 +137,11 @@ class Model:
         if bytes_per_element is not None and (not isinstance(bytes_per_element, int) or bytes_per_element < 1):
             raise OptionError(f"bytes_per_element {bytes_per_element!r}: a whole number from 1")
         _device(device)
-        report = checked(self.graph(set, input, batch), thresholds, bytes_per_element, convention)
-        return replace(report, settings=_settings(set, input))
+        from costcalc.analysis.published import published_for
+
+        graph = self.graph(set, input, batch)
+        report = replace(checked(graph, thresholds, bytes_per_element, convention), settings=_settings(set, input))
+        return replace(report, published=published_for(graph.spec, report, batch, bytes_per_element))
 
     def totals(self, *, set=None, input=None, batch: int = 1):
         """Only the totals (a Counts) at these settings, fast: a walk made before under the same variables is

@@ -28,8 +28,9 @@ Counting conventions:
                read and written, each input and parameter read once, each output written
                once; a 1x1 conv costs hw(c1+c2) + c1*c2/g. The batch multiplies
                activations, never parameters. JSON key: memory_access.
-  --convention full | fvcore | ptflops | thop  makes the FLOPs column count all
-               element-wise ops too, or what fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1
+  --convention full | 2xmac | fvcore | ptflops | thop | yolo  makes the FLOPs
+               column count all element-wise ops too, twice the multiply-adds, or what
+               fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1 or ultralytics (thop x 2)
                print; --explain-conventions shows each one's rules, op by op.
 """
 
@@ -74,16 +75,26 @@ def spec_options(command):
 
 
 def load_graph(path: str, sets: tuple, input_shape: str | None, batch: int):
-    """The walked graph of the spec (or model file) at `path`; every failure is a CostcalcError."""
+    """The walked graph of the spec (or model file) at `path` (a file, '-' for stdin, or a zoo name such as
+    `resnet50`); every failure is a CostcalcError, naming the --set or --input that caused it."""
     from costcalc.graph import load
+    from costcalc.zoo import resolve
 
+    path = resolve(path)
+    overrides, shape = _parse_sets(sets), _parse_input(input_shape)
     try:
-        graph = load(path, _parse_sets(sets), _parse_input(input_shape), batch)
+        graph = load(path, overrides, shape, batch)
         for warning in graph.warnings:  # legal but most likely not meant: located, on stderr
             click.echo(str(warning), err=True)
         return graph
     except (RecursionError, MemoryError) as e:  # a last guard: the limits should stop any spec before these
         raise SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})", Loc(path))
+    except SpecError as e:
+        if (overrides or shape) and path != "-":
+            from costcalc.overrides import blame
+
+            raise blame(e, lambda o, s: load(path, o, s, batch), overrides, shape, input_shape) from None
+        raise
 
 
 def _parse_thresholds(values: tuple) -> dict:
@@ -142,7 +153,7 @@ def main():
     """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs."""
 
 
-CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.analysis.conventions.CONVENTIONS
+CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo")  # costcalc.analysis.conventions.CONVENTIONS
 
 
 @main.command(epilog=CONVENTIONS_HELP)
@@ -161,7 +172,8 @@ CONVENTION_NAMES = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.an
               help="Memory access in bytes, N bytes per element (default: elements).")
 @click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="paper", show_default=True,
               help="What the FLOPs column counts: paper (conv + fc multiply-adds), full (plus every element-wise "
-                   "op), or the count of fvcore 0.1.5, ptflops 0.7.5 or thop 0.1.1.")
+                   "op), 2xmac (twice paper), or the count of fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1 or yolo "
+                   "(thop x 2, as ultralytics prints).")
 @click.option("--explain-conventions", is_flag=True,
               help="Print, per op, what each convention counts (and, with SPEC, its FLOPs per op type), then exit.")
 @click.option("--guidelines/--no-guidelines", "with_guidelines", default=True, show_default=True,
@@ -188,7 +200,9 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
                   else analyse(graph, bytes_per_element, convention, load_device(device), device or ""))
     except CostcalcError as e:
         _fail(e)
-    result = replace(result, settings=settings(sets, input_shape))
+    changed = settings(sets, input_shape)
+    result = replace(result, settings=changed)
+    result = replace(result, published=_published(graph, result, batch, bytes_per_element))
     selected = rows(result, level, top, sort)
     if fmt == "table" and len(selected) > MAX_TABLE_ROWS:
         click.echo(f"note: the table shows the first {MAX_TABLE_ROWS:,} of {len(selected):,} rows (totals cover "
@@ -197,151 +211,19 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
     click.echo(render(Format(fmt), result, selected, _options(exact)), nl=False)
 
 
+def _published(graph, result, batch: int, bytes_per_element):
+    from costcalc.analysis.published import published_for
+
+    try:
+        return published_for(graph.spec, result, batch, bytes_per_element)
+    except CostcalcError as e:
+        _fail(e)
+
+
 def _depth(depth: str):
     if depth != "all" and not (depth.isdigit() and int(depth) >= 1):
         raise click.BadParameter(f"'{depth}': a depth is a whole number from 1, or 'all'", param_hint="--depth")
     return None if depth == "all" else int(depth)
-
-
-def _side_sets(shared: tuple, side: tuple) -> tuple:
-    """--set for both sides, then --set-a (or --set-b) over it: each given once within its own option."""
-    merged = {**_parse_sets(shared), **_parse_sets(side)}
-    return tuple(f"{name}={value}" for name, value in merged.items())
-
-
-def _label(model: str, sets: tuple, input_shape: str | None) -> str:
-    from costcalc.report.as_table import model_label
-
-    return model_label(model, settings(sets, input_shape))
-
-
-@main.command(epilog=CONVENTIONS_HELP)
-@click.argument("spec_a", metavar="A.yaml")
-@click.argument("spec_b", metavar="[B.yaml]", required=False)
-@spec_options
-@click.option("--set-a", "sets_a", multiple=True, metavar="NAME=VALUE", help="Override a variable of A only.")
-@click.option("--set-b", "sets_b", multiple=True, metavar="NAME=VALUE", help="Override a variable of B only.")
-@click.option("--input-a", metavar="CxHxW", help="A's input (overrides --input).")
-@click.option("--input-b", metavar="CxHxW", help="B's input (overrides --input).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--depth", default="2", show_default=True, metavar="N|all",
-              help="Compare blocks at this depth of the name (1: stages); 'all': every layer.")
-@click.option("--changed", is_flag=True, help="Hide rows that are equal in A and B.")
-@click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
-@click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
-              help="Memory access in bytes, N bytes per element (default: elements).")
-@threshold_option
-@device_option
-def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, input_b, fmt, depth, changed, exact,
-            bytes_per_element, thresholds, device):
-    """Compare two specs (A.yaml B.yaml), or one spec under two settings (A.yaml --set-a width=1.0 --set-b
-    width=0.5): totals side by side with their deltas (B - A), a row-by-row diff matched by name, then by
-    position within a block, and the guideline violations that appear in B or disappear from A."""
-    from costcalc.analysis.compare import compare as compare_reports
-    from costcalc.report import Format, render
-
-    level = _depth(depth)
-    if spec_b is None and not (sets_a or sets_b or input_a or input_b):
-        raise click.UsageError("give B.yaml, or compare A.yaml with itself under --set-a/--set-b or "
-                               "--input-a/--input-b")
-    sets_a, sets_b = _side_sets(sets, sets_a), _side_sets(sets, sets_b)
-    try:
-        graph_a = load_graph(spec_a, sets_a, input_a or input_shape, batch)
-        graph_b = load_graph(spec_b or spec_a, sets_b, input_b or input_shape, batch)
-        result = compare_reports(analyse_checked(graph_a, thresholds, bytes_per_element, device=device),
-                                 analyse_checked(graph_b, thresholds, bytes_per_element, device=device), level,
-                                 _label(graph_a.name, sets_a, input_a or input_shape),
-                                 _label(graph_b.name, sets_b, input_b or input_shape))
-    except CostcalcError as e:
-        _fail(e)
-    if changed:
-        result = replace(result, rows=tuple(row for row in result.rows if row.changed))
-    click.echo(render(Format(fmt), result, None, _options(exact)), nl=False)
-
-
-@main.command()
-@click.argument("paths", metavar="SPEC|DIR...", nargs=-1, required=True)
-@spec_options
-@click.option("--max-flops", metavar="N", help="FLOPs limit, e.g. 4.5G (K/M/G/T are powers of 1000).")
-@click.option("--max-params", metavar="N", help="Params limit, e.g. 26M.")
-@click.option("--max-mac", metavar="N", help="Memory access limit in elements, e.g. 130M.")
-@click.option("--max-activations", metavar="N", help="Activations limit in elements, e.g. 50M.")
-@click.option("--max-latency", metavar="TIME", help="Estimated latency limit, e.g. 10ms (needs --device).")
-@device_option
-@click.option("--fail-on", metavar="G1,G2", help="Also fail (exit 1) on violations of these ShuffleNet V2 guidelines.")
-@threshold_option
-@click.option("--require-budget", is_flag=True, help="A spec with no limit at all fails (exit 1).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Also write a JUnit XML report to FILE.")
-@click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
-def check(paths, sets, input_shape, batch, max_flops, max_params, max_mac, max_activations, max_latency, device,
-          fail_on, thresholds, require_budget, fmt, junit_file, exact):
-    """Check each SPEC (every *.yaml under a DIR) against its `budget:` section and the --max-* limits.
-
-    \b
-    Exit codes: 0 every spec within budget, 1 some limit exceeded (or a
-    --fail-on guideline violated, or with --require-budget a spec without
-    limits), 2 a spec could not be read. A total equal to its limit is
-    within budget.
-    Under GitHub Actions (GITHUB_ACTIONS=true) also prints ::error annotations
-    at each spec's budget: line."""
-    from costcalc.analysis import analyse
-    from costcalc.analysis.budget import CheckRun, QuantityError, check_spec, command_line_limits, spec_files
-    from costcalc.report import Format, Options, render
-    from costcalc.report.as_ci import github_annotations, junit_xml
-
-    if thresholds and not fail_on:
-        raise click.UsageError("--threshold sets the guideline thresholds of --fail-on: give --fail-on too")
-    guidelines_failing = ()
-    if fail_on:
-        from costcalc.analysis.guidelines import GuidelineError, parse_ids
-
-        try:
-            guidelines_failing = parse_ids(fail_on)
-        except GuidelineError as e:
-            raise click.BadParameter(str(e), param_hint="--fail-on") from None
-    try:
-        extra = command_line_limits({"flops": max_flops, "params": max_params, "memory_access": max_mac,
-                                     "activations": max_activations, "latency_s": max_latency})
-    except QuantityError as e:
-        raise click.BadParameter(str(e).partition(": ")[2], param_hint=str(e).partition(":")[0]) from None
-    _parse_sets(sets), _parse_input(input_shape)  # a bad option is a usage error before any spec is read
-    if thresholds:
-        _parse_thresholds(thresholds)
-
-    if max_latency and not device:
-        raise click.UsageError("--max-latency gates on the estimated latency: give the device profile with --device")
-    try:
-        profile = load_device(device)
-    except CostcalcError as e:
-        _fail(e)
-
-    def load(path):
-        graph = load_graph(path, sets, input_shape, batch)
-        if guidelines_failing:
-            return graph.spec, analyse_checked(graph, thresholds, device=device)
-        return graph.spec, analyse(graph, device=profile, device_path=device or "")
-
-    files = spec_files(paths)
-    if not files:
-        click.echo(f"error: no spec file (*.yaml, *.yml) under {', '.join(paths)}", err=True)
-        sys.exit(2)
-    run = CheckRun(tuple(check_spec(path, extra, load, guidelines_failing) for path in files), require_budget)
-    for item in run.checks:
-        if item.error is not None:
-            click.echo(str(item.error), err=True)
-    click.echo(render(Format(fmt), run, None, Options(exact=exact)), nl=False)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        click.echo(github_annotations(run), nl=False, err=Format(fmt) in (Format.JSON, Format.CSV))
-    if junit_file:
-        try:
-            with open(junit_file, "w", encoding="utf-8") as f:
-                f.write(junit_xml(run))
-        except OSError as e:
-            click.echo(f"{junit_file}: error: cannot write the JUnit file: {e.strerror or e}", err=True)
-            sys.exit(2)
-    sys.exit(run.exit_code)
 
 
 def _explain_conventions(spec, sets, input_shape, batch, exact, fmt):
@@ -466,15 +348,21 @@ def import_model(model, output, input_shape):
         sys.exit(2)
 
 
-from costcalc.commands.export import export  # noqa: E402 - commands in their own modules register last
+from costcalc.commands.check import check  # noqa: E402 - commands in their own modules register last
+from costcalc.commands.compare import compare  # noqa: E402
+from costcalc.commands.export import export  # noqa: E402
 from costcalc.commands.measure import measure  # noqa: E402
 from costcalc.commands.calibrate import calibrate  # noqa: E402
 from costcalc.commands.plot import plot  # noqa: E402
 from costcalc.commands.schema import schema  # noqa: E402
+from costcalc.commands.zoo import zoo  # noqa: E402
 from costcalc.commands.sweep import sweep  # noqa: E402
 
+main.add_command(compare)
+main.add_command(check)
 main.add_command(export)
 main.add_command(measure)
+main.add_command(zoo)
 main.add_command(schema)
 main.add_command(sweep)
 main.add_command(plot)

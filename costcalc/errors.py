@@ -130,9 +130,15 @@ def shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# torch's name of an argument whose spec name is no slip of it: `kernel_size` is `k` (the window; `padding` and
+# `out_channels` are left to the list of what an op takes, as tests/test_spec_names.py says)
+KNOWN_AS = {"kernel_size": "k"}
+
+
 def did_you_mean(word: str, choices) -> str:
-    """' (did you mean 'x'?)' for the choice `word` is a slip of, or '' when none is: a wrong suggestion
-    gives wrong counts (`gelu` is not `relu`, `matmul` is not `mul`), so only really close names qualify.
+    """' (did you mean 'x'?)' for the choice `word` is a slip of (or the spec's name for another tool's spelling
+    of a key, KNOWN_AS: 'kernel_size' -> 'k'), or '' when none is: a wrong suggestion gives wrong counts (`gelu`
+    is not `relu`, `matmul` is not `mul`), so only really close names qualify.
 
     Both sides are compared lower-cased, without '_' and '-', and without torch's '2d' suffix (costcalc's ops
     are the 2-D ones: `conv2d` is `conv`, `BatchNorm2d` is `batchnorm`). A choice then qualifies when it has
@@ -144,6 +150,8 @@ def did_you_mean(word: str, choices) -> str:
     word = str(word)
     if len(word) > 100:
         return ""
+    if KNOWN_AS.get(word) in [str(c) for c in choices]:
+        return f" (did you mean '{KNOWN_AS[word]}'?)"
     typed = _folded(word)
     if typed in OTHER_OPS:
         return ""

@@ -141,7 +141,14 @@ class _Walker:
                 what = f"--set {name}={overrides[name]}"
             else:
                 what = f"variable '{name}'"
-            env[name] = self.evaluate(value, env.__getitem__, what)
+            try:
+                env[name] = self.evaluate(value, env.__getitem__, what)
+            except SpecError as e:
+                text = str(overrides.get(name, ""))
+                if "," in text and not text.lstrip().startswith(("[", "(")):  # --set depths=3,4,6,3
+                    raise SpecError(f"{e.message} (a list is written in brackets: --set {name}=[{text}])",
+                                    e.loc) from None
+                raise
         return env
 
     def input_shapes(self) -> dict:
@@ -303,10 +310,10 @@ class _Walker:
                       else f"{definition.min_inputs} to {definition.max_inputs}")
             raise SpecError(f"{where}: {op} takes {wanted} input(s), got {n}", entry.sources_loc or entry.loc)
         for key, value in entry.params.items():
-            if key not in definition.args:
+            if key not in definition.keys:
                 known = ", ".join(definition.args) or "no arguments"
                 raise SpecError(f"{where}: op '{op}' has no key '{key}'"
-                                f"{did_you_mean(key, definition.args) or f' (it takes: {known})'}", entry.key_locs[key])
+                                f"{did_you_mean(key, definition.keys) or f' (it takes: {known})'}", entry.key_locs[key])
         current = inputs
         numbered = entry.repeat is not None  # `repeat:` numbers its repetitions, even when it is 1
         for r in range(repeat):
@@ -331,7 +338,7 @@ class _Walker:
 
     def op_args(self, entry: Entry, definition, lookup, where: str) -> dict:
         args = {}
-        for key, spec_arg in definition.args.items():
+        for key, spec_arg in definition.keys.items():
             value = entry.params.get(key)
             if value is None:
                 if spec_arg.default is REQUIRED:
@@ -339,14 +346,14 @@ class _Walker:
                 if spec_arg.default is not None:
                     args[key] = spec_arg.default
                 continue
-            args[key] = self.typed(value, spec_arg.kind, lookup, f"{where}: '{key}'")
+            args[key] = self.typed(value, spec_arg.kind, lookup, f"{where}: '{key}'", spec_arg.choices)
         return args
 
     def apply(self, op, definition, args, inputs, entry: Entry, path, kinds):
         name = ".".join(path)
         shapes = [self.tensors[t] for t in inputs]
         try:
-            result = definition.fn(*shapes, **args)
+            result = definition.apply(shapes, args)
         except OpError as e:
             value = entry.params.get(e.key) if e.key else None
             raise SpecError(f"layer '{name}': {e}", value.loc if value is not None else entry.loc) from None
@@ -396,7 +403,20 @@ class _Walker:
             raise SpecError(f"{what} must be a finite number, not {raw}", value.loc)
         return raw
 
-    def typed(self, value: Value, kind: str, lookup, what: str):
+    def typed(self, value: Value, kind: str, lookup, what: str, choices: tuple = ()):
+        if kind == "choice":  # a bare word, one of `choices` (an expression may compute it too)
+            raw = value.raw
+            if isinstance(raw, str) and (raw in choices or raw.isidentifier()):
+                try:  # a bare word: one of the choices, or a variable holding one
+                    result = raw if raw in choices else lookup(raw)
+                except KeyError:
+                    result = raw
+            else:
+                result = self.evaluate(value, lookup, what)
+            if result not in choices:
+                raise SpecError(f"{what} is one of {', '.join(choices)}, not {shown(result)}"
+                                f"{did_you_mean(str(result), choices)}", value.loc)
+            return result
         if kind == "bool":
             result = self.evaluate(value, lookup, what)
             if not isinstance(result, bool) and result not in (0, 1):
@@ -413,6 +433,8 @@ class _Walker:
             return result
         if kind == "int":
             return self.integer(value, lookup, what, 1)
+        if kind == "index":
+            return self.integer(value, lookup, what, 0)
         if kind == "ints":
             if not isinstance(value.raw, list):  # an expression or a variable holding a list (`sizes: sizes`)
                 result = self.evaluate(value, lookup, what)
@@ -489,10 +511,10 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
                 raise SpecError(f"{where}: unknown op '{shown(entry.op)}'"
                                 f"{hint or ' (known ops: ' + ', '.join(OPS) + ')'}", entry.op_loc)
             for key in entry.params:
-                if key not in definition.args:
+                if key not in definition.keys:
                     known = ", ".join(definition.args) or "no arguments"
                     errors.add(SpecError(f"{where}: op '{op}' has no key '{shown(key)}'"
-                                         f"{did_you_mean(key, definition.args) or f' (it takes: {known})'}",
+                                         f"{did_you_mean(key, definition.keys) or f' (it takes: {known})'}",
                                          entry.key_locs[key]))
         elif entry.block is not None:
             definition = spec.blocks.get(entry.block)

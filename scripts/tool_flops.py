@@ -2,7 +2,7 @@
 compare what they print with costcalc's conventions (costcalc.analysis.conventions). An optional cross-check, not
 part of the test suite: it needs, installed by hand in a separate environment,
 
-    pip install torch==2.13.0 torchvision fvcore==0.1.5.post20221221 ptflops==0.7.5 thop==0.1.1.post2209072238
+    pip install torch torchvision fvcore==0.1.5.post20221221 ptflops==0.7.5 thop==0.1.1.post2209072238
 
 Usage: python scripts/tool_flops.py [--models resnet50,shufflenet_v2_x1_0]
 It prints one line per (probe, tool): the tool's count, costcalc's, and OK or DIFF; then each model's totals.
@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 # torchvision's fake (meta) kernels are for torch.compile only; skipping their registration lets a torchvision wheel
 # built for a neighbouring torch release import (ptflops imports torchvision.ops). Eager counting is unaffected.
@@ -78,6 +79,34 @@ class TwoInputs(nn.Module):
         return self.fn(x, self.branch(x))
 
 
+class Permuted(nn.Module):
+    """A channels-last module between two permutes, as ConvNeXt's blocks use nn.LayerNorm."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision.models.convnext.LayerNorm2d: a subclass of nn.LayerNorm that calls F.layer_norm."""
+
+    def forward(self, x):
+        return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                            self.eps).permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(c, 1, 1))
+
+    def forward(self, x):
+        return self.gamma * x
+
+
 def channel_shuffle(x, groups=2):
     n, c, h, w = x.shape
     return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
@@ -127,6 +156,39 @@ def probes():
                                                                           {"parts": 2}), None)
     yield ("shuffle (view/transpose)", Lambda(channel_shuffle), Site("shuffle", (X,), (X,), {"groups": 2}), None)
     yield ("flatten", nn.Flatten(), Site("flatten", (X,), ((C * H * W,),), {}), None)
+    for op, module, args in [("layernorm (nn.LayerNorm, channels last)", Permuted(nn.LayerNorm(C)), {}),
+                             ("groupnorm", nn.GroupNorm(2, C), {"groups": 2}),
+                             ("hardtanh", nn.Hardtanh(), {"min_val": -1.0, "max_val": 1.0}),
+                             ("gelu", nn.GELU(), {"approximate": "none"}), ("gelu tanh", nn.GELU("tanh"), {"approximate": "tanh"}),
+                             ("mish", nn.Mish(), {}), ("softmax", nn.Softmax(dim=1), {})]:
+        yield (op, module, Site(op.split()[0], (X,), (X,), args), None)
+    yield ("layernorm (LayerNorm2d subclass)", LayerNorm2d(C), Site("layernorm", (X,), (X,), {"call": "functional"}),
+           None)
+    yield ("layer_scale", LayerScale(C), Site("layer_scale", (X,), (X,), {}), None)
+    for mode in ("nearest", "bilinear"):
+        yield (f"resize x2 {mode} (nn.Upsample)", nn.Upsample(scale_factor=2, mode=mode),
+               Site("resize", (X,), ((C, 2 * H, 2 * W),), {"scale": 2, "mode": mode}), None)
+        yield (f"resize to 7x13 {mode} (F.interpolate)", Lambda(lambda x, m=mode: F.interpolate(x, (7, 13), mode=m)),
+               Site("resize", (X,), ((C, 7, 13),), {"size": (7, 13), "mode": mode, "call": "functional"}), None)
+    yield ("adaptive_avgpool to 3x4", nn.AdaptiveAvgPool2d((3, 4)), Site("adaptive_avgpool", (X,), ((C, 3, 4),),
+                                                                         {"out": (3, 4)}), None)
+    yield ("adaptive_maxpool to 3x4", nn.AdaptiveMaxPool2d((3, 4)), Site("adaptive_maxpool", (X,), ((C, 3, 4),),
+                                                                         {"out": (3, 4)}), None)
+    # the functions are looked up when called, as a model's forward does (ptflops patches the F namespace)
+    for name, fn, op, out in [("F.relu", lambda x: F.relu(x), "relu", X), ("F.relu6", lambda x: F.relu6(x), "relu6", X),
+                              ("F.adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, 1), "gap", (C, 1, 1)),
+                              ("F.gelu", lambda x: F.gelu(x), "gelu", X)]:
+        yield (f"{op} functional ({name})", Lambda(fn), Site(op, (X,), (out,), {"call": "functional"}), None)
+    yield ("conv_transpose 3x3/2 + bias", nn.ConvTranspose2d(C, 6, 3, stride=2, padding=1, output_padding=1),
+           Site("conv_transpose", (X,), ((6, 2 * H, 2 * W),), {**conv_args(out=6, stride=2, bias=True),
+                                                               "output_padding": (1, 1)}), None)
+    yield ("conv_transpose grouped g=2", nn.ConvTranspose2d(C, 4, 2, stride=2, groups=2, bias=False),
+           Site("conv_transpose", (X,), ((4, 2 * H, 2 * W),), {**conv_args(out=4, k=2, stride=2, pad=0, groups=2),
+                                                               "output_padding": (0, 0)}), None)
+    yield ("pad (nn.ZeroPad2d)", nn.ZeroPad2d((1, 2, 3, 4)), Site("pad", (X,), ((C, H + 7, W + 3),),
+                                                                  {"pad": (3, 1), "pad_end": (4, 2)}), None)
+    yield ("slice (x[:, :5])", Lambda(lambda x: x[:, :5]), Site("slice", (X,), ((5, H, W),), {"out": 5, "start": 0}),
+           None)
     index = torch.tensor([0, 2, 4, 6, 1, 3])
     yield ("select (torch.index_select)", Lambda(lambda x: torch.index_select(x, 1, index)),
            Site("select", (X,), ((6, H, W),), {"out": 6}), None)

@@ -53,7 +53,8 @@ def test_shufflenet_v2_totals_match_each_tool(name, flops):
 def test_resnet50_differences_by_op_derived_by_hand():
     """Where the tools part ways on resnet50: 11,113,984 batchnorm outputs (the conv outputs), 9,608,704 relu
     outputs, a 64x112x112 maxpool input, a 2048x7x7 pool input, a 1000-unit fc bias."""
-    table = by_op(load(str(SPECS / "resnet50.yaml")))
+    table = {op: {k: row[k] for k in ("paper", "full", "fvcore", "ptflops", "thop")}
+             for op, row in by_op(load(str(SPECS / "resnet50.yaml"))).items()}
     bn, relu, pool_in, gap_in = 11_113_984, 9_608_704, 64 * 112 * 112, 2048 * 7 * 7
     assert table["bn"] == {"paper": 0, "full": 2 * bn, "fvcore": 2 * bn, "ptflops": 2 * bn, "thop": 4 * bn}
     assert table["relu"] == {"paper": 0, "full": relu, "fvcore": 0, "ptflops": 2 * relu, "thop": 0}
@@ -113,15 +114,77 @@ layers:
 """
 
 
+MODERN_OPS = """
+name: modern_ops
+input: [8, 16, 16]
+layers:
+  - {name: up, op: conv_transpose, out: 8, k: 2, stride: 2, bias: true}
+  - {name: ln, op: layernorm}
+  - {name: gn, op: groupnorm, groups: 2}
+  - {name: ls, op: layer_scale}
+  - {name: gelu, op: gelu}
+  - {name: gelu_t, op: gelu, approximate: tanh}
+  - {name: mish, op: mish}
+  - {name: ht, op: hardtanh}
+  - {name: sm, op: softmax}
+  - {name: pad, op: pad, pad: 1}
+  - {name: sl, op: slice, out: 4}
+  - {name: down, op: resize, size: [17, 17], mode: bilinear}
+  - {name: up2, op: resize, scale: 2}
+  - {name: amax, op: adaptive_maxpool, out: [5, 5]}
+  - {name: aavg, op: adaptive_avgpool, out: 2, from: up2}
+  - {name: frelu, op: relu, call: functional}
+"""
+
+
 @pytest.fixture
 def every_op(write_spec):
     graph = load(write_spec(EVERY_OP))
-    assert {node.op for node in graph.nodes} == set(OPS)  # the spec exercises every op of the registry
+    assert {node.op for node in graph.nodes} | {n.op for n in load(write_spec(MODERN_OPS)).nodes} == set(OPS)
     return graph
+
+
+@pytest.fixture
+def modern_ops(write_spec):
+    return load(write_spec(MODERN_OPS))
 
 
 def graphs(every_op):
     return [every_op, *(load(str(p)) for p in SPEC_FILES), load(str(SPECS / "resnet50.yaml"), batch=2)]
+
+
+def test_modern_ops_under_each_tool_by_hand(modern_ops):
+    """The modern-ops spec, each tool's total written out from its rules (up to `pad`: 8x32x32 = a elements)."""
+    a = 8 * 32 * 32
+    macs = 16 * 16 * 8 * 8 * 2 * 2       # transposed 2x2/2, 8 -> 8: every input element times 8 * 2 * 2 weights
+    down, up2, amax_in = 4 * 17 * 17, 4 * 34 * 34, 4 * 34 * 34
+    totals = {name: sum(recount(modern_ops, name)) for name in CONVENTIONS}
+    assert totals["paper"] == macs and totals["2xmac"] == 2 * macs
+    assert totals["fvcore"] == macs + 5 * a + 5 * a + 4 * down + up2 + up2  # norms, bilinear, nearest, adaptive avg
+    assert totals["ptflops"] == (
+        macs + a                              # + bias
+        + a + 2 * a                           # layernorm 1 (no `affine` attribute), groupnorm 2
+        + 2 * a + 2 * a + a                   # gelu twice (hook + F.gelu), softmax once (F.softmax)
+        + 2 * down + 2 * up2                  # resize: upsample hook + F.interpolate
+        + 2 * amax_in + 2 * up2               # adaptive pools: hook + function
+        + 4 * 2 * 2)                          # relu called functionally: F.relu only
+    assert totals["thop"] == (
+        8 * 32 * 32 * 8 * 2 * 2               # count_convNd: output numel * c_in * k * k
+        + 4 * a                               # layernorm; no rule for GroupNorm, GELU, Mish, Hardtanh
+        + a // 8 * (3 * 8 - 1)                # softmax over 8 channels
+        + 11 * down + up2                     # count_upsample: bilinear 11 per output, nearest 1
+        + (17 * 17 + 1) * 4 * 2 * 2)          # count_adap_avgpool 34x34 -> 2x2; the functional relu unseen
+    assert totals["yolo"] == 2 * totals["thop"]
+
+
+def test_call_functional_changes_only_hook_based_tools(write_spec):
+    text = "name: f\ninput: [8, 6, 6]\nlayers:\n  - {op: relu%s}\n  - {op: gap%s}\n"
+    module, functional = load(write_spec(text % ("", ""))), load(write_spec(text % ((", call: functional",) * 2)))
+    for name in ("paper", "full", "fvcore"):
+        assert recount(module, name) == recount(functional, name)
+    assert recount(module, "ptflops") == [2 * 288, 2 * 288] and recount(functional, "ptflops") == [288, 288]
+    assert recount(module, "thop") == [0, 8 * 37] and recount(functional, "thop") == [0, 0]
+    assert [n.counts for n in module.nodes] == [n.counts for n in functional.nodes]
 
 
 def test_paper_equals_the_existing_flops(every_op):
@@ -137,6 +200,7 @@ def test_full_equals_flops_plus_elementwise_flops(every_op):
 def test_every_convention_has_one_rule_per_op():
     for convention in CONVENTIONS.values():
         assert set(convention.rules) == set(OPS), convention.name
+        assert convention.functional is None or set(convention.functional) == set(OPS), convention.name
         assert all(rule.says for rule in convention.rules.values())
 
 
@@ -246,6 +310,45 @@ PROBES = [
     ("dropout", site("dropout", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
     ("identity", site("identity", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
     ("select (torch.index_select)", site("select", [X], [(6, 10, 10)], out=6), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    # the later ops, as printed by the tools through scripts/tool_flops.py (torch 2.14.1, the same tool versions)
+    ("layernorm (nn.LayerNorm, channels last)", site("layernorm", [X], [X]),
+     {"fvcore": 4_000, "ptflops": 800, "thop": 3_200}),
+    ("layernorm (torchvision's LayerNorm2d)", site("layernorm", [X], [X], call="functional"),
+     {"fvcore": 4_000, "ptflops": 0, "thop": 0}),
+    ("groupnorm", site("groupnorm", [X], [X], groups=2), {"fvcore": 4_000, "ptflops": 1_600, "thop": 0}),
+    ("hardtanh", site("hardtanh", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("gelu", site("gelu", [X], [X], approximate="none"), {"fvcore": 0, "ptflops": 1_600, "thop": 0}),
+    ("gelu tanh", site("gelu", [X], [X], approximate="tanh"), {"fvcore": 0, "ptflops": 1_600, "thop": 0}),
+    ("mish", site("mish", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("softmax", site("softmax", [X], [X]), {"fvcore": 0, "ptflops": 800, "thop": 2_300}),
+    ("layer_scale", site("layer_scale", [X], [X]), {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("resize x2 nearest (nn.Upsample)", site("resize", [X], [(8, 20, 20)], scale=2, mode="nearest"),
+     {"fvcore": 3_200, "ptflops": 6_400, "thop": 3_200}),
+    ("resize x2 bilinear (nn.Upsample)", site("resize", [X], [(8, 20, 20)], scale=2, mode="bilinear"),
+     {"fvcore": 12_800, "ptflops": 6_400, "thop": 35_200}),
+    ("resize to 7x13 nearest (F.interpolate)", site("resize", [X], [(8, 7, 13)], size=(7, 13), mode="nearest",
+                                                    call="functional"), {"fvcore": 728, "ptflops": 728, "thop": 0}),
+    ("resize to 7x13 bilinear (F.interpolate)", site("resize", [X], [(8, 7, 13)], size=(7, 13), mode="bilinear",
+                                                     call="functional"), {"fvcore": 2_912, "ptflops": 728, "thop": 0}),
+    ("adaptive_avgpool to 3x4", site("adaptive_avgpool", [X], [(8, 3, 4)], out=(3, 4)),
+     {"fvcore": 800, "ptflops": 1_600, "thop": 896}),
+    ("adaptive_maxpool to 3x4", site("adaptive_maxpool", [X], [(8, 3, 4)], out=(3, 4)),
+     {"fvcore": 0, "ptflops": 1_600, "thop": 0}),
+    ("relu functional (F.relu)", site("relu", [X], [X], call="functional"), {"fvcore": 0, "ptflops": 800, "thop": 0}),
+    ("relu6 functional (F.relu6)", site("relu6", [X], [X], call="functional"),
+     {"fvcore": 0, "ptflops": 800, "thop": 0}),
+    ("gap functional (F.adaptive_avg_pool2d)", site("gap", [X], [(8, 1, 1)], call="functional"),
+     {"fvcore": 800, "ptflops": 800, "thop": 0}),
+    ("gelu functional (F.gelu)", site("gelu", [X], [X], call="functional"), {"fvcore": 0, "ptflops": 800, "thop": 0}),
+    ("conv_transpose 3x3/2 + bias", site("conv_transpose", [X], [(6, 20, 20)], out=6, groups=1, bias=True,
+                                         output_padding=(1, 1), **{**CONV, "stride": (2, 2)}),
+     {"fvcore": 43_200, "ptflops": 45_600, "thop": 172_800}),
+    ("conv_transpose grouped g=2", site("conv_transpose", [X], [(4, 20, 20)], out=4, groups=2, bias=False,
+                                        k=(2, 2), stride=(2, 2), pad=(0, 0), dilation=(1, 1), output_padding=(0, 0)),
+     {"fvcore": 6_400, "ptflops": 6_400, "thop": 25_600}),
+    ("pad (nn.ZeroPad2d)", site("pad", [X], [(8, 17, 13)], pad=(3, 1), pad_end=(4, 2)),
+     {"fvcore": 0, "ptflops": 0, "thop": 0}),
+    ("slice (x[:, :5])", site("slice", [X], [(5, 10, 10)], out=5, start=0), {"fvcore": 0, "ptflops": 0, "thop": 0}),
 ]
 
 
@@ -302,8 +405,10 @@ def test_cli_explain_conventions_with_a_spec_shows_where_tools_part_ways(run):
     assert result.exit_code == 0
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
             for line in result.stdout.splitlines() if line.startswith("│")}
-    assert rows["bn"] == ["0", "22,227,968", "22,227,968", "22,227,968", "44,455,936"]
-    assert rows["total"] == ["4,089,184,256", "4,128,447,976", "4,111,512,576", "4,132,436,968", "4,133,742,592"]
+    assert list(CONVENTIONS) == ["paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo"]
+    assert rows["bn"] == ["0", "22,227,968", "0", "22,227,968", "22,227,968", "44,455,936", "88,911,872"]
+    assert rows["total"] == ["4,089,184,256", "4,128,447,976", "8,178,368,512", "4,111,512,576", "4,132,436,968",
+                             "4,133,742,592", "8,267,485,184"]
 
 
 def test_cli_report_still_needs_a_spec(run):
@@ -339,3 +444,15 @@ def test_cli_offers_exactly_the_conventions_of_the_analysis():
     from costcalc.cli import CONVENTION_NAMES
 
     assert CONVENTION_NAMES == tuple(CONVENTIONS)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("{op: relu, call: functionl}", "'call' is one of module, functional, not functionl (did you mean 'functional'?)"),
+    ("{op: resize, scale: 2, mode: bilnear}", "'mode' is one of nearest, bilinear, not bilnear (did you mean 'bilinear'?)"),
+    ("{op: gelu, approximate: 2}", "'approximate' is one of none, tanh, not 2"),
+])
+def test_a_bad_word_is_one_located_error(run, write_spec, entry, message):
+    path = write_spec(f"name: x\ninput: [4, 8, 8]\nlayers:\n  - {entry}\n")
+    result = run("report", path)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and f"{path}:4:" in result.stderr and message in result.stderr

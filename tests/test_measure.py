@@ -46,6 +46,12 @@ def test_a_fused_kernel_goes_on_its_first_layer_and_the_others_are_marked():
     assert rows["[ReorderOutput]"].latency_s == 0.001 and rows["[ReorderOutput]"].fused_into is None
 
 
+def test_a_removed_first_node_is_marked_with_its_reader():
+    nodes = [("drop", "Dropout", ["input"], ["drop"]), ("conv", "Conv", ["drop", "w"], ["conv"])]
+    rows = {r.name: r for r in attribute(_model(nodes), [[("conv", "Conv", 0.002)]])}
+    assert (rows["drop"].fused_into, rows["drop"].latency_s, rows["conv"].latency_s) == ("conv", 0.0, 0.002)
+
+
 def test_unfused_kernels_and_sub_nodes_of_a_layer():
     """A costcalc layer written as several nodes (swish: Sigmoid + `<layer>/Mul`) sums its kernels; a kernel named
     after a sub-node (`act/Mul/QuickGeluFusion/`) belongs to the layer."""
@@ -150,3 +156,23 @@ def test_without_onnxruntime_one_located_error_names_the_extra(run, monkeypatch)
     assert result.stderr == "specs/resnet50.yaml:1:1: error: measuring needs onnxruntime: pip install 'costcalc[runtime]'\n"
     result = run("verify", "specs/resnet50.yaml", "--against", "onnxruntime")
     assert result.exit_code == 2 and "costcalc[runtime]" in result.stderr
+
+
+def test_an_open_input_size_needs_input(run, tmp_path):
+    """A file whose input is N x 4 x H x W: measure says to give the size, and runs with --input."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((4, 4, 1, 1), np.float32), "w")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, "H", "W"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], "g", [x], [y], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    path = tmp_path / "open.onnx"
+    path.write_bytes(model.SerializeToString())
+    result = run("measure", path, "--runs", "1", "--warmup", "0")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}:1:1: error: input 'x' has shape ['N', 4, 'H', 'W']: its size is not fixed")
+    result = run("measure", path, "--runs", "1", "--warmup", "0", "--input", "4x8x8", "--batch", "2", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert [layer["name"] for layer in json.loads(result.stdout)["layers"]][0] == "conv"

@@ -154,7 +154,8 @@ def test_free_ops_move_nothing(op):
 def test_every_op_has_a_test_here():
     tested = {"conv", "fc", "bn", "gap", "maxpool", "avgpool", "add", "mul", "concat", "split", "shuffle", "flatten",
               "dropout", "identity", "relu", "relu6", "sigmoid", "swish", "hardsigmoid", "hardswish", "leaky_relu",
-              "tanh", "scale", "select", "mean"}
+              "tanh", "scale", "select", "mean", "conv_transpose", "layernorm", "groupnorm", "layer_scale", "gelu",
+              "mish", "hardtanh", "softmax", "adaptive_avgpool", "adaptive_maxpool", "resize", "pad", "slice"}
     assert set(OPS) <= tested
 
 
@@ -167,3 +168,127 @@ def test_select_gathers_channels():
     result = OPS["select"].fn((8, 5, 5), out=6)
     assert result.outputs == ((6, 5, 5),) and (result.flops, result.elementwise_flops, result.params) == (0, 0, 0)
     assert account(result, [(8, 5, 5)], 2).memory_access == 2 * (8 * 25 + 6 * 25)
+
+
+# ---- the later ops ------------------------------------------------------------------------------------------------
+
+def transposed_positions(size, k, stride, pad, output_padding, dilation):
+    """Output length of a transposed conv by scattering: the last tap lands at (size-1)*stride + dilation*(k-1);
+    the output spans 0 .. that + output_padding, less `pad` on each side."""
+    last = max(i * stride + j * dilation for i in range(size) for j in range(k))
+    return last + 1 + output_padding - 2 * pad
+
+
+@pytest.mark.parametrize("c, h, out, k, stride, pad, output_padding, dilation, groups", [
+    (8, 7, 4, 2, 2, 0, 0, 1, 1),     # a U-Net up-convolution
+    (6, 5, 6, 3, 2, 1, 1, 1, 3),     # 3x3/2, pad 1, output_padding 1: exactly doubles
+    (4, 6, 8, 4, 2, 1, 0, 1, 4),     # DCGAN's 4x4/2 doubling, depthwise-like groups
+    (2, 5, 3, 3, 1, 0, 0, 2, 1),     # dilated
+])
+@pytest.mark.parametrize("bias", [False, True])
+def test_conv_transpose_closed_form(c, h, out, k, stride, pad, output_padding, dilation, groups, bias):
+    result = OPS["conv_transpose"].fn((c, h, h), out=out, k=(k, k), stride=(stride, stride), pad=(pad, pad),
+                                      output_padding=(output_padding, output_padding), dilation=(dilation, dilation),
+                                      groups=groups, bias=bias)
+    ho = transposed_positions(h, k, stride, pad, output_padding, dilation)
+    assert result.outputs == ((out, ho, ho),)
+    macs = 0
+    for _ in range(c * h * h):  # each input element is multiplied by the k*k*out/groups weights of its group
+        macs += k * k * (out // groups)
+    assert result.flops == macs
+    assert result.params == c * (out // groups) * k * k + (out if bias else 0)
+    assert result.elementwise_flops == (out * ho * ho if bias else 0)
+
+
+def test_conv_transpose_refuses_an_output_padding_as_large_as_the_stride():
+    with pytest.raises(OpError, match="output_padding 2 must be smaller") as e:
+        OPS["conv_transpose"].fn((4, 5, 5), out=4, k=(3, 3), stride=(2, 2), output_padding=(2, 2))
+    assert e.value.key == "output_padding"
+
+
+@pytest.mark.parametrize("op, args, per_element, params", [
+    ("layernorm", {}, 7, 2 * 12), ("layernorm", {"affine": False}, 5, 0), ("groupnorm", {"groups": 3}, 7, 2 * 12),
+    ("groupnorm", {"groups": 4, "affine": False}, 5, 0), ("layer_scale", {}, 1, 12),
+])
+def test_norms_and_layer_scale(op, args, per_element, params):
+    """(x - mean) / sqrt(var + eps): sum, subtract, square, sum, divide = 5 per element; gamma, beta: 2 more."""
+    result = OPS[op].fn((12, 5, 5), **args)
+    assert result.outputs == ((12, 5, 5),) and result.elementwise_flops == per_element * 300
+    assert result.params == params and result.flops == 0
+    assert account(result, [(12, 5, 5)], 2).memory_access == 2 * 600 + params
+
+
+def test_groupnorm_groups_must_divide_the_channels():
+    with pytest.raises(OpError, match="groups=5 does not divide in_channels=12"):
+        OPS["groupnorm"].fn((12, 5, 5), groups=5)
+
+
+@pytest.mark.parametrize("op, args, per_element", [
+    ("gelu", {"approximate": "none"}, 5), ("gelu", {"approximate": "tanh"}, 9), ("mish", {}, 5),
+    ("hardtanh", {"min_val": -2.0, "max_val": 2.0}, 2),
+])
+def test_modern_activations(op, args, per_element):
+    result = OPS[op].fn((6, 4, 4), **args)
+    assert result.outputs == ((6, 4, 4),) and result.elementwise_flops == per_element * 96 and result.params == 0
+
+
+def test_softmax_over_channels():
+    """Per position: C exps, C - 1 adds, C divides."""
+    assert OPS["softmax"].fn((10, 3, 4)).elementwise_flops == 12 * (10 + 9 + 10)
+    assert OPS["softmax"].fn((1000,)).elementwise_flops == 1000 + 999 + 1000
+
+
+def torch_windows(size, out):
+    """torch's adaptive windows written out: start = floor(i * size / out), end = ceil((i + 1) * size / out)."""
+    import math
+    return [(math.floor(i * size / out), math.ceil((i + 1) * size / out)) for i in range(out)]
+
+
+@pytest.mark.parametrize("h, w, out", [(7, 7, (7, 7)), (8, 8, (7, 7)), (14, 10, (7, 7)), (5, 9, (3, 4)),
+                                       (6, 6, (1, 1)), (3, 3, (6, 6))])
+@pytest.mark.parametrize("op", ["adaptive_avgpool", "adaptive_maxpool"])
+def test_adaptive_pools(op, h, w, out):
+    result = OPS[op].fn((4, h, w), out=out)
+    assert result.outputs == ((4, *out),)
+    areas = sum((r1 - r0) * (c1 - c0) for r0, r1 in torch_windows(h, out[0]) for c0, c1 in torch_windows(w, out[1]))
+    assert result.elementwise_flops == 4 * areas
+
+
+def test_adaptive_avgpool_to_one_is_gap():
+    assert OPS["adaptive_avgpool"].fn((64, 7, 9), out=(1, 1)) == OPS["gap"].fn((64, 7, 9))
+
+
+def test_vgg_adaptive_pool_at_256():
+    """VGG at 256: the features end at 8x8; torch's 7x7 windows are 2x2 (overlapping by one row and column)."""
+    result = OPS["adaptive_avgpool"].fn((512, 8, 8), out=(7, 7))
+    assert result.outputs == ((512, 7, 7),) and result.elementwise_flops == 512 * 49 * 4
+
+
+@pytest.mark.parametrize("args, out, per_element", [
+    ({"scale": 2}, (3, 10, 14), 0), ({"scale": 2, "mode": "bilinear"}, (3, 10, 14), 7),
+    ({"scale": 0.5}, (3, 2, 3), 0), ({"scale": 1.5}, (3, 7, 10), 0), ({"size": (9, 4), "mode": "bilinear"}, (3, 9, 4), 7),
+])
+def test_resize(args, out, per_element):
+    result = OPS["resize"].fn((3, 5, 7), **args)
+    assert result.outputs == (out,) and result.elementwise_flops == per_element * prod(out)
+    assert account(result, [(3, 5, 7)], 1).memory_access == 105 + prod(out)
+
+
+def test_resize_takes_a_size_or_a_scale():
+    with pytest.raises(OpError, match="either 'size'"):
+        OPS["resize"].fn((3, 5, 7))
+    with pytest.raises(OpError, match="either 'size'"):
+        OPS["resize"].fn((3, 5, 7), size=(2, 2), scale=2)
+    with pytest.raises(OpError, match="leaves no output"):
+        OPS["resize"].fn((3, 5, 7), scale=0.1)
+
+
+def test_pad_and_slice():
+    padded = OPS["pad"].fn((3, 5, 7), pad=(1, 2))
+    assert padded.outputs == ((3, 7, 11),) and account(padded, [(3, 5, 7)], 1).memory_access == 105 + 231
+    assert OPS["pad"].fn((3, 5, 7), pad=(0, 0), pad_end=(1, 1)).outputs == ((3, 6, 8),)  # TF-style "same"
+    view = OPS["slice"].fn((10, 4, 4), out=6)
+    assert view.outputs == ((6, 4, 4),) and account(view, [(10, 4, 4)], 3).memory_access == 0
+    assert OPS["slice"].fn((10, 4, 4), out=4, start=6).outputs == ((4, 4, 4),)
+    with pytest.raises(OpError, match="beyond in_channels=10"):
+        OPS["slice"].fn((10, 4, 4), out=5, start=6)

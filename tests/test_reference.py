@@ -241,6 +241,141 @@ def test_mean_over_height_and_width():
     assert (tally.read, tally.written, tally.mult_adds) == (120, 6, 0)
 
 
+# ---- the later ops: values against their definitions written as loops, counts against closed forms -------------
+
+def naive_conv_transpose2d(x, w, stride, padding, output_padding, groups, dilation):
+    """Every input element scatters weight * x into the output, one tap at a time (float64)."""
+    n, c, h, wd = x.shape
+    _, out_group, k_h, k_w = w.shape
+    full = np.zeros((n, out_group * groups, (h - 1) * stride + dilation * (k_h - 1) + 1 + output_padding,
+                     (wd - 1) * stride + dilation * (k_w - 1) + 1 + output_padding))
+    c_group = c // groups
+    for b, ci, i, j, o, ki, kj in itertools.product(range(n), range(c), range(h), range(wd), range(out_group),
+                                                    range(k_h), range(k_w)):
+        g = ci // c_group
+        full[b, g * out_group + o, i * stride + ki * dilation, j * stride + kj * dilation] += x[b, ci, i, j] * w[ci, o, ki, kj]
+    return full[:, :, padding: full.shape[2] - padding, padding: full.shape[3] - padding]
+
+
+@pytest.mark.parametrize("c, out, k, stride, padding, output_padding, groups, dilation", [
+    (4, 6, 3, 2, 1, 1, 1, 1), (4, 4, 2, 2, 0, 0, 2, 1), (2, 3, 3, 1, 0, 0, 1, 2), (6, 6, 4, 2, 1, 0, 3, 1)])
+def test_conv_transpose2d_values_and_counts(c, out, k, stride, padding, output_padding, groups, dilation):
+    x, w = randn(2, c, 4, 5), randn(c, out // groups, k, k)
+    bias = randn(out)
+    with counting() as tally:
+        y = F.conv_transpose2d(x, w, bias, stride, padding, output_padding, groups, dilation)
+    want = naive_conv_transpose2d(x, w, stride, padding, output_padding, groups, dilation) + bias[None, :, None, None]
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4)
+    assert tally.mult_adds == 2 * 4 * 5 * c * (out // groups) * k * k  # each input element x its group's weights
+    assert (tally.read, tally.written, tally.params_read) == (x.size, y.size, w.size + out)
+
+
+def test_norms_against_their_definitions():
+    x = randn(2, 6, 3, 4)
+    weight, bias = randn(6), randn(6)
+    y = F.layer_norm(x.transpose(0, 2, 3, 1), (6,), weight, bias).transpose(0, 3, 1, 2)
+    mean, var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
+    c = (None, slice(None), None, None)
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-5) * weight[c] + bias[c], rtol=1e-4, atol=1e-5)
+    with counting() as tally:
+        y = F.group_norm(x, 3, weight, bias)
+    g = x.reshape(2, 3, -1)
+    want = ((g - g.mean(axis=2, keepdims=True)) / np.sqrt(g.var(axis=2, keepdims=True) + 1e-5)).reshape(x.shape)
+    np.testing.assert_allclose(y, want * weight[c] + bias[c], rtol=1e-4, atol=1e-5)
+    assert (tally.read, tally.params_read, tally.written) == (x.size, 12, x.size)
+    with counting() as tally:
+        y = F.layer_scale(x, weight)
+    np.testing.assert_allclose(y, x * weight[c])
+    assert (tally.read, tally.params_read, tally.written) == (x.size, 6, x.size)
+
+
+def test_modern_activations_against_their_definitions():
+    import math
+
+    x = randn(2, 5, 3, 3) * 3
+    erf = np.vectorize(math.erf)
+    np.testing.assert_allclose(F.gelu(x), 0.5 * x * (1 + erf(x / math.sqrt(2))), rtol=1e-5, atol=1e-6)
+    tanh_form = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x.astype(float) ** 3)))
+    np.testing.assert_allclose(F.gelu(x, "tanh"), tanh_form, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(F.mish(x), x * np.tanh(np.log1p(np.exp(x.astype(float)))), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(F.hardtanh(x, -2, 2), np.minimum(np.maximum(x, -2), 2))
+    s = F.softmax(x, dim=1)
+    e = np.exp(x.astype(float))
+    np.testing.assert_allclose(s, e / e.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-7)
+
+
+def naive_adaptive(x, out, reduce):
+    import math
+
+    n, c, h, w = x.shape
+    y = np.zeros((n, c, *out))
+    for i, j in itertools.product(range(out[0]), range(out[1])):
+        r0, r1 = math.floor(i * h / out[0]), math.ceil((i + 1) * h / out[0])
+        c0, c1 = math.floor(j * w / out[1]), math.ceil((j + 1) * w / out[1])
+        y[:, :, i, j] = reduce(x[:, :, r0:r1, c0:c1].astype(float), axis=(2, 3))
+    return y
+
+
+@pytest.mark.parametrize("h, w, out", [(8, 8, (7, 7)), (5, 9, (3, 4)), (3, 3, (6, 6)), (7, 7, (1, 1))])
+def test_adaptive_pools_use_torchs_windows(h, w, out):
+    x = randn(1, 3, h, w)
+    np.testing.assert_allclose(F.adaptive_avg_pool2d(x, out), naive_adaptive(x, out, np.mean), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(F.adaptive_max_pool2d(x, out), naive_adaptive(x, out, np.max))
+
+
+def test_interpolate():
+    x = randn(1, 2, 3, 4)
+    near = F.interpolate(x, scale_factor=2)
+    np.testing.assert_array_equal(near, x.repeat(2, axis=2).repeat(2, axis=3))
+    with counting() as tally:
+        lin = F.interpolate(x, size=(6, 8), mode="bilinear")
+    assert (tally.read, tally.written, lin.shape) == (x.size, lin.size, (1, 2, 6, 8))
+    # align_corners=False: output 1 of a doubling sits at source 0.25, between rows 0 and 1
+    np.testing.assert_allclose(lin[0, 0, 1, 0], 0.75 * x[0, 0, 0, 0] + 0.25 * x[0, 0, 1, 0], rtol=1e-5)
+    np.testing.assert_allclose(lin[0, 0, 0, 0], x[0, 0, 0, 0], rtol=1e-6)  # clamped at the border
+
+
+def test_pad_and_narrow():
+    x = randn(1, 4, 3, 3)
+    with counting() as tally:
+        p = F.pad(x, (1, 2, 0, 1))
+        v = F.narrow(x, 1, 1, 2)
+    assert p.shape == (1, 4, 4, 6) and p[0, 0, 0, 0] == 0 and p[0, 0, 0, 1] == x[0, 0, 0, 0]
+    assert np.shares_memory(v, x) and v.shape == (1, 2, 3, 3)
+    assert (tally.read, tally.written) == (x.size, p.size)  # the slice, a view, moved nothing
+
+
+def test_a_spec_of_every_later_op_verifies(write_spec):
+    from costcalc.analysis.verify import verify
+    from costcalc.graph import load
+
+    graph = load(write_spec("""
+name: later_ops
+input: [8, 9, 9]
+layers:
+  - {op: conv_transpose, out: 8, k: 3, stride: 2, pad: 1, output_padding: 1, groups: 2, bias: true}
+  - {op: layernorm}
+  - {op: layernorm, layout: channels_last, affine: false}
+  - {op: groupnorm, groups: 4}
+  - {op: layer_scale}
+  - {op: gelu}
+  - {op: gelu, approximate: tanh}
+  - {op: mish}
+  - {op: hardtanh, min_val: -0.5, max_val: 2}
+  - {op: softmax}
+  - {op: pad, pad: [1, 0], pad_end: [0, 2]}
+  - {op: slice, out: 5, start: 2}
+  - {op: resize, size: [11, 13], mode: bilinear}
+  - {op: resize, scale: 2}
+  - {op: adaptive_maxpool, out: [7, 5]}
+  - {op: adaptive_avgpool, out: 3}
+  - {op: relu, call: functional}
+"""), batch=2)
+    result = verify(graph, seed=3)
+    assert result.passed, [(layer.name, layer.mismatches) for layer in result.failures]
+    assert len(result.layers) == 17
+
+
 def test_conv2d_on_threads_gives_the_same_output_and_tally():
     """set_threads(2) runs the column matrix's slices on two threads: same numbers, one matmul in the tally."""
     rng = np.random.default_rng(3)

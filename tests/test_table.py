@@ -171,7 +171,7 @@ def test_share_columns_are_each_rows_part_of_the_total(run):
     layer3 = dict(zip(head, rows["layer3"]))
     flops, mac = int(layer3["FLOPs"].replace(",", "")), int(layer3["MAC (mem. access)"].replace(",", ""))
     assert layer3["FLOPs %"] == f"{flops * 100 / 4_089_184_256:.1f}%" == "35.8%"
-    assert layer3["MAC %"] == f"{mac * 100 / 106_452_392:.1f}%"
+    assert layer3["MAC %"] == f"{mac * 100 / 106_445_840:.1f}%"
 
 
 SETS = ("--set", "width_per_group=32", "--input", "3x160x160")
@@ -222,7 +222,7 @@ def test_no_guidelines_drops_the_panel_and_the_markers(run):
     off = run("report", R50, "--depth", "1", "--no-guidelines")
     assert off.exit_code == 0 and "ShuffleNet V2 guidelines" in on.stdout
     assert "ShuffleNet V2 guidelines" not in off.stdout and "Guidelines" not in off.stdout
-    assert len(off.stdout.splitlines()) == 18
+    assert len(off.stdout.splitlines()) == 19  # header, 11 rows and the box, the published line
     assert "guidelines" not in json.loads(run("report", R50, "--no-guidelines", "--format", "json").stdout)
     assert run("report", R50, "--no-guidelines", "--threshold", "G1.max_ratio=3").exit_code == 2
 
@@ -234,3 +234,17 @@ def test_guidelines_csv_gives_each_figure_a_column(run):
     assert int(g2["excess"]) == int(g2["memory_access"]) - int(g2["memory_access_g1"])
     g1 = next(row for row in rows if row["guideline"] == "G1")
     assert g1["groups"] == "1" and g1["memory_access_g1"] == "" and g1["bound"] != ""
+
+
+def test_check_and_compare_name_the_settings_in_every_format(run):
+    sets = ("--set", "num_classes=10", "--input", "3x160x160")
+    assert run("check", R50, *sets).stdout.splitlines()[-1].startswith(
+        "1 spec (--set num_classes=10, --input 3x160x160): ")
+    assert run("check", R50, *sets, "--format", "csv").stdout.startswith(
+        "# checked with --set num_classes=10, --input 3x160x160\npath,")
+    assert json.loads(run("check", R50, *sets, "--format", "json").stdout)["settings"] == [
+        "--set num_classes=10", "--input 3x160x160"]
+    assert "(--set num\\_classes=10" in run("check", R50, *sets, "--format", "markdown").stdout.splitlines()[0]
+    compared = run("compare", R50, "--set-b", "num_classes=10", "--format", "csv").stdout
+    assert compared.startswith("# A: resnet50 | B: resnet50 (--set num_classes=10)\nname,")
+    assert not run("compare", R50, RX50, "--format", "csv").stdout.startswith("#")

@@ -8,7 +8,7 @@ import pytest
 
 from costcalc.errors import SpecError
 from costcalc.graph import load
-from tests.test_export import ALL_SPECS
+from tests.test_export import ALL_SPECS, BUILDERS
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -43,7 +43,11 @@ def smallest(spec: str):
 
 @pytest.mark.parametrize("spec", ALL_SPECS)
 def test_reference_agrees_with_onnxruntime(spec):
-    result = verify_against_onnxruntime(smallest(spec))
+    graph = smallest(spec)
+    unmapped = sorted({node.op for node in graph.nodes} - set(BUILDERS))
+    if unmapped:  # issue 13's ops (ConvNeXt's, VGG's adaptive pool) reach the exporter's table after the zoo does
+        pytest.xfail(f"the exporter has no ONNX form for {', '.join(unmapped)} yet")
+    result = verify_against_onnxruntime(graph)
     assert result.passed, (result.max_abs_diff, result.max_abs_reference, result.worst_excess)
     assert result.max_abs_reference > 0  # a network of non-trivial values, not zeros compared with zeros
 

@@ -4,7 +4,12 @@ checking a report against them.
     budget: {flops: 4.5G, params: 26M, memory_access: 130M, activations: 50M}
 
 Any subset of the four keys. A limit is a whole number, or a decimal number with a suffix K, M, G or T (powers of
-1000: 4.5G = 4,500,000,000). A total equal to its limit is within budget. Memory access is counted in elements.
+1000: 4.5G = 4,500,000,000). A total equal to its limit is within budget. Memory access is counted in elements
+(with `check --bytes N`, a spec's memory_access limit is N bytes per element).
+
+Besides budgets, a check has three more gates: the guidelines named by --fail-on, a baseline (the totals of an
+earlier `report --format json` may grow by at most --max-increase), and the spec's `published:` figures
+(`--published`). `SpecCheck.failed` names the gates a spec failed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from costcalc.errors import CostcalcError, Loc, SpecError, did_you_mean
+
+MAC_MEANING = ("MAC in costcalc is memory access cost (ShuffleNet V2: elements read and written), not "
+               "multiply-accumulates")
+MAC_KEYS = ("mac", "macs", "max_mac")
 
 BUDGET_FIELDS = ("flops", "params", "memory_access", "activations")
 SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
@@ -55,6 +64,9 @@ def parse_quantity(value) -> int:
     return number
 
 
+BASELINE = "baseline"  # Limit.source of an increase limit over a baseline
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|ms|us|µs|ns)?\s*$")
 DURATION_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 LATENCY = "latency_s"  # the limit on the estimated latency (seconds; command line only, with a device profile)
@@ -74,7 +86,8 @@ def parse_duration(text: str) -> float:
 
 @dataclass(frozen=True)
 class Limit:
-    """One limit on one total: where it came from ("spec" or "command line") and, for a spec, its position."""
+    """One limit on one total: where it came from ("spec", "command line" or BASELINE) and, for a spec, its
+    position."""
 
     field: str
     value: int  # a count; seconds (a float) for LATENCY
@@ -110,21 +123,41 @@ class SpecCheck:
     budget_loc: Loc | None = None  # the `budget:` line, where annotations point
     guidelines_checked: tuple = ()  # the guidelines whose violations fail the check (--fail-on), e.g. ("G1",)
     guideline_violations: tuple = ()  # their violations: costcalc.analysis.guidelines.Finding, worst first
+    published: object = None  # costcalc.analysis.published.Published, when the spec publishes figures
+    published_checked: bool = False  # --published: a figure beyond its tolerance fails
+    notes: tuple = ()  # what was not compared, and why ("no baseline for this model")
+
+    @property
+    def failed(self) -> tuple:
+        """The gates this spec failed, in order: 'budget', 'baseline', 'guidelines', 'published'."""
+        gates = []
+        if any(not v.ok and v.limit.source != BASELINE for v in self.verdicts):
+            gates.append("budget")
+        if any(not v.ok and v.limit.source == BASELINE for v in self.verdicts):
+            gates.append("baseline")
+        if self.guideline_violations:
+            gates.append("guidelines")
+        if self.published_checked and self.published is not None and not self.published.ok:
+            gates.append("published")
+        return tuple(gates)
 
     @property
     def status(self) -> str:
-        """'error', 'over', 'within' or 'no budget'."""
+        """'error', 'over' (some gate failed), 'within' or 'no budget' (nothing to check)."""
         if self.error is not None:
             return "error"
-        if not self.verdicts and not self.guidelines_checked:
+        if not self.verdicts and not self.guidelines_checked and not (self.published_checked and self.published):
             return "no budget"
-        return "within" if all(v.ok for v in self.verdicts) and not self.guideline_violations else "over"
+        return "over" if self.failed else "within"
 
 
 @dataclass(frozen=True)
 class CheckRun:
     checks: tuple  # tuple[SpecCheck]
     require_budget: bool = False
+    convention: str = "paper"  # what the FLOPs totals count
+    memory_unit: str = "elements"
+    settings: tuple = ()  # the --set / --input every spec was checked under, as written
 
     @property
     def exit_code(self) -> int:
@@ -146,6 +179,9 @@ def spec_limits(spec) -> list:
     loc = spec.section_locs.get("budget", budget.loc)
     limits = []
     for key in budget:
+        if str(key).lower() in MAC_KEYS:
+            raise SpecError(f"budget: '{key}' is ambiguous: {MAC_MEANING}; write memory_access: for a limit on memory "
+                            "access, or flops: for multiply-adds (what ptflops and thop call MACs)", budget.key_locs[key])
         if key not in BUDGET_FIELDS:
             raise SpecError(f"budget: unknown total '{key}'{did_you_mean(key, BUDGET_FIELDS)} "
                             f"(budgets limit {', '.join(BUDGET_FIELDS)})", budget.key_locs[key])
@@ -172,36 +208,65 @@ def command_line_limits(values: dict) -> list:
         try:
             limits.append(Limit(key, parse_quantity(text), "command line", None, str(text)))
         except QuantityError as e:
-            raise QuantityError(f"--max-{key.replace('memory_access', 'mac')}: {e}") from None
+            raise QuantityError(f"--max-{key.replace('_', '-')}: {e}") from None
     return limits
 
 
-def check_spec(path: str, extra_limits: list, load, fail_on: tuple = ()) -> SpecCheck:
+def check_spec(path: str, extra_limits: list, load, fail_on: tuple = (), bytes_per_element: int = 1,
+               baseline=None, published: bool = False) -> SpecCheck:
     """Check one spec: `load(path)` -> (Spec, Report). Every limit from the spec and from `extra_limits` applies
-    (a spec within its own budget can still exceed a command-line one), and every violation of the guidelines
-    named in `fail_on` fails it (the Report then carries its guideline checks). A SpecError is kept, not raised."""
+    (a spec within its own budget can still exceed a command-line one), every violation of the guidelines named
+    in `fail_on` fails it (the Report then carries its guideline checks), and so do an increase over `baseline`
+    (a Baseline) beyond its limits and, with `published`, a published figure beyond its tolerance (the Report
+    carries them when they apply). A SpecError is kept, not raised."""
     try:
         spec, report = load(path)
-        limits = spec_limits(spec) + list(extra_limits)
+        limits = [_in_bytes(limit, bytes_per_element) for limit in spec_limits(spec)] + list(extra_limits)
     except SpecError as e:
         return SpecCheck(path, error=e)
+    notes = ()
+    if baseline is not None:
+        found, note = baseline.limits(path, report)
+        limits += found
+        notes += (note,) if note else ()
     verdicts = tuple(Verdict(limit, report.latency_s if limit.field == LATENCY else getattr(report.totals, limit.field))
                      for limit in limits)
     budget_loc = spec.section_locs.get("budget") if spec.budget is not None else None
     violations = report.guidelines.violations(fail_on) if fail_on else ()
-    return SpecCheck(path, report.model, report.totals, verdicts, None, budget_loc, tuple(fail_on), violations)
+    if published and report.published is None and getattr(spec, "published", None):
+        notes += ("published figures not compared: --set, --input, --batch, --bytes or --convention changed "
+                  "what is counted",)
+    return SpecCheck(path, report.model, report.totals, verdicts, None, budget_loc, tuple(fail_on), violations,
+                     report.published, published, notes)
 
 
-def spec_files(paths) -> list:
-    """Spec files named by `paths`: a file as itself, a directory as every *.yaml / *.yml under it, sorted."""
+def _in_bytes(limit: Limit, bytes_per_element: int) -> Limit:
+    """A spec's memory_access limit (in elements) in bytes, for a check counting memory access in bytes."""
+    if limit.field != "memory_access" or bytes_per_element == 1:
+        return limit
+    return Limit(limit.field, limit.value * bytes_per_element, limit.source, limit.loc,
+                 f"{limit.text} elements x {bytes_per_element} bytes")
+
+
+def spec_files(paths, exclude: tuple = ()) -> list:
+    """Spec files named by `paths`: a file as itself, a directory as every *.yaml / *.yml under it, sorted; a
+    file under a directory is left out when a glob of `exclude` matches its path, its path below the directory
+    or its name (`--exclude 'guidelines/*'`, `--exclude '*_x2_0.yaml'`)."""
     import os
+    from fnmatch import fnmatch
+
+    def excluded(full: str, below: str) -> bool:
+        return any(fnmatch(full, g) or fnmatch(below, g) or fnmatch(os.path.basename(full), g) for g in exclude)
 
     found = []
     for path in paths:
         if os.path.isdir(path):
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(os.path.join(root, f) for f in sorted(files) if f.endswith((".yaml", ".yml")))
+                for f in sorted(files):
+                    full = os.path.join(root, f)
+                    if f.endswith((".yaml", ".yml")) and not excluded(full, os.path.relpath(full, path)):
+                        found.append(full)
         else:
             found.append(path)
     return found

@@ -56,7 +56,8 @@ class Report:
     max_depth: int = 1
     convention_summary: str = ""  # what FLOPs means under `convention`, for the header
     guidelines: object = None  # costcalc.analysis.guidelines.Guidelines, when checked: reporters show it
-    settings: tuple = ()  # what changed the spec, as written: ("width=0.5", "input=3x160x160"); headers name them
+    settings: tuple = ()  # what changed the spec, as written: ("--set width=0.5", ...); headers name them
+    published: object = None  # costcalc.analysis.published.Published, when the spec's figures apply: shown beside
     latency: object = None  # costcalc.latency.Estimate on a device profile (`device`): an estimate, never measured
     device: object = None  # the costcalc.latency.DeviceProfile it was estimated on
     device_path: str = ""  # the profile's file

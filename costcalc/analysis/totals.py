@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from costcalc.graph import LAYER_VARS, MAX_DIM, _Walker, check
-from costcalc.ops import OPS, Counts, account
+from costcalc.ops import CALL_KEY, OPS, Counts, account
 from costcalc.util import gc_paused
 
 MAX_PROGRAMS = 4096  # remembered walks (one per setting of the variables) before the oldest are dropped
@@ -128,7 +128,8 @@ def _program(graph, reads: dict, cache: Cache) -> Program | None:
         if node.outputs != tuple(range(made, made + len(node.outputs))) or node.op not in OPS:
             return None
         made += len(node.outputs)
-        steps.append((cache.signature(node.op, node.args), OPS[node.op].fn, node.args, node.inputs, len(node.outputs)))
+        args = {k: v for k, v in node.args.items() if k != CALL_KEY}  # `call` is no argument of the formula
+        steps.append((cache.signature(node.op, node.args), OPS[node.op].fn, args, node.inputs, len(node.outputs)))
     if made != len(graph.tensors):
         return None
     reads = tuple(reads)

@@ -19,7 +19,7 @@ from costcalc.reference.tally import matmul, matmul_done, touched
 __all__ = [
     "set_threads", "conv2d", "linear",
     "batch_norm", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardsigmoid",
-    "hardswish", "scale", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "mean", "add", "mul", "cat", "split",
+    "hardswish", "scale", "max_pool2d", "avg_pool2d", "mean", "add", "mul", "cat", "split",
     "channel_shuffle", "index_select", "flatten", "dropout", "identity",
 ]
 
@@ -252,16 +252,6 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         div_h, div_w = (_avg_divisors(x.shape[2 + a], k[a], s[a], p[a], out_hw[a], count_include_pad) for a in (0, 1))
         out = total / np.outer(div_h, div_w)
     out = out.astype(x.dtype, copy=False)
-    touched(inputs=[x], outputs=[out])
-    return out
-
-
-def adaptive_avg_pool2d(input, output_size):
-    """Only output_size 1 (global average pooling), the one the spec language has."""
-    if _pair(output_size) != (1, 1):
-        raise NotImplementedError("the reference has adaptive_avg_pool2d to 1 x 1 only")
-    x = _nchw(input, "adaptive_avg_pool2d")
-    out = x.mean(axis=(2, 3), keepdims=True, dtype=np.float32).astype(x.dtype, copy=False)
     touched(inputs=[x], outputs=[out])
     return out
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from costcalc.reference import functional as F
+import costcalc.reference as F
 from costcalc.reference.tally import counting
 
 
@@ -80,6 +80,48 @@ def _pool(fn):
     return run
 
 
+def _conv_transpose(rng, args, x):
+    out, (k_h, k_w), groups = args["out"], args["k"], args["groups"]
+    weight = _random(rng, (x.shape[1], out // groups, k_h, k_w), x.shape[1] // groups * k_h * k_w)
+    bias = _random(rng, (out,), 1) if args["bias"] else None
+    y = F.conv_transpose2d(x, weight, bias, args["stride"], args["pad"], args["output_padding"], groups,
+                           args["dilation"])
+    return (y,), (weight, bias)
+
+
+def _affine(rng, args, c):
+    if not args["affine"]:
+        return None, None
+    return 1 + 0.1 * rng.standard_normal(c, dtype=np.float32), 0.1 * rng.standard_normal(c, dtype=np.float32)
+
+
+def _layernorm(rng, args, x):
+    """torchvision's LayerNorm2d and ConvNeXt's block norm alike: channels to the last axis, F.layer_norm over
+    them, back (the transposes are views)."""
+    weight, bias = _affine(rng, args, x.shape[1])
+    y = F.layer_norm(x.transpose(0, 2, 3, 1), (x.shape[1],), weight, bias, eps=1e-6).transpose(0, 3, 1, 2)
+    return (np.ascontiguousarray(y),), (weight, bias)
+
+
+def _groupnorm(rng, args, x):
+    weight, bias = _affine(rng, args, x.shape[1])
+    return (F.group_norm(x, args["groups"], weight, bias),), (weight, bias)
+
+
+def _layer_scale(rng, args, x):
+    gamma = 1e-6 + rng.uniform(0, 1, x.shape[1]).astype(np.float32)
+    return (F.layer_scale(x, gamma),), (gamma,)
+
+
+def _resize(rng, args, x):
+    return (F.interpolate(x, size=args.get("size"), scale_factor=args.get("scale"), mode=args["mode"]),), ()
+
+
+def _pad(rng, args, x):
+    (top, left), (bottom, right) = args["pad"], args.get("pad_end") or args["pad"]
+    return (F.pad(x, (left, right, top, bottom), value=args["value"]),), ()
+
+
 def _split(rng, args, x):
     sections = args.get("sizes") or [x.shape[1] // args["parts"]] * args["parts"]
     return F.split(x, sections, dim=1), ()
@@ -98,6 +140,19 @@ RUNNERS = {
     "hardsigmoid": _unary(F.hardsigmoid),
     "hardswish": _unary(F.hardswish),
     "scale": lambda rng, args, x: ((F.scale(x, args["factor"]),), ()),
+    "conv_transpose": _conv_transpose,
+    "layernorm": _layernorm,
+    "groupnorm": _groupnorm,
+    "layer_scale": _layer_scale,
+    "gelu": lambda rng, args, x: ((F.gelu(x, args["approximate"]),), ()),
+    "mish": _unary(F.mish),
+    "hardtanh": lambda rng, args, x: ((F.hardtanh(x, args["min_val"], args["max_val"]),), ()),
+    "softmax": lambda rng, args, x: ((F.softmax(x, dim=1),), ()),
+    "adaptive_avgpool": lambda rng, args, x: ((F.adaptive_avg_pool2d(x, args["out"]),), ()),
+    "adaptive_maxpool": lambda rng, args, x: ((F.adaptive_max_pool2d(x, args["out"]),), ()),
+    "resize": _resize,
+    "pad": _pad,
+    "slice": lambda rng, args, x: ((F.narrow(x, 1, args["start"], args["out"]),), ()),
     "maxpool": _pool(F.max_pool2d),
     "avgpool": _pool(F.avg_pool2d),
     "gap": lambda rng, args, x: ((F.adaptive_avg_pool2d(x, 1),), ()),

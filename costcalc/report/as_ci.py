@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from costcalc.report.as_table import check_line, verdict_text
+from costcalc.report.check_text import check_line, verdict_text
 
 
 def _escape_data(text: str) -> str:
@@ -34,11 +34,15 @@ def github_annotations(run) -> str:
             loc = verdict.limit.loc
             where = f"file={_escape_property(loc.file)},line={loc.line}" if loc else f"file={_escape_property(check.path)}"
             lines.append(f"::error {where},title=costcalc budget::"
-                         f"{_escape_data(check.model + ': over budget: ' + verdict_text(verdict, False))}")
+                         f"{_escape_data(check.model + ': ' + _gate(verdict) + ': ' + verdict_text(verdict, False))}")
         for finding in check.guideline_violations:
             lines.append(f"::error file={_escape_property(check.path)},title=costcalc guidelines::"
                          f"{_escape_data(f'{check.model}: {finding.guideline} at {finding.where}: {finding.why}')}")
     return "".join(line + "\n" for line in lines)
+
+
+def _gate(verdict) -> str:
+    return "over the baseline" if verdict.limit.source == "baseline" else "over budget"
 
 
 def junit_xml(run) -> str:

@@ -46,6 +46,10 @@ def render_report(report, selected: list) -> str:
 
 
 def render_compare(comparison) -> str:
+    """One row per compared row; a first line `# A: ... | B: ...` when --set or --input changed either side."""
+    labels = ""
+    if (comparison.label_a, comparison.label_b) != (comparison.a.model, comparison.b.model):
+        labels = f"# A: {comparison.label_a} | B: {comparison.label_b}\n"
     header = ["name", "status", "matched_by", "name_a", "name_b", "op_a", "op_b"]
     for f in COUNT_FIELDS:
         header += [f"{f}_a", f"{f}_b", f"{f}_delta"]
@@ -62,7 +66,7 @@ def render_compare(comparison) -> str:
         if timed:
             row += [a.latency_s if a else "", b.latency_s if b else "", diff.latency_delta]
         rows.append(row)
-    return _table(header, rows)
+    return labels + _table(header, rows)
 
 
 def render_check(run) -> str:
@@ -78,8 +82,9 @@ def render_check(run) -> str:
         for f in check.guideline_violations:  # one row per violation: the guideline as the "total" it fails
             rows.append([check.path, check.model, "over", f.guideline, "", "", "", "guideline", "",
                          f"{f.where}: {f.why}"])
-    return _table(["path", "model", "status", "total", "actual", "limit", "over", "source", "budget_line", "error"],
-                  rows)
+    under = f"# checked with {', '.join(run.settings)}\n" if run.settings else ""
+    return under + _table(["path", "model", "status", "total", "actual", "limit", "over", "source", "budget_line",
+                           "error"], rows)
 
 
 def render_guidelines(report) -> str:

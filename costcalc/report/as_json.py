@@ -67,6 +67,8 @@ def document(report) -> dict:
 
 def _tail(report) -> dict:
     tail = {"guidelines": guidelines_dict(report.guidelines, report.latency_costs)} if report.guidelines is not None else {}
+    if report.published is not None:
+        tail["published"] = published_dict(report.published)
     if report.latency is not None:
         tail["latency"] = latency_dict(report)
     return tail
@@ -244,11 +246,25 @@ def check_document(run) -> dict:
                 for v in check.verdicts
             ],
             "error": str(check.error) if check.error is not None else None,
+            "failed": list(check.failed) if check.error is None else [],
+            "published": published_dict(check.published),
+            "notes": list(check.notes),
             "guidelines": {"checked": list(check.guidelines_checked),
                            "violations": [{"guideline": f.guideline, **finding_dict(f)}
                                           for f in check.guideline_violations]},
         })
-    return {"exit_code": run.exit_code, "specs": specs}
+    return {"exit_code": run.exit_code, "convention": run.convention, "memory_access_unit": run.memory_unit,
+            "settings": list(run.settings), "specs": specs}
+
+
+def published_dict(published) -> dict | None:
+    """{"source", "ok", "figures": [{"total", "published", "computed", "difference", "tolerance", "ok"}]}"""
+    if published is None:
+        return None
+    return {"source": published.source, "ok": published.ok,
+            "figures": [{"total": f.field, "published": f.published, "computed": f.computed,
+                         "difference": f.difference, "tolerance": float(f.tolerance), "ok": f.ok}
+                        for f in published.figures]}
 
 
 class JsonReporter(Reporter):

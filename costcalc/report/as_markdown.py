@@ -5,9 +5,10 @@ reads the same raw."""
 from __future__ import annotations
 
 from costcalc.report import Reporter
-from costcalc.report.as_table import (TOTAL_NAMES, check_line, check_summary, compare_header, diff_mark, diff_name,
-                                      diff_op, guideline_change_lines, header, latency_footnote, panel, report_columns,
-                                      selection_note, verdict_text, violations_text)
+from costcalc.report.as_table import (TOTAL_NAMES, compare_header, diff_mark, diff_name, diff_op,
+                                      guideline_change_lines, header, latency_footnote, panel, published_text,
+                                      report_columns, selection_note)
+from costcalc.report.check_text import GATE_WORDS, check_line, check_summary, verdict_text, violations_text
 from costcalc.report.units import human, percent, signed
 
 FOLD_ROWS = 20  # more rows than this go into a <details> block
@@ -41,9 +42,9 @@ def render_report(report, rows: list, options) -> str:
     body.append([f"**{cell(c.footer)}**" if c.footer else "" for c in columns])
     lines = [cell(header(report)), ""]
     lines += table([c.title for c in columns], ["r" if c.right else "l" for c in columns], body)
-    note = selection_note(rows)
-    if note:
-        lines += ["", cell(note)]
+    for note in (selection_note(rows), published_text(report.published, options.exact)):
+        if note:
+            lines += ["", cell(note)]
     if report.latency is not None:
         lines += ["", cell(latency_footnote(report))]
     if report.guidelines is not None:
@@ -84,7 +85,14 @@ def render_compare(comparison, options) -> str:
     return "\n".join(lines) + "\n"
 
 
-STATUS = {"within": "within budget", "over": "**over budget**", "no budget": "no budget", "error": "**unreadable**"}
+STATUS = {"within": "within budget", "no budget": "no budget", "error": "**unreadable**"}
+
+
+def _status(check) -> str:
+    """'within budget', or the gates failed in bold: '**over budget and fails guidelines**'."""
+    if check.status == "over":
+        return "**" + " and ".join(GATE_WORDS[gate] for gate in check.failed) + "**"
+    return STATUS[check.status]
 
 
 def render_check(run, options) -> str:
@@ -94,8 +102,10 @@ def render_check(run, options) -> str:
             detail = check_line(check, options.exact).partition(": ")[2]
         else:
             detail = "; ".join([verdict_text(v, options.exact) for v in check.verdicts]
-                               + ([violations_text(check)] if check.guideline_violations else []))
-        body.append([f"`{check.path}`", STATUS[check.status], cell(detail)])
+                               + ([violations_text(check)] if check.guideline_violations else [])
+                               + [published_text(check.published, options.exact)] * (check.published is not None)
+                               + list(check.notes))
+        body.append([f"`{check.path}`", _status(check), cell(detail)])
     lines = [cell(check_summary(run)), ""] + table(["Spec", "Status", "Totals against limits"], list("lll"), body)
     return "\n".join(lines) + "\n"
 

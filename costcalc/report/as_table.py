@@ -112,15 +112,36 @@ def selection_note(rows) -> str:
     return f"top {len(rows)} of {of} rows by {sort} (the total covers all)"
 
 
+def published_text(published, exact: bool) -> str:
+    """'published: params 25,557,032 = computed, flops 4.09G = computed (torchvision resnet50 ...)'; a figure that
+    differs gives the computed one, the difference and the tolerance; '' when nothing is published."""
+    if published is None:
+        return ""
+    parts = []
+    for f in published.figures:
+        same = exact or human(f.published) == human(f.computed)  # figures that read alike are shown whole
+        h = lambda n: human(n, same)  # noqa: E731
+        if f.difference == 0:
+            parts.append(f"{f.field} {h(f.published)} = computed")
+            continue
+        allowed = f"within its tolerance {float(f.tolerance):.1%}" if f.ok else (
+            f"beyond its tolerance {float(f.tolerance):.1%}" if f.tolerance else "published as exact")
+        share = percent(f.relative)
+        share = {"+0.00%": "+<0.01%", "-0.00%": "-<0.01%"}.get(share, share)
+        parts.append(f"{f.field} {h(f.published)}, computed {h(f.computed)} ({share}, {allowed})")
+    source = f" ({published.source})" if published.source else ""
+    return f"published: {', '.join(parts)}{source}"
+
+
 def render(report, rows: list, options) -> str:
     """The table of `rows`; when the report carries guidelines, a marker column saying which guidelines each row's
     layers violate, and the guideline panel after the table."""
     width = options.width or PIPED_WIDTH
     layout = fit(report_columns(report, rows, options.exact), rows, width)
     parts = [wrap_fields(header(report), width) + "\n", box(layout, options.color)]
-    note = selection_note(rows)
-    if note:
-        parts.append(note + "\n")
+    for line in (selection_note(rows), published_text(report.published, options.exact)):
+        if line:
+            parts.append(line + "\n")
     if report.latency is not None:
         parts.append(latency_footnote(report) + "\n")
     if report.guidelines is not None:
@@ -309,79 +330,6 @@ def guideline_change_lines(changes, shown: int = CHANGES_SHOWN) -> list:
     return lines
 
 
-def verdict_text(verdict, exact: bool) -> str:
-    if verdict.limit.field == "latency_s":
-        return latency_verdict_text(verdict)
-    # a total and a limit that round to the same K/M/G text are shown exactly, so that "4.09G > 4.09G" never shows
-    exact = exact or human(verdict.actual) == human(verdict.limit.value)
-    h = lambda n: human(n, exact)  # noqa: E731
-    name = verdict.limit.field  # as the budget: section and the JSON spell it
-    where = "" if verdict.limit.source == "spec" else " (--max)"
-    if verdict.ok:
-        return f"{name} {h(verdict.actual)} of {h(verdict.limit.value)}{where}"
-    share = percent(verdict.over / verdict.limit.value) if verdict.limit.value else "-"
-    if share == "+0.00%":
-        share = "+<0.01%"
-    return f"{name} {h(verdict.actual)} > {h(verdict.limit.value)}{where} by {h(verdict.over)} ({share})"
-
-
-def latency_verdict_text(verdict) -> str:
-    """'latency 8.12 ms (est.) of 10.00 ms (--max)' or 'latency 12.3 ms (est.) > 10.00 ms (--max) by 2.30 ms (+23.00%)'."""
-    actual, limit = duration(verdict.actual), duration(verdict.limit.value)
-    if verdict.ok:
-        return f"latency {actual} (est.) of {limit} (--max)"
-    return (f"latency {actual} (est.) > {limit} (--max) by {duration(verdict.over)} "
-            f"({percent(verdict.over / verdict.limit.value)})")
-
-
-def check_line(check, exact: bool) -> str:
-    """One line per spec: within / over (by how much) / no budget / could not be read."""
-    status = check.status
-    if status == "error":
-        return f"{check.path}: could not be read: {check.error}"
-    if status == "no budget":
-        return f"{check.path}: no budget (add a budget: section or --max-* options)"
-    over = [verdict_text(v, exact) for v in check.verdicts if not v.ok]
-    within = [verdict_text(v, exact) for v in check.verdicts if v.ok]
-    if check.guidelines_checked and not check.guideline_violations:
-        within.append(f"guidelines {', '.join(check.guidelines_checked)} pass")
-    if check.guideline_violations:
-        what = "over budget and fails guidelines" if over else "fails guidelines"
-        text = "; ".join(over + [violations_text(check)])
-    elif over:
-        what, text = "over budget", "; ".join(over)
-    else:
-        return f"{check.path}: within budget: {', '.join(within)}"
-    rest = f" (within: {', '.join(within)})" if within else ""
-    return f"{check.path}: {what}: {text}{rest}"
-
-
-def violations_text(check) -> str:
-    """'G1 violated by 3 layers (worst: layer2.0.conv1); G2 ...'"""
-    by_guideline: dict = {}
-    for finding in check.guideline_violations:
-        by_guideline.setdefault(finding.guideline, []).append(finding)
-    return "; ".join(f"{g} violated by {len(found)} {'block' if g == 'G3' else 'layer'}{'s' if len(found) > 1 else ''}"
-                     f" (worst: {found[0].where})" for g, found in by_guideline.items())
-
-
-def check_summary(run) -> str:
-    counts = {}
-    for check in run.checks:
-        counts[check.status] = counts.get(check.status, 0) + 1
-    parts = [f"{counts[s]} {s if s != 'error' else 'unreadable'}" for s in ("within", "over", "no budget", "error")
-             if s in counts]
-    n = len(run.checks)
-    return f"{n} spec{'s' if n != 1 else ''}: {', '.join(parts) or 'none'}"
-
-
-def render_check(run, options) -> str:
-    # an unreadable spec's located error line goes to stderr (the CLI prints it); stdout names the file only
-    lines = [f"{check.path}: could not be read (the error is on stderr)" if check.status == "error"
-             else check_line(check, options.exact) for check in run.checks]
-    return "\n".join(lines + [check_summary(run)]) + "\n"
-
-
 class TableReporter(Reporter):
     """The human format: rich tables, K/M/G (or exact) numbers."""
 
@@ -392,6 +340,8 @@ class TableReporter(Reporter):
         return render_compare(comparison, options)
 
     def check(self, run, options):
+        from costcalc.report.check_text import render_check
+
         return render_check(run, options)
 
     def guidelines(self, report, options):

@@ -15,7 +15,8 @@ carries the op type it runs (Conv). `attribute` maps kernels back to the model's
   of the kernel's op type reached backwards through nodes that have no kernel of their own is its main node, and
   every node on the way belongs to the kernel;
 - a node left without a kernel (a BatchNormalization folded into its conv, an Add and Relu fused into the conv
-  before them, a Dropout removed) belongs to the kernel of its input that ran last.
+  before them, a Dropout removed) belongs to the kernel of its input that ran last, or, when it reads only the
+  network's input, to the kernel of the node that reads it.
 Each kernel's time goes on its main node; the other nodes of its group are marked `fused_into` the main node's
 layer, never dropped. Kernels of no node of the model (onnxruntime's layout reorders) are rows of their own, one
 per op type (`[ReorderOutput]`). A layer's time is the min (and the median) over runs of its kernels' time in a
@@ -155,7 +156,8 @@ def _inputs(session, shapes: dict, seed: int, loc: Loc) -> dict:
     for value in session.get_inputs():
         shape = shapes.get(value.name, value.shape)
         if any(not isinstance(d, int) or d < 1 for d in shape):
-            raise SpecError(f"input '{value.name}' has shape {list(value.shape)}: give its size", loc)
+            raise SpecError(f"input '{value.name}' has shape {list(value.shape)}: its size is not fixed in the file; "
+                            "give it (--input CxHxW, --batch N; input_shapes= in Python)", loc)
         dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16}.get(value.type)
         if dtype is None:
             raise SpecError(f"input '{value.name}' is a {value.type}: costcalc feeds float tensors", loc)
@@ -240,6 +242,11 @@ def attribute(model, kernel_runs: list) -> tuple:
         inputs = [owner[producer[t]] for t in node.input if t in producer and producer[t] in owner]
         if inputs:
             owner[i] = max(inputs, key=lambda k: order.get(k, -1))
+    for i in reversed(range(len(nodes))):  # none of whose inputs has one (it reads the network's input): its reader's
+        if i not in owner:
+            readers = [j for j, n in enumerate(nodes) if j in owner and set(n.input) & set(nodes[i].output)]
+            if readers:
+                owner[i] = owner[readers[0]]
     return _records(model, names, owner, kernel_main, kernel_runs)
 
 

@@ -66,6 +66,8 @@ ARG_KINDS = {  # costcalc.ops.Arg.kind -> what the value may be (an expression s
     "bool": {"anyOf": [{"type": "boolean"}, _TEXT]},
     "number": {"anyOf": [{"type": "number"}, _TEXT]},
     "ints": {"anyOf": [{"type": "array", "items": _VALUE}, _TEXT]},
+    "index": {"anyOf": [{"type": "integer", "minimum": 0}, _TEXT]},
+    "choice": _TEXT,  # narrowed to the Arg's choices below
 }
 
 
@@ -92,9 +94,9 @@ def _op_rules() -> list:
     for name in [*OPS, *ALIASES]:
         op = OPS[ALIASES.get(name, name)]
         args = {}
-        for arg, spec in op.args.items():
+        for arg, spec in op.keys.items():  # the op's arguments and `call`
             kind = getattr(spec, "kind", None)
-            args[arg] = dict(ARG_KINDS.get(kind, {}))
+            args[arg] = {"enum": list(spec.choices)} if kind == "choice" else dict(ARG_KINDS.get(kind, {}))
             if getattr(spec, "doc", ""):
                 args[arg]["description"] = spec.doc
         rules.append({"if": {"properties": {"op": {"const": name}}, "required": ["op"]},

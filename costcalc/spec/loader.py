@@ -44,10 +44,21 @@ class YList(list):
     item_locs: list
 
 
+STDIN = "<stdin>"  # how errors in a spec read from standard input are located
+
+
 def load_file(path: str):
-    """Read and parse a spec file; every failure is a SpecError located in that file."""
+    """Read and parse a spec file ('-': standard input, located as <stdin>); every failure is a SpecError located
+    in that file."""
     import os
     import stat
+
+    if path == "-":
+        import sys
+
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        path = STDIN
+        return _decode(data, path)
 
     try:
         with open(path, "rb") as f:
@@ -63,6 +74,10 @@ def load_file(path: str):
         raise SpecError(f"cannot read: {e.strerror or e}", Loc(path)) from None
     except ValueError as e:  # a path holding a NUL character
         raise SpecError(f"cannot read: {e}", Loc(path)) from None
+    return _decode(data, path)
+
+
+def _decode(data: bytes, path: str):
     if len(data) > MAX_BYTES:
         raise SpecError(f"file is larger than the limit of {MAX_BYTES:,} bytes", Loc(path))
     try:

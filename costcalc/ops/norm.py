@@ -1,0 +1,45 @@
+"""Normalisations and learnable per-channel scales."""
+
+from __future__ import annotations
+
+from math import prod
+
+from costcalc.ops.core import OpError, OpResult, fmt
+
+BATCHNORM_FLOPS = 2  # inference: x * scale + shift (statistics are frozen)
+# layer and group norm compute their statistics at inference: per element one add into the mean, one subtract,
+# one square, one add into the variance, one divide by sqrt(var + eps) (the per-group sqrt is not counted) ...
+NORM_FLOPS = 5
+AFFINE_FLOPS = 2  # ... and with affine parameters a multiply by gamma and an add of beta
+LAYER_SCALE_FLOPS = 1  # x * gamma[c]
+
+
+def batchnorm(x) -> OpResult:
+    return OpResult(outputs=(x,), elementwise_flops=BATCHNORM_FLOPS * prod(x), params=2 * x[0])
+
+
+def _norm(x, affine: bool) -> OpResult:
+    per_element = NORM_FLOPS + (AFFINE_FLOPS if affine else 0)
+    return OpResult(outputs=(x,), elementwise_flops=per_element * prod(x), params=2 * x[0] if affine else 0)
+
+
+def layernorm(x, affine=True, layout="channels_first") -> OpResult:
+    """LayerNorm over the channels at each position: torchvision's LayerNorm2d on N x C x H x W (channels_first),
+    or nn.LayerNorm(C) on a permuted N x H x W x C tensor (channels_last, ConvNeXt's blocks). The layout changes
+    no count (shapes here stay C x H x W); an exporter reads it. Affine: gamma and beta, C each."""
+    return _norm(x, affine)
+
+
+def groupnorm(x, groups, affine=True) -> OpResult:
+    """GroupNorm: statistics over each of `groups` channel groups and H x W; affine gamma and beta, C each."""
+    if x[0] % groups:
+        raise OpError(f"groups={groups} does not divide in_channels={x[0]}", "groups")
+    return _norm(x, affine)
+
+
+def layer_scale(x) -> OpResult:
+    """A learnable per-channel scale (ConvNeXt's layer_scale, CaiT's LayerScale): C parameters, a multiply per
+    element. Unlike `scale`, which multiplies by a constant and learns nothing."""
+    if len(x) not in (1, 3):
+        raise OpError(f"layer_scale needs a C x H x W or flat input, got {fmt(x)}")
+    return OpResult(outputs=(x,), elementwise_flops=LAYER_SCALE_FLOPS * prod(x), params=x[0])
