@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from costcalc.util import frozen
 
 MAX_RECORDINGS = 10_000  # distinct (block, arguments, input shape, enclosing blocks) keys remembered in one walk
+MAX_RESULTS = 100_000  # distinct op entries (op, text of its arguments, input shapes, scope) remembered in one walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +89,28 @@ def replay(walker, recording: Recording, path: tuple, kinds: tuple, current: int
         walker.reads.extend((ids[t], axis) for t, axis in recording.reads)
     out = recording.output
     return tuple(ids[t] for t in out) if isinstance(out, tuple) else ids[out]
+
+
+# ---- op entries ---------------------------------------------------------------------------------------------
+# The same holds for one op entry: its arguments are its text evaluated with its scope's variables and its first
+# input's dimensions, and its OpResult is the op's pure function of them and the input shapes. So entries of the
+# same op, text, input shapes and scope (a 20,000-line list of conv / bn / relu) evaluate once.
+
+
+@dataclass(frozen=True, slots=True)
+class OpUse:
+    args: dict
+    result: object  # OpResult
+    counts: object  # Counts
+    axes: tuple  # the dimensions of its first input its expressions read, for a walker that notes them
+    scope: dict  # the variables it was evaluated with: held, so that no other scope takes the id in its key
+
+
+def op_key(op: str, entry, shapes: list, env: dict) -> tuple:
+    return op, tuple([(name, frozen(value.raw)) for name, value in entry.params.items()]), tuple(shapes), id(env)
+
+
+def op_result(walker, node, first_read: int, env: dict) -> OpUse:
+    """What the entry just walked into `node` gave."""
+    axes = () if walker.reads is None else tuple(axis for _, axis in walker.reads[first_read:])
+    return OpUse(node.args, node.result, node.counts, axes, env)

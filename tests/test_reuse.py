@@ -1,4 +1,5 @@
-"""The walker's block reuse (costcalc.reuse): a replayed block gives exactly the graph a walk gives."""
+"""The walker's reuse (costcalc.reuse): a replayed block, or an op entry evaluated once for many, gives exactly
+the graph a walk of every entry gives."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def walked(monkeypatch, path, overrides=None, input_shape=None):
     with_reuse = load(str(path), overrides, input_shape)
     with monkeypatch.context() as m:
         m.setattr(reuse, "MAX_RECORDINGS", 0)
+        m.setattr(reuse, "MAX_RESULTS", 0)
         plain = load(str(path), overrides, input_shape)
     return with_reuse, plain
 
@@ -121,6 +123,19 @@ def test_a_replay_past_a_limit_is_walked_and_fails_where_a_walk_does(monkeypatch
     with pytest.raises(SpecError, match=message) as with_reuse:
         load(str(path))
     monkeypatch.setattr(reuse, "MAX_RECORDINGS", 0)
+    monkeypatch.setattr(reuse, "MAX_RESULTS", 0)
     with pytest.raises(SpecError, match=message) as plain:
         load(str(path))
     assert str(with_reuse.value) == str(plain.value)
+
+
+def test_op_entries_of_one_text_and_shape_share_their_evaluation(monkeypatch, tmp_path):
+    path = tmp_path / "flat.yaml"
+    path.write_text("input: [4, 8, 8]\nvars: {c: 4}\nlayers:\n" + "".join(
+        ["  - {op: conv, out: c, k: 3, pad: 1}\n", "  - bn\n", "  - {op: conv, out: in_channels * 2, k: 1}\n",
+         "  - {op: conv, out: in_channels // 2, k: 1}\n"] * 50))
+    a, b = walked(monkeypatch, path)
+    same(a, b)
+    convs = [n for n in a.nodes if n.op == "conv"]
+    assert len({id(n.args) for n in convs}) == 3 and len({id(n.args) for n in b.nodes if n.op == "conv"}) == 150
+    assert a.tensors[a.output] == (4, 8, 8)
