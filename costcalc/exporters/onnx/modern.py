@@ -10,8 +10,6 @@ from onnx import numpy_helper
 from costcalc.exporters.onnx.building import Builder
 from costcalc.exporters.onnx.nodes import pads
 
-
-
 LAYERNORM_EPSILON = 1e-6  # ConvNeXt's, and the reference's
 GROUPNORM_EPSILON = 1e-5  # torch's default, and the reference's
 

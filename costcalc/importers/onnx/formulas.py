@@ -100,7 +100,7 @@ def _grow(imp, node, x_name: str) -> tuple:
     while changed and len(region) < MAX_FORMULA_NODES:
         changed = False
         known = {x_name, *produced}
-        for t in list(known):
+        for t in known:
             for i in imp.consumers.get(t, []):
                 other = imp.nodes[i]
                 if (i <= node.index or i in region or i in imp.done or i not in imp.needed_nodes or other.op not in EVALUATE

@@ -105,7 +105,7 @@ def resize(imp, node) -> None:
         imp.fail(node, f"mode '{_text(node.attrs.get('mode'), '')}': costcalc costs nearest and (bi)linear resizing")
     scales = _optional(imp, node, 1 if imp.opset < 11 else 2, "scales")
     sizes = None if imp.opset < 11 else _optional(imp, node, 3, "sizes")
-    n, c, h, w = x.shape
+    n, c = x.shape[:2]
     if sizes is not None:
         target = [int(s) for s in sizes]
     elif scales is not None:
