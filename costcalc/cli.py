@@ -10,6 +10,7 @@ from dataclasses import replace
 import click
 
 from costcalc import __version__
+from costcalc.commands.device import device_option, load_device
 from costcalc.errors import CostcalcError, Loc, OptionError, SpecError
 from costcalc.options import overrides, parse_shape
 from costcalc.report import FORMATS
@@ -113,15 +114,18 @@ def threshold_option(command):
                              "see README for the names and defaults.")(command)
 
 
-def analyse_checked(graph, thresholds: tuple, bytes_per_element=None, convention: str = "paper"):
-    """The Report of `graph`, carrying its guideline checks (the spec's `guidelines:` section, then --threshold)."""
+def analyse_checked(graph, thresholds: tuple, bytes_per_element=None, convention: str = "paper", device=None):
+    """The Report of `graph`, carrying its guideline checks (the spec's `guidelines:` section, then --threshold),
+    and, with a `device` profile path, its estimated latency and what each violation costs in it."""
     from costcalc.analysis.guidelines import GuidelineError
     from costcalc.api import checked
+    from costcalc.commands.device import with_device
 
     try:
-        return checked(graph, _parse_thresholds(thresholds), bytes_per_element, convention)
+        report = checked(graph, _parse_thresholds(thresholds), bytes_per_element, convention)
     except GuidelineError as e:
         raise click.BadParameter(str(e), param_hint="--threshold") from None
+    return report if device is None else with_device(report, graph, device, bytes_per_element)
 
 
 def _color() -> bool:
@@ -175,8 +179,9 @@ CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo
 @click.option("--guidelines/--no-guidelines", "with_guidelines", default=True, show_default=True,
               help="Check the ShuffleNet V2 guidelines: a marker column and the panel after the table.")
 @threshold_option
+@device_option
 def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_per_element, convention,
-           explain_conventions, with_guidelines, thresholds):
+           explain_conventions, with_guidelines, thresholds, device):
     """Per-layer FLOPs, params and memory access of SPEC, with totals, then the ShuffleNet V2 guideline panel."""
     from costcalc.analysis import analyse, rows
     from costcalc.report import Format, render
@@ -191,8 +196,8 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
         raise click.UsageError("--threshold sets the guidelines' thresholds: drop --no-guidelines or --threshold")
     try:
         graph = load_graph(spec, sets, input_shape, batch)
-        result = (analyse_checked(graph, thresholds, bytes_per_element, convention) if with_guidelines
-                  else analyse(graph, bytes_per_element, convention))
+        result = (analyse_checked(graph, thresholds, bytes_per_element, convention, device) if with_guidelines
+                  else analyse(graph, bytes_per_element, convention, load_device(device), device or ""))
     except CostcalcError as e:
         _fail(e)
     changed = settings(sets, input_shape)
@@ -301,12 +306,15 @@ Set them with --threshold G1.max_ratio=3 or a spec section guidelines: {G1: {max
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
 @threshold_option
-def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, thresholds):
-    """Where SPEC breaks the four ShuffleNet V2 guidelines, by how much, and what it costs in memory access."""
+@device_option
+def guidelines(spec, sets, input_shape, batch, fmt, exact, bytes_per_element, thresholds, device):
+    """Where SPEC breaks the four ShuffleNet V2 guidelines, by how much, and what it costs in memory access (and,
+    with --device, in estimated time)."""
     from costcalc.report import Format, render_guidelines
 
     try:
-        result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element)
+        result = analyse_checked(load_graph(spec, sets, input_shape, batch), thresholds, bytes_per_element,
+                                 device=device)
     except CostcalcError as e:
         _fail(e)
     result = replace(result, settings=settings(sets, input_shape))
@@ -344,6 +352,7 @@ from costcalc.commands.check import check  # noqa: E402 - commands in their own 
 from costcalc.commands.compare import compare  # noqa: E402
 from costcalc.commands.export import export  # noqa: E402
 from costcalc.commands.measure import measure  # noqa: E402
+from costcalc.commands.calibrate import calibrate  # noqa: E402
 from costcalc.commands.plot import plot  # noqa: E402
 from costcalc.commands.schema import schema  # noqa: E402
 from costcalc.commands.zoo import zoo  # noqa: E402
@@ -357,3 +366,4 @@ main.add_command(zoo)
 main.add_command(schema)
 main.add_command(sweep)
 main.add_command(plot)
+main.add_command(calibrate)

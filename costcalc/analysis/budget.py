@@ -67,13 +67,30 @@ def parse_quantity(value) -> int:
 BASELINE = "baseline"  # Limit.source of an increase limit over a baseline
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|ms|us|µs|ns)?\s*$")
+DURATION_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+LATENCY = "latency_s"  # the limit on the estimated latency (seconds; command line only, with a device profile)
+
+
+def parse_duration(text: str) -> float:
+    """'10ms' -> 0.01, '2.5 s' -> 2.5, '800us' -> 0.0008, '0.02' -> 0.02 (seconds)."""
+    match = _DURATION.match(str(text)) if len(str(text)) <= MAX_TEXT else None
+    if not match:
+        raise QuantityError(f"'{str(text)[:MAX_TEXT]}' is not a duration: write a number with a unit s, ms or us, "
+                            f"e.g. 10ms")
+    value = float(match.group(1)) * DURATION_UNITS[match.group(2) or "s"]
+    if value <= 0:
+        raise QuantityError(f"'{text}': a latency limit must be more than 0")
+    return value
+
+
 @dataclass(frozen=True)
 class Limit:
     """One limit on one total: where it came from ("spec", "command line" or BASELINE) and, for a spec, its
     position."""
 
     field: str
-    value: int
+    value: int  # a count; seconds (a float) for LATENCY
     source: str
     loc: Loc | None = None  # the spec's `budget:` line (None for a command-line limit)
     text: str = ""  # as written: '4.5G'
@@ -182,6 +199,12 @@ def command_line_limits(values: dict) -> list:
     for key, text in values.items():
         if text is None:
             continue
+        if key == LATENCY:
+            try:
+                limits.append(Limit(key, parse_duration(text), "command line", None, str(text)))
+            except QuantityError as e:
+                raise QuantityError(f"--max-latency: {e}") from None
+            continue
         try:
             limits.append(Limit(key, parse_quantity(text), "command line", None, str(text)))
         except QuantityError as e:
@@ -206,7 +229,8 @@ def check_spec(path: str, extra_limits: list, load, fail_on: tuple = (), bytes_p
         found, note = baseline.limits(path, report)
         limits += found
         notes += (note,) if note else ()
-    verdicts = tuple(Verdict(limit, getattr(report.totals, limit.field)) for limit in limits)
+    verdicts = tuple(Verdict(limit, report.latency_s if limit.field == LATENCY else getattr(report.totals, limit.field))
+                     for limit in limits)
     budget_loc = spec.section_locs.get("budget") if spec.budget is not None else None
     violations = report.guidelines.violations(fail_on) if fail_on else ()
     if published and report.published is None and getattr(spec, "published", None):

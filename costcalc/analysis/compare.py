@@ -41,6 +41,14 @@ class RowDiff:
         return subtract(self.b.counts if self.b else Counts(), self.a.counts if self.a else Counts())
 
     @property
+    def latency_delta(self) -> float | None:
+        """B - A of the rows' estimated latency, when the reports carry one (a row on one side counts as 0)."""
+        sides = [row.latency_s for row in (self.a, self.b) if row is not None]
+        if not sides or any(t is None for t in sides):
+            return None
+        return (self.b.latency_s if self.b else 0.0) - (self.a.latency_s if self.a else 0.0)
+
+    @property
     def changed(self) -> bool:
         if self.a is None or self.b is None:
             return True
@@ -69,6 +77,17 @@ class Comparison:
     @property
     def delta(self) -> Counts:
         return subtract(self.b.totals, self.a.totals)
+
+    @property
+    def has_latency(self) -> bool:
+        return self.a.latency is not None and self.b.latency is not None
+
+    def latency_delta(self) -> tuple:
+        """(B - A, (B - A) / A) of the estimated latency, or (None, None) when either has no device profile."""
+        if not self.has_latency:
+            return None, None
+        delta = self.b.latency_s - self.a.latency_s
+        return delta, (delta / self.a.latency_s if self.a.latency_s else None)
 
     def relative(self) -> dict:
         """field -> (B - A) / A as a float, or None when A's total is 0."""

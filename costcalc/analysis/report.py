@@ -39,6 +39,7 @@ class Row:
     counts: Counts
     layers: int = 1
     layer: Layer | None = None  # the layer itself, when the row is one layer (not a block)
+    latency_s: float | None = None  # estimated seconds of its layers, when the report has a device profile
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,29 @@ class Report:
     guidelines: object = None  # costcalc.analysis.guidelines.Guidelines, when checked: reporters show it
     settings: tuple = ()  # what changed the spec, as written: ("--set width=0.5", ...); headers name them
     published: object = None  # costcalc.analysis.published.Published, when the spec's figures apply: shown beside
+    latency: object = None  # costcalc.latency.Estimate on a device profile (`device`): an estimate, never measured
+    device: object = None  # the costcalc.latency.DeviceProfile it was estimated on
+    device_path: str = ""  # the profile's file
+    latency_costs: dict = field(default_factory=dict)  # (guideline, where) -> estimated seconds of the violation
+
+    @property
+    def latency_s(self) -> float | None:
+        """The estimated seconds of the batch (run overhead included), or None without a device profile."""
+        return self.latency.total_s if self.latency is not None else None
 
 
-def analyse(graph: Graph, bytes_per_element: int | None = None, convention: str = CONVENTION) -> Report:
+def analyse(graph: Graph, bytes_per_element: int | None = None, convention: str = CONVENTION, device=None,
+            device_path: str = "") -> Report:
     """Totals and per-layer records of `graph`; memory access in bytes when `bytes_per_element` is given; the
-    FLOPs of each layer counted under the named `convention` (costcalc.analysis.conventions)."""
+    FLOPs of each layer counted under the named `convention` (costcalc.analysis.conventions); with `device` (a
+    costcalc.latency.DeviceProfile), the estimated latency of every layer and of the batch."""
     with gc_paused():
-        return _analyse(graph, bytes_per_element, convention)
+        report = _analyse(graph, bytes_per_element, convention)
+    if device is not None:
+        from costcalc.latency import estimate
+
+        report = replace(report, latency=estimate(graph, device), device=device, device_path=device_path)
+    return report
 
 
 def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Report:
@@ -128,11 +145,21 @@ def rows(report: Report, depth: int | None = None, top: int | None = None, sort:
         result = [Row(layer.name, layer.op, layer.outputs, layer.counts, 1, layer) for layer in report.layers]
     else:
         result = _aggregate(report.layers, depth)
+    if report.latency is not None:
+        result = _with_latency(result, report, depth)
     if top is None:
         return Selection(result)
     if sort not in COUNT_FIELDS:
         raise ValueError(f"sort by one of {', '.join(COUNT_FIELDS)}")
     return Selection(sorted(result, key=lambda row: getattr(row.counts, sort), reverse=True)[:top], len(result), sort)
+
+
+def _with_latency(result: list, report: Report, depth: int | None) -> list:
+    seconds: dict = {}
+    for layer, timed in zip(report.layers, report.latency.layers):
+        key = layer.name if depth is None else ".".join(layer.path[:depth])
+        seconds[key] = seconds.get(key, 0.0) + timed.latency_s
+    return [replace(row, latency_s=seconds.get(row.name, 0.0)) for row in result]
 
 
 def _aggregate(layers: list, depth: int) -> list:

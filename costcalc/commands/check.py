@@ -9,8 +9,10 @@ import sys
 
 import click
 
-from costcalc.cli import (CONVENTION_NAMES, _parse_input, _parse_sets, _parse_thresholds, _width, analyse_checked,
-                          load_graph, settings, spec_options, threshold_option)
+from costcalc.cli import (CONVENTION_NAMES, _fail, _parse_input, _parse_sets, _parse_thresholds, _width,
+                          analyse_checked, load_graph, settings, spec_options, threshold_option)
+from costcalc.commands.device import device_option, load_device
+from costcalc.errors import CostcalcError
 from costcalc.report import FORMATS
 
 MAX_MAC_REFUSED = ("--max-mac is not an option: MAC in costcalc is memory access cost (ShuffleNet V2: elements read "
@@ -33,6 +35,8 @@ def _refuse_max_mac(ctx, param, value):
               help="Memory access limit in elements (in bytes with --bytes), e.g. 130M.")
 @click.option("--max-mac", hidden=True, expose_value=False, callback=_refuse_max_mac, is_eager=True)
 @click.option("--max-activations", metavar="N", help="Activations limit in elements, e.g. 50M.")
+@click.option("--max-latency", metavar="TIME", help="Estimated latency limit, e.g. 10ms (needs --device).")
+@device_option
 @click.option("--fail-on", metavar="G1,G2", help="Also fail (exit 1) on violations of these ShuffleNet V2 guidelines.")
 @threshold_option
 @click.option("--baseline", metavar="FILE.json",
@@ -54,7 +58,8 @@ def _refuse_max_mac(ctx, param, value):
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write a JUnit XML report to FILE.")
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
-def check(paths, sets, input_shape, batch, max_flops, max_params, max_memory_access, max_activations, fail_on,
+def check(paths, sets, input_shape, batch, max_flops, max_params, max_memory_access, max_activations, max_latency,
+          device, fail_on,
           thresholds, baseline, increases, check_published, exclude, convention, bytes_per_element, require_budget,
           fmt, junit_file, exact):
     """Check each SPEC (every *.yaml under a DIR) against its `budget:` section and the --max-* limits.
@@ -78,12 +83,18 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_memory_acc
     guidelines_failing = _fail_on(fail_on)
     try:
         extra = command_line_limits({"flops": max_flops, "params": max_params, "memory_access": max_memory_access,
-                                     "activations": max_activations})
+                                     "activations": max_activations, "latency_s": max_latency})
     except QuantityError as e:
         raise click.BadParameter(str(e).partition(": ")[2], param_hint=str(e).partition(":")[0]) from None
     _parse_sets(sets), _parse_input(input_shape)  # a bad option is a usage error before any spec is read
     if thresholds:
         _parse_thresholds(thresholds)
+    if max_latency and not device:
+        raise click.UsageError("--max-latency gates on the estimated latency: give the device profile with --device")
+    try:
+        profile = load_device(device)
+    except CostcalcError as e:
+        _fail(e)
     unit = "bytes" if bytes_per_element else "elements"
     reference = _baseline(baseline, increases, convention, unit)
     changed = settings(sets, input_shape)
@@ -95,8 +106,8 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_memory_acc
         from costcalc.analysis.published import published_for
 
         graph = load_graph(path, sets, input_shape, batch)
-        report = (analyse_checked(graph, thresholds, bytes_per_element, convention) if guidelines_failing
-                  else analyse(graph, bytes_per_element, convention))
+        report = (analyse_checked(graph, thresholds, bytes_per_element, convention, device) if guidelines_failing
+                  else analyse(graph, bytes_per_element, convention, profile, device or ""))
         report = replace(report, settings=changed)
         return graph.spec, replace(report, published=published_for(graph.spec, report, batch, bytes_per_element))
 

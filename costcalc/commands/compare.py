@@ -8,6 +8,7 @@ import click
 
 from costcalc.cli import (CONVENTION_NAMES, CONVENTIONS_HELP, _depth, _fail, _options, _parse_sets, analyse_checked,
                           load_graph, settings, spec_options, threshold_option)
+from costcalc.commands.device import device_option
 from costcalc.errors import CostcalcError
 from costcalc.report import FORMATS
 
@@ -42,8 +43,9 @@ def _label(model: str, sets: tuple, input_shape: str | None) -> str:
 @click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="paper", show_default=True,
               help="What the FLOPs columns count, on both sides (see report --help).")
 @threshold_option
+@device_option
 def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, input_b, fmt, depth, changed, exact,
-            bytes_per_element, convention, thresholds):
+            bytes_per_element, convention, thresholds, device):
     """Compare two specs (A.yaml B.yaml), or one spec under two settings (A.yaml --set-a width=1.0 --set-b
     width=0.5): totals side by side with their deltas (B - A), a row-by-row diff matched by name, then by
     position within a block, and the guideline violations that appear in B or disappear from A."""
@@ -58,8 +60,8 @@ def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, i
     try:
         graph_a = load_graph(spec_a, sets_a, input_a or input_shape, batch)
         graph_b = load_graph(spec_b or spec_a, sets_b, input_b or input_shape, batch)
-        result = compare_reports(analyse_checked(graph_a, thresholds, bytes_per_element, convention),
-                                 analyse_checked(graph_b, thresholds, bytes_per_element, convention), level,
+        result = compare_reports(analyse_checked(graph_a, thresholds, bytes_per_element, convention, device),
+                                 analyse_checked(graph_b, thresholds, bytes_per_element, convention, device), level,
                                  _label(graph_a.name, sets_a, input_a or input_shape),
                                  _label(graph_b.name, sets_b, input_b or input_shape))
     except CostcalcError as e:

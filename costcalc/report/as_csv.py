@@ -34,12 +34,14 @@ def render_report(report, selected: list) -> str:
     """One row per row of the view (`selected`: layers, or blocks at a depth), then the totals of the whole network;
     with guideline checks, a last column naming the guidelines the row's layers violate."""
     marks = row_markers(report.guidelines, selected) if report.guidelines is not None else None
+    timed = report.latency is not None  # the estimated latency, seconds
     rows = [[row.name, row.op, _output(row.output), *(getattr(row.counts, f) for f in COUNT_FIELDS),
-             *([marks[row.name]] if marks is not None else [])]
+             *([row.latency_s] if timed else []), *([marks[row.name]] if marks is not None else [])]
             for row in selected]
     rows.append(["total", "", "", *(getattr(report.totals, f) for f in COUNT_FIELDS),
-                 *([""] if marks is not None else [])])
-    header = ["name", "op", "output", *COUNT_FIELDS, *(["guidelines"] if marks is not None else [])]
+                 *([report.latency_s] if timed else []), *([""] if marks is not None else [])])
+    header = ["name", "op", "output", *COUNT_FIELDS, *(["latency_s_estimate"] if timed else []),
+              *(["guidelines"] if marks is not None else [])]
     return _settings_line(report) + _table(header, rows)
 
 
@@ -51,6 +53,9 @@ def render_compare(comparison) -> str:
     header = ["name", "status", "matched_by", "name_a", "name_b", "op_a", "op_b"]
     for f in COUNT_FIELDS:
         header += [f"{f}_a", f"{f}_b", f"{f}_delta"]
+    timed = comparison.has_latency
+    if timed:
+        header += ["latency_s_estimate_a", "latency_s_estimate_b", "latency_s_estimate_delta"]
     rows = []
     for diff in comparison.rows:
         a, b, delta = diff.a, diff.b, diff.delta
@@ -58,6 +63,8 @@ def render_compare(comparison) -> str:
                a.op if a else "", b.op if b else ""]
         for f in COUNT_FIELDS:
             row += [getattr(a.counts, f) if a else "", getattr(b.counts, f) if b else "", getattr(delta, f)]
+        if timed:
+            row += [a.latency_s if a else "", b.latency_s if b else "", diff.latency_delta]
         rows.append(row)
     return labels + _table(header, rows)
 

@@ -35,12 +35,14 @@ def _plain(value):
     return value
 
 
-def finding_dict(finding) -> dict:
+def finding_dict(finding, costs: dict | None = None) -> dict:
     key = "block" if finding.guideline == "G3" else "layer"
-    return {key: finding.where, "why": finding.why, **dict(finding.evidence)}  # tuples: JSON lists
+    cost = costs.get((finding.guideline, finding.where)) if costs else None
+    return {key: finding.where, "why": finding.why, **dict(finding.evidence),  # tuples: JSON lists
+            **({"latency_s": cost} if cost is not None else {})}
 
 
-def guidelines_dict(guidelines) -> dict:
+def guidelines_dict(guidelines, costs: dict | None = None) -> dict:
     """{"G1": {"title", "threshold", "checked", "passed", "violations": [...worst first], "measured": [...]}, ...};
     G4 adds "elementwise_share" (0..1), "elementwise_memory_access" and "total_memory_access"."""
     out = {}
@@ -51,7 +53,7 @@ def guidelines_dict(guidelines) -> dict:
             "threshold": dict(result.thresholds),
             "checked": result.checked,
             "passed": result.passed,
-            "violations": [finding_dict(f) for f in result.violations],
+            "violations": [finding_dict(f, costs) for f in result.violations],
             "measured": [{**finding_dict(f), "violated": f.violated} for f in result.findings],
         }
     return out
@@ -59,14 +61,28 @@ def guidelines_dict(guidelines) -> dict:
 
 def document(report) -> dict:
     """The report as one JSON-ready dict (what `render` writes, one layer at a time)."""
-    return {**_head(report), "layers": [_layer(layer) for layer in report.layers], **_tail(report)}
+    return {**_head(report), "layers": [_layer(layer, t) for layer, t in zip(report.layers, _timed(report))],
+            **_tail(report)}
 
 
 def _tail(report) -> dict:
-    tail = {"guidelines": guidelines_dict(report.guidelines)} if report.guidelines is not None else {}
+    tail = {"guidelines": guidelines_dict(report.guidelines, report.latency_costs)} if report.guidelines is not None else {}
     if report.published is not None:
         tail["published"] = published_dict(report.published)
+    if report.latency is not None:
+        tail["latency"] = latency_dict(report)
     return tail
+
+
+def latency_dict(report) -> dict:
+    """What the latency figures are: an estimate on a device profile, never a measurement."""
+    device = report.device
+    return {"estimate": True, "profile": report.device_path, "device": device.device, "runtime": device.runtime,
+            "threads": device.threads, "run_overhead_s": report.latency.run_overhead_s}
+
+
+def _latency_totals(report) -> dict:
+    return {"latency_s": report.latency_s} if report.latency is not None else {}
 
 
 def _head(report) -> dict:
@@ -77,12 +93,13 @@ def _head(report) -> dict:
         "memory_access_unit": report.memory_unit,
         "variables": {k: _plain(v) for k, v in report.variables.items()},
         "settings": list(report.settings),
-        "totals": counts_dict(report.totals),
+        "totals": {**counts_dict(report.totals), **_latency_totals(report)},
     }
 
 
-def _layer(layer) -> dict:
-    """A layer's record; its tuples stay tuples, which JSON writes as lists."""
+def _layer(layer, timed=None) -> dict:
+    """A layer's record (with its estimated latency when `timed`); its tuples stay tuples, which JSON writes as
+    lists."""
     return {
         "name": layer.name,
         "op": layer.op,
@@ -90,7 +107,12 @@ def _layer(layer) -> dict:
         "output": layer.outputs[0] if len(layer.outputs) == 1 else layer.outputs,
         "args": layer.args,
         **counts_dict(layer.counts),
+        **({"latency_s": timed.latency_s, "fused_into": timed.fused_into} if timed is not None else {}),
     }
+
+
+def _timed(report) -> list:
+    return list(report.latency.layers) if report.latency is not None else [None] * len(report.layers)
 
 
 _compact = json.JSONEncoder(separators=(", ", ": ")).encode  # json's C encoder: one line
@@ -138,7 +160,7 @@ def _render(report) -> str:
     if not report.layers:
         return pretty(document(report)) + "\n"
     head = pretty({**_head(report), "layers": []})  # ends in `"layers": []\n}`
-    layers = ",\n".join("  " + _compact(_layer(layer)) for layer in report.layers)
+    layers = ",\n".join("  " + _compact(_layer(layer, t)) for layer, t in zip(report.layers, _timed(report)))
     tail = "".join(f',\n {_compact(key)}: ' + pretty(value, " ") for key, value in _tail(report).items())
     return f"{head[:-4]}[\n{layers}\n ]{tail}\n}}\n"
 
@@ -146,7 +168,8 @@ def _render(report) -> str:
 def guidelines_document(report) -> dict:
     """`costcalc guidelines --format json`: the model, its input and the "guidelines" object."""
     doc = {"model": report.model, "input": shapes(report.input), "memory_access_unit": report.memory_unit,
-           "settings": list(report.settings), "guidelines": guidelines_dict(report.guidelines)}
+           "settings": list(report.settings), "guidelines": guidelines_dict(report.guidelines,
+                                                                                    report.latency_costs)}
     return doc
 
 
@@ -154,7 +177,17 @@ def _row(row) -> dict | None:
     if row is None:
         return None
     return {"name": row.name, "op": row.op, "layers": row.layers,
-            "output": _plain(row.output[0] if len(row.output) == 1 else row.output), **counts_dict(row.counts)}
+            "output": _plain(row.output[0] if len(row.output) == 1 else row.output), **counts_dict(row.counts),
+            **({"latency_s": row.latency_s} if row.latency_s is not None else {})}
+
+
+def _compare_latency(comparison) -> dict:
+    """{"latency_s": {"a", "b", "delta", "relative", "estimate": true, "profile"}} when both sides are estimated."""
+    if not comparison.has_latency:
+        return {}
+    delta, relative = comparison.latency_delta()
+    return {"latency_s": {"a": comparison.a.latency_s, "b": comparison.b.latency_s, "delta": delta,
+                          "relative": relative, "estimate": True, "profile": comparison.a.device_path}}
 
 
 def _side(report, label: str) -> dict:
@@ -170,13 +203,16 @@ def compare_document(comparison) -> dict:
         "b": counts_dict(comparison.b.totals),
         "delta": counts_dict(comparison.delta),
         "relative": comparison.relative(),
+        **_compare_latency(comparison),
         "models": {"a": _side(comparison.a, comparison.label_a), "b": _side(comparison.b, comparison.label_b)},
         "convention": comparison.a.convention,
         "memory_access_unit": comparison.a.memory_unit,
         "depth": "all" if comparison.depth is None else comparison.depth,
         "layers": [
             {"name": (diff.a or diff.b).name, "status": diff.status, "matched_by": diff.matched_by,
-             "a": _row(diff.a), "b": _row(diff.b), "delta": counts_dict(diff.delta)}
+             "a": _row(diff.a), "b": _row(diff.b), "delta": {**counts_dict(diff.delta),
+                                                            **({"latency_s": diff.latency_delta}
+                                                               if diff.latency_delta is not None else {})}}
             for diff in comparison.rows
         ],
         **({"guidelines": _changes(comparison.guideline_changes)} if comparison.guideline_changes else {}),

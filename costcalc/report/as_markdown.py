@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from costcalc.report import Reporter
 from costcalc.report.as_table import (TOTAL_NAMES, compare_header, diff_mark, diff_name, diff_op,
-                                      guideline_change_lines, header, panel, published_text, report_columns,
-                                      selection_note)
+                                      guideline_change_lines, header, latency_footnote, panel, published_text,
+                                      report_columns, selection_note)
 from costcalc.report.check_text import GATE_WORDS, check_line, check_summary, verdict_text, violations_text
 from costcalc.report.units import human, percent, signed
 
@@ -45,6 +45,8 @@ def render_report(report, rows: list, options) -> str:
     for note in (selection_note(rows), published_text(report.published, options.exact)):
         if note:
             lines += ["", cell(note)]
+    if report.latency is not None:
+        lines += ["", cell(latency_footnote(report))]
     if report.guidelines is not None:
         lines += ["", *guideline_panel(report, options)]
     return "\n".join(lines) + "\n"
@@ -52,7 +54,7 @@ def render_report(report, rows: list, options) -> str:
 
 def guideline_panel(report, options) -> list:
     """The guideline panel of the table format, as a fenced block: it keeps its alignment in a PR comment."""
-    return ["```text", *panel(report.guidelines, options).splitlines(), "```"]
+    return ["```text", *panel(report.guidelines, options, costs=report.latency_costs).splitlines(), "```"]
 
 
 def render_compare(comparison, options) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from costcalc.report import Reporter
 from costcalc.report.labels import op_label
 from costcalc.report.layout import Column, box, fit
-from costcalc.report.units import human, percent, ratio, shape, share, signed
+from costcalc.report.units import duration, human, percent, ratio, shape, share, signed, signed_duration
 
 PIPED_WIDTH = 160  # fixed, so that piped output is the same on every machine
 
@@ -18,7 +18,20 @@ def model_label(model: str, settings: tuple) -> str:
 def header(report) -> str:
     unit = "elements" if report.memory_unit == "elements" else f"bytes ({report.bytes_per_element} per element)"
     return (f"{model_label(report.model, report.settings)} | input {shape(report.input)} | convention: "
-            f"{report.convention} ({report.convention_summary}) | memory access in {unit}")
+            f"{report.convention} ({report.convention_summary}) | memory access in {unit}{latency_note(report)}")
+
+
+def latency_note(report) -> str:
+    """' | latency: estimated on profile.yaml (1 thread)', or '' without a device profile."""
+    if report.latency is None:
+        return ""
+    threads = report.latency.threads
+    return f" | latency: estimated on {report.device_path} ({threads} thread{'s' if threads != 1 else ''})"
+
+
+def latency_footnote(report) -> str:
+    return (f"latency: an estimate, not a measurement; the total includes {duration(report.latency.run_overhead_s)} "
+            f"per run of the network")
 
 
 def wrap_fields(text: str, width: int) -> str:
@@ -80,6 +93,10 @@ def report_columns(report, rows: list, exact: bool) -> list:
         columns.append(Column("Intensity", lambda r: ratio(arithmetic(report, r.counts), r.counts.memory_access),
                               footer=ratio(arithmetic(report, totals), totals.memory_access), short="Int.",
                               drop=_rank("Intensity")))
+    if report.latency is not None:
+        fused = {layer.name for layer in report.latency.layers if layer.fused_into}
+        columns.append(Column("Latency (est.)", lambda r: "fused" if r.name in fused else duration(r.latency_s),
+                              footer=duration(report.latency_s), short="Est. time"))
     if report.guidelines is not None:
         marks = row_markers(report.guidelines, rows)
         columns.append(Column("Guidelines", lambda r: marks.get(r.name, ""), right=False, short="Guide.",
@@ -125,8 +142,10 @@ def render(report, rows: list, options) -> str:
     for line in (selection_note(rows), published_text(report.published, options.exact)):
         if line:
             parts.append(line + "\n")
+    if report.latency is not None:
+        parts.append(latency_footnote(report) + "\n")
     if report.guidelines is not None:
-        parts.append("\n" + panel(report.guidelines, options) + "\n")
+        parts.append("\n" + panel(report.guidelines, options, costs=report.latency_costs) + "\n")
     return "".join(parts)
 
 
@@ -162,8 +181,9 @@ def _figures(finding, h) -> str:
     return f"{f['op']}  MAC {h(f['memory_access'])}  {f['share']:.1%} of all MAC"
 
 
-def panel(guidelines, options, worst: int = WORST) -> str:
-    """The guideline panel: per guideline pass or its violations, and the worst offenders with their evidence."""
+def panel(guidelines, options, worst: int = WORST, costs: dict | None = None) -> str:
+    """The guideline panel: per guideline pass or its violations, and the worst offenders with their evidence;
+    with `costs` ((guideline, where) -> estimated seconds), what each costs in time."""
     h = lambda n: human(n, options.exact)  # noqa: E731
     unit = "elements" if guidelines.memory_unit == "elements" else "bytes"
     lines = [f"ShuffleNet V2 guidelines (Ma et al. 2018) | memory access in {unit}"]
@@ -183,7 +203,9 @@ def panel(guidelines, options, worst: int = WORST) -> str:
         shown = violations[:worst]
         width = max((len(f.where) for f in shown), default=0)
         for finding in shown:
-            lines.append(f"   {finding.where:<{width}}  {_figures(finding, h)}")
+            cost = costs.get((finding.guideline, finding.where)) if costs else None
+            time = "" if cost is None else f"  est. {duration(cost)}"
+            lines.append(f"   {finding.where:<{width}}  {_figures(finding, h)}{time}")
             if result.guideline != "G4":  # G4's reason is the network's share, stated above
                 lines.append(f"   {'':<{width}}  why: {finding.why}")
         if len(violations) > worst:
@@ -193,7 +215,8 @@ def panel(guidelines, options, worst: int = WORST) -> str:
 
 def render_guidelines(report, options) -> str:
     """`costcalc guidelines`: the header line and the guideline panel alone."""
-    return wrap_fields(header(report), options.width or PIPED_WIDTH) + "\n" + panel(report.guidelines, options) + "\n"
+    return (wrap_fields(header(report), options.width or PIPED_WIDTH) + "\n"
+            + panel(report.guidelines, options, costs=report.latency_costs) + "\n")
 
 
 TOTAL_NAMES = (("flops", "FLOPs"), ("elementwise_flops", "Elem. FLOPs"), ("params", "Params"),
@@ -224,7 +247,8 @@ def diff_mark(diff) -> str:
 
 def compare_header(comparison) -> str:
     return (f"A: {comparison.label_a} | B: {comparison.label_b} | deltas are B - A | convention: "
-            f"{comparison.a.convention} | memory access in {comparison.a.memory_unit}")
+            f"{comparison.a.convention} | memory access in {comparison.a.memory_unit}"
+            f"{latency_note(comparison.a) if comparison.has_latency else ''}")
 
 
 # Dropped in this order as the width shrinks (docs/report.md); the B - A columns of FLOPs and MAC always stay.
@@ -236,8 +260,8 @@ def _side_cell(side: str, key: str, h):
     return lambda d: h(getattr(getattr(d, side).counts, key)) if getattr(d, side) is not None else ""
 
 
-def compare_columns(exact: bool) -> list:
-    """The row-by-row diff's columns, as data."""
+def compare_columns(exact: bool, timed: bool = False) -> list:
+    """The row-by-row diff's columns, as data; `timed`: the estimated latency's too."""
     h = lambda n: human(n, exact)  # noqa: E731
     columns = [Column("Layer", diff_name, right=False, squeeze=True), Column("Op", diff_op, right=False, squeeze=True),
                Column("Match", diff_mark, right=False)]
@@ -249,6 +273,10 @@ def compare_columns(exact: bool) -> list:
         rank = COMPARE_DROP_ORDER.index(title) + 1 if title in COMPARE_DROP_ORDER else 0
         columns.append(Column(title, lambda d, key=key: signed(getattr(d.delta, key), exact), short=f"{metric} B-A",
                               drop=rank))
+    if timed:
+        side = lambda name: lambda d: duration(getattr(d, name).latency_s) if getattr(d, name) else ""  # noqa: E731
+        columns += [Column("Est. time A", side("a"), drop=1), Column("Est. time B", side("b"), drop=1),
+                    Column("Est. time B - A", lambda d: signed_duration(d.latency_delta), short="Est. B-A")]
     return columns
 
 
@@ -256,11 +284,16 @@ def totals_columns(comparison, exact: bool) -> tuple:
     """The totals table of a comparison: its columns and rows (one per total)."""
     a, b, delta, relative = comparison.a.totals, comparison.b.totals, comparison.delta, comparison.relative()
     h = lambda n: human(n, exact)  # noqa: E731
-    columns = [Column("Total", lambda key: dict(TOTAL_NAMES)[key], right=False),
-               Column("A", lambda key: h(getattr(a, key))), Column("B", lambda key: h(getattr(b, key))),
-               Column("B - A", lambda key: signed(getattr(delta, key), exact)),
-               Column("%", lambda key: percent(relative[key]))]
-    return columns, [key for key, _ in TOTAL_NAMES]
+    seconds, fraction = comparison.latency_delta()
+    timed = {"latency_s": (duration(comparison.a.latency_s), duration(comparison.b.latency_s),
+                           signed_duration(seconds), percent(fraction))} if comparison.has_latency else {}
+    names = {**dict(TOTAL_NAMES), "latency_s": "Latency (est.)"}
+    columns = [Column("Total", lambda key: names[key], right=False),
+               Column("A", lambda key: timed[key][0] if key in timed else h(getattr(a, key))),
+               Column("B", lambda key: timed[key][1] if key in timed else h(getattr(b, key))),
+               Column("B - A", lambda key: timed[key][2] if key in timed else signed(getattr(delta, key), exact)),
+               Column("%", lambda key: timed[key][3] if key in timed else percent(relative[key]))]
+    return columns, [key for key, _ in TOTAL_NAMES] + list(timed)
 
 
 def render_compare(comparison, options) -> str:
@@ -269,7 +302,8 @@ def render_compare(comparison, options) -> str:
     parts = [wrap_fields(compare_header(comparison), width) + "\n", "Totals\n", box(fit(columns, keys, width), options.color, False)]
     if comparison.rows:
         parts += ["Rows (matched by name, then by position in their block)\n",
-                  box(fit(compare_columns(options.exact), comparison.rows, width), options.color, False)]
+                  box(fit(compare_columns(options.exact, comparison.has_latency), comparison.rows, width), options.color,
+                      False)]
     else:
         parts.append("no rows differ\n")
     if comparison.guideline_changes is not None:

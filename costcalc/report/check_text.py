@@ -4,13 +4,15 @@ baseline, guidelines, published), a line of its published figures, and a summary
 from __future__ import annotations
 
 from costcalc.report.as_table import published_text
-from costcalc.report.units import human, percent
+from costcalc.report.units import duration, human, percent
 
 GATE_WORDS = {"budget": "over budget", "baseline": "over the baseline", "guidelines": "fails guidelines",
               "published": "differs from its published figures"}
 
 
 def verdict_text(verdict, exact: bool) -> str:
+    if verdict.limit.field == "latency_s":
+        return latency_verdict_text(verdict)
     # a total and a limit that round to the same K/M/G text are shown exactly, so that "4.09G > 4.09G" never shows
     exact = exact or human(verdict.actual) == human(verdict.limit.value)
     h = lambda n: human(n, exact)  # noqa: E731
@@ -22,6 +24,16 @@ def verdict_text(verdict, exact: bool) -> str:
     if share == "+0.00%":
         share = "+<0.01%"
     return f"{name} {h(verdict.actual)} > {h(verdict.limit.value)}{where} by {h(verdict.over)} ({share})"
+
+
+def latency_verdict_text(verdict) -> str:
+    """'latency 8.12 ms (est.) of 10.00 ms (--max)' or 'latency 12.3 ms (est.) > 10.00 ms (--max) by 2.30 ms
+    (+23.00%)'."""
+    actual, limit = duration(verdict.actual), duration(verdict.limit.value)
+    if verdict.ok:
+        return f"latency {actual} (est.) of {limit} (--max)"
+    return (f"latency {actual} (est.) > {limit} (--max) by {duration(verdict.over)} "
+            f"({percent(verdict.over / verdict.limit.value)})")
 
 
 def failed_words(check) -> str:

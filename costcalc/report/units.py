@@ -45,6 +45,23 @@ def percent(fraction) -> str:
     return "0.00%" if fraction == 0 else f"{fraction * 100:+.2f}%"
 
 
+def duration(seconds: float) -> str:
+    """0.01234 -> '12.34 ms', 0.0000856 -> '85.6 us', 1.5 -> '1.500 s' (an estimate or a measurement)."""
+    magnitude = abs(seconds)
+    if magnitude >= 1:
+        return f"{seconds:.3f} s"
+    if magnitude >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+def signed_duration(seconds: float) -> str:
+    """A latency delta: '+1.20 ms', '-85.6 us', '0'."""
+    if seconds == 0:
+        return "0"
+    return ("+" if seconds > 0 else "") + duration(seconds)
+
+
 def share(part: int, whole: int) -> str:
     """A row's share of the total: 0.2886 -> '28.9%'; '-' when the total is 0."""
     return f"{part * 100 / whole:.1f}%" if whole else "-"

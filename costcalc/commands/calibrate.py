@@ -1,0 +1,88 @@
+"""`costcalc calibrate -o profile.yaml`: fit a device profile for the latency estimate on this machine."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from costcalc.errors import CostcalcError
+
+
+@click.command()
+@click.option("-o", "--output", required=True, metavar="PROFILE.yaml", type=click.Path(dir_okay=False),
+              help="Write the device profile to this file.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="onnxruntime's intra-op threads: a profile is for one thread count.")
+@click.option("--budget", "budget_s", type=click.FloatRange(min=5), default=240.0, show_default=True,
+              metavar="SECONDS", help="Time to spend, measuring and fitting (the default keeps within 5 minutes).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random calibration networks.")
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
+              help="Time each run by the wall clock, or (1 thread, on a machine shared with other work) by the "
+                   "calling thread's CPU time, which other processes do not inflate.")
+def calibrate(output, threads, budget_s, seed, clock):
+    """Measure synthetic calibration networks (never the zoo's) on this machine with onnxruntime, fit the latency
+    model's device profile (per op class throughput, bandwidth and per-kernel overhead; least squares on relative
+    error), write it to PROFILE.yaml and print how well it fits. Then `costcalc report SPEC --device PROFILE.yaml`
+    adds estimated latency. Needs the [runtime] extra (onnxruntime)."""
+    from costcalc.latency.calibration import calibrate as run
+    from costcalc.latency.calibration import default_measure
+    from costcalc.latency.profile import save
+    from costcalc.report.as_calibration import render
+
+    if clock == "cpu" and threads != 1:
+        raise click.BadParameter("a thread's CPU time is a run's time only at --threads 1", param_hint="--clock")
+    measure = default_measure(clock)
+    progress = _Bar() if sys.stderr.isatty() else None
+    try:
+        result = run(threads, budget_s, seed, measure.seconds, progress=progress.update if progress else None)
+    except CostcalcError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)
+    finally:
+        if progress is not None:
+            progress.stop()
+    from dataclasses import replace
+
+    profile = replace(result.profile, device=_device(), runtime=measure.runtime,
+                      calibration={**result.profile.calibration, "clock": clock})
+    try:
+        save(profile, output)
+    except OSError as e:
+        click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
+        sys.exit(2)
+    click.echo(render(replace(result, profile=profile), output), nl=False)
+
+
+def _device() -> str:
+    """'AMD EPYC, 2 CPUs' from /proc/cpuinfo where there is one."""
+    import os
+    import platform
+
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.partition(":")[2].strip()
+                    break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} CPUs"
+
+
+class _Bar:
+    def __init__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("calibrating"), BarColumn(), TimeElapsedColumn(),
+                                 TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("", total=None)
+
+    def update(self, done: int, total: int, name: str):
+        self.progress.update(self.task, completed=done, total=total or None, description=name)
+
+    def stop(self):
+        self.progress.stop()

@@ -1,0 +1,353 @@
+"""Calibration: synthetic networks made for the purpose, measured on this machine, and the profile fitted to them.
+
+The networks are never the zoo's: each family isolates one op class in the shapes real networks use (sweeps of
+channel widths, channel ratios, feature map sizes, groups, kernel sizes), in both layouts (channels that are a
+multiple of the layout block and channels that are not), plus element-wise chains, pooling, data movement
+(concat, split, shuffle, select, forced layout reorders), fork-join branches, and small random mixes of all of
+them. Each network is sized to run about `TARGET_S` on a first guess of the device, so that a run's fixed costs
+and the timer's resolution stay small beside it. Families are interleaved, so a short budget still covers every
+class. Measurement is costcalc.runtime's (`measure_graph`, min over runs); the fit is costcalc.latency.fit's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from costcalc.latency.fit import Sample, cross_validate, fit, quality
+from costcalc.latency.model import plan
+from costcalc.latency.profile import OP_CLASSES, DeviceProfile, uniform
+
+TARGET_S = 2e-3  # each network's time, on the first-guess device below
+GUESS = uniform(3e10, 6e9, 8e-6)  # FLOPs/s, bytes/s, s per kernel: only to size the networks
+MAX_REPEAT = 24
+MAX_ONE_S = 4 * TARGET_S
+DEFAULT_BUDGET_S = 240.0  # `costcalc calibrate` stays within 5 minutes with the fit and the start-up
+FIT_SHARE = 0.85  # of the budget spent measuring; the fit (and its cross-validation) takes the rest
+PASSES = 3
+MIN_NETWORKS = 20  # a fit of every op class needs at least this many networks (the default budget measures ~400)
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    family: str
+    text: str  # the spec, as YAML
+
+
+def _spec(name: str, input_shape, unit: list, head: list = (), tail: list = (), repeat: int = 1) -> str:
+    lines = [f"name: {name}", f"input: [{', '.join(str(d) for d in input_shape)}]"]
+    if unit:
+        lines += ["blocks:", "  unit:", "    layers:"] + [f"      - {layer}" for layer in unit]
+    lines.append("layers:")
+    lines += [f"  - {layer}" for layer in head]
+    if unit:
+        lines.append(f"  - {{name: u, block: unit, repeat: {repeat}}}")
+    lines += [f"  - {layer}" for layer in tail]
+    return "\n".join(lines) + "\n"
+
+
+def _sized(name: str, family: str, input_shape, unit: list, head: list = (), tail: list = ()):
+    """The network with the unit repeated so that it runs about TARGET_S on GUESS; None when even one unit is
+    far longer (it would spend the budget on few shapes)."""
+    from costcalc.latency.model import estimate
+
+    one = estimate(build(_spec(name, input_shape, unit, head, tail, 1)), GUESS).total_s
+    if one > MAX_ONE_S:
+        return None
+    repeat = int(min(MAX_REPEAT, max(1, round(TARGET_S / max(one, 1e-9)))))
+    return Network(name, family, _spec(name, input_shape, unit, head, tail, repeat))
+
+
+def build(text: str, name: str = "calibration.yaml"):
+    """The walked graph of a spec text."""
+    from costcalc.graph import build as walk
+    from costcalc.spec.loader import load_text
+    from costcalc.spec.model import spec_from_document
+
+    return walk(spec_from_document(name, load_text(text, name)))
+
+
+BN_RELU = ["{op: bn}", "{op: relu}"]
+
+
+def _conv(out, k, groups=1, extra=BN_RELU) -> list:
+    pad = k // 2
+    return [f"{{op: conv, out: {out}, k: {k}, pad: {pad}, groups: {groups}}}", *extra]
+
+
+def families(rng: np.random.Generator) -> dict:
+    """family -> list of Networks, each list in a shuffled order."""
+    out: dict = {}
+
+    def add(family, name, *args, **kwargs):
+        network = _sized(name, family, *args, **kwargs)
+        if network is not None:
+            out.setdefault(family, []).append(network)
+
+    sizes = (112, 56, 28, 14, 7)
+    blocked = (16, 32, 64, 128, 256, 512)
+    plain = (12, 20, 36, 58, 100, 116, 122, 244)
+    for c in blocked + plain:
+        for hw in sizes:
+            if c * hw * hw > 4_000_000 or c * hw * hw < 2000:
+                continue
+            add("dense", f"dense_c{c}_hw{hw}", (c, hw, hw), _conv(c, 3))
+            add("pointwise", f"pw_c{c}_hw{hw}", (c, hw, hw), _conv(c, 1))
+            for ratio in (2, 4, 6):
+                if c * ratio <= 2048 and rng.random() < 0.5:
+                    add("pointwise", f"pw_c{c}x{ratio}_hw{hw}", (c, hw, hw), _conv(c * ratio, 1) + _conv(c, 1))
+            for k in (3, 5):
+                add("depthwise", f"dw{k}_c{c}_hw{hw}", (c, hw, hw), _conv(c, k, c))
+    for c in (16, 24, 32, 64, 96, 144, 240, 384, 576, 58, 116):  # stride 2: one layer, as in downsampling units
+        for hw in (112, 56, 28, 14):
+            if 2000 <= c * hw * hw <= 2_500_000:
+                for k in (3, 5):
+                    add("depthwise", f"dw{k}s2_c{c}_hw{hw}", (c, hw, hw), [],
+                        [f"{{op: conv, out: {c}, k: {k}, stride: 2, pad: {k // 2}, groups: {c}}}", *BN_RELU])
+                add("dense", f"dense_s2_c{c}_hw{hw}", (c, hw, hw), [],
+                    [f"{{op: conv, out: {2 * c}, k: 3, stride: 2, pad: 1}}", *BN_RELU])
+    for c in (64, 128, 256, 512, 1024):
+        for hw in (56, 28, 14, 7):
+            if c * hw * hw > 2_500_000:
+                continue
+            for g in (2, 4, 8, 16, 32, 64):
+                if c // g >= 2:
+                    add("grouped", f"g{g}_c{c}_hw{hw}", (c, hw, hw), _conv(c, 3, g))
+    for c in (48, 60, 96, 120, 240, 480, 960):  # 1x1 grouped convs, as ShuffleNet V1's and CondenseNet's
+        for hw in (56, 28, 14, 7):
+            if c * hw * hw > 1_600_000:
+                continue
+            for g in (2, 3, 4, 8):
+                if c % g == 0:
+                    add("grouped", f"pwg{g}_c{c}_hw{hw}", (c, hw, hw), _conv(c, 1, g, ["{op: bn}"]))
+    tiny = {"relu": "{op: relu}", "sigmoid": "{op: sigmoid}", "maxpool": "{op: maxpool, k: 3, stride: 1, pad: 1}",
+            "shuffle": "{op: shuffle, groups: 2}", "pw": _conv(8, 1, 1, [])[0], "dense": _conv(8, 3, 1, [])[0],
+            "dw": _conv(8, 3, 8, [])[0], "select": "{op: select, out: 8}", "add": "{op: add, from: [input, input]}"}
+    for label, op in tiny.items():
+        for c, hw in ((8, 4), (16, 8)):  # tiny kernels: the time is the runtime's per-kernel overhead
+            add("overhead", f"tiny_{label}_c{c}_hw{hw}", (c, hw, hw), [op.replace("out: 8", f"out: {c}")
+                                                                       .replace("groups: 8", f"groups: {c}")])
+    for c in (16, 24, 32, 64):  # the first conv: a few-channel image, stride 2
+        for k in (3, 7):
+            add("dense", f"stem{k}_c{c}", (3, 224, 224), [], [f"{{op: conv, out: {c}, k: {k}, stride: 2, "
+                                                               f"pad: {k // 2}}}", *BN_RELU])
+    for f in (128, 256, 512, 768, 1024, 1280, 1536, 2048, 4096):
+        for out_f in (f, 1000, 10):
+            add("fc", f"fc_{f}_{out_f}", (f,), [f"{{op: fc, out: {f}}}"] if out_f == f else [],
+                tail=[f"{{op: fc, out: {out_f}}}"] if out_f != f else [])
+    elementwise_ops = ("relu", "relu6", "sigmoid", "swish", "hardswish", "tanh", "leaky_relu", "hardsigmoid", "bn",
+                       "{op: scale, factor: 0.5}")
+    for c, hw in ((16, 112), (32, 56), (64, 56), (128, 28), (256, 14), (512, 7), (58, 28), (116, 14)):
+        for op in elementwise_ops:
+            entry = op if op.startswith("{") else f"{{op: {op}}}"
+            label = op.split(":")[1].split(",")[0].strip() if op.startswith("{") else op
+            add("elementwise", f"ew_{label}_c{c}_hw{hw}", (c, hw, hw), [entry])
+        add("elementwise", f"ew_add_c{c}_hw{hw}", (c, hw, hw), ["{name: r, op: relu}", "{op: add, from: [r, input]}"])
+        add("elementwise", f"ew_mul_c{c}_hw{hw}", (c, hw, hw), ["{name: r, op: relu}", "{op: mul, from: [r, input]}"])
+        add("elementwise", f"ew_se_c{c}_hw{hw}", (c, hw, hw),
+            ["{name: g, op: gap, from: input}", "{name: s, op: sigmoid}", "{op: mul, from: [input, s]}"])
+        for op in ("maxpool", "avgpool"):
+            add("pooling", f"{op}_c{c}_hw{hw}", (c, hw, hw), [f"{{op: {op}, k: 3, stride: 1, pad: 1}}"])
+        add("pooling", f"gap_c{c}_hw{hw}", (c, hw, hw), [], tail=["{op: gap}"])
+        add("pooling", f"mean_c{c}_hw{hw}", (c, hw, hw), [], tail=["{op: mean}"])
+        half = c // 2
+        add("data_movement", f"shuffle_c{c}_hw{hw}", (c, hw, hw), ["{op: shuffle, groups: 2}"])
+        add("data_movement", f"split_c{c}_hw{hw}", (c, hw, hw),
+            [f"{{name: s, op: split, sizes: [{half}, {c - half}]}}", "{name: r, op: relu, from: s.1}",
+             "{op: concat, from: [s.0, r]}"])
+        add("data_movement", f"select_c{c}_hw{hw}", (c, hw, hw), [f"{{op: select, out: {c}}}"])
+        add("data_movement", f"reorder_c{c}_hw{hw}", (c, hw, hw),
+            [*_conv(c, 1, 1, ["{op: relu}"]), "{op: shuffle, groups: 2}"])
+        add("data_movement", f"concat_c{c}_hw{hw}", (c, hw, hw),
+            ["{name: a, op: relu}", f"{{op: conv, out: {c}, k: 1, from: input}}", "{name: b, op: relu}",
+             "{name: cat, op: concat, from: [a, b]}", f"{{op: conv, out: {c}, k: 1}}"])
+        add("branches", f"dense_layer_c{c}_hw{hw}", (c, hw, hw),
+            ["{op: bn}", "{op: relu}", "{op: conv, out: 128, k: 1}", "{op: bn}", "{op: relu}",
+             "{name: g, op: conv, out: 32, k: 3, pad: 1}", "{op: concat, from: [input, g]}"])
+    for c, hw in ((32, 56), (64, 28), (128, 28), (116, 14), (240, 14), (232, 7)):
+        for n in (1, 2, 4):
+            width = c // n // 8 * 8 or c // n
+            branches = [f"{{name: b{i}, op: conv, out: {width}, k: 1, from: input}}" for i in range(n)]
+            cat = f"{{op: concat, from: [{', '.join(f'b{i}' for i in range(n))}]}}"
+            add("branches", f"parallel{n}_c{c}_hw{hw}", (width * n, hw, hw),
+                branches + [cat] if n > 1 else branches[:1])
+            add("branches", f"series{n}_c{c}_hw{hw}", (c, hw, hw), [f"{{op: conv, out: {c}, k: 1}}"] * n)
+        add("branches", f"residual_c{c}_hw{hw}", (c, hw, hw),
+            ["{name: a, op: conv, out: %d, k: 1}" % c, "{op: bn}", "{op: relu}", "{op: conv, out: %d, k: 3, pad: 1}" % c,
+             "{name: b, op: bn}", "{op: add, from: [b, input]}", "{op: relu}"], head=[f"{{op: conv, out: {c}, k: 1}}"])
+        add("branches", f"preact_c{c}_hw{hw}", (c, hw, hw),
+            ["{op: bn}", "{op: relu}", "{op: conv, out: %d, k: 3, pad: 1}" % c])
+        add("branches", f"unit_v2_c{c}_hw{hw}", (c, hw, hw),
+            ["{name: s, op: split, parts: 2}", "{op: conv, out: %d, k: 1, from: s.1}" % (c // 2), "{op: bn}",
+             "{op: relu}", "{op: conv, out: %d, k: 3, pad: 1, groups: %d}" % (c // 2, c // 2), "{op: bn}",
+             "{op: conv, out: %d, k: 1}" % (c // 2), "{op: bn}", "{name: r, op: relu}",
+             "{name: cat, op: concat, from: [s.0, r]}", "{op: shuffle, groups: 2}"])
+    for i in range(40):
+        add("mixed", f"mixed{i}", *_random_network(rng))
+    for family in out.values():
+        rng.shuffle(family)
+    return out
+
+
+def _random_network(rng: np.random.Generator) -> tuple:
+    """A small random chain of convs of every kind, element-wise ops and pooling: (input shape, unit)."""
+    c = int(rng.choice([16, 24, 32, 40, 48, 58, 64, 96, 116, 128, 160, 256]))
+    hw = int(rng.choice([56, 28, 14]))
+    unit = []
+    for _ in range(int(rng.integers(2, 6))):
+        kind = rng.choice(["pw", "dense", "dw", "group", "ew", "pool"])
+        if kind == "pw":
+            unit += _conv(c, 1, 1, ["{op: bn}"] + (["{op: relu6}"] if rng.random() < 0.5 else []))
+        elif kind == "dense":
+            unit += _conv(c, 3)
+        elif kind == "dw":
+            unit += _conv(c, int(rng.choice([3, 5])), c)
+        elif kind == "group" and c % 4 == 0:
+            unit += _conv(c, 3, int(rng.choice([2, 4])))
+        elif kind == "ew":
+            unit.append(f"{{op: {rng.choice(['swish', 'sigmoid', 'hardswish', 'relu'])}}}")
+        else:
+            unit.append("{op: maxpool, k: 3, stride: 1, pad: 1}")
+    return (c, hw, hw), unit
+
+
+def interleaved(rng: np.random.Generator) -> list:
+    """Every network, families taking turns (so that any prefix covers every family)."""
+    fams = list(families(rng).values())
+    order = []
+    for i in range(max(len(f) for f in fams)):
+        order += [f[i] for f in fams if i < len(f)]
+    return order
+
+
+@dataclass(frozen=True)
+class Calibration:
+    profile: DeviceProfile
+    samples: tuple  # fit.Sample, one per network measured
+    families: dict  # network name -> family
+    fitted: object  # fit.Quality on the networks fitted
+    held_out: object  # fit.Quality, 5-fold cross-validated
+    other: object  # fit.Quality of the other combine, held out (what the chosen one beat)
+    elapsed_s: float
+    skipped: int  # networks left out for the budget
+    passes: int = 1  # times each network was measured (its fastest kept)
+
+
+def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 0, measure=None,
+              structure: DeviceProfile | None = None, progress=None, between_passes=None) -> Calibration:
+    """Measure the calibration networks (in PASSES passes until `budget_s` is spent, fitting time kept aside, the
+    fastest time of each network kept) and fit the profile. `between_passes(k)`, called after pass k, lets a
+    benchmark measure other networks in between (so that both see the machine's load alike); its time is not
+    charged to the budget.
+    `measure(graph, threads) -> seconds` defaults to costcalc.runtime's min over runs; `structure` gives the
+    runtime's layout block and fusion rules (default: onnxruntime's on an AVX2 CPU, block 8)."""
+    start = time.perf_counter()
+    measure = measure or _runtime_measure
+    structure = replace(structure or uniform(1.0, 1.0, 0.0), threads=threads)
+    rng = np.random.default_rng(seed)
+    networks = interleaved(rng)
+    # the first pass measures networks in turn for a third of the budget; PASSES - 1 later passes measure the same
+    # ones again, each network keeping its fastest time (the machine's load only slows). A fixed number of passes:
+    # a minimum over more tries is lower, and networks measured as often as the calibration's compare alike.
+    deadline = start + budget_s * FIT_SHARE
+    first_pass = None  # set once the first network is measured (loading the runtime is no measuring time)
+    graphs, best = [], []
+    for network in networks:
+        if first_pass is not None and time.perf_counter() > first_pass:
+            break
+        graph = build(network.text, f"{network.name}.yaml")
+        graphs.append((network, graph))
+        best.append(measure(graph, threads))
+        if first_pass is None:
+            first_pass = time.perf_counter() + (deadline - time.perf_counter()) / PASSES
+        if progress is not None:
+            progress(len(graphs), 0, network.name)
+    passes = 1
+
+    def pause(k):
+        nonlocal deadline
+        if between_passes is not None:
+            paused = time.perf_counter()
+            between_passes(k)
+            deadline += time.perf_counter() - paused
+
+    pause(1)
+    while passes < PASSES and time.perf_counter() < deadline and graphs:
+        for i, (network, graph) in enumerate(graphs):
+            if time.perf_counter() > deadline:
+                break
+            best[i] = min(best[i], measure(graph, threads))
+            if progress is not None:
+                progress(i + 1, len(graphs), network.name)
+        passes += 1
+        pause(passes)
+    if len(graphs) < MIN_NETWORKS:
+        from costcalc.errors import Loc, SpecError
+
+        raise SpecError(f"--budget {budget_s:g}: only {len(graphs)} calibration networks could be measured, fewer than "
+                        f"the {MIN_NETWORKS} a fit needs; give a larger budget (the default is {DEFAULT_BUDGET_S:g} s)",
+                        Loc("calibrate"))
+    samples = [Sample(network.name, tuple(plan(graph, structure)), seconds, sum(n.counts.flops for n in graph.nodes))
+               for (network, graph), seconds in zip(graphs, best)]
+    family_of = {network.name: network.family for network, _ in graphs}
+    results = {}
+    for combine in ("max", "sum"):
+        profile, fitted = fit(samples, structure, combine)
+        results[combine] = (profile, fitted, cross_validate(samples, structure, combine))
+    chosen = min(results, key=lambda c: results[c][2].median_abs_error)
+    other = "sum" if chosen == "max" else "max"
+    profile, fitted, held = results[chosen]
+    elapsed = time.perf_counter() - start
+    record = {"networks": len(samples), "passes": passes, "families": sorted(set(family_of.values())), "seed": seed,
+              "seconds": round(elapsed, 1), "fitted": fitted.as_dict(), "held_out": held.as_dict(),
+              f"held_out_{other}": results[other][2].as_dict()}
+    profile = replace(profile, calibration=record)
+    return Calibration(profile, tuple(samples), family_of, fitted, held, results[other][2], elapsed,
+                       len(networks) - len(samples), passes)
+
+
+class RuntimeMeasure:
+    """costcalc.runtime's measurement (onnxruntime): `seconds(graph, threads)` is the fastest of `runs` runs after
+    `warmup`, by the wall clock (or, `clock="cpu"`, by the calling thread's CPU time); `runtime` names the runtime,
+    as the first measurement reports it."""
+
+    def __init__(self, warmup: int = 2, runs: int = 10, clock: str = "wall"):
+        self.warmup, self.runs, self.clock, self.runtime = warmup, runs, clock, ""
+
+    def seconds(self, graph, threads: int) -> float:
+        try:
+            from costcalc.runtime import measure_graph
+        except ImportError:  # pragma: no cover - a costcalc without its runtime adapter
+            from costcalc.errors import Loc, SpecError
+
+            raise SpecError("measuring needs costcalc's runtime adapter and onnxruntime: "
+                            "pip install 'costcalc[runtime]'", Loc(graph.path)) from None
+        m = measure_graph(graph, threads=threads, warmup=self.warmup, runs=self.runs, profile=False)
+        self.runtime = self.runtime or m.runtime
+        return m.cpu_s if self.clock == "cpu" else m.latency_s
+
+
+def default_measure(clock: str = "wall") -> RuntimeMeasure:
+    return RuntimeMeasure(clock=clock)
+
+
+def _runtime_measure(graph, threads: int) -> float:
+    return RuntimeMeasure().seconds(graph, threads)
+
+
+def per_family(calibration: Calibration) -> list:
+    """(family, networks, median |error|, share within +-10 %) of the fitted profile, per family."""
+    rows = []
+    for family in sorted(set(calibration.families.values())):
+        chosen = [s for s in calibration.samples if calibration.families[s.name] == family]
+        q = quality(chosen, calibration.profile)
+        rows.append((family, q.samples, q.median_abs_error, q.within_10))
+    return rows
+
+
+def exercised(calibration: Calibration) -> tuple:
+    used = {k.op_class for s in calibration.samples for k in s.kernels}
+    return tuple(c for c in OP_CLASSES if c in used)

@@ -1,0 +1,300 @@
+"""The latency model: an estimate of a network's time on one device, from its layers' counts and shapes and a
+device profile (costcalc.latency.profile). Pure functions: no runtime is needed to estimate.
+
+The formula. The runtime does not run layers, it runs kernels: `plan` turns the graph into the kernels the
+runtime launches (fusion and layout, below), and each kernel k of op class c costs
+
+    t_k = max(F_k / throughput_c, B_k / bandwidth_c) + n_k * overhead_c        (combine: max, a roofline)
+    t_k = F_k / throughput_c + B_k / bandwidth_c + n_k * overhead_c            (combine: sum)
+
+    F_k  FLOPs: multiply-adds of a conv or fc (a conv in the blocked layout computes its output channels rounded
+         up to the block), element-wise FLOPs of any other op (0 for pure data movement)
+    B_k  bytes moved: the memory access of its layers (inputs read, outputs written, weights read) minus the
+         tensors that stay inside a fused kernel (written by one of its layers and read by the next: 2x each),
+         times bytes_per_element
+    n_k  kernels launched (1; a channel shuffle is Reshape-Transpose-Reshape: 3)
+
+and the network costs   T = run_overhead_s + sum of t_k.   A layer's time is that of the kernels charged to it:
+its own (the first layer of a fused kernel carries the whole kernel, the others are marked fused into it, at 0)
+and the layout reorders its inputs need. Layers that the runtime removes or that only relabel memory (dropout,
+identity) cost nothing. The profile is for one thread count (`threads`): a kernel's throughput, bandwidth and
+overhead are those measured with that many threads, so what parallelism a small kernel loses shows as its class's
+overhead and throughput.
+
+Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
+the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
+swish), pooling (blocked and plain), data movement (concat, split, select, layout reorders), channel shuffle (a transpose).
+See profile.CLASS_DOCS.
+
+Fusion, as onnxruntime's CPU provider does it (each rule can be switched off in the profile's `fusion:` list); a
+layer is absorbed only when it alone reads the kernel's output:
+    conv+bn          a batchnorm after a conv is folded into its weights
+    conv+activation  relu, relu6, sigmoid, tanh, leaky_relu, hardsigmoid after a conv (and its bn) run inside it
+    conv+add         in the blocked layout, a residual add of a conv's output and another blocked tensor runs
+                     inside the conv (an activation after it too)
+    bn+activation    in the blocked layout, a batchnorm on its own is a per-channel conv, with its activation
+Layout (`layout_block` b > 0: onnxruntime's NCHWc, channels padded to a multiple of b): a conv runs blocked when
+groups = 1 and its input channels are a multiple of b/2 (or fewer than b: the first conv reads the image as it
+is), a depthwise conv when its channels are a multiple of b/2, a grouped conv when its input and output channels
+per group are multiples of b; pooling runs blocked when its input is, or when its channels are a multiple of b;
+batchnorm and element-wise ops keep their input's layout; add and mul of equal shapes, and concat of channels that
+are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc, flatten, global mean, a broadcasting
+mul) reads the plain layout. A tensor crossing between layouts is reordered once (a data-movement kernel moving it
+twice: read and write), charged to the layer that needs it; so is the network's output if it ends blocked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from costcalc.latency.profile import DeviceProfile
+
+ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "tanh", "leaky_relu", "hardsigmoid"})  # fused into a conv
+EXPONENTIAL = frozenset({"sigmoid", "tanh", "swish"})  # element-wise ops of class elementwise_exp
+POOLING = frozenset({"maxpool", "avgpool", "gap", "mean"})
+DATA_MOVEMENT = frozenset({"concat", "split", "shuffle", "select", "flatten"})
+FREE = frozenset({"dropout", "identity"})  # removed by the runtime
+KERNELS = {"shuffle": 3}  # kernels launched per layer, when not 1
+PLAIN_ONLY = frozenset({"split", "shuffle", "select", "fc", "flatten", "mean"})
+REORDER = "reorder"
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel the runtime launches: a layer, several layers fused, or a layout reorder of a tensor."""
+
+    op_class: str
+    flops: int
+    bytes: int
+    launches: int
+    layer: str  # the layer it is charged to
+    members: tuple = ()  # names of the layers it runs (empty for a reorder)
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    name: str
+    latency_s: float  # its kernels' time (0 when fused into another layer or free)
+    op_class: str | None  # the class of its own kernel; None when it launches none
+    fused_into: str | None = None
+    reorder_s: float = 0.0  # part of latency_s spent reordering its inputs' layout
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The estimated time of one network on one device profile: seconds for the batch."""
+
+    total_s: float
+    layers: tuple  # LayerTime, in graph order
+    kernels: tuple  # Kernel, in launch order
+    threads: int
+    run_overhead_s: float
+
+    def by_layer(self) -> dict:
+        return {layer.name: layer.latency_s for layer in self.layers}
+
+
+def conv_class(in_channels: int, out_channels: int, k: tuple, groups: int) -> str:
+    """The class of a conv before its layout: depthwise, grouped, pointwise or dense."""
+    if groups > 1:
+        return "depthwise_conv" if groups == in_channels else "grouped_conv"
+    return "pointwise_conv" if tuple(k) == (1, 1) else "dense_conv"
+
+
+def conv_blocked(in_channels: int, out_channels: int, groups: int, block: int) -> bool:
+    """Whether onnxruntime runs this conv in its blocked (NCHWc) layout: channels padded to the block b, which it
+    does for channels that are a multiple of b / 2 (groups 1 and depthwise) or per-group channels that are a
+    multiple of b (grouped), and for a groups-1 conv reading fewer than b channels (the image)."""
+    if block <= 0:
+        return False
+    half = max(block // 2, 1)
+    if groups == 1:
+        return in_channels < block or in_channels % half == 0
+    if groups == in_channels == out_channels:
+        return in_channels % half == 0
+    return (in_channels // groups) % block == 0 and (out_channels // groups) % block == 0
+
+
+def padded(channels: int, block: int) -> int:
+    """Channels rounded up to the layout block (a blocked kernel computes the padding too)."""
+    return -(-channels // block) * block if block > 0 else channels
+
+
+def kernel_time(kernel: Kernel, profile: DeviceProfile) -> float:
+    """The formula of the module docstring, for one kernel."""
+    p = profile[kernel.op_class]
+    compute = kernel.flops / p.throughput
+    memory = kernel.bytes / p.bandwidth
+    body = max(compute, memory) if profile.combine == "max" else compute + memory
+    return body + kernel.launches * p.overhead_s
+
+
+def estimate(graph, profile: DeviceProfile) -> Estimate:
+    """The estimated time of `graph` (costcalc.graph.Graph) on `profile`, per layer and in total."""
+    kernels = plan(graph, profile)
+    own: dict = {}
+    reorders: dict = {}
+    for kernel in kernels:
+        t = kernel_time(kernel, profile)
+        target = reorders if kernel.op_class == "data_movement" and not kernel.members else own
+        target[kernel.layer] = target.get(kernel.layer, 0.0) + t
+    classes = {k.layer: k.op_class for k in kernels if k.members}
+    fused = {m: k.layer for k in kernels for m in k.members[1:]}
+    layers = tuple(LayerTime(node.name, own.get(node.name, 0.0) + reorders.get(node.name, 0.0),
+                             classes.get(node.name), fused.get(node.name), reorders.get(node.name, 0.0))
+                   for node in graph.nodes)
+    total = profile.run_overhead_s + sum(layer.latency_s for layer in layers)
+    return Estimate(total, layers, tuple(kernels), profile.threads, profile.run_overhead_s)
+
+
+def plan(graph, profile: DeviceProfile) -> list:
+    """The kernels the runtime launches for `graph`, in order, with their class, FLOPs, bytes and launches.
+    Uses only the profile's structure (fusion rules, layout block, bytes per element), never its timings."""
+    return _Planner(graph, profile).run()
+
+
+class _Planner:
+    def __init__(self, graph, profile: DeviceProfile):
+        self.graph = graph
+        self.profile = profile
+        self.block = profile.layout_block
+        self.bpe = profile.bytes_per_element
+        self.consumers: dict = {}
+        for i, node in enumerate(graph.nodes):
+            for t in dict.fromkeys(node.inputs):
+                self.consumers.setdefault(t, []).append(i)
+        self.layout: dict = {0: False}  # tensor -> blocked?
+        self.reordered: set = set()  # tensors already reordered to the other layout
+        self.kernels: list = []
+
+    def only_reader(self, tensor: int):
+        """The node that alone reads `tensor` (and the tensor is not the network's output), or None."""
+        readers = self.consumers.get(tensor, [])
+        if len(readers) != 1 or tensor == self.graph.output:
+            return None
+        return readers[0]
+
+    def run(self) -> list:
+        nodes = self.graph.nodes
+        absorbed: set = set()
+        for i, node in enumerate(nodes):
+            if i in absorbed:
+                continue
+            if node.op in FREE or not node.result.moves_data and node.op != "flatten":
+                for t in node.outputs:
+                    self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs else False
+                continue
+            blocked = self.blocked(node)
+            group = [i] + self.fused_after(i, blocked)
+            absorbed.update(group[1:])
+            self.reorder_inputs(group, blocked, node)
+            for j in group:
+                for t in nodes[j].outputs:
+                    self.layout[t] = blocked
+            self.kernels.append(self.kernel(group, blocked))
+        out = self.graph.output
+        if self.layout.get(out) and nodes:
+            self.kernels.append(self.reorder(out, nodes[-1].name))
+        return self.kernels
+
+    # ---- layout -----------------------------------------------------------------------------------------------
+
+    def blocked(self, node) -> bool:
+        if self.block <= 0:
+            return False
+        ins = [self.layout.get(t, False) for t in node.inputs]
+        if node.op == "conv":
+            c = self.graph.tensors[node.inputs[0]][0]
+            return conv_blocked(c, node.args["out"], node.args.get("groups", 1), self.block)
+        if node.op in PLAIN_ONLY:
+            return False
+        if node.op == "concat":
+            return all(ins) and all(self.graph.tensors[t][0] % self.block == 0 for t in node.inputs)
+        if node.op in POOLING:  # reordered into the blocked layout when its channels are a multiple of b
+            return ins[0] or self.graph.tensors[node.inputs[0]][0] % self.block == 0
+        if node.op in ("add", "mul"):
+            shapes = {self.graph.tensors[t] for t in node.inputs}
+            return all(ins) and len(shapes) == 1
+        return bool(ins) and ins[0]
+
+    def reorder_inputs(self, group: list, blocked: bool, head) -> None:
+        inside = {t for j in group for t in self.graph.nodes[j].outputs}
+        for j in group:
+            for t in dict.fromkeys(self.graph.nodes[j].inputs):
+                if t in inside or self.layout.get(t, False) == blocked or t in self.reordered:
+                    continue
+                if blocked and head.op == "conv" and self.graph.tensors[t][0] < self.block:
+                    continue  # the first conv reads a few-channel image in the plain layout directly
+                self.reordered.add(t)
+                self.kernels.append(self.reorder(t, head.name))
+
+    def reorder(self, tensor: int, layer: str) -> Kernel:
+        elements = prod(self.graph.tensors[tensor]) * self.graph.batch
+        return Kernel("data_movement", 0, 2 * elements * self.bpe, 1, layer)
+
+    # ---- fusion -----------------------------------------------------------------------------------------------
+
+    def fused_after(self, i: int, blocked: bool) -> list:
+        """The nodes after node i that the runtime runs inside its kernel."""
+        nodes, fuses = self.graph.nodes, self.profile.fuses
+        head = nodes[i]
+        if head.op == "bn" and not (blocked and fuses("bn+activation")):
+            return []
+        if head.op not in ("conv", "bn"):
+            return []
+        group, stage = [], 0  # stages: 0 bn may follow, 1 add may follow, 2 activation may follow, 3 done
+        current = head.outputs[0]
+        while stage < 3:
+            j = self.only_reader(current)
+            if j is None:
+                break
+            nxt = nodes[j]
+            if head.op == "conv" and stage == 0 and nxt.op == "bn" and fuses("conv+bn"):
+                stage = 1
+            elif (head.op == "conv" and stage <= 1 and nxt.op == "add" and len(nxt.inputs) == 2 and blocked
+                  and fuses("conv+add") and all(self.layout.get(t, False) for t in nxt.inputs if t != current)
+                  and len({self.graph.tensors[t] for t in nxt.inputs}) == 1 and current in nxt.inputs
+                  and len(set(nxt.inputs)) == 2):
+                stage = 2
+            elif nxt.op in ACTIVATIONS and (fuses("conv+activation") if head.op == "conv" else True):
+                stage = 3
+            else:
+                break
+            group.append(j)
+            current = nxt.outputs[0]
+        return group
+
+    # ---- one kernel ---------------------------------------------------------------------------------------------
+
+    def kernel(self, group: list, blocked: bool) -> Kernel:
+        nodes, tensors, batch = self.graph.nodes, self.graph.tensors, self.graph.batch
+        head = nodes[group[0]]
+        inside = {t for j in group[:-1] for t in nodes[j].outputs}
+        elements = sum(nodes[j].counts.memory_access for j in group)
+        elements -= 2 * sum(prod(tensors[t]) * batch for t in inside)
+        flops = head.counts.flops + head.counts.elementwise_flops
+        if head.op == "conv":
+            c_in, c_out = tensors[head.inputs[0]][0], head.args["out"]
+            kind = conv_class(c_in, c_out, head.args["k"], head.args.get("groups", 1))
+            op_class = kind if blocked else f"{kind}_plain"
+            flops = head.counts.flops
+            groups = head.args.get("groups", 1)
+            if blocked and groups == 1:
+                c_in_padded = c_in if c_in < self.block else padded(c_in, self.block)
+                flops = flops * c_in_padded * padded(c_out, self.block) // (c_in * c_out)
+            elif blocked and groups == c_in:
+                flops = flops * padded(c_out, self.block) // c_out
+        elif head.op == "fc":
+            op_class, flops = "fc", head.counts.flops
+        elif head.op in POOLING:
+            op_class = "pooling" if blocked else "pooling_plain"
+        elif head.op == "shuffle":
+            op_class, flops = "shuffle", 0
+        elif head.op in DATA_MOVEMENT:
+            op_class, flops = "data_movement", 0
+        else:
+            op_class = "elementwise_exp" if head.op in EXPONENTIAL else "elementwise"
+        launches = KERNELS.get(head.op, 1)
+        return Kernel(op_class, flops, max(elements, 0) * self.bpe, launches, head.name,
+                      tuple(nodes[j].name for j in group))

@@ -1,0 +1,258 @@
+"""The device profile: the parameters of the latency model (costcalc.latency.model states the formula), read from
+and written to a YAML file. A profile is for one machine, one runtime and one thread count.
+
+    device: AMD EPYC, 2 cores
+    runtime: onnxruntime 1.32.0
+    threads: 1
+    combine: max                 # how a kernel's compute and memory times combine: max (roofline) or sum
+    bytes_per_element: 4         # float32
+    layout_block: 8              # the runtime's blocked-channel layout (NCHWc): 8 with AVX2, 16 with AVX-512, 0 none
+    run_overhead_s: 2.0e-05      # once per run of the network
+    fusion: [conv+bn, conv+activation, conv+add, bn+activation]
+    classes:                     # per op class: FLOPs/s, bytes/s, seconds per kernel
+      pointwise_conv: {throughput: 5.1e+10, bandwidth: 9.0e+09, overhead_s: 4.0e-06}
+      ...
+    calibration: {...}           # how it was fitted (free-form, written by `costcalc calibrate`)
+
+Every class of `OP_CLASSES` must be present; an unknown key, a missing one or a value that is not a positive
+number is a located error (`profile.yaml:9:22: error: ...`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from costcalc.errors import Loc, SpecError, did_you_mean
+
+# The op classes, each with its own throughput, bandwidth and per-kernel overhead. A conv runs in the runtime's
+# blocked layout (NCHWc) when its channels allow it, else in the plain one (NCHW, im2col + GEMM): the same op is a
+# different kernel, so each conv class has both.
+CONV_KINDS = ("dense_conv", "pointwise_conv", "grouped_conv", "depthwise_conv")
+OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "elementwise_exp",
+              "pooling", "pooling_plain", "data_movement", "shuffle")
+CLASS_DOCS = {
+    "dense_conv": "k x k conv (k > 1), groups = 1, blocked layout",
+    "pointwise_conv": "1 x 1 conv, groups = 1, blocked layout",
+    "grouped_conv": "1 < groups < in_channels, blocked layout",
+    "depthwise_conv": "groups = in_channels, blocked layout",
+    "fc": "fully connected (Gemm)",
+    "elementwise": "relu-like activations, add, mul, scale, batchnorm not folded into a conv",
+    "elementwise_exp": "activations that evaluate an exponential: sigmoid, tanh, swish",
+    "pooling": "max / average / global pooling, blocked layout",
+    "pooling_plain": "max / average / global pooling and global mean, plain (NCHW) layout",
+    "data_movement": "concat, split, select, and the runtime's layout reorders",
+    "shuffle": "channel shuffle: Reshape, Transpose, Reshape",
+}
+for _kind in CONV_KINDS:
+    CLASS_DOCS[f"{_kind}_plain"] = CLASS_DOCS[_kind].replace("blocked", "plain (NCHW)")
+FUSIONS = ("conv+bn", "conv+activation", "conv+add", "bn+activation")
+COMBINES = ("max", "sum")
+ORT_FUSION = FUSIONS  # what onnxruntime's CPU provider does at its default optimisation level (all)
+
+
+class ProfileError(SpecError):
+    """A device profile that cannot be read: located like a spec error."""
+
+
+@dataclass(frozen=True)
+class ClassParams:
+    throughput: float  # FLOPs per second (multiply-adds for conv and fc, element-wise FLOPs otherwise)
+    bandwidth: float  # bytes per second
+    overhead_s: float  # seconds per kernel launched
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    classes: dict  # op class -> ClassParams, every one of OP_CLASSES
+    threads: int = 1
+    combine: str = "max"
+    bytes_per_element: int = 4
+    layout_block: int = 8
+    run_overhead_s: float = 0.0
+    fusion: tuple = ORT_FUSION
+    device: str = ""
+    runtime: str = ""
+    calibration: dict = field(default_factory=dict)
+
+    def __getitem__(self, op_class: str) -> ClassParams:
+        return self.classes[op_class]
+
+    def fuses(self, rule: str) -> bool:
+        return rule in self.fusion
+
+
+def uniform(throughput: float, bandwidth: float, overhead_s: float, **kwargs) -> DeviceProfile:
+    """A profile with the same parameters for every class (tests and hand-made profiles start here)."""
+    params = ClassParams(throughput, bandwidth, overhead_s)
+    return DeviceProfile({c: params for c in OP_CLASSES}, **kwargs)
+
+
+def with_class(profile: DeviceProfile, op_class: str, **changes) -> DeviceProfile:
+    return replace(profile, classes={**profile.classes, op_class: replace(profile.classes[op_class], **changes)})
+
+
+# ---- YAML ---------------------------------------------------------------------------------------------------
+
+_TOP = ("device", "runtime", "threads", "combine", "bytes_per_element", "layout_block", "run_overhead_s", "fusion",
+        "classes", "calibration")
+_REQUIRED = ("threads", "classes")
+_CLASS_KEYS = ("throughput", "bandwidth", "overhead_s")
+
+
+def load(path: str) -> DeviceProfile:
+    """Read and validate the profile at `path`; every fault is a ProfileError at the key or value at fault."""
+    from costcalc.spec.loader import YMap, load_file
+
+    try:
+        doc = load_file(path)
+    except SpecError as e:
+        raise ProfileError(e.message, e.loc) from None
+    if not isinstance(doc, YMap):
+        raise ProfileError("a device profile is a mapping (threads:, classes:, ...)", getattr(doc, "loc", Loc(path)))
+    for key in doc:
+        if key not in _TOP:
+            raise ProfileError(f"unknown key '{key}'{did_you_mean(str(key), _TOP)} (a profile has: {', '.join(_TOP)})",
+                               doc.key_locs[key])
+    for key in _REQUIRED:
+        if key not in doc:
+            raise ProfileError(f"the profile has no '{key}'", doc.loc)
+    at = doc.value_locs
+    kwargs = {
+        "threads": _integer(doc["threads"], at["threads"], "threads", 1),
+        "classes": _classes(doc["classes"], at["classes"]),
+    }
+    if "combine" in doc:
+        if doc["combine"] not in COMBINES:
+            raise ProfileError(f"combine: '{doc['combine']}' is not one of {', '.join(COMBINES)}", at["combine"])
+        kwargs["combine"] = doc["combine"]
+    if "bytes_per_element" in doc:
+        kwargs["bytes_per_element"] = _integer(doc["bytes_per_element"], at["bytes_per_element"], "bytes_per_element", 1)
+    if "layout_block" in doc:
+        kwargs["layout_block"] = _integer(doc["layout_block"], at["layout_block"], "layout_block", 0)
+    if "run_overhead_s" in doc:
+        kwargs["run_overhead_s"] = _number(doc["run_overhead_s"], at["run_overhead_s"], "run_overhead_s", zero=True)
+    if "fusion" in doc:
+        kwargs["fusion"] = _fusion(doc["fusion"], at["fusion"])
+    for key in ("device", "runtime"):
+        if key in doc:
+            if not isinstance(doc[key], str):
+                raise ProfileError(f"{key} is a text, not {doc[key]!r}", at[key])
+            kwargs[key] = doc[key]
+    if "calibration" in doc:
+        if not isinstance(doc["calibration"], dict):
+            raise ProfileError("calibration is a mapping", at["calibration"])
+        kwargs["calibration"] = _plain(doc["calibration"])
+    return DeviceProfile(**kwargs)
+
+
+def _classes(section, loc: Loc) -> dict:
+    from costcalc.spec.loader import YMap
+
+    if not isinstance(section, YMap):
+        raise ProfileError("classes is a mapping of op class -> {throughput, bandwidth, overhead_s}", loc)
+    out = {}
+    for name, body in section.items():
+        if name not in OP_CLASSES:
+            raise ProfileError(f"classes: unknown op class '{name}'{did_you_mean(str(name), OP_CLASSES)} "
+                               f"(classes: {', '.join(OP_CLASSES)})", section.key_locs[name])
+        if not isinstance(body, YMap):
+            raise ProfileError(f"classes: {name} is a mapping {{throughput, bandwidth, overhead_s}}",
+                               section.value_locs[name])
+        for key in body:
+            if key not in _CLASS_KEYS:
+                raise ProfileError(f"classes: {name}: unknown key '{key}'{did_you_mean(str(key), _CLASS_KEYS)} "
+                                   f"(it has: {', '.join(_CLASS_KEYS)})", body.key_locs[key])
+        for key in _CLASS_KEYS:
+            if key not in body:
+                raise ProfileError(f"classes: {name} has no '{key}'", section.value_locs[name])
+        out[name] = ClassParams(
+            _number(body["throughput"], body.value_locs["throughput"], f"classes: {name}: throughput"),
+            _number(body["bandwidth"], body.value_locs["bandwidth"], f"classes: {name}: bandwidth"),
+            _number(body["overhead_s"], body.value_locs["overhead_s"], f"classes: {name}: overhead_s", zero=True))
+    missing = [c for c in OP_CLASSES if c not in out]
+    if missing:
+        raise ProfileError(f"classes: missing {', '.join(missing)} (every op class needs its parameters)", loc)
+    return {c: out[c] for c in OP_CLASSES}
+
+
+def _number(value, loc: Loc, what: str, zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProfileError(f"{what} must be a finite number, not {value!r}", loc)
+    if value < 0 or (value == 0 and not zero):
+        raise ProfileError(f"{what} must be {'at least 0' if zero else 'more than 0'}, not {value!r}", loc)
+    return float(value)
+
+
+def _integer(value, loc: Loc, what: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ProfileError(f"{what} must be a whole number of at least {minimum}, not {value!r}", loc)
+    return value
+
+
+def _fusion(value, loc: Loc) -> tuple:
+    from costcalc.spec.loader import YList
+
+    if not isinstance(value, list):
+        raise ProfileError(f"fusion is a list of the runtime's fusions ({', '.join(FUSIONS)})", loc)
+    locs = value.item_locs if isinstance(value, YList) else [loc] * len(value)
+    for item, item_loc in zip(value, locs):
+        if item not in FUSIONS:
+            raise ProfileError(f"fusion: unknown fusion {item!r}{did_you_mean(str(item), FUSIONS)} "
+                               f"(known: {', '.join(FUSIONS)})", item_loc)
+    return tuple(value)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def dump(profile: DeviceProfile) -> str:
+    """The profile as YAML text that `load` reads back to an equal profile (floats written with repr)."""
+    import yaml
+
+    lines = [
+        "# costcalc device profile: the parameters of the latency model (costcalc.latency.model states the formula).",
+        "# throughput: FLOPs per second; bandwidth: bytes per second; overhead_s: seconds per kernel.",
+        f"device: {_q(profile.device)}",
+        f"runtime: {_q(profile.runtime)}",
+        f"threads: {profile.threads}",
+        f"combine: {profile.combine}",
+        f"bytes_per_element: {profile.bytes_per_element}",
+        f"layout_block: {profile.layout_block}",
+        f"run_overhead_s: {_float(profile.run_overhead_s)}",
+        f"fusion: [{', '.join(profile.fusion)}]",
+        "classes:",
+    ]
+    width = max(len(c) for c in OP_CLASSES)
+    for name in OP_CLASSES:
+        p = profile.classes[name]
+        lines.append(f"  {name + ':':<{width + 1}} {{throughput: {_float(p.throughput)}, "
+                     f"bandwidth: {_float(p.bandwidth)}, overhead_s: {_float(p.overhead_s)}}}"
+                     f"  # {CLASS_DOCS[name]}")
+    if profile.calibration:
+        text = yaml.safe_dump({"calibration": profile.calibration}, sort_keys=False, default_flow_style=None,
+                              width=110)
+        lines.append(text.rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def _float(value: float) -> str:
+    """repr (exact on reading back), with the '.' YAML 1.1 needs to read 5e-06 as a number: 5.0e-06."""
+    text = repr(float(value))
+    return text.replace("e", ".0e") if "e" in text and "." not in text else text
+
+
+def _q(text: str) -> str:
+    import json
+
+    return json.dumps(text)  # a JSON string is a YAML string
+
+
+def save(profile: DeviceProfile, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(dump(profile))

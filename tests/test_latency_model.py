@@ -1,0 +1,256 @@
+"""The latency model: the formula on hand-derived closed forms, fusion and layout rules, the device profile's
+round trip and located errors, and the fit recovering known parameters from synthetic measurements."""
+
+import numpy as np
+import pytest
+
+from costcalc.graph import load
+from costcalc.latency import estimate, plan
+from costcalc.latency.fit import Sample, fit, nnls
+from costcalc.latency.model import Kernel, conv_blocked, conv_class, kernel_time
+from costcalc.latency.profile import OP_CLASSES, DeviceProfile, ProfileError, dump, save, uniform, with_class
+from costcalc.latency.profile import load as load_profile
+
+P, W, O, R = 4e10, 1e10, 5e-6, 2e-5  # FLOPs/s, bytes/s, s per kernel, s per run
+
+
+def graph(write_spec, layers: str, input_shape="[16, 8, 8]"):
+    return load(write_spec(f"name: t\ninput: {input_shape}\nlayers:\n{layers}"))
+
+
+def profile(**kwargs):
+    return uniform(P, W, O, run_overhead_s=R, **kwargs)
+
+
+def test_one_plain_pointwise_conv(write_spec):
+    g = graph(write_spec, "  - {name: c, op: conv, out: 32, k: 1}\n")
+    flops = 8 * 8 * 16 * 32
+    elements = 16 * 64 + 32 * 64 + 16 * 32  # input read, output written, weights read
+    for combine, body in (("max", max(flops / P, 4 * elements / W)), ("sum", flops / P + 4 * elements / W)):
+        e = estimate(g, profile(layout_block=0, combine=combine))
+        assert e.total_s == pytest.approx(R + body + O, rel=1e-12)
+        assert e.layers[0].op_class == "pointwise_conv_plain"
+        assert e.layers[0].latency_s == pytest.approx(body + O, rel=1e-12)
+
+
+def test_conv_bn_relu_run_as_one_kernel(write_spec):
+    g = graph(write_spec, "  - {name: c, op: conv, out: 16, k: 3, pad: 1}\n  - {name: bn, op: bn}\n"
+                          "  - {name: relu, op: relu}\n")
+    (kernel,) = plan(g, profile(layout_block=0))
+    hw = 64
+    # the conv reads its input and weights and writes its output; bn's output and relu's input stay inside
+    assert kernel.bytes == 4 * (16 * hw + 16 * 16 * 9 + 16 * hw + 2 * 16)
+    assert kernel.flops == hw * 16 * 16 * 9
+    assert kernel.members == ("c", "bn", "relu")
+    layers = estimate(g, profile(layout_block=0)).layers
+    assert [layer.fused_into for layer in layers] == [None, "c", "c"]
+    assert layers[1].latency_s == layers[2].latency_s == 0.0
+    # without the fusion rules: three kernels, bn and relu element-wise
+    unfused = plan(g, profile(layout_block=0, fusion=()))
+    assert [k.op_class for k in unfused] == ["dense_conv_plain", "elementwise", "elementwise"]
+    assert unfused[2].bytes == 4 * 2 * 16 * hw and unfused[2].flops == 16 * hw
+
+
+def test_blocked_layout_reorders_and_pads(write_spec):
+    g = graph(write_spec, "  - {name: c, op: conv, out: 12, k: 1}\n")
+    reorder_in, conv, reorder_out = plan(g, profile(layout_block=8))
+    assert (reorder_in.op_class, reorder_in.bytes, reorder_in.flops) == ("data_movement", 2 * 4 * 16 * 64, 0)
+    assert conv.op_class == "pointwise_conv"
+    assert conv.flops == 64 * 16 * 16  # 12 output channels computed as 16
+    assert reorder_out.bytes == 2 * 4 * 12 * 64
+    e = estimate(g, profile(layout_block=8))
+    # the layer carries its input's reorder and, being the last, the output's
+    assert e.layers[0].reorder_s == pytest.approx(2 * 4 * (16 + 12) * 64 / W + 2 * O, rel=1e-12)
+
+
+def test_residual_add_fuses_only_in_the_blocked_layout(write_spec):
+    layers = ("  - {name: a, op: conv, out: 16, k: 1}\n  - {name: b, op: conv, out: 16, k: 1}\n"
+              "  - {name: add, op: add, from: [b, a]}\n  - {name: relu, op: relu}\n")
+    g = graph(write_spec, layers)
+    blocked = plan(g, profile(layout_block=8))
+    assert [k.members for k in blocked if k.members] == [("a",), ("b", "add", "relu")]
+    plain = plan(g, profile(layout_block=0))
+    assert [k.op_class for k in plain] == ["pointwise_conv_plain", "pointwise_conv_plain", "elementwise",
+                                           "elementwise"]
+
+
+def test_shuffle_and_split_need_the_plain_layout(write_spec):
+    layers = ("  - {name: a, op: conv, out: 16, k: 1}\n  - {name: s, op: shuffle, groups: 2}\n"
+              "  - {name: b, op: conv, out: 16, k: 1}\n")
+    kernels = plan(graph(write_spec, layers), profile(layout_block=8))
+    assert [(k.op_class, k.layer, k.launches) for k in kernels] == [
+        ("data_movement", "a", 1), ("pointwise_conv", "a", 1), ("data_movement", "s", 1), ("shuffle", "s", 3),
+        ("data_movement", "b", 1), ("pointwise_conv", "b", 1), ("data_movement", "b", 1)]
+
+
+@pytest.mark.parametrize("c_in, c_out, groups, block, expected", [
+    (64, 58, 1, 8, True), (58, 64, 1, 8, False), (3, 24, 1, 8, True), (64, 64, 2, 8, True), (64, 64, 8, 8, True),
+    (64, 64, 16, 8, False), (24, 24, 24, 8, True), (58, 58, 58, 8, False), (64, 64, 1, 0, False),
+    (64, 64, 1, 16, True), (40, 40, 1, 16, True), (36, 36, 1, 16, False), (36, 36, 36, 8, True), (12, 12, 1, 8, True),
+    (96, 96, 8, 8, False),
+])
+def test_which_convs_run_blocked(c_in, c_out, groups, block, expected):
+    assert conv_blocked(c_in, c_out, groups, block) is expected
+
+
+def test_conv_classes():
+    assert conv_class(64, 64, (1, 1), 1) == "pointwise_conv"
+    assert conv_class(64, 64, (3, 3), 1) == "dense_conv"
+    assert conv_class(64, 64, (3, 3), 64) == "depthwise_conv"
+    assert conv_class(64, 128, (3, 3), 4) == "grouped_conv"
+
+
+def test_total_is_run_overhead_plus_the_rows(write_spec):
+    e = estimate(load("specs/shufflenet_v2_x1_0.yaml"), profile())
+    assert e.total_s == pytest.approx(R + sum(layer.latency_s for layer in e.layers), rel=1e-12)
+    assert e.total_s == pytest.approx(R + sum(kernel_time(k, profile()) for k in e.kernels), rel=1e-12)
+
+
+def test_free_layers_launch_nothing(write_spec):
+    g = graph(write_spec, "  - {name: d, op: dropout}\n  - {name: c, op: conv, out: 8, k: 1}\n")
+    assert [k.members for k in plan(g, profile(layout_block=0))] == [("c",)]
+
+
+def test_classes_differ(write_spec):
+    g = graph(write_spec, "  - {name: c, op: conv, out: 16, k: 3, pad: 1, groups: 16}\n")
+    slow = with_class(profile(layout_block=8), "depthwise_conv", throughput=P / 10)
+    assert estimate(g, slow).total_s > estimate(g, profile(layout_block=8)).total_s
+
+
+# ---- the profile file ---------------------------------------------------------------------------------------
+
+
+def test_profile_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    p = uniform(1.0, 1.0, 0.0, threads=2, combine="sum", layout_block=16, run_overhead_s=1.25e-5,
+                fusion=("conv+bn",), device="a CPU: 2 cores", runtime="onnxruntime 1.32.0",
+                calibration={"networks": 12, "within_10": 0.9})
+    for c in OP_CLASSES:
+        p = with_class(p, c, throughput=float(rng.uniform(1e9, 1e11)), bandwidth=float(rng.uniform(1e9, 3e10)),
+                       overhead_s=float(rng.uniform(0, 1e-5)))
+    p = with_class(p, "fc", overhead_s=5e-06, throughput=1e15)  # written 5.0e-06, 1.0e+15: numbers in YAML 1.1
+    path = tmp_path / "p.yaml"
+    save(p, str(path))
+    assert load_profile(str(path)) == p
+
+
+@pytest.mark.parametrize("edit, where, message", [
+    (("threads: 1", "threads: 0"), (5, 10), "threads must be a whole number of at least 1"),
+    (("combine: max", "combine: min"), (6, 10), "combine: 'min' is not one of max, sum"),
+    (("fusion: [conv+bn", "fusion: [conv+bm"), (10, 10), "fusion: unknown fusion 'conv+bm' (did you mean 'conv+bn'?)"),
+    (("layout_block: 8", "layuot_block: 8"), (8, 1), "unknown key 'layuot_block' (did you mean 'layout_block'?)"),
+    (("{throughput: 40000000000.0,", "{throughput: -1,"), (12, 38), "throughput must be more than 0, not -1"),
+    (("{throughput: 40000000000.0,", "{troughput: 1,"), (12, 26), "unknown key 'troughput'"),
+])
+def test_profile_errors_are_located(tmp_path, edit, where, message):
+    text = dump(profile())
+    assert edit[0] in text
+    path = tmp_path / "p.yaml"
+    path.write_text(text.replace(edit[0], edit[1], 1))
+    with pytest.raises(ProfileError) as e:
+        load_profile(str(path))
+    assert (e.value.loc.line, e.value.loc.col) == where
+    assert message in e.value.message
+    assert str(e.value).startswith(f"{path}:{where[0]}:{where[1]}: error: ")
+
+
+def test_profile_needs_every_class(tmp_path):
+    text = "".join(line + "\n" for line in dump(profile()).splitlines() if not line.startswith("  fc:"))
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(ProfileError, match="classes: missing fc"):
+        load_profile(str(path))
+
+
+# ---- the fit ------------------------------------------------------------------------------------------------
+
+
+def test_nnls_matches_the_unconstrained_solution_when_it_is_positive():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 1, (30, 5))
+    x = np.array([1.0, 2.0, 0.5, 3.0, 0.25])
+    assert nnls(a, a @ x) == pytest.approx(x, rel=1e-9)
+    b = a @ np.array([1.0, -2.0, 0.5, 3.0, 0.25])
+    solved = nnls(a, b)
+    assert (solved >= 0).all() and solved[1] == 0
+
+
+def _synthetic(truth: DeviceProfile, n: int, seed: int) -> list:
+    """Networks of random kernels of every class, 'measured' as the model says under `truth`."""
+    from costcalc.latency.fit import predict
+
+    rng = np.random.default_rng(seed)
+    samples = []
+    for i in range(n):
+        kernels = []
+        for _ in range(int(rng.integers(3, 12))):
+            c = OP_CLASSES[int(rng.integers(len(OP_CLASSES)))]
+            kernels.append(Kernel(c, int(10 ** rng.uniform(4, 9)), int(10 ** rng.uniform(4, 8)),
+                                  int(rng.integers(1, 4)), f"l{i}"))
+        samples.append(Sample(f"n{i}", tuple(kernels), predict(kernels, truth)))
+    return samples
+
+
+def _truth(combine):
+    rng = np.random.default_rng(7)
+    p = uniform(1.0, 1.0, 0.0, combine=combine, run_overhead_s=3e-5)
+    for c in OP_CLASSES:
+        p = with_class(p, c, throughput=float(rng.uniform(5e9, 6e10)), bandwidth=float(rng.uniform(2e9, 2e10)),
+                       overhead_s=float(rng.uniform(1e-6, 1e-5)))
+    return p
+
+
+def test_fit_recovers_known_parameters_sum():
+    truth = _truth("sum")
+    fitted, q = fit(_synthetic(truth, 300, 1), uniform(1.0, 1.0, 0.0), "sum")
+    for c in OP_CLASSES:
+        assert fitted[c].throughput == pytest.approx(truth[c].throughput, rel=1e-6)
+        assert fitted[c].bandwidth == pytest.approx(truth[c].bandwidth, rel=1e-6)
+        assert fitted[c].overhead_s == pytest.approx(truth[c].overhead_s, rel=1e-6)
+    assert fitted.run_overhead_s == pytest.approx(3e-5, rel=1e-6)
+    assert q.max_abs_error < 1e-9 and q.within_10 == 1.0
+
+
+def test_fit_recovers_a_roofline():
+    truth = _truth("max")
+    samples = _synthetic(truth, 400, 2)
+    fitted, q = fit(samples, uniform(1.0, 1.0, 0.0), "max")
+    assert q.max_abs_error < 1e-6
+    held_out = _synthetic(truth, 50, 3)
+    from costcalc.latency.fit import quality
+
+    assert quality(held_out, fitted).max_abs_error < 1e-3
+
+
+# ---- the accuracy figures -----------------------------------------------------------------------------------
+
+
+def test_ranks_and_spearman_by_hand():
+    from costcalc.latency.metrics import ranks, spearman
+
+    assert list(ranks([10, 30, 20, 20])) == [1, 4, 2.5, 2.5]
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # one swap of neighbours among 4: rho = 1 - 6 * (1 + 1) / (4 * 15) = 0.8
+    assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+
+
+def test_pairwise_over_pairs_of_near_flops():
+    from costcalc.latency.metrics import near_pairs, pairwise, summary
+
+    flops = [100, 110, 200, 126]
+    assert near_pairs(flops) == [(0, 1), (1, 3)]  # 126 - 100 = 26 > 20% of 126; 126 - 110 = 16 is within
+    assert near_pairs([100, 125]) == [(0, 1)]  # exactly 20% of the larger
+    measured = [1.0, 2.0, 3.0, 1.5]
+    assert pairwise([1.0, 1.5, 9.0, 2.0], measured, [(0, 1), (1, 3)]) == 0.5  # the second pair the wrong way
+    s = summary([1.05, 2.5, 3.0, 1.5], measured, flops)
+    assert (s["within_10"], s["within_20"]) == (0.75, 0.75)
+
+
+def test_flops_baseline_is_the_relative_least_squares_throughput():
+    from costcalc.latency.fit import Sample
+    from costcalc.latency.metrics import flops_baseline
+
+    samples = [Sample("a", (), 1.0, 10), Sample("b", (), 1.0, 20)]
+    # minimise (10/P - 1)^2 + (20/P - 1)^2 over x = 1/P: x = (10 + 20) / (100 + 400)
+    assert flops_baseline(samples) == pytest.approx(500 / 30)
