@@ -17,7 +17,7 @@ from dataclasses import fields, replace
 from costcalc.analysis.compare import Comparison as _Comparison
 from costcalc.analysis.report import Report as _Report
 from costcalc.analysis.report import rows as _rows
-from costcalc.errors import Loc, NotAvailableError, OptionError, SpecError
+from costcalc.errors import Loc, OptionError, SpecError
 from costcalc.options import format_shape, overrides, parse_shape
 
 CONVENTIONS = ("paper", "full", "fvcore", "ptflops", "thop")  # costcalc.analysis.conventions.CONVENTIONS
@@ -136,11 +136,15 @@ class Model:
             raise OptionError(f"convention {convention!r}: one of {', '.join(CONVENTIONS)}")
         if bytes_per_element is not None and (not isinstance(bytes_per_element, int) or bytes_per_element < 1):
             raise OptionError(f"bytes_per_element {bytes_per_element!r}: a whole number from 1")
-        _device(device)
+        profile, profile_path = _device(device)
         from costcalc.analysis.published import published_for
 
         graph = self.graph(set, input, batch)
         report = replace(checked(graph, thresholds, bytes_per_element, convention), settings=_settings(set, input))
+        if profile is not None:
+            from costcalc.analysis.time_costs import with_estimate
+
+            report = with_estimate(report, graph, profile, profile_path, bytes_per_element)
         return replace(report, published=published_for(graph.spec, report, batch, bytes_per_element))
 
     def totals(self, *, set=None, input=None, batch: int = 1):
@@ -168,10 +172,20 @@ def _check_batch(batch) -> None:
         raise OptionError(f"batch {batch!r}: a whole number from 1")
 
 
-def _device(device) -> None:
-    if device is not None:
-        raise NotAvailableError("device=: latency estimates from a device profile are not in this version of "
-                                "costcalc yet (they come with the latency estimate)")
+def _device(device) -> tuple:
+    """(DeviceProfile or None, the file it came from): `device` is a profile's path or a DeviceProfile (from
+    costcalc.latency.load); a bad file raises its located ProfileError."""
+    if device is None:
+        return None, ""
+    from costcalc.latency import DeviceProfile, load
+
+    if isinstance(device, DeviceProfile):
+        return device, "<profile>"
+    if isinstance(device, os.PathLike):
+        device = os.fspath(device)
+    if not isinstance(device, str):
+        raise OptionError(f"device: a device profile's path or a DeviceProfile, not {type(device).__name__}")
+    return load(device), device
 
 
 def load(spec) -> Model:
@@ -215,7 +229,8 @@ def analyze(spec, *, set=None, input=None, batch: int = 1, convention: str = "pa
     set: variable overrides, {"width": 0.5} (values: numbers, lists, or expression text such as "1 / 2");
     input: the per-sample input shape, "3x160x160" or (3, 160, 160); batch: N; convention: what FLOPs counts
     (paper, full, fvcore, ptflops, thop); bytes_per_element: memory access in bytes instead of elements;
-    thresholds: guideline thresholds, {"G1.max_ratio": 3}; device: a latency device profile (not yet available).
+    thresholds: guideline thresholds, {"G1.max_ratio": 3}; device: a device profile (its path, or a DeviceProfile
+    from costcalc.latency.load) that adds the estimated latency: `report.latency_s`, seconds for the batch.
     """
     return load(spec).analyze(set=set, input=input, batch=batch, convention=convention, device=device,
                               bytes_per_element=bytes_per_element, thresholds=thresholds)

@@ -157,10 +157,32 @@ def test_compare_records_and_json(run):
     assert half.delta.params < 0 and half.label_a == half.label_b == "mobilenet_v2"
 
 
-def test_device_is_a_clear_typed_error_until_latency_lands():
-    with pytest.raises(costcalc.NotAvailableError, match="device"):
-        costcalc.analyze(TINY, device="profile.yaml")
-    assert issubclass(costcalc.NotAvailableError, NotImplementedError)
+PROFILE = ROOT / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml"
+
+
+def test_device_gives_the_estimate_of_report_device(run):
+    report = costcalc.analyze(MOBILENET, device=PROFILE)
+    cli = json.loads(run("report", MOBILENET, "--device", PROFILE, "--format", "json").stdout)
+    assert report.latency_s == cli["totals"]["latency_s"] > 0
+    per_layer = report.latency.by_layer()
+    assert {layer["name"]: layer["latency_s"] for layer in cli["layers"]} == per_layer
+    assert report.latency_s == pytest.approx(report.latency.run_overhead_s + sum(per_layer.values()))
+    assert report.totals == costcalc.analyze(MOBILENET).totals  # the counts do not change
+    assert report.latency_costs  # mobilenet_v2 violates guidelines; each violation has its cost in time
+    from costcalc.latency import load
+
+    assert costcalc.analyze(MOBILENET, device=load(str(PROFILE))).latency_s == report.latency_s
+    assert costcalc.analyze(MOBILENET).latency_s is None
+
+
+def test_bad_device_is_a_typed_error(tmp_path):
+    with pytest.raises(OptionError, match="device"):
+        costcalc.analyze(TINY, device=3)
+    bad = tmp_path / "p.yaml"
+    bad.write_text("threads: two\n")
+    with pytest.raises(costcalc.CostcalcError) as caught:
+        costcalc.analyze(TINY, device=bad)
+    assert str(caught.value).startswith(f"{bad}:")
 
 
 def test_onnx_model(tmp_path):

@@ -64,6 +64,53 @@ def test_pareto_series():
         series.pareto(costcalc.sweep(SPECS / "shufflenet_v1.yaml", grid={"groups": [1, 2]}))
 
 
+PROFILE = SPECS.parent / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml"
+
+
+def test_timed_series_follow_the_estimate():
+    from costcalc.latency.model import kernel_time
+
+    timed = costcalc.analyze(SPECS / "mobilenet_v2.yaml", device=PROFILE)
+    roof = series.roofline(timed)
+    kernels = {k.layer: k for k in timed.latency.kernels if k.members}
+    assert roof.ceilings and {c.op_class for c in roof.ceilings} <= {k.op_class for k in kernels.values()}
+    by_name = {layer.name: layer for layer in timed.layers}
+    for point in roof.points:
+        kernel = kernels[point.name]
+        work = sum(by_name[m].counts.flops + by_name[m].counts.elementwise_flops for m in kernel.members)
+        assert point.work == work and point.memory_access == kernel.bytes
+        assert point.height == pytest.approx(work / kernel_time(kernel, timed.device))
+    conv1 = {p.name: p for p in roof.points}["conv1"]
+    assert kernels["conv1"].members[:3] == ("conv1", "bn1", "relu1")  # fused: one point for the three layers
+    assert conv1.work == sum(by_name[n].counts.flops + by_name[n].counts.elementwise_flops
+                             for n in ("conv1", "bn1", "relu1"))
+    bars = series.stages(timed).bars
+    assert sum(b.latency_share for b in bars) == pytest.approx(1.0)
+    rows = {row.name: row for row in timed.rows(1)}
+    total = sum(row.latency_s for row in rows.values())
+    assert all(b.latency_share == pytest.approx(rows[b.name].latency_s / total) for b in bars)
+    assert series.stages(timed).series[-1] == "estimated latency"
+    assert all(b.latency_share is None for b in series.stages(costcalc.analyze(SPECS / "mobilenet_v2.yaml")).bars)
+
+
+def test_timed_plots_draw_the_estimate(run, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "roof.svg"
+    result = run("plot", SPECS / "mobilenet_v2.yaml", "--device", PROFILE, "-o", out)
+    assert result.exit_code == 0 and "estimated FLOPs per second" in out.read_text()
+    from costcalc.plot import draw
+
+    timed = costcalc.analyze(SPECS / "mobilenet_v2.yaml", device=PROFILE)
+    drawn = draw("stages", series.stages(timed), str(tmp_path / "stages.png"))
+    bars = len(series.stages(timed).bars)
+    assert drawn.series_sizes == (bars, bars, bars) and drawn.legend == ("FLOPs", "memory access",
+                                                                          "estimated latency")
+    front = costcalc.sweep(SPECS / "mobilenet_v2.yaml", grid={"width": [0.5, 1.0]}, device=PROFILE,
+                           pareto="flops,latency_s")
+    drawn = draw("pareto", series.pareto(front), str(tmp_path / "front.png"))
+    assert drawn.y_label == "latency_s" and sum(drawn.series_sizes) == 2
+
+
 def _svg_texts(path) -> list:
     root = ElementTree.parse(path).getroot()
     assert root.tag.endswith("svg")

@@ -196,3 +196,45 @@ def test_progress_reaches_every_point(jobs):
     seen = []
     rows = run(costcalc.load(SPECS / "mobilenet_v2.yaml"), points, jobs=jobs, progress=seen.append)
     assert len(rows) == 9 and seen == sorted(seen) and seen[-1] == 9 and len(seen) >= 2
+
+
+# ---- with a device profile ------------------------------------------------------------------------------------
+
+PROFILE = SPECS.parent / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml"
+
+
+def test_device_adds_each_points_estimate_as_analyze_gives_it(run):
+    grid = {"width": [0.5, 1.0], "input": ["3x96x96", "3x128x128"]}
+    timed = costcalc.sweep(SPECS / "mobilenet_v2.yaml", grid=grid, device=PROFILE, pareto="flops,latency_s")
+    for row in timed.rows:
+        values = dict(row.values)
+        alone = costcalc.analyze(SPECS / "mobilenet_v2.yaml", set={"width": values["width"]},
+                                 input=values["input"], device=PROFILE)
+        assert row.latency_s == alone.latency_s and row.totals == alone.totals
+    assert timed.front and all(r.latency_s is not None for r in timed.rows)
+    two = costcalc.sweep(SPECS / "mobilenet_v2.yaml", grid=grid, device=PROFILE, pareto="flops,latency_s", jobs=2)
+    assert two.rows == timed.rows
+    plain = costcalc.sweep(SPECS / "mobilenet_v2.yaml", grid=grid)
+    assert [r.totals for r in plain.rows] == [r.totals for r in timed.rows]
+    assert all(r.latency_s is None for r in plain.rows)
+
+    result = run("sweep", SPECS / "mobilenet_v2.yaml", "--grid", "width=0.5,1.0", "--device", PROFILE,
+                 "--format", "json", "--sort", "-latency_s")
+    doc = json.loads(result.stdout)
+    assert doc["latency"] == {"estimate": True, "profile": str(PROFILE)}
+    latencies = [row["latency_s"] for row in doc["rows"]]
+    assert latencies == sorted(latencies, reverse=True) and latencies[0] > latencies[1] > 0
+    csv_rows = list(csv.DictReader(io.StringIO(run("sweep", SPECS / "mobilenet_v2.yaml", "--grid", "width=0.5",
+                                                   "--device", PROFILE, "--format", "csv").stdout)))
+    assert float(csv_rows[0]["latency_s"]) == pytest.approx(costcalc.analyze(
+        SPECS / "mobilenet_v2.yaml", set={"width": 0.5}, device=PROFILE).latency_s)
+    table = run("sweep", SPECS / "mobilenet_v2.yaml", "--grid", "width=0.5", "--device", PROFILE).stdout
+    assert "Latency (est.)" in table and "latency: estimated on" in table
+
+
+def test_latency_columns_need_a_device(run):
+    for args in (["--pareto", "flops,latency_s"], ["--sort", "latency_s"]):
+        result = run("sweep", SPECS / "mobilenet_v2.yaml", "--grid", "width=0.5", *args)
+        assert result.exit_code == 2 and "--device" in result.stderr
+    with pytest.raises(OptionError, match="device"):
+        costcalc.sweep(SPECS / "mobilenet_v2.yaml", grid={"width": [0.5]}, pareto="flops,latency_s")

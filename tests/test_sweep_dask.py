@@ -25,6 +25,10 @@ def test_the_cluster_gives_the_rows_of_a_local_sweep(cluster):
     remote = costcalc.sweep(MOBILENET, grid=GRID, scheduler=cluster.scheduler_address, pareto="flops,params")
     local = costcalc.sweep(MOBILENET, grid=GRID, pareto="flops,params")
     assert remote.rows == local.rows and len(remote.rows) == 6 and remote.front
+    profile = SPECS.parent / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml"
+    timed = costcalc.sweep(MOBILENET, grid=GRID, scheduler=cluster.scheduler_address, device=profile)
+    assert timed.rows == costcalc.sweep(MOBILENET, grid=GRID, device=profile).rows
+    assert all(row.latency_s > 0 for row in timed.rows)
 
 
 def test_the_command_line_on_the_cluster(cluster, run):

@@ -2,7 +2,11 @@
 
 - roofline: every layer that moves data as a point, its arithmetic intensity (FLOPs + element-wise FLOPs per
   element of memory access, the table's Intensity) against its FLOPs, by op class; the heaviest are labelled.
-- stages: the rows at a depth of the name (1: stages) as shares of the network's FLOPs and memory access.
+  With a device profile (a report carrying its estimate), every kernel the runtime would launch instead: FLOPs
+  per byte it moves against the FLOPs per second the estimate gives it, under the profile's ceilings (each
+  class's min(throughput, intensity x bandwidth)).
+- stages: the rows at a depth of the name (1: stages) as shares of the network's FLOPs and memory access (and of
+  its estimated latency, with a device profile).
 - layers: every layer's FLOPs and memory access in graph order.
 - pareto: a sweep's points in two totals, and its front.
 Counts stay ints; shares and intensities are floats.
@@ -44,12 +48,25 @@ class RooflinePoint:
     op: str
     op_class: str
     work: int  # FLOPs + element-wise FLOPs
-    memory_access: int
+    memory_access: int  # elements (bytes with bytes_per_element; always bytes on a timed roofline)
     labelled: bool
+    seconds: float | None = None  # a timed roofline: the kernel's estimated seconds
 
     @property
     def intensity(self) -> float:
         return self.work / self.memory_access
+
+    @property
+    def height(self) -> float:
+        """Where the point is drawn: its FLOPs, or on a timed roofline its estimated FLOPs per second."""
+        return self.work if self.seconds is None else self.work / self.seconds
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    op_class: str  # the device profile's class
+    throughput: float  # FLOPs per second
+    bandwidth: float  # bytes per second
 
 
 @dataclass(frozen=True)
@@ -61,10 +78,14 @@ class Roofline:
     title: str
     x_label: str = "arithmetic intensity (FLOPs per element moved)"
     y_label: str = "FLOPs (conv/fc multiply-adds + element-wise)"
+    ceilings: tuple = ()  # Ceiling of each class drawn, on a timed roofline
 
 
 def roofline(report, labelled: int = LABELLED) -> Roofline:
-    """Every layer of `report` that both computes and moves data, the `labelled` heaviest by FLOPs named."""
+    """Every layer of `report` that both computes and moves data, the `labelled` heaviest by FLOPs named; with an
+    estimate (report.latency), every kernel on the device profile's roofline (`timed_roofline`)."""
+    if report.latency is not None:
+        return timed_roofline(report, labelled)
     in_channels = _in_channels(report)
     candidates = [layer for layer in report.layers if layer.counts.memory_access > 0]
     points, idle = [], []
@@ -84,6 +105,36 @@ def roofline(report, labelled: int = LABELLED) -> Roofline:
                     f"{report.model}: roofline of {len(records)} layers, input {_shape(report.input)}{unit}",
                     x_label="arithmetic intensity (FLOPs per element moved)" if not unit else
                     "arithmetic intensity (FLOPs per byte moved)")
+
+
+def timed_roofline(report, labelled: int = LABELLED) -> Roofline:
+    """Every computing kernel of the estimate: its layers' FLOPs (multiply-adds + element-wise) per byte it moves,
+    against those FLOPs over its estimated seconds; the ceilings of the profile's classes among them."""
+    profile, in_channels = report.device, _in_channels(report)
+    from costcalc.latency.model import kernel_time
+
+    by_name = {layer.name: layer for layer in report.layers}
+    found, idle = [], []
+    for kernel in report.latency.kernels:
+        if not kernel.members:
+            continue  # a layout reorder: data movement of no layer's own
+        members = [by_name[name] for name in kernel.members]
+        work = sum(layer.counts.flops + layer.counts.elementwise_flops for layer in members)
+        if work == 0 or kernel.bytes == 0:
+            idle.append(kernel.layer)
+            continue
+        found.append((kernel, members[0], work, kernel_time(kernel, profile)))
+    heaviest = {kernel.layer for kernel, _, _, seconds in sorted(found, key=lambda f: -f[3])[:labelled]}
+    records = tuple(RooflinePoint(kernel.layer, head.op, op_class(head.op, head.args, in_channels[head.name]), work,
+                                  kernel.bytes, kernel.layer in heaviest, seconds)
+                    for kernel, head, work, seconds in found)
+    used = dict.fromkeys(kernel.op_class for kernel, *_ in found)
+    ceilings = tuple(Ceiling(c, profile[c].throughput, profile[c].bandwidth) for c in used)
+    present = {p.op_class for p in records}
+    return Roofline(report.model, records, tuple(c for c in CLASSES if c in present), tuple(idle),
+                    f"{report.model}: {len(records)} kernels on {report.device_path} (estimate)",
+                    x_label="arithmetic intensity (FLOPs per byte moved)",
+                    y_label="estimated FLOPs per second", ceilings=ceilings)
 
 
 def _in_channels(report) -> dict:
@@ -107,6 +158,7 @@ class Share:
     memory_access: int
     flops_share: float
     memory_share: float
+    latency_share: float | None = None  # of the estimated latency (its layers' kernels; run overhead aside)
 
 
 @dataclass(frozen=True)
@@ -120,14 +172,20 @@ class Stages:
 
 
 def stages(report, depth: int = 1) -> Stages:
-    """The rows of `report` at `depth`, each as its share of the network's FLOPs and of its memory access."""
+    """The rows of `report` at `depth`, each as its share of the network's FLOPs and of its memory access, and
+    with an estimate, of the estimated time of its layers."""
     total_flops, total_mac = report.totals.flops, report.totals.memory_access
+    timed = report.latency is not None
+    rows = report_rows(report, depth)
+    total_s = sum(row.latency_s for row in rows) if timed else 0.0
     bars = tuple(Share(row.name, row.op, row.layers, row.counts.flops, row.counts.memory_access,
                        row.counts.flops / total_flops if total_flops else 0.0,
-                       row.counts.memory_access / total_mac if total_mac else 0.0)
-                 for row in report_rows(report, depth))
-    return Stages(report.model, depth, bars,
-                  f"{report.model}: FLOPs and memory access by {'stage' if depth == 1 else f'depth {depth}'}")
+                       row.counts.memory_access / total_mac if total_mac else 0.0,
+                       (row.latency_s / total_s if total_s else 0.0) if timed else None)
+                 for row in rows)
+    what = "FLOPs, memory access and estimated latency" if timed else "FLOPs and memory access"
+    return Stages(report.model, depth, bars, f"{report.model}: {what} by {'stage' if depth == 1 else f'depth {depth}'}",
+                  series=("FLOPs", "memory access", "estimated latency") if timed else ("FLOPs", "memory access"))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from costcalc.ops import COUNT_FIELDS, Counts
 from costcalc.options import format_shape, parse_assignment, parse_shape
 
 INPUT = "input"
+LATENCY = "latency_s"  # the estimated latency's column, with a device profile
 MAX_POINTS = 10_000_000
 
 
@@ -30,11 +31,14 @@ class SweepRow:
     totals: Counts | None = None
     error: str | None = None
     pareto: bool = False  # on the Pareto front of the sweep's `pareto` columns
+    latency_s: float | None = None  # the estimated seconds of the batch, with a device profile
 
     def value(self, column: str):
         """A column's value: a count (int), or a variable's text; None for a count of a failed point."""
         if column in COUNT_FIELDS:
             return None if self.totals is None else getattr(self.totals, column)
+        if column == LATENCY:
+            return self.latency_s
         return dict(self.values).get(column)
 
 
@@ -48,6 +52,7 @@ class Sweep:
     batch: int = 1
     pareto: tuple = ()  # the columns the front minimises
     sort: str | None = None
+    device: str = ""  # the device profile the latency was estimated on ("" without one)
 
     @property
     def front(self) -> tuple:
@@ -172,19 +177,28 @@ def settings(point: tuple) -> tuple:
 # ---- evaluation ---------------------------------------------------------------------------------------------
 
 
-def evaluate(model, points, batch: int = 1, start: int = 0) -> list:
-    """The rows of `points` (numbered from `start`) under `model` (a costcalc.api.Model), in this process."""
+def evaluate(model, points, batch: int = 1, start: int = 0, profile=None) -> list:
+    """The rows of `points` (numbered from `start`) under `model` (a costcalc.api.Model), in this process; with
+    `profile` (a DeviceProfile), each with its estimated latency too (a walk of the whole graph per point)."""
     rows = []
     for index, point in enumerate(points, start):
         variables, shape = settings(point)
         try:
-            rows.append(SweepRow(index, point, model.totals(set=variables, input=shape, batch=batch)))
+            totals = model.totals(set=variables, input=shape, batch=batch)
+            latency = None if profile is None else _latency(model, variables, shape, batch, profile)
+            rows.append(SweepRow(index, point, totals, latency_s=latency))
         except CostcalcError as e:
             rows.append(SweepRow(index, point, error=str(e)))
         except (RecursionError, MemoryError) as e:
             rows.append(SweepRow(index, point, error=f"{model.path}: error: the point is too large to evaluate "
                                                      f"({type(e).__name__})"))
     return rows
+
+
+def _latency(model, variables, shape, batch, profile) -> float:
+    from costcalc.latency import estimate
+
+    return estimate(model.graph(variables, shape, batch), profile).total_s
 
 
 def chunks(points: list, parts: int) -> list:
@@ -217,11 +231,11 @@ def _worker_start(model) -> None:
 
 
 def _worker_chunk(job: tuple) -> list:
-    start, points, batch = job
-    return evaluate(_WORKER_MODEL, points, batch, start)
+    start, points, batch, profile = job
+    return evaluate(_WORKER_MODEL, points, batch, start, profile)
 
 
-def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None) -> list:
+def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None, profile=None) -> list:
     """The rows of `points` over `jobs` processes, each given the parsed model once."""
     import multiprocessing
 
@@ -229,7 +243,7 @@ def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None)
     rows: list = []
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with context.Pool(jobs, initializer=_worker_start, initargs=(model,)) as pool:
-        for part in pool.imap_unordered(_worker_chunk, [(start, piece, batch) for start, piece in pieces]):
+        for part in pool.imap_unordered(_worker_chunk, [(start, piece, batch, profile) for start, piece in pieces]):
             rows.extend(part)
             if progress is not None:
                 progress(len(rows))
@@ -237,17 +251,19 @@ def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None)
     return rows
 
 
-def run(model, points: list, batch: int = 1, jobs: int = 1, scheduler: str | None = None, progress=None) -> list:
-    """Every point's row, in point order: in process, in `jobs` processes, or on the Dask `scheduler`."""
+def run(model, points: list, batch: int = 1, jobs: int = 1, scheduler: str | None = None, progress=None,
+        profile=None) -> list:
+    """Every point's row, in point order: in process, in `jobs` processes, or on the Dask `scheduler`; with
+    `profile`, with the estimated latency of each."""
     if scheduler is not None:
         from costcalc.analysis.sweep_dask import evaluate_on_cluster
 
-        return evaluate_on_cluster(model, points, batch, scheduler, progress)
+        return evaluate_on_cluster(model, points, batch, scheduler, progress, profile)
     if jobs > 1 and len(points) > 1:
-        return evaluate_parallel(model, points, batch, jobs, progress)
+        return evaluate_parallel(model, points, batch, jobs, progress, profile)
     rows = []
     for start, piece in chunks(points, 1):
-        rows.extend(evaluate(model, piece, batch, start))
+        rows.extend(evaluate(model, piece, batch, start, profile))
         if progress is not None:
             progress(len(rows))
     return rows
@@ -256,13 +272,17 @@ def run(model, points: list, batch: int = 1, jobs: int = 1, scheduler: str | Non
 # ---- the front, ranking -------------------------------------------------------------------------------------
 
 
-def pareto_columns(text: str | None) -> tuple:
+def pareto_columns(text: str | None, timed: bool = False) -> tuple:
+    """The columns of --pareto; `latency_s` among them only when a device profile gives it (`timed`)."""
     if not text:
         return ()
     columns = tuple(c.strip() for c in text.split(","))
     for column in columns:
-        if column not in COUNT_FIELDS:
-            raise OptionError(f"'{column}': the front minimises totals: {', '.join(COUNT_FIELDS)}")
+        if column == LATENCY and not timed:
+            raise OptionError(f"'{column}': the estimated latency needs a device profile (--device PROFILE.yaml)")
+        if column not in COUNT_FIELDS and column != LATENCY:
+            raise OptionError(f"'{column}': the front minimises totals: {', '.join(COUNT_FIELDS)} (and {LATENCY} "
+                              "with a device profile)")
     if len(columns) < 2 or len(set(columns)) != len(columns):
         raise OptionError(f"'{text}': name two or more different totals, e.g. --pareto flops,params")
     return columns
@@ -284,7 +304,7 @@ def pareto_front(rows, columns: tuple) -> set:
 
 
 def sweep_result(model, points: list, rows: list, names: tuple, batch: int = 1, pareto: tuple = (),
-                 top: int | None = None, sort: str | None = None) -> Sweep:
+                 top: int | None = None, sort: str | None = None, device: str = "") -> Sweep:
     """The Sweep of evaluated `rows`: the front marked, then with `sort`, valid rows in ascending order of that
     column ('-flops': descending) and failed ones last; with `top`, the first `top` rows only."""
     if pareto:
@@ -292,22 +312,26 @@ def sweep_result(model, points: list, rows: list, names: tuple, batch: int = 1, 
         rows = [replace(row, pareto=row.index in front) for row in rows]
     if sort is not None:
         column = sort.lstrip("-")
-        if column not in COUNT_FIELDS:
-            raise OptionError(f"--sort '{sort}': one of {', '.join(COUNT_FIELDS)} (with '-' for descending)")
+        if column not in COUNT_FIELDS and not (column == LATENCY and device):
+            raise OptionError(f"--sort '{sort}': one of {', '.join(COUNT_FIELDS)} (with '-' for descending; "
+                              f"{LATENCY} with a device profile)")
         sign = -1 if sort.startswith("-") else 1
         rows = sorted(rows, key=lambda row: (row.totals is None, sign * (row.value(column) or 0), row.index))
     if top is not None:
         rows = rows[:top]
-    return Sweep(model.name, model.path, tuple(names), tuple(rows), len(points), batch, pareto, sort)
+    return Sweep(model.name, model.path, tuple(names), tuple(rows), len(points), batch, pareto, sort, device)
 
 
 def sweep(spec, *, grid: dict | None = None, random: int | None = None, ranges: dict | None = None, seed: int = 0,
           batch: int = 1, jobs: int = 1, scheduler: str | None = None, pareto=(), top: int | None = None,
-          sort: str | None = None) -> Sweep:
+          sort: str | None = None, device=None) -> Sweep:
     """The Python form of `costcalc sweep`: `grid` maps names to values ({"width": [0.5, 1.0], "input":
     ["3x160x160", (3, 224, 224)]}) swept as their product, or with `random` N points drawn from `ranges`
-    ({"width": (0.25, 2.0)}) and the grid's values; `pareto` names two or more totals to minimise."""
-    from costcalc.api import load
+    ({"width": (0.25, 2.0)}) and the grid's values; `pareto` names two or more totals to minimise; `device` (a
+    profile's path or a DeviceProfile) adds each point's estimated latency, `latency_s`."""
+    from costcalc.api import _device, load
+
+    profile, device_path = _device(device)
 
     model = load(spec)
     axes = []
@@ -318,8 +342,8 @@ def sweep(spec, *, grid: dict | None = None, random: int | None = None, ranges: 
     if spans and random is None:
         raise OptionError("ranges are drawn from: give random=N")
     points = random_points(random, spans, axes, seed) if random is not None else grid_points(axes)
-    columns = pareto_columns(pareto if isinstance(pareto, str) else ",".join(pareto))
+    columns = pareto_columns(pareto if isinstance(pareto, str) else ",".join(pareto), profile is not None)
     names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
     check_names(model, names)
-    rows = run(model, points, batch, jobs, scheduler)
-    return sweep_result(model, points, rows, names, batch, columns, top, sort)
+    rows = run(model, points, batch, jobs, scheduler, profile=profile)
+    return sweep_result(model, points, rows, names, batch, columns, top, sort, device_path)

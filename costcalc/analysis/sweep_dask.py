@@ -13,11 +13,11 @@ from costcalc.errors import CostcalcError, NotAvailableError
 CONNECT_TIMEOUT = "10s"
 
 
-def _chunk(model, start: int, points: list, batch: int) -> list:
-    return evaluate(model, points, batch, start)
+def _chunk(model, start: int, points: list, batch: int, profile=None) -> list:
+    return evaluate(model, points, batch, start, profile)
 
 
-def evaluate_on_cluster(model, points: list, batch: int, scheduler, progress=None) -> list:
+def evaluate_on_cluster(model, points: list, batch: int, scheduler, progress=None, profile=None) -> list:
     """The rows of `points` on the cluster at `scheduler` (an address such as tcp://HOST:PORT, or a
     distributed.Client / LocalCluster already made)."""
     try:
@@ -34,7 +34,7 @@ def evaluate_on_cluster(model, points: list, batch: int, scheduler, progress=Non
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         shared = client.scatter(model, broadcast=True)
         pieces = chunks(points, workers)
-        futures = [client.submit(_chunk, shared, start, piece, batch, pure=False) for start, piece in pieces]
+        futures = [client.submit(_chunk, shared, start, piece, batch, profile, pure=False) for start, piece in pieces]
         rows: list = []
         for future in distributed.as_completed(futures, loop=client.loop):
             rows.extend(future.result())

@@ -17,6 +17,18 @@ from dataclasses import replace
 from costcalc.latency.model import conv_class, kernel_time
 
 
+def with_estimate(report, graph, profile, path: str = "", bytes_per_element: int | None = None):
+    """`report` of `graph` with its estimated latency on `profile` (a DeviceProfile read from `path`) and, when it
+    carries its guideline checks, what each violation costs in that time."""
+    from costcalc.latency import estimate
+
+    timed = replace(report, latency=estimate(graph, profile), device=profile, device_path=path)
+    if timed.guidelines is None:
+        return timed
+    return replace(timed, latency_costs=violation_costs(graph, timed.guidelines, profile, timed.latency,
+                                                        bytes_per_element))
+
+
 def violation_costs(graph, guidelines, profile, estimate, bytes_per_element: int | None = None) -> dict:
     """(guideline, where) -> estimated seconds, for every violation of `guidelines` (checked on `graph`, its
     memory figures in bytes when it was checked with `bytes_per_element`, else in elements)."""

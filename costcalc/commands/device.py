@@ -24,12 +24,6 @@ def load_device(path: str | None):
 def with_device(report, graph, path: str, bytes_per_element=None):
     """`report` (carrying its guideline checks) with the estimated latency on the profile at `path` and what each
     guideline violation costs in it."""
-    from dataclasses import replace
+    from costcalc.analysis.time_costs import with_estimate
 
-    from costcalc.analysis.time_costs import violation_costs
-    from costcalc.latency import estimate
-
-    profile = load_device(path)
-    timed = replace(report, latency=estimate(graph, profile), device=profile, device_path=path)
-    return replace(timed, latency_costs=violation_costs(graph, timed.guidelines, profile, timed.latency,
-                                                        bytes_per_element))
+    return with_estimate(report, graph, load_device(path), path, bytes_per_element)

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from costcalc.commands.device import device_option
 from costcalc.errors import CostcalcError, OptionError
 
 KINDS = ("roofline", "stages", "layers")
@@ -14,9 +15,12 @@ PLOT_HELP = """
 \b
 Kinds:
   roofline  every layer as a point: arithmetic intensity (FLOPs per element
-            moved) against its FLOPs, coloured by op class, the heaviest numbered
+            moved) against its FLOPs, coloured by op class, the heaviest numbered;
+            with --device, every kernel: FLOPs per byte against estimated
+            FLOPs per second, under the profile's ceilings
   stages    each row at --depth (1: stages) as its share of the network's
-            FLOPs and of its memory access, side by side
+            FLOPs and of its memory access (and estimated latency with
+            --device), side by side
   layers    every layer's FLOPs and memory access, in graph order
 Needs the [plot] extra (matplotlib): pip install 'costcalc[plot]'.
 """
@@ -33,14 +37,15 @@ Needs the [plot] extra (matplotlib): pip install 'costcalc[plot]'.
               help="stages: sum layers into their block at this depth of the name.")
 @click.option("--label", "labelled", type=click.IntRange(min=0), default=5, show_default=True,
               help="roofline: how many of the heaviest layers to number.")
-def plot(spec, kind, output, sets, input_shape, batch, depth, labelled):
+@device_option
+def plot(spec, kind, output, sets, input_shape, batch, depth, labelled, device):
     """Draw SPEC's costs as a picture: --kind roofline, stages or layers, to -o FILE (.png or .svg)."""
     from costcalc.analysis import series
     from costcalc.api import analyze
     from costcalc.plot import draw
 
     try:
-        report = analyze(spec, set=list(sets), input=input_shape, batch=batch)
+        report = analyze(spec, set=list(sets), input=input_shape, batch=batch, device=device)
         data = {"roofline": lambda: series.roofline(report, labelled), "stages": lambda: series.stages(report, depth),
                 "layers": lambda: series.layers(report)}[kind]()
         draw(kind, data, output)

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from costcalc.commands.device import device_option, load_device
 from costcalc.errors import CostcalcError, OptionError
 
 SWEEP_HELP = """
@@ -42,17 +43,22 @@ COUNT_CHOICES = ("flops", "elementwise_flops", "params", "memory_access", "activ
 @click.option("--plot", "plot_file", metavar="FILE.png|.svg",
               help="Also draw the points and their front (needs --pareto with two totals, and the [plot] extra).")
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G in the table.")
-def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort, jobs, scheduler, plot_file, exact):
+@device_option
+def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort, jobs, scheduler, plot_file, exact,
+          device):
     """Totals of SPEC at every point of a grid (--grid, the product) or of --random samples (--range, --grid):
-    one row per point with its values, FLOPs, params, memory access and activations."""
+    one row per point with its values, FLOPs, params, memory access and activations (and with --device, the
+    estimated latency)."""
     from costcalc.analysis import sweep as sweeping
 
     try:
         axes = sweeping.parse_grid(grid)
         spans = sweeping.parse_ranges(ranges)
-        columns = sweeping.pareto_columns(pareto)
-        if sort is not None and sort.lstrip("-") not in COUNT_CHOICES:
-            raise OptionError(f"'{sort}': one of {', '.join(COUNT_CHOICES)}, or -KEY for descending")
+        columns = sweeping.pareto_columns(pareto, timed=device is not None)
+        sortable = COUNT_CHOICES + ((sweeping.LATENCY,) if device else ())
+        if sort is not None and sort.lstrip("-") not in sortable:
+            raise OptionError(f"'{sort}': one of {', '.join(sortable)}, or -KEY for descending"
+                              + ("" if device else f" ({sweeping.LATENCY} with --device)"))
     except OptionError as e:
         raise click.UsageError(str(e)) from None
     if spans and random_count is None:
@@ -67,15 +73,16 @@ def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort,
     from costcalc.api import load
 
     try:
+        profile = load_device(device)
         model = load(spec)
         sweeping.check_names(model, names)  # an ONNX model is read here: its errors come before any point
-        rows = _run(sweeping, model, points, batch, jobs, scheduler)
+        rows = _run(sweeping, model, points, batch, jobs, scheduler, profile)
     except OptionError as e:
         raise click.UsageError(str(e)) from None
     except CostcalcError as e:
         click.echo(str(e), err=True)
         sys.exit(2)
-    result = sweeping.sweep_result(model, points, rows, names, batch, columns, top, sort)
+    result = sweeping.sweep_result(model, points, rows, names, batch, columns, top, sort, device or "")
     from costcalc.report import Options
     from costcalc.report.as_sweep import render
 
@@ -87,16 +94,17 @@ def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort,
         _plot(result, plot_file)
 
 
-def _run(sweeping, model, points, batch, jobs, scheduler):
+def _run(sweeping, model, points, batch, jobs, scheduler, profile):
     if not sys.stderr.isatty():
-        return sweeping.run(model, points, batch, jobs, scheduler)
+        return sweeping.run(model, points, batch, jobs, scheduler, profile=profile)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("", total=len(points))
-        return sweeping.run(model, points, batch, jobs, scheduler, lambda done: bar.update(task, completed=done))
+        return sweeping.run(model, points, batch, jobs, scheduler, lambda done: bar.update(task, completed=done),
+                            profile)
 
 
 def _plot(result, path: str) -> None:

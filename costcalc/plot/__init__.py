@@ -82,21 +82,22 @@ def _read_back(path: str, axes) -> Drawn:
 def roofline(axes, series) -> None:
     for op_class in series.classes:
         points = [p for p in series.points if p.op_class == op_class]
-        axes.scatter([p.intensity for p in points], [p.work for p in points], s=22, alpha=0.8,
+        axes.scatter([p.intensity for p in points], [p.height for p in points], s=22, alpha=0.8,
                      color=COLOURS[op_class], label=f"{op_class} ({len(points)})", edgecolors="none")
-    heaviest = sorted((p for p in series.points if p.labelled), key=lambda p: -p.work)
+    heaviest = sorted((p for p in series.points if p.labelled), key=lambda p: -(p.seconds or p.work))
     for number, point in enumerate(heaviest, start=1):  # numbers by the points, the names in a box
         offset = LABEL_OFFSETS[(number - 1) % len(LABEL_OFFSETS)]  # neighbours' numbers on different sides
-        axes.annotate(str(number), (point.intensity, point.work), xytext=offset, textcoords="offset points",
+        axes.annotate(str(number), (point.intensity, point.height), xytext=offset, textcoords="offset points",
                       fontsize=8, fontweight="bold", ha="center", va="center")
     if heaviest:
-        lines = ["heaviest layers by FLOPs", *(f"{n}  {p.name}" for n, p in enumerate(heaviest, start=1))]
+        lines = ["slowest kernels (estimate)" if series.ceilings else "heaviest layers by FLOPs", *(f"{n}  {p.name}" for n, p in enumerate(heaviest, start=1))]
         width = max(len(line) for line in lines)  # monospace, padded: the lines align left inside the box
         axes.text(0.99, 0.01, "\n".join(line.ljust(width) for line in lines), transform=axes.transAxes, fontsize=7,
                   ha="right", va="bottom", family="monospace",
                   bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "#cccccc"})
     axes.set_xscale("log")
     axes.set_yscale("log")
+    _ceilings(axes, series)
     axes.set_xlabel(series.x_label)
     axes.set_ylabel(series.y_label)
     axes.set_title(series.title)
@@ -105,14 +106,30 @@ def roofline(axes, series) -> None:
     axes.legend(title=note if series.without_arithmetic else None, fontsize=8, title_fontsize=8, loc="best")
 
 
+def _ceilings(axes, series) -> None:
+    """A timed roofline's ceilings: each class's min(throughput, intensity x bandwidth), dashed."""
+    if not series.ceilings:
+        return
+    low, high = axes.get_xlim()
+    xs = [low * (high / low) ** (i / 63) for i in range(64)]
+    for ceiling in series.ceilings:
+        axes.plot(xs, [min(ceiling.throughput, x * ceiling.bandwidth) for x in xs], linestyle="--", linewidth=0.8,
+                  color="#777777", alpha=0.6)
+        axes.annotate(ceiling.op_class, (xs[-1], ceiling.throughput), fontsize=6, ha="right", va="bottom",
+                      color="#555555")
+    axes.set_xlim(low, high)
+
+
 def stages(axes, series) -> None:
     names = [bar.name for bar in series.bars]
-    height = 0.4
+    shares = [[b.flops_share for b in series.bars], [b.memory_share for b in series.bars]]
+    if len(series.series) == 3:
+        shares.append([b.latency_share for b in series.bars])
+    height = 0.8 / len(shares)
     positions = range(len(names))
-    axes.barh([i - height / 2 for i in positions], [b.flops_share for b in series.bars], height,
-              label=series.series[0], color=SERIES_COLOURS[0])
-    axes.barh([i + height / 2 for i in positions], [b.memory_share for b in series.bars], height,
-              label=series.series[1], color=SERIES_COLOURS[1])
+    for k, (values, label) in enumerate(zip(shares, series.series)):
+        offset = (k - (len(shares) - 1) / 2) * height
+        axes.barh([i + offset for i in positions], values, height, label=label, color=SERIES_COLOURS[k])
     axes.set_yticks(list(positions), names, fontsize=8)
     axes.invert_yaxis()
     axes.xaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
@@ -147,8 +164,13 @@ def pareto(axes, series) -> None:
         axes.annotate(point.label, (point.x, point.y), xytext=(4, 4), textcoords="offset points", fontsize=7)
     from costcalc.report.units import human
 
-    for axis in (axes.xaxis, axes.yaxis):
-        axis.set_major_formatter(lambda value, _: human(int(value)))  # 40M, not 4e7
+    from costcalc.report.units import duration
+
+    for axis, column in ((axes.xaxis, series.x_column), (axes.yaxis, series.y_column)):
+        if column == "latency_s":
+            axis.set_major_formatter(lambda value, _: duration(value) if value > 0 else "0")
+        else:
+            axis.set_major_formatter(lambda value, _: human(int(value)))  # 40M, not 4e7
     axes.set_xlabel(series.x_column)
     axes.set_ylabel(series.y_column)
     axes.set_title(series.title + (f" ({series.failed} invalid, not shown)" if series.failed else ""))

@@ -2,8 +2,10 @@
 
     JSON: {"model", "path", "batch", "names": [...], "points", "pareto": [columns], "sort",
            "rows": [{"index", "values": {name: text}, "totals": {flops, ...} | null, "error": text | null,
-                     "pareto": bool}]}
-CSV: index, the swept names, the five totals (empty for a failed point), pareto (1/0), error.
+                     "pareto": bool, "latency_s": seconds (with a device profile: an estimate)}],
+     "latency": {"estimate": true, "profile": path} (with a device profile)}
+CSV: index, the swept names, the five totals (empty for a failed point), latency_s (with a device profile), pareto
+(1/0), error.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 
 from costcalc.ops import COUNT_FIELDS
 from costcalc.report import Options
-from costcalc.report.units import human
+from costcalc.report.units import duration, human
 
 PIPED_WIDTH = 200  # fixed, so that piped output is the same on every machine
 HEADINGS = {"flops": "FLOPs", "elementwise_flops": "Elem. FLOPs", "params": "Params",
@@ -22,7 +24,7 @@ HEADINGS = {"flops": "FLOPs", "elementwise_flops": "Elem. FLOPs", "params": "Par
 
 
 def document(sweep) -> dict:
-    return {
+    doc = {
         "model": sweep.model,
         "path": sweep.path,
         "batch": sweep.batch,
@@ -32,8 +34,12 @@ def document(sweep) -> dict:
         "sort": sweep.sort,
         "rows": [{"index": row.index, "values": dict(row.values),
                   "totals": None if row.totals is None else {f: getattr(row.totals, f) for f in COUNT_FIELDS},
-                  "error": row.error, "pareto": row.pareto} for row in sweep.rows],
+                  "error": row.error, "pareto": row.pareto,
+                  **({"latency_s": row.latency_s} if sweep.device else {})} for row in sweep.rows],
     }
+    if sweep.device:
+        doc["latency"] = {"estimate": True, "profile": sweep.device}
+    return doc
 
 
 def render_json(sweep, options=None) -> str:
@@ -43,11 +49,13 @@ def render_json(sweep, options=None) -> str:
 def render_csv(sweep, options=None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["index", *sweep.names, *COUNT_FIELDS, "pareto", "error"])
+    timed = ["latency_s"] if sweep.device else []
+    writer.writerow(["index", *sweep.names, *COUNT_FIELDS, *timed, "pareto", "error"])
     for row in sweep.rows:
         values = dict(row.values)
         counts = [getattr(row.totals, f) if row.totals is not None else "" for f in COUNT_FIELDS]
-        writer.writerow([row.index, *(values.get(n, "") for n in sweep.names), *counts, int(row.pareto),
+        latency = [row.latency_s if row.latency_s is not None else ""] if timed else []
+        writer.writerow([row.index, *(values.get(n, "") for n in sweep.names), *counts, *latency, int(row.pareto),
                          row.error or ""])
     return buffer.getvalue()
 
@@ -63,6 +71,8 @@ def render_table(sweep, options) -> str:
         table.add_column(name, no_wrap=True)
     for field in COUNT_FIELDS:
         table.add_column(HEADINGS[field], justify="right")
+    if sweep.device:
+        table.add_column("Latency (est.)", justify="right")
     if sweep.pareto:
         table.add_column("Pareto", justify="center")
     if sweep.errors:
@@ -71,6 +81,8 @@ def render_table(sweep, options) -> str:
         values = dict(row.values)
         cells = [str(row.index), *(values.get(n, "") for n in sweep.names)]
         cells += [human(getattr(row.totals, f), exact) if row.totals is not None else "-" for f in COUNT_FIELDS]
+        if sweep.device:
+            cells.append(duration(row.latency_s) if row.latency_s is not None else "-")
         if sweep.pareto:
             cells.append("*" if row.pareto else "")
         if sweep.errors:
@@ -83,7 +95,8 @@ def render_table(sweep, options) -> str:
     front = f", {len(sweep.front)} on the Pareto front of {', '.join(sweep.pareto)}" if sweep.pareto else ""
     failed = f", {sweep.errors} invalid" if sweep.errors else ""
     shown = f" ({len(sweep.rows)} shown)" if len(sweep.rows) != sweep.points else ""
-    console.print(f"{sweep.model} | batch {sweep.batch} | {sweep.points} points{shown}{front}{failed}",
+    timed = f" | latency: estimated on {sweep.device}" if sweep.device else ""
+    console.print(f"{sweep.model} | batch {sweep.batch} | {sweep.points} points{shown}{front}{failed}{timed}",
                   soft_wrap=True)
     console.print(table)
     return buffer.getvalue()
