@@ -22,8 +22,11 @@ def gc_paused():
 def frozen(value):
     """A hashable key for a value of the spec language (numbers, bools, text, lists, mappings of them); the type is
     part of it, since 2 and 2.0 may print differently."""
+    kind = type(value)
+    if kind is int or kind is str or kind is float or kind is bool:
+        return kind, value
     if isinstance(value, dict):
-        return tuple((name, frozen(v)) for name, v in value.items())
+        return tuple([(name, frozen(v)) for name, v in value.items()])
     if isinstance(value, (list, tuple)):
-        return tuple(frozen(v) for v in value)
-    return type(value), value
+        return tuple([frozen(v) for v in value])
+    return kind, value

@@ -222,31 +222,53 @@ def _variables(point: tuple) -> tuple:
     return tuple(item for item in point if item[0] != INPUT)
 
 
-_WORKER_MODEL = None
+_WORKER: tuple = ()  # (model, pieces, claimed, done, batch, profile): what each worker process was given
 
 
-def _worker_start(model) -> None:
-    global _WORKER_MODEL
-    _WORKER_MODEL = model
+def _worker_start(*state) -> None:
+    global _WORKER
+    _WORKER = state
 
 
-def _worker_chunk(job: tuple) -> list:
-    start, points, batch, profile = job
-    return evaluate(_WORKER_MODEL, points, batch, start, profile)
+def _worker_claims(_) -> list:
+    return _claim(*_WORKER)
+
+
+def _claim(model, pieces: list, claimed, done, batch: int, profile, progress=None) -> list:
+    """The rows of the pieces this process claims, one after another, until none is left: `claimed` (shared by
+    the processes of the sweep) numbers the next piece, `done` counts the points evaluated."""
+    rows: list = []
+    while True:
+        with claimed.get_lock():
+            index = claimed.value
+            claimed.value += 1
+        if index >= len(pieces):
+            return rows
+        start, piece = pieces[index]
+        rows.extend(evaluate(model, piece, batch, start, profile))
+        with done.get_lock():
+            done.value += len(piece)
+        if progress is not None:
+            progress(done.value)
 
 
 def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None, profile=None) -> list:
-    """The rows of `points` over `jobs` processes, each given the parsed model once."""
+    """The rows of `points` over `jobs` processes: this one and jobs - 1 workers started with the parsed model,
+    each claiming the next piece of the sweep when it is done with one, so that none waits while pieces are left
+    and a process slowed by other work on the machine takes fewer. This process keeps its remembered walks and
+    starts no worker for its own share."""
     import multiprocessing
 
     pieces = chunks(points, jobs)
-    rows: list = []
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(jobs, initializer=_worker_start, initargs=(model,)) as pool:
-        for part in pool.imap_unordered(_worker_chunk, [(start, piece, batch, profile) for start, piece in pieces]):
+    state = (model, pieces, context.Value("q", 0), context.Value("q", 0), batch, profile)
+    with context.Pool(jobs - 1, initializer=_worker_start, initargs=state) as pool:
+        workers = pool.map_async(_worker_claims, range(jobs - 1), chunksize=1)
+        rows = _claim(*state, progress)
+        for part in workers.get():
             rows.extend(part)
-            if progress is not None:
-                progress(len(rows))
+    if progress is not None:
+        progress(len(rows))
     rows.sort(key=lambda row: row.index)
     return rows
 
