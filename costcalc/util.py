@@ -9,13 +9,21 @@ from contextlib import contextmanager
 @contextmanager
 def gc_paused():
     """Pause the cyclic garbage collector while building many small acyclic objects: its full collections would
-    otherwise make the walk and the analysis of a large network quadratic in its number of layers."""
+    otherwise make the walk and the analysis of a large network quadratic in its number of layers.
+
+    Afterwards the objects made meanwhile go to the oldest generation at once (gc.freeze then gc.unfreeze, which
+    move lists, not objects): left in the youngest, each of the next young collections would traverse them all
+    (a tenth of a 20,000-layer report's time). They stay collectable by a full collection. Skipped when the
+    program froze objects of its own, which unfreezing would release."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if collecting:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
