@@ -181,8 +181,7 @@ def test_import_names_repeated_blocks_after_their_module_class(key, blocks):
 @pytest.mark.parametrize("key", ["efficientnet_b0_ts17", "convnext_tiny_ts17", "mobilenet_v2_ts17"])
 def test_numbered_children_with_little_in_common_are_not_one_block(key):
     """torchvision's `features` holds a stem, stages and a head: merging them into one block would switch almost
-    every layer on and off by `if:`; a repeat is written only where the layers in every repetition outnumber the
-    switched ones."""
+    every layer on and off by `if:`; a repeat switches at most two (a first unit's downsample or residual)."""
     from costcalc.importers.onnx import to_yaml
 
     text = to_yaml(fixture(key))

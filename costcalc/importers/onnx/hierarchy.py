@@ -11,7 +11,7 @@ Numbered children `0 .. n-1` become `{name: layer1, block: layer1_block, repeat:
 differ only where a block argument can say so: an argument's value (the first bottleneck's stride, as
 `first: {conv2_stride: 2}`, or one value per repetition, `"[1, 2, 1][i]"`), or a layer present in some
 repetitions only (the first bottleneck's `downsample`, switched by `if:`; a switched-off layer passes its input
-on, as the other repetitions read it), and the layers present in every repetition outnumber the switched ones.
+on, as the other repetitions read it), at most `repeats.MAX_SWITCHES` of them.
 Otherwise they are written one by one, named `layer1_0`, `layer1_1`. The block is named after the children's
 module class where the file records it (the dynamo exporter's metadata: `Bottleneck`, `CNBlock`), else
 `layer1_block`.

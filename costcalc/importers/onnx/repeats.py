@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 
 from costcalc.importers.onnx.naming import spec_name
 
+# layers a repeated block may switch on and off by `if:` (ResNet's first bottleneck adds a downsample; a
+# MobileNetV2 stage's first unit has no residual); numbered children differing in more are written one by one
+MAX_SWITCHES = 2
+
 
 @dataclass
 class Entry:
@@ -76,8 +80,7 @@ def repeat_block(name: str, lists: list, blocks: list, block_names: set, kind: s
     layers = _merge(lists, per_rep, "")
     if layers is None:
         return None
-    switched = sum(e.cond is not None for e in layers)
-    if switched >= len(layers) - switched:  # the repetitions have less in common than apart: not one block
+    if _switches(layers) > MAX_SWITCHES:  # a list of different modules (torchvision's features): not one block
         return None
     block = Block(unique(spec_name(kind) if kind else f"{name}_block", block_names), {}, layers)
     first, given = {}, {}
@@ -97,6 +100,11 @@ def repeat_block(name: str, lists: list, blocks: list, block_names: set, kind: s
     else:
         blocks.append(block)
     return Entry(name, block=block.name, repeat=len(lists), block_args=given, first=first, loc=layers[0].loc)
+
+
+def _switches(entries: list) -> int:
+    """How many entries of a block's (nested) lists are switched by `if:`."""
+    return sum((e.cond is not None) + (_switches(e.layers) if e.layers is not None else 0) for e in entries)
 
 
 def _form(entries: list) -> tuple:
