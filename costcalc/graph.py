@@ -10,11 +10,11 @@ Inside a block, `from: input` names the block's input; `from: name.k` names outp
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
-from costcalc.spec.choice import check_op_expression, chosen_op
+from costcalc.spec.choice import check_block_expression, check_op_expression, chosen_op
 from costcalc.spec.inputs import named_inputs, unread_inputs
 from costcalc.spec.lint import complementary_conditions
 from costcalc.spec.expr import ExprError, evaluate
@@ -237,6 +237,8 @@ class _Walker:
             return self.op_entry(entry, name, inputs, scope, repeat)
         if len(inputs) != 1:
             raise SpecError(f"layer '{label}': a block takes one input, not {len(inputs)}", entry.sources_loc or entry.loc)
+        if entry.block_expr:  # chosen once, where the entry is walked, like an op expression
+            entry = self.chosen_block(entry, lookup, f"layer '{label}'")
         kind = entry.block if entry.block is not None else "layers"
         current = inputs[0]
         numbered = entry.repeat is not None  # `repeat:` numbers its repetitions, even when it is 1
@@ -335,6 +337,15 @@ class _Walker:
         except ExprError as e:
             loc = entry.op_loc
             raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+
+    def chosen_block(self, entry: Entry, lookup, where: str) -> Entry:
+        """The entry with the block its `block:` expression chooses."""
+        try:
+            chosen = chosen_op(entry.block, lookup, self.spec.blocks, "a block")
+        except ExprError as e:
+            loc = entry.op_loc
+            raise SpecError(f"{where}: 'block': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+        return replace(entry, block=chosen, block_expr=False)
 
     def op_args(self, entry: Entry, definition, lookup, where: str) -> dict:
         args = {}
@@ -516,6 +527,8 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
                     errors.add(SpecError(f"{where}: op '{op}' has no key '{shown(key)}'"
                                          f"{did_you_mean(key, definition.keys) or f' (it takes: {known})'}",
                                          entry.key_locs[key]))
+        elif entry.block_expr:
+            check_block_expression(entry, where, spec.blocks, errors)
         elif entry.block is not None:
             definition = spec.blocks.get(entry.block)
             if definition is None and entry.block in spec.invalid_blocks:

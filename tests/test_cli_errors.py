@@ -9,7 +9,7 @@ def test_every_unknown_set_is_reported(run):
     assert result.stderr.splitlines() == [
         "specs/resnet50.yaml:9:1: error: --set grups: the spec has no variable 'grups' (did you mean 'groups'?)",
         "specs/resnet50.yaml:9:1: error: --set widht: the spec has no variable 'widht' "
-        "(it has: depths, groups, width_per_group, num_classes, stride_in_1x1)",
+        "(it has: depths, groups, width_per_group, num_classes, stride_in_1x1, expansion)",
     ]
 
 

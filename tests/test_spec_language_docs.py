@@ -27,6 +27,8 @@ def test_each_spec_example_loads(write_spec, text):
         assert graph.warnings == []
     if "hardswish if hs" in text:
         assert graph.nodes[-1].op == "hardswish"
+    if "basic if expansion == 1" in text:
+        assert names == ["layer1.0.conv1", "layer1.0.conv2", "layer1.1.conv1", "layer1.1.conv2"]
     if "factorised_7x7" in text:
         assert [n.args["k"] for n in graph.nodes if n.op == "conv"] == [(1, 7), (7, 1)]
     if "depth: [1, 224, 224]" in text:

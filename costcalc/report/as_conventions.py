@@ -21,11 +21,21 @@ def render(explanation, model: str | None = None, exact: bool = False, width: in
     for name, tool, summary in explanation.conventions:
         lines.append(f"  {name:<{pad}}  {summary}")
     lines.append("")
-    lines.append("What each convention counts, per op, for one sample:")
+    lines.append("What each convention counts, per op, for one sample (an op called as a module, the default;")
+    lines.append("then what changes when the spec writes it `call: functional`, a call module hooks never see):")
     for op, says in explanation.rules.items():
         lines.append(op)
         for name in names:
             lines.append(f"  {name:<{pad}}  {says[name]}")
+        changed = (explanation.functional or {}).get(op, {})
+        if changed:
+            lines.append(f"  {op}, call: functional:")
+            for name in names:
+                if name in changed:
+                    lines.append(f"    {name:<{pad}}  {changed[name]}")
+            same = [name for name in names if name not in changed]
+            if same:
+                lines.append(f"    {', '.join(same)}: as above (they do not see how the op is called)")
     text = "\n".join(lines) + "\n"
     if explanation.flops is None:
         return text
@@ -43,11 +53,13 @@ def render(explanation, model: str | None = None, exact: bool = False, width: in
 
 
 def render_json(explanation, model: str | None = None) -> str:
-    """{"conventions": {name: {"tool", "summary"}}, "rules": {op: {name: text}}, and with a spec "model",
-    "flops_by_op": {op: {name: int}}, "totals": {name: int}}."""
+    """{"conventions": {name: {"tool", "summary"}}, "rules": {op: {name: text}}, "functional_rules": {op: {name:
+    text}} (under `call: functional`, the conventions it changes), and with a spec "model", "flops_by_op": {op, or
+    "op (call: functional)": {name: int}}, "totals": {name: int}}."""
     doc = {
         "conventions": {name: {"tool": tool, "summary": summary} for name, tool, summary in explanation.conventions},
         "rules": explanation.rules,
+        "functional_rules": explanation.functional or {},
     }
     if explanation.flops is not None:
         doc.update(model=model, flops_by_op=explanation.flops, totals=explanation.totals)

@@ -47,7 +47,8 @@ TOP_DOCS = {
 ENTRY_DOCS = {
     "name": ({"type": "string"}, "The layer's name; names build hierarchical paths such as layer2.0.conv2."),
     "op": ({"$ref": "#/$defs/op"}, "An op and, as the entry's other keys, its arguments."),
-    "block": (_TEXT, "A block of the `blocks` section."),
+    "block": (_TEXT, "A block of the `blocks` section, or an expression choosing one: "
+                     "\"basic if expansion == 1 else bottleneck\"."),
     "layers": ({"$ref": "#/$defs/layers"}, "An inline sequence of layer entries."),
     "from": ({"anyOf": [_TEXT, {"type": "array", "items": _TEXT, "minItems": 1}]},
              "The input(s): earlier names in the same list, `input`, or `name.k` (output k of a split). Default: "

@@ -1,7 +1,8 @@
-"""An op chosen by an expression: `op: "hardswish if hs else relu"` (MobileNet V3's HS / RE column).
+"""An op or a block chosen by an expression: `op: "hardswish if hs else relu"` (MobileNet V3's HS / RE column),
+`block: "bottleneck if expansion == 4 else basic"` (ResNet's two block types, specs/resnet50.yaml).
 
-An `op:` text with a space in it is an expression. In it, a name that is an op stands for that op; every other
-name is a variable, as in any expression. The value must be an op.
+An `op:` or `block:` text with a space in it is an expression. In it, a name that is an op (a block) stands for
+that op (block); every other name is a variable, as in any expression. The value must be an op (a block).
 """
 
 from __future__ import annotations
@@ -12,28 +13,30 @@ from costcalc.errors import Loc, SpecError, did_you_mean, shown
 from costcalc.spec.expr import ExprError, evaluate, parse
 
 
-class _OpName(str):
-    """An op's name as a value inside an op expression (plain text never is one)."""
+class _Choice(str):
+    """An op's or a block's name as a value inside a choosing expression (plain text never is one)."""
 
 
 def is_op_expression(text: str) -> bool:
     return " " in text
 
 
-def chosen_op(text: str, lookup, ops) -> str:
-    """The op `text` evaluates to; `ops` holds the op names (aliases included); ExprError when it is no op."""
+def chosen_op(text: str, lookup, ops, what: str = "an op") -> str:
+    """The op `text` evaluates to; `ops` holds the op names (aliases included), or the block names with
+    `what="a block"`; ExprError when it is none of them."""
 
     def names(name):
-        return _OpName(name) if name in ops else lookup(name)
+        return _Choice(name) if name in ops else lookup(name)
 
     value = evaluate(text, names)
-    if not isinstance(value, _OpName):
-        raise ExprError(f"'{text}' gives {value!r}, not an op")
+    if not isinstance(value, _Choice):
+        raise ExprError(f"'{text}' gives {value!r}, not {what}")
     return str(value)
 
 
 def candidate_ops(text: str, ops) -> list:
-    """The op names an op expression may give, in order of appearance; ExprError when it cannot be parsed."""
+    """The names in `ops` (op or block names) an expression may give, in order of appearance; ExprError when it
+    cannot be parsed."""
     found = []
     for node in ast.walk(parse(text)):
         if isinstance(node, ast.Name) and node.id in ops and node.id not in found:
@@ -57,3 +60,21 @@ def check_op_expression(entry, where: str, keys_of: dict, errors) -> None:
         if key not in keys:
             errors.add(SpecError(f"{where}: none of the ops {', '.join(candidates)} takes '{shown(key)}'"
                                  f"{did_you_mean(key, sorted(keys))}", entry.key_locs[key]))
+
+
+def check_block_expression(entry, where: str, blocks: dict, errors) -> None:
+    """The static check of a `block:` expression: it parses and names at least one block (`blocks`: name ->
+    BlockDef), and each argument given is one that such a block takes (errors added to `errors`)."""
+    try:
+        candidates = candidate_ops(entry.block, blocks)
+    except ExprError as e:
+        loc = entry.op_loc
+        raise SpecError(f"{where}: 'block': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+    if not candidates:
+        raise SpecError(f"{where}: 'block' expression '{shown(entry.block)}' names no block "
+                        f"(the blocks: {', '.join(blocks) or 'none'})", entry.op_loc)
+    taken = [arg for name in candidates for arg in blocks[name].args]
+    for arg, value in {**entry.args, **entry.first}.items():
+        if arg not in taken:
+            errors.add(SpecError(f"{where}: none of the blocks {', '.join(candidates)} takes argument "
+                                 f"'{shown(arg)}'{did_you_mean(arg, sorted(set(taken)))}", value.loc))

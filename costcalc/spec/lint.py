@@ -98,6 +98,8 @@ def used_names(spec) -> set:
                 value(v)
             if entry.op_expr:
                 value(_Text(entry.op))
+            if entry.block_expr:
+                value(_Text(entry.block))
             if entry.layers:
                 entries(entry.layers)
 

@@ -39,6 +39,7 @@ class Entry:
     op_loc: Loc | None = None
     op_expr: bool = False  # `op:` is an expression choosing the op (costcalc.spec.choice)
     block: str | None = None
+    block_expr: bool = False  # `block:` is an expression choosing the block (costcalc.spec.choice)
     layers: list | None = None  # list[Entry] for an inline sequence
     sources: list | None = None  # `from:` names
     sources_loc: Loc | None = None
@@ -52,7 +53,7 @@ class Entry:
 
 def auto_name(entry: Entry, pos: int) -> str:
     """The name of an unnamed entry: its op, block or 'layers', '_', and its position in its list (`relu6_2`;
-    `layer_2` when the op is an expression). Explicit names may take this form too; a clash is an error."""
+    `layer_2` when the op or block is an expression). Explicit names may take this form too; a clash is an error."""
     kind = entry.op if entry.op is not None else entry.block if entry.block is not None else "layers"
     prefix = _PREFIXES.get(kind)
     if prefix is None:
@@ -411,6 +412,7 @@ def _entry(item, loc: Loc, where: str, pos: int, entries: _Entries) -> Entry:
         setattr(entry, kind, value)
         entry.op_loc = item.value_locs[kind]
         entry.op_expr = kind == "op" and is_op_expression(value)
+        entry.block_expr = kind == "block" and is_op_expression(value)
     if "from" in item:
         sources = item["from"]
         sources = list(sources) if isinstance(sources, YList) else [sources]

@@ -38,8 +38,8 @@ from costcalc.analysis.conventions.thop import THOP, YOLO
 from costcalc.errors import CostcalcError
 from costcalc.ops import OPS
 
-__all__ = ["CONVENTIONS", "DEFAULT", "Convention", "ConventionError", "Explanation", "Rule", "Site", "by_op", "count",
-           "explain", "get", "recount", "site"]
+__all__ = ["CONVENTIONS", "DEFAULT", "FUNCTIONAL_ROW", "Convention", "ConventionError", "Explanation", "Rule", "Site",
+           "by_op", "count", "explain", "get", "recount", "site"]
 
 DEFAULT = "paper"
 
@@ -78,12 +78,17 @@ def recount(graph, name: str = DEFAULT) -> list:
     return [count(convention, site(graph, node)) * graph.batch for node in graph.nodes]
 
 
+FUNCTIONAL_ROW = "{} (call: functional)"  # by_op's row of an op's layers that the spec calls as functions
+
+
 def by_op(graph) -> dict:
-    """op -> {convention name -> total FLOPs of the graph's layers of that op}: where the conventions part ways."""
+    """op -> {convention name -> total FLOPs of the graph's layers of that op}: where the conventions part ways.
+    Layers with `call: functional` have their own row, `relu (call: functional)`: the tools count them apart."""
     table: dict = {}
     for node in graph.nodes:
         s = site(graph, node)
-        row = table.setdefault(node.op, {name: 0 for name in CONVENTIONS})
+        key = FUNCTIONAL_ROW.format(node.op) if s.functional else node.op
+        row = table.setdefault(key, {name: 0 for name in CONVENTIONS})
         for name, convention in CONVENTIONS.items():
             row[name] += count(convention, s) * graph.batch
     return table
@@ -98,14 +103,19 @@ class Explanation:
 
     conventions: tuple  # ((name, tool, summary), ...)
     rules: dict  # op -> {convention name -> what it counts}
-    flops: dict | None = None  # op -> {convention name -> FLOPs}, for a graph
+    flops: dict | None = None  # op (or FUNCTIONAL_ROW) -> {convention name -> FLOPs}, for a graph
     totals: dict | None = None  # convention name -> FLOPs
+    functional: dict | None = None  # op -> {convention name -> what it counts under `call: functional`}, only the
+    #                                 conventions whose count changes with the call (module hooks do not see it)
 
 
 def explain(graph=None) -> Explanation:
     rules = {op: {c.name: c.rules[op].says for c in CONVENTIONS.values()} for op in OPS}
+    functional = {op: {c.name: c.functional[op].says for c in CONVENTIONS.values()
+                       if c.functional is not None and c.functional[op] is not c.rules[op]} for op in OPS}
     flops = totals = None
     if graph is not None:
         flops = by_op(graph)
         totals = {name: sum(row[name] for row in flops.values()) for name in CONVENTIONS}
-    return Explanation(tuple((c.name, c.tool, c.summary) for c in CONVENTIONS.values()), rules, flops, totals)
+    return Explanation(tuple((c.name, c.tool, c.summary) for c in CONVENTIONS.values()), rules, flops, totals,
+                       functional)
