@@ -205,7 +205,7 @@ def report(spec, sets, input_shape, batch, fmt, depth, top, sort, exact, bytes_p
     changed = settings(sets, input_shape)
     result = replace(result, settings=changed)
     result = replace(result, published=_published(graph, result, batch, bytes_per_element))
-    selected = rows(result, level, top, sort)
+    selected = rows(result, level, top, sort) if fmt != "json" else []  # the JSON lists every layer
     if fmt == "table" and len(selected) > MAX_TABLE_ROWS:
         click.echo(f"note: the table shows the first {MAX_TABLE_ROWS:,} of {len(selected):,} rows (totals cover "
                    "all); use --depth, --top or --format json", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 MAX_ERRORS = 20  # independent errors reported together, like a compiler's, before giving up
@@ -80,15 +79,8 @@ class Collector:
         self.errors: list = []
         self.seen: set = set()  # (loc, message): a shared (aliased) part is reported once
 
-    @contextmanager
-    def attempt(self):
-        try:
-            yield
-        except TooManyErrors:
-            raise
-        except SpecError as e:
-            for error in getattr(e, "errors", [e]):
-                self.add(error)
+    def attempt(self) -> "_Attempt":
+        return _Attempt(self)
 
     def add(self, error: SpecError) -> None:
         key = (error.loc, error.message)
@@ -109,6 +101,26 @@ class Collector:
 
 class TooManyErrors(SpecErrors):
     """The error limit was reached: no further part of the spec is checked."""
+
+
+class _Attempt:
+    """`with collector.attempt():` records a SpecError raised inside (a class, not a generator: a spec reader
+    makes one per entry)."""
+
+    __slots__ = ("collector",)
+
+    def __init__(self, collector: Collector):
+        self.collector = collector
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if kind is None or not issubclass(kind, SpecError) or issubclass(kind, TooManyErrors):
+            return False
+        for one in getattr(error, "errors", [error]):
+            self.collector.add(one)
+        return True
 
 
 def _position(error: SpecError) -> tuple:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from costcalc import reuse
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
 from costcalc.spec.choice import check_block_expression, check_op_expression, chosen_op
@@ -104,6 +105,9 @@ class _Walker:
         self.globals: dict = {}
         self.active_blocks: list = []
         self.inputs: dict = {}
+        self.recordings: dict = {}  # costcalc.reuse.key(...) -> Recording: blocks walked once, replayed after
+        self.results: dict = {}  # costcalc.reuse.op_key(...) -> OpUse: an op entry's evaluation, reused after
+        self.reads: list | None = None  # (tensor id, dimension) read by expressions, when a subclass notes them
 
     # ---- top level ------------------------------------------------------------------------------------------
 
@@ -284,11 +288,24 @@ class _Walker:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
                 env[arg] = self.evaluate(default, self.layer_lookup(current, env), f"block '{entry.block}': argument '{arg}'")
+        key = reuse.key(entry.block, env, definition.args, self.tensors[current], self.active_blocks)
+        recording = self.recordings.get(key)
+        if isinstance(recording, reuse.Span):
+            recording = self.recordings[key] = reuse.record(self, recording)
+        if recording is not None and self.steps + recording.steps <= MAX_STEPS \
+                and len(self.nodes) + len(recording.nodes) <= MAX_NODES:
+            return reuse.replay(self, recording, path, kinds, current, Node)
+        first = (len(self.nodes), len(self.tensors), len(self.reads or ()), self.steps)
         self.active_blocks.append(entry.block)
         try:
-            return self.sequence(definition.layers, _Scope(path, kinds, env, current))
+            out = self.sequence(definition.layers, _Scope(path, kinds, env, current))
         finally:
             self.active_blocks.pop()
+        if key not in self.recordings and len(self.recordings) < reuse.MAX_RECORDINGS:
+            self.recordings[key] = reuse.Span(path, kinds, current, (first[0], len(self.nodes)),
+                                              (first[1], len(self.tensors)), (first[2], len(self.reads or ())),
+                                              self.steps - first[3], out)
+        return out
 
     # ---- ops ------------------------------------------------------------------------------------------------
 
@@ -324,9 +341,18 @@ class _Walker:
             if repeat > 1 and len(current) != 1:
                 raise SpecError(f"{where}: only an op with one input and one output can repeat",
                                 entry.repeat.loc if entry.repeat is not None else entry.loc)
-            # each repetition evaluates its arguments anew: `in_channels` is that of its own input
-            args = self.op_args(entry, definition, self.layer_lookup(current[0], scope.env), where)
-            out = self.apply(op, definition, args, current, entry, path, kinds)
+            # each repetition evaluates its arguments anew: `in_channels` is that of its own input; an entry met
+            # before with the same text, input shapes and scope reuses what that evaluation gave (costcalc.reuse)
+            key = reuse.op_key(op, entry, [self.tensors[t] for t in current], scope.env)
+            known = self.results.get(key)
+            if known is not None:
+                out = self.emit(op, known, current, entry, path, kinds)
+            else:
+                first_read = len(self.reads or ())
+                args = self.op_args(entry, definition, self.layer_lookup(current[0], scope.env), where)
+                out = self.apply(op, definition, args, current, entry, path, kinds)
+                if len(self.results) < reuse.MAX_RESULTS:
+                    self.results[key] = reuse.op_result(self, self.nodes[-1], first_read, scope.env)
             current = list(out) if isinstance(out, tuple) else [out]
         return out
 
@@ -368,19 +394,31 @@ class _Walker:
         except OpError as e:
             value = entry.params.get(e.key) if e.key else None
             raise SpecError(f"layer '{name}': {e}", value.loc if value is not None else entry.loc) from None
-        if len(self.nodes) >= MAX_NODES:
-            raise SpecError(f"layer '{name}': the network expands to more than the limit of {MAX_NODES:,} layers",
-                            entry.loc)
-        outputs = []
+        self.room(name, entry)
         for shape in result.outputs:
             for d in shape:
                 if d > MAX_DIM:
                     raise SpecError(f"layer '{name}': a dimension of {d:,} is beyond the limit of {MAX_DIM:,}", entry.loc)
-            outputs.append(len(self.tensors))
-            self.tensors.append(shape)
-        counts = account(result, shapes, self.batch)
-        self.nodes.append(Node(name, path, kinds, op, args, tuple(inputs), tuple(outputs), result, counts, entry.loc))
-        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+        return self.add(name, path, kinds, op, args, inputs, result, account(result, shapes, self.batch), entry)
+
+    def emit(self, op, known, inputs, entry: Entry, path, kinds):
+        """A layer whose arguments, OpResult and Counts are those of an earlier one (costcalc.reuse.op_result)."""
+        name = ".".join(path)
+        self.room(name, entry)
+        if self.reads is not None:
+            self.reads.extend((inputs[0], axis) for axis in known.axes)
+        return self.add(name, path, kinds, op, known.args, inputs, known.result, known.counts, entry)
+
+    def room(self, name: str, entry: Entry) -> None:
+        if len(self.nodes) >= MAX_NODES:
+            raise SpecError(f"layer '{name}': the network expands to more than the limit of {MAX_NODES:,} layers",
+                            entry.loc)
+
+    def add(self, name, path, kinds, op, args, inputs, result, counts, entry: Entry):
+        outputs = tuple(range(len(self.tensors), len(self.tensors) + len(result.outputs)))
+        self.tensors.extend(result.outputs)
+        self.nodes.append(Node(name, path, kinds, op, args, tuple(inputs), outputs, result, counts, entry.loc))
+        return outputs[0] if len(outputs) == 1 else outputs
 
     # ---- values ---------------------------------------------------------------------------------------------
 
@@ -565,7 +603,8 @@ def load(path: str, overrides: dict | None = None, input_shape: tuple | None = N
         return build(importer.read_spec(path, input_shape), overrides, input_shape, batch)
     from costcalc.spec.model import read_partial
 
-    spec, errors = read_partial(path)
-    check(spec, errors)  # the reader's errors and the ops' together, in file order
+    with gc_paused():  # a value, a position and an entry per line of the file
+        spec, errors = read_partial(path)
+        check(spec, errors)  # the reader's errors and the ops' together, in file order
     errors.raise_any()
     return build(spec, overrides, input_shape, batch, checked=True)

@@ -17,3 +17,13 @@ def gc_paused():
     finally:
         if collecting:
             gc.enable()
+
+
+def frozen(value):
+    """A hashable key for a value of the spec language (numbers, bools, text, lists, mappings of them); the type is
+    part of it, since 2 and 2.0 may print differently."""
+    if isinstance(value, dict):
+        return tuple((name, frozen(v)) for name, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(frozen(v) for v in value)
+    return type(value), value

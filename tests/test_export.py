@@ -15,10 +15,6 @@ onnx = pytest.importorskip("onnx")
 from costcalc.exporters.onnx import BUILDERS, export, save  # noqa: E402
 
 ALL_SPECS = sorted(str(p.relative_to(SPECS.parent)) for p in SPECS.rglob("*.yaml"))
-# Ops whose ONNX form the importer does not read yet (issues 12 and 13): a spec using one is refused on import, and
-# the round trip is an expected failure until the importer learns them (then the test fails: take the op out).
-NOT_IMPORTED = {"select", "conv_transpose", "layernorm", "groupnorm", "layer_scale", "hardtanh", "gelu", "mish",
-                "softmax", "resize", "pad", "slice"}
 
 
 def _names(graph) -> list:
@@ -26,22 +22,100 @@ def _names(graph) -> list:
     return [re.sub(r"[^A-Za-z0-9]+", "_", node.name) for node in graph.nodes]
 
 
-@pytest.mark.parametrize("spec", ALL_SPECS)
-def test_round_trip_keeps_totals_and_names(spec, tmp_path):
-    graph = load(spec)
-    unmapped = sorted({node.op for node in graph.nodes} - set(BUILDERS))
-    if unmapped:  # issue 13's ops (ConvNeXt's, VGG's adaptive pool) reach the exporter's table after the zoo does
-        pytest.xfail(f"the exporter has no ONNX form for {', '.join(unmapped)} yet")
+def _round_trip(graph, tmp_path, **kwargs):
     path = tmp_path / "model.onnx"
-    save(export(graph, weights="none"), str(path))
-    gaps = sorted({node.op for node in graph.nodes} & NOT_IMPORTED)
-    if gaps:
-        with pytest.raises(SpecError, match="error: node '"):
-            load(str(path))
-        pytest.xfail(f"the ONNX importer does not read the ONNX form of {', '.join(gaps)} yet")
+    save(export(graph, weights="none", **kwargs), str(path))
     back = load(str(path))
     assert analyse(back).totals == analyse(graph).totals
     assert _names(back) == _names(graph)
+    return back
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS)
+def test_round_trip_keeps_totals_and_names(spec, tmp_path):
+    _round_trip(load(spec), tmp_path)
+
+
+# One small network per form each op of the registry is exported in (the shipped specs use the seed ops): its
+# round trip gives the spec's totals and names. The three layers before and after read and write its tensor.
+OP_CASES = {
+    "conv_transpose": "{op: conv_transpose, out: 6, k: 3, stride: 2, pad: 1, output_padding: 1, bias: true}",
+    "conv_transpose_groups": "{op: conv_transpose, out: 8, k: 4, stride: 2, pad: 1, groups: 2}",
+    "layernorm": "{op: layernorm}",
+    "layernorm_plain": "{op: layernorm, affine: false}",
+    "layernorm_flat": "[{op: gap}, {op: flatten}, {op: layernorm}]",
+    "groupnorm": "{op: groupnorm, groups: 2}",
+    "groupnorm_plain": "{op: groupnorm, groups: 4, affine: false}",
+    "layer_scale": "{op: layer_scale}",
+    "hardtanh": "{op: hardtanh, min_val: -0.5, max_val: 0.7}",
+    "gelu": "{op: gelu}",
+    "gelu_tanh": "{op: gelu, approximate: tanh}",
+    "mish": "{op: mish}",
+    "softmax": "{op: softmax}",
+    "adaptive_avgpool": "{op: adaptive_avgpool, out: [4, 2]}",
+    "adaptive_maxpool": "{op: adaptive_maxpool, out: 1}",
+    "resize": "{op: resize, scale: 2}",
+    "resize_bilinear": "{op: resize, size: [12, 20], mode: bilinear}",
+    "resize_fraction": "{op: resize, scale: 1.5}",
+    "pad": "{op: pad, pad: [1, 2], pad_end: [0, 3], value: 0.5}",
+    "slice": "{op: slice, out: 3, start: 2}",
+    "select": "{op: select, out: 5}",
+    "select_flat": "[{op: gap}, {op: flatten}, {op: select, out: 6}]",
+    "dropout": "{op: dropout, p: 0.2}",
+    "scale": "{op: scale, factor: 0.5}",
+    "mean": "{op: mean}",
+    "leaky_relu": "{op: leaky_relu}",
+    "tanh": "{op: tanh}",
+    "hardsigmoid": "{op: hardsigmoid}",
+    "hardswish": "{op: hardswish}",
+    "swish": "{op: swish}",
+    "relu6": "{op: relu6}",
+    "shuffle": "{op: shuffle, groups: 2}",
+    "split": "[{name: s, op: split, parts: 2}, {name: c, op: conv, out: 4, k: 1, from: s.0}, {op: mul, from: [c, s.1]}]",
+    "add": "[{name: a, op: relu}, {op: add, from: [a, input]}]",
+    "concat": "[{name: a, op: relu}, {op: concat, from: [a, input]}]",
+    "maxpool": "{op: maxpool, k: 3, stride: 2, pad: 1}",
+    "avgpool": "{op: avgpool, k: 2}",
+    "identity": "{op: identity}",
+}
+# Forms the importer reads back as another op of other costs, by design: adaptive pooling to a larger size is
+# written as a nearest Resize (every window one pixel), which imports as a resize (no arithmetic).
+NOT_ROUND_TRIP = {"adaptive_avgpool_up": "{op: adaptive_avgpool, out: [16, 24]}"}
+
+
+def _op_spec(write_spec, body: str) -> str:
+    layers = body[1:-1].split("}, ") if body.startswith("[") else [body[1:-1]]
+    lines = "".join(f"  - {{{layer.strip('{}')}}}\n" for layer in layers)
+    return write_spec(f"name: t\ninput: [8, 8, 8]\nlayers:\n  - {{op: conv, out: 8, k: 1}}\n{lines}"
+                      "  - {op: relu}\n")
+
+
+def test_the_op_cases_cover_the_registry():
+    from costcalc.ops import OPS
+
+    shipped = {node.op for spec in ALL_SPECS for node in load(spec).nodes}
+    named = {body.split("op: ")[k].split(",")[0].split("}")[0] for body in OP_CASES.values()
+             for k in range(1, body.count("op: ") + 1)}
+    assert set(OPS) <= shipped | named, sorted(set(OPS) - shipped - named)
+
+
+@pytest.mark.parametrize("opset", [17, 21])
+@pytest.mark.parametrize("case", sorted(OP_CASES))
+def test_round_trip_of_every_op(case, opset, write_spec, tmp_path):
+    graph = load(_op_spec(write_spec, OP_CASES[case]))
+    _round_trip(graph, tmp_path, opset=opset)
+
+
+def test_what_does_not_round_trip_is_said(write_spec, tmp_path):
+    """Adaptive pooling up to 16 x 24 counts one FLOP per output; the nearest Resize it is written as counts none."""
+    graph = load(_op_spec(write_spec, NOT_ROUND_TRIP["adaptive_avgpool_up"]))
+    path = tmp_path / "up.onnx"
+    save(export(graph, weights="none"), str(path))
+    back = load(str(path))
+    assert [n.op for n in back.nodes] == ["conv", "resize", "relu"]
+    pool = next(n for n in graph.nodes if n.op == "adaptive_avgpool")
+    assert analyse(graph).totals.elementwise_flops - analyse(back).totals.elementwise_flops == 8 * 16 * 24
+    assert pool.counts.elementwise_flops == 8 * 16 * 24
 
 
 def test_round_trip_at_other_settings(tmp_path):

@@ -278,34 +278,45 @@ def g1_bound(hw: int, c1: int, c2: int, groups: int = 1) -> int:
 
 def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
     findings = []
+    measured: dict = {}  # (id(args), id(counts), input shape) -> the figures: a replayed block's layers share them
     for node in graph.nodes:
         a = node.args
         if node.op != "conv" or tuple(a["k"]) != (1, 1) or tuple(a["stride"]) != (1, 1) or tuple(a["pad"]) != (0, 0):
             continue
-        c1 = _in_channels(graph, node)
-        if is_depthwise(graph, node):
-            continue  # a depthwise 1x1 conv is a per-channel scale: no c1:c2 to balance (G4 counts it)
-        c2, h, w = graph.tensors[node.outputs[0]]
-        g = a["groups"]
-        hw = graph.batch * h * w  # every spatial position of every sample moves c1 + c2 elements
-        mac = node.counts.memory_access
-        bias = c2 if a["bias"] else 0  # read once whatever the widths: added to the bound as to the MAC
-        bound = g1_bound(hw, c1, c2, g) + bias
-        excess = max(mac - bound, 0)
-        ratio = max(c1, c2) / min(c1, c2)
-        excess_ratio = excess / bound
-        reasons = []
-        if ratio > t.g1_max_ratio:
-            reasons.append(f"c1:c2 = {c1}:{c2} is 1:{ratio:.2f}, more than 1:{t.g1_max_ratio:g}")
-        if excess_ratio > t.g1_max_excess:
-            reasons.append(f"MAC {excess_ratio:.1%} over the equal-width bound, more than {t.g1_max_excess:.0%}")
-        findings.append(Finding(
-            "G1", node.name, bool(reasons), "; ".join(reasons) or "within the thresholds",
+        key = (id(a), id(node.counts), graph.tensors[node.inputs[0]])
+        figures = measured.get(key)
+        if figures is None:
+            figures = measured[key] = _g1_figures(graph, node, t, scale)
+        if figures:
+            violated, why, evidence, severity = figures
+            findings.append(Finding("G1", node.name, violated, why, evidence, (node.name,), severity))
+    return GuidelineResult("G1", TITLES["G1"], t.of("G1"), len(findings), tuple(findings))
+
+
+def _g1_figures(graph: Graph, node, t: Thresholds, scale: int) -> tuple:
+    """(violated, why, evidence, severity) of a stride-1 1x1 conv; () for a depthwise one."""
+    if is_depthwise(graph, node):
+        return ()  # a depthwise 1x1 conv is a per-channel scale: no c1:c2 to balance (G4 counts it)
+    a = node.args
+    c1 = _in_channels(graph, node)
+    c2, h, w = graph.tensors[node.outputs[0]]
+    g = a["groups"]
+    hw = graph.batch * h * w  # every spatial position of every sample moves c1 + c2 elements
+    mac = node.counts.memory_access
+    bias = c2 if a["bias"] else 0  # read once whatever the widths: added to the bound as to the MAC
+    bound = g1_bound(hw, c1, c2, g) + bias
+    excess = max(mac - bound, 0)
+    ratio = max(c1, c2) / min(c1, c2)
+    excess_ratio = excess / bound
+    reasons = []
+    if ratio > t.g1_max_ratio:
+        reasons.append(f"c1:c2 = {c1}:{c2} is 1:{ratio:.2f}, more than 1:{t.g1_max_ratio:g}")
+    if excess_ratio > t.g1_max_excess:
+        reasons.append(f"MAC {excess_ratio:.1%} over the equal-width bound, more than {t.g1_max_excess:.0%}")
+    return (bool(reasons), "; ".join(reasons) or "within the thresholds",
             (("in_channels", c1), ("out_channels", c2), ("groups", g), ("ratio", ratio),
              ("memory_access", mac * scale), ("bound", bound * scale), ("excess", excess * scale),
-             ("excess_ratio", excess_ratio)),
-            (node.name,), float(excess)))
-    return GuidelineResult("G1", TITLES["G1"], t.of("G1"), len(findings), tuple(findings))
+             ("excess_ratio", excess_ratio)), float(excess))
 
 
 # ---- G2 -----------------------------------------------------------------------------------------------------
@@ -366,7 +377,7 @@ def blocks(graph: Graph) -> list:
     """Every outermost fork-join block of `graph`, in graph order (blocks nested inside another are dropped)."""
     consumers: dict = {}
     for i, node in enumerate(graph.nodes):
-        for tensor in dict.fromkeys(node.inputs):
+        for tensor in (node.inputs if len(node.inputs) == 1 else dict.fromkeys(node.inputs)):
             consumers.setdefault(tensor, []).append(i)
     forks = []  # (index of the fork node or -1, start tensors)
     if len(consumers.get(0, ())) > 1:
@@ -396,11 +407,18 @@ def _region(graph: Graph, consumers: dict, start: int, tensors: tuple):
     live = {t for t, n in pending.items() if n > 0}
     branches = sum(len(consumers.get(t, ())) for t in tensors)
     inside = []
-    for i in range(start + 1, len(graph.nodes)):
-        node = graph.nodes[i]
-        reads = [t for t in dict.fromkeys(node.inputs) if t in pending]
-        if not reads:
-            continue
+    nodes = graph.nodes
+    for i in range(start + 1, len(nodes)):
+        node = nodes[i]
+        inputs = node.inputs
+        if len(inputs) == 1:  # most layers: no need to drop repeated inputs
+            if inputs[0] not in pending:
+                continue
+            reads = inputs
+        else:
+            reads = [t for t in dict.fromkeys(inputs) if t in pending]
+            if not reads:
+                continue
         inside.append(i)
         for t in reads:
             pending[t] -= 1
@@ -411,18 +429,16 @@ def _region(graph: Graph, consumers: dict, start: int, tensors: tuple):
             if pending[t] > 0:
                 live.add(t)
         if len(live) == 1 and len(node.outputs) == 1 and node.outputs[0] in live:
-            paths = [graph.nodes[j].path for j in inside]
-            prefix = paths[0]
-            for p in paths[1:]:
-                n = 0
-                while n < min(len(prefix), len(p)) and prefix[n] == p[n]:
-                    n += 1
-                prefix = prefix[:n]
+            prefix = nodes[inside[0]].path
+            for j in inside[1:]:
+                path = nodes[j].path
+                while path[:len(prefix)] != prefix:
+                    prefix = prefix[:-1]
             if prefix and prefix == node.path:  # the join itself is not a block's name
                 prefix = prefix[:-1]
-            fork = "input" if start < 0 else graph.nodes[start].name
+            fork = "input" if start < 0 else nodes[start].name
             name = ".".join(prefix) or f"{fork} -> {node.name}"
-            fragments = sum(graph.nodes[j].op in FRAGMENT_OPS for j in inside)
+            fragments = sum(nodes[j].op in FRAGMENT_OPS for j in inside)
             return Block(name, fork, node.name, branches, fragments, tuple(inside))
         if not live:
             return None
@@ -462,17 +478,20 @@ def _g4(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
     elementwise = sum(node.counts.memory_access for node in chosen)
     share = elementwise / total if total else 0.0
     flagged = share > t.g4_max_share
-    heaviest = {id(n) for n in sorted(chosen, key=lambda n: -n.counts.memory_access)[:G4_LISTED]}
+    heaviest = {id(n) for n in sorted(chosen, key=lambda n: -n.counts.memory_access)[:G4_LISTED]} if flagged else ()
+    listed = (f"among the heaviest element-wise layers of a network whose element-wise share {share:.1%} is more "
+              f"than {t.g4_max_share:.0%}")
+    evidences: dict = {}  # (op, memory access) -> the evidence: layers of one op and size share one tuple
     findings = []
     for node in chosen:
         mac = node.counts.memory_access
-        layer_share = mac / total if total else 0.0
-        violated = flagged and id(node) in heaviest
-        op = "depthwise conv" if node.op == "conv" else node.op
-        why = (f"among the heaviest element-wise layers of a network whose element-wise share {share:.1%} is more "
-               f"than {t.g4_max_share:.0%}") if violated else "element-wise"
-        findings.append(Finding("G4", node.name, violated, why,
-                                (("op", op), ("memory_access", mac * scale), ("share", layer_share)),
+        evidence = evidences.get((node.op, mac))
+        if evidence is None:
+            op = "depthwise conv" if node.op == "conv" else node.op
+            evidence = evidences[(node.op, mac)] = (("op", op), ("memory_access", mac * scale),
+                                                   ("share", mac / total if total else 0.0))
+        violated = id(node) in heaviest
+        findings.append(Finding("G4", node.name, violated, listed if violated else "element-wise", evidence,
                                 (node.name,), float(mac)))
     summary = (("elementwise_share", share), ("elementwise_memory_access", elementwise * scale),
                ("total_memory_access", total * scale))

@@ -89,11 +89,19 @@ def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Re
         from costcalc.analysis import conventions
 
         flops, summary = conventions.recount(graph, convention), conventions.get(convention).summary
-    producer = {t: name for name, t in graph.inputs.items()}
+    names: list = [None] * len(graph.tensors)  # tensor id -> the name of what wrote it
+    for name, t in graph.inputs.items():
+        names[t] = name
     for node in graph.nodes:
-        for k, t in enumerate(node.outputs):
-            producer[t] = node.name if len(node.outputs) == 1 else f"{node.name}.{k}"
-    scale = bytes_per_element or 1
+        if len(node.outputs) == 1:
+            names[node.outputs[0]] = node.name
+        else:
+            for k, t in enumerate(node.outputs):
+                names[t] = f"{node.name}.{k}"
+    batch, scale = graph.batch, bytes_per_element or 1
+    with_batch: dict = {}  # per-sample shape -> with the batch: the many tensors of one shape share one tuple
+    shapes = [with_batch.get(s) or with_batch.setdefault(s, (batch, *s)) for s in graph.tensors]
+    outputs: dict = {}  # id(OpResult) -> its output shapes with the batch (a replayed block shares its results)
     layers = []
     for i, node in enumerate(graph.nodes):
         counts = node.counts
@@ -102,17 +110,11 @@ def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Re
         if scale != 1:
             counts = Counts(counts.flops, counts.elementwise_flops, counts.params, counts.memory_access * scale,
                             counts.activations)
-        layers.append(Layer(
-            name=node.name,
-            op=node.op,
-            inputs=tuple(producer[t] for t in node.inputs),
-            outputs=tuple((graph.batch, *graph.tensors[t]) for t in node.outputs),
-            args=node.args,
-            counts=counts,
-            path=node.path,
-            kinds=node.kinds,
-            input_shapes=tuple((graph.batch, *graph.tensors[t]) for t in node.inputs),
-        ))
+        out = outputs.get(id(node.result))
+        if out is None:
+            out = outputs[id(node.result)] = tuple([shapes[t] for t in node.outputs])
+        layers.append(Layer(node.name, node.op, tuple([names[t] for t in node.inputs]), out, node.args, counts,
+                            node.path, node.kinds, tuple([shapes[t] for t in node.inputs])))
     return Report(
         model=graph.name,
         path=graph.path,
@@ -122,10 +124,21 @@ def _analyse(graph: Graph, bytes_per_element: int | None, convention: str) -> Re
         memory_unit="bytes" if bytes_per_element else "elements",
         bytes_per_element=scale,
         variables=graph.variables,
-        totals=Counts(**{name: sum(getattr(layer.counts, name) for layer in layers) for name in COUNT_FIELDS}),
+        totals=_sum(layer.counts for layer in layers),
         layers=layers,
         max_depth=max((len(layer.path) for layer in layers), default=1),
     )
+
+
+def _sum(counts) -> Counts:
+    flops = elementwise_flops = params = memory_access = activations = 0
+    for c in counts:
+        flops += c.flops
+        elementwise_flops += c.elementwise_flops
+        params += c.params
+        memory_access += c.memory_access
+        activations += c.activations
+    return Counts(flops, elementwise_flops, params, memory_access, activations)
 
 
 class Selection(list):
@@ -141,6 +154,11 @@ class Selection(list):
 def rows(report: Report, depth: int | None = None, top: int | None = None, sort: str = "flops") -> Selection:
     """The table's rows: layers summed into their block at `depth` (None: every layer), then, with `top`, the
     `top` rows largest by `sort`, largest first."""
+    with gc_paused():
+        return _rows(report, depth, top, sort)
+
+
+def _rows(report: Report, depth: int | None, top: int | None, sort: str) -> Selection:
     if depth is None:
         result = [Row(layer.name, layer.op, layer.outputs, layer.counts, 1, layer) for layer in report.layers]
     else:
@@ -163,14 +181,16 @@ def _with_latency(result: list, report: Report, depth: int | None) -> list:
 
 
 def _aggregate(layers: list, depth: int) -> list:
-    groups: dict = {}
+    groups: dict = {}  # path prefix -> [op, output of its last layer, its layers' counts, the layer if alone]
     for layer in layers:
         key = layer.path[:depth]
-        if key in groups:
-            name, op, _, counts, n, _ = groups[key]
-            groups[key] = (name, op, layer.outputs, counts + layer.counts, n + 1, None)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [layer.kinds[len(key) - 1], layer.outputs, [layer.counts],
+                           layer if len(layer.path) <= depth else None]
         else:
-            op = layer.kinds[len(key) - 1]
-            groups[key] = (".".join(key), op, layer.outputs, layer.counts, 1,
-                           layer if len(layer.path) <= depth else None)
-    return [Row(*values) for values in groups.values()]
+            group[1] = layer.outputs
+            group[2].append(layer.counts)
+            group[3] = None
+    return [Row(".".join(key), op, output, counts[0] if len(counts) == 1 else _sum(counts), len(counts), layer)
+            for key, (op, output, counts, layer) in groups.items()]

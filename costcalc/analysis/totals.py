@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from costcalc.graph import LAYER_VARS, MAX_DIM, _Walker, check
 from costcalc.ops import CALL_KEY, OPS, Counts, account
-from costcalc.util import gc_paused
+from costcalc.util import frozen, gc_paused
 
 MAX_PROGRAMS = 4096  # remembered walks (one per setting of the variables) before the oldest are dropped
 MAX_RESULTS = 500_000  # remembered op results before they are all dropped
@@ -52,7 +52,7 @@ class Cache:
     def signature(self, op: str, args: dict) -> int:
         """Ops are pure functions (costcalc.ops): the same op, arguments and input shapes give the same result, so
         a replay computes each such triple once — the repeated units of a stage, every batchnorm of one shape."""
-        return self.signatures.setdefault((op, _frozen(args)), len(self.signatures))
+        return self.signatures.setdefault((op, frozen(args)), len(self.signatures))
 
 
 def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, cache: Cache,
@@ -60,7 +60,7 @@ def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, 
     """The totals of `spec` at these settings: the same Counts as summing the nodes of `build(...)`."""
     overrides = overrides or {}
     cache = cache.of(spec)
-    key = (_frozen(overrides), batch, input_shape is None)
+    key = (frozen(overrides), batch, input_shape is None)
     program = cache.programs.get(key)
     if program is not None:
         if len(cache.results) > MAX_RESULTS:
@@ -86,21 +86,12 @@ def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, 
     return result
 
 
-def _frozen(value):
-    """A hashable key for a setting: the type is part of it (2 and 2.0 may print differently)."""
-    if isinstance(value, dict):
-        return tuple((name, _frozen(v)) for name, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return tuple(_frozen(v) for v in value)
-    return type(value), value
-
-
 class _RecordingWalker(_Walker):
     """The walker, noting every dimension its expressions read from a tensor shape."""
 
     def __init__(self, spec, batch: int):
         super().__init__(spec, batch)
-        self.reads: dict = {}  # (tensor id, dimension) -> None, in order
+        self.reads: list = []  # (tensor id, dimension), in order; a replayed block adds its own (costcalc.reuse)
 
     def layer_lookup(self, tensor, env: dict):
         lookup = super().layer_lookup(tensor, env)
@@ -110,7 +101,7 @@ class _RecordingWalker(_Walker):
 
         def recording(name):
             if name in LAYER_VARS:
-                reads[(tensor, LAYER_VARS.index(name))] = None
+                reads.append((tensor, LAYER_VARS.index(name)))
             return lookup(name)
 
         return recording
@@ -120,7 +111,7 @@ def _dimension(shape: tuple, axis: int):
     return shape[axis] if axis < len(shape) else None
 
 
-def _program(graph, reads: dict, cache: Cache) -> Program | None:
+def _program(graph, reads: list, cache: Cache) -> Program | None:
     """The walk as a program, or None when its tensors are not exactly the input and its ops' outputs in order."""
     steps = []
     made = 1
@@ -132,7 +123,7 @@ def _program(graph, reads: dict, cache: Cache) -> Program | None:
         steps.append((cache.signature(node.op, node.args), OPS[node.op].fn, args, node.inputs, len(node.outputs)))
     if made != len(graph.tensors):
         return None
-    reads = tuple(reads)
+    reads = tuple(dict.fromkeys(reads))
     return Program(graph.tensors[0], tuple(steps), reads, tuple(_dimension(graph.tensors[t], axis) for t, axis in reads))
 
 

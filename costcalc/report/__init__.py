@@ -61,10 +61,12 @@ def reporter(fmt: Format) -> Reporter:
 def render(fmt: Format, result, rows: list | None = None, options: Options = Options()) -> str:
     """Render `result` (a Report with the `rows` of the chosen view, a Comparison, or a CheckRun) as text."""
     from costcalc.analysis.report import Report
+    from costcalc.util import gc_paused
 
     chosen = reporter(fmt)
     if isinstance(result, Report):  # checked first: `report` imports neither compare nor budget
-        return chosen.report(result, rows if rows is not None else [], options)
+        with gc_paused():  # a line per layer: many small acyclic objects
+            return chosen.report(result, rows if rows is not None else [], options)
     from costcalc.analysis.budget import CheckRun
     from costcalc.analysis.compare import Comparison
 

@@ -15,6 +15,7 @@ import json
 
 from costcalc.ops import COUNT_FIELDS
 from costcalc.report import Reporter
+from costcalc.report.json_lines import finding_lines, layer_lines
 from costcalc.util import gc_paused
 
 
@@ -42,9 +43,14 @@ def finding_dict(finding, costs: dict | None = None) -> dict:
             **({"latency_s": cost} if cost is not None else {})}
 
 
-def guidelines_dict(guidelines, costs: dict | None = None) -> dict:
+def _measured(finding) -> dict:
+    return {**finding_dict(finding), "violated": finding.violated}
+
+
+def guidelines_dict(guidelines, costs: dict | None = None, encoded: bool = False) -> dict:
     """{"G1": {"title", "threshold", "checked", "passed", "violations": [...worst first], "measured": [...]}, ...};
-    G4 adds "elementwise_share" (0..1), "elementwise_memory_access" and "total_memory_access"."""
+    G4 adds "elementwise_share" (0..1), "elementwise_memory_access" and "total_memory_access". `encoded`: the
+    findings as Lines of their JSON text, for `pretty`."""
     out = {}
     for result in guidelines.results:
         out[result.guideline] = {
@@ -53,10 +59,16 @@ def guidelines_dict(guidelines, costs: dict | None = None) -> dict:
             "threshold": dict(result.thresholds),
             "checked": result.checked,
             "passed": result.passed,
-            "violations": [finding_dict(f, costs) for f in result.violations],
-            "measured": [{**finding_dict(f), "violated": f.violated} for f in result.findings],
+            "violations": _findings(result.violations, lambda f: finding_dict(f, costs), encoded and not costs),
+            "measured": _findings(result.findings, _measured, encoded),
         }
     return out
+
+
+def _findings(findings, record, encoded: bool) -> list:
+    if encoded:
+        return Lines(finding_lines(findings, _compact, record))
+    return [record(f) for f in findings]
 
 
 def document(report) -> dict:
@@ -65,8 +77,9 @@ def document(report) -> dict:
             **_tail(report)}
 
 
-def _tail(report) -> dict:
-    tail = {"guidelines": guidelines_dict(report.guidelines, report.latency_costs)} if report.guidelines is not None else {}
+def _tail(report, encoded: bool = False) -> dict:
+    tail = ({"guidelines": guidelines_dict(report.guidelines, report.latency_costs, encoded)}
+            if report.guidelines is not None else {})
     if report.published is not None:
         tail["published"] = published_dict(report.published)
     if report.latency is not None:
@@ -118,12 +131,18 @@ def _timed(report) -> list:
 _compact = json.JSONEncoder(separators=(", ", ": ")).encode  # json's C encoder: one line
 
 
+class Lines(list):
+    """Records already encoded, one line each (costcalc.report.json_lines): `pretty` writes them as they are."""
+
+
 def pretty(value, pad: str = "") -> str:
     """JSON indented by one space a level, as json.dumps(value, indent=1) writes it, except that a record in a
     list (a mapping that holds no list of mappings itself: a layer, a finding, a compared row, a limit) is one line
     of its own. The indenting encoder of the standard library is pure Python and was most of the time of a deep
     report; a record is encoded by its C encoder, and a diff of two reports shows one line per changed layer."""
     inner = pad + " "
+    if isinstance(value, Lines):
+        return "[\n" + ",\n".join(inner + line for line in value) + "\n" + pad + "]" if value else "[]"
     if isinstance(value, dict):
         if not value:
             return "{}"
@@ -160,8 +179,11 @@ def _render(report) -> str:
     if not report.layers:
         return pretty(document(report)) + "\n"
     head = pretty({**_head(report), "layers": []})  # ends in `"layers": []\n}`
-    layers = ",\n".join("  " + _compact(_layer(layer, t)) for layer, t in zip(report.layers, _timed(report)))
-    tail = "".join(f',\n {_compact(key)}: ' + pretty(value, " ") for key, value in _tail(report).items())
+    if report.latency is None:  # each distinct record encoded once
+        layers = ",\n".join("  " + line for line in layer_lines(report.layers, _compact, _layer))
+    else:  # each layer has its own estimate
+        layers = ",\n".join("  " + _compact(_layer(layer, t)) for layer, t in zip(report.layers, _timed(report)))
+    tail = "".join(f',\n {_compact(key)}: ' + pretty(value, " ") for key, value in _tail(report, True).items())
     return f"{head[:-4]}[\n{layers}\n ]{tail}\n}}\n"
 
 

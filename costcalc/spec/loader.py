@@ -200,6 +200,7 @@ class _Composer:
         self.aliased = 0  # values reached through aliases
         self.count = 0
         self.scalars: dict = {}  # (tag, text) -> value, for the immutable non-text scalars
+        self.tags: dict = {}  # (text, implicit) -> the tag the resolver gives a plain scalar
 
     def document(self):
         events = self.loader
@@ -328,7 +329,11 @@ class _Composer:
         if tag is None or tag == "!":
             if tag == "!" or not event.implicit[0]:  # quoted (or '!'-tagged): text
                 return event.value
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            tag = self.tags.get((event.value, event.implicit))
+            if tag is None:  # the resolver's regular expressions, once per distinct text (no path resolvers)
+                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                if len(self.tags) < 100_000:
+                    self.tags[(event.value, event.implicit)] = tag
             if tag == _TAG + "merge":  # the `<<` key: `place` knows it by its event
                 return event.value
         if tag == _TAG + "str":

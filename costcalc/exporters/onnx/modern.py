@@ -5,11 +5,10 @@ adaptive pooling, resize, pad, a channel slice. Where an opset lacks an op's own
 from __future__ import annotations
 
 import numpy as np
+from onnx import numpy_helper
 
 from costcalc.exporters.onnx.building import Builder
 from costcalc.exporters.onnx.nodes import pads
-
-
 
 LAYERNORM_EPSILON = 1e-6  # ConvNeXt's, and the reference's
 GROUPNORM_EPSILON = 1e-5  # torch's default, and the reference's
@@ -37,7 +36,10 @@ def affine(b: Builder, node, c: int) -> tuple:
     """(scale, bias) initializer names of a norm: learnable when `affine`, else a constant scale of ones."""
     if node.args.get("affine", True):
         return b.param(node, "weight", (c,), "scale"), b.param(node, "bias", (c,), "shift")
-    return b.const(node, "ones", np.ones(c, np.float32)), None
+    ones = f"{node.name}/ones"  # computed in the graph, not an initializer: no parameter to an importer
+    b.add("ConstantOfShape", [b.const(node, "channels", np.array([c], np.int64))], [ones],
+          f"{node.name}/ConstantOfShape", value=numpy_helper.from_array(np.ones(1, np.float32)))
+    return ones, None
 
 
 def layernorm(b: Builder, node, x, y):

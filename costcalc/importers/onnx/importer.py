@@ -17,7 +17,7 @@ from costcalc.errors import Loc, SpecError
 from costcalc.graph import MAX_DIM, MAX_NODES
 from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
-from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, DATA_OPS, SEQUENCE_OPS
+from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
 from costcalc.importers.onnx.reading import Const, Data, Layer, OnnxNode, Sequence, fmt
 from costcalc.importers.onnx.wire import tensor_bytes
@@ -184,6 +184,9 @@ class Importer:
         out = self.tensors.get(outputs[0])
         if not isinstance(out, Data) or out.pending:
             raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))
+        if out.last:
+            raise SpecError(f"the graph's output '{outputs[0]}' is channels last (N x H x W x C): costcalc reads "
+                            "networks whose output is N x C x H x W or N x F", Loc(self.path))
         declared = next(o for o in self.graph.output if o.name == outputs[0]).type.tensor_type.shape.dim
         if self.input_shape is None and len(declared) == len(out.shape):
             for k, (dim, got) in enumerate(zip(declared, out.shape)):
@@ -279,7 +282,11 @@ class Importer:
                                 "the Conv or pooling that reads it")
             if x.pending:
                 self.fail(node, f"reads the {len(x.shape)}-D tensor of a Reshape that is not a channel shuffle "
-                                f"(Reshape to N x g x C/g x H x W, Transpose 0,2,1,3,4, Reshape back)")
+                                f"(Reshape to N x g x C/g x H x W, Transpose 0,2,1,3,4, Reshape back), a group "
+                                "norm or a flattening Gather")
+        last = {x.last for x in inputs}
+        if len(last) > 1:
+            self.fail(node, "combines a channels-last tensor (after Transpose 0,2,3,1) with a channels-first one")
         shapes = [x.shape[1:] for x in inputs]
         try:
             result = OPS[op].fn(*shapes, **args)
@@ -295,7 +302,7 @@ class Importer:
             refs = [name]
         else:
             refs = [f"{name}.{k}" for k in range(len(result.outputs))]
-        out = [Data((self.batch, *s), r) for s, r in zip(result.outputs, refs)]
+        out = [Data((self.batch, *s), r, last=bool(inputs) and inputs[0].last) for s, r in zip(result.outputs, refs)]
         for d in out:
             self.producer_layer[d.ref] = layer
         return out
@@ -325,6 +332,9 @@ class Importer:
         if node.op not in SEQUENCE_OPS and any(isinstance(x, Sequence) for x in inputs):
             self.fail(node, "reads a sequence of tensors: costcalc reads sequences only with SequenceAt and "
                             "ConcatFromSequence")
+        if node.op not in CHANNELS_LAST_OPS and any(isinstance(x, Data) and x.last for x in inputs):
+            self.fail(node, f"reads a channels-last tensor (N x H x W x C, after Transpose 0,2,3,1): costcalc costs "
+                            f"on it only {', '.join(sorted(CHANNELS_LAST_OPS))}")
         if node.op not in ANY_INPUT_OPS and not isinstance(inputs[0], Data):
             self.fail(node, "its first input is a constant and a later one a tensor of the network: costcalc costs "
                             f"{node.op} on a network tensor")
@@ -335,10 +345,14 @@ class Importer:
         Cast of a weight pass its shape on without reading its values (torch shares equal initializers through
         Identity nodes)."""
         first = self.tensors.get(node.proto.input[0]) if node.proto.input and node.proto.input[0] else None
-        passes = node.op in ("Identity", "Cast", "CastLike") and first is not None and first.param
+        passes = node.op in ("Identity", "Cast", "CastLike", "Transpose") and first is not None and first.param
         if passes and (node.op == "Identity" or not self.readable(first)):
-            name = first.name if node.op == "Identity" else ""  # a cast weight's values are never needed
-            return self.set(node, 0, Const(first.shape, first.value, name, param=True))
+            name = first.name if node.op == "Identity" else ""  # a cast or transposed weight's values are not needed
+            shape = first.shape
+            if node.op == "Transpose":
+                perm = node.attrs.get("perm", range(len(shape))[::-1])
+                shape = tuple(shape[p] for p in perm)
+            return self.set(node, 0, Const(shape, None if node.op == "Transpose" else first.value, name, param=True))
         if node.op == "Optional" and not any(node.proto.input):  # an empty optional (torch.jit.script's None)
             return self.set(node, 0, Const((), None, ""))
         fn = FOLD_OPS.get(node.op)

@@ -69,11 +69,19 @@ def pad(imp, node) -> None:
     if not any(amounts):
         return imp.set(node, 0, x)
     if rank != 4 or any(amounts[:2]) or any(amounts[4:6]) or any(a < 0 for a in amounts):
-        imp.fail(node, f"pads {amounts}: costcalc costs padding of H and W (not negative) before a Conv or pooling")
+        imp.fail(node, f"pads {amounts}: costcalc costs padding of H and W (not negative)")
+    mode = node.attrs.get("mode", b"constant")
+    if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+        imp.fail(node, f"mode '{mode.decode() if isinstance(mode, bytes) else mode}': costcalc costs constant padding")
+    if len(node.proto.input) > 2 and node.proto.input[2]:
+        value = float(np.asarray(imp.value(node, 2, "constant_value")).reshape(-1)[0])
+    else:
+        value = float(node.attrs.get("value", 0.0))
     readers = [imp.nodes[i] for i in imp.consumers.get(node.proto.output[0], [])]
-    if not readers or any(r.op not in ("Conv", "AveragePool", "MaxPool") for r in readers):
-        imp.fail(node, "a Pad whose output is not read by a Conv or pooling alone: costcalc costs padding as part "
-                       "of the window op that reads it")
+    if value != 0 or not readers or any(r.op not in ("Conv", "AveragePool", "MaxPool") for r in readers):
+        # not a window's own zero padding: a layer of its own, reading its input and writing the padded output
+        args = {"pad": (amounts[2], amounts[3]), "pad_end": (amounts[6], amounts[7]), "value": value}
+        return imp.emit1(node, "pad", args, [x])
     if x.padded:  # two Pads in a row add up
         x, before, _ = x.padded
         amounts = [a + b for a, b in zip(amounts, (0, 0, before[0], before[1], 0, 0, before[2], before[3]))]
@@ -153,11 +161,20 @@ def learned(imp, t, node=None, out=None) -> bool:
 
 
 def matmul(imp, node) -> None:
+    """N x F times a constant F x out matrix is an fc; N x H x W x C (channels last) times C x out, nn.Linear on
+    a permuted tensor (ConvNeXt), is the 1x1 conv it equals in every count. A bias Add after it is its bias."""
     a, b = imp.get(node, 0), imp.get(node, 1)
-    if isinstance(b, Data) or len(a.shape) != 2 or len(b.shape) != 2 or b.shape[0] != a.shape[1]:
-        imp.fail(node, f"costcalc costs MatMul as a fully connected layer (N x F times a constant F x out "
-                        f"matrix), not {fmt(a.shape)} times {fmt(b.shape)}")
-    imp.emit1(node, "fc", {"out": b.shape[1], "bias": False}, [a])
+    last = a.last and len(a.shape) == 4
+    if isinstance(b, Data) or (len(a.shape) != 2 and not last) or len(b.shape) != 2 or b.shape[0] != a.shape[1]:
+        shown = f"channels-last {fmt((a.shape[0], *a.shape[2:], a.shape[1]))}" if a.last else fmt(a.shape)
+        imp.fail(node, f"costcalc costs MatMul as a fully connected layer (N x F, or channels-last N x H x W x C, "
+                        f"times a constant matrix), not {shown} times {fmt(b.shape)}")
+    if last:
+        imp.emit1(node, "conv", {"out": b.shape[1], "k": (1, 1), "stride": (1, 1), "pad": (0, 0),
+                                 "dilation": (1, 1), "groups": 1, "bias": False}, [a])
+    else:
+        imp.emit1(node, "fc", {"out": b.shape[1], "bias": False}, [a])
+    imp.layers[-1].open_bias = True
 
 
 def batchnorm(imp, node) -> None:
@@ -184,13 +201,17 @@ def clip(imp, node) -> None:
         high = None if high is None else float(high)
     else:
         low, high = node.attrs.get("min"), node.attrs.get("max")
+    args = {}
     if low == 0 and high == 6:
         op = "relu6"
     elif low == 0 and (high is None or np.isinf(high)):
         op = "relu"
+    elif low is not None and high is not None and low <= high:
+        op, args = "hardtanh", {"min_val": low, "max_val": high}
     else:
-        imp.fail(node, f"Clip to [{low}, {high}]: costcalc knows Clip as relu (min 0) and relu6 (min 0, max 6)")
-    imp.emit1(node, op, {}, [imp.get(node, 0)])
+        imp.fail(node, f"Clip to [{low}, {high}]: costcalc knows Clip as relu (min 0), relu6 (min 0, max 6) and "
+                        "hardtanh (both bounds)")
+    imp.emit1(node, op, args, [imp.get(node, 0)])
 
 
 def div(imp, node) -> None:

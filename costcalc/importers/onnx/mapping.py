@@ -1,9 +1,23 @@
 """The mapping table, ONNX -> costcalc: which handler imports each ONNX op type whose input is a network tensor.
-Op types on constant inputs only are folded instead (`folding.FOLD_OPS`)."""
+Op types on constant inputs only are folded instead (`folding.FOLD_OPS`). The element-wise op types a formula
+may start with (`formulas.EVALUATE`: GELU's erf and tanh forms, Mish before its node) first try `formulas.match`."""
 
 from __future__ import annotations
 
-from costcalc.importers.onnx import layers, patterns
+from costcalc.importers.onnx import formulas, layers, modern, patterns
+
+
+def _refused(imp, node) -> None:
+    imp.fail(node, f"op type '{node.op}' is not one costcalc knows how to cost on its own: it reads {node.op} "
+                   "only inside a formula it knows (GELU's erf or tanh form, Mish's x * tanh(softplus(x)))")
+
+
+def _formula_first(handler):
+    def handle(imp, node) -> None:
+        if not formulas.match(imp, node):
+            handler(imp, node)
+
+    return handle
 
 DATA_OPS = {
     "Shape": layers.shape,
@@ -42,7 +56,21 @@ DATA_OPS = {
     "Squeeze": patterns.squeeze,
     "Identity": layers.identity("identity"),
     "Dropout": layers.identity("dropout"),
+    "LayerNormalization": modern.layernorm,
+    "Gelu": modern.gelu,
+    "Mish": layers.unary("mish"),
+    "Softmax": modern.softmax,
+    "ConvTranspose": modern.conv_transpose,
+    "Resize": modern.resize,
+    "Gather": modern.gather,
+    "InstanceNormalization": modern.instance_norm,
 }
+for _op in formulas.EVALUATE:  # Erf, Pow, Softplus ... on a network tensor only inside a formula
+    DATA_OPS[_op] = _formula_first(DATA_OPS.get(_op, _refused))
+# the op types that read a channels-last tensor (after Transpose 0,2,3,1): element-wise, or told its layout
+CHANNELS_LAST_OPS = {"LayerNormalization", "MatMul", "Transpose", "Add", "Sum", "Mul", "Div", "Identity", "Dropout",
+                     "Gelu", "Mish", "Softmax", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
+                     "Clip", *formulas.EVALUATE}
 ANY_INPUT_OPS = {"Mul", "Add", "Sum", "Div", "Concat", "Shape", "CastLike", "SequenceAt", "SequenceConstruct",
                  "ConcatFromSequence"}
 SEQUENCE_OPS = {"SequenceAt", "ConcatFromSequence"}  # the op types that read a sequence of network tensors  # they check their inputs

@@ -9,6 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from costcalc.importers.onnx.layers import scalar
+from costcalc.importers.onnx.modern import channel_mul, per_channel, placeholder_affine
 from costcalc.importers.onnx.naming import note_of
 from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
 
@@ -25,6 +26,10 @@ def mul(imp, node) -> None:
                 return
         return imp.emit1(node, "mul", {}, [a, b])
     x, c = (a, b) if isinstance(a, Data) else (b, a)
+    if prod(c.shape) != 1 and per_channel(x, c.shape):
+        return channel_mul(imp, node, x, c)
+    if placeholder_affine(imp, node, x, c):
+        return
     factor = scalar(imp, node, c, "Mul by a constant")
     imp.emit1(node, "scale", {"factor": factor}, [x])
 
@@ -41,9 +46,9 @@ def add(imp, node) -> None:
     x = data[0]
     layer = imp.producer_layer.get(x.ref)
     c = next(t for t in inputs if isinstance(t, Const))
-    if (len(inputs) == 2 and layer is not None and layer.op == "fc" and not layer.args["bias"]
-            and c.shape in ((x.shape[1],), (1, x.shape[1])) and imp.only_consumer(tensor_of(imp, node, x))):
-        layer.args = {**layer.args, "bias": True}  # MatMul + Add(bias): one fc with a bias
+    if (len(inputs) == 2 and layer is not None and (layer.op == "fc" or layer.open_bias) and not layer.args["bias"]
+            and per_channel(x, c.shape) and imp.only_consumer(tensor_of(imp, node, x))):
+        layer.args = {**layer.args, "bias": True}  # MatMul + Add(bias): one fc (or 1x1 conv) with a bias
         layer.note = f"{layer.note} + {note_of(node)}"
         imp.set(node, 0, x)
         return
@@ -68,8 +73,11 @@ def slice(imp, node) -> None:
                 imp.done.add(u.index)
                 imp.set(u, 0, d)
             return
-    imp.fail(node, f"a Slice of {fmt(x.shape)}: costcalc knows channel slices that together cover the "
-                    "channels (a split, as torch's chunk exports)")
+    bounds = channel_slice(imp, node, x)
+    if bounds is None or x.last:
+        imp.fail(node, f"a Slice of {fmt(x.shape)}: costcalc knows slices of the channels with step 1 (and "
+                        "slices that together cover the channels: a split, as torch's chunk exports)")
+    imp.emit1(node, "slice", {"out": bounds[1] - bounds[0], "start": bounds[0]}, [x])
 
 
 def sequence_construct(imp, node) -> None:
@@ -169,8 +177,21 @@ def view(imp, node, x, shape) -> None:
         source = Data((x.shape[0], shape[1], *shape[2:]), x.ref)
         note = f"{note_of(first)} + Transpose + {note_of(node)}"
         return imp.emit1(node, "shuffle", {"groups": groups}, [source], note=note)
+    if x.pending and x.pending[0] == "normed" and shape == x.pending[3].shape:  # a group norm's Reshape back
+        _, groups, norm, source = x.pending
+        return imp.set(node, 0, imp.emit(norm, None, "groupnorm", {"groups": groups, "affine": False}, [source],
+                                         note=f"{note_of(norm)} + {note_of(node)}")[0])
     if x.pending:
         imp.fail(node, f"reshapes {fmt(x.shape)} to {fmt(shape)} inside what is not a channel shuffle")
+    if x.last:
+        imp.fail(node, f"reshapes a channels-last {fmt(x.shape)}: costcalc reshapes N x C x H x W tensors")
+    if len(x.shape) == 4 and len(shape) == 3 and shape[0] == x.shape[0] and x.shape[1] % shape[1] == 0 \
+            and shape[2] == prod(x.shape[1:]) // shape[1] and _read_by(imp, node, "InstanceNormalization"):
+        # N x G x -1: a group norm's statistics follow
+        return imp.set(node, 0, Data(shape, x.ref, ("groups", shape[1], node, x)))
+    if len(shape) == 1 and shape[0] == prod(x.shape) and _read_by(imp, node, "Gather"):
+        # everything on one axis, gathered back: the dynamo exporter's as_strided
+        return imp.set(node, 0, Data(shape, x.ref, ("flat", x, node)))
     if shape == x.shape:
         return imp.emit1(node, "identity", {}, [x])
     if len(shape) == 2 and shape[0] == x.shape[0]:
@@ -183,15 +204,23 @@ def view(imp, node, x, shape) -> None:
                     "channel shuffle (N x g x C/g x H x W, Transpose, back to N x C x H x W)")
 
 
+def _read_by(imp, node, op: str) -> bool:
+    reader = imp.only_consumer(node.proto.output[0])
+    return reader is not None and reader.op == op
+
+
 def transpose(imp, node) -> None:
     x = imp.get(node, 0)
     perm = list(node.attrs.get("perm", reversed(range(len(x.shape)))))
+    if not x.pending and not x.padded and len(x.shape) == 4 and perm == ([0, 3, 1, 2] if x.last else [0, 2, 3, 1]):
+        return imp.set(node, 0, Data(x.shape, x.ref, last=not x.last))  # channels last and back: a view
     if x.pending and x.pending[0] == "grouped" and perm == [0, 2, 1, 3, 4]:
         shape = (x.shape[0], x.shape[2], x.shape[1], *x.shape[3:])
         imp.set(node, 0, Data(shape, x.ref, ("shuffled", x.pending[1], x.pending[2])))
         return
-    imp.fail(node, f"Transpose {perm} of {fmt(x.shape)}: costcalc knows Transpose only inside a channel "
-                    "shuffle (Reshape to N x g x C/g x H x W, Transpose 0,2,1,3,4, Reshape back)")
+    imp.fail(node, f"Transpose {perm} of {fmt(x.shape)}: costcalc knows Transpose to channels last (0,2,3,1) "
+                    "and back (0,3,1,2), and inside a channel shuffle (Reshape to N x g x C/g x H x W, Transpose "
+                    "0,2,1,3,4, Reshape back)")
 
 
 def flatten(imp, node) -> None:

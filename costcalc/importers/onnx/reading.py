@@ -45,6 +45,7 @@ class Data:
     ref: str
     pending: tuple | None = None  # part of a channel shuffle: ("grouped", g, node) or ("shuffled", g, node)
     padded: tuple | None = None  # the output of a zero Pad a window op takes in: (the unpadded Data, pads, node)
+    last: bool = False  # channels last: the ONNX tensor is N x H x W x C (`shape` stays N x C x H x W)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Layer:
     note: str = ""  # the ONNX node(s) it came from, for the written spec's comment
     outputs: int = 1
     module: tuple = ((), None)  # (module path components, the op's name in it): naming.module_path
+    open_bias: bool = False  # a MatMul's layer: a bias Add after it is its bias
 
 
 @dataclass
