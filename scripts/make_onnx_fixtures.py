@@ -35,10 +35,11 @@ import torch
 import torchvision
 
 KEEP_ELEMENTS = 64  # initializers this small stay inline: shape constants, Clip bounds, scalars
-# the node metadata dropped: all but the module path (name_scopes), which costcalc reads; `namespace` says the same
-# with class names, `rule_name` names the optimiser's rewrites (costcalc reads both when present: tests build them)
-DROP_METADATA = ("pkg.torch.onnx.stack_trace", "pkg.torch.onnx.fx_node", "pkg.torch.onnx.class_hierarchy",
-                 "pkg.onnxscript.rewriter.rule_name", "namespace")
+# the node metadata dropped: all but the module path (name_scopes) and the modules' classes (class_hierarchy), which
+# costcalc reads; `namespace` says the same as the two, `rule_name` names the optimiser's rewrites (costcalc reads
+# both when present: tests build them)
+DROP_METADATA = ("pkg.torch.onnx.stack_trace", "pkg.torch.onnx.fx_node", "pkg.onnxscript.rewriter.rule_name",
+                 "namespace")
 
 # name -> (constructor, input size, styles); styles name export variants (see STYLES)
 ALL = ("ts17", "dyn18")
@@ -196,6 +197,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "onnx"))
     parser.add_argument("--only", help="comma-separated model names")
+    parser.add_argument("--styles", help="comma-separated styles (of each model's): only these are exported")
     parser.add_argument("--restrip", action="store_true", help="strip the fixtures already in --out again, export nothing")
     args = parser.parse_args()
     if args.restrip:
@@ -221,6 +223,8 @@ def main() -> int:
         counts = hook_counts(model, x)
         torch_params = sum(p.numel() for p in model.parameters())
         for style in styles:
+            if args.styles and style not in args.styles.split(","):
+                continue
             key = f"{name}_{style}"
             path = os.path.join(work, key + ".onnx")
             start = time.time()

@@ -201,3 +201,26 @@ def test_cpu_time_of_a_run_is_at_most_its_wall_time(write_spec):
 def test_calibrate_refuses_cpu_clock_with_threads(run, tmp_path):
     result = run("calibrate", "-o", tmp_path / "p.yaml", "--clock", "cpu", "--threads", "2")
     assert result.exit_code == 2 and "--threads 1" in result.stderr
+
+
+def test_the_context_factor_is_fitted_on_the_whole_networks_only(monkeypatch):
+    import numpy as np
+
+    from costcalc.latency import calibration
+    from costcalc.latency.calibration import WHOLE, Network, calibrate
+
+    truth = Truth()
+    every = calibration.families(np.random.default_rng(0))
+    few = [n for family, networks in every.items() if family != WHOLE for n in networks[:6]] + every[WHOLE][:5]
+    monkeypatch.setattr(calibration, "interleaved", lambda rng: few)
+
+    def measure(graph, threads):  # whole networks run 1.2x slower than the units' classes say
+        return (1.2 if graph.path.startswith("net") else 1.0) * truth.seconds(graph, threads)
+
+    result = calibrate(budget_s=600, measure=measure, structure=truth.profile)
+    wholes = [s for s in result.samples if result.families[s.name] == WHOLE]
+    assert len(wholes) == 5 and len(result.samples) == len(few)
+    assert result.fitted.median_abs_error < 1e-6  # the units alone: the truth's classes recovered
+    assert result.profile.context == pytest.approx(1.2, rel=1e-6)
+    assert result.profile.calibration["context"]["networks"] == 5
+    assert isinstance(few[0], Network)

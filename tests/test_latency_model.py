@@ -117,12 +117,42 @@ def test_classes_differ(write_spec):
     assert estimate(g, slow).total_s > estimate(g, profile(layout_block=8)).total_s
 
 
+def test_context_factor_scales_every_kernel_not_the_run(write_spec):
+    g = load("specs/mobilenet_v2.yaml")
+    one, more = estimate(g, profile()), estimate(g, profile(context=1.25))
+    assert more.total_s - R == pytest.approx(1.25 * (one.total_s - R), rel=1e-12)
+    assert more.by_layer()["conv1"] == pytest.approx(1.25 * one.by_layer()["conv1"], rel=1e-12)
+
+
+def test_modern_ops_kernels_as_exported(write_spec):
+    g = graph(write_spec, "  - {name: ln, op: layernorm}\n  - {name: gelu, op: gelu}\n  - {name: mish, op: mish}\n"
+                          "  - {name: gn, op: groupnorm, groups: 4}\n  - {name: ls, op: layer_scale}\n")
+    ln, gelu, mish, gn, ls = plan(g, profile(layout_block=0))
+    t = 16 * 64  # elements of the tensor
+    # layernorm: Transpose, LayerNormalization, Transpose: 3 kernels, two more passes (read + write) over it
+    assert (ln.op_class, ln.launches) == ("normalization", 3)
+    assert ln.bytes == 4 * (2 * t + 2 * 16 + 2 * 2 * t)
+    assert (gelu.op_class, gelu.launches, gelu.bytes) == ("gelu", 1, 4 * 2 * t)
+    assert (mish.op_class, mish.launches, mish.bytes) == ("mish", 3, 4 * (2 * t + 2 * 2 * t))  # Softplus Tanh Mul
+    assert (gn.op_class, gn.launches) == ("normalization", 3)
+    assert (ls.op_class, ls.launches, ls.bytes) == ("elementwise", 1, 4 * (2 * t + 16))
+    flat = plan(graph(write_spec, "  - {name: ln, op: layernorm}\n", "[64]"), profile(layout_block=0))
+    assert flat[0].launches == 1 and flat[0].bytes == 4 * (2 * 64 + 2 * 64)  # one LayerNormalization
+
+
+def test_a_layer_scale_after_a_conv_is_folded_into_it(write_spec):
+    g = graph(write_spec, "  - {name: c, op: conv, out: 16, k: 1}\n  - {name: ls, op: layer_scale}\n"
+                          "  - {name: s, op: scale, factor: 0.5}\n")
+    kernels = plan(g, profile(layout_block=0))
+    assert [k.members for k in kernels] == [("c", "ls"), ("s",)]  # one per-channel affine folds, not two
+
+
 # ---- the profile file ---------------------------------------------------------------------------------------
 
 
 def test_profile_round_trip(tmp_path):
     rng = np.random.default_rng(1)
-    p = uniform(1.0, 1.0, 0.0, threads=2, combine="sum", layout_block=16, run_overhead_s=1.25e-5,
+    p = uniform(1.0, 1.0, 0.0, threads=2, combine="sum", layout_block=16, run_overhead_s=1.25e-5, context=1.0625,
                 fusion=("conv+bn",), device="a CPU: 2 cores", runtime="onnxruntime 1.32.0",
                 calibration={"networks": 12, "within_10": 0.9})
     for c in OP_CLASSES:
@@ -137,10 +167,11 @@ def test_profile_round_trip(tmp_path):
 @pytest.mark.parametrize("edit, where, message", [
     (("threads: 1", "threads: 0"), (5, 10), "threads must be a whole number of at least 1"),
     (("combine: max", "combine: min"), (6, 10), "combine: 'min' is not one of max, sum"),
-    (("fusion: [conv+bn", "fusion: [conv+bm"), (10, 10), "fusion: unknown fusion 'conv+bm' (did you mean 'conv+bn'?)"),
+    (("fusion: [conv+bn", "fusion: [conv+bm"), (11, 10), "fusion: unknown fusion 'conv+bm' (did you mean 'conv+bn'?)"),
     (("layout_block: 8", "layuot_block: 8"), (8, 1), "unknown key 'layuot_block' (did you mean 'layout_block'?)"),
-    (("{throughput: 40000000000.0,", "{throughput: -1,"), (12, 38), "throughput must be more than 0, not -1"),
-    (("{throughput: 40000000000.0,", "{troughput: 1,"), (12, 26), "unknown key 'troughput'"),
+    (("context: 1.0", "context: 0"), (10, 10), "context must be more than 0, not 0"),
+    (("{throughput: 40000000000.0,", "{throughput: -1,"), (13, 38), "throughput must be more than 0, not -1"),
+    (("{throughput: 40000000000.0,", "{troughput: 1,"), (13, 26), "unknown key 'troughput'"),
 ])
 def test_profile_errors_are_located(tmp_path, edit, where, message):
     text = dump(profile())

@@ -141,3 +141,48 @@ def test_what_costcalc_cannot_cost_yet_is_a_located_error(key, run):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{fixture(key)}:") and ": error: node '" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+CONVNEXT = sorted(k for k, e in EXPECTED.items() if e["model"] == "convnext_tiny")
+
+
+@pytest.mark.parametrize("key", CONVNEXT)
+def test_convnext_pairs_with_the_spec_by_name(key):
+    """specs/convnext_tiny.yaml is grouped as torchvision's modules are: at `--depth 2` compare pairs the stem, the
+    stages, the downsamplings, the pool and the classifier by name, every FLOPs and params delta zero. The dynamo
+    export's average pool ends with an as_strided Gather (a select moving 768 elements), a row of its own."""
+    spec = analyse(load(os.path.join(SPECS, "convnext_tiny.yaml")))
+    result = compare(spec, analyse(load_fixture(key)), depth=2)
+    paired = [row for row in result.rows if row.status == "both"]
+    assert [row.a.name for row in paired] == [f"features.features_{k}" for k in range(8)] + [
+        "avgpool", "classifier.classifier_0", "classifier.classifier_1", "classifier.classifier_2"]
+    assert all(row.matched_by == "name" and row.delta.flops == 0 and row.delta.params == 0 for row in paired)
+    rest = [row.b for row in result.rows if row.status != "both"]
+    assert [(r.name, r.op, r.counts.flops) for r in rest] == ([("avgpool_2", "select", 0)] if "dyn" in key else [])
+
+
+@pytest.mark.parametrize("key, blocks", [
+    ("resnet50_dyn18", ["Bottleneck", "Bottleneck_2", "Bottleneck_3", "Bottleneck_4"]),
+    ("resnet18_dyn18", ["BasicBlock", "BasicBlock_2", "BasicBlock_3", "BasicBlock_4"]),
+    ("convnext_tiny_dyn18", ["CNBlock", "CNBlock_2", "CNBlock_3", "CNBlock_4"]),
+    ("convnext_tiny_ts17", ["features_1_block", "features_3_block", "features_5_block", "features_7_block"]),
+])
+def test_import_names_repeated_blocks_after_their_module_class(key, blocks):
+    """The dynamo exporter records each module's class beside its path (pkg.torch.onnx.class_hierarchy): a
+    repeated block is named after it, one block per stage (their widths differ); TorchScript's files do not say,
+    and the block is named after the stage."""
+    from costcalc.importers.onnx import to_yaml
+
+    text = to_yaml(fixture(key))
+    assert [line.strip()[:-1] for line in text.splitlines() if line.startswith("  ") and line.endswith(":")
+            and not line.startswith("   ")] == blocks
+
+
+@pytest.mark.parametrize("key", ["efficientnet_b0_ts17", "convnext_tiny_ts17", "mobilenet_v2_ts17"])
+def test_numbered_children_with_little_in_common_are_not_one_block(key):
+    """torchvision's `features` holds a stem, stages and a head: merging them into one block would switch almost
+    every layer on and off by `if:`; a repeat switches at most two (a first unit's downsample or residual)."""
+    from costcalc.importers.onnx import to_yaml
+
+    text = to_yaml(fixture(key))
+    assert "if: with_n" not in text and "with_features" not in text

@@ -71,7 +71,7 @@ def _fragmentation(graph, finding, estimate, profile) -> float:
         return 0.0
     names = {graph.nodes[i].name for i in block.nodes}
     inside = [k for k in estimate.kernels if k.layer in names]
-    overheads = sorted((k.launches * profile[k.op_class].overhead_s for k in inside), reverse=True)
-    moving = sum(kernel_time(k, profile) - k.launches * profile[k.op_class].overhead_s
+    overheads = sorted((profile.context * k.launches * profile[k.op_class].overhead_s for k in inside), reverse=True)
+    moving = sum(kernel_time(k, profile) - profile.context * k.launches * profile[k.op_class].overhead_s
                  for k in inside if k.op_class == "data_movement")
     return sum(overheads[1:]) + moving

@@ -4,7 +4,9 @@ The networks are never the zoo's: each family isolates one op class in the shape
 channel widths, channel ratios, feature map sizes, groups, kernel sizes), in both layouts (channels that are a
 multiple of the layout block and channels that are not), plus element-wise chains, pooling, data movement
 (concat, split, shuffle, select, forced layout reorders), fork-join branches, and small random mixes of all of
-them. Each network is sized to run about `TARGET_S` on a first guess of the device, so that a run's fixed costs
+them; the classes are fitted on these networks of one repeated unit. A last family, random whole networks
+(image to classes: a stem, stages of inverted-residual units, a head), fits one more number, the context factor:
+how much slower kernels run inside a whole network than in a repeated unit. Each network is sized to run about `TARGET_S` on a first guess of the device, so that a run's fixed costs
 and the timer's resolution stay small beside it. Families are interleaved, so a short budget still covers every
 class. Measurement is costcalc.runtime's (`measure_graph`, min over runs); the fit is costcalc.latency.fit's.
 """
@@ -16,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from costcalc.latency.fit import Sample, cross_validate, fit, quality
+from costcalc.latency.fit import Sample, cross_validate, fit, predict, quality
 from costcalc.latency.model import plan
 from costcalc.latency.profile import OP_CLASSES, DeviceProfile, uniform
 
@@ -27,6 +29,7 @@ MAX_ONE_S = 4 * TARGET_S
 DEFAULT_BUDGET_S = 240.0  # `costcalc calibrate` stays within 5 minutes with the fit and the start-up
 FIT_SHARE = 0.85  # of the budget spent measuring; the fit (and its cross-validation) takes the rest
 PASSES = 3
+WHOLE = "networks"  # the family of random whole networks: fits the context factor, not the classes
 MIN_NETWORKS = 20  # a fit of every op class needs at least this many networks (the default budget measures ~400)
 
 
@@ -49,13 +52,13 @@ def _spec(name: str, input_shape, unit: list, head: list = (), tail: list = (), 
     return "\n".join(lines) + "\n"
 
 
-def _sized(name: str, family: str, input_shape, unit: list, head: list = (), tail: list = ()):
+def _sized(name: str, family: str, input_shape, unit: list, head: list = (), tail: list = (), limit=MAX_ONE_S):
     """The network with the unit repeated so that it runs about TARGET_S on GUESS; None when even one unit is
     far longer (it would spend the budget on few shapes)."""
     from costcalc.latency.model import estimate
 
     one = estimate(build(_spec(name, input_shape, unit, head, tail, 1)), GUESS).total_s
-    if one > MAX_ONE_S:
+    if one > limit:
         return None
     repeat = int(min(MAX_REPEAT, max(1, round(TARGET_S / max(one, 1e-9)))))
     return Network(name, family, _spec(name, input_shape, unit, head, tail, repeat))
@@ -139,11 +142,13 @@ def families(rng: np.random.Generator) -> dict:
             add("fc", f"fc_{f}_{out_f}", (f,), [f"{{op: fc, out: {f}}}"] if out_f == f else [],
                 tail=[f"{{op: fc, out: {out_f}}}"] if out_f != f else [])
     elementwise_ops = ("relu", "relu6", "sigmoid", "swish", "hardswish", "tanh", "leaky_relu", "hardsigmoid", "bn",
-                       "{op: scale, factor: 0.5}")
+                       "{op: scale, factor: 0.5}", "gelu", "{op: gelu, approximate: tanh}", "mish", "layernorm",
+                       "{op: groupnorm, groups: 2}", "layer_scale", "hardtanh")
     for c, hw in ((16, 112), (32, 56), (64, 56), (128, 28), (256, 14), (512, 7), (58, 28), (116, 14)):
         for op in elementwise_ops:
             entry = op if op.startswith("{") else f"{{op: {op}}}"
-            label = op.split(":")[1].split(",")[0].strip() if op.startswith("{") else op
+            label = ("_".join(part.split(":")[-1].strip(" }") for part in op.split(",")) if op.startswith("{")
+                     else op)
             add("elementwise", f"ew_{label}_c{c}_hw{hw}", (c, hw, hw), [entry])
         add("elementwise", f"ew_add_c{c}_hw{hw}", (c, hw, hw), ["{name: r, op: relu}", "{op: add, from: [r, input]}"])
         add("elementwise", f"ew_mul_c{c}_hw{hw}", (c, hw, hw), ["{name: r, op: relu}", "{op: mul, from: [r, input]}"])
@@ -187,9 +192,44 @@ def families(rng: np.random.Generator) -> dict:
              "{name: cat, op: concat, from: [s.0, r]}", "{op: shuffle, groups: 2}"])
     for i in range(40):
         add("mixed", f"mixed{i}", *_random_network(rng))
+    for i in range(48):
+        add(WHOLE, f"net{i}", *_random_whole(rng), limit=8 * MAX_ONE_S)
     for family in out.values():
         rng.shuffle(family)
     return out
+
+
+def _random_whole(rng: np.random.Generator) -> tuple:
+    """A small random network from image to classes, as efficient CNNs are built (none of the zoo's): a stride-2
+    stem, stages of inverted-residual or plain units whose width, expansion, kernel, stride, activation and
+    squeeze-excitation are drawn, a 1x1 conv, global pooling and an fc: (input shape, [], layers)."""
+    size = int(rng.choice([96, 128, 160, 224]))
+    c = int(rng.choice([8, 16, 24, 32]))
+    layers = [f"{{op: conv, out: {c}, k: 3, stride: 2, pad: 1}}", *BN_RELU]
+    act = str(rng.choice(["relu", "relu6", "swish", "hardswish"]))
+    for stage in range(int(rng.integers(3, 6))):
+        out = int(min(640, c * rng.choice([1, 1.5, 2]) // 4 * 4 or 4))
+        for unit in range(int(rng.integers(1, 4))):
+            stride = 2 if unit == 0 and stage > 0 else 1
+            k = int(rng.choice([3, 5]))
+            mid = c * int(rng.choice([1, 3, 4, 6]))
+            name = f"s{stage}u{unit}"
+            body = [f"{{name: {name}_in, op: identity}}"] if stride == 1 and out == c else []
+            body += [f"{{op: conv, out: {mid}, k: 1}}", "{op: bn}", f"{{op: {act}}}",
+                     f"{{op: conv, out: {mid}, k: {k}, stride: {stride}, pad: {k // 2}, groups: {mid}}}", "{op: bn}",
+                     f"{{name: {name}_dw, op: {act}}}"]
+            if rng.random() < 0.3:
+                body += [f"{{op: gap}}", f"{{op: conv, out: {max(8, mid // 4)}, k: 1, bias: true}}", "{op: relu}",
+                         f"{{op: conv, out: {mid}, k: 1, bias: true}}", "{name: %s_gate, op: sigmoid}" % name,
+                         f"{{op: mul, from: [{name}_dw, {name}_gate]}}"]
+            body += [f"{{op: conv, out: {out}, k: 1}}", f"{{name: {name}_out, op: bn}}"]
+            if stride == 1 and out == c:
+                body.append(f"{{op: add, from: [{name}_out, {name}_in]}}")
+            layers += body
+            c = out
+    layers += [f"{{op: conv, out: {int(rng.choice([512, 1024, 1280]))}, k: 1}}", *BN_RELU, "{op: gap}",
+               "{op: flatten}", "{op: fc, out: 1000, bias: true}"]
+    return (3, size, size), [], layers
 
 
 def _random_network(rng: np.random.Generator) -> tuple:
@@ -293,6 +333,8 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     samples = [Sample(network.name, tuple(plan(graph, structure)), seconds, sum(n.counts.flops for n in graph.nodes))
                for (network, graph), seconds in zip(graphs, best)]
     family_of = {network.name: network.family for network, _ in graphs}
+    wholes = [s for s in samples if family_of[s.name] == WHOLE]
+    samples = [s for s in samples if family_of[s.name] != WHOLE]  # the classes are fitted on the units
     results = {}
     for combine in ("max", "sum"):
         profile, fitted = fit(samples, structure, combine)
@@ -300,13 +342,25 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     chosen = min(results, key=lambda c: results[c][2].median_abs_error)
     other = "sum" if chosen == "max" else "max"
     profile, fitted, held = results[chosen]
+    profile = replace(profile, context=context_factor(wholes, profile))
     elapsed = time.perf_counter() - start
-    record = {"networks": len(samples), "passes": passes, "families": sorted(set(family_of.values())), "seed": seed,
-              "seconds": round(elapsed, 1), "fitted": fitted.as_dict(), "held_out": held.as_dict(),
-              f"held_out_{other}": results[other][2].as_dict()}
+    record = {"networks": len(samples) + len(wholes), "passes": passes, "families": sorted(set(family_of.values())),
+              "seed": seed, "seconds": round(elapsed, 1), "fitted": fitted.as_dict(), "held_out": held.as_dict(),
+              f"held_out_{other}": results[other][2].as_dict(),
+              "context": {"networks": len(wholes), "factor": round(profile.context, 4),
+                          **({"after": quality(wholes, profile).as_dict()} if wholes else {})}}
     profile = replace(profile, calibration=record)
-    return Calibration(profile, tuple(samples), family_of, fitted, held, results[other][2], elapsed,
-                       len(networks) - len(samples), passes)
+    return Calibration(profile, tuple(samples + wholes), family_of, fitted, held, results[other][2], elapsed,
+                       len(networks) - len(samples) - len(wholes), passes)
+
+
+def context_factor(wholes: list, profile: DeviceProfile) -> float:
+    """How much slower kernels run in a whole network than the unit networks the classes were fitted on: the
+    geometric mean of measured / estimated over the random whole networks (1 without any)."""
+    if not wholes:
+        return 1.0
+    ratios = [s.measured_s / predict(s.kernels, profile) for s in wholes]
+    return float(np.exp(np.mean(np.log(ratios))))
 
 
 class RuntimeMeasure:
@@ -339,11 +393,15 @@ def _runtime_measure(graph, threads: int) -> float:
 
 
 def per_family(calibration: Calibration) -> list:
-    """(family, networks, median |error|, share within +-10 %) of the fitted profile, per family."""
+    """(family, networks, median |error|, share within +-10 %) of the fitted profile, per family: the unit families
+    by the fitted classes alone (context 1), the whole networks with the context factor."""
     rows = []
+    units = replace(calibration.profile, context=1.0)
     for family in sorted(set(calibration.families.values())):
         chosen = [s for s in calibration.samples if calibration.families[s.name] == family]
-        q = quality(chosen, calibration.profile)
+        if not chosen:
+            continue
+        q = quality(chosen, calibration.profile if family == WHOLE else units)
         rows.append((family, q.samples, q.median_abs_error, q.within_10))
     return rows
 

@@ -28,7 +28,8 @@ FALLBACK = {"dense_conv_plain": "dense_conv", "pointwise_conv_plain": "pointwise
             "grouped_conv_plain": "grouped_conv", "depthwise_conv_plain": "depthwise_conv",
             "grouped_conv": "dense_conv", "depthwise_conv": "elementwise", "fc": "pointwise_conv_plain",
             "pooling": "elementwise", "data_movement": "elementwise", "dense_conv": "pointwise_conv",
-            "shuffle": "data_movement", "elementwise_exp": "elementwise", "pooling_plain": "pooling"}
+            "shuffle": "data_movement", "elementwise_exp": "elementwise", "pooling_plain": "pooling",
+            "gelu": "elementwise_exp", "mish": "elementwise_exp", "normalization": "elementwise"}
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,15 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
     B_k  bytes moved: the memory access of its layers (inputs read, outputs written, weights read) minus the
          tensors that stay inside a fused kernel (written by one of its layers and read by the next: 2x each),
          times bytes_per_element
-    n_k  kernels launched (1; a channel shuffle is Reshape-Transpose-Reshape: 3)
+    n_k  kernels launched (1; a channel shuffle is Reshape-Transpose-Reshape: 3; a layernorm over channels is
+         Transpose-LayerNormalization-Transpose, a groupnorm InstanceNormalization-Mul-Add, a mish before opset 18
+         Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k)
 
-and the network costs   T = run_overhead_s + sum of t_k.   A layer's time is that of the kernels charged to it:
+and the network costs   T = run_overhead_s + context x sum of t_k,
+
+where `context` (about 1.06 here) says how much slower kernels run inside a whole network than in the calibration's
+networks of one repeated unit (their inputs and weights stay in the caches less): one number, fitted on random
+whole synthetic networks after the classes are fitted on the units (costcalc.latency.calibration).   A layer's time is that of the kernels charged to it:
 its own (the first layer of a fused kernel carries the whole kernel, the others are marked fused into it, at 0)
 and the layout reorders its inputs need. Layers that the runtime removes or that only relabel memory (dropout,
 identity) cost nothing. The profile is for one thread count (`threads`): a kernel's throughput, bandwidth and
@@ -23,12 +29,13 @@ overhead and throughput.
 
 Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
 the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
-swish), pooling (blocked and plain), data movement (concat, split, select, layout reorders), channel shuffle (a transpose).
+swish, softmax, hardswish), gelu, mish, normalization (layernorm, groupnorm), pooling (blocked and plain), data movement (concat, split, select, layout reorders), channel shuffle (a transpose).
 See profile.CLASS_DOCS.
 
 Fusion, as onnxruntime's CPU provider does it (each rule can be switched off in the profile's `fusion:` list); a
 layer is absorbed only when it alone reads the kernel's output:
-    conv+bn          a batchnorm after a conv is folded into its weights
+    conv+bn          a batchnorm after a conv is folded into its weights (so is a layer_scale or a constant scale:
+                     a per-channel or scalar Mul)
     conv+activation  relu, relu6, sigmoid, tanh, leaky_relu, hardsigmoid after a conv (and its bn) run inside it
     conv+add         in the blocked layout, a residual add of a conv's output and another blocked tensor runs
                      inside the conv (an activation after it too)
@@ -51,12 +58,18 @@ from math import prod
 from costcalc.latency.profile import DeviceProfile
 
 ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "tanh", "leaky_relu", "hardsigmoid"})  # fused into a conv
-EXPONENTIAL = frozenset({"sigmoid", "tanh", "swish"})  # element-wise ops of class elementwise_exp
-POOLING = frozenset({"maxpool", "avgpool", "gap", "mean"})
-DATA_MOVEMENT = frozenset({"concat", "split", "shuffle", "select", "flatten"})
+EXPONENTIAL = frozenset({"sigmoid", "tanh", "swish", "softmax", "hardswish"})  # class elementwise_exp
+OWN_CLASS = {"gelu": "gelu", "mish": "mish", "layernorm": "normalization", "groupnorm": "normalization"}
+POOLING = frozenset({"maxpool", "avgpool", "gap", "mean", "adaptive_avgpool", "adaptive_maxpool"})
+DATA_MOVEMENT = frozenset({"concat", "split", "shuffle", "select", "flatten", "pad", "resize"})
 FREE = frozenset({"dropout", "identity"})  # removed by the runtime
-KERNELS = {"shuffle": 3}  # kernels launched per layer, when not 1
-PLAIN_ONLY = frozenset({"split", "shuffle", "select", "fc", "flatten", "mean"})
+FOLDED = frozenset({"bn", "layer_scale", "scale"})  # a per-channel affine after a conv: folded into its weights
+# kernels launched per layer, when not 1, and the tensor passes they add (each a read and a write of the layer's
+# input) to its memory access: the ONNX form costcalc exports and onnxruntime runs
+KERNELS = {"shuffle": 3, "layernorm": 3, "groupnorm": 3, "mish": 3}
+EXTRA_PASSES = {"layernorm": 2, "groupnorm": 2, "mish": 2}  # two Transposes; Mul and Add; Tanh and Mul
+PLAIN_ONLY = frozenset({"split", "shuffle", "select", "fc", "flatten", "mean", "layernorm", "groupnorm",
+                        "adaptive_avgpool", "adaptive_maxpool", "pad", "resize", "conv_transpose"})
 REORDER = "reorder"
 
 
@@ -127,7 +140,7 @@ def kernel_time(kernel: Kernel, profile: DeviceProfile) -> float:
     compute = kernel.flops / p.throughput
     memory = kernel.bytes / p.bandwidth
     body = max(compute, memory) if profile.combine == "max" else compute + memory
-    return body + kernel.launches * p.overhead_s
+    return profile.context * (body + kernel.launches * p.overhead_s)
 
 
 def estimate(graph, profile: DeviceProfile) -> Estimate:
@@ -250,7 +263,7 @@ class _Planner:
             if j is None:
                 break
             nxt = nodes[j]
-            if head.op == "conv" and stage == 0 and nxt.op == "bn" and fuses("conv+bn"):
+            if head.op == "conv" and stage == 0 and nxt.op in FOLDED and fuses("conv+bn"):
                 stage = 1
             elif (head.op == "conv" and stage <= 1 and nxt.op == "add" and len(nxt.inputs) == 2 and blocked
                   and fuses("conv+add") and all(self.layout.get(t, False) for t in nxt.inputs if t != current)
@@ -287,6 +300,8 @@ class _Planner:
                 flops = flops * padded(c_out, self.block) // c_out
         elif head.op == "fc":
             op_class, flops = "fc", head.counts.flops
+        elif head.op == "conv_transpose":  # onnxruntime's ConvTranspose: a GEMM and col2im, plain layout
+            op_class, flops = "dense_conv_plain", head.counts.flops
         elif head.op in POOLING:
             op_class = "pooling" if blocked else "pooling_plain"
         elif head.op == "shuffle":
@@ -294,7 +309,11 @@ class _Planner:
         elif head.op in DATA_MOVEMENT:
             op_class, flops = "data_movement", 0
         else:
-            op_class = "elementwise_exp" if head.op in EXPONENTIAL else "elementwise"
+            op_class = OWN_CLASS.get(head.op) or ("elementwise_exp" if head.op in EXPONENTIAL else "elementwise")
         launches = KERNELS.get(head.op, 1)
+        if head.op == "layernorm" and len(tensors[head.inputs[0]]) != 3:
+            launches = 1  # over a flat input: one LayerNormalization, no Transposes
+        elif head.op in EXTRA_PASSES:
+            elements += EXTRA_PASSES[head.op] * 2 * prod(tensors[head.inputs[0]]) * batch
         return Kernel(op_class, flops, max(elements, 0) * self.bpe, launches, head.name,
                       tuple(nodes[j].name for j in group))

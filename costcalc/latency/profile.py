@@ -8,6 +8,7 @@ and written to a YAML file. A profile is for one machine, one runtime and one th
     bytes_per_element: 4         # float32
     layout_block: 8              # the runtime's blocked-channel layout (NCHWc): 8 with AVX2, 16 with AVX-512, 0 none
     run_overhead_s: 2.0e-05      # once per run of the network
+    context: 1.06                # kernels inside a whole network run this much slower than in repeated units
     fusion: [conv+bn, conv+activation, conv+add, bn+activation]
     classes:                     # per op class: FLOPs/s, bytes/s, seconds per kernel
       pointwise_conv: {throughput: 5.1e+10, bandwidth: 9.0e+09, overhead_s: 4.0e-06}
@@ -30,7 +31,7 @@ from costcalc.errors import Loc, SpecError, did_you_mean
 # different kernel, so each conv class has both.
 CONV_KINDS = ("dense_conv", "pointwise_conv", "grouped_conv", "depthwise_conv")
 OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "elementwise_exp",
-              "pooling", "pooling_plain", "data_movement", "shuffle")
+              "gelu", "mish", "normalization", "pooling", "pooling_plain", "data_movement", "shuffle")
 CLASS_DOCS = {
     "dense_conv": "k x k conv (k > 1), groups = 1, blocked layout",
     "pointwise_conv": "1 x 1 conv, groups = 1, blocked layout",
@@ -38,7 +39,11 @@ CLASS_DOCS = {
     "depthwise_conv": "groups = in_channels, blocked layout",
     "fc": "fully connected (Gemm)",
     "elementwise": "relu-like activations, add, mul, scale, batchnorm not folded into a conv",
-    "elementwise_exp": "activations that evaluate an exponential: sigmoid, tanh, swish",
+    "elementwise_exp": "activations that evaluate an exponential (sigmoid, tanh, swish, softmax) and hardswish",
+    "gelu": "gelu, exact (erf) or tanh form: onnxruntime's own Gelu kernel",
+    "mish": "mish: Softplus, Tanh, Mul before opset 18",
+    "normalization": "layernorm (Transpose, LayerNormalization, Transpose) and groupnorm (InstanceNormalization, "
+                     "Mul, Add)",
     "pooling": "max / average / global pooling, blocked layout",
     "pooling_plain": "max / average / global pooling and global mean, plain (NCHW) layout",
     "data_movement": "concat, split, select, and the runtime's layout reorders",
@@ -70,6 +75,7 @@ class DeviceProfile:
     bytes_per_element: int = 4
     layout_block: int = 8
     run_overhead_s: float = 0.0
+    context: float = 1.0  # every kernel's time is multiplied by it (costcalc.latency.model; 1 when absent)
     fusion: tuple = ORT_FUSION
     device: str = ""
     runtime: str = ""
@@ -94,8 +100,8 @@ def with_class(profile: DeviceProfile, op_class: str, **changes) -> DeviceProfil
 
 # ---- YAML ---------------------------------------------------------------------------------------------------
 
-_TOP = ("device", "runtime", "threads", "combine", "bytes_per_element", "layout_block", "run_overhead_s", "fusion",
-        "classes", "calibration")
+_TOP = ("device", "runtime", "threads", "combine", "bytes_per_element", "layout_block", "run_overhead_s", "context",
+        "fusion", "classes", "calibration")
 _REQUIRED = ("threads", "classes")
 _CLASS_KEYS = ("throughput", "bandwidth", "overhead_s")
 
@@ -132,6 +138,8 @@ def load(path: str) -> DeviceProfile:
         kwargs["layout_block"] = _integer(doc["layout_block"], at["layout_block"], "layout_block", 0)
     if "run_overhead_s" in doc:
         kwargs["run_overhead_s"] = _number(doc["run_overhead_s"], at["run_overhead_s"], "run_overhead_s", zero=True)
+    if "context" in doc:
+        kwargs["context"] = _number(doc["context"], at["context"], "context")
     if "fusion" in doc:
         kwargs["fusion"] = _fusion(doc["fusion"], at["fusion"])
     for key in ("device", "runtime"):
@@ -225,6 +233,7 @@ def dump(profile: DeviceProfile) -> str:
         f"bytes_per_element: {profile.bytes_per_element}",
         f"layout_block: {profile.layout_block}",
         f"run_overhead_s: {_float(profile.run_overhead_s)}",
+        f"context: {_float(profile.context)}",
         f"fusion: [{', '.join(profile.fusion)}]",
         "classes:",
     ]

@@ -35,4 +35,7 @@ def render(calibration, path: str) -> str:
     if calibration.fitted.unfitted:
         lines.append(f"not exercised (parameters borrowed): {', '.join(calibration.fitted.unfitted)}")
     lines.append(f"run overhead {duration(p.run_overhead_s)}; '-': that term explained nothing (the other did)")
+    wholes = p.calibration.get("context", {}).get("networks", 0) if isinstance(p.calibration, dict) else 0
+    lines.append(f"context factor {p.context:.3f}: kernels run that much slower in a whole network than in a repeated "
+                 f"unit (fitted on {wholes} random whole networks; 'networks' above)")
     return "\n".join(lines) + "\n"

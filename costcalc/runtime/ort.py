@@ -14,6 +14,8 @@ carries the op type it runs (Conv). `attribute` maps kernels back to the model's
 - when that node's op type is not the kernel's (a Conv kernel named after the Relu that ends its group), the node
   of the kernel's op type reached backwards through nodes that have no kernel of their own is its main node, and
   every node on the way belongs to the kernel;
+- a fused kernel named after no node (onnxruntime's `Gelu` for the Div-Erf-Add-Mul-Mul of an exported GELU)
+  belongs to the first node after the previous kernel's that has no kernel and is of an op type it replaces;
 - a node left without a kernel (a BatchNormalization folded into its conv, an Add and Relu fused into the conv
   before them, a Dropout removed) belongs to the kernel of its input that ran last, or, when it reads only the
   network's input, to the kernel of the node that reads it.
@@ -236,6 +238,7 @@ def attribute(model, kernel_runs: list) -> tuple:
             kernel_main[kernel] = main
             for i in path:
                 owner.setdefault(i, kernel)
+        _place_fused(run, nodes, by_name, kernel_main, owner)
     for i, node in enumerate(nodes):  # nodes without a kernel: the kernel of their input that ran last
         if i in owner:
             continue
@@ -248,6 +251,27 @@ def attribute(model, kernel_runs: list) -> tuple:
             if readers:
                 owner[i] = owner[readers[0]]
     return _records(model, names, owner, kernel_main, kernel_runs)
+
+
+# onnxruntime's fused kernels named after no node of the model, and an op type of the nodes each replaces
+FUSED_FROM = {"Gelu": {"Erf", "Gelu"}, "FastGelu": {"Tanh", "Gelu"}, "BiasGelu": {"Erf", "Gelu"},
+              "QuickGelu": {"Sigmoid"}}
+
+
+def _place_fused(run: list, nodes, by_name: dict, kernel_main: dict, owner: dict) -> None:
+    """A fused kernel named after no node (onnxruntime's `Gelu` for Div-Erf-Add-Mul-Mul) belongs to the first node
+    after the last kernel placed before it that has no kernel yet and is of an op type it replaces."""
+    last = -1
+    for kernel, op, _ in run:
+        if kernel in kernel_main:
+            last = max(last, kernel_main[kernel])
+            continue
+        if _anchor(kernel, by_name) is not None or op not in FUSED_FROM:
+            continue
+        found = next((j for j in range(last + 1, len(nodes)) if j not in owner and nodes[j].op_type in FUSED_FROM[op]),
+                     None)
+        if found is not None:
+            kernel_main[kernel], owner[found], last = found, kernel, found
 
 
 def _anchor(kernel: str, by_name: dict):

@@ -11,7 +11,10 @@ Numbered children `0 .. n-1` become `{name: layer1, block: layer1_block, repeat:
 differ only where a block argument can say so: an argument's value (the first bottleneck's stride, as
 `first: {conv2_stride: 2}`, or one value per repetition, `"[1, 2, 1][i]"`), or a layer present in some
 repetitions only (the first bottleneck's `downsample`, switched by `if:`; a switched-off layer passes its input
-on, as the other repetitions read it). Otherwise they are written one by one, named `layer1_0`, `layer1_1`.
+on, as the other repetitions read it), at most `repeats.MAX_SWITCHES` of them.
+Otherwise they are written one by one, named `layer1_0`, `layer1_1`. The block is named after the children's
+module class where the file records it (the dynamo exporter's metadata: `Bottleneck`, `CNBlock`), else
+`layer1_block`.
 """
 
 from __future__ import annotations
@@ -19,52 +22,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from costcalc.importers.onnx.naming import spec_name
-
-
-@dataclass
-class Entry:
-    """One entry of a spec's layer list, before it is located and written."""
-
-    name: str
-    op: str | None = None  # a layer's op
-    args: dict = field(default_factory=dict)  # the op's arguments in the op function's form
-    sources: list | None = None  # `from:` names; None: the entry before it
-    layers: list | None = None  # a nested list of entries
-    block: str | None = None  # a block used with `repeat:`
-    repeat: int | None = None
-    block_args: dict = field(default_factory=dict)  # name -> value or expression text
-    first: dict = field(default_factory=dict)
-    cond: str | None = None  # `if:` expression
-    loc: object = None
-    note: str = ""
-
-
-@dataclass
-class Block:
-    name: str
-    args: dict  # name -> default
-    layers: list  # [Entry]
+from costcalc.importers.onnx.repeats import Entry, base_ref, repeat_block, unique
 
 
 @dataclass
 class _Group:
     name: str
     items: list = field(default_factory=list)  # _Group or Layer, in order
+    path: tuple = ()  # the module path it stands for
+    kind: str | None = None  # the module's class, where the file records it
 
 
-def nest(layers: list, output_ref: str) -> tuple:
-    """(the top-level entries, the blocks they use) for the imported `layers`."""
-    root = _tree(layers)
+def nest(layers: list, output_ref: str, classes: dict | None = None) -> tuple:
+    """(the top-level entries, the blocks they use) for the imported `layers`; `classes` maps module paths (their
+    components) to the module's class name, where the file records them (`naming.module_classes`)."""
+    root = _tree(layers, {_spec_path(path): name for path, name in (classes or {}).items()})
     readers = _readers(layers, output_ref)
     blocks: list = []
     return _scope(root.items, "input", readers, blocks, set()), blocks
+
+
+def _spec_path(components) -> tuple:
+    return tuple(spec_name(c) if not c.isdigit() else c for c in components)
 
 
 def _paths(layers: list) -> list:
     """Each layer's path: its module's path; in a module that holds other modules too (a block's `add`), or at
     the top, the path goes on with the layer's costcalc op (`add`, `flatten`: the exporters' own names, `Add_3`,
     `view_1`, carry counters and aten's words); a name met twice in one place gets `_2`, `_3`, ..."""
-    modules = [tuple(spec_name(c) if not c.isdigit() else c for c in layer.module[0]) for layer in layers]
+    modules = [_spec_path(layer.module[0]) for layer in layers]
     prefixes = {m[:k] for m in modules for k in range(len(m))}
     paths, seen = [], set()
     for layer, m in zip(layers, modules):
@@ -78,7 +64,7 @@ def _paths(layers: list) -> list:
     return paths
 
 
-def _tree(layers: list) -> _Group:
+def _tree(layers: list, classes: dict) -> _Group:
     """Layers grouped by their paths' prefixes, a group per run of consecutive layers under one prefix."""
     root = _Group("")
     for layer, path in zip(layers, _paths(layers)):
@@ -86,7 +72,8 @@ def _tree(layers: list) -> _Group:
         for comp in path[:-1]:
             last = group.items[-1] if group.items else None
             if not (isinstance(last, _Group) and last.name == comp):
-                last = _Group(comp)
+                prefix = (*group.path, comp)
+                last = _Group(comp, path=prefix, kind=classes.get(prefix))
                 group.items.append(last)
             group = last
         layer.local = path[-1]
@@ -100,14 +87,9 @@ def _readers(layers: list, output_ref: str) -> dict:
     for i, layer in enumerate(layers):
         layer.index = i
         for ref in layer.inputs:
-            readers.setdefault(_base(ref), set()).add(i)
-    readers.setdefault(_base(output_ref), set()).add(len(layers))
+            readers.setdefault(base_ref(ref), set()).add(i)
+    readers.setdefault(base_ref(output_ref), set()).add(len(layers))
     return readers
-
-
-def _base(ref: str) -> str:
-    """The layer a ref names (`split.1` is output 1 of layer `split`)."""
-    return ref.rpartition(".")[0] if ref.rpartition(".")[2].isdigit() and "." in ref else ref
 
 
 def _members(item) -> list:
@@ -120,7 +102,7 @@ def _boundary(group: _Group, readers: dict):
     members = _members(group)
     inside = {m.name for m in members}
     indices = {m.index for m in members}
-    outside = {ref for m in members for ref in m.inputs if _base(ref) not in inside}
+    outside = {ref for m in members for ref in m.inputs if base_ref(ref) not in inside}
     last = members[-1]
     if len(outside) != 1 or last.outputs != 1:
         return None
@@ -154,7 +136,7 @@ def _scope(items: list, scope_input: str, readers: dict, blocks: list, block_nam
     entries = []
     previous = scope_input
     for item, name in expanded:
-        local = _unique(spec_name(name), used)
+        local = unique(spec_name(name), used)
         if isinstance(item, _Group):
             source = _boundary(item, readers)
             entry = _group_entry(item, local, source, readers, blocks, block_names)
@@ -183,14 +165,6 @@ def _local_ref(ref: str, names: dict) -> str:
     return f"{names[base]}.{k}"
 
 
-def _unique(name: str, used: set) -> str:
-    candidate, k = name, 2
-    while candidate in used:
-        candidate, k = f"{name}_{k}", k + 1
-    used.add(candidate)
-    return candidate
-
-
 def _group_entry(group: _Group, local: str, source: str, readers: dict, blocks: list, block_names: set) -> Entry:
     children = group.items
     first = _members(group)[0]
@@ -199,7 +173,8 @@ def _group_entry(group: _Group, local: str, source: str, readers: dict, blocks: 
         trial_blocks, trial_names = list(blocks), set(block_names)  # kept only if the repeat is written
         lists = [_scope(c.items, _boundary(c, readers), readers, trial_blocks, trial_names, c.name)
                  for c in children]
-        repeated = _repeat(local, lists, trial_blocks, trial_names)
+        kinds = {c.kind for c in children}
+        repeated = repeat_block(local, lists, trial_blocks, trial_names, kinds.pop() if len(kinds) == 1 else None)
         if repeated is not None:
             blocks[:] = trial_blocks
             block_names.update(trial_names)
@@ -209,175 +184,3 @@ def _group_entry(group: _Group, local: str, source: str, readers: dict, blocks: 
         if chained and all(c.op == first.op and c.args == first.args and c.outputs == 1 for c in children):
             return Entry(local, op=first.op, args=first.args, repeat=len(children), loc=first.loc, note=first.note)
     return Entry(local, layers=_scope(children, source, readers, blocks, block_names, local), loc=first.loc)
-
-
-# ---- repeated blocks -------------------------------------------------------------------------------------------
-
-
-def _effective_inputs(entries: list) -> dict:
-    """name -> the names an entry reads (`from:`, or the entry before it)."""
-    out, previous = {}, "input"
-    for e in entries:
-        out[e.name] = list(e.sources) if e.sources is not None else [previous]
-        previous = e.name
-    return out
-
-
-def _same_group(a: Entry, b: Entry) -> bool:
-    if (a.layers is None) != (b.layers is None) or a.block != b.block or a.repeat != b.repeat:
-        return False
-    if a.layers is None:
-        return a.op == b.op and a.args == b.args and a.block_args == b.block_args and a.first == b.first
-    return len(a.layers) == len(b.layers) and all(
-        x.name == y.name and x.sources == y.sources and x.cond == y.cond and _same_group(x, y)
-        for x, y in zip(a.layers, b.layers))
-
-
-def _repeat(name: str, lists: list, blocks: list, block_names: set) -> Entry | None:
-    """One block with `repeat:` for the repetitions' entry lists, or None when they differ beyond its arguments."""
-    per_rep: dict = {}
-    layers = _merge(lists, per_rep, "")
-    if layers is None:
-        return None
-    block = Block(_unique(f"{name}_block", block_names), {}, layers)
-    first, given = {}, {}
-    for arg, values in per_rep.items():
-        rest = values[1:]
-        if all(v == rest[0] for v in rest):
-            block.args[arg] = rest[0]
-            if values[0] != rest[0]:
-                first[arg] = values[0]
-        else:
-            block.args[arg] = values[-1]
-            given[arg] = "[" + ", ".join(_expr(v) for v in values) + "][i]"
-    same = next((b for b in blocks if b.args == block.args and _form(b.layers) == _form(block.layers)), None)
-    if same is not None:  # the block of an earlier repetition, or of an earlier stage
-        block_names.discard(block.name)
-        block = same
-    else:
-        blocks.append(block)
-    return Entry(name, block=block.name, repeat=len(lists), block_args=given, first=first, loc=layers[0].loc)
-
-
-def _form(entries: list) -> tuple:
-    """What a list of entries says, without where it came from: equal forms are the same layers."""
-    return tuple((e.name, e.op, tuple(sorted((k, str(v)) for k, v in e.args.items())), tuple(e.sources or ()),
-                  e.block, e.repeat, tuple(sorted(e.block_args.items())), tuple(sorted(e.first.items())), e.cond,
-                  _form(e.layers) if e.layers is not None else None) for e in entries)
-
-
-def _merge(lists: list, per_rep: dict, prefix: str) -> list | None:
-    """The template entries of one list in every repetition (None for a repetition where the list's group is
-    switched off), the differences made block arguments in `per_rep` (name -> one value per repetition)."""
-    live = [entries for entries in lists if entries is not None]
-    order = _union([[e.name for e in entries] for entries in live])
-    if not order:
-        return None
-    versions_of = {n: [e for entries in live for e in entries if e.name == n] for n in order}
-    t_inputs, previous, first_inputs = {}, "input", {}
-    for entries in live:
-        inputs = _effective_inputs(entries)
-        for e in entries:
-            first_inputs.setdefault(e.name, inputs[e.name])
-    for n in order:  # an entry reads the entry before it, if it does so everywhere, else what it reads first
-        t_inputs[n] = [previous] if all(v.sources is None for v in versions_of[n]) else first_inputs[n]
-        previous = n
-    previous = "input"
-    for entries in live:
-        present = {e.name for e in entries}
-        inputs = _effective_inputs(entries)
-        if any([_resolve(n, present, t_inputs) for n in t_inputs[e.name]] != inputs[e.name] for e in entries):
-            return None
-        if entries and _resolve(order[-1], present, t_inputs) != entries[-1].name:  # the list's output
-            return None
-    template = []
-    for n in order:
-        t = versions_of[n][0]
-        sources = None if t_inputs[n] == [previous] else list(t_inputs[n])
-        template.append(Entry(n, op=t.op, args=t.args, sources=sources, layers=t.layers, block=t.block,
-                              repeat=t.repeat, block_args=t.block_args, first=t.first, cond=t.cond, loc=t.loc,
-                              note=t.note))
-        previous = n
-    by_name = [None if entries is None else {e.name: e for e in entries} for entries in lists]
-    merged = []
-    for t in template:
-        versions = [None if p is None else p.get(t.name) for p in by_name]
-        entry = Entry(t.name, op=t.op, args=dict(t.args), sources=t.sources, layers=t.layers, block=t.block,
-                      repeat=t.repeat, block_args=t.block_args, first=t.first, loc=t.loc, note=t.note)
-        if any(p is not None and v is None for p, v in zip(by_name, versions)):
-            if len(t_inputs[t.name]) != 1:  # switched off, a layer passes on its one input
-                return None
-            arg = _arg_name(f"with_{prefix}{t.name}", per_rep)
-            per_rep[arg] = [0 if p is not None and v is None else 1 for p, v in zip(by_name, versions)]
-            entry.cond = arg
-        known = [v for v in versions if v is not None]
-        if t.layers is not None:
-            inner = _merge([v.layers if v is not None else None for v in versions], per_rep, f"{prefix}{t.name}_")
-            if inner is None or any(v.layers is None for v in known):
-                return None
-            entry.layers = inner
-        elif t.op is None:
-            if not all(_same_group(t, v) for v in known):
-                return None
-        else:
-            if any(v.op != t.op for v in known):
-                return None
-            for key in sorted({k for v in known for k in v.args}):
-                values = [_square(v.args.get(key)) if v is not None else None for v in versions]
-                present = [v for v in values if v is not None]
-                if len(present) != len(known):
-                    return None
-                if all(v == present[0] for v in present):
-                    continue
-                arg = _arg_name(f"{prefix}{t.name}_{key}", per_rep)
-                fill = present[-1]
-                per_rep[arg] = [v if v is not None else fill for v in values]
-                entry.args[key] = arg
-        merged.append(entry)
-    return merged
-
-
-def _union(orders: list) -> list:
-    """One order of all the names that keeps each repetition's order (a name met first is put after the name
-    before it); [] when two repetitions order their common names differently."""
-    merged: list = []
-    for names in orders:
-        at = 0
-        for n in names:
-            if n in merged:
-                k = merged.index(n)
-                if k < at:
-                    return []
-                at = k + 1
-            else:
-                merged.insert(at, n)
-                at += 1
-    return merged
-
-
-def _resolve(name: str, present: set, t_inputs: dict, depth: int = 0):
-    """What a name of the template stands for in a repetition where some entries are left out (switched off, an
-    entry passes its one input on)."""
-    base = _base(name)
-    if name == "input" or base in present or depth > len(t_inputs) or base not in t_inputs:
-        return name
-    passed = t_inputs[base]
-    return _resolve(passed[0], present, t_inputs, depth + 1) if len(passed) == 1 else None
-
-
-def _arg_name(base: str, taken: dict) -> str:
-    name = spec_name(base).replace("-", "_")
-    return _unique(name, set(taken))
-
-
-def _square(value):
-    """A pair as a spec writes it: one number when square."""
-    if isinstance(value, tuple) and len(value) == 2:
-        return value[0] if value[0] == value[1] else list(value)
-    return value
-
-
-def _expr(value) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value) if not isinstance(value, list) else "[" + ", ".join(map(str, value)) + "]"

@@ -99,3 +99,24 @@ def folded_batchnorm(node) -> bool:
         return True
     inputs = node.proto.input
     return len(inputs) > 2 and bool(inputs[2]) and inputs[1].startswith("onnx::Conv")
+
+
+def module_classes(node) -> dict:
+    """{module path components: the module's class name} that a dynamo export's node metadata records
+    (`pkg.torch.onnx.class_hierarchy` beside `name_scopes`, or `namespace`'s `path: class` pairs), e.g.
+    {('layer1', '0'): 'Bottleneck'}; {} when the file does not say."""
+    meta = {p.key: p.value for p in node.proto.metadata_props}
+    scopes = _literal_list(meta.get("pkg.torch.onnx.name_scopes"))
+    classes = _literal_list(meta.get("pkg.torch.onnx.class_hierarchy"))
+    if (scopes is None or classes is None or len(scopes) != len(classes)) and "namespace" in meta:
+        pairs = [part.split(":", 1) for part in meta["namespace"].split("/")]
+        scopes, classes = [p[0].strip() for p in pairs], [p[1].strip() if len(p) > 1 else "" for p in pairs]
+    if not scopes or not classes or len(scopes) != len(classes):
+        return {}
+    found = {}
+    for scope, cls in zip(scopes[1:-1], classes[1:-1]):  # the model itself and the op are no module of a path
+        name = cls.rpartition(".")[2]
+        if scope and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            found[_components(scope)] = name
+    return found
+

@@ -9,7 +9,7 @@ import re
 
 from costcalc.errors import Loc
 from costcalc.importers.onnx.hierarchy import nest
-from costcalc.importers.onnx.naming import YAML_WORDS, spec_name
+from costcalc.importers.onnx.naming import YAML_WORDS, module_classes, spec_name
 from costcalc.ops import OPS
 from costcalc.spec.loader import YList, YMap
 
@@ -26,7 +26,10 @@ def document(imp, sample: tuple) -> YMap:
               + (f", {producer})" if producer else ")"))
     if imp.folded_batchnorms:
         name += f" [batchnorm folded into {imp.folded_batchnorms} convs]"
-    entries, blocks = nest(imp.layers, imp.output_ref)
+    classes = {}
+    for node in imp.nodes:
+        classes.update(module_classes(node))
+    entries, blocks = nest(imp.layers, imp.output_ref, classes)
     doc = _ymap({"name": spec_name(name) if not imp.folded_batchnorms else name, "source": source,
                  "input": list(sample)}, loc)
     if blocks:
