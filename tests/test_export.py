@@ -13,6 +13,7 @@ from tests.conftest import SPECS
 onnx = pytest.importorskip("onnx")
 
 from costcalc.exporters.onnx import BUILDERS, export, save  # noqa: E402
+from tests.modern_cases import CASES  # noqa: E402
 
 ALL_SPECS = sorted(str(p.relative_to(SPECS.parent)) for p in SPECS.rglob("*.yaml"))
 
@@ -37,28 +38,9 @@ def test_round_trip_keeps_totals_and_names(spec, tmp_path):
 
 
 # One small network per form each op of the registry is exported in (the shipped specs use the seed ops): its
-# round trip gives the spec's totals and names. The three layers before and after read and write its tensor.
-OP_CASES = {
-    "conv_transpose": "{op: conv_transpose, out: 6, k: 3, stride: 2, pad: 1, output_padding: 1, bias: true}",
-    "conv_transpose_groups": "{op: conv_transpose, out: 8, k: 4, stride: 2, pad: 1, groups: 2}",
-    "layernorm": "{op: layernorm}",
-    "layernorm_plain": "{op: layernorm, affine: false}",
+# round trip gives the spec's totals and names. A 1x1 conv before it and a relu after it write and read its tensor.
+OP_CASES = {**{k: v for k, v in CASES.items() if k != "adaptive_avgpool_up"},
     "layernorm_flat": "[{op: gap}, {op: flatten}, {op: layernorm}]",
-    "groupnorm": "{op: groupnorm, groups: 2}",
-    "groupnorm_plain": "{op: groupnorm, groups: 4, affine: false}",
-    "layer_scale": "{op: layer_scale}",
-    "hardtanh": "{op: hardtanh, min_val: -0.5, max_val: 0.7}",
-    "gelu": "{op: gelu}",
-    "gelu_tanh": "{op: gelu, approximate: tanh}",
-    "mish": "{op: mish}",
-    "softmax": "{op: softmax}",
-    "adaptive_avgpool": "{op: adaptive_avgpool, out: [4, 2]}",
-    "adaptive_maxpool": "{op: adaptive_maxpool, out: 1}",
-    "resize": "{op: resize, scale: 2}",
-    "resize_bilinear": "{op: resize, size: [12, 20], mode: bilinear}",
-    "resize_fraction": "{op: resize, scale: 1.5}",
-    "pad": "{op: pad, pad: [1, 2], pad_end: [0, 3], value: 0.5}",
-    "slice": "{op: slice, out: 3, start: 2}",
     "select": "{op: select, out: 5}",
     "select_flat": "[{op: gap}, {op: flatten}, {op: select, out: 6}]",
     "dropout": "{op: dropout, p: 0.2}",
@@ -80,7 +62,7 @@ OP_CASES = {
 }
 # Forms the importer reads back as another op of other costs, by design: adaptive pooling to a larger size is
 # written as a nearest Resize (every window one pixel), which imports as a resize (no arithmetic).
-NOT_ROUND_TRIP = {"adaptive_avgpool_up": "{op: adaptive_avgpool, out: [16, 24]}"}
+NOT_ROUND_TRIP = {"adaptive_avgpool_up": CASES["adaptive_avgpool_up"]}
 
 
 def _op_spec(write_spec, body: str) -> str:

@@ -13,30 +13,7 @@ pytest.importorskip("onnxruntime")
 
 from costcalc.analysis.verify_runtime import verify_against_onnxruntime  # noqa: E402
 from costcalc.exporters.onnx import export  # noqa: E402
-
-CASES = {
-    "conv_transpose": "{op: conv_transpose, out: 6, k: 3, stride: 2, pad: 1, output_padding: 1, bias: true}",
-    "conv_transpose_groups": "{op: conv_transpose, out: 8, k: 4, stride: 2, pad: 1, groups: 2}",
-    "layernorm": "{op: layernorm}",
-    "layernorm_plain": "{op: layernorm, affine: false}",
-    "groupnorm": "{op: groupnorm, groups: 2}",
-    "groupnorm_plain": "{op: groupnorm, groups: 4, affine: false}",
-    "layer_scale": "{op: layer_scale}",
-    "hardtanh": "{op: hardtanh, min_val: -0.5, max_val: 0.7}",
-    "gelu": "{op: gelu}",
-    "gelu_tanh": "{op: gelu, approximate: tanh}",
-    "mish": "{op: mish}",
-    "softmax": "{op: softmax}",
-    "adaptive_avgpool": "{op: adaptive_avgpool, out: [4, 2]}",
-    "adaptive_maxpool": "{op: adaptive_maxpool, out: 1}",
-    "adaptive_avgpool_up": "{op: adaptive_avgpool, out: [16, 24]}",  # every window one pixel, repeated
-    "resize": "{op: resize, scale: 2}",
-    "resize_bilinear": "{op: resize, size: [12, 20], mode: bilinear}",
-    "resize_bilinear_fraction": "{op: resize, scale: 1.5, mode: bilinear}",
-    "resize_fraction": "{op: resize, scale: 1.5}",
-    "pad": "{op: pad, pad: [1, 2], pad_end: [0, 3], value: 0.5}",
-    "slice": "{op: slice, out: 3, start: 2}",
-}
+from tests.modern_cases import CASES  # noqa: E402
 
 
 def _spec(write_spec, body: str) -> str:

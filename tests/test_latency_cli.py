@@ -206,11 +206,11 @@ def test_calibrate_refuses_cpu_clock_with_threads(run, tmp_path):
 def test_the_context_factor_is_fitted_on_the_whole_networks_only(monkeypatch):
     import numpy as np
 
-    from costcalc.latency import calibration
+    from costcalc.latency import calibration, networks
     from costcalc.latency.calibration import WHOLE, Network, calibrate
 
     truth = Truth()
-    every = calibration.families(np.random.default_rng(0))
+    every = networks.families(np.random.default_rng(0))
     few = [n for family, networks in every.items() if family != WHOLE for n in networks[:6]] + every[WHOLE][:5]
     monkeypatch.setattr(calibration, "interleaved", lambda rng: few)
 

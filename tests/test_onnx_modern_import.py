@@ -202,3 +202,18 @@ def test_select_costs_by_the_index_length(tmp_path):
     graph = load(net.save(y, tmp_path / "select.onnx"))
     (node,) = [n for n in graph.nodes if n.op == "select"]
     assert (node.counts.params, node.counts.memory_access) == (0, 4 * 64 + 5 * 64)
+
+
+def test_formula_search_is_bounded(tmp_path):
+    """A tensor read by 1,000 element-wise nodes: the formula search looks at a bounded number of them (each is
+    then a `scale` layer of its own), in bounded time."""
+    import time
+
+    net = Net((1, 4, 6, 6), "wide")
+    y = net.conv("x", 4, 1)
+    outs = [net.node("Mul", [y, _const(net, float(k))], f"/m{k}/Mul") for k in range(1000)]
+    path = net.save(net.node("Sum", outs, "/sum/Sum"), tmp_path / "wide.onnx")
+    start = time.perf_counter()
+    graph = load(path)
+    assert time.perf_counter() - start < 30
+    assert [n.op for n in graph.nodes].count("scale") == 1000

@@ -13,6 +13,7 @@ costed by costcalc's op function like any other layer; anything else is left to 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 
 import numpy as np
 
@@ -44,7 +45,7 @@ EVALUATE = {
     "Erf": _erf,
     "Tanh": np.tanh,
     "Softplus": _softplus,
-    "Sqrt": lambda a: np.sqrt(np.abs(a)),
+    "Sqrt": np.sqrt,
     "Neg": lambda a: -a,
 }
 MAIN_OPS = ("Erf", "Tanh", "Softplus")  # the node a formula's layer is named after (costcalc's exporter names it so)
@@ -53,8 +54,9 @@ MAIN_OPS = ("Erf", "Tanh", "Softplus")  # the node a formula's layer is named af
 def _number(imp, name: str):
     """The value of a constant number (a tensor of one element), or None."""
     t = imp.tensors.get(name)
-    if t is None:
-        t = imp.demand(name)
+    producer = imp.producer_index.get(name)
+    if t is None and producer is not None and imp.nodes[producer].op == "Constant":  # torch writes it just before
+        t = imp.demand(name)  # its reader, after the formula's first node: evaluated now
     if not isinstance(t, Const) or math.prod(t.shape) != 1 or not imp.readable(t):
         return None
     return float(np.asarray(imp.const_value(None, t, "a constant")).reshape(-1)[0])
@@ -101,14 +103,17 @@ def _grow(imp, node, x_name: str) -> tuple:
         changed = False
         known = {x_name, *produced}
         for t in known:
-            for i in imp.consumers.get(t, []):
+            users = imp.consumers.get(t, [])  # in node order: only the nodes after `node` can be in the formula
+            for i in users[bisect_right(users, node.index):]:
                 other = imp.nodes[i]
-                if (i <= node.index or i in region or i in imp.done or i not in imp.needed_nodes or other.op not in EVALUATE
+                if (i in region or i in imp.done or i not in imp.needed_nodes or other.op not in EVALUATE
                         or other.proto.domain not in ("", "ai.onnx") or not _inputs_known(imp, other.proto, known)):
                     continue
                 region.add(i)
                 produced.update({o: i for o in other.proto.output})
                 changed = True
+                if len(region) >= MAX_FORMULA_NODES:  # bounded work on any graph: no formula is this long
+                    return region, produced
     return region, produced
 
 

@@ -19,13 +19,19 @@ def shape(imp, node) -> None:
     imp.set(node, 0, Const((len(x.shape[start:end]),), np.array(x.shape[start:end], dtype=np.int64)))
 
 
-def conv(imp, node) -> None:
+def conv_inputs(imp, node, what: str = "convolutions") -> tuple:
+    """(input, weight, bias or None) of a Conv or ConvTranspose: constant 4-D weights on an N x C x H x W input."""
     x, w, b = imp.get(node, 0), imp.get(node, 1), imp.get(node, 2)
     if isinstance(w, Data) or isinstance(b, Data):
         imp.fail(node, "its weights are computed from the network's input: costcalc needs them constant")
     if len(x.shape) != 4 or len(w.shape) != 4:
-        imp.fail(node, f"costcalc costs 2-D convolutions (N x C x H x W input), not input {fmt(x.shape)} "
+        imp.fail(node, f"costcalc costs 2-D {what} (N x C x H x W input), not input {fmt(x.shape)} "
                         f"with weights {fmt(w.shape)}")
+    return x, w, b
+
+
+def conv(imp, node) -> None:
+    x, w, b = conv_inputs(imp, node)
     groups = node.attrs.get("group", 1)
     if w.shape[1] * groups != x.shape[1]:
         imp.fail(node, f"weights {fmt(w.shape)} with group={groups} do not fit an input of {x.shape[1]} channels")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from math import floor, prod
 
-from costcalc.importers.onnx.layers import learned
+from costcalc.importers.onnx.layers import conv_inputs, learned
 from costcalc.importers.onnx.reading import Const, Data, fmt
 
 
@@ -65,12 +65,7 @@ def softmax(imp, node) -> None:
 
 
 def conv_transpose(imp, node) -> None:
-    x, w, b = imp.get(node, 0), imp.get(node, 1), imp.get(node, 2)
-    if isinstance(w, Data) or isinstance(b, Data):
-        imp.fail(node, "its weights are computed from the network's input: costcalc needs them constant")
-    if len(x.shape) != 4 or len(w.shape) != 4:
-        imp.fail(node, f"costcalc costs 2-D transposed convolutions, not input {fmt(x.shape)} with weights "
-                        f"{fmt(w.shape)}")
+    x, w, b = conv_inputs(imp, node, "transposed convolutions")
     groups = node.attrs.get("group", 1)
     if w.shape[0] != x.shape[1]:
         imp.fail(node, f"weights {fmt(w.shape)} do not fit an input of {x.shape[1]} channels")

@@ -1,0 +1,247 @@
+"""The calibration's synthetic networks (never the zoo's): one family per op class in the shapes real networks use,
+each network one unit repeated to run about TARGET_S, and random whole networks (WHOLE) for the context factor.
+See costcalc.latency.calibration for how they are measured and fitted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from costcalc.latency.profile import uniform
+
+TARGET_S = 2e-3  # each network's time, on the first-guess device below
+GUESS = uniform(3e10, 6e9, 8e-6)  # FLOPs/s, bytes/s, s per kernel: only to size the networks
+MAX_REPEAT = 24
+MAX_ONE_S = 4 * TARGET_S
+WHOLE = "networks"  # the family of random whole networks: fits the context factor, not the classes
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    family: str
+    text: str  # the spec, as YAML
+
+
+def _spec(name: str, input_shape, unit: list, head: list = (), tail: list = (), repeat: int = 1) -> str:
+    lines = [f"name: {name}", f"input: [{', '.join(str(d) for d in input_shape)}]"]
+    if unit:
+        lines += ["blocks:", "  unit:", "    layers:"] + [f"      - {layer}" for layer in unit]
+    lines.append("layers:")
+    lines += [f"  - {layer}" for layer in head]
+    if unit:
+        lines.append(f"  - {{name: u, block: unit, repeat: {repeat}}}")
+    lines += [f"  - {layer}" for layer in tail]
+    return "\n".join(lines) + "\n"
+
+
+def _sized(name: str, family: str, input_shape, unit: list, head: list = (), tail: list = (), limit=MAX_ONE_S):
+    """The network with the unit repeated so that it runs about TARGET_S on GUESS; None when even one unit is
+    far longer (it would spend the budget on few shapes)."""
+    from costcalc.latency.model import estimate
+
+    one = estimate(build(_spec(name, input_shape, unit, head, tail, 1)), GUESS).total_s
+    if one > limit:
+        return None
+    repeat = int(min(MAX_REPEAT, max(1, round(TARGET_S / max(one, 1e-9)))))
+    return Network(name, family, _spec(name, input_shape, unit, head, tail, repeat))
+
+
+def build(text: str, name: str = "calibration.yaml"):
+    """The walked graph of a spec text."""
+    from costcalc.graph import build as walk
+    from costcalc.spec.loader import load_text
+    from costcalc.spec.model import spec_from_document
+
+    return walk(spec_from_document(name, load_text(text, name)))
+
+
+BN_RELU = ["{op: bn}", "{op: relu}"]
+
+
+def _conv(out, k, groups=1, extra=BN_RELU) -> list:
+    pad = k // 2
+    return [f"{{op: conv, out: {out}, k: {k}, pad: {pad}, groups: {groups}}}", *extra]
+
+
+def families(rng: np.random.Generator) -> dict:
+    """family -> list of Networks, each list in a shuffled order."""
+    out: dict = {}
+
+    def add(family, name, *args, **kwargs):
+        network = _sized(name, family, *args, **kwargs)
+        if network is not None:
+            out.setdefault(family, []).append(network)
+
+    sizes = (112, 56, 28, 14, 7)
+    blocked = (16, 32, 64, 128, 256, 512)
+    plain = (12, 20, 36, 58, 100, 116, 122, 244)
+    for c in blocked + plain:
+        for hw in sizes:
+            if c * hw * hw > 4_000_000 or c * hw * hw < 2000:
+                continue
+            add("dense", f"dense_c{c}_hw{hw}", (c, hw, hw), _conv(c, 3))
+            add("pointwise", f"pw_c{c}_hw{hw}", (c, hw, hw), _conv(c, 1))
+            for ratio in (2, 4, 6):
+                if c * ratio <= 2048 and rng.random() < 0.5:
+                    add("pointwise", f"pw_c{c}x{ratio}_hw{hw}", (c, hw, hw), _conv(c * ratio, 1) + _conv(c, 1))
+            for k in (3, 5):
+                add("depthwise", f"dw{k}_c{c}_hw{hw}", (c, hw, hw), _conv(c, k, c))
+    for c in (16, 24, 32, 64, 96, 144, 240, 384, 576, 58, 116):  # stride 2: one layer, as in downsampling units
+        for hw in (112, 56, 28, 14):
+            if 2000 <= c * hw * hw <= 2_500_000:
+                for k in (3, 5):
+                    add("depthwise", f"dw{k}s2_c{c}_hw{hw}", (c, hw, hw), [],
+                        [f"{{op: conv, out: {c}, k: {k}, stride: 2, pad: {k // 2}, groups: {c}}}", *BN_RELU])
+                add("dense", f"dense_s2_c{c}_hw{hw}", (c, hw, hw), [],
+                    [f"{{op: conv, out: {2 * c}, k: 3, stride: 2, pad: 1}}", *BN_RELU])
+    for c in (64, 128, 256, 512, 1024):
+        for hw in (56, 28, 14, 7):
+            if c * hw * hw > 2_500_000:
+                continue
+            for g in (2, 4, 8, 16, 32, 64):
+                if c // g >= 2:
+                    add("grouped", f"g{g}_c{c}_hw{hw}", (c, hw, hw), _conv(c, 3, g))
+    for c in (48, 60, 96, 120, 240, 480, 960):  # 1x1 grouped convs, as ShuffleNet V1's and CondenseNet's
+        for hw in (56, 28, 14, 7):
+            if c * hw * hw > 1_600_000:
+                continue
+            for g in (2, 3, 4, 8):
+                if c % g == 0:
+                    add("grouped", f"pwg{g}_c{c}_hw{hw}", (c, hw, hw), _conv(c, 1, g, ["{op: bn}"]))
+    tiny = {"relu": "{op: relu}", "sigmoid": "{op: sigmoid}", "maxpool": "{op: maxpool, k: 3, stride: 1, pad: 1}",
+            "shuffle": "{op: shuffle, groups: 2}", "pw": _conv(8, 1, 1, [])[0], "dense": _conv(8, 3, 1, [])[0],
+            "dw": _conv(8, 3, 8, [])[0], "select": "{op: select, out: 8}", "add": "{op: add, from: [input, input]}"}
+    for label, op in tiny.items():
+        for c, hw in ((8, 4), (16, 8)):  # tiny kernels: the time is the runtime's per-kernel overhead
+            add("overhead", f"tiny_{label}_c{c}_hw{hw}", (c, hw, hw), [op.replace("out: 8", f"out: {c}")
+                                                                       .replace("groups: 8", f"groups: {c}")])
+    for c in (16, 24, 32, 64):  # the first conv: a few-channel image, stride 2
+        for k in (3, 7):
+            add("dense", f"stem{k}_c{c}", (3, 224, 224), [], [f"{{op: conv, out: {c}, k: {k}, stride: 2, "
+                                                               f"pad: {k // 2}}}", *BN_RELU])
+    for f in (128, 256, 512, 768, 1024, 1280, 1536, 2048, 4096):
+        for out_f in (f, 1000, 10):
+            add("fc", f"fc_{f}_{out_f}", (f,), [f"{{op: fc, out: {f}}}"] if out_f == f else [],
+                tail=[f"{{op: fc, out: {out_f}}}"] if out_f != f else [])
+    elementwise_ops = ("relu", "relu6", "sigmoid", "swish", "hardswish", "tanh", "leaky_relu", "hardsigmoid", "bn",
+                       "{op: scale, factor: 0.5}", "gelu", "{op: gelu, approximate: tanh}", "mish", "layernorm",
+                       "{op: groupnorm, groups: 2}", "layer_scale", "hardtanh")
+    for c, hw in ((16, 112), (32, 56), (64, 56), (128, 28), (256, 14), (512, 7), (58, 28), (116, 14)):
+        for op in elementwise_ops:
+            entry = op if op.startswith("{") else f"{{op: {op}}}"
+            label = ("_".join(part.split(":")[-1].strip(" }") for part in op.split(",")) if op.startswith("{")
+                     else op)
+            add("elementwise", f"ew_{label}_c{c}_hw{hw}", (c, hw, hw), [entry])
+        add("elementwise", f"ew_add_c{c}_hw{hw}", (c, hw, hw), ["{name: r, op: relu}", "{op: add, from: [r, input]}"])
+        add("elementwise", f"ew_mul_c{c}_hw{hw}", (c, hw, hw), ["{name: r, op: relu}", "{op: mul, from: [r, input]}"])
+        add("elementwise", f"ew_se_c{c}_hw{hw}", (c, hw, hw),
+            ["{name: g, op: gap, from: input}", "{name: s, op: sigmoid}", "{op: mul, from: [input, s]}"])
+        for op in ("maxpool", "avgpool"):
+            add("pooling", f"{op}_c{c}_hw{hw}", (c, hw, hw), [f"{{op: {op}, k: 3, stride: 1, pad: 1}}"])
+        add("pooling", f"gap_c{c}_hw{hw}", (c, hw, hw), [], tail=["{op: gap}"])
+        add("pooling", f"mean_c{c}_hw{hw}", (c, hw, hw), [], tail=["{op: mean}"])
+        half = c // 2
+        add("data_movement", f"shuffle_c{c}_hw{hw}", (c, hw, hw), ["{op: shuffle, groups: 2}"])
+        add("data_movement", f"split_c{c}_hw{hw}", (c, hw, hw),
+            [f"{{name: s, op: split, sizes: [{half}, {c - half}]}}", "{name: r, op: relu, from: s.1}",
+             "{op: concat, from: [s.0, r]}"])
+        add("data_movement", f"select_c{c}_hw{hw}", (c, hw, hw), [f"{{op: select, out: {c}}}"])
+        add("data_movement", f"reorder_c{c}_hw{hw}", (c, hw, hw),
+            [*_conv(c, 1, 1, ["{op: relu}"]), "{op: shuffle, groups: 2}"])
+        add("data_movement", f"concat_c{c}_hw{hw}", (c, hw, hw),
+            ["{name: a, op: relu}", f"{{op: conv, out: {c}, k: 1, from: input}}", "{name: b, op: relu}",
+             "{name: cat, op: concat, from: [a, b]}", f"{{op: conv, out: {c}, k: 1}}"])
+        add("branches", f"dense_layer_c{c}_hw{hw}", (c, hw, hw),
+            ["{op: bn}", "{op: relu}", "{op: conv, out: 128, k: 1}", "{op: bn}", "{op: relu}",
+             "{name: g, op: conv, out: 32, k: 3, pad: 1}", "{op: concat, from: [input, g]}"])
+    for c, hw in ((32, 56), (64, 28), (128, 28), (116, 14), (240, 14), (232, 7)):
+        for n in (1, 2, 4):
+            width = c // n // 8 * 8 or c // n
+            branches = [f"{{name: b{i}, op: conv, out: {width}, k: 1, from: input}}" for i in range(n)]
+            cat = f"{{op: concat, from: [{', '.join(f'b{i}' for i in range(n))}]}}"
+            add("branches", f"parallel{n}_c{c}_hw{hw}", (width * n, hw, hw),
+                branches + [cat] if n > 1 else branches[:1])
+            add("branches", f"series{n}_c{c}_hw{hw}", (c, hw, hw), [f"{{op: conv, out: {c}, k: 1}}"] * n)
+        add("branches", f"residual_c{c}_hw{hw}", (c, hw, hw),
+            ["{name: a, op: conv, out: %d, k: 1}" % c, "{op: bn}", "{op: relu}", "{op: conv, out: %d, k: 3, pad: 1}" % c,
+             "{name: b, op: bn}", "{op: add, from: [b, input]}", "{op: relu}"], head=[f"{{op: conv, out: {c}, k: 1}}"])
+        add("branches", f"preact_c{c}_hw{hw}", (c, hw, hw),
+            ["{op: bn}", "{op: relu}", "{op: conv, out: %d, k: 3, pad: 1}" % c])
+        add("branches", f"unit_v2_c{c}_hw{hw}", (c, hw, hw),
+            ["{name: s, op: split, parts: 2}", "{op: conv, out: %d, k: 1, from: s.1}" % (c // 2), "{op: bn}",
+             "{op: relu}", "{op: conv, out: %d, k: 3, pad: 1, groups: %d}" % (c // 2, c // 2), "{op: bn}",
+             "{op: conv, out: %d, k: 1}" % (c // 2), "{op: bn}", "{name: r, op: relu}",
+             "{name: cat, op: concat, from: [s.0, r]}", "{op: shuffle, groups: 2}"])
+    for i in range(40):
+        add("mixed", f"mixed{i}", *_random_network(rng))
+    for i in range(48):
+        add(WHOLE, f"net{i}", *_random_whole(rng), limit=8 * MAX_ONE_S)
+    for family in out.values():
+        rng.shuffle(family)
+    return out
+
+
+def _random_whole(rng: np.random.Generator) -> tuple:
+    """A small random network from image to classes, as efficient CNNs are built (none of the zoo's): a stride-2
+    stem, stages of inverted-residual or plain units whose width, expansion, kernel, stride, activation and
+    squeeze-excitation are drawn, a 1x1 conv, global pooling and an fc: (input shape, [], layers)."""
+    size = int(rng.choice([96, 128, 160, 224]))
+    c = int(rng.choice([8, 16, 24, 32]))
+    layers = [f"{{op: conv, out: {c}, k: 3, stride: 2, pad: 1}}", *BN_RELU]
+    act = str(rng.choice(["relu", "relu6", "swish", "hardswish"]))
+    for stage in range(int(rng.integers(3, 6))):
+        out = int(min(640, c * rng.choice([1, 1.5, 2]) // 4 * 4 or 4))
+        for unit in range(int(rng.integers(1, 4))):
+            stride = 2 if unit == 0 and stage > 0 else 1
+            k = int(rng.choice([3, 5]))
+            mid = c * int(rng.choice([1, 3, 4, 6]))
+            name = f"s{stage}u{unit}"
+            body = [f"{{name: {name}_in, op: identity}}"] if stride == 1 and out == c else []
+            body += [f"{{op: conv, out: {mid}, k: 1}}", "{op: bn}", f"{{op: {act}}}",
+                     f"{{op: conv, out: {mid}, k: {k}, stride: {stride}, pad: {k // 2}, groups: {mid}}}", "{op: bn}",
+                     f"{{name: {name}_dw, op: {act}}}"]
+            if rng.random() < 0.3:
+                body += [f"{{op: gap}}", f"{{op: conv, out: {max(8, mid // 4)}, k: 1, bias: true}}", "{op: relu}",
+                         f"{{op: conv, out: {mid}, k: 1, bias: true}}", "{name: %s_gate, op: sigmoid}" % name,
+                         f"{{op: mul, from: [{name}_dw, {name}_gate]}}"]
+            body += [f"{{op: conv, out: {out}, k: 1}}", f"{{name: {name}_out, op: bn}}"]
+            if stride == 1 and out == c:
+                body.append(f"{{op: add, from: [{name}_out, {name}_in]}}")
+            layers += body
+            c = out
+    layers += [f"{{op: conv, out: {int(rng.choice([512, 1024, 1280]))}, k: 1}}", *BN_RELU, "{op: gap}",
+               "{op: flatten}", "{op: fc, out: 1000, bias: true}"]
+    return (3, size, size), [], layers
+
+
+def _random_network(rng: np.random.Generator) -> tuple:
+    """A small random chain of convs of every kind, element-wise ops and pooling: (input shape, unit)."""
+    c = int(rng.choice([16, 24, 32, 40, 48, 58, 64, 96, 116, 128, 160, 256]))
+    hw = int(rng.choice([56, 28, 14]))
+    unit = []
+    for _ in range(int(rng.integers(2, 6))):
+        kind = rng.choice(["pw", "dense", "dw", "group", "ew", "pool"])
+        if kind == "pw":
+            unit += _conv(c, 1, 1, ["{op: bn}"] + (["{op: relu6}"] if rng.random() < 0.5 else []))
+        elif kind == "dense":
+            unit += _conv(c, 3)
+        elif kind == "dw":
+            unit += _conv(c, int(rng.choice([3, 5])), c)
+        elif kind == "group" and c % 4 == 0:
+            unit += _conv(c, 3, int(rng.choice([2, 4])))
+        elif kind == "ew":
+            unit.append(f"{{op: {rng.choice(['swish', 'sigmoid', 'hardswish', 'relu'])}}}")
+        else:
+            unit.append("{op: maxpool, k: 3, stride: 1, pad: 1}")
+    return (c, hw, hw), unit
+
+
+def interleaved(rng: np.random.Generator) -> list:
+    """Every network, families taking turns (so that any prefix covers every family)."""
+    fams = list(families(rng).values())
+    order = []
+    for i in range(max(len(f) for f in fams)):
+        order += [f[i] for f in fams if i < len(f)]
+    return order
