@@ -28,10 +28,11 @@ Counting conventions:
                read and written, each input and parameter read once, each output written
                once; a 1x1 conv costs hw(c1+c2) + c1*c2/g. The batch multiplies
                activations, never parameters. JSON key: memory_access.
-  --convention full | 2xmac | fvcore | ptflops | thop | yolo  makes the FLOPs
-               column count all element-wise ops too, twice the multiply-adds, or what
-               fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1 or ultralytics (thop x 2)
-               print; --explain-conventions shows each one's rules, op by op.
+  --convention full | 2xmac | fvcore | ptflops | thop | yolo | deepspeed | calflops
+               makes the FLOPs column count all element-wise ops too, twice the multiply-
+               adds, or what fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1, ultralytics (thop x 2),
+               DeepSpeed 0.19.8's flops profiler or calflops 0.3.2 print (the last two count
+               a multiply-add as 2); --explain-conventions shows each one's rules, op by op.
 """
 
 
@@ -153,7 +154,8 @@ def main():
     """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs."""
 
 
-CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo")  # costcalc.analysis.conventions.CONVENTIONS
+CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo", "deepspeed",
+                    "calflops")  # costcalc.analysis.conventions.CONVENTIONS
 
 
 @main.command(epilog=CONVENTIONS_HELP)
@@ -172,8 +174,8 @@ CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo
               help="Memory access in bytes, N bytes per element (default: elements).")
 @click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="paper", show_default=True,
               help="What the FLOPs column counts: paper (conv + fc multiply-adds), full (plus every element-wise "
-                   "op), 2xmac (twice paper), or the count of fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1 or yolo "
-                   "(thop x 2, as ultralytics prints).")
+                   "op), 2xmac (twice paper), or the count of fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1, yolo "
+                   "(thop x 2, as ultralytics prints), deepspeed (0.19.8's profiler) or calflops 0.3.2.")
 @click.option("--explain-conventions", is_flag=True,
               help="Print, per op, what each convention counts (and, with SPEC, its FLOPs per op type), then exit.")
 @click.option("--guidelines/--no-guidelines", "with_guidelines", default=True, show_default=True,

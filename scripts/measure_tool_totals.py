@@ -1,10 +1,12 @@
-"""Measure what fvcore, ptflops and thop print for torchvision's model of every zoo spec that names one
+"""Measure what fvcore, ptflops, thop, DeepSpeed's flops profiler and calflops print for torchvision's model of every
+zoo spec that names one
 (`source: torchvision.models.NAME`), at the spec's input, and write it to tests/data/tool_totals.json, the test data
 tests/test_tool_totals.py holds costcalc's `--convention` figures against.
 
-Needs torch, torchvision and the three tools (not the test suite's environment):
+Needs torch, torchvision and the five tools (not the test suite's environment):
 
     pip install torch torchvision fvcore==0.1.5.post20221221 ptflops==0.7.5 thop==0.1.1.post2209072238
+    pip install calflops==0.3.2 transformers; DS_BUILD_OPS=0 pip install --no-build-isolation deepspeed==0.19.8
     python scripts/measure_tool_totals.py            # all of them (a few minutes)
     python scripts/measure_tool_totals.py resnet18   # some; the others keep their stored figures
 
@@ -63,10 +65,12 @@ def main(argv: list) -> int:
             totals[key] = {"model": f"torchvision.models.{model_name}", "input": inp, **measure(model_name, inp)}
             print(key, totals[key], flush=True)
     doc = {
-        "measured_with": {name: version(name) for name in ("torch", "torchvision", "fvcore", "ptflops", "thop")},
+        "measured_with": {name: version(name) for name in ("torch", "torchvision", "fvcore", "ptflops", "thop",
+                                                           "deepspeed", "calflops")},
         "how": "scripts/measure_tool_totals.py: FlopCountAnalysis(model, x).total(), get_model_complexity_info(model, "
-               "input, as_strings=False, backend='pytorch')[0], thop.profile(model, inputs=(x,))[0]; batch 1, eval "
-               "mode, random weights",
+               "input, as_strings=False, backend='pytorch')[0], thop.profile(model, inputs=(x,))[0], deepspeed's "
+               "get_model_profile(model, input_shape, as_string=False)[0], calflops.calculate_flops(model, "
+               "input_shape, output_as_string=False)[0]; batch 1, eval mode, random weights",
         "totals": dict(sorted(totals.items())),
     }
     TARGET.parent.mkdir(exist_ok=True)

@@ -1,8 +1,10 @@
-"""Run fvcore 0.1.5, ptflops 0.7.5 and thop 0.1.1 themselves, on one-op probe modules and on torchvision models, and
-compare what they print with costcalc's conventions (costcalc.analysis.conventions). An optional cross-check, not
-part of the test suite: it needs, installed by hand in a separate environment,
+"""Run fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1, DeepSpeed 0.19.8's flops profiler and calflops 0.3.2 themselves, on
+one-op probe modules and on torchvision models, and compare what they print with costcalc's conventions
+(costcalc.analysis.conventions). An optional cross-check, not part of the test suite: it needs, installed by hand in
+a separate environment,
 
     pip install torch torchvision fvcore==0.1.5.post20221221 ptflops==0.7.5 thop==0.1.1.post2209072238
+    pip install calflops==0.3.2 transformers; DS_BUILD_OPS=0 pip install --no-build-isolation deepspeed==0.19.8
 
 Usage: python scripts/tool_flops.py [--models resnet50,shufflenet_v2_x1_0]
 It prints one line per (probe, tool): the tool's count, costcalc's, and OK or DIFF; then each model's totals.
@@ -33,7 +35,7 @@ torch.library.register_fake = lambda *a, **k: (lambda f: f)
 
 from costcalc.analysis.conventions import CONVENTIONS, Site, count, recount  # noqa: E402
 
-TOOLS = ("fvcore", "ptflops", "thop")
+TOOLS = ("fvcore", "ptflops", "thop", "deepspeed", "calflops")
 
 
 def tool_flops(tool: str, model: nn.Module, x: torch.Tensor) -> int:
@@ -51,10 +53,36 @@ def tool_flops(tool: str, model: nn.Module, x: torch.Tensor) -> int:
             flops, _ = get_model_complexity_info(model, tuple(x.shape[1:]), as_strings=False,
                                                  print_per_layer_stat=False, backend="pytorch")
             return int(flops)
+        if tool == "deepspeed":
+            from deepspeed.profiling.flops_profiler import get_model_profile
+
+            flops, _, _ = get_model_profile(model, input_shape=tuple(x.shape), print_profile=False,
+                                            as_string=False)
+            return int(flops)
+        if tool == "calflops":
+            from calflops import calculate_flops
+
+            if not any(True for _ in model.parameters()):  # calflops reads the device off a parameter
+                model = WithParameter(model)
+            flops, _, _ = calculate_flops(model, input_shape=tuple(x.shape), print_results=False,
+                                          output_as_string=False)
+            return int(flops)
         from thop import profile
 
         flops, _ = profile(model, inputs=(x,), verbose=False)
         return int(flops)
+
+
+class WithParameter(nn.Module):
+    """A parameter-free module with one unused parameter (calflops needs one to pick a device); counts unchanged."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.unused = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return self.inner(x)
 
 
 class Lambda(nn.Module):
@@ -130,6 +158,8 @@ def probes():
            Site("conv", (X,), ((16, 5, 5),), conv_args(groups=2, stride=2, bias=True)), None)
     yield ("conv depthwise", nn.Conv2d(C, C, 3, padding=1, groups=C, bias=False),
            Site("conv", (X,), ((C, H, W),), conv_args(out=C, groups=C)), None)
+    yield ("conv 1x1 as nn.Linear (channels last) + bias", Permuted(nn.Linear(C, 16)),
+           Site("conv", (X,), ((16, H, W),), {**conv_args(k=1, pad=0, bias=True), "linear": True}), None)
     flat = (C * H * W,)
     yield ("fc + bias", nn.Sequential(nn.Flatten(), nn.Linear(C * H * W, 10)),
            Site("fc", (flat,), ((10,),), {"out": 10, "bias": True}), None)
@@ -179,6 +209,12 @@ def probes():
                               ("F.adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, 1), "gap", (C, 1, 1)),
                               ("F.gelu", lambda x: F.gelu(x), "gelu", X)]:
         yield (f"{op} functional ({name})", Lambda(fn), Site(op, (X,), (out,), {"call": "functional"}), None)
+    yield ("add functional (torch.add)", TwoInputs(C, lambda a, b: torch.add(a, b)),
+           Site("add", (X, X), (X,), {"call": "functional"}), branch)
+    yield ("mul functional (torch.mul, s C x 1 x 1)", TwoInputs(C, lambda a, b: torch.mul(a, b), squeeze=True),
+           Site("mul", (X, (C, 1, 1)), (X,), {"call": "functional"}), squeeze)
+    yield ("scale functional (torch.mul(x, 0.2))", Lambda(lambda x: torch.mul(x, 0.2)),
+           Site("scale", (X,), (X,), {"factor": 0.2, "call": "functional"}), None)
     yield ("conv_transpose 3x3/2 + bias", nn.ConvTranspose2d(C, 6, 3, stride=2, padding=1, output_padding=1),
            Site("conv_transpose", (X,), ((6, 2 * H, 2 * W),), {**conv_args(out=6, stride=2, bias=True),
                                                                "output_padding": (1, 1)}), None)

@@ -397,7 +397,7 @@ def test_cli_explain_conventions_without_a_spec(run):
     lines = result.stdout.splitlines()
     for op in OPS:
         assert op in lines
-    assert "  thop     count_normalization: 2 per input element, doubled when affine: 4" in lines
+    assert "  thop       count_normalization: 2 per input element, doubled when affine: 4" in lines
 
 
 def test_cli_explain_conventions_with_a_spec_shows_where_tools_part_ways(run):
@@ -405,10 +405,12 @@ def test_cli_explain_conventions_with_a_spec_shows_where_tools_part_ways(run):
     assert result.exit_code == 0
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
             for line in result.stdout.splitlines() if line.startswith("│")}
-    assert list(CONVENTIONS) == ["paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo"]
-    assert rows["bn"] == ["0", "22,227,968", "0", "22,227,968", "22,227,968", "44,455,936", "88,911,872"]
+    assert list(CONVENTIONS) == ["paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo", "deepspeed",
+                                 "calflops"]
+    assert rows["bn"] == ["0", "22,227,968", "0", "22,227,968", "22,227,968", "44,455,936", "88,911,872",
+                          "22,227,968", "22,227,968"]
     assert rows["total"] == ["4,089,184,256", "4,128,447,976", "8,178,368,512", "4,111,512,576", "4,132,436,968",
-                             "4,133,742,592", "8,267,485,184"]
+                             "4,133,742,592", "8,267,485,184", "8,211,108,352", "8,211,108,352"]
 
 
 def test_cli_report_still_needs_a_spec(run):

@@ -22,26 +22,30 @@ def test_the_rules_say_what_call_functional_changes(run):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     at = lines.index("  relu, call: functional:")
-    assert lines[at - 1].startswith("  yolo ") and lines[at + 1:at + 5] == [
-        "    ptflops  1 per input element: patched F.relu",
-        "    thop     0 (a function call: module hooks never see it)",
-        "    yolo     2 x (0 (a function call: module hooks never see it))",
-        "    paper, full, 2xmac, fvcore: as above (they do not see how the op is called)",
+    assert lines[at - 1].startswith("  calflops ") and lines[at + 1:at + 5] == [
+        "    ptflops    1 per input element: patched F.relu",
+        "    thop       0 (a function call: module hooks never see it)",
+        "    yolo       2 x (0 (a function call: module hooks never see it))",
+        "    paper, full, 2xmac, fvcore, deepspeed, calflops: as above (the call does not change what they count)",
     ]
+    at = lines.index("  relu6, call: functional:")
+    assert lines[at + 4] == "    deepspeed  _relu6_flops_compute (F.relu6): 1 per input element"
     at = lines.index("  fc, call: functional:")
-    assert lines[at + 1] == "    ptflops  0 (the F.linear patch is commented out in 0.7.5)"
+    assert lines[at + 1] == "    ptflops    0 (the F.linear patch is commented out in 0.7.5)"
 
 
 def test_functional_layers_have_their_own_rows_with_hand_counts(run):
     result = run("report", "--explain-conventions", str(DENSENET), "--exact")
     assert result.exit_code == 0
     rows = _rows(result.stdout)
-    assert list(CONVENTIONS) == ["paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo"]
+    assert list(CONVENTIONS) == ["paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo", "deepspeed",
+                                 "calflops"]
     # F.relu: costcalc's full counts 1 per element; ptflops' patched F.relu 1 per input element; fvcore ignores
-    # aten::relu; thop never sees a function
-    assert rows["relu (call: functional)"] == ["0", str(N), "0", "0", str(N), "0", "0"]
-    # F.adaptive_avg_pool2d: full and fvcore 1 per input element, ptflops' patch 1 per input element, thop 0
-    assert rows["gap (call: functional)"] == ["0", str(N), "0", str(N), str(N), "0", "0"]
+    # aten::relu; thop never sees a function; DeepSpeed and calflops wrap F.relu: 1 per input element
+    assert rows["relu (call: functional)"] == ["0", str(N), "0", "0", str(N), "0", "0", str(N), str(N)]
+    # F.adaptive_avg_pool2d: full and fvcore 1 per input element, ptflops' patch 1 per input element, thop 0,
+    # DeepSpeed's and calflops' _pool_flops_compute 1 per input element
+    assert rows["gap (call: functional)"] == ["0", str(N), "0", str(N), str(N), "0", "0", str(N), str(N)]
     assert "gap" not in rows  # densenet121 has no module-called global pool
 
 
@@ -59,7 +63,7 @@ def test_the_call_is_what_the_tools_differ_by(run, tmp_path):
         totals[path] = json.loads(result.stdout)["totals"]
     gap = {name: totals[as_modules][name] - totals[DENSENET][name] for name in CONVENTIONS}
     assert gap == {"paper": 0, "full": 0, "2xmac": 0, "fvcore": 0, "ptflops": 2 * N, "thop": C * (H * W + 1),
-                   "yolo": 2 * C * (H * W + 1)}
+                   "yolo": 2 * C * (H * W + 1), "deepspeed": 0, "calflops": 0}  # they wrap the functions
     assert 2 * N == 100_352 and C * (H * W + 1) == 51_200
 
 

@@ -1,5 +1,5 @@
-"""Every zoo spec with a torchvision counterpart reproduces fvcore 0.1.5, ptflops 0.7.5 and thop 0.1.1 exactly, and
-torchvision's parameter count: tests/data/tool_totals.json holds what the tools printed for torchvision's models,
+"""Every zoo spec with a torchvision counterpart reproduces fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1, DeepSpeed 0.19.8's
+flops profiler and calflops 0.3.2 exactly, and torchvision's parameter count: tests/data/tool_totals.json holds what the tools printed for torchvision's models,
 measured by scripts/measure_tool_totals.py with the real tools (versions in the file)."""
 
 import json
@@ -14,12 +14,14 @@ from costcalc.graph import load
 
 DATA = json.loads((ROOT / "tests" / "data" / "tool_totals.json").read_text())
 TOTALS = DATA["totals"]
+TOOLS = ("fvcore", "ptflops", "thop", "deepspeed", "calflops")
 
 
 def test_every_spec_naming_a_torchvision_model_was_measured():
     named = {p.stem for p in SPECS.glob("*.yaml") if re.search(r"^source: torchvision\.models\.\w+\s*$",
                                                                   p.read_text(), re.M)}
     assert named and named <= set(TOTALS)
+    assert all(set(TOOLS) <= set(measured) for measured in TOTALS.values())
     assert {"resnet18", "resnet34", "convnext_tiny", "vgg16", "vgg16@3x256x256", "densenet121", "mobilenet_v2"} <= set(TOTALS)
 
 
@@ -27,7 +29,7 @@ def test_every_spec_naming_a_torchvision_model_was_measured():
 def test_conventions_reproduce_the_tools(key):
     stem, measured = key.partition("@")[0], TOTALS[key]
     graph = load(str(SPECS / f"{stem}.yaml"), input_shape=tuple(measured["input"]))
-    got = {tool: sum(recount(graph, tool)) for tool in ("fvcore", "ptflops", "thop")}
+    got = {tool: sum(recount(graph, tool)) for tool in TOOLS}
     assert got == {tool: measured[tool] for tool in got}
     assert analyse(graph).totals.params == measured["params"]
     assert sum(recount(graph, "yolo")) == 2 * measured["thop"]

@@ -39,7 +39,9 @@ _CONV = {"out": Arg("int"), "k": Arg("pair"), "stride": Arg("pair", (1, 1)), "pa
 _AFFINE = Arg("bool", True, "learnable gamma and beta, C each")
 
 OPS: dict[str, OpDef] = {
-    "conv": OpDef(conv, dict(_CONV), doc="2-D convolution; depthwise when groups equals the input channels"),
+    "conv": OpDef(conv, {**_CONV, "linear": Arg("bool", None, "the framework computes this 1x1 conv as an "
+                                                 "nn.Linear over the channels (ConvNeXt's pointwise layers)")},
+                  doc="2-D convolution; depthwise when groups equals the input channels"),
     "conv_transpose": OpDef(conv_transpose, {**_CONV, "output_padding": Arg("pad", (0, 0))},
                             doc="2-D transposed convolution (torch's ConvTranspose2d)"),
     "fc": OpDef(fc, {"out": Arg("int"), "bias": Arg("bool", True)}, doc="fully connected (linear) layer"),

@@ -35,7 +35,7 @@ def render(explanation, model: str | None = None, exact: bool = False, width: in
                     lines.append(f"    {name:<{pad}}  {changed[name]}")
             same = [name for name in names if name not in changed]
             if same:
-                lines.append(f"    {', '.join(same)}: as above (they do not see how the op is called)")
+                lines.append(f"    {', '.join(same)}: as above (the call does not change what they count)")
     text = "\n".join(lines) + "\n"
     if explanation.flops is None:
         return text

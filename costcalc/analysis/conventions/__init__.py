@@ -1,4 +1,4 @@
-"""Named counting conventions: what "FLOPs" means to costcalc and to three popular PyTorch counters.
+"""Named counting conventions: what "FLOPs" means to costcalc and to five popular PyTorch counters.
 
 fvcore, ptflops and thop print different FLOPs for the same network because each counts different ops, and counts
 some of them differently. A convention is one table of rules, one rule per op of the registry (costcalc.ops.OPS),
@@ -22,7 +22,7 @@ eval mode (thop and ptflops set it; fvcore traces the model as given: call model
 inference count).
 
 Layout: rules.py (Site, Rule, Convention and the shared formulas), ours.py (paper, full, 2xmac), fvcore.py,
-ptflops.py, thop.py (with yolo); each tool module's docstring names the source files its rules come from (read in
+ptflops.py, thop.py (with yolo), deepspeed.py, calflops.py (DeepSpeed's rules but three); each tool module's docstring names the source files its rules come from (read in
 each tool's released source, not fitted to totals).
 """
 
@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from costcalc.analysis.conventions.calflops import CALFLOPS
+from costcalc.analysis.conventions.deepspeed import DEEPSPEED
 from costcalc.analysis.conventions.fvcore import FVCORE
 from costcalc.analysis.conventions.ours import FULL, PAPER, TWICE
 from costcalc.analysis.conventions.ptflops import PTFLOPS
@@ -48,7 +50,8 @@ class ConventionError(CostcalcError):
     """A convention cannot count a graph: an unknown convention, or an op it has no rule for."""
 
 
-CONVENTIONS: dict[str, Convention] = {c.name: c for c in (PAPER, FULL, TWICE, FVCORE, PTFLOPS, THOP, YOLO)}
+CONVENTIONS: dict[str, Convention] = {c.name: c for c in (PAPER, FULL, TWICE, FVCORE, PTFLOPS, THOP, YOLO,
+                                                                 DEEPSPEED, CALFLOPS)}
 
 
 def get(name: str) -> Convention:

@@ -60,9 +60,9 @@ FULL = Convention("full", "costcalc", "FLOPs = conv + fc multiply-adds + every e
     **DATA_MOVEMENT,
 })
 
-# "FLOPs = 2 x MACs": DeepSpeed's flops profiler and calflops return `2 * macs` as the flops of a conv or linear
-# layer (their _conv_flops_compute / _linear_flops_compute), and ultralytics prints thop's count * 2 as YOLO's
-# "GFLOPs" (`thop.profile(...)[0] / 1E9 * 2`; costcalc's `yolo` convention, in thop.py). This one doubles the
-# papers' conv + fc multiply-adds and nothing else.
+# "FLOPs = 2 x MACs" as a plain rule: the papers' conv + fc multiply-adds doubled, and nothing else. The tools that
+# print "2 x MACs" count more than this: DeepSpeed's flops profiler and calflops add batchnorms, activations and
+# pools (deepspeed.py, calflops.py), and ultralytics prints thop's whole count * 2 as YOLO's "GFLOPs" (`yolo`, in
+# thop.py).
 TWICE = doubled(PAPER, "2xmac", "costcalc",
                 "FLOPs = 2 x (conv + fc multiply-adds): a multiply-add counted as two operations", "")

@@ -54,8 +54,9 @@ MAIN_OPS = ("Erf", "Tanh", "Softplus")  # the node a formula's layer is named af
 def _number(imp, name: str):
     """The value of a constant number (a tensor of one element), or None."""
     t = imp.tensors.get(name)
-    if t is None:
-        t = imp.demand(name)
+    producer = imp.producer_index.get(name)
+    if t is None and producer is not None and imp.nodes[producer].op == "Constant":  # torch writes it just before
+        t = imp.demand(name)  # its reader, after the formula's first node: evaluated now
     if not isinstance(t, Const) or math.prod(t.shape) != 1 or not imp.readable(t):
         return None
     return float(np.asarray(imp.const_value(None, t, "a constant")).reshape(-1)[0])
