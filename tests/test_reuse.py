@@ -139,3 +139,35 @@ def test_op_entries_of_one_text_and_shape_share_their_evaluation(monkeypatch, tm
     convs = [n for n in a.nodes if n.op == "conv"]
     assert len({id(n.args) for n in convs}) == 3 and len({id(n.args) for n in b.nodes if n.op == "conv"}) == 150
     assert a.tensors[a.output] == (4, 8, 8)
+
+
+def test_a_sweep_replaying_its_walk_checks_the_dimensions_read_inside_replayed_blocks(tmp_path):
+    """At an even size both branches feed `unit` the same shape, so the second call is replayed; at an odd size
+    the ceil-mode branch's is a row taller, and only the dimension read inside that replayed call shows that its
+    `if:` now decides otherwise: the sweep must walk again instead of replaying the first walk."""
+    import costcalc
+    from costcalc.analysis import analyse
+
+    path = tmp_path / "branches.yaml"
+    path.write_text(
+        "input: [8, 24, 24]\n"
+        "blocks:\n"
+        "  unit:\n"
+        "    layers:\n"
+        "      - {op: conv, out: in_channels, k: 3, pad: 1}\n"
+        "      - {op: relu, if: in_height > 12}\n"
+        "      - gap\n"
+        "      - flatten\n"
+        "layers:\n"
+        "  - {name: stem, op: conv, out: 8, k: 1}\n"
+        "  - {name: a0, op: maxpool, k: 2, stride: 2, from: stem}\n"
+        "  - {name: a, block: unit}\n"
+        "  - {name: b0, op: maxpool, k: 2, stride: 2, ceil_mode: true, from: stem}\n"
+        "  - {name: b, block: unit}\n"
+        "  - {op: concat, from: [a, b]}\n"
+    )
+    model = costcalc.load(str(path))
+    for size in (24, 25, 24, 26, 27):
+        expected = analyse(load(str(path), None, (8, size, size))).totals
+        assert model.totals(input=(8, size, size)) == expected, size
+    assert replays(path) == 1
