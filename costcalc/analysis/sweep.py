@@ -222,31 +222,68 @@ def _variables(point: tuple) -> tuple:
     return tuple(item for item in point if item[0] != INPUT)
 
 
-_WORKER_MODEL = None
+_WORKER: tuple = ()  # (model, pieces, ranges, done, batch, profile): what each worker process was given
 
 
-def _worker_start(model) -> None:
-    global _WORKER_MODEL
-    _WORKER_MODEL = model
+def _worker_start(*state) -> None:
+    global _WORKER
+    _WORKER = state
 
 
-def _worker_chunk(job: tuple) -> list:
-    start, points, batch, profile = job
-    return evaluate(_WORKER_MODEL, points, batch, start, profile)
+def _worker_claims(me: int) -> list:
+    model, pieces, ranges, done, batch, profile = _WORKER
+    return _claim(model, pieces, ranges, me, done, batch, profile)
+
+
+def _claim(model, pieces: list, ranges, me: int, done, batch: int, profile, progress=None) -> list:
+    """The rows of the pieces process `me` claims, one after another, until none is left. `ranges` (shared by the
+    processes of the sweep: [next, end] for each) gives each process a run of neighbouring pieces, whose points
+    share the most op results; a process done with its run takes the last piece of the run with most left.
+    `done` counts the points evaluated."""
+    rows: list = []
+    while True:
+        with ranges.get_lock():
+            if ranges[2 * me] < ranges[2 * me + 1]:
+                index = ranges[2 * me]
+                ranges[2 * me] += 1
+            else:
+                other = max(range(len(ranges) // 2), key=lambda k: ranges[2 * k + 1] - ranges[2 * k])
+                if ranges[2 * other + 1] <= ranges[2 * other]:
+                    return rows
+                ranges[2 * other + 1] -= 1
+                index = ranges[2 * other + 1]
+        start, piece = pieces[index]
+        rows.extend(evaluate(model, piece, batch, start, profile))
+        with done.get_lock():
+            done.value += len(piece)
+        if progress is not None:
+            progress(done.value)
+
+
+def claim_ranges(context, pieces: int, processes: int):
+    """The shared [next, end] of each process's run of pieces: the pieces split into `processes` runs in order."""
+    bounds = [(k * pieces // processes, (k + 1) * pieces // processes) for k in range(processes)]
+    return context.Array("q", [i for pair in bounds for i in pair])
 
 
 def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None, profile=None) -> list:
-    """The rows of `points` over `jobs` processes, each given the parsed model once."""
+    """The rows of `points` over `jobs` processes: this one and jobs - 1 workers started with the parsed model,
+    each claiming pieces of the sweep (`_claim`) until none is left, so that none waits while pieces are left and
+    a process slowed by other work on the machine takes fewer. This process keeps its remembered walks and
+    starts no worker for its own share."""
     import multiprocessing
 
     pieces = chunks(points, jobs)
-    rows: list = []
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(jobs, initializer=_worker_start, initargs=(model,)) as pool:
-        for part in pool.imap_unordered(_worker_chunk, [(start, piece, batch, profile) for start, piece in pieces]):
+    ranges, done = claim_ranges(context, len(pieces), jobs), context.Value("q", 0)
+    with context.Pool(jobs - 1, initializer=_worker_start, initargs=(model, pieces, ranges, done, batch,
+                                                                      profile)) as pool:
+        workers = pool.map_async(_worker_claims, range(1, jobs), chunksize=1)
+        rows = _claim(model, pieces, ranges, 0, done, batch, profile, progress)
+        for part in workers.get():
             rows.extend(part)
-            if progress is not None:
-                progress(len(rows))
+    if progress is not None:
+        progress(len(rows))
     rows.sort(key=lambda row: row.index)
     return rows
 

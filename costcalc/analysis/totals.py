@@ -115,12 +115,15 @@ def _program(graph, reads: list, cache: Cache) -> Program | None:
     """The walk as a program, or None when its tensors are not exactly the input and its ops' outputs in order."""
     steps = []
     made = 1
+    known: dict = {}  # id(args) -> (signature, the formula's arguments): reused layers share their args (reuse)
     for node in graph.nodes:
         if node.outputs != tuple(range(made, made + len(node.outputs))) or node.op not in OPS:
             return None
         made += len(node.outputs)
-        args = {k: v for k, v in node.args.items() if k != CALL_KEY}  # `call` is no argument of the formula
-        steps.append((cache.signature(node.op, node.args), OPS[node.op].fn, args, node.inputs, len(node.outputs)))
+        signature, args = known.get(id(node.args)) or known.setdefault(id(node.args), (
+            cache.signature(node.op, node.args),
+            {k: v for k, v in node.args.items() if k != CALL_KEY}))  # `call` is no argument of the formula
+        steps.append((signature, OPS[node.op].fn, args, node.inputs, len(node.outputs)))
     if made != len(graph.tensors):
         return None
     reads = tuple(dict.fromkeys(reads))
