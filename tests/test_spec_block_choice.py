@@ -97,3 +97,10 @@ def test_the_basic_block_has_torchvision_layout():
     conv1 = next(n for n in graph.nodes if n.name == "layer2.0.conv1")
     # 3x3 conv 64 -> 128, stride 2: 28 x 28 outputs, 9 * 64 * 128 multiply-adds each
     assert conv1.counts.flops == 28 * 28 * 9 * 64 * 128 and conv1.counts.params == 9 * 64 * 128
+
+
+def test_the_located_resnet50_message_docs_quote_is_the_printed_one(run):
+    """docs/report.md quotes the message `--set groups=0` gives on resnet50.yaml, line and column included."""
+    result = run("report", "specs/resnet50.yaml", "--set", "groups=0")
+    assert result.exit_code == 2
+    assert f"`{result.stderr.strip()}`" in (ROOT / "docs" / "report.md").read_text()
