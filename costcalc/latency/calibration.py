@@ -146,6 +146,11 @@ class RuntimeMeasure:
 
             raise SpecError("measuring needs costcalc's runtime adapter and onnxruntime: "
                             "pip install 'costcalc[runtime]'", Loc(graph.path)) from None
+        if not self.runtime:  # before the first network: a missing runtime is the command's error, not a network's
+            from costcalc.errors import Loc
+            from costcalc.runtime.ort import load_onnxruntime
+
+            load_onnxruntime(Loc("calibrate"))
         m = measure_graph(graph, threads=threads, warmup=self.warmup, runs=self.runs, profile=False)
         self.runtime = self.runtime or m.runtime
         return m.cpu_s if self.clock == "cpu" else m.latency_s

@@ -5,7 +5,6 @@ adaptive pooling, resize, pad, a channel slice. Where an opset lacks an op's own
 from __future__ import annotations
 
 import numpy as np
-from onnx import numpy_helper
 
 from costcalc.exporters.onnx.building import Builder
 from costcalc.exporters.onnx.nodes import pads
@@ -38,7 +37,7 @@ def affine(b: Builder, node, c: int) -> tuple:
         return b.param(node, "weight", (c,), "scale"), b.param(node, "bias", (c,), "shift")
     ones = f"{node.name}/ones"  # computed in the graph, not an initializer: no parameter to an importer
     b.add("ConstantOfShape", [b.const(node, "channels", np.array([c], np.int64))], [ones],
-          f"{node.name}/ConstantOfShape", value=numpy_helper.from_array(np.ones(1, np.float32)))
+          f"{node.name}/ConstantOfShape", value=_tensor(np.ones(1, np.float32)))
     return ones, None
 
 
@@ -170,3 +169,9 @@ def channel_slice(b: Builder, node, x, y):
     b.add("Slice", [x[0], b.const(node, "starts", np.array([start], np.int64)),
                     b.const(node, "ends", np.array([start + out], np.int64)),
                     b.const(node, "axes", np.array([1], np.int64))], y, node.name)
+
+
+def _tensor(array):
+    from onnx import numpy_helper  # the [onnx] extra, loaded only when a file is written
+
+    return numpy_helper.from_array(array)
