@@ -1,5 +1,4 @@
-"""`--jobs N`: this process and N - 1 workers claim the sweep's pieces, each its own run first, then the others'
-last ones; every piece once."""
+"""`--jobs N`: this process and N - 1 workers claim the sweep's pieces from one counter; every piece once."""
 
 from __future__ import annotations
 
@@ -7,19 +6,17 @@ import multiprocessing
 
 import costcalc
 from conftest import SPECS
-from costcalc.analysis.sweep import _claim, claim_ranges, evaluate, grid_points, parse_grid, run
+from costcalc.analysis.sweep import _claim, chunks, evaluate, grid_points, parse_grid, run
 
 
-def test_a_process_claims_its_run_then_the_last_pieces_of_the_others():
+def test_one_process_claims_every_piece_in_order_and_counts_the_points():
     model = costcalc.load(SPECS / "mobilenet_v2.yaml")
-    points = grid_points(parse_grid(["width=0.5,0.75,1.0", "input=3x64x64,3x96x96,3x128x128"]))
-    pieces = [(0, points[0:3]), (3, points[3:6]), (6, points[6:9])]  # a width each
-    ranges, done, seen = claim_ranges(multiprocessing, len(pieces), 3), multiprocessing.Value("q", 0), []
-    assert list(ranges) == [0, 1, 1, 2, 2, 3]
-    rows = _claim(model, pieces, ranges, 1, done, 1, None, seen.append)  # as the second process, alone
-    assert [row.index for row in rows] == [3, 4, 5, 0, 1, 2, 6, 7, 8]  # its run, then the others, from the back
-    assert sorted(rows, key=lambda row: row.index) == evaluate(model, points)
-    assert done.value == len(points) and seen == [3, 6, 9] and list(ranges) == [0, 0, 2, 2, 2, 2]
+    points = grid_points(parse_grid(["width=0.5,1.0", "input=3x64x64,3x96x96,3x128x128"]))
+    pieces = chunks(points, 2)
+    claimed, done, seen = multiprocessing.Value("q", 0), multiprocessing.Value("q", 0), []
+    rows = _claim(model, pieces, claimed, done, 1, None, seen.append)
+    assert rows == evaluate(model, points) and [row.index for row in rows] == list(range(len(points)))
+    assert done.value == len(points) and seen[-1] == len(points) and claimed.value == len(pieces) + 1
 
 
 def test_three_processes_give_the_rows_of_one():

@@ -222,7 +222,7 @@ def _variables(point: tuple) -> tuple:
     return tuple(item for item in point if item[0] != INPUT)
 
 
-_WORKER: tuple = ()  # (model, pieces, ranges, done, batch, profile): what each worker process was given
+_WORKER: tuple = ()  # (model, pieces, claimed, done, batch, profile): what each worker process was given
 
 
 def _worker_start(*state) -> None:
@@ -230,28 +230,20 @@ def _worker_start(*state) -> None:
     _WORKER = state
 
 
-def _worker_claims(me: int) -> list:
-    model, pieces, ranges, done, batch, profile = _WORKER
-    return _claim(model, pieces, ranges, me, done, batch, profile)
+def _worker_claims(_) -> list:
+    return _claim(*_WORKER)
 
 
-def _claim(model, pieces: list, ranges, me: int, done, batch: int, profile, progress=None) -> list:
-    """The rows of the pieces process `me` claims, one after another, until none is left. `ranges` (shared by the
-    processes of the sweep: [next, end] for each) gives each process a run of neighbouring pieces, whose points
-    share the most op results; a process done with its run takes the last piece of the run with most left.
-    `done` counts the points evaluated."""
+def _claim(model, pieces: list, claimed, done, batch: int, profile, progress=None) -> list:
+    """The rows of the pieces this process claims, one after another, until none is left: `claimed` (shared by
+    the processes of the sweep) numbers the next piece, `done` counts the points evaluated."""
     rows: list = []
     while True:
-        with ranges.get_lock():
-            if ranges[2 * me] < ranges[2 * me + 1]:
-                index = ranges[2 * me]
-                ranges[2 * me] += 1
-            else:
-                other = max(range(len(ranges) // 2), key=lambda k: ranges[2 * k + 1] - ranges[2 * k])
-                if ranges[2 * other + 1] <= ranges[2 * other]:
-                    return rows
-                ranges[2 * other + 1] -= 1
-                index = ranges[2 * other + 1]
+        with claimed.get_lock():
+            index = claimed.value
+            claimed.value += 1
+        if index >= len(pieces):
+            return rows
         start, piece = pieces[index]
         rows.extend(evaluate(model, piece, batch, start, profile))
         with done.get_lock():
@@ -260,26 +252,19 @@ def _claim(model, pieces: list, ranges, me: int, done, batch: int, profile, prog
             progress(done.value)
 
 
-def claim_ranges(context, pieces: int, processes: int):
-    """The shared [next, end] of each process's run of pieces: the pieces split into `processes` runs in order."""
-    bounds = [(k * pieces // processes, (k + 1) * pieces // processes) for k in range(processes)]
-    return context.Array("q", [i for pair in bounds for i in pair])
-
-
 def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None, profile=None) -> list:
     """The rows of `points` over `jobs` processes: this one and jobs - 1 workers started with the parsed model,
-    each claiming pieces of the sweep (`_claim`) until none is left, so that none waits while pieces are left and
-    a process slowed by other work on the machine takes fewer. This process keeps its remembered walks and
+    each claiming the next piece of the sweep when it is done with one, so that none waits while pieces are left
+    and a process slowed by other work on the machine takes fewer. This process keeps its remembered walks and
     starts no worker for its own share."""
     import multiprocessing
 
     pieces = chunks(points, jobs)
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    ranges, done = claim_ranges(context, len(pieces), jobs), context.Value("q", 0)
-    with context.Pool(jobs - 1, initializer=_worker_start, initargs=(model, pieces, ranges, done, batch,
-                                                                      profile)) as pool:
-        workers = pool.map_async(_worker_claims, range(1, jobs), chunksize=1)
-        rows = _claim(model, pieces, ranges, 0, done, batch, profile, progress)
+    state = (model, pieces, context.Value("q", 0), context.Value("q", 0), batch, profile)
+    with context.Pool(jobs - 1, initializer=_worker_start, initargs=state) as pool:
+        workers = pool.map_async(_worker_claims, range(jobs - 1), chunksize=1)
+        rows = _claim(*state, progress)
         for part in workers.get():
             rows.extend(part)
     if progress is not None:
