@@ -9,17 +9,15 @@ Inside a block, `from: input` names the block's input; `from: name.k` names outp
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from costcalc import reuse
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
-from costcalc.ops import ALIASES, OPS, REQUIRED, Counts, OpError, OpResult, account
-from costcalc.spec.choice import check_block_expression, check_op_expression, chosen_op
+from costcalc.ops import ALIASES, OPS, Counts, OpError, OpResult, account
 from costcalc.spec.inputs import named_inputs, unread_inputs
-from costcalc.spec.lint import complementary_conditions
-from costcalc.spec.expr import ExprError, evaluate
 from costcalc.spec.model import Entry, Spec, Value, auto_name, name_clash
+from costcalc.spec.static_check import check  # noqa: F401 - costcalc.graph.check for callers
+from costcalc.spec.values import MAX_DIM, choose_op, chosen_block, evaluate_value, integer, op_args
 from costcalc.util import gc_paused
 
 # Limits, each with its own message. Pre-act ResNet-1001 has 3,339 layers and DenseNet-264 931; a generated
@@ -29,10 +27,7 @@ MAX_NODES = 250_000  # layers after expanding blocks and repeats
 MAX_STEPS = 4 * MAX_NODES  # entries visited while expanding, switched-off (`if`) and empty ones included
 MAX_REPEAT = MAX_NODES
 MAX_NESTING = 48  # blocks inside blocks
-MAX_DIM = 10**12  # any one channel count, height, width or argument
 LAYER_VARS = ("in_channels", "in_height", "in_width")
-_OP_NAMES = frozenset([*OPS, *ALIASES])
-_OP_KEYS = {op: OPS[ALIASES.get(op, op)].args for op in [*OPS, *ALIASES]}  # what an `op:` expression may take
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +141,7 @@ class _Walker:
             else:
                 what = f"variable '{name}'"
             try:
-                env[name] = self.evaluate(value, env.__getitem__, what)
+                env[name] = evaluate_value(value, env.__getitem__, what)
             except SpecError as e:
                 text = str(overrides.get(name, ""))
                 if "," in text and not text.lstrip().startswith(("[", "(")):  # --set depths=3,4,6,3
@@ -167,7 +162,7 @@ class _Walker:
         if not isinstance(raw, list) or len(raw) not in (1, 3):
             raise SpecError(f"'{what}' is [C, H, W] (or [F] for a flat input)", value.loc)
         locs = getattr(raw, "item_locs", [value.loc] * len(raw))
-        return tuple(self.integer(Value(r, loc), self.globals.__getitem__, what, 1) for r, loc in zip(raw, locs))
+        return tuple(integer(Value(r, loc), self.globals.__getitem__, what, 1) for r, loc in zip(raw, locs))
 
     # ---- sequences and entries ------------------------------------------------------------------------------
 
@@ -225,11 +220,11 @@ class _Walker:
                             f"of {MAX_STEPS:,} layer entries (repeats and switched-off layers included)", entry.loc)
         lookup = self.layer_lookup(inputs[0], scope.env)
         label = ".".join(scope.path + (name,))
-        if entry.cond is not None and not self.evaluate(entry.cond, lookup, f"layer '{label}': 'if'"):
+        if entry.cond is not None and not evaluate_value(entry.cond, lookup, f"layer '{label}': 'if'"):
             return inputs[0]  # switched off: it passes its (first) input on
         repeat = 1
         if entry.repeat is not None:
-            repeat = self.integer(entry.repeat, lookup, f"layer '{label}': 'repeat'", 0)
+            repeat = integer(entry.repeat, lookup, f"layer '{label}': 'repeat'", 0)
             if repeat > MAX_REPEAT:
                 raise SpecError(f"layer '{label}': repeat={repeat:,} is beyond the limit of {MAX_REPEAT:,}", entry.repeat.loc)
         if repeat == 0:  # no repetition: like a layer switched off, the entry passes its input on
@@ -242,7 +237,7 @@ class _Walker:
         if len(inputs) != 1:
             raise SpecError(f"layer '{label}': a block takes one input, not {len(inputs)}", entry.sources_loc or entry.loc)
         if entry.block_expr:  # chosen once, where the entry is walked, like an op expression
-            entry = self.chosen_block(entry, lookup, f"layer '{label}'")
+            entry = chosen_block(entry, lookup, f"layer '{label}'", self.spec.blocks)
         kind = entry.block if entry.block is not None else "layers"
         current = inputs[0]
         numbered = entry.repeat is not None  # `repeat:` numbers its repetitions, even when it is 1
@@ -283,11 +278,11 @@ class _Walker:
         env = dict(self.globals)
         for arg, default in definition.args.items():
             if arg in given:
-                env[arg] = self.evaluate(given[arg], caller, f"{where}: argument '{arg}'")
+                env[arg] = evaluate_value(given[arg], caller, f"{where}: argument '{arg}'")
             elif default is None:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
-                env[arg] = self.evaluate(default, self.layer_lookup(current, env), f"block '{entry.block}': argument '{arg}'")
+                env[arg] = evaluate_value(default, self.layer_lookup(current, env), f"block '{entry.block}': argument '{arg}'")
         key = reuse.key(entry.block, env, definition.args, self.tensors[current], self.active_blocks)
         recording = self.recordings.get(key)
         if isinstance(recording, reuse.Span):
@@ -313,7 +308,7 @@ class _Walker:
         where = f"layer '{'.'.join(scope.path + (name,))}'"
         op = entry.op
         if entry.op_expr:
-            op = self.choose(entry, self.layer_lookup(inputs[0], scope.env), where)
+            op = choose_op(entry, self.layer_lookup(inputs[0], scope.env), where)
         op = ALIASES.get(op, op)
         definition = OPS.get(op)
         if definition is None:
@@ -349,42 +344,12 @@ class _Walker:
                 out = self.emit(op, known, current, entry, path, kinds)
             else:
                 first_read = len(self.reads or ())
-                args = self.op_args(entry, definition, self.layer_lookup(current[0], scope.env), where)
+                args = op_args(entry, definition, self.layer_lookup(current[0], scope.env), where)
                 out = self.apply(op, definition, args, current, entry, path, kinds)
                 if len(self.results) < reuse.MAX_RESULTS:
                     self.results[key] = reuse.op_result(self, self.nodes[-1], first_read, scope.env)
             current = list(out) if isinstance(out, tuple) else [out]
         return out
-
-    def choose(self, entry: Entry, lookup, where: str) -> str:
-        """The op of an entry whose `op:` is an expression."""
-        try:
-            return chosen_op(entry.op, lookup, _OP_NAMES)
-        except ExprError as e:
-            loc = entry.op_loc
-            raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
-
-    def chosen_block(self, entry: Entry, lookup, where: str) -> Entry:
-        """The entry with the block its `block:` expression chooses."""
-        try:
-            chosen = chosen_op(entry.block, lookup, self.spec.blocks, "a block")
-        except ExprError as e:
-            loc = entry.op_loc
-            raise SpecError(f"{where}: 'block': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
-        return replace(entry, block=chosen, block_expr=False)
-
-    def op_args(self, entry: Entry, definition, lookup, where: str) -> dict:
-        args = {}
-        for key, spec_arg in definition.keys.items():
-            value = entry.params.get(key)
-            if value is None:
-                if spec_arg.default is REQUIRED:
-                    raise SpecError(f"{where}: op '{entry.op}' needs '{key}'", entry.loc)
-                if spec_arg.default is not None:
-                    args[key] = spec_arg.default
-                continue
-            args[key] = self.typed(value, spec_arg.kind, lookup, f"{where}: '{key}'", spec_arg.choices)
-        return args
 
     def apply(self, op, definition, args, inputs, entry: Entry, path, kinds):
         name = ".".join(path)
@@ -436,161 +401,6 @@ class _Walker:
             return env[name]
 
         return lookup
-
-    def evaluate(self, value: Value, lookup, what: str):
-        raw = value.raw
-        if isinstance(raw, list):
-            locs = getattr(raw, "item_locs", [value.loc] * len(raw))
-            return [self.evaluate(Value(r, loc), lookup, what) for r, loc in zip(raw, locs)]
-        if isinstance(raw, str):
-            try:
-                return evaluate(raw, lookup)
-            except ExprError as e:
-                loc = value.loc
-                return _raise(f"{what}: {e}", Loc(loc.file, loc.line, loc.col + e.offset))
-        if isinstance(raw, float) and not math.isfinite(raw):  # YAML's .inf and .nan
-            raise SpecError(f"{what} must be a finite number, not {raw}", value.loc)
-        return raw
-
-    def typed(self, value: Value, kind: str, lookup, what: str, choices: tuple = ()):
-        if kind == "choice":  # a bare word, one of `choices` (an expression may compute it too)
-            raw = value.raw
-            if isinstance(raw, str) and (raw in choices or raw.isidentifier()):
-                try:  # a bare word: one of the choices, or a variable holding one
-                    result = raw if raw in choices else lookup(raw)
-                except KeyError:
-                    result = raw
-            else:
-                result = self.evaluate(value, lookup, what)
-            if result not in choices:
-                raise SpecError(f"{what} is one of {', '.join(choices)}, not {shown(result)}"
-                                f"{did_you_mean(str(result), choices)}", value.loc)
-            return result
-        if kind == "bool":
-            result = self.evaluate(value, lookup, what)
-            if not isinstance(result, bool) and result not in (0, 1):
-                raise SpecError(f"{what} must be true or false, not {shown(result)}", value.loc)
-            return bool(result)
-        if kind == "number":
-            result = self.evaluate(value, lookup, what)
-            if isinstance(result, bool) or not isinstance(result, (int, float)):
-                raise SpecError(f"{what} must be a number, not {shown(result)}", value.loc)
-            if isinstance(result, float) and not math.isfinite(result):
-                raise SpecError(f"{what} must be a finite number, not {result}", value.loc)
-            if abs(result) > MAX_DIM:
-                raise SpecError(f"{what}={shown(result)} is beyond the limit of {MAX_DIM:,}", value.loc)
-            return result
-        if kind == "int":
-            return self.integer(value, lookup, what, 1)
-        if kind == "index":
-            return self.integer(value, lookup, what, 0)
-        if kind == "ints":
-            if not isinstance(value.raw, list):  # an expression or a variable holding a list (`sizes: sizes`)
-                result = self.evaluate(value, lookup, what)
-                if not isinstance(result, list):
-                    raise SpecError(f"{what} must be a list of whole numbers", value.loc)
-                return [self.whole(r, value, what, 1) for r in result]
-            locs = getattr(value.raw, "item_locs", [value.loc] * len(value.raw))
-            return [self.integer(Value(r, loc), lookup, what, 1) for r, loc in zip(value.raw, locs)]
-        # pair / pad: one int for both axes, or [h, w]
-        minimum = 0 if kind == "pad" else 1
-        raw = value.raw
-        if isinstance(raw, list):
-            if len(raw) != 2:
-                raise SpecError(f"{what} is one number or [height, width], not a list of {len(raw)}", value.loc)
-            locs = getattr(raw, "item_locs", [value.loc] * 2)
-            return tuple(self.integer(Value(r, loc), lookup, what, minimum) for r, loc in zip(raw, locs))
-        result = self.evaluate(value, lookup, what)
-        if isinstance(result, list):  # a block argument or a variable holding [h, w] (`k: k`)
-            if len(result) != 2:
-                raise SpecError(f"{what} is one number or [height, width], not a list of {len(result)}", value.loc)
-            return (self.whole(result[0], value, what, minimum), self.whole(result[1], value, what, minimum))
-        n = self.whole(result, value, what, minimum)
-        return (n, n)
-
-    def integer(self, value: Value, lookup, what: str, minimum: int) -> int:
-        return self.whole(self.evaluate(value, lookup, what), value, what, minimum)
-
-    def whole(self, result, value: Value, what: str, minimum: int) -> int:
-        """`result` (the value of `value`) as a whole number of at least `minimum`, or a located error."""
-        if isinstance(result, float) and result.is_integer():
-            result = int(result)
-        if isinstance(result, bool) or not isinstance(result, int):
-            hint = " (use int(), round() or make_divisible())" if isinstance(result, float) else ""
-            raise SpecError(f"{what} must be a whole number, not {shown(result)}{hint}", value.loc)
-        if result < minimum:
-            raise SpecError(f"{what} must be at least {minimum}, not {result}", value.loc)
-        if result > MAX_DIM:
-            raise SpecError(f"{what}={result:,} is beyond the limit of {MAX_DIM:,}", value.loc)
-        return result
-
-
-def check(spec: Spec, errors: Collector | None = None) -> None:
-    """What can be checked before walking, for every entry of the spec (blocks not used included), all errors
-    reported together: unknown ops and blocks, keys an op does not take, block arguments that do not exist.
-    With `errors`, they are added to it (the spec reader's) instead of raised."""
-    given = errors
-    errors = errors if errors is not None else Collector()
-    seen: set = set()
-    spec.warnings = []
-
-    def entries(items: list, where: str) -> None:
-        if any(entry.cond is not None for entry in items):
-            spec.warnings.extend(complementary_conditions(items, where))
-        for pos, entry in enumerate(items):
-            if id(entry) in seen:
-                continue
-            seen.add(id(entry))
-            name = entry.name or auto_name(entry, pos)
-            with errors.attempt():
-                one(entry, f"{where}layer '{shown(name)}'")
-            if entry.layers is not None:
-                entries(entry.layers, where)
-
-    def one(entry: Entry, where: str) -> None:
-        if entry.op_expr:
-            check_op_expression(entry, where, _OP_KEYS, errors)
-        elif entry.op is not None:
-            op = ALIASES.get(entry.op, entry.op)
-            definition = OPS.get(op)
-            if definition is None:
-                hint = did_you_mean(entry.op, [*OPS, *ALIASES])
-                if entry.op in spec.blocks:
-                    hint = f" ('{entry.op}' is a block: write block: {entry.op})"
-                raise SpecError(f"{where}: unknown op '{shown(entry.op)}'"
-                                f"{hint or ' (known ops: ' + ', '.join(OPS) + ')'}", entry.op_loc)
-            for key in entry.params:
-                if key not in definition.keys:
-                    known = ", ".join(definition.args) or "no arguments"
-                    errors.add(SpecError(f"{where}: op '{op}' has no key '{shown(key)}'"
-                                         f"{did_you_mean(key, definition.keys) or f' (it takes: {known})'}",
-                                         entry.key_locs[key]))
-        elif entry.block_expr:
-            check_block_expression(entry, where, spec.blocks, errors)
-        elif entry.block is not None:
-            definition = spec.blocks.get(entry.block)
-            if definition is None and entry.block in spec.invalid_blocks:
-                return  # its own error is reported already
-            if definition is None:
-                hint = did_you_mean(entry.block, spec.blocks)
-                if entry.block in OPS or entry.block in ALIASES:
-                    hint = f" ('{entry.block}' is an op: write op: {entry.block})"
-                raise SpecError(f"{where}: unknown block '{shown(entry.block)}'{hint}", entry.op_loc)
-            for arg, value in {**entry.args, **entry.first}.items():
-                if arg not in definition.args:
-                    known = ", ".join(definition.args) or "none"
-                    errors.add(SpecError(f"{where}: block '{entry.block}' has no argument '{shown(arg)}'"
-                                         f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc))
-
-    entries(spec.layers, "")
-    for block in spec.blocks.values():
-        entries(block.layers, f"block '{block.name}': ")
-    if given is None:
-        errors.raise_any()
-
-
-def _raise(message: str, loc: Loc):
-    raise SpecError(message, loc)
 
 
 def load(path: str, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1) -> Graph:

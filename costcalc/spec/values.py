@@ -1,0 +1,142 @@
+"""A spec value as the type an op or block argument takes: expressions evaluated in a scope (`lookup`), then checked
+(a whole number of at least 1, a pair, a choice among words, ...); each fault a SpecError at the value's position."""
+
+from __future__ import annotations
+
+import math
+
+from dataclasses import replace
+
+from costcalc.errors import Loc, SpecError, did_you_mean, shown
+from costcalc.ops import ALIASES, OPS, REQUIRED
+from costcalc.spec.choice import chosen_op
+from costcalc.spec.expr import ExprError, evaluate
+from costcalc.spec.model import Entry, Value
+
+MAX_DIM = 10**12  # any one channel count, height, width or argument
+_OP_NAMES = frozenset([*OPS, *ALIASES])
+
+
+def evaluate_value(value: Value, lookup, what: str):
+    raw = value.raw
+    if isinstance(raw, list):
+        locs = getattr(raw, "item_locs", [value.loc] * len(raw))
+        return [evaluate_value(Value(r, loc), lookup, what) for r, loc in zip(raw, locs)]
+    if isinstance(raw, str):
+        try:
+            return evaluate(raw, lookup)
+        except ExprError as e:
+            loc = value.loc
+            raise SpecError(f"{what}: {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+    if isinstance(raw, float) and not math.isfinite(raw):  # YAML's .inf and .nan
+        raise SpecError(f"{what} must be a finite number, not {raw}", value.loc)
+    return raw
+
+
+def typed(value: Value, kind: str, lookup, what: str, choices: tuple = ()):
+    if kind == "choice":  # a bare word, one of `choices` (an expression may compute it too)
+        raw = value.raw
+        if isinstance(raw, str) and (raw in choices or raw.isidentifier()):
+            try:  # a bare word: one of the choices, or a variable holding one
+                result = raw if raw in choices else lookup(raw)
+            except KeyError:
+                result = raw
+        else:
+            result = evaluate_value(value, lookup, what)
+        if result not in choices:
+            raise SpecError(f"{what} is one of {', '.join(choices)}, not {shown(result)}"
+                            f"{did_you_mean(str(result), choices)}", value.loc)
+        return result
+    if kind == "bool":
+        result = evaluate_value(value, lookup, what)
+        if not isinstance(result, bool) and result not in (0, 1):
+            raise SpecError(f"{what} must be true or false, not {shown(result)}", value.loc)
+        return bool(result)
+    if kind == "number":
+        result = evaluate_value(value, lookup, what)
+        if isinstance(result, bool) or not isinstance(result, (int, float)):
+            raise SpecError(f"{what} must be a number, not {shown(result)}", value.loc)
+        if isinstance(result, float) and not math.isfinite(result):
+            raise SpecError(f"{what} must be a finite number, not {result}", value.loc)
+        if abs(result) > MAX_DIM:
+            raise SpecError(f"{what}={shown(result)} is beyond the limit of {MAX_DIM:,}", value.loc)
+        return result
+    if kind == "int":
+        return integer(value, lookup, what, 1)
+    if kind == "index":
+        return integer(value, lookup, what, 0)
+    if kind == "ints":
+        if not isinstance(value.raw, list):  # an expression or a variable holding a list (`sizes: sizes`)
+            result = evaluate_value(value, lookup, what)
+            if not isinstance(result, list):
+                raise SpecError(f"{what} must be a list of whole numbers", value.loc)
+            return [whole(r, value, what, 1) for r in result]
+        locs = getattr(value.raw, "item_locs", [value.loc] * len(value.raw))
+        return [integer(Value(r, loc), lookup, what, 1) for r, loc in zip(value.raw, locs)]
+    # pair / pad: one int for both axes, or [h, w]
+    minimum = 0 if kind == "pad" else 1
+    raw = value.raw
+    if isinstance(raw, list):
+        if len(raw) != 2:
+            raise SpecError(f"{what} is one number or [height, width], not a list of {len(raw)}", value.loc)
+        locs = getattr(raw, "item_locs", [value.loc] * 2)
+        return tuple(integer(Value(r, loc), lookup, what, minimum) for r, loc in zip(raw, locs))
+    result = evaluate_value(value, lookup, what)
+    if isinstance(result, list):  # a block argument or a variable holding [h, w] (`k: k`)
+        if len(result) != 2:
+            raise SpecError(f"{what} is one number or [height, width], not a list of {len(result)}", value.loc)
+        return (whole(result[0], value, what, minimum), whole(result[1], value, what, minimum))
+    n = whole(result, value, what, minimum)
+    return (n, n)
+
+
+def integer(value: Value, lookup, what: str, minimum: int) -> int:
+    return whole(evaluate_value(value, lookup, what), value, what, minimum)
+
+
+def whole(result, value: Value, what: str, minimum: int) -> int:
+    """`result` (the value of `value`) as a whole number of at least `minimum`, or a located error."""
+    if isinstance(result, float) and result.is_integer():
+        result = int(result)
+    if isinstance(result, bool) or not isinstance(result, int):
+        hint = " (use int(), round() or make_divisible())" if isinstance(result, float) else ""
+        raise SpecError(f"{what} must be a whole number, not {shown(result)}{hint}", value.loc)
+    if result < minimum:
+        raise SpecError(f"{what} must be at least {minimum}, not {result}", value.loc)
+    if result > MAX_DIM:
+        raise SpecError(f"{what}={result:,} is beyond the limit of {MAX_DIM:,}", value.loc)
+    return result
+
+
+def choose_op(entry: Entry, lookup, where: str) -> str:
+    """The op of an entry whose `op:` is an expression."""
+    try:
+        return chosen_op(entry.op, lookup, _OP_NAMES)
+    except ExprError as e:
+        loc = entry.op_loc
+        raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+
+
+def chosen_block(entry: Entry, lookup, where: str, blocks: dict) -> Entry:
+    """The entry with the block its `block:` expression chooses."""
+    try:
+        chosen = chosen_op(entry.block, lookup, blocks, "a block")
+    except ExprError as e:
+        loc = entry.op_loc
+        raise SpecError(f"{where}: 'block': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+    return replace(entry, block=chosen, block_expr=False)
+
+
+def op_args(entry: Entry, definition, lookup, where: str) -> dict:
+    """An op entry's arguments, each as its type (defaults where it has them), at `lookup`'s variables."""
+    args = {}
+    for key, spec_arg in definition.keys.items():
+        value = entry.params.get(key)
+        if value is None:
+            if spec_arg.default is REQUIRED:
+                raise SpecError(f"{where}: op '{entry.op}' needs '{key}'", entry.loc)
+            if spec_arg.default is not None:
+                args[key] = spec_arg.default
+            continue
+        args[key] = typed(value, spec_arg.kind, lookup, f"{where}: '{key}'", spec_arg.choices)
+    return args
