@@ -18,18 +18,20 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
 
 and the network costs   T = run_overhead_s + context x sum of t_k,
 
-where `context` (about 1.06 here) says how much slower kernels run inside a whole network than in the calibration's
-networks of one repeated unit (their inputs and weights stay in the caches less): one number, fitted on random
-whole synthetic networks after the classes are fitted on the units (costcalc.latency.calibration).   A layer's time is that of the kernels charged to it:
-its own (the first layer of a fused kernel carries the whole kernel, the others are marked fused into it, at 0)
-and the layout reorders its inputs need. Layers that the runtime removes or that only relabel memory (dropout,
-identity) cost nothing. The profile is for one thread count (`threads`): a kernel's throughput, bandwidth and
+where `context` (about 1.1 here) says how much slower kernels run inside a whole network than in the
+calibration's networks of one repeated unit (their inputs and weights stay in the caches less): one number, fitted
+on random whole synthetic networks after the classes are fitted on the units (costcalc.latency.calibration).
+
+A layer's time is that of the kernels charged to it: its own (the first layer of a fused kernel carries the whole
+kernel, the others are marked fused into it, at 0) and the layout reorders its inputs need. Layers that the
+runtime removes or that only relabel memory (dropout, identity) cost nothing. The profile is for one thread count (`threads`): a kernel's throughput, bandwidth and
 overhead are those measured with that many threads, so what parallelism a small kernel loses shows as its class's
 overhead and throughput.
 
 Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
 the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
-swish, softmax, hardswish), gelu, mish, normalization (layernorm, groupnorm), pooling (blocked and plain), data movement (concat, split, select, layout reorders), channel shuffle (a transpose).
+swish, softmax, hardswish), gelu, mish, normalization (layernorm, groupnorm), pooling (blocked and plain), data
+movement (concat, split, select, pad, resize, layout reorders), channel shuffle (a transpose).
 See profile.CLASS_DOCS.
 
 Fusion, as onnxruntime's CPU provider does it (each rule can be switched off in the profile's `fusion:` list); a
@@ -45,8 +47,9 @@ groups = 1 and its input channels are a multiple of b/2 (or fewer than b: the fi
 is), a depthwise conv when its channels are a multiple of b/2, a grouped conv when its input and output channels
 per group are multiples of b; pooling runs blocked when its input is, or when its channels are a multiple of b;
 batchnorm and element-wise ops keep their input's layout; add and mul of equal shapes, and concat of channels that
-are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc, flatten, global mean, a broadcasting
-mul) reads the plain layout. A tensor crossing between layouts is reordered once (a data-movement kernel moving it
+are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc, flatten, global
+mean, a broadcasting mul, layernorm, groupnorm, adaptive pooling, pad, resize, conv_transpose) reads the plain
+layout. A tensor crossing between layouts is reordered once (a data-movement kernel moving it
 twice: read and write), charged to the layer that needs it; so is the network's output if it ends blocked.
 """
 

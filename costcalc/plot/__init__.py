@@ -90,7 +90,8 @@ def roofline(axes, series) -> None:
         axes.annotate(str(number), (point.intensity, point.height), xytext=offset, textcoords="offset points",
                       fontsize=8, fontweight="bold", ha="center", va="center")
     if heaviest:
-        lines = ["slowest kernels (estimate)" if series.ceilings else "heaviest layers by FLOPs", *(f"{n}  {p.name}" for n, p in enumerate(heaviest, start=1))]
+        title = "slowest kernels (estimate)" if series.ceilings else "heaviest layers by FLOPs"
+        lines = [title, *(f"{n}  {p.name}" for n, p in enumerate(heaviest, start=1))]
         width = max(len(line) for line in lines)  # monospace, padded: the lines align left inside the box
         axes.text(0.99, 0.01, "\n".join(line.ljust(width) for line in lines), transform=axes.transAxes, fontsize=7,
                   ha="right", va="bottom", family="monospace",
