@@ -44,17 +44,21 @@ def candidate_ops(text: str, ops) -> list:
     return found
 
 
+def _candidates(text: str, names, where: str, key: str, known: str, loc) -> list:
+    """The names an `op:` or `block:` expression may choose (at least one), or its located error."""
+    try:
+        candidates = candidate_ops(text, names)
+    except ExprError as e:
+        raise SpecError(f"{where}: '{key}': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
+    if not candidates:
+        raise SpecError(f"{where}: '{key}' expression '{shown(text)}' names no {key} ({known})", loc)
+    return candidates
+
+
 def check_op_expression(entry, where: str, keys_of: dict, errors) -> None:
     """The static check of an `op:` expression: it parses and names at least one op (`keys_of`: op name -> the
     keys it takes), and each key of the entry is one that such an op takes (errors added to `errors`)."""
-    try:
-        candidates = candidate_ops(entry.op, keys_of)
-    except ExprError as e:
-        loc = entry.op_loc
-        raise SpecError(f"{where}: 'op': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
-    if not candidates:
-        raise SpecError(f"{where}: 'op' expression '{shown(entry.op)}' names no op "
-                        f"(known ops: {', '.join(keys_of)})", entry.op_loc)
+    candidates = _candidates(entry.op, keys_of, where, "op", f"known ops: {', '.join(keys_of)}", entry.op_loc)
     keys = {key for op in candidates for key in keys_of[op]}
     for key in entry.params:
         if key not in keys:
@@ -65,14 +69,8 @@ def check_op_expression(entry, where: str, keys_of: dict, errors) -> None:
 def check_block_expression(entry, where: str, blocks: dict, errors) -> None:
     """The static check of a `block:` expression: it parses and names at least one block (`blocks`: name ->
     BlockDef), and each argument given is one that such a block takes (errors added to `errors`)."""
-    try:
-        candidates = candidate_ops(entry.block, blocks)
-    except ExprError as e:
-        loc = entry.op_loc
-        raise SpecError(f"{where}: 'block': {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None
-    if not candidates:
-        raise SpecError(f"{where}: 'block' expression '{shown(entry.block)}' names no block "
-                        f"(the blocks: {', '.join(blocks) or 'none'})", entry.op_loc)
+    candidates = _candidates(entry.block, blocks, where, "block", f"the blocks: {', '.join(blocks) or 'none'}",
+                             entry.op_loc)
     taken = [arg for name in candidates for arg in blocks[name].args]
     for arg, value in {**entry.args, **entry.first}.items():
         if arg not in taken:
