@@ -203,35 +203,36 @@ def _latency(model, variables, shape, batch, profile) -> float:
 
 def chunks(points: list, parts: int) -> list:
     """(start, points) pieces: about 8 per worker, at most 2,000 points each, for even progress and balance. A piece
-    ends where the variables change (when that keeps it under twice the size): the points that differ only in their
-    input stay together, so that one worker walks once and replays the rest (costcalc.analysis.totals)."""
+    ends where the variables change: the points that differ only in their input (a group) stay together, so that one
+    worker walks once and replays the rest (costcalc.analysis.totals). Consecutive groups share a piece while it
+    stays within the size; a group over twice the size is cut into pieces of the size."""
     size = max(1, min(2000, -(-len(points) // (parts * 8))))
-    pieces, start = [], 0
-    while start < len(points):
-        end = min(start + size, len(points))
-        variables = _variables(points[end - 1])
-        limit = min(start + 2 * size, len(points))
-        while end < limit and _variables(points[end]) == variables:
-            end += 1
-        pieces.append((start, points[start:end]))
-        start = end
+    pieces: list = []
+    piece_start = 0
+    for group_start, group_end in _groups(points):
+        if group_start > piece_start and group_end - piece_start > size:
+            pieces.append((piece_start, points[piece_start:group_start]))
+            piece_start = group_start
+        if group_end - group_start > 2 * size:
+            for cut in range(group_start, group_end, size):
+                pieces.append((cut, points[cut:min(cut + size, group_end)]))
+            piece_start = group_end
+    if piece_start < len(points):
+        pieces.append((piece_start, points[piece_start:]))
     return pieces
+
+
+def _groups(points: list):
+    """(start, end) of each run of consecutive points with the same variables."""
+    start = 0
+    for i in range(1, len(points) + 1):
+        if i == len(points) or _variables(points[i]) != _variables(points[start]):
+            yield start, i
+            start = i
 
 
 def _variables(point: tuple) -> tuple:
     return tuple(item for item in point if item[0] != INPUT)
-
-
-_WORKER: tuple = ()  # (model, pieces, claimed, done, batch, profile): what each worker process was given
-
-
-def _worker_start(*state) -> None:
-    global _WORKER
-    _WORKER = state
-
-
-def _worker_claims(_) -> list:
-    return _claim(*_WORKER)
 
 
 def _claim(model, pieces: list, claimed, done, batch: int, profile, progress=None) -> list:
@@ -252,21 +253,52 @@ def _claim(model, pieces: list, claimed, done, batch: int, profile, progress=Non
             progress(done.value)
 
 
+def _worker(connection, *state) -> None:
+    """A worker process: its claimed rows (or what went wrong) sent back through `connection`."""
+    try:
+        result = (_claim(*state), None)
+    except BaseException as e:  # noqa: BLE001 - handed to the sweep's process, which raises it
+        result = (None, RuntimeError(f"a sweep worker failed: {type(e).__name__}: {e}"))
+    connection.send(result)
+    connection.close()
+
+
 def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None, profile=None) -> list:
     """The rows of `points` over `jobs` processes: this one and jobs - 1 workers started with the parsed model,
     each claiming the next piece of the sweep when it is done with one, so that none waits while pieces are left
     and a process slowed by other work on the machine takes fewer. This process keeps its remembered walks and
-    starts no worker for its own share."""
+    starts no worker for its own share; each worker is a bare process with a pipe for its rows (a pool's own
+    threads and tear-down cost more than a small sweep)."""
     import multiprocessing
 
     pieces = chunks(points, jobs)
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     state = (model, pieces, context.Value("q", 0), context.Value("q", 0), batch, profile)
-    with context.Pool(jobs - 1, initializer=_worker_start, initargs=state) as pool:
-        workers = pool.map_async(_worker_claims, range(jobs - 1), chunksize=1)
+    workers = []
+    for _ in range(jobs - 1):
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_worker, args=(send, *state), daemon=True)
+        process.start()
+        send.close()
+        workers.append((process, receive))
+    try:
         rows = _claim(*state, progress)
-        for part in workers.get():
+        for process, receive in workers:
+            try:
+                part, error = receive.recv()
+            except EOFError:
+                process.join()
+                part, error = None, RuntimeError(f"a sweep worker ended without its rows (exit code "
+                                                 f"{process.exitcode})")
+            if error is not None:
+                raise error
             rows.extend(part)
+    finally:
+        for process, receive in workers:
+            receive.close()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
     if progress is not None:
         progress(len(rows))
     rows.sort(key=lambda row: row.index)
