@@ -4,9 +4,11 @@ The networks are never the zoo's: each family isolates one op class in the shape
 channel widths, channel ratios, feature map sizes, groups, kernel sizes), in both layouts (channels that are a
 multiple of the layout block and channels that are not), plus element-wise chains, pooling, data movement
 (concat, split, shuffle, select, forced layout reorders), fork-join branches, and small random mixes of all of
-them; the classes are fitted on these networks of one repeated unit. A last family, random whole networks
-(image to classes: a stem, stages of inverted-residual units, a head), fits one more number, the context factor:
-how much slower kernels run inside a whole network than in a repeated unit. The networks themselves are
+them: networks of one repeated unit. A last family, random whole networks (image to classes: a stem, stages of
+inverted-residual or residual units, a head), is what the estimate is asked about: the classes are fitted on the
+units and the whole networks together, the few whole networks weighted as much as all the units, and then one
+more number, the context factor, takes what the classes still leave over on the whole networks (the geometric
+mean of measured / estimated: how much slower kernels run inside a whole network than in a repeated unit). The networks themselves are
 costcalc.latency.networks': each sized to run about TARGET_S on a first guess of the device, so that a run's fixed
 costs and the timer's resolution stay small beside it, families interleaved, so that a short budget still covers
 every class. Measurement is costcalc.runtime's (`measure_graph`, min over runs); the fit is costcalc.latency.fit's.
@@ -101,29 +103,38 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
                for (network, graph), seconds in zip(graphs, best)]
     family_of = {network.name: network.family for network, _ in graphs}
     wholes = [s for s in samples if family_of[s.name] == WHOLE]
-    samples = [s for s in samples if family_of[s.name] != WHOLE]  # the classes are fitted on the units
+    weights = whole_weights(samples, family_of)
     results = {}
     for combine in ("max", "sum"):
-        profile, fitted = fit(samples, structure, combine)
-        results[combine] = (profile, fitted, cross_validate(samples, structure, combine))
+        profile, fitted = fit(samples, structure, combine, weights)
+        results[combine] = (profile, fitted, cross_validate(samples, structure, combine, weights=weights))
     chosen = min(results, key=lambda c: results[c][2].median_abs_error)
     other = "sum" if chosen == "max" else "max"
     profile, fitted, held = results[chosen]
     profile = replace(profile, context=context_factor(wholes, profile))
     elapsed = time.perf_counter() - start
-    record = {"networks": len(samples) + len(wholes), "passes": passes, "families": sorted(set(family_of.values())),
+    record = {"networks": len(samples), "passes": passes, "families": sorted(set(family_of.values())),
               "seed": seed, "seconds": round(elapsed, 1), "fitted": fitted.as_dict(), "held_out": held.as_dict(),
               f"held_out_{other}": results[other][2].as_dict(),
-              "context": {"networks": len(wholes), "factor": round(profile.context, 4),
+              "context": {"networks": len(wholes), "weight": round(max(weights), 2),
+                          "factor": round(profile.context, 4),
                           **({"after": quality(wholes, profile).as_dict()} if wholes else {})}}
     profile = replace(profile, calibration=record)
-    return Calibration(profile, tuple(samples + wholes), family_of, fitted, held, results[other][2], elapsed,
-                       len(networks) - len(samples) - len(wholes), passes)
+    return Calibration(profile, tuple(samples), family_of, fitted, held, results[other][2], elapsed,
+                       len(networks) - len(samples), passes)
+
+
+def whole_weights(samples: list, family_of: dict) -> list:
+    """Each sample's weight in the fit: 1 for a unit network, and for a whole network as many as there are units
+    per whole network, so that the whole networks count as much as all the units together."""
+    wholes = sum(1 for s in samples if family_of[s.name] == WHOLE)
+    share = (len(samples) - wholes) / wholes if wholes else 1.0
+    return [max(share, 1.0) if family_of[s.name] == WHOLE else 1.0 for s in samples]
 
 
 def context_factor(wholes: list, profile: DeviceProfile) -> float:
-    """How much slower kernels run in a whole network than the unit networks the classes were fitted on: the
-    geometric mean of measured / estimated over the random whole networks (1 without any)."""
+    """How much slower kernels run in a whole network than the classes say: the geometric mean of measured /
+    estimated over the random whole networks (1 without any)."""
     if not wholes:
         return 1.0
     ratios = [s.measured_s / predict(s.kernels, profile) for s in wholes]

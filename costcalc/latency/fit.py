@@ -7,7 +7,8 @@ every kernel adds its FLOPs, bytes and launches to its class's three columns and
 profile. With `combine: max` a kernel adds only the term that is larger under the current parameters: starting
 from the sum fit, the regimes are reassigned and the system solved again until no regime changes (or
 `MAX_ROUNDS`), keeping the best fit seen. Rows are divided by the measured time, so that a 100 us network weighs
-as much as a 100 ms one (the error minimised is relative).
+as much as a 100 ms one (the error minimised is relative); a sample's weight w multiplies its squared error (the
+calibration weighs its few whole networks as much as all its units together).
 
 A class the calibration networks never exercise has all-zero columns; it keeps the parameters of `FALLBACK`'s
 class for it (and the quality record says so).
@@ -101,12 +102,13 @@ def _columns(kernels, regime=None) -> np.ndarray:
     return row
 
 
-def _solve(rows: np.ndarray, measured: np.ndarray) -> np.ndarray:
-    a = rows / measured[:, None]
+def _solve(rows: np.ndarray, measured: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    root = np.sqrt(weights)
+    a = rows / measured[:, None] * root[:, None]
     scale = np.linalg.norm(a, axis=0)
     used = scale > 0
     x = np.zeros(a.shape[1])
-    x[used] = nnls(a[:, used] / scale[used], np.ones(len(measured))) / scale[used]
+    x[used] = nnls(a[:, used] / scale[used], root) / scale[used]
     return x
 
 
@@ -136,27 +138,29 @@ def quality(samples, profile: DeviceProfile, unfitted: tuple = ()) -> Quality:
                    float((absolute <= 0.20).mean()), unfitted)
 
 
-def fit(samples, structure: DeviceProfile, combine: str = "max") -> tuple:
+def fit(samples, structure: DeviceProfile, combine: str = "max", weights=None) -> tuple:
     """(profile, quality): the profile of `structure` (threads, layout, fusion ... kept) whose class parameters and
-    run overhead best explain `samples` under `combine`."""
+    run overhead best explain `samples` under `combine`, each sample's squared relative error times its weight
+    (1 each by default)."""
     measured = np.array([s.measured_s for s in samples])
+    weights = np.ones(len(samples)) if weights is None else np.asarray(weights, dtype=float)
     exercised = {k.op_class for s in samples for k in s.kernels}
-    x = _solve(np.array([_columns(s.kernels) for s in samples]), measured)
+    x = _solve(np.array([_columns(s.kernels) for s in samples]), measured, weights)
     best = _profile(x, structure, "sum", exercised)
     unfitted = tuple(c for c in OP_CLASSES if c not in exercised)
     if combine == "sum":
         return best, quality(samples, best, unfitted)
     best = replace(best, combine="max")
-    best_loss = _loss(samples, best)
+    best_loss = _loss(samples, best, weights)
     current, regimes = best, None
     for _ in range(MAX_ROUNDS):
         new = [_regimes(s.kernels, current) for s in samples]
         if new == regimes:
             break
         regimes = new
-        x = _solve(np.array([_columns(s.kernels, r) for s, r in zip(samples, regimes)]), measured)
+        x = _solve(np.array([_columns(s.kernels, r) for s, r in zip(samples, regimes)]), measured, weights)
         current = _profile(x, structure, "max", exercised)
-        loss = _loss(samples, current)
+        loss = _loss(samples, current, weights)
         if loss < best_loss:
             best, best_loss = current, loss
     return best, quality(samples, best, unfitted)
@@ -170,23 +174,25 @@ def _regimes(kernels, profile: DeviceProfile) -> list:
     return out
 
 
-def _loss(samples, profile: DeviceProfile) -> float:
-    return float(sum((predict(s.kernels, profile) / s.measured_s - 1) ** 2 for s in samples))
+def _loss(samples, profile: DeviceProfile, weights) -> float:
+    return float(sum(w * (predict(s.kernels, profile) / s.measured_s - 1) ** 2 for s, w in zip(samples, weights)))
 
 
-def cross_validate(samples, structure: DeviceProfile, combine: str, folds: int = 5, seed: int = 0) -> Quality:
-    """Quality on held-out samples: each fold's networks estimated by the profile fitted on the others (fewer folds
-    when there are few samples; with fewer than 4, the quality of the fit itself)."""
+def cross_validate(samples, structure: DeviceProfile, combine: str, folds: int = 5, seed: int = 0,
+                   weights=None) -> Quality:
+    """Quality on held-out samples: each fold's networks estimated by the profile fitted on the others, with
+    their `weights` (fewer folds when there are few samples; with fewer than 4, the quality of the fit itself)."""
+    weights = [1.0] * len(samples) if weights is None else list(weights)
     folds = min(folds, len(samples) // 2)
     if folds < 2:
-        profile, q = fit(samples, structure, combine)
+        profile, q = fit(samples, structure, combine, weights)
         return q
     order = np.random.default_rng(seed).permutation(len(samples))
     held = []
     for f in range(folds):
         test = set(order[f::folds].tolist())
-        train = [s for i, s in enumerate(samples) if i not in test]
-        profile, _ = fit(train, structure, combine)
+        train = [i for i in range(len(samples)) if i not in test]
+        profile, _ = fit([samples[i] for i in train], structure, combine, [weights[i] for i in train])
         held += [(samples[i], profile) for i in sorted(test)]
     errors = np.abs([predict(s.kernels, p) / s.measured_s - 1 for s, p in held])
     return Quality(len(held), float(np.median(errors)), float(errors.max()), float((errors <= 0.10).mean()),

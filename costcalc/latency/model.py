@@ -12,7 +12,8 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
     B_k  bytes moved: the memory access of its layers (inputs read, outputs written, weights read) minus the
          tensors that stay inside a fused kernel (written by one of its layers and read by the next: 2x each),
          times bytes_per_element
-    n_k  kernels launched (1; a channel shuffle is Reshape-Transpose-Reshape: 3; a layernorm over channels is
+    n_k  kernels launched (1; a grouped conv, 1 < g < its input channels, runs one GEMM per group: g; a channel
+         shuffle is Reshape-Transpose-Reshape: 3; a layernorm over channels is
          Transpose-LayerNormalization-Transpose, a groupnorm InstanceNormalization-Mul-Add, a mish before opset 18
          Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k)
 
@@ -314,6 +315,8 @@ class _Planner:
         else:
             op_class = OWN_CLASS.get(head.op) or ("elementwise_exp" if head.op in EXPONENTIAL else "elementwise")
         launches = KERNELS.get(head.op, 1)
+        if head.op == "conv" and 1 < head.args.get("groups", 1) < tensors[head.inputs[0]][0]:
+            launches = head.args["groups"]  # a grouped conv runs one GEMM per group
         if head.op == "layernorm" and len(tensors[head.inputs[0]]) != 3:
             launches = 1  # over a flat input: one LayerNormalization, no Transposes
         elif head.op in EXTRA_PASSES:

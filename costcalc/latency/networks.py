@@ -110,6 +110,10 @@ def families(rng: np.random.Generator) -> dict:
             for g in (2, 3, 4, 8):
                 if c % g == 0:
                     add("grouped", f"pwg{g}_c{c}_hw{hw}", (c, hw, hw), _conv(c, 1, g, ["{op: bn}"]))
+                    for ratio in (4, 8):  # channels narrowed and widened again, each group's slice of them
+                        if (c // ratio) % g == 0 and rng.random() < 0.5:
+                            add("grouped", f"pwg{g}_c{c}r{ratio}_hw{hw}", (c, hw, hw),
+                                _conv(c // ratio, 1, g, ["{op: bn}"]) + _conv(c, 1, g, ["{op: bn}"]))
     tiny = {"relu": "{op: relu}", "sigmoid": "{op: sigmoid}", "maxpool": "{op: maxpool, k: 3, stride: 1, pad: 1}",
             "shuffle": "{op: shuffle, groups: 2}", "pw": _conv(8, 1, 1, [])[0], "dense": _conv(8, 3, 1, [])[0],
             "dw": _conv(8, 3, 8, [])[0], "select": "{op: select, out: 8}", "add": "{op: add, from: [input, input]}"}
@@ -144,6 +148,8 @@ def families(rng: np.random.Generator) -> dict:
         add("pooling", f"mean_c{c}_hw{hw}", (c, hw, hw), [], tail=["{op: mean}"])
         half = c // 2
         add("data_movement", f"shuffle_c{c}_hw{hw}", (c, hw, hw), ["{op: shuffle, groups: 2}"])
+        if c % 4 == 0:  # four groups, as CondenseNet's
+            add("data_movement", f"shuffle4_c{c}_hw{hw}", (c, hw, hw), ["{op: shuffle, groups: 4}"])
         add("data_movement", f"split_c{c}_hw{hw}", (c, hw, hw),
             [f"{{name: s, op: split, sizes: [{half}, {c - half}]}}", "{name: r, op: relu, from: s.1}",
              "{op: concat, from: [s.0, r]}"])
@@ -178,6 +184,8 @@ def families(rng: np.random.Generator) -> dict:
         add("mixed", f"mixed{i}", *_random_network(rng))
     for i in range(48):
         add(WHOLE, f"net{i}", *_random_whole(rng), limit=8 * MAX_ONE_S)
+    for i in range(24):
+        add(WHOLE, f"net_res{i}", *_random_residual(rng), limit=8 * MAX_ONE_S)
     for family in out.values():
         rng.shuffle(family)
     return out
@@ -213,6 +221,42 @@ def _random_whole(rng: np.random.Generator) -> tuple:
             c = out
     layers += [f"{{op: conv, out: {int(rng.choice([512, 1024, 1280]))}, k: 1}}", *BN_RELU, "{op: gap}",
                "{op: flatten}", "{op: fc, out: 1000, bias: true}"]
+    return (3, size, size), [], layers
+
+
+def _random_residual(rng: np.random.Generator) -> tuple:
+    """A small random residual network (none of the zoo's): a 7x7 or 3x3 stem, stages of basic (two 3x3 convs) or
+    bottleneck (1x1, 3x3 with groups drawn, 1x1) units with a projection where the shape changes, squeeze-excitation
+    drawn, global pooling and an fc: (input shape, [], layers)."""
+    size = int(rng.choice([64, 96, 128]))
+    c = int(rng.choice([16, 24, 32, 48]))
+    stem = int(rng.choice([3, 7]))
+    layers = [f"{{op: conv, out: {c}, k: {stem}, stride: 2, pad: {stem // 2}}}", *BN_RELU]
+    bottleneck = rng.random() < 0.5
+    groups = int(rng.choice([1, 1, 2, 4, 8]))
+    for stage in range(int(rng.integers(2, 5))):
+        out = c * 2 if stage else c * (4 if bottleneck else 1)
+        for unit in range(int(rng.integers(1, 3))):
+            stride = 2 if unit == 0 and stage > 0 else 1
+            name = f"s{stage}u{unit}"
+            mid = max(groups * 8, out // 4 // groups * groups) if bottleneck else out
+            layers.append(f"{{name: {name}_in, op: identity}}")
+            if bottleneck:
+                body = [f"{{op: conv, out: {mid}, k: 1}}", *BN_RELU,
+                        f"{{op: conv, out: {mid}, k: 3, stride: {stride}, pad: 1, groups: {groups}}}", *BN_RELU,
+                        f"{{op: conv, out: {out}, k: 1}}"]
+            else:
+                body = [f"{{op: conv, out: {out}, k: 3, stride: {stride}, pad: 1}}", *BN_RELU,
+                        f"{{op: conv, out: {out}, k: 3, pad: 1}}"]
+            layers += body + [f"{{name: {name}_out, op: bn}}"]
+            short = f"{name}_in"
+            if stride != 1 or out != c:
+                layers += [f"{{op: conv, out: {out}, k: 1, stride: {stride}, from: {name}_in}}",
+                           f"{{name: {name}_proj, op: bn}}"]
+                short = f"{name}_proj"
+            layers += [f"{{op: add, from: [{name}_out, {short}]}}", "{op: relu}"]
+            c = out
+    layers += ["{op: gap}", "{op: flatten}", "{op: fc, out: 1000, bias: true}"]
     return (3, size, size), [], layers
 
 
