@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=240.0, help="calibration budget, seconds")
     parser.add_argument("--passes", type=int, default=PASSES,
-                        help="measurements of each zoo model (fastest kept): as many as each calibration network's")
+                        help="measurements of each zoo model and each calibration network (fastest kept)")
     parser.add_argument("--runs", type=int, default=10, help="timed runs per measurement")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
@@ -69,7 +69,8 @@ def main() -> None:
 
     print(f"calibrating ({args.budget:.0f} s budget, {args.threads} thread(s), clock {args.clock}), the zoo measured "
           f"between its passes ...", flush=True)
-    calibration = calibrate(args.threads, args.budget, measure=measure.seconds, between_passes=zoo_pass)
+    calibration = calibrate(args.threads, args.budget, measure=measure.seconds, between_passes=zoo_pass,
+                            passes=args.passes)
     for k in range(calibration.passes + 1, args.passes + 1):
         zoo_pass(k)
     profile = calibration.profile

@@ -46,9 +46,11 @@ class Calibration:
 
 
 def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 0, measure=None,
-              structure: DeviceProfile | None = None, progress=None, between_passes=None) -> Calibration:
-    """Measure the calibration networks (in PASSES passes until `budget_s` is spent, fitting time kept aside, the
-    fastest time of each network kept) and fit the profile. `between_passes(k)`, called after pass k, lets a
+              structure: DeviceProfile | None = None, progress=None, between_passes=None,
+              passes: int = PASSES) -> Calibration:
+    """Measure the calibration networks (in `passes` passes until `budget_s` is spent, fitting time kept aside, the
+    fastest time of each network kept: on a machine whose speed comes and goes with other work, more passes spread
+    each network's runs over more of the time) and fit the profile. `between_passes(k)`, called after pass k, lets a
     benchmark measure other networks in between (so that both see the machine's load alike); its time is not
     charged to the budget.
     `measure(graph, threads) -> seconds` defaults to costcalc.runtime's min over runs; `structure` gives the
@@ -58,7 +60,7 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     structure = replace(structure or uniform(1.0, 1.0, 0.0), threads=threads)
     rng = np.random.default_rng(seed)
     networks = interleaved(rng)
-    # the first pass measures networks in turn for a third of the budget; PASSES - 1 later passes measure the same
+    # the first pass measures networks in turn for 1/passes of the budget; passes - 1 later passes measure the same
     # ones again, each network keeping its fastest time (the machine's load only slows). A fixed number of passes:
     # a minimum over more tries is lower, and networks measured as often as the calibration's compare alike.
     deadline = start + budget_s * FIT_SHARE
@@ -71,10 +73,10 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
         graphs.append((network, graph))
         best.append(measure(graph, threads))
         if first_pass is None:
-            first_pass = time.perf_counter() + (deadline - time.perf_counter()) / PASSES
+            first_pass = time.perf_counter() + (deadline - time.perf_counter()) / passes
         if progress is not None:
             progress(len(graphs), 0, network.name)
-    passes = 1
+    total, passes = passes, 1
 
     def pause(k):
         nonlocal deadline
@@ -84,7 +86,7 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
             deadline += time.perf_counter() - paused
 
     pause(1)
-    while passes < PASSES and time.perf_counter() < deadline and graphs:
+    while passes < total and time.perf_counter() < deadline and graphs:
         for i, (network, graph) in enumerate(graphs):
             if time.perf_counter() > deadline:
                 break

@@ -19,15 +19,16 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
 
 and the network costs   T = run_overhead_s + context x sum of t_k,
 
-where `context` (about 1.1 here) says how much slower kernels run inside a whole network than in the
-calibration's networks of one repeated unit (their inputs and weights stay in the caches less): one number, fitted
-on random whole synthetic networks after the classes are fitted on the units (costcalc.latency.calibration).
+where `context` says how much slower kernels run inside a whole network than the classes say (their inputs and
+weights stay in the caches less than in a repeated unit): one number, fitted on random whole synthetic networks
+after the classes are fitted on those and the calibration's networks of one repeated unit together
+(costcalc.latency.calibration).
 
 A layer's time is that of the kernels charged to it: its own (the first layer of a fused kernel carries the whole
 kernel, the others are marked fused into it, at 0) and the layout reorders its inputs need. Layers that the
-runtime removes or that only relabel memory (dropout, identity) cost nothing. The profile is for one thread count (`threads`): a kernel's throughput, bandwidth and
-overhead are those measured with that many threads, so what parallelism a small kernel loses shows as its class's
-overhead and throughput.
+runtime removes or that only relabel memory (dropout, identity) cost nothing. The profile is for one thread count
+(`threads`): a kernel's throughput, bandwidth and overhead are those measured with that many threads, so what
+parallelism a small kernel loses shows as its class's overhead and throughput.
 
 Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
 the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,

@@ -114,6 +114,10 @@ def families(rng: np.random.Generator) -> dict:
                         if (c // ratio) % g == 0 and rng.random() < 0.5:
                             add("grouped", f"pwg{g}_c{c}r{ratio}_hw{hw}", (c, hw, hw),
                                 _conv(c // ratio, 1, g, ["{op: bn}"]) + _conv(c, 1, g, ["{op: bn}"]))
+    for narrow, hw in ((8, 112), (16, 56), (32, 28), (64, 14), (128, 7), (16, 112), (32, 56), (64, 28)):
+        for g in (2, 4):  # 3x3 grouped convs narrowing the channels 4:1, as CondenseNet's, and widening them back
+            add("grouped", f"g{g}_c{4 * narrow}to{narrow}_hw{hw}", (4 * narrow, hw, hw),
+                _conv(narrow, 3, g) + _conv(4 * narrow, 1, g))
     tiny = {"relu": "{op: relu}", "sigmoid": "{op: sigmoid}", "maxpool": "{op: maxpool, k: 3, stride: 1, pad: 1}",
             "shuffle": "{op: shuffle, groups: 2}", "pw": _conv(8, 1, 1, [])[0], "dense": _conv(8, 3, 1, [])[0],
             "dw": _conv(8, 3, 8, [])[0], "select": "{op: select, out: 8}", "add": "{op: add, from: [input, input]}"}

@@ -8,7 +8,7 @@ and written to a YAML file. A profile is for one machine, one runtime and one th
     bytes_per_element: 4         # float32
     layout_block: 8              # the runtime's blocked-channel layout (NCHWc): 8 with AVX2, 16 with AVX-512, 0 none
     run_overhead_s: 2.0e-05      # once per run of the network
-    context: 1.06                # kernels inside a whole network run this much slower than in repeated units
+    context: 1.06                # whole networks run this much slower than the classes say
     fusion: [conv+bn, conv+activation, conv+add, bn+activation]
     classes:                     # per op class: FLOPs/s, bytes/s, seconds per kernel
       pointwise_conv: {throughput: 5.1e+10, bandwidth: 9.0e+09, overhead_s: 4.0e-06}

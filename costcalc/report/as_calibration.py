@@ -35,7 +35,8 @@ def render(calibration, path: str) -> str:
     if calibration.fitted.unfitted:
         lines.append(f"not exercised (parameters borrowed): {', '.join(calibration.fitted.unfitted)}")
     lines.append(f"run overhead {duration(p.run_overhead_s)}; '-': that term explained nothing (the other did)")
-    wholes = p.calibration.get("context", {}).get("networks", 0) if isinstance(p.calibration, dict) else 0
-    lines.append(f"context factor {p.context:.3f}: kernels run that much slower in a whole network than in a repeated "
-                 f"unit (fitted on {wholes} random whole networks; 'networks' above)")
+    record = p.calibration.get("context", {}) if isinstance(p.calibration, dict) else {}
+    wholes, weight = record.get("networks", 0), record.get("weight", 1)
+    lines.append(f"context factor {p.context:.3f}: whole networks run that much slower than the fitted classes say "
+                 f"(on the {wholes} random whole networks, 'networks' above, each weighted {weight:g} in the fit)")
     return "\n".join(lines) + "\n"
