@@ -285,3 +285,15 @@ def test_flops_baseline_is_the_relative_least_squares_throughput():
     samples = [Sample("a", (), 1.0, 10), Sample("b", (), 1.0, 20)]
     # minimise (10/P - 1)^2 + (20/P - 1)^2 over x = 1/P: x = (10 + 20) / (100 + 400)
     assert flops_baseline(samples) == pytest.approx(500 / 30)
+
+
+def test_hardswish_runs_inside_a_blocked_conv_and_on_its_own_after_a_plain_one(write_spec):
+    """As onnxruntime 1.32 runs them (costcalc measure: 'fused into'): 32 channels are blocked, a depthwise conv of
+    30 is not; hardtanh (a Clip) runs inside either."""
+    layers = ("  - {name: a, op: conv, out: 32, k: 1}\n  - {name: h, op: hardswish}\n"
+              "  - {name: n, op: conv, out: 30, k: 1}\n  - {name: r, op: hardtanh}\n"
+              "  - {name: d, op: conv, out: 30, k: 3, pad: 1, groups: 30}\n  - {name: j, op: hardswish}\n")
+    kernels = plan(graph(write_spec, layers, "[32, 16, 16]"), profile(layout_block=8))
+    assert [(k.op_class, k.members) for k in kernels if k.members] == [
+        ("pointwise_conv", ("a", "h")), ("pointwise_conv", ("n", "r")), ("depthwise_conv_plain", ("d",)),
+        ("elementwise_exp", ("j",))]

@@ -40,7 +40,8 @@ Fusion, as onnxruntime's CPU provider does it (each rule can be switched off in 
 layer is absorbed only when it alone reads the kernel's output:
     conv+bn          a batchnorm after a conv is folded into its weights (so is a layer_scale or a constant scale:
                      a per-channel or scalar Mul)
-    conv+activation  relu, relu6, sigmoid, tanh, leaky_relu, hardsigmoid after a conv (and its bn) run inside it
+    conv+activation  relu, relu6, hardtanh, sigmoid, tanh, leaky_relu, hardsigmoid after a conv (and its bn) run
+                     inside it; so does a hardswish after a conv in the blocked layout
     conv+add         in the blocked layout, a residual add of a conv's output and another blocked tensor runs
                      inside the conv (an activation after it too)
     bn+activation    in the blocked layout, a batchnorm on its own is a per-channel conv, with its activation
@@ -62,7 +63,8 @@ from math import prod
 
 from costcalc.latency.profile import DeviceProfile
 
-ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "tanh", "leaky_relu", "hardsigmoid"})  # fused into a conv
+ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "tanh", "leaky_relu", "hardsigmoid", "hardtanh"})  # fused
+BLOCKED_ACTIVATIONS = frozenset({"hardswish"})  # fused into a conv in the blocked layout only
 EXPONENTIAL = frozenset({"sigmoid", "tanh", "swish", "softmax", "hardswish"})  # class elementwise_exp
 OWN_CLASS = {"gelu": "gelu", "mish": "mish", "layernorm": "normalization", "groupnorm": "normalization"}
 POOLING = frozenset({"maxpool", "avgpool", "gap", "mean", "adaptive_avgpool", "adaptive_maxpool"})
@@ -275,7 +277,8 @@ class _Planner:
                   and len({self.graph.tensors[t] for t in nxt.inputs}) == 1 and current in nxt.inputs
                   and len(set(nxt.inputs)) == 2):
                 stage = 2
-            elif nxt.op in ACTIVATIONS and (fuses("conv+activation") if head.op == "conv" else True):
+            elif ((nxt.op in ACTIVATIONS or nxt.op in BLOCKED_ACTIVATIONS and blocked)
+                  and (fuses("conv+activation") if head.op == "conv" else True)):
                 stage = 3
             else:
                 break
