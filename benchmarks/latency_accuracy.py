@@ -37,7 +37,7 @@ sys.path.insert(0, ROOT)
 
 from costcalc.graph import load  # noqa: E402
 from costcalc.latency import estimate  # noqa: E402
-from costcalc.latency.calibration import PASSES, RuntimeMeasure, calibrate  # noqa: E402
+from costcalc.latency.calibration import PASSES, RuntimeMeasure, calibrate, device_name  # noqa: E402
 from costcalc.latency.metrics import flops_baseline, summary  # noqa: E402
 
 
@@ -79,8 +79,8 @@ def main() -> None:
 
         from costcalc.latency.profile import save
 
-        save(replace(profile, runtime=measure.runtime, calibration={**profile.calibration, "clock": args.clock}),
-             args.profile)
+        save(replace(profile, device=device_name(), runtime=measure.runtime,
+                     calibration={**profile.calibration, "clock": args.clock}), args.profile)
     q = calibration.held_out
     print(f"calibration: {len(calibration.samples)} networks, {calibration.passes} passes, held-out median |error| "
           f"{q.median_abs_error:.1%}, within 10% {q.within_10:.0%} ({calibration.elapsed_s:.0f} s)", flush=True)

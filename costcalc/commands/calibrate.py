@@ -29,7 +29,7 @@ def calibrate(output, threads, budget_s, passes, seed, clock):
     error), write it to PROFILE.yaml and print how well it fits. Then `costcalc report SPEC --device PROFILE.yaml`
     adds estimated latency. Needs the [runtime] extra (onnxruntime)."""
     from costcalc.latency.calibration import calibrate as run
-    from costcalc.latency.calibration import default_measure
+    from costcalc.latency.calibration import default_measure, device_name
     from costcalc.latency.profile import save
     from costcalc.report.as_calibration import render
 
@@ -48,7 +48,7 @@ def calibrate(output, threads, budget_s, passes, seed, clock):
             progress.stop()
     from dataclasses import replace
 
-    profile = replace(result.profile, device=_device(), runtime=measure.runtime,
+    profile = replace(result.profile, device=device_name(), runtime=measure.runtime,
                       calibration={**result.profile.calibration, "clock": clock})
     try:
         save(profile, output)
@@ -56,23 +56,6 @@ def calibrate(output, threads, budget_s, passes, seed, clock):
         click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
         sys.exit(2)
     click.echo(render(replace(result, profile=profile), output), nl=False)
-
-
-def _device() -> str:
-    """'AMD EPYC, 2 CPUs' from /proc/cpuinfo where there is one."""
-    import os
-    import platform
-
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    name = line.partition(":")[2].strip()
-                    break
-    except OSError:
-        pass
-    return f"{name}, {os.cpu_count()} CPUs"
 
 
 class _Bar:

@@ -169,6 +169,23 @@ class RuntimeMeasure:
         return m.cpu_s if self.clock == "cpu" else m.latency_s
 
 
+def device_name() -> str:
+    """'AMD EPYC, 2 CPUs' from /proc/cpuinfo where there is one: the `device` a calibrated profile names."""
+    import os
+    import platform
+
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.partition(":")[2].strip()
+                    break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} CPUs"
+
+
 def default_measure(clock: str = "wall") -> RuntimeMeasure:
     return RuntimeMeasure(clock=clock)
 
