@@ -3,6 +3,7 @@ and 2 threads, beside the calibrated estimate and costcalc's memory access: whic
 this CPU reproduces, and whether the estimate orders the networks as they were measured.
 
     python benchmarks/guideline_latency.py --profile1 p1.yaml --profile2 p2.yaml [--passes 3] [--clock wall|cpu]
+                                           [--threads 1,2]
 
 Without a profile for a thread count, it is calibrated first (`costcalc calibrate --threads N`, --budget seconds).
 Each network is measured `--passes` times (costcalc's onnxruntime adapter, min over runs; the fastest pass kept).
@@ -54,10 +55,12 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=240.0)
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--threads", default="1,2", help="the thread counts to measure at, e.g. 1")
     args = parser.parse_args()
+    counts = [int(t) for t in args.threads.split(",")]
     graphs = {name: load(os.path.join(ROOT, "specs", "guidelines", f"{name}.yaml"))
               for rows in TABLES.values() for name, _ in rows}
-    for threads, path in ((1, args.profile1), (2, args.profile2)):
+    for threads, path in ((t, p) for t, p in ((1, args.profile1), (2, args.profile2)) if t in counts):
         clock = args.clock if threads == 1 else "wall"  # a thread's CPU time is no latency once work is shared
         measure = RuntimeMeasure(runs=10, clock=clock)
         profile = load_profile(path) if path else calibrate(threads, args.budget, measure=measure.seconds).profile

@@ -38,8 +38,9 @@ def test_conv_bn_relu_run_as_one_kernel(write_spec):
                           "  - {name: relu, op: relu}\n")
     (kernel,) = plan(g, profile(layout_block=0))
     hw = 64
-    # the conv reads its input and weights and writes its output; bn's output and relu's input stay inside
-    assert kernel.bytes == 4 * (16 * hw + 16 * 16 * 9 + 16 * hw + 2 * 16)
+    # the conv reads its input and weights and writes its output; bn's output and relu's input stay inside; in the
+    # plain layout a 3x3 conv is im2col + GEMM: its 16 x 9 x 64 expanded input written once and read once
+    assert kernel.bytes == 4 * (16 * hw + 16 * 16 * 9 + 16 * hw + 2 * 16 + 2 * 16 * 9 * hw)
     assert kernel.flops == hw * 16 * 16 * 9
     assert kernel.members == ("c", "bn", "relu")
     layers = estimate(g, profile(layout_block=0)).layers
@@ -297,3 +298,17 @@ def test_hardswish_runs_inside_a_blocked_conv_and_on_its_own_after_a_plain_one(w
     assert [(k.op_class, k.members) for k in kernels if k.members] == [
         ("pointwise_conv", ("a", "h")), ("pointwise_conv", ("n", "r")), ("depthwise_conv_plain", ("d",)),
         ("elementwise_exp", ("j",))]
+
+
+def test_a_plain_kxk_conv_moves_its_im2col_buffer_a_blocked_or_1x1_one_does_not(write_spec):
+    """onnxruntime runs a plain-layout k x k conv (groups 1 or grouped) as im2col + GEMM: c_in * k * k * h_out *
+    w_out elements written and read again; a 1x1 conv is a GEMM on its input, a blocked conv has its own kernel."""
+    layers = ("  - {name: g, op: conv, out: 12, k: 3, stride: 2, pad: 1, groups: 4}\n"
+              "  - {name: p, op: conv, out: 12, k: 1}\n  - {name: d, op: conv, out: 16, k: 3, pad: 1}\n")
+    g = graph(write_spec, layers, "[12, 8, 8]")
+    kernels = {k.layer: k for k in plan(g, profile(layout_block=8)) if k.members}
+    node = {n.name: n for n in g.nodes}
+    assert kernels["g"].op_class == "grouped_conv_plain"
+    assert kernels["g"].bytes == 4 * (node["g"].counts.memory_access + 2 * 12 * 9 * 4 * 4)  # output 4 x 4
+    assert kernels["p"].bytes == 4 * node["p"].counts.memory_access  # 1x1: no expansion
+    assert kernels["d"].op_class == "dense_conv" and kernels["d"].bytes == 4 * node["d"].counts.memory_access

@@ -11,7 +11,8 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
          up to the block), element-wise FLOPs of any other op (0 for pure data movement)
     B_k  bytes moved: the memory access of its layers (inputs read, outputs written, weights read) minus the
          tensors that stay inside a fused kernel (written by one of its layers and read by the next: 2x each),
-         times bytes_per_element
+         plus, for a k x k conv (k > 1, not depthwise) in the plain layout, which onnxruntime runs as im2col and
+         GEMM, its expanded input written and read (2 x c_in k^2 h_out w_out), times bytes_per_element
     n_k  kernels launched (1; a grouped conv, 1 < g < its input channels, runs one GEMM per group: g; a channel
          shuffle is Reshape-Transpose-Reshape: 3; a layernorm over channels is
          Transpose-LayerNormalization-Transpose, a groupnorm InstanceNormalization-Mul-Add, a mish before opset 18
@@ -78,6 +79,7 @@ EXTRA_PASSES = {"layernorm": 2, "groupnorm": 2, "mish": 2}  # two Transposes; Mu
 PLAIN_ONLY = frozenset({"split", "shuffle", "select", "fc", "flatten", "mean", "layernorm", "groupnorm",
                         "adaptive_avgpool", "adaptive_maxpool", "pad", "resize", "conv_transpose"})
 REORDER = "reorder"
+IM2COL = frozenset({"dense_conv", "grouped_conv"})  # the plain-layout convs run as im2col + GEMM (k > 1)
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,10 @@ class _Planner:
                 flops = flops * c_in_padded * padded(c_out, self.block) // (c_in * c_out)
             elif blocked and groups == c_in:
                 flops = flops * padded(c_out, self.block) // c_out
+            if not blocked and kind in IM2COL:  # im2col + GEMM: the expanded input written, then read
+                kh, kw = head.args["k"]
+                _, h_out, w_out = tensors[head.outputs[0]]
+                elements += 2 * c_in * kh * kw * h_out * w_out * batch
         elif head.op == "fc":
             op_class, flops = "fc", head.counts.flops
         elif head.op == "conv_transpose":  # onnxruntime's ConvTranspose: a GEMM and col2im, plain layout
