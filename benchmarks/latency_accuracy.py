@@ -14,7 +14,7 @@ within +-10 % and +-20 %, Spearman's rho between estimate and measurement, and t
 the pairs of models whose FLOPs are within 20 % of each other (does it say which of two near-equal-FLOPs models is
 faster?).
 
-    python benchmarks/latency_accuracy.py [--budget 240] [--passes 3] [--threads 1] [--profile out.yaml]
+    python benchmarks/latency_accuracy.py [--budget 240] [--passes 5] [--threads 1] [--profile out.yaml]
                                           [--clock wall|cpu] [--json results.json]
 
 `--clock cpu` times each run by the calling thread's CPU time instead of the wall clock (meaningful at 1 thread:

@@ -16,7 +16,7 @@ from costcalc.errors import CostcalcError
               help="onnxruntime's intra-op threads: a profile is for one thread count.")
 @click.option("--budget", "budget_s", type=click.FloatRange(min=5), default=240.0, show_default=True,
               metavar="SECONDS", help="Time to spend, measuring and fitting (the default keeps within 5 minutes).")
-@click.option("--passes", type=click.IntRange(min=1, max=20), default=3, show_default=True,
+@click.option("--passes", type=click.IntRange(min=1, max=20), default=5, show_default=True,
               help="Measure each network this many times over the budget, keeping its fastest (more passes: "
                    "steadier figures on a machine whose speed comes and goes with other work).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random calibration networks.")

@@ -28,7 +28,7 @@ from costcalc.latency.profile import OP_CLASSES, DeviceProfile, uniform
 
 DEFAULT_BUDGET_S = 240.0  # `costcalc calibrate` stays within 5 minutes with the fit and the start-up
 FIT_SHARE = 0.85  # of the budget spent measuring; the fit (and its cross-validation) takes the rest
-PASSES = 3
+PASSES = 5  # a network's runs spread over five passes: its fastest more often a quiet moment's (docs/latency.md)
 MIN_NETWORKS = 20  # a fit of every op class needs at least this many networks (the default budget measures ~400)
 
 
