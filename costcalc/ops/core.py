@@ -114,6 +114,26 @@ def feature_map(x: Shape, op: str) -> tuple:
     return x
 
 
+AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def spatial(x: Shape, op: str) -> tuple:
+    """(C, spatial sizes) of a C x L, C x H x W or C x D x H x W input (1-D, 2-D and 3-D windows)."""
+    if not 2 <= len(x) <= 4:
+        raise OpError(f"{op} needs a C x H x W input (or C x L, C x D x H x W), got shape {fmt(x)}")
+    return x[0], tuple(x[1:])
+
+
+def per_axis(values, n: int, key: str) -> tuple:
+    """A window argument for n spatial axes: n values, or one value for all (`k: 3` is 3x3 in 2-D, 3 in 1-D)."""
+    values = tuple(values)
+    if len(values) == n:
+        return values
+    if len(set(values)) == 1:
+        return (values[0],) * n
+    raise OpError(f"{key} {list(values)} has {len(values)} values for {n} spatial axes", key)
+
+
 def fmt(shape: Shape) -> str:
     return "x".join(str(d) for d in shape)
 
