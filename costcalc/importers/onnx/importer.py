@@ -19,7 +19,8 @@ from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx.reading import Const, Data, Layer, OnnxNode, Sequence, fmt
+from costcalc.importers.onnx import generic
+from costcalc.importers.onnx.reading import Const, Data, Layer, OnnxNode, Refused, Sequence, fmt
 from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
 from costcalc.ops import OPS, OpError
@@ -41,6 +42,7 @@ class Importer:
         self.layers: list = []
         self.names: set = set()
         self.producer_layer: dict = {}  # ref -> Layer
+        self.ref_shapes: dict = {}  # ref -> its shape (with the batch)
         self.consumers: dict = {}  # tensor name -> [node index]
         self.done: set = set()  # node indices handled as part of a pattern
         self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
@@ -124,6 +126,7 @@ class Importer:
             sample = tuple(dims[1:])
         batch = dims[0] if isinstance(dims[0], int) and dims[0] >= 1 else 1
         self.tensors[value.name] = Data((batch, *sample), "input")
+        self.ref_shapes["input"] = (batch, *sample)
         self.batch = batch
         return sample
 
@@ -207,7 +210,10 @@ class Importer:
         return Loc(self.path, node.index + 1, 1)
 
     def fail(self, node, message: str):
-        raise SpecError(f"{node.where}: {message}", self.loc(node))
+        raise Refused(f"{node.where}: {message}", self.loc(node))
+
+    def producer_shape(self, ref: str) -> tuple:
+        return self.ref_shapes[ref]
 
     def get(self, node, k: int):
         """Input k of `node` (None when absent)."""
@@ -305,6 +311,7 @@ class Importer:
         out = [Data((self.batch, *s), r, last=bool(inputs) and inputs[0].last) for s, r in zip(result.outputs, refs)]
         for d in out:
             self.producer_layer[d.ref] = layer
+            self.ref_shapes[d.ref] = d.shape
         return out
 
     def emit1(self, node, op, args, inputs, name=None, note=None) -> None:
@@ -326,9 +333,22 @@ class Importer:
         if not data and node.op != "Shape":
             return self.fold(node)
         handler = DATA_OPS.get(node.op)
+        moved = any(isinstance(x, Data) and x.batch_at != 0 for x in inputs)
+        if (handler is None or moved) and node.op in generic.RULES:
+            return generic.apply(self, node)
         if handler is None:
             self.fail(node, f"op type '{node.op}' is not one costcalc knows how to cost "
-                            f"(it knows: {', '.join(sorted(DATA_OPS))})")
+                            f"(it knows: {', '.join(sorted({*DATA_OPS, *generic.RULES}))})")
+        mark = len(self.layers)
+        try:
+            self.recognize(node, handler, inputs)
+        except Refused:
+            if node.op not in generic.RULES or len(self.layers) != mark:
+                raise
+            generic.apply(self, node)
+
+    def recognize(self, node, handler, inputs: list) -> None:
+        """The recognizers' handler of the node: a structure costcalc names (or a Refused when it is not one)."""
         if node.op not in SEQUENCE_OPS and any(isinstance(x, Sequence) for x in inputs):
             self.fail(node, "reads a sequence of tensors: costcalc reads sequences only with SequenceAt and "
                             "ConcatFromSequence")
