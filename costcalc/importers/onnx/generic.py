@@ -15,7 +15,7 @@ from math import prod
 
 import numpy as np
 
-from costcalc.importers.onnx.reading import Const, Data, fmt
+from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
 
 UNARY = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal": "reciprocal", "Abs": "abs", "Neg": "neg",
          "Erf": "erf", "Floor": "round", "Ceil": "round", "Round": "round", "Sign": "round", "Not": "compare",
@@ -128,6 +128,8 @@ def binary(imp, node, inputs: list) -> None:
         imp.fail(node, f"{len(data)} network tensors and {len(consts)} constants: costcalc costs an element-wise "
                         "op of tensors, or of one tensor and one constant")
     x, c = data[0], consts[0]
+    if bias_of(imp, node, x, c):
+        return
     full = onnx_shape(imp, x)
     cshape = tuple(c.shape)
     if len(cshape) > len(full):
@@ -144,6 +146,87 @@ def binary(imp, node, inputs: list) -> None:
     while len(aligned) > 1 and aligned[0] == 1:
         aligned = aligned[1:]
     emit(imp, node, op, {"param": aligned}, [x], place)
+
+
+def bias_of(imp, node, x: Data, c: Const) -> bool:
+    """MatMul + Add(bias) on tokens, as torch writes nn.Linear: the bias of the fc before it (one layer)."""
+    layer = imp.producer_layer.get(x.ref)
+    if node.op != "Add" or layer is None or layer.op != "fc" or layer.args["bias"] or not c.param:
+        return False
+    if tuple(c.shape[-1:]) != (layer.args["out"],) or prod(c.shape) != layer.args["out"]:
+        return False
+    if imp.only_consumer(next(t for t in node.proto.input if imp.tensors.get(t) is x)) is None:
+        return False
+    layer.args = {**layer.args, "bias": True}
+    layer.note = f"{layer.note} + {node.name} (Add)"
+    imp.set(node, 0, x)
+    return True
+
+
+def conv(imp, node, inputs: list) -> None:
+    """Conv and ConvTranspose of 1-D and 3-D inputs (the 2-D ones are the recognizers'), pads equal on both sides."""
+    x, w = inputs[0], inputs[1]
+    b = inputs[2] if len(inputs) > 2 else None
+    if not isinstance(w, Const) or isinstance(b, Data):
+        imp.fail(node, "its weights are computed from the network's input: costcalc needs them constant")
+    full = onnx_shape(imp, x)
+    n = len(full) - 2
+    if x.batch_at != 0 or not 1 <= n <= 3 or len(w.shape) != n + 2:
+        imp.fail(node, f"a {node.op} of input {fmt(full)} with weights {fmt(w.shape)}")
+    groups = node.attrs.get("group", 1)
+    k = tuple(node.attrs.get("kernel_shape", w.shape[2:]))
+    if k != tuple(w.shape[2:]):
+        imp.fail(node, f"kernel_shape {list(k)} does not match its weights {fmt(w.shape)}")
+    pads = list(node.attrs.get("pads", [0] * 2 * n))
+    if _text(node.attrs.get("auto_pad"), "NOTSET") not in ("NOTSET", "VALID") or pads[:n] != pads[n:]:
+        imp.fail(node, f"pads {pads}: costcalc costs a {n}-D window padded equally on both sides")
+    transpose = node.op == "ConvTranspose"
+    out = w.shape[1] * groups if transpose else w.shape[0]
+    bias = b is not None and b.param
+    args = {"out": out, "k": k, "stride": tuple(node.attrs.get("strides", (1,) * n)), "pad": tuple(pads[:n]),
+            "dilation": tuple(node.attrs.get("dilations", (1,) * n)), "groups": groups, "bias": bias}
+    if transpose:
+        args["output_padding"] = tuple(node.attrs.get("output_padding", (0,) * n))
+    emit(imp, node, "conv_transpose" if transpose else "conv", args, [x], 0)
+
+
+def pool(imp, node, x: Data) -> None:
+    """MaxPool / AveragePool of 1-D and 3-D inputs, and the global pools of any rank."""
+    full = onnx_shape(imp, x)
+    if x.batch_at != 0 or len(full) < 3:
+        imp.fail(node, f"a {node.op} of {fmt(full)}")
+    n = len(full) - 2
+    if node.op.startswith("Global"):
+        return emit(imp, node, "gap" if node.op == "GlobalAveragePool" else "reduce_max",
+                    {} if node.op == "GlobalAveragePool" else {"axes": tuple(range(2, n + 2)), "keepdims": True},
+                    [x], 0)
+    pads = list(node.attrs.get("pads", [0] * 2 * n))
+    if pads[:n] != pads[n:]:
+        imp.fail(node, f"pads {pads}: costcalc costs a {n}-D window padded equally on both sides")
+    k = tuple(node.attrs["kernel_shape"])
+    args = {"k": k, "stride": tuple(node.attrs.get("strides", k)), "pad": tuple(pads[:n]),
+            "ceil_mode": bool(node.attrs.get("ceil_mode", 0))}
+    if node.op == "MaxPool":
+        args["dilation"] = tuple(node.attrs.get("dilations", (1,) * n))
+    emit(imp, node, "maxpool" if node.op == "MaxPool" else "avgpool", args, [x], 0)
+
+
+def instance_norm(imp, node, inputs: list) -> None:
+    """InstanceNormalization (statistics per channel over the other axes) and GroupNormalization: group norm."""
+    x = inputs[0]
+    full = onnx_shape(imp, x)
+    if x.batch_at != 0 or len(full) < 3:
+        imp.fail(node, f"{node.op} of {fmt(full)}")
+    groups = node.attrs.get("num_groups", full[1])
+    affine = len(inputs) > 1 and isinstance(inputs[1], Const) and inputs[1].param
+    emit(imp, node, "groupnorm", {"groups": groups, "affine": affine}, [x], 0)
+
+
+def pixel(imp, node, x: Data) -> None:
+    if x.batch_at != 0 or len(onnx_shape(imp, x)) != 4:
+        imp.fail(node, f"{node.op} of a tensor that is not N x C x H x W")
+    op = "depth_to_space" if node.op == "DepthToSpace" else "space_to_depth"
+    emit(imp, node, op, {"blocksize": node.attrs["blocksize"]}, [x], 0)
 
 
 def where(imp, node, inputs: list) -> None:
@@ -409,12 +492,22 @@ RULES = {
     "Gather": lambda imp, node, inputs: gather(imp, node, inputs[0], inputs[1]),
     "Expand": _first(expand),
     "Tile": _first(tile),
+    "Conv": conv,
+    "ConvTranspose": conv,
+    **{op: _first(pool) for op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")},
+    "InstanceNormalization": instance_norm,
+    "GroupNormalization": instance_norm,
+    "DepthToSpace": _first(pixel),
+    "SpaceToDepth": _first(pixel),
 }
 
 
 def apply(imp, node) -> None:
     """Cost `node` by its op type's generic rule."""
     inputs = [plain(imp, node, imp.get(node, k)) for k in range(len(node.proto.input))]
+    if any(isinstance(t, Sequence) for t in inputs):
+        imp.fail(node, "reads a sequence of tensors: costcalc reads sequences only with SequenceAt and "
+                        "ConcatFromSequence")
     if not isinstance(inputs[0], Data) and node.op not in BINARY and node.op not in ("Where", "Concat", "MatMul"):
         imp.fail(node, "its first input is a constant and a later one a tensor of the network")
     RULES[node.op](imp, node, [t for t in inputs])

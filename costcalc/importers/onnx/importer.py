@@ -187,14 +187,14 @@ class Importer:
         out = self.tensors.get(outputs[0])
         if not isinstance(out, Data) or out.pending:
             raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))
-        if out.last:
-            raise SpecError(f"the graph's output '{outputs[0]}' is channels last (N x H x W x C): costcalc reads "
-                            "networks whose output is N x C x H x W or N x F", Loc(self.path))
+        if out.last or out.pending or out.padded:  # a view the recognizers kept open: its real shape
+            out = generic.plain(self, None, out)
         declared = next(o for o in self.graph.output if o.name == outputs[0]).type.tensor_type.shape.dim
-        if self.input_shape is None and len(declared) == len(out.shape):
-            for k, (dim, got) in enumerate(zip(declared, out.shape)):
+        full = generic.onnx_shape(self, out)
+        if self.input_shape is None and len(declared) == len(full):
+            for k, (dim, got) in enumerate(zip(declared, full)):
                 if k and dim.HasField("dim_value") and dim.dim_value != got:
-                    raise SpecError(f"costcalc infers the output '{outputs[0]}' as {fmt(out.shape)}, but the file "
+                    raise SpecError(f"costcalc infers the output '{outputs[0]}' as {fmt(full)}, but the file "
                                     f"declares {fmt([d.dim_value or d.dim_param for d in declared])}", Loc(self.path))
         if not self.layers or out.ref != self.last_ref():
             out = self.emit(None, "output", "identity", {}, [out], note="the graph's output")[0]

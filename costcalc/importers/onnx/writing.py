@@ -105,8 +105,11 @@ def _doc_args(op: str, args: dict) -> dict:
             default = args["k"]
         if value == default or (key == "pad" and value == (0, 0)):
             continue
-        if isinstance(value, tuple) and len(value) == 2:
-            value = value[0] if value[0] == value[1] else list(value)
+        kind = definition.args[key].kind if key in definition.args else None
+        if isinstance(value, tuple) and kind in ("pair", "pad") and len(set(value)) == 1:
+            value = value[0]
+        elif isinstance(value, tuple):
+            value = list(value)
         out[key] = value
     return out
 
