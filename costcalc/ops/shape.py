@@ -12,8 +12,12 @@ BILINEAR_FLOPS = 7  # per output element: four taps weighted and summed (4 multi
 MAX_SPLIT_PARTS = 4096  # outputs of one split: bounds the tensors a single layer creates
 
 
-def concat(*xs, axis=1) -> OpResult:
-    """Inputs joined along `axis` (the channels by default); every other axis equal."""
+def concat(*xs, axis=1, param=None) -> OpResult:
+    """Inputs joined along `axis` (the channels by default); every other axis equal. `param`: a learned tensor of
+    that shape joined first (ViT's class token before the patches), read once like any parameter."""
+    if param is not None:
+        result = concat(tuple(param), *xs, axis=axis)
+        return OpResult(outputs=result.outputs, params=prod(param))
     first = xs[0]
     a = axis_index(axis, first)
     for i, x in enumerate(xs[1:], start=1):
@@ -61,9 +65,14 @@ def select(x, out) -> OpResult:
 
 
 
-def pad(x, pad=(0, 0), pad_end=None, value=0.0) -> OpResult:
+def pad(x, pad=(0, 0), pad_end=None, value=0.0, pads=None) -> OpResult:
     """Constant padding: `pad` rows before and columns left, `pad_end` (default: `pad`) after and right. Reads
-    its input and writes the padded output; no arithmetic."""
+    its input and writes the padded output; no arithmetic. `pads` pads any axes of a tensor of any rank: the
+    amounts before each axis of a sample, then after each (ONNX's order, without the batch)."""
+    if pads is not None:
+        if len(pads) != 2 * len(x):
+            raise OpError(f"pads {list(pads)}: {2 * len(x)} amounts for a tensor of {fmt(x)} per sample", "pads")
+        return OpResult(outputs=(tuple(d + b + a for d, b, a in zip(x, pads[:len(x)], pads[len(x):])),))
     c, h, w = feature_map(x, "pad")
     end = pad if pad_end is None else pad_end
     return OpResult(outputs=((c, h + pad[0] + end[0], w + pad[1] + end[1]),))

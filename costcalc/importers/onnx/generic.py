@@ -15,6 +15,7 @@ from math import prod
 
 import numpy as np
 
+from costcalc.importers.onnx.naming import node_name
 from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
 
 UNARY = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal": "reciprocal", "Abs": "abs", "Neg": "neg",
@@ -62,6 +63,53 @@ def with_batch(imp, node, x: Data, out: Data, full: tuple) -> Data:
     if prod(full) != imp.batch * prod(out.shape[1:]):
         imp.fail(node, f"costcalc's {fmt(out.shape[1:])} per sample does not give the file's {fmt(full)}")
     return out
+
+
+def settle(imp, node) -> None:
+    """Put the batch back at axis 0 of the node's inputs wherever the ONNX tensor allows it (its leading axis is
+    the batch's size, as after Swin's windows merge back or MobileViT folds its patches), by a view; the
+    recognizers then read them as they read any N x C x H x W tensor."""
+    for name in node.proto.input:
+        x = imp.tensors.get(name)
+        if not isinstance(x, Data) or x.batch_at == 0 or x.pending or x.padded or x.last:
+            continue
+        full = onnx_shape(imp, x)
+        if len(full) > 1 and full[0] == imp.batch and (x.batch_at is None or imp.batch == 1):
+            y = imp.emit(node, imp.unique(f"{node_name(node.name)}_view"), "reshape", {"shape": full[1:]}, [x],
+                         note="the batch back in front")[0]
+            imp.tensors[name] = y
+
+
+SHAPE_ONLY = {"Expand", "Unsqueeze", "Reshape", "Squeeze", "Gather", "Transpose"}
+
+
+def shape_of_param(imp, node, w: Const) -> None:
+    """A learned tensor reshaped or expanded over the batch before use (ViT's class token, `expand(n, -1, -1)`):
+    its shape follows, its values stay unread. Only the batch's size-1 expansions keep its count of parameters."""
+    from costcalc.importers.onnx.folding import FOLD_OPS
+
+    values = [np.zeros(w.shape, np.float32)] + [None if not t else imp.const_value(node, imp.tensors[t], f"input {k}")
+                                                for k, t in enumerate(node.proto.input[1:], start=1)]
+    out = np.asarray(FOLD_OPS[node.op](node, values)[0])
+    if out.size != prod(w.shape) and node.op != "Gather":
+        imp.fail(node, f"{node.op} of the learned tensor '{w.name}' to {fmt(out.shape)}: costcalc follows a learned "
+                        "tensor through a change of shape that keeps its size")
+    imp.set(node, 0, Const(tuple(out.shape), None, w.name, param=True, learned=learned_of(w)))
+
+
+def learned_of(c: Const) -> int:
+    """The learned values a constant stands for."""
+    if c.learned is not None:
+        return c.learned
+    return prod(c.shape) if c.param and not c.made_by_exporter else 0
+
+
+def learned_inputs(imp, node) -> int | None:
+    """The learned values behind a constant folded from `node`'s inputs (a relative-position bias table gathered
+    by its index buffer), None when it reads none."""
+    total = sum(learned_of(t) for t in (imp.tensors.get(n) for n in node.proto.input if n)
+                if isinstance(t, Const) and (t.param or t.learned))
+    return total or None
 
 
 def plain(imp, node, x):
@@ -145,7 +193,12 @@ def binary(imp, node, inputs: list) -> None:
         aligned = aligned[:place] + aligned[place + 1:]
     while len(aligned) > 1 and aligned[0] == 1:
         aligned = aligned[1:]
-    emit(imp, node, op, {"param": aligned}, [x], place)
+    learned = learned_of(c)
+    if not learned:  # a constant tensor (a mask the exporter computed): no parameters
+        args = {"const": aligned}
+    else:
+        args = {"param": aligned, **({"learned": learned} if learned != prod(aligned) else {})}
+    emit(imp, node, op, args, [x], place)
 
 
 def bias_of(imp, node, x: Data, c: Const) -> bool:
@@ -320,6 +373,20 @@ def matmul(imp, node, a, b) -> None:
                     "costs products of two network tensors and of a tensor with a matrix of weights")
 
 
+def gemm(imp, node, inputs: list) -> None:
+    """Gemm of a network tensor (of any layout) and a constant matrix: an fc over its last axis."""
+    a, b = inputs[0], inputs[1]
+    c = inputs[2] if len(inputs) > 2 else None
+    if not isinstance(b, Const) or isinstance(c, Data) or node.attrs.get("transA", 0) or len(b.shape) != 2:
+        imp.fail(node, "costcalc costs Gemm of a network tensor and a constant matrix of weights")
+    features, out = (b.shape[1], b.shape[0]) if node.attrs.get("transB", 0) else b.shape
+    full = onnx_shape(imp, a)
+    if full[-1] != features or a.batch_at == len(full) - 1:
+        imp.fail(node, f"weights {fmt(b.shape)} do not fit {fmt(full)}")
+    bias = c is not None and c.param and prod(c.shape) == out
+    emit(imp, node, "fc", {"out": out, "bias": bias}, [a], a.batch_at)
+
+
 def einsum(imp, node, inputs: list) -> None:
     equation = _text(node.attrs.get("equation"), "").replace(" ", "")
     if "->" not in equation:
@@ -389,10 +456,46 @@ def reduce(imp, node, x: Data) -> None:
 
 
 def concat(imp, node, inputs: list) -> None:
-    if any(isinstance(t, Const) for t in inputs):
-        imp.fail(node, "concatenates a constant with network tensors: costcalc concatenates tensors of the network")
-    place = same_place(imp, node, inputs)
-    emit(imp, node, "concat", {"axis": spec_axis(imp, node, inputs[0], node.attrs.get("axis", 0))}, inputs, place)
+    """Concat of network tensors; a learned constant first (ViT's class token, expanded over the batch) is the
+    op's `param`."""
+    data = [t for t in inputs if isinstance(t, Data)]
+    consts = [t for t in inputs if isinstance(t, Const)]
+    if consts and (len(consts) > 1 or inputs[0] is not consts[0] or not consts[0].param):
+        imp.fail(node, "concatenates constants with network tensors: costcalc joins tensors of the network and one "
+                        "learned tensor first (a class token)")
+    place = same_place(imp, node, data)
+    axis = spec_axis(imp, node, data[0], node.attrs.get("axis", 0))
+    args = {"axis": axis}
+    if consts:
+        shape = list(consts[0].shape)
+        if place is None or len(shape) != len(onnx_shape(imp, data[0])) or shape[place] != imp.batch:
+            imp.fail(node, f"joins a constant of shape {fmt(shape)} that is not one per sample")
+        shape.pop(place)
+        args["param"] = tuple(shape)
+    emit(imp, node, "concat", args, data, place)
+
+
+def pad(imp, node, x: Data) -> None:
+    """Pad of any axes (the 2-D zero padding before a window is the recognizers')."""
+    full = onnx_shape(imp, x)
+    if len(node.proto.input) > 1 and node.proto.input[1]:
+        amounts = [int(p) for p in imp.value(node, 1, "pads")]
+    else:
+        amounts = list(node.attrs.get("pads", []))
+    rank = len(full)
+    if len(node.proto.input) > 3 and node.proto.input[3]:
+        axes = [int(a) % rank for a in imp.value(node, 3, "axes")]
+        spread = [0] * (2 * rank)
+        for i, a in enumerate(axes):
+            spread[a], spread[a + rank] = amounts[i], amounts[i + len(axes)]
+        amounts = spread
+    if len(amounts) != 2 * rank or any(a < 0 for a in amounts):
+        imp.fail(node, f"pads {amounts} for a {rank}-D tensor (costcalc pads, it does not crop)")
+    keep = [i for i in range(rank) if i != x.batch_at]
+    if x.batch_at is not None and (amounts[x.batch_at] or amounts[x.batch_at + rank]):
+        imp.fail(node, "pads the batch axis")
+    pads = tuple(amounts[i] for i in keep) + tuple(amounts[i + rank] for i in keep)
+    emit(imp, node, "pad", {"pads": pads}, [x], x.batch_at)
 
 
 def split(imp, node, x: Data) -> None:
@@ -483,6 +586,7 @@ RULES = {
     "Transpose": _first(transpose),
     "MatMul": lambda imp, node, inputs: matmul(imp, node, inputs[0], inputs[1]),
     "Einsum": einsum,
+    "Gemm": gemm,
     "Softmax": _first(softmax),
     "LogSoftmax": _first(softmax),
     "LayerNormalization": _first(layernorm),
@@ -497,6 +601,7 @@ RULES = {
     **{op: _first(pool) for op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")},
     "InstanceNormalization": instance_norm,
     "GroupNormalization": instance_norm,
+    "Pad": _first(pad),
     "DepthToSpace": _first(pixel),
     "SpaceToDepth": _first(pixel),
 }

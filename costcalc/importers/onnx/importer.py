@@ -135,14 +135,24 @@ class Importer:
         initializers would be: those read only as the weight, bias, scale or statistics of a layer, with a fixed
         shape. Returns the other inputs."""
         rest = []
-        for v in inputs:
+        for k, v in enumerate(inputs):
             dims = v.type.tensor_type.shape.dim
-            if all(d.HasField("dim_value") for d in dims) and self.weight_only(v.name):
+            fixed = all(d.HasField("dim_value") for d in dims)
+            # torch writes the model's input first: a later one of fixed shape that only the generic rules read
+            # (a bias added on tokens, a layer scale, a class token) is a parameter too
+            if fixed and (self.weight_only(v.name) or (k and self.is_float(v))):
                 shape = self.dims([d.dim_value for d in dims], f"graph input '{v.name}'")
                 self.tensors[v.name] = Const(shape, None, v.name, param=True)
             else:
                 rest.append(v)
         return rest
+
+    @staticmethod
+    def is_float(value) -> bool:
+        from onnx import TensorProto
+
+        return value.type.tensor_type.elem_type in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16,
+                                                     TensorProto.DOUBLE)
 
     def weight_only(self, name: str, depth: int = 0) -> bool:
         """Whether tensor `name` is read only at weight positions, directly or through Identity nodes."""
@@ -333,6 +343,9 @@ class Importer:
         if not data and node.op != "Shape":
             return self.fold(node)
         handler = DATA_OPS.get(node.op)
+        if any(isinstance(x, Data) and x.batch_at != 0 for x in inputs):
+            generic.settle(self, node)
+            inputs = [self.tensors.get(t) if t else None for t in node.proto.input]
         moved = any(isinstance(x, Data) and x.batch_at != 0 for x in inputs)
         if (handler is None or moved) and node.op in generic.RULES:
             return generic.apply(self, node)
@@ -366,6 +379,8 @@ class Importer:
         Identity nodes)."""
         first = self.tensors.get(node.proto.input[0]) if node.proto.input and node.proto.input[0] else None
         passes = node.op in ("Identity", "Cast", "CastLike", "Transpose") and first is not None and first.param
+        if node.op in generic.SHAPE_ONLY and first is not None and first.param and not self.readable(first):
+            return generic.shape_of_param(self, node, first)
         if passes and (node.op == "Identity" or not self.readable(first)):
             name = first.name if node.op == "Identity" else ""  # a cast or transposed weight's values are not needed
             shape = first.shape
@@ -387,11 +402,13 @@ class Importer:
             raise
         except Exception as e:  # numpy's complaints about a malformed shape computation
             self.fail(node, f"cannot evaluate it on its constant inputs ({e})")
+        learned = generic.learned_inputs(self, node)
         for k, r in enumerate(results):
             r = np.asarray(r)
             if r.size > MAX_CONST_ELEMENTS:
                 self.fail(node, f"a constant of {r.size:,} elements is beyond what shape arithmetic needs")
-            self.set(node, k, Const(tuple(r.shape), r, node.proto.output[k], param=node.op == "Constant" or passes))
+            self.set(node, k, Const(tuple(r.shape), r, node.proto.output[k], param=node.op == "Constant" or passes,
+                                    learned=learned))
 
 
     def demand(self, name: str, depth: int = 0):

@@ -14,9 +14,12 @@ from costcalc.ops import OpError, window_out
 
 
 def shape(imp, node) -> None:
+    from costcalc.importers.onnx.generic import onnx_shape
+
     x = imp.get(node, 0)
+    full = onnx_shape(imp, x) if isinstance(x, Data) and x.batch_at != 0 else x.shape
     start, end = node.attrs.get("start", 0), node.attrs.get("end", None)
-    imp.set(node, 0, Const((len(x.shape[start:end]),), np.array(x.shape[start:end], dtype=np.int64)))
+    imp.set(node, 0, Const((len(full[start:end]),), np.array(full[start:end], dtype=np.int64)))
 
 
 def conv_inputs(imp, node, what: str = "convolutions") -> tuple:

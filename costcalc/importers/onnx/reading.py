@@ -70,6 +70,13 @@ class Const:
     value: object = None  # numpy array
     name: str = ""
     param: bool = False
+    learned: int | None = None  # learned values behind a constant computed from parameters (a bias table
+    # gathered by a fixed index): `generic`
+
+    @property
+    def made_by_exporter(self) -> bool:
+        """An initializer the exporter computed (torch names them `onnx::Add_123`), not a module's parameter."""
+        return self.name.startswith("onnx::") and self.learned is None
 
 
 @dataclass
