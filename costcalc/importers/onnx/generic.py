@@ -88,8 +88,12 @@ def shape_of_param(imp, node, w: Const) -> None:
     its shape follows, its values stay unread. Only the batch's size-1 expansions keep its count of parameters."""
     from costcalc.importers.onnx.folding import FOLD_OPS
 
-    values = [np.zeros(w.shape, np.float32)] + [None if not t else imp.const_value(node, imp.tensors[t], f"input {k}")
-                                                for k, t in enumerate(node.proto.input[1:], start=1)]
+    values = [np.zeros(w.shape, np.float32)]
+    for k, t in enumerate(node.proto.input[1:], start=1):
+        c = imp.tensors.get(t) if t else None
+        # an index buffer whose values are not in the file: its shape is all a shape needs
+        values.append(None if c is None else imp.const_value(node, c, f"input {k}") if imp.readable(c)
+                      else np.zeros(c.shape, np.int64))
     out = np.asarray(FOLD_OPS[node.op](node, values)[0])
     if out.size != prod(w.shape) and node.op != "Gather":
         imp.fail(node, f"{node.op} of the learned tensor '{w.name}' to {fmt(out.shape)}: costcalc follows a learned "

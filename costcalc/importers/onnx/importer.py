@@ -140,9 +140,10 @@ class Importer:
             fixed = all(d.HasField("dim_value") for d in dims)
             # torch writes the model's input first: a later one of fixed shape that only the generic rules read
             # (a bias added on tokens, a layer scale, a class token) is a parameter too
-            if fixed and (self.weight_only(v.name) or (k and self.is_float(v))):
+            if fixed and (self.weight_only(v.name) or k):
                 shape = self.dims([d.dim_value for d in dims], f"graph input '{v.name}'")
-                self.tensors[v.name] = Const(shape, None, v.name, param=True)
+                # a later integer input is a buffer (an index), its values unread: not a parameter
+                self.tensors[v.name] = Const(shape, None, v.name, param=self.is_float(v) or self.weight_only(v.name))
             else:
                 rest.append(v)
         return rest
@@ -379,6 +380,8 @@ class Importer:
         Identity nodes)."""
         first = self.tensors.get(node.proto.input[0]) if node.proto.input and node.proto.input[0] else None
         passes = node.op in ("Identity", "Cast", "CastLike", "Transpose") and first is not None and first.param
+        if node.op == "Identity" and first is not None and not self.readable(first):  # a shared buffer
+            return self.set(node, 0, first)
         if node.op in generic.SHAPE_ONLY and first is not None and first.param and not self.readable(first):
             return generic.shape_of_param(self, node, first)
         if passes and (node.op == "Identity" or not self.readable(first)):
