@@ -98,14 +98,14 @@ def shape_of_param(imp, node, w: Const) -> None:
     if out.size != prod(w.shape) and node.op != "Gather":
         imp.fail(node, f"{node.op} of the learned tensor '{w.name}' to {fmt(out.shape)}: costcalc follows a learned "
                         "tensor through a change of shape that keeps its size")
-    imp.set(node, 0, Const(tuple(out.shape), None, w.name, param=True, learned=learned_of(w)))
+    imp.set(node, 0, Const(tuple(out.shape), None, w.name, param=True, learned=learned_of(w), stored=w.stored))
 
 
 def learned_of(c: Const) -> int:
     """The learned values a constant stands for."""
     if c.learned is not None:
         return c.learned
-    return prod(c.shape) if c.param and not c.made_by_exporter else 0
+    return prod(c.shape) if c.param and c.stored and not c.made_by_exporter else 0
 
 
 def learned_inputs(imp, node) -> int | None:
@@ -387,7 +387,9 @@ def gemm(imp, node, inputs: list) -> None:
     full = onnx_shape(imp, a)
     if full[-1] != features or a.batch_at == len(full) - 1:
         imp.fail(node, f"weights {fmt(b.shape)} do not fit {fmt(full)}")
-    bias = c is not None and c.param and prod(c.shape) == out
+    if c is not None and prod(c.shape) != out:
+        imp.fail(node, f"a bias of shape {fmt(c.shape)}: costcalc counts a bias of one value per output ({out})")
+    bias = c is not None and c.param
     emit(imp, node, "fc", {"out": out, "bias": bias}, [a], a.batch_at)
 
 

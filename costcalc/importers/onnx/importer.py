@@ -68,10 +68,10 @@ class Importer:
         self.initializers = {init.name: init for init in self.graph.initializer}
         for init in self.graph.initializer:
             self.tensors[init.name] = Const(self.dims(init.dims, f"initializer '{init.name}'"), None, init.name,
-                                            param=True)
+                                            param=True, stored=True)
         for init in self.graph.sparse_initializer:
             self.tensors[init.values.name] = Const(self.dims(init.dims, f"initializer '{init.values.name}'"), None,
-                                                   init.values.name, param=True)
+                                                   init.values.name, param=True, stored=True)
         self.producer_index = {t: n.index for n in nodes for t in n.proto.output if t}
         shape = self.network_input()
         self.needed_nodes = needed = self.needed(nodes)
@@ -140,10 +140,11 @@ class Importer:
             fixed = all(d.HasField("dim_value") for d in dims)
             # torch writes the model's input first: a later one of fixed shape that only the generic rules read
             # (a bias added on tokens, a layer scale, a class token) is a parameter too
-            if fixed and (self.weight_only(v.name) or k):
+            if fixed and (self.weight_only(v.name) or (k and self.consumers.get(v.name))):
                 shape = self.dims([d.dim_value for d in dims], f"graph input '{v.name}'")
                 # a later integer input is a buffer (an index), its values unread: not a parameter
-                self.tensors[v.name] = Const(shape, None, v.name, param=self.is_float(v) or self.weight_only(v.name))
+                self.tensors[v.name] = Const(shape, None, v.name, param=self.is_float(v) or self.weight_only(v.name),
+                                             stored=True)
             else:
                 rest.append(v)
         return rest
@@ -390,7 +391,8 @@ class Importer:
             if node.op == "Transpose":
                 perm = node.attrs.get("perm", range(len(shape))[::-1])
                 shape = tuple(shape[p] for p in perm)
-            return self.set(node, 0, Const(shape, None if node.op == "Transpose" else first.value, name, param=True))
+            return self.set(node, 0, Const(shape, None if node.op == "Transpose" else first.value, name, param=True,
+                                           learned=first.learned, stored=first.stored))
         if node.op == "Optional" and not any(node.proto.input):  # an empty optional (torch.jit.script's None)
             return self.set(node, 0, Const((), None, ""))
         fn = FOLD_OPS.get(node.op)
@@ -411,7 +413,7 @@ class Importer:
             if r.size > MAX_CONST_ELEMENTS:
                 self.fail(node, f"a constant of {r.size:,} elements is beyond what shape arithmetic needs")
             self.set(node, k, Const(tuple(r.shape), r, node.proto.output[k], param=node.op == "Constant" or passes,
-                                    learned=learned))
+                                    learned=None if passes else learned, stored=passes and first.stored))
 
 
     def demand(self, name: str, depth: int = 0):

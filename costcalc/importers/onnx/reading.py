@@ -72,6 +72,7 @@ class Const:
     param: bool = False
     learned: int | None = None  # learned values behind a constant computed from parameters (a bias table
     # gathered by a fixed index): `generic`
+    stored: bool = False  # an initializer or a graph input (a module's tensor), not a Constant node's literal
 
     @property
     def made_by_exporter(self) -> bool:
