@@ -252,3 +252,16 @@ def test_a_block_expression_naming_a_variable_too_is_refused(run, write_spec):
     assert result.exit_code == 2
     assert result.stderr == (f"{path}:7:25: error: layer 'head': 'aspp' is a block and a variable: in the 'block' "
                              "expression it names the block (always true as a condition); rename one\n")
+
+
+def test_totals_across_settings_follow_the_input_size_a_block_reads(write_spec):
+    """A head after a stride-8 conv sees 8 x 8 at inputs 64 and 60: its part, remembered across settings
+    (costcalc.analysis.parts), is kept apart by the input_height it reads; every setting equals a fresh report."""
+    import costcalc
+
+    spec = INPUT_SIZE.replace("stride: 4", "stride: 8").replace("input: [3, 32, 32]", "input: [3, 32, 32]\nvars: {w: 1}")
+    path = write_spec(spec + "  - {name: widen, op: conv, out: w, k: 1}\n")
+    model = costcalc.load(path)
+    for w, size in enumerate((64, 60, 64, 56, 60, 72, 64), start=1):  # each setting new: taken from parts
+        want = analyse(load(path, {"w": str(w)}, input_shape=(3, size, size))).totals
+        assert model.totals(set={"w": w}, input=(3, size, size)) == want

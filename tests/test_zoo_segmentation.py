@@ -57,3 +57,16 @@ def test_aspp_is_one_parallel_repeat():
     assert [node.args["dilation"] for node in convs] == [(12, 12), (24, 24), (36, 36)]
     concat = next(node for node in graph.nodes if node.name == "classifier.aspp.concat")
     assert graph.tensors[concat.outputs[0]] == (5 * 256, 65, 65)
+
+
+def test_totals_across_settings_equal_fresh_reports():
+    """Model.totals (parts remembered across settings, replays over inputs) on the head of two inputs and the input
+    size read in blocks."""
+    import costcalc
+
+    path = str(SPECS / "lraspp_mobilenet_v3_large.yaml")
+    model = costcalc.load(path)
+    for width, size in ((1.0, 256), (0.75, 240), (1.0, 248), (0.75, 256), (1.0, 256)):
+        want = analyse(load(path, {"width": str(width)}, input_shape=(3, size, size))).totals
+        assert model.totals(set={"width": width}, input=(3, size, size)) == want
+        assert model.totals(set={"width": width}, input=(3, size, size), more=True) == want
