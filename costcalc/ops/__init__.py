@@ -51,7 +51,8 @@ OPS: dict[str, OpDef] = {
     "conv_transpose": OpDef(conv_transpose, {**_CONV, "output_padding": Arg("pad", (0, 0))},
                             doc="2-D transposed convolution (torch's ConvTranspose2d)"),
     "fc": OpDef(fc, {"out": Arg("int"), "bias": Arg("bool", True)}, doc="fully connected (linear) layer"),
-    "bn": OpDef(batchnorm, doc="batch normalisation (inference)"),
+    "bn": OpDef(batchnorm, {"axis": Arg("axis", 1, "the channels' axis (the batch is 0; -1: tokens L x C)")},
+                doc="batch normalisation (inference), per channel of `axis`"),
     "layernorm": OpDef(layernorm, {"affine": _AFFINE, "layout": Arg("choice", "channels_first", choices=(
         "channels_first", "channels_last")), "axis": Arg("axis", None, "normalise over the axes from this one to the "
                                                         "last (-1: the channels of tokens L x C)")},

@@ -14,8 +14,11 @@ AFFINE_FLOPS = 2  # ... and with affine parameters a multiply by gamma and an ad
 LAYER_SCALE_FLOPS = 1  # x * gamma[c]
 
 
-def batchnorm(x) -> OpResult:
-    return OpResult(outputs=(x,), elementwise_flops=BATCHNORM_FLOPS * prod(x), params=2 * x[0])
+def batchnorm(x, axis=1) -> OpResult:
+    """Inference batchnorm: a scale and a shift per channel, the channels being framework axis `axis` (1: N x C
+    x ...; -1: the channels of tokens L x C, as LeViT's BatchNorm1d on x.flatten(0, 1) normalises them)."""
+    from costcalc.ops.tensor import axis_index
+    return OpResult(outputs=(x,), elementwise_flops=BATCHNORM_FLOPS * prod(x), params=2 * x[axis_index(axis, x)])
 
 
 def _norm(x, affine: bool) -> OpResult:

@@ -59,12 +59,14 @@ def _fc(rng, args, x):
 
 
 def _bn(rng, args, x):
+    axis = args.get("axis", 1) % x.ndim
+    x = np.moveaxis(x, axis, 1)  # the channels second, as F.batch_norm reads them
     c = x.shape[1]
     weight = 1 + 0.1 * rng.standard_normal(c, dtype=np.float32)
     bias = 0.1 * rng.standard_normal(c, dtype=np.float32)
     mean = 0.1 * rng.standard_normal(c, dtype=np.float32)
     var = rng.uniform(0.5, 1.5, c).astype(np.float32)
-    return (F.batch_norm(x, mean, var, weight, bias),), (weight, bias)
+    return (np.ascontiguousarray(np.moveaxis(F.batch_norm(x, mean, var, weight, bias), 1, axis)),), (weight, bias)
 
 
 def _unary(fn):

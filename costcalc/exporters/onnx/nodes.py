@@ -36,10 +36,20 @@ def fc(b: Builder, node, x, y):
 
 
 def bn(b: Builder, node, x, y):
-    c = (b.shape(node.inputs[0])[0],)
+    """BatchNormalization over axis 1; the channels of another axis (tokens L x C) are moved there and back."""
+    shape = b.shape(node.inputs[0])
+    rank = len(shape) + 1
+    axis = node.args.get("axis", 1) % rank
+    c = (shape[axis - 1],)
     stats = [b.param(node, role, c, kind) for role, kind in
              (("weight", "scale"), ("bias", "shift"), ("running_mean", "mean"), ("running_var", "var"))]
-    b.add("BatchNormalization", [x[0], *stats], y, node.name, epsilon=BATCHNORM_EPSILON)
+    if axis == 1:
+        return b.add("BatchNormalization", [x[0], *stats], y, node.name, epsilon=BATCHNORM_EPSILON)
+    perm = [0, axis] + [a for a in range(1, rank) if a != axis]
+    moved, normed = f"{node.name}/channels_second", f"{node.name}/normed"
+    b.add("Transpose", x, [moved], f"{node.name}/Transpose", perm=perm)
+    b.add("BatchNormalization", [moved, *stats], [normed], node.name, epsilon=BATCHNORM_EPSILON)
+    b.add("Transpose", [normed], y, f"{node.name}/Transpose_back", perm=[perm.index(a) for a in range(rank)])
 
 
 def unary(op_type: str, **attrs):
