@@ -17,10 +17,16 @@ TOTALS = DATA["totals"]
 TOOLS = ("fvcore", "ptflops", "thop", "deepspeed", "calflops")
 
 
+# The hybrids of issue 23 are pinned against torch's own count (tests/test_zoo_hybrids.py); the tools' counts of
+# attention (matmul, einsum, softmax, nn.MultiheadAttention) are not modelled by the conventions yet.
+ATTENTION = {"vit_b_16", "swin_t", "maxvit_t"}
+
+
 def test_every_spec_naming_a_torchvision_model_was_measured():
     named = {p.stem for p in SPECS.glob("*.yaml") if re.search(r"^source: torchvision\.models\.\w+\s*$",
                                                                   p.read_text(), re.M)}
-    assert named and named <= set(TOTALS)
+    assert ATTENTION <= named
+    assert named - ATTENTION <= set(TOTALS)
     assert all(set(TOOLS) <= set(measured) for measured in TOTALS.values())
     assert {"resnet18", "resnet34", "convnext_tiny", "vgg16", "vgg16@3x256x256", "densenet121", "mobilenet_v2"} <= set(TOTALS)
 
