@@ -47,6 +47,18 @@ def test_each_spec_example_loads(write_spec, text):
     if "parallel: true" in text:
         assert graph.tensors[graph.output] == (1024, 65, 65)
         assert graph.nodes[-1].inputs == (graph.nodes[0].outputs[0], *(graph.nodes[k].outputs[0] for k in (3, 6, 9)))
+    if "timm's Attention" in text:  # 196 tokens, 4 heads of 16: the projections and the two products by hand
+        flops = {node.name: node.result.flops for node in graph.nodes}
+        assert flops["attn.scores"] == flops["attn.context"] == 4 * 196 * 196 * 16
+        assert sum(flops.values()) == 196 * 64 * 192 + 196 * 64 * 64 + 2 * 4 * 196 * 196 * 16 == 8_128_512
+    if "position_bias" in text:  # Swin-T's first windows: 2 x HW x M^2 x C, and (2M - 1)^2 x heads learned biases
+        nodes = {node.name: node for node in graph.nodes}
+        assert nodes["scores"].result.flops + nodes["context"].result.flops == 2 * 56 * 56 * 49 * 96
+        assert (nodes["position_bias"].result.params, nodes["mask"].result.params) == (13 * 13 * 3, 0)
+    if "no HW x HW matrix" in text:  # linear attention: 4 heads x HW x d x (d + 1) per product
+        nodes = {node.name: node for node in graph.nodes}
+        assert nodes["kv"].result.flops == nodes["out"].result.flops == 4 * 196 * 16 * 17
+        assert graph.tensors[graph.output] == (4, 196, 16)
     if "depth: [1, 224, 224]" in text:
         assert graph.inputs == {"image": 0, "depth": 1} and graph.nodes[1].inputs == (1,)
 
