@@ -19,7 +19,7 @@ from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx import generic
+from costcalc.importers.onnx import batch, generic
 from costcalc.importers.onnx.reading import Const, Data, Layer, OnnxNode, Refused, Sequence, fmt
 from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
@@ -200,9 +200,9 @@ class Importer:
         if not isinstance(out, Data) or out.pending:
             raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))
         if out.last or out.pending or out.padded:  # a view the recognizers kept open: its real shape
-            out = generic.plain(self, None, out)
+            out = batch.plain(self, None, out)
         declared = next(o for o in self.graph.output if o.name == outputs[0]).type.tensor_type.shape.dim
-        full = generic.onnx_shape(self, out)
+        full = batch.onnx_shape(self, out)
         if self.input_shape is None and len(declared) == len(full):
             for k, (dim, got) in enumerate(zip(declared, full)):
                 if k and dim.HasField("dim_value") and dim.dim_value != got:
@@ -346,7 +346,7 @@ class Importer:
             return self.fold(node)
         handler = DATA_OPS.get(node.op)
         if any(isinstance(x, Data) and x.batch_at != 0 for x in inputs):
-            generic.settle(self, node)
+            batch.settle(self, node)
             inputs = [self.tensors.get(t) if t else None for t in node.proto.input]
         moved = any(isinstance(x, Data) and x.batch_at != 0 for x in inputs)
         if (handler is None or moved) and node.op in generic.RULES:
@@ -383,8 +383,8 @@ class Importer:
         passes = node.op in ("Identity", "Cast", "CastLike", "Transpose") and first is not None and first.param
         if node.op == "Identity" and first is not None and not self.readable(first):  # a shared buffer
             return self.set(node, 0, first)
-        if node.op in generic.SHAPE_ONLY and first is not None and first.param and not self.readable(first):
-            return generic.shape_of_param(self, node, first)
+        if node.op in batch.SHAPE_ONLY and first is not None and first.param and not self.readable(first):
+            return batch.shape_of_param(self, node, first)
         if passes and (node.op == "Identity" or not self.readable(first)):
             name = first.name if node.op == "Identity" else ""  # a cast or transposed weight's values are not needed
             shape = first.shape
@@ -407,7 +407,7 @@ class Importer:
             raise
         except Exception as e:  # numpy's complaints about a malformed shape computation
             self.fail(node, f"cannot evaluate it on its constant inputs ({e})")
-        learned = generic.learned_inputs(self, node)
+        learned = batch.learned_inputs(self, node)
         for k, r in enumerate(results):
             r = np.asarray(r)
             if r.size > MAX_CONST_ELEMENTS:

@@ -14,7 +14,7 @@ from costcalc.ops import OpError, window_out
 
 
 def shape(imp, node) -> None:
-    from costcalc.importers.onnx.generic import onnx_shape
+    from costcalc.importers.onnx.batch import onnx_shape
 
     x = imp.get(node, 0)
     full = onnx_shape(imp, x) if isinstance(x, Data) and x.batch_at != 0 else x.shape
