@@ -76,7 +76,7 @@ def learned_of(c: Const) -> int:
     """The learned values a constant stands for."""
     if c.learned is not None:
         return c.learned
-    return prod(c.shape) if c.param and c.stored and not c.made_by_exporter else 0
+    return prod(c.shape) if c.param and c.stored else 0
 
 
 def learned_inputs(imp, node) -> int | None:
@@ -142,3 +142,16 @@ def _text(value, default: str) -> str:
     if value is None:
         return default
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def emit_views(imp, node, parts: list, full: list) -> list:
+    """Each of `parts` viewed as the ONNX shape `full` (a SplitToSequence's parts without their axis)."""
+    views = []
+    for part in parts:
+        place = part.batch_at if part.batch_at == 0 and full and full[0] == imp.batch else None
+        shape = tuple(full[1:]) if place == 0 else (full[0] // imp.batch, *full[1:])
+        view = imp.emit(node, imp.unique(f"{part.ref.replace('.', '_')}_view"), "reshape", {"shape": shape},
+                        [part])[0]
+        view.batch_at = place
+        views.append(view)
+    return views

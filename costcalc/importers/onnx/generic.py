@@ -286,6 +286,7 @@ RULES = {
     "Slice": _first(views.slice_),
     "Gather": lambda imp, node, inputs: views.gather(imp, node, inputs[0], inputs[1]),
     "Expand": _first(views.expand),
+    "GatherND": _first(views.gather_nd),
     "Tile": _first(views.tile),
     "Conv": conv,
     "ConvTranspose": conv,

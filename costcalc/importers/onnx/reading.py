@@ -74,11 +74,6 @@ class Const:
     # gathered by a fixed index): `generic`
     stored: bool = False  # an initializer or a graph input (a module's tensor), not a Constant node's literal
 
-    @property
-    def made_by_exporter(self) -> bool:
-        """An initializer the exporter computed (torch names them `onnx::Add_123`), not a module's parameter."""
-        return self.name.startswith("onnx::") and self.learned is None
-
 
 @dataclass
 class Layer:

@@ -7,7 +7,7 @@ from math import prod
 
 import numpy as np
 
-from costcalc.importers.onnx.batch import axes_of, emit, onnx_shape, same_place, spec_axis
+from costcalc.importers.onnx.batch import axes_of, emit, learned_of, onnx_shape, same_place, spec_axis
 from costcalc.importers.onnx.reading import Const, Data, fmt
 
 
@@ -75,7 +75,7 @@ def concat(imp, node, inputs: list) -> None:
     op's `param`."""
     data = [t for t in inputs if isinstance(t, Data)]
     consts = [t for t in inputs if isinstance(t, Const)]
-    if consts and (len(consts) > 1 or inputs[0] is not consts[0] or not consts[0].param):
+    if consts and (len(consts) > 1 or inputs[0] is not consts[0] or learned_of(consts[0]) != prod(consts[0].shape)):
         imp.fail(node, "concatenates constants with network tensors: costcalc joins tensors of the network and one "
                         "learned tensor first (a class token)")
     place = same_place(imp, node, data)
@@ -181,3 +181,21 @@ def pixel(imp, node, x: Data) -> None:
         imp.fail(node, f"{node.op} of a tensor that is not N x C x H x W")
     op = "depth_to_space" if node.op == "DepthToSpace" else "space_to_depth"
     emit(imp, node, op, {"blocksize": node.attrs["blocksize"]}, [x], 0)
+
+
+def gather_nd(imp, node, x: Data) -> None:
+    """GatherND by a constant index (the dynamo exporter's as_strided, nearest-exact resizing): a copy of the
+    elements it picks, written as the input seen flat, then a gather of the output's elements from it."""
+    index = imp.get(node, 1)
+    if not isinstance(index, Const):
+        imp.fail(node, "gathers by indices computed from the network's input")
+    full = onnx_shape(imp, x)
+    b = node.attrs.get("batch_dims", 0)
+    out = (*index.shape[:-1], *full[b + index.shape[-1]:])
+    flat = imp.emit(node, imp.unique(f"{imp.layer_name(node)}_flat"), "reshape", {"shape": (-1,)},
+                    [x])[0] if len(x.shape) > 2 else x
+    if out and out[0] == imp.batch:
+        return emit(imp, node, "gather", {"axis": 1, "index": tuple(out[1:])}, [flat], 0)
+    if imp.batch != 1:
+        imp.fail(node, f"gathers {fmt(out)} across the batch of {imp.batch}: import the model at batch 1")
+    emit(imp, node, "gather", {"axis": 1, "index": tuple(out)}, [flat], None)
