@@ -46,6 +46,7 @@ class Importer:
         self.consumers: dict = {}  # tensor name -> [node index]
         self.done: set = set()  # node indices handled as part of a pattern
         self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
+        self.folded_params = 0  # the parameters that folding removed (a bias-free conv before each batchnorm)
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
     # ---- top level --------------------------------------------------------------------------------------------

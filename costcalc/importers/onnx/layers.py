@@ -46,7 +46,9 @@ def conv(imp, node) -> None:
     args = {"out": w.shape[0], "k": k, "stride": stride, "pad": pad, "dilation": dilation, "groups": groups,
             "bias": learned(imp, b, node, w.shape[0])}
     imp.emit1(node, "conv", args, [x], note=note)
-    imp.folded_batchnorms += folded_batchnorm(node)
+    if folded_batchnorm(node):  # its scale and shift became the weight's scale and this bias: C values fewer
+        imp.folded_batchnorms += 1
+        imp.folded_params += w.shape[0]
 
 
 def unpad(imp, node, x) -> tuple:

@@ -25,7 +25,8 @@ def document(imp, sample: tuple) -> YMap:
     source = (f"ONNX file {os.path.basename(imp.path)} (graph '{imp.graph.name}', opset {imp.opset}"
               + (f", {producer})" if producer else ")"))
     if imp.folded_batchnorms:
-        name += f" [batchnorm folded into {imp.folded_batchnorms} convs]"
+        name += (f" [batchnorm folded into {imp.folded_batchnorms} convs by the exporter: "
+                 f"{imp.folded_params:,} parameters fewer than the model's]")
     classes = {}
     for node in imp.nodes:
         classes.update(module_classes(node))
