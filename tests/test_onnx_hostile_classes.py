@@ -204,3 +204,25 @@ def test_batchnorm_statistics_must_have_one_value_per_channel(tmp_path):
     code, lines = check_promises(str(path), "--format", "json")
     assert code == 2
     one_error(str(path), lines, "node 'bn' (BatchNormalization): its mean has shape 5")
+
+
+# ---- 4-8. measure: every failure of the runtime is one located line ---------------------------------------------
+
+@pytest.mark.parametrize("name, options, fragment", [
+    ("s00075.onnx", (), "input 'x' of shape 4611686018427387904 x 3 x 4 x 4 is 885,443,715,538,058,477,568 bytes"),
+    ("relu_20000.onnx", (), "input 'x' of shape 1 x 3 x 20000 x 20000 is 4,800,000,000 bytes, beyond the "
+                            "1,073,741,824"),
+    ("s00332.onnx", (), "the model has no outputs"),
+    ("gather_oob.onnx", (), "onnxruntime cannot run the model: "),
+    ("garbage2.onnx", ("--input", "3x8x8"), "not a readable ONNX model"),
+    ("garbage2.onnx", (), "not a readable ONNX model"),
+    ("s02679.onnx", (), "onnxruntime cannot load the model: "),
+])
+def test_measure_failures_are_one_located_line(capfd, name, options, fragment):
+    """capfd, not only click's stderr: onnxruntime's own logger writes to the process's stderr (class 8)."""
+    pytest.importorskip("onnxruntime")
+    path = fixture(name)
+    code, _, lines = run("measure", path, "--runs", "1", "--warmup", "0", *options)
+    assert code == 2
+    one_error(path, lines, fragment)
+    assert capfd.readouterr().err == ""
