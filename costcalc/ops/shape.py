@@ -7,6 +7,7 @@ from math import floor, prod
 from costcalc.ops.core import OpError, OpResult, feature_map, fmt
 from costcalc.ops.tensor import axis_index, broadcast
 
+BICUBIC_FLOPS = 31  # per output element: sixteen taps weighted and summed (16 multiplies, 15 adds)
 BILINEAR_FLOPS = 7  # per output element: four taps weighted and summed (4 multiplies, 3 adds); the weights,
 # shared by every channel, are not counted. Nearest-neighbour resizing copies: no arithmetic.
 MAX_SPLIT_PARTS = 4096  # outputs of one split: bounds the tensors a single layer creates
@@ -91,7 +92,8 @@ def resize(x, size=None, scale=None, mode="nearest") -> OpResult:
         if min(size) < 1:
             raise OpError(f"scale {scale} leaves no output from {h}x{w}", "scale")
     out = (c, *size)
-    return OpResult(outputs=(out,), elementwise_flops=BILINEAR_FLOPS * prod(out) if mode == "bilinear" else 0)
+    per_element = {"bilinear": BILINEAR_FLOPS, "bicubic": BICUBIC_FLOPS}.get(mode, 0)
+    return OpResult(outputs=(out,), elementwise_flops=per_element * prod(out))
 
 
 def flatten(x) -> OpResult:

@@ -75,7 +75,7 @@ def conv_transpose(imp, node) -> None:
     if len(pads) != 4 or pads[:2] != pads[2:]:
         imp.fail(node, f"pads {pads}: costcalc costs a transposed convolution with the same padding on both sides")
     out = w.shape[1] * groups
-    args = {"out": out, "k": tuple(node.attrs.get("kernel_shape", w.shape[2:])),
+    args = {"out": out, "k": tuple(w.shape[2:]),
             "stride": tuple(node.attrs.get("strides", (1, 1))), "pad": tuple(pads[:2]),
             "output_padding": tuple(node.attrs.get("output_padding", (0, 0))),
             "dilation": tuple(node.attrs.get("dilations", (1, 1))), "groups": groups,
@@ -95,9 +95,9 @@ def resize(imp, node) -> None:
     x = imp.get(node, 0)
     if len(x.shape) != 4:
         imp.fail(node, f"costcalc resizes N x C x H x W tensors, not {fmt(x.shape)}")
-    mode = {"nearest": "nearest", "linear": "bilinear"}.get(_text(node.attrs.get("mode"), "nearest"))
+    mode = {"nearest": "nearest", "linear": "bilinear", "cubic": "bicubic"}.get(_text(node.attrs.get("mode"), "nearest"))
     if mode is None:
-        imp.fail(node, f"mode '{_text(node.attrs.get('mode'), '')}': costcalc costs nearest and (bi)linear resizing")
+        imp.fail(node, f"mode '{_text(node.attrs.get('mode'), '')}': ONNX resizes by nearest, linear or cubic")
     scales = _optional(imp, node, 1 if imp.opset < 11 else 2, "scales")
     sizes = None if imp.opset < 11 else _optional(imp, node, 3, "sizes")
     n, c = x.shape[:2]

@@ -25,7 +25,8 @@ def document(imp, sample: tuple) -> YMap:
     source = (f"ONNX file {os.path.basename(imp.path)} (graph '{imp.graph.name}', opset {imp.opset}"
               + (f", {producer})" if producer else ")"))
     if imp.folded_batchnorms:
-        name += f" [batchnorm folded into {imp.folded_batchnorms} convs]"
+        name += (f" [batchnorm folded into {imp.folded_batchnorms} convs by the exporter: "
+                 f"{imp.folded_params:,} parameters fewer than the model's]")
     classes = {}
     for node in imp.nodes:
         classes.update(module_classes(node))
@@ -138,7 +139,7 @@ def write_yaml(doc: YMap) -> str:
     """The document as YAML text: one flow mapping per layer with the ONNX node it came from in a comment, nested
     lists and blocks as block mappings."""
     lines = [
-        f"# Imported by costcalc from {doc['source']}.",
+        f"# Imported by costcalc from {_printable(doc['source'])}.",
         "# Layers are named after the model's modules, as the exporter recorded them (the comment names each ONNX",
         "# node and its op type). Counts are those of the ONNX file.",
         f"name: {_scalar(doc['name'])}",
@@ -161,7 +162,7 @@ def write_yaml(doc: YMap) -> str:
 def _write_entries(lines: list, entries, indent: int) -> None:
     pad = " " * indent
     for entry, note in zip(entries, entries.notes):
-        note = " ".join(note.split())
+        note = _printable(" ".join(note.split()))
         comment = f"   # {note}" if note else ""
         if "layers" in entry:
             keys = [k for k in entry if k != "layers"]
@@ -172,6 +173,12 @@ def _write_entries(lines: list, entries, indent: int) -> None:
         else:
             body = ", ".join(f"{k}: {_scalar(_plain(v))}" for k, v in entry.items())
             lines.append(f"{pad}- {{{body}}}{comment}")
+
+
+def _printable(text: str) -> str:
+    """`text` with the characters a YAML file may not hold (control characters, U+FFFE, ...) escaped as
+    Python writes them: a comment names the ONNX node as it is, `\\x12` and all."""
+    return "".join(c if c == " " or (c.isprintable() and c not in "\ufeff") else ascii(c)[1:-1] for c in text)
 
 
 def _plain(value):
