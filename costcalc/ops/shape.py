@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import floor, prod
 
-from costcalc.ops.core import OpError, OpResult, feature_map, fmt
+from costcalc.ops.core import ZEROS, OpError, OpResult, feature_map, fmt, per_axis
 from costcalc.ops.tensor import axis_index, broadcast
 
 BILINEAR_FLOPS = 7  # per output element: four taps weighted and summed (4 multiplies, 3 adds); the weights,
@@ -61,11 +61,12 @@ def select(x, out) -> OpResult:
 
 
 
-def pad(x, pad=(0, 0), pad_end=None, value=0.0) -> OpResult:
+def pad(x, pad=ZEROS, pad_end=None, value=0.0) -> OpResult:
     """Constant padding: `pad` rows before and columns left, `pad_end` (default: `pad`) after and right. Reads
     its input and writes the padded output; no arithmetic."""
     c, h, w = feature_map(x, "pad")
-    end = pad if pad_end is None else pad_end
+    pad = per_axis(pad, 2, "pad")
+    end = pad if pad_end is None else per_axis(pad_end, 2, "pad_end")
     return OpResult(outputs=((c, h + pad[0] + end[0], w + pad[1] + end[1]),))
 
 
@@ -81,7 +82,7 @@ def resize(x, size=None, scale=None, mode="nearest") -> OpResult:
         size = (floor(h * scale), floor(w * scale))
         if min(size) < 1:
             raise OpError(f"scale {scale} leaves no output from {h}x{w}", "scale")
-    out = (c, *size)
+    out = (c, *per_axis(size, 2, "size"))
     return OpResult(outputs=(out,), elementwise_flops=BILINEAR_FLOPS * prod(out) if mode == "bilinear" else 0)
 
 
