@@ -13,6 +13,7 @@ import numpy as np
 
 import costcalc.reference as F
 from costcalc.ops import Uniform
+from costcalc.reference import tensors as T
 from costcalc.reference.tally import counting
 from costcalc.reference.tensor_runners import TENSOR_RUNNERS
 
@@ -143,6 +144,10 @@ def _resize(rng, args, x):
 
 
 def _pad(rng, args, x):
+    if args.get("pads") is not None:  # any axes: the amounts before each axis of a sample, then after each
+        pads = args["pads"]
+        rank = len(pads) // 2
+        return (T.pad_axes(x, [(0, 0)] + list(zip(pads[:rank], pads[rank:])), args["value"]),), ()
     (top, left), (bottom, right) = args["pad"], args.get("pad_end") or args["pad"]
     return (F.pad(x, (left, right, top, bottom), value=args["value"]),), ()
 

@@ -17,9 +17,16 @@ _FNS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
 def _binary(op: str):
     def run(rng, args, *xs):
         params = ()
+        if args.get("learned") is not None:  # a table of `learned` values gathered by a fixed index into `param`
+            table = rng.standard_normal(args["learned"], dtype=np.float32)
+            gathered = table[rng.integers(0, args["learned"], tuple(args["param"]))]
+            return (T.elementwise(_FNS[op], *xs, gathered, params=(gathered,), learned=(table,)),), (table,)
         if args.get("param") is not None:
             params = (rng.standard_normal(tuple(args["param"]), dtype=np.float32),)
             operands = (*xs, *params)
+        elif args.get("const") is not None:  # a constant tensor (a mask): a buffer, neither activation nor param
+            mask = np.zeros(tuple(args["const"]), np.float32)
+            return (T.elementwise(_FNS[op], *xs, mask, constants=(mask,)),), ()
         elif args.get("value") is not None:
             operands = (*xs, np.float32(args["value"]))
         else:
@@ -27,6 +34,15 @@ def _binary(op: str):
         return (T.elementwise(_FNS[op], *operands, params=params),), params
 
     return run
+
+
+def _concat(rng, args, *xs):
+    """Concatenation along `axis`; `param` joins a learned tensor of that shape first, expanded over the batch
+    (ViT's class token)."""
+    if args.get("param") is None:
+        return (T.concat(xs, args["axis"]),), ()
+    token = rng.standard_normal(tuple(args["param"]), dtype=np.float32)
+    return (T.concat(xs, args["axis"], first=token),), (token,)
 
 
 def _where(rng, args, *xs):
@@ -77,5 +93,6 @@ TENSOR_RUNNERS = {
     "gather": _gather,
     "depth_to_space": lambda rng, args, x: ((T.depth_to_space(x, args["blocksize"]),), ()),
     "space_to_depth": lambda rng, args, x: ((T.space_to_depth(x, args["blocksize"]),), ()),
+    "concat": _concat,
     "slice": lambda rng, args, x: ((T.slice_axis(x, args["axis"], args["start"], args["out"], args["step"]),), ()),
 }
