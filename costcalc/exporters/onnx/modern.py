@@ -144,6 +144,12 @@ def resize(b: Builder, node, x, y):
 
 
 def pad(b: Builder, node, x, y):
+    if node.args.get("pads") is not None:  # any axes: ONNX's order with the batch's 0 before and after
+        amounts = list(node.args["pads"])
+        rank = len(amounts) // 2
+        pads = b.const(node, "pads", np.array([0, *amounts[:rank], 0, *amounts[rank:]], np.int64))
+        value = b.const(node, "value", np.float32(node.args.get("value", 0.0)))
+        return b.add("Pad", [x[0], pads, value], y, node.name, mode="constant")
     (top, left) = node.args.get("pad", (0, 0))
     (bottom, right) = node.args.get("pad_end") or (top, left)
     pads = b.const(node, "pads", np.array([0, 0, top, left, 0, 0, bottom, right], np.int64))
