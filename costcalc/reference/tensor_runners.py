@@ -19,7 +19,8 @@ def _binary(op: str):
         params = ()
         if args.get("learned") is not None:  # a table of `learned` values gathered by a fixed index into `param`
             table = rng.standard_normal(args["learned"], dtype=np.float32)
-            gathered = table[rng.integers(0, args["learned"], tuple(args["param"]))]
+            shape = tuple(args["param"])  # the exporter's index: 0, 1, ..., wrapping round the table
+            gathered = table[np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape) % args["learned"]]
             return (T.elementwise(_FNS[op], *xs, gathered, params=(gathered,), learned=(table,)),), (table,)
         if args.get("param") is not None:
             params = (rng.standard_normal(tuple(args["param"]), dtype=np.float32),)
