@@ -104,9 +104,12 @@ def conv(imp, node, inputs: list) -> None:
     if x.batch_at != 0 or not 1 <= n <= 3 or len(w.shape) != n + 2:
         imp.fail(node, f"a {node.op} of input {fmt(full)} with weights {fmt(w.shape)}")
     groups = node.attrs.get("group", 1)
+    if 0 in w.shape:
+        imp.fail(node, f"weights of shape {fmt(w.shape)} hold no values")
     k = tuple(node.attrs.get("kernel_shape", w.shape[2:]))
     if k != tuple(w.shape[2:]):
-        imp.fail(node, f"kernel_shape {list(k)} does not match its weights {fmt(w.shape)}")
+        imp.fail(node, f"kernel_shape {list(k)} contradicts its weights of shape {fmt(w.shape)} (kernel "
+                        f"{fmt(w.shape[2:])})")
     pads = list(node.attrs.get("pads", [0] * 2 * n))
     if _text(node.attrs.get("auto_pad"), "NOTSET") not in ("NOTSET", "VALID") or pads[:n] != pads[n:]:
         imp.fail(node, f"pads {pads}: costcalc costs a {n}-D window padded equally on both sides")
