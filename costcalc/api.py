@@ -147,17 +147,19 @@ class Model:
             report = with_estimate(report, graph, profile, profile_path, bytes_per_element)
         return replace(report, published=published_for(graph.spec, report, batch, bytes_per_element))
 
-    def totals(self, *, set=None, input=None, batch: int = 1):
-        """Only the totals (a Counts) at these settings, fast: a walk made before under the same variables is
-        replayed on a new input shape when that is exact (costcalc.analysis.totals). The same numbers as
-        `analyze(...).totals` under the paper convention."""
+    def totals(self, *, set=None, input=None, batch: int = 1, more: bool = False):
+        """Only the totals (a Counts) at these settings, fast: blocks and layers met at earlier settings are taken
+        whole (costcalc.analysis.parts), and a walk made before under the same variables is replayed on a new
+        input shape when that is exact (costcalc.analysis.totals); `more`: more settings of the same variables
+        follow (other inputs). The same numbers as `analyze(...).totals` under the paper convention."""
         from costcalc.analysis.totals import Cache, totals
 
         shape = parse_shape(input)
         _check_batch(batch)
         if self._cache is None:
             self._cache = Cache()
-        return totals(self.spec(shape), overrides(set), shape, batch, self._cache, checked=self._importer is None)
+        return totals(self.spec(shape), overrides(set), shape, batch, self._cache, checked=self._importer is None,
+                      more=more)
 
 
 def _settings(set, input) -> tuple:

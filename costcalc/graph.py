@@ -103,6 +103,7 @@ class _Walker:
         self.recordings: dict = {}  # costcalc.reuse.key(...) -> Recording: blocks walked once, replayed after
         self.results: dict = {}  # costcalc.reuse.op_key(...) -> OpUse: an op entry's evaluation, reused after
         self.reads: list | None = None  # (tensor id, dimension) read by expressions, when a subclass notes them
+        self.nodes_elsewhere = 0  # layers made but not held in `nodes` (costcalc.analysis.parts counts them)
 
     # ---- top level ------------------------------------------------------------------------------------------
 
@@ -284,23 +285,34 @@ class _Walker:
             else:  # a default sees the spec's variables, the arguments before it and the block's input
                 env[arg] = evaluate_value(default, self.layer_lookup(current, env), f"block '{entry.block}': argument '{arg}'")
         key = reuse.key(entry.block, env, definition.args, self.tensors[current], self.active_blocks)
-        recording = self.recordings.get(key)
-        if isinstance(recording, reuse.Span):
-            recording = self.recordings[key] = reuse.record(self, recording)
-        if recording is not None and self.steps + recording.steps <= MAX_STEPS \
-                and len(self.nodes) + len(recording.nodes) <= MAX_NODES:
-            return reuse.replay(self, recording, path, kinds, current, Node)
+        out = self.recall(key, path, kinds, current)
+        if out is not reuse.MISS:
+            return out
         first = (len(self.nodes), len(self.tensors), len(self.reads or ()), self.steps)
         self.active_blocks.append(entry.block)
         try:
             out = self.sequence(definition.layers, _Scope(path, kinds, env, current))
         finally:
             self.active_blocks.pop()
+        self.remember(key, first, path, kinds, current, out)
+        return out
+
+    def recall(self, key: tuple, path: tuple, kinds: tuple, current: int):
+        """The output of a block walked before in this walk with the same key, its layers re-emitted
+        (costcalc.reuse), or reuse.MISS: then the block is walked, and `remember` is called after."""
+        recording = self.recordings.get(key)
+        if isinstance(recording, reuse.Span):
+            recording = self.recordings[key] = reuse.record(self, recording)
+        if recording is not None and self.steps + recording.steps <= MAX_STEPS \
+                and len(self.nodes) + len(recording.nodes) <= MAX_NODES:
+            return reuse.replay(self, recording, path, kinds, current, Node)
+        return reuse.MISS
+
+    def remember(self, key: tuple, first: tuple, path: tuple, kinds: tuple, current: int, out) -> None:
         if key not in self.recordings and len(self.recordings) < reuse.MAX_RECORDINGS:
             self.recordings[key] = reuse.Span(path, kinds, current, (first[0], len(self.nodes)),
                                               (first[1], len(self.tensors)), (first[2], len(self.reads or ())),
                                               self.steps - first[3], out)
-        return out
 
     # ---- ops ------------------------------------------------------------------------------------------------
 
@@ -375,7 +387,7 @@ class _Walker:
         return self.add(name, path, kinds, op, known.args, inputs, known.result, known.counts, entry)
 
     def room(self, name: str, entry: Entry) -> None:
-        if len(self.nodes) >= MAX_NODES:
+        if len(self.nodes) + self.nodes_elsewhere >= MAX_NODES:
             raise SpecError(f"layer '{name}': the network expands to more than the limit of {MAX_NODES:,} layers",
                             entry.loc)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from costcalc.util import frozen
 
 MAX_RECORDINGS = 10_000  # distinct (block, arguments, input shape, enclosing blocks) keys remembered in one walk
+MISS = object()  # what _Walker.recall returns when there is nothing to re-emit
 MAX_RESULTS = 100_000  # distinct op entries (op, text of its arguments, input shapes, scope) remembered in one walk
 
 

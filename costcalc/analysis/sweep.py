@@ -183,8 +183,9 @@ def evaluate(model, points, batch: int = 1, start: int = 0, profile=None) -> lis
     rows = []
     for index, point in enumerate(points, start):
         variables, shape = settings(point)
+        more = index - start + 1 < len(points) and _variables(points[index - start + 1]) == _variables(point)
         try:
-            totals = model.totals(set=variables, input=shape, batch=batch)
+            totals = model.totals(set=variables, input=shape, batch=batch, more=more)
             latency = None if profile is None else _latency(model, variables, shape, batch, profile)
             rows.append(SweepRow(index, point, totals, latency_s=latency))
         except CostcalcError as e:

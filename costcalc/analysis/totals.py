@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from costcalc.analysis import parts
+from costcalc.analysis.parts import Memo
 from costcalc.graph import LAYER_VARS, MAX_DIM, _Walker, check
 from costcalc.ops import CALL_KEY, OPS, Counts, account
 from costcalc.util import frozen, gc_paused
@@ -41,12 +43,14 @@ class Cache:
         self.programs: dict = {}
         self.signatures: dict = {}  # (op, its arguments) -> a small int naming the pair
         self.results: dict = {}  # (signature, batch, input shapes) -> (output shapes, counts as 5 ints)
+        self.memos: dict = {}  # batch -> costcalc.analysis.parts.Memo: blocks and layers across settings
+        self.met: dict = {}  # settings of the variables met once, not yet walked into a program
         self.walks = 0
         self.replays = 0
 
     def of(self, spec) -> "Cache":
         if spec is not self.spec:
-            self.spec, self.programs = spec, {}
+            self.spec, self.programs, self.memos, self.met = spec, {}, {}, {}
         return self
 
     def signature(self, op: str, args: dict) -> int:
@@ -56,8 +60,10 @@ class Cache:
 
 
 def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, cache: Cache,
-           checked: bool = False) -> Counts:
-    """The totals of `spec` at these settings: the same Counts as summing the nodes of `build(...)`."""
+           checked: bool = False, more: bool = False) -> Counts:
+    """The totals of `spec` at these settings: the same Counts as summing the nodes of `build(...)`. Variables met
+    for the first time are evaluated from remembered parts (costcalc.analysis.parts); met again, or with `more`
+    (more points of these variables follow: a grid over inputs), walked into a program, replayed after."""
     overrides = overrides or {}
     cache = cache.of(spec)
     key = (frozen(overrides), batch, input_shape is None)
@@ -71,7 +77,14 @@ def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, 
             return result
     if not checked:
         check(spec)
-    walker = _RecordingWalker(spec, batch)
+    if not more and key not in cache.met:  # the first point of these variables: from parts (a random search meets most once)
+        if len(cache.met) >= MAX_RESULTS:
+            cache.met.clear()
+        cache.met[key] = True
+        cache.walks += 1
+        memo = cache.memos.get(batch) or cache.memos.setdefault(batch, Memo())
+        return parts.totals(spec, overrides, input_shape, batch, memo)
+    walker = _RecordingWalker(spec, batch)  # met again (a grid of inputs): walked into a program, replayed after
     with gc_paused():
         graph = walker.run(overrides, input_shape)
     cache.walks += 1

@@ -10,7 +10,8 @@ from dataclasses import replace
 from costcalc.errors import Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED
 from costcalc.spec.choice import chosen_op
-from costcalc.spec.expr import ExprError, evaluate
+from costcalc.spec.compiled import evaluate
+from costcalc.spec.expr import ExprError
 from costcalc.spec.model import Entry, Value
 
 MAX_DIM = 10**12  # any one channel count, height, width or argument

@@ -1,0 +1,122 @@
+"""Issue 25: a point evaluated from parts remembered across points (costcalc.analysis.parts) has exactly the
+totals, or the error, of a fresh `costcalc report` of that setting: checked on random points of the zoo's search
+spaces, and on specs made to catch a part taken where its walk would differ (a block reading a variable that is
+not its argument, a switch, a nested block, the walk's limits)."""
+
+from __future__ import annotations
+
+import pathlib
+import random
+
+import pytest
+
+import costcalc
+from costcalc.analysis import parts
+from costcalc.errors import CostcalcError
+
+SPECS = pathlib.Path(__file__).resolve().parent.parent / "specs"
+
+
+def fresh(spec, setting: dict):
+    """What `costcalc report --set ...` gives at `setting`: a new read, a new walk, the analysis's totals."""
+    try:
+        return costcalc.analyze(spec, set=setting).totals
+    except CostcalcError as e:
+        return str(e)
+
+
+def memoised(model, setting: dict):
+    try:
+        return model.totals(set=setting)
+    except CostcalcError as e:
+        return str(e)
+
+
+def mobilenet_point(rng):
+    return {"width": round(rng.uniform(0.35, 1.4), 4), "n": [rng.randint(1, 4) for _ in range(7)],
+            "k": [rng.choice([3, 5, 7]) for _ in range(7)], "t": [1] + [rng.choice([3, 6]) for _ in range(6)]}
+
+
+def resnet_point(rng):
+    return {"depths": [rng.randint(1, 6) for _ in range(4)], "width_per_group": rng.choice([16, 32, 48, 64]),
+            "groups": rng.choice([1, 2, 3, 4, 8, 32])}  # groups 3 breaks some widths: an error row
+
+
+def shufflenet_point(rng):
+    return {"groups": rng.choice([1, 2, 3, 4, 5, 8]), "width": rng.choice([0.5, 1.0, 1.5])}
+
+
+@pytest.mark.parametrize("name, draw, count", [("mobilenet_v2", mobilenet_point, 300),
+                                               ("resnet50", resnet_point, 200),
+                                               ("shufflenet_v1", shufflenet_point, 60)])
+def test_a_random_sample_of_points_equals_a_fresh_report(name, draw, count):
+    """All points go through one Model (parts shared); every fifth is checked against a fresh report."""
+    rng = random.Random(25)
+    model = costcalc.load(SPECS / f"{name}.yaml")
+    points = [draw(rng) for _ in range(count)]
+    results = [memoised(model, p) for p in points]
+    for point, result in list(zip(points, results))[::5]:
+        assert result == fresh(SPECS / f"{name}.yaml", point), point
+    assert model._cache.memos[1].blocks  # parts were remembered (and, most points, taken)
+
+
+READS_A_VARIABLE = """
+name: reads
+input: [8, 16, 16]
+vars: {mult: 2, deep: false, kernel: 3, wide: 8}
+blocks:
+  inner:                  # reads `kernel` and `mult`, which are not its arguments
+    args: {c: ~}
+    layers:
+      - {op: conv, out: c * mult, k: kernel, pad: kernel // 2}
+      - {op: relu, if: deep}
+  outer:                  # reads no variable itself: only through `inner`
+    args: {c: ~, c2: 8}
+    layers:
+      - {block: inner, args: {c: c}}
+      - {op: conv, out: c2, k: 1}
+layers:
+  - {block: outer, repeat: 2, args: {c: 8}}
+  - {block: outer, args: {c: 8, c2: wide}}
+  - gap
+"""
+
+
+def test_a_part_is_taken_only_where_the_variables_it_read_are_the_same():
+    model = costcalc.load(READS_A_VARIABLE)
+    settings = [{"mult": 2}, {"mult": 3}, {"deep": True}, {"kernel": 5}, {"mult": 3, "kernel": 5}, {},
+                {"mult": 3, "deep": True}, {"kernel": 1}, {"mult": 2, "kernel": 3, "deep": False},
+                {"wide": 16}, {"wide": 16, "mult": 3}]  # `outer` walked with `inner` taken, then met again
+    for setting in settings * 2:
+        assert memoised(model, setting) == fresh(READS_A_VARIABLE, setting), setting
+
+
+def test_errors_inside_parts_are_the_walks_own():
+    """A kernel of 0 fails inside `inner`: the error names the layer and position a report names, each time."""
+    model = costcalc.load(READS_A_VARIABLE)
+    assert memoised(model, {}) == fresh(READS_A_VARIABLE, {})
+    for _ in range(2):
+        error = memoised(model, {"kernel": 0})
+        assert error == fresh(READS_A_VARIABLE, {"kernel": 0}) and "outer_0.0.inner_0.conv_0" in error
+
+
+def test_the_walks_layer_limit_counts_the_layers_of_parts(monkeypatch):
+    """Parts taken count toward MAX_NODES: a point over the limit fails as a fresh walk does."""
+    import costcalc.graph as graph
+
+    monkeypatch.setattr(graph, "MAX_NODES", 40)
+    monkeypatch.setattr(parts, "MAX_NODES", 40)
+    spec = READS_A_VARIABLE.replace("repeat: 2", "repeat: depth").replace("wide: 8}", "wide: 8, depth: 2}")
+    model = costcalc.load(spec)
+    for depth in (2, 9, 13, 20, 3):
+        assert memoised(model, {"depth": depth}) == fresh(spec, {"depth": depth}), depth
+    assert "more than the limit of 40 layers" in memoised(model, {"depth": 20})
+
+
+def test_grids_still_replay_walks_across_inputs():
+    """A group of points with the same variables is walked once into a program and replayed (the grid's way)."""
+    model = costcalc.load(SPECS / "mobilenet_v2.yaml")
+    for size in (96, 128, 160):
+        assert model.totals(set={"width": 0.5}, input=(3, size, size), more=True) == \
+            costcalc.analyze(model, set={"width": 0.5}, input=(3, size, size)).totals
+    assert model._cache.replays == 2
