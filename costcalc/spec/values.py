@@ -7,8 +7,9 @@ import math
 
 from dataclasses import replace
 
-from costcalc.errors import Loc, SpecError, did_you_mean, shown
-from costcalc.ops import ALIASES, OPS, REQUIRED
+from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
+from costcalc.ops import ALIASES, OPS, REQUIRED, Uniform
+from costcalc.ops.tensor import MAX_RANK
 from costcalc.spec.choice import chosen_op
 from costcalc.spec.compiled import evaluate
 from costcalc.spec.expr import ExprError
@@ -62,6 +63,15 @@ def typed(value: Value, kind: str, lookup, what: str, choices: tuple = ()):
         if abs(result) > MAX_DIM:
             raise SpecError(f"{what}={shown(result)} is beyond the limit of {MAX_DIM:,}", value.loc)
         return result
+    if kind == "text":
+        result = value.raw if isinstance(value.raw, str) and "->" in value.raw else evaluate_value(value, lookup, what)
+        if not isinstance(result, str):
+            raise SpecError(f"{what} must be text, not {shown(result)}", value.loc)
+        return result
+    if kind == "axis":
+        return integer(value, lookup, what, -MAX_RANK)
+    if kind in INT_LISTS:
+        return tuple(int_list(value, lookup, what, INT_LISTS[kind]))
     if kind == "int":
         return integer(value, lookup, what, 1)
     if kind == "index":
@@ -74,21 +84,48 @@ def typed(value: Value, kind: str, lookup, what: str, choices: tuple = ()):
             return [whole(r, value, what, 1) for r in result]
         locs = getattr(value.raw, "item_locs", [value.loc] * len(value.raw))
         return [integer(Value(r, loc), lookup, what, 1) for r, loc in zip(value.raw, locs)]
-    # pair / pad: one int for both axes, or [h, w]
+    # pair / pad: one int for every spatial axis (a Uniform), or one value per axis: [h, w], or [l] and [d, h, w]
+    # for 1-D and 3-D windows (the op checks the count against its input's rank)
     minimum = 0 if kind == "pad" else 1
     raw = value.raw
     if isinstance(raw, list):
-        if len(raw) != 2:
-            raise SpecError(f"{what} is one number or [height, width], not a list of {len(raw)}", value.loc)
-        locs = getattr(raw, "item_locs", [value.loc] * 2)
+        if not 1 <= len(raw) <= MAX_WINDOW_AXES:
+            raise SpecError(f"{what} is one number or one per spatial axis ([height, width]; [length] or [depth, "
+                            f"height, width] for 1-D and 3-D windows), not a list of {len(raw)}", value.loc)
+        locs = getattr(raw, "item_locs", [value.loc] * len(raw))
         return tuple(integer(Value(r, loc), lookup, what, minimum) for r, loc in zip(raw, locs))
     result = evaluate_value(value, lookup, what)
     if isinstance(result, list):  # a block argument or a variable holding [h, w] (`k: k`)
-        if len(result) != 2:
-            raise SpecError(f"{what} is one number or [height, width], not a list of {len(result)}", value.loc)
-        return (whole(result[0], value, what, minimum), whole(result[1], value, what, minimum))
+        if not 1 <= len(result) <= MAX_WINDOW_AXES:
+            raise SpecError(f"{what} is one number or one per spatial axis ([height, width]; [length] or [depth, "
+                            f"height, width] for 1-D and 3-D windows), not a list of {len(result)}", value.loc)
+        return tuple(whole(r, value, what, minimum) for r in result)
     n = whole(result, value, what, minimum)
-    return (n, n)
+    return Uniform((n, n))
+
+
+MAX_WINDOW_AXES = 3  # conv, conv_transpose and pool windows of 1-D, 2-D and 3-D inputs
+
+
+# list kinds of the generic tensor ops and the least value of their items: axes (negative from the end), a
+# permutation, a reshape target (-1: what is left), a shape (a learned operand's, an index tensor's)
+INT_LISTS = {"axes": -MAX_RANK, "perm": 0, "dims": -1, "shape": 1}
+
+
+def int_list(value: Value, lookup, what: str, minimum: int) -> list:
+    if not isinstance(value.raw, list):  # an expression or a variable holding a list
+        result = evaluate_value(value, lookup, what)
+        if isinstance(result, (int, float)) and not isinstance(result, bool):
+            result = [result]
+        if not isinstance(result, list):
+            raise SpecError(f"{what} must be a list of whole numbers", value.loc)
+        if len(result) > MAX_RANK + 1:
+            raise SpecError(f"{what} has {len(result)} items, beyond the limit of {MAX_RANK + 1}", value.loc)
+        return [whole(r, value, what, minimum) for r in result]
+    if len(value.raw) > MAX_RANK + 1:
+        raise SpecError(f"{what} has {len(value.raw)} items, beyond the limit of {MAX_RANK + 1}", value.loc)
+    locs = getattr(value.raw, "item_locs", [value.loc] * len(value.raw))
+    return [integer(Value(r, loc), lookup, what, minimum) for r, loc in zip(value.raw, locs)]
 
 
 def integer(value: Value, lookup, what: str, minimum: int) -> int:
@@ -141,3 +178,45 @@ def op_args(entry: Entry, definition, lookup, where: str) -> dict:
             continue
         args[key] = typed(value, spec_arg.kind, lookup, f"{where}: '{key}'", spec_arg.choices)
     return args
+
+
+INPUT_VARS = ("input_channels", "input_height", "input_width")  # the network's (first) input, read in layers
+
+
+def vars_lookup(env: dict):
+    """A variable's value in `vars` (and `input`): the network's input size is not known there yet."""
+    def lookup(name):
+        if name in INPUT_VARS:
+            raise ExprError(f"'{name}' is the size of the network's input, which 'input' computes from the "
+                            "variables: layers and block arguments read it, 'vars' and 'input' cannot", 0)
+        return env[name]
+
+    return lookup
+
+
+def spec_variables(spec, overrides: dict) -> dict:
+    """The spec's variables evaluated in order, `overrides` (variable -> expression text, from `--set`) in place of
+    their own values; an override naming no variable is an error (all such reported together)."""
+    env: dict = {}
+    vars_loc = spec.section_locs.get("vars", spec.loc)
+    unknown = Collector()
+    for name in overrides:
+        if name not in spec.vars:
+            hint = did_you_mean(name, spec.vars) or f" (it has: {', '.join(spec.vars) or 'none'})"
+            unknown.add(SpecError(f"--set {shown(name)}: the spec has no variable '{shown(name)}'{hint}", vars_loc))
+    unknown.raise_any()
+    for name, value in spec.vars.items():
+        if name in overrides:
+            value = Value(overrides[name], value.loc)
+            what = f"--set {name}={overrides[name]}"
+        else:
+            what = f"variable '{name}'"
+        try:
+            env[name] = evaluate_value(value, vars_lookup(env), what)
+        except SpecError as e:
+            text = str(overrides.get(name, ""))
+            if "," in text and not text.lstrip().startswith(("[", "(")):  # --set depths=3,4,6,3
+                raise SpecError(f"{e.message} (a list is written in brackets: --set {name}=[{text}])",
+                                e.loc) from None
+            raise
+    return env
