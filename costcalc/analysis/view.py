@@ -59,6 +59,7 @@ class View:
     violations: tuple = ()
     measured: object = None  # MeasuredTimes, when given
     metric: int = 0  # the metric the page colours by first
+    compare: object = None  # costcalc.analysis.view_compare.Side, when compared with another network
 
 
 @dataclass(frozen=True)
