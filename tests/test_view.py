@@ -204,3 +204,8 @@ def test_an_imported_file_shows_each_layers_module_path(run, tmp_path):
     assert [n["name"] for n in layers] == [layer["name"] for layer in report["layers"]]
     assert all(n["module"] == n["name"] for n in layers) and doc["totals"]["flops"] == report["totals"]["flops"]
     assert not any("module" in n for n in doc["nodes"] if n["kind"] == BLOCK)
+
+
+def test_an_unwritable_output_is_one_located_line(run, tmp_path):
+    result = run("view", "examples/first.yaml", "-o", tmp_path / "missing" / "view.html")
+    assert result.exit_code == 2 and result.stderr.startswith(f"{tmp_path / 'missing' / 'view.html'}: error: cannot write")

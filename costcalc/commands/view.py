@@ -3,11 +3,10 @@ JSON document the page draws)."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from costcalc.cli import _depth, _fail, analyse_checked, load_graph, settings, spec_options, threshold_option
+from costcalc.cli import (_depth, _fail, analyse_checked, load_graph, settings, spec_options, threshold_option,
+                          write_output)
 from costcalc.commands.device import device_option
 from costcalc.errors import CostcalcError
 
@@ -76,14 +75,7 @@ def view(spec, sets, input_shape, batch, output, fmt, depth, metric, measured, o
     except CostcalcError as e:
         _fail(e)
     text = render_json(result) if fmt == "json" else render_html(result)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as e:
-        click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
-        sys.exit(2)
-    click.echo(f"wrote {output} ({len(text.encode()):,} bytes, {len(result.nodes):,} nodes, opens at depth "
-               f"{result.open_depth})", err=True)
+    write_output(text, output)
+    if output is not None:
+        click.echo(f"wrote {output} ({len(text.encode()):,} bytes, {len(result.nodes):,} nodes, opens at depth "
+                   f"{result.open_depth})", err=True)

@@ -30,7 +30,7 @@ from importlib import resources
 from costcalc.analysis.view import BLOCK, INPUT
 from costcalc.report.as_json import counts_dict, shapes
 from costcalc.report.as_table import evidence_text, header, latency_footnote, report_columns
-from costcalc.report.units import duration, human, percent, shape, share, signed, signed_duration
+from costcalc.report.units import duration, human, percent, shape, signed, signed_duration
 
 FORMAT = "costcalc-view/1"
 # Bins 0 (smallest share) to 6 (largest): pale yellow to dark red; no figure: grey.
@@ -86,15 +86,11 @@ def render_html(view) -> str:
     parts = {"/*STYLE*/": (files / "view.css").read_text(encoding="utf-8"),
              "/*DAGRE*/": (files / "vendor" / "dagre.min.js").read_text(encoding="utf-8"),
              "/*SCRIPT*/": (files / "view.js").read_text(encoding="utf-8"),
-             "/*DATA*/": data, "/*TITLE*/": _escape(f"{report_name(view)} - costcalc view")}
+             "/*DATA*/": data, "/*TITLE*/": _escape(f"{view.report.model} - costcalc view")}
     for marker, text in parts.items():
         head, found, tail = page.partition(marker)
         page = head + text + tail if found else page
     return page
-
-
-def report_name(view) -> str:
-    return view.report.model
 
 
 def _escape(text: str) -> str:
