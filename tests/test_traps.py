@@ -1,0 +1,61 @@
+"""Issue 28's smaller traps, each fixed: zoo names everywhere a spec is read, and a suggestion for a slip of one."""
+
+import pytest
+
+import costcalc
+
+
+def test_sweep_and_plot_take_zoo_names(run, tmp_path):
+    swept = run("sweep", "resnet18", "--grid", "input=3x160x160,3x224x224", "--format", "csv")
+    assert swept.exit_code == 0, swept.stderr
+    assert swept.stdout.splitlines()[2].split(",")[1:3] == ["3x224x224", "1814073344"]
+    pytest.importorskip("matplotlib")
+    drawn = run("plot", "resnet18", "-o", tmp_path / "r.svg")
+    assert drawn.exit_code == 0 and (tmp_path / "r.svg").stat().st_size > 0
+
+
+def test_the_python_api_takes_zoo_names():
+    assert costcalc.analyze("resnet18").totals.flops == 1_814_073_344
+    assert costcalc.load("resnet18").path.endswith("resnet18.yaml")
+
+
+@pytest.mark.parametrize("name, suggested", [
+    ("resnet5", "did you mean 'resnet50' or 'resnet50_v1'?"),
+    ("resnt50", "did you mean 'resnet50'?"),
+    ("mobilenet_v2.yml", "did you mean 'mobilenet_v2'?"),
+])
+def test_a_slip_of_a_zoo_name_gets_a_suggestion(run, name, suggested):
+    for command in (("report",), ("sweep",), ("compare", "resnet18")):
+        args = [*command, name] + (["--grid", "input=3x64x64"] if command == ("sweep",) else [])
+        result = run(*args)
+        assert result.exit_code == 2
+        assert result.stderr == (f"{name}:1:1: error: cannot read: no file '{name}', and the zoo has no spec of that "
+                                 f"name ({suggested} `costcalc zoo` lists them)\n")
+
+
+def test_no_suggestion_for_another_kind_of_file(run):
+    result = run("report", "missing.onnx")
+    assert result.exit_code == 2 and "did you mean" not in result.stderr
+
+
+def test_the_front_is_counted_over_every_point_whatever_top_shows(run, tmp_path):
+    args = ("sweep", "specs/mobilenet_v2.yaml", "--grid", "width=0.5,0.75,1.0,1.25", "--grid",
+            "input=3x160x160,3x224x224", "--pareto", "flops,params", "--sort", "-flops")
+    every = run(*args, "--format", "csv")
+    front = [line.split(",")[0] for line in every.stdout.splitlines()[1:] if line.split(",")[-2] == "1"]
+    assert front == ["0"]  # width 0.5 at 160 x 160: the fewest FLOPs and params of all; last after -flops
+    top = run(*args, "--top", "3")
+    assert top.exit_code == 0
+    assert top.stdout.splitlines()[0] == ("mobilenet_v2 | batch 1 | 8 points (3 shown), 1 on the Pareto front of flops, "
+                                          "params")
+    import json
+
+    doc = json.loads(run(*args, "--top", "3", "--format", "json").stdout)
+    assert doc["on_front"] == 1 and len(doc["rows"]) == 3 and not any(row["pareto"] for row in doc["rows"])
+    from costcalc.analysis import series
+
+    swept = costcalc.sweep("specs/mobilenet_v2.yaml", grid={"width": [0.5, 0.75, 1.0, 1.25],
+                                                            "input": ["3x160x160", "3x224x224"]},
+                           pareto="flops,params", sort="-flops", top=3)
+    drawn = series.pareto(swept)
+    assert len(drawn.points) == 8 and sorted(str(p.index) for p in drawn.front) == sorted(front)
