@@ -59,3 +59,41 @@ def test_the_front_is_counted_over_every_point_whatever_top_shows(run, tmp_path)
                            pareto="flops,params", sort="-flops", top=3)
     drawn = series.pareto(swept)
     assert len(drawn.points) == 8 and sorted(str(p.index) for p in drawn.front) == sorted(front)
+
+
+def test_g1_leaves_out_1x1_convs_on_1x1_maps(write_spec):
+    """Squeeze-and-excitation's convs on the pooled vector are fully connected layers, not G1's feature maps; the
+    same widths on a 2 x 2 map are measured."""
+    from costcalc.analysis.guidelines import check
+    from costcalc.graph import load
+
+    se = ("input: [{c}, {s}, {s}]\nlayers:\n  - {{name: squeeze, op: conv, out: 16, k: 1, bias: true}}\n"
+          "  - {{name: excite, op: conv, out: {c}, k: 1, bias: true}}\n")
+    assert check(load(write_spec(se.format(c=64, s=1))))["G1"].findings == ()
+    on_map = check(load(write_spec(se.format(c=64, s=2))))["G1"]
+    assert [(f.where, f.violated) for f in on_map.findings] == [("squeeze", True), ("excite", True)]
+
+
+def test_compare_judges_g4_per_network(run):
+    """G4 is a check of the whole network: compared as its share and verdict, not as "5 -> 5 violations"."""
+    import json
+
+    result = run("compare", "specs/resnet50.yaml", "specs/resnext50_32x4d.yaml", "--depth", "1")
+    lines = result.stdout.splitlines()
+    at = lines.index("Guideline violations (ShuffleNet V2), A -> B: G1 29 -> 1, G2 0 -> 16, G3 0 -> 0")
+    assert lines[at + 1] == "G4 element-wise share of MAC 54.5% (FAIL) -> 56.7% (FAIL), limit 50%"
+    assert not any(line.startswith("   G4 ") for line in lines)
+    doc = json.loads(run("compare", "specs/resnet50.yaml", "specs/resnext50_32x4d.yaml", "--format", "json").stdout)
+    g4 = doc["guidelines"]["network"]["G4"]
+    assert set(doc["guidelines"]["violations"]) == {"G1", "G2", "G3"}
+    assert (g4["a"]["passed"], g4["b"]["passed"], g4["max_share"]) == (False, False, 0.5)
+    report = json.loads(run("report", "specs/resnet50.yaml", "--format", "json").stdout)
+    assert g4["a"]["elementwise_share"] == report["guidelines"]["G4"]["elementwise_share"]
+
+
+def test_the_op_cell_of_resize_names_its_mode(run, write_spec):
+    path = write_spec("input: [8, 4, 4]\nlayers:\n  - {name: near, op: resize, scale: 2}\n"
+                      "  - {name: smooth, op: resize, scale: 2, mode: bilinear}\n")
+    cells = [line.split("│")[2].strip() for line in run("report", path, "--no-guidelines").stdout.splitlines()
+             if line.startswith("│ near") or line.startswith("│ smooth")]
+    assert cells == ["resize nearest", "resize bilinear"]

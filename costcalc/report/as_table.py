@@ -318,7 +318,10 @@ def guideline_change_lines(changes, shown: int = CHANGES_SHOWN) -> list:
     """ShuffleNet V2 guideline violations per guideline in A and B, then those that appear in B and those that
     disappear from A (matched by guideline and layer or block name)."""
     counts = ", ".join(f"{g} {a} -> {b}" for g, a, b in changes.counts)
-    lines = [f"Guideline violations (ShuffleNet V2), A -> B: {counts}"]
+    network = "; ".join(f"{g} element-wise share of MAC {a:.1%} ({'pass' if ok_a else 'FAIL'}) -> {b:.1%} "
+                        f"({'pass' if ok_b else 'FAIL'}), limit {limit:.0%}"
+                        for g, a, b, limit, ok_a, ok_b in changes.network)
+    lines = [f"Guideline violations (ShuffleNet V2), A -> B: {counts}", *([network] if network else [])]
     for title, findings in (("appear in B", changes.appeared), ("disappear from A", changes.disappeared)):
         if not findings:
             lines.append(f"none {title}")
