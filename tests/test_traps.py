@@ -97,3 +97,23 @@ def test_the_op_cell_of_resize_names_its_mode(run, write_spec):
     cells = [line.split("│")[2].strip() for line in run("report", path, "--no-guidelines").stdout.splitlines()
              if line.startswith("│ near") or line.startswith("│ smooth")]
     assert cells == ["resize nearest", "resize bilinear"]
+
+
+@pytest.mark.parametrize("args", [
+    ("report", "specs/mobilenet_v2.yaml", "--depth", "1"),
+    ("guidelines", "specs/efficientnet_b0.yaml"),
+    ("compare", "resnet50", "resnext50_32x4d", "--depth", "1"),
+    ("check", "specs/resnet50.yaml", "specs/resnext50_32x4d.yaml", "--max-flops", "4.1G"),
+], ids=["report", "guidelines", "compare", "check"])
+def test_eighty_columns_hold_every_line(run, args):
+    """The guideline panel, the published line, compare's guideline lines and check's lines fit a terminal of 80
+    columns, broken between words (a number is never cut: the text joined again is the unbroken line's)."""
+    narrow = run(*args, env={"COLUMNS": "80"})
+    assert narrow.exit_code in (0, 1), narrow.stderr
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+    wide = run(*args, env={"COLUMNS": "400"})
+    text = lambda out: " ".join(" ".join(out.split()).split())  # noqa: E731 - spacing aside
+    tail = lambda out: out[out.index("published:"):] if "published:" in out else out[out.index("ShuffleNet V2 g"):] \
+        if "ShuffleNet V2 g" in out else out  # noqa: E731 - the part after the table (whose columns differ)
+    if args[0] != "compare":
+        assert text(tail(narrow.stdout)) == text(tail(wide.stdout))

@@ -90,7 +90,7 @@ def as_table(report, options) -> str:
     console.print(Text(header(report)), soft_wrap=True)
     console.print(table)
     for line in summary(report):
-        console.print(Text(line), soft_wrap=True)
+        console.print(Text(line))  # wrapped between words at the width
     return buffer.getvalue()
 
 
