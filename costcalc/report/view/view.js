@@ -258,8 +258,12 @@
 
   function switchSide(k) {
     var partner = state.selected !== null && doc.compare ? doc.compare.partner[state.selected] : null;
+    var key = doc.metrics[state.metric].key;
     use(k);
     state.selected = null;
+    // the sides have the same metrics but the measured time, which only A has: keep the key, else the first
+    state.metric = Math.max(0, doc.metrics.map(function (m) { return m.key; }).indexOf(key));
+    metricChoice();
     depthButtons();
     totals();
     legend();
@@ -283,11 +287,15 @@
     marks();
   }
 
-  function controls() {
+  function metricChoice() {
     var choice = document.getElementById("metric");
     choice.innerHTML = doc.metrics.map(function (m, k) { return '<option value="' + k + '">' + esc(m.label) + "</option>"; }).join("");
     choice.value = String(state.metric);
     choice.onchange = function () { state.metric = Number(choice.value); legend(); layout(); if (state.selected !== null) select(state.selected); };
+  }
+
+  function controls() {
+    metricChoice();
     if (first.compare) {
       var labels = [first.compare.label_a, first.compare.label_b];
       document.getElementById("sides").innerHTML = "draw: " + labels.map(function (label, k) {
