@@ -175,3 +175,13 @@ def test_rearranging_ops_on_any_axis(tmp_path, op, attrs, inputs, per_sample):
     graph, totals, _ = _imported(net, y, tmp_path, opset=18)
     assert graph.nodes[0].result.outputs[0] == per_sample
     assert totals.memory_access == 3 * 64 + sum(prod(s) for s in graph.nodes[0].result.outputs)  # a copy each
+
+
+def test_an_input_of_tokens(tmp_path):
+    """N x L x C (a transformer block alone): LayerNorm and a Linear over the channels."""
+    net = Net((1, 49, 32), "tokens")
+    y = net.node("LayerNormalization", ["x", net.weight((32,)), net.weight((32,))], "/n/LN", axis=-1)
+    y = net.node("MatMul", [y, net.weight((32, 64))], "/fc/MatMul")
+    graph, totals, _ = _imported(net, y, tmp_path)
+    assert graph.nodes[-1].result.outputs == ((49, 64),)
+    assert totals.flops == 49 * 32 * 64 and totals.params == 64 + 32 * 64
