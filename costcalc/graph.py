@@ -143,8 +143,8 @@ class _Walker:
 
     def input_shape(self, value: Value, what: str) -> tuple:
         raw = value.raw
-        if not isinstance(raw, list) or len(raw) not in (1, 3):
-            raise SpecError(f"'{what}' is [C, H, W] (or [F] for a flat input)", value.loc)
+        if not isinstance(raw, list) or not 1 <= len(raw) <= 8:
+            raise SpecError(f"'{what}' is [C, H, W] (or [F], [L, C], ...: 1 to 8 sizes per sample)", value.loc)
         locs = getattr(raw, "item_locs", [value.loc] * len(raw))
         return tuple(integer(Value(r, loc), vars_lookup(self.globals), what, 1) for r, loc in zip(raw, locs))
 
