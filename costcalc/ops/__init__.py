@@ -26,7 +26,7 @@ from costcalc.ops.activation import (GELU_FLOPS, GELU_TANH_FLOPS, HARDSIGMOID_FL
                                      SOFTMAX_FLOPS, SWISH_FLOPS, TANH_FLOPS, elementwise, gelu, hardtanh, scale, softmax)
 from costcalc.ops.conv import BIAS_FLOPS, conv, conv_transpose, fc
 from costcalc.ops.core import (CALL_ARG, CALL_KEY, CALLS, COUNT_FIELDS, REQUIRED, Arg, Counts, OpDef, OpError,
-                               OpResult, Shape, account, adaptive_windows, window_out)
+                               ONES, ZEROS, OpResult, Shape, Uniform, account, adaptive_windows, window_out)
 from costcalc.ops.norm import (AFFINE_FLOPS, BATCHNORM_FLOPS, LAYER_SCALE_FLOPS, NORM_FLOPS, batchnorm, groupnorm,
                                layer_scale, layernorm)
 from costcalc.ops.pool import POOL_FLOPS_PER_WINDOW_ELEMENT, adaptive_pool, global_avgpool, pool
@@ -39,17 +39,31 @@ from costcalc.ops.tensor_math import (BINARY_FLOPS, REDUCE_FLOPS, WHERE_FLOPS, b
 
 PAPER_SUMMARY = "FLOPs = conv + fc multiply-adds, bias not counted"  # the headline convention, in one line
 
-_WINDOW = {"k": Arg("pair"), "stride": Arg("pair", None), "pad": Arg("pad", (0, 0)), "ceil_mode": Arg("bool", False)}
-_CONV = {"out": Arg("int"), "k": Arg("pair"), "stride": Arg("pair", (1, 1)), "pad": Arg("pad", (0, 0)),
-         "dilation": Arg("pair", (1, 1)), "groups": Arg("int", 1), "bias": Arg("bool", False)}
+_WINDOW = {"k": Arg("pair"), "stride": Arg("pair", None), "pad": Arg("pad", ZEROS), "ceil_mode": Arg("bool", False)}
+_CONV = {"out": Arg("int"), "k": Arg("pair"), "stride": Arg("pair", ONES), "pad": Arg("pad", ZEROS),
+         "dilation": Arg("pair", ONES), "groups": Arg("int", 1), "bias": Arg("bool", False)}
 _AFFINE = Arg("bool", True, "learnable gamma and beta, C each")
 _AXIS = Arg("axis", 1, "the axis (the batch is 0, the channels 1; -1 is the last)")
+
+# The families of the generic tensor layer, by name: the registry below is built from them, and the tool conventions
+# (costcalc.analysis.conventions) give each family its rule.
+BINARY_OPS = {"add": "sum (of any number of tensors)", "sub": "difference",
+              "mul": "product (C x 1 x 1 broadcasts over H x W)", "div": "quotient", "pow": "power",
+              "maximum": "larger of two", "minimum": "smaller of two",
+              "compare": "comparison (equal, less, greater, and, or, ...)"}
+UNARY_OPS = {"exp": (1, "exp"), "log": (1, "natural log"), "sqrt": (1, "square root"), "reciprocal": (1, "1 / x"),
+             "abs": (1, "absolute value"), "neg": (1, "negation"), "erf": (1, "error function"),
+             "round": (1, "rounding (floor, ceil, round, sign)"), "sin": (1, "sine or cosine"),
+             "softplus": (3, "log(1 + exp(x))"), "elu": (3, "ELU / SELU / CELU"),
+             "cast": (0, "a type conversion (reads and writes, no arithmetic)")}
+REDUCE_OPS = tuple(f"reduce_{kind}" for kind in REDUCE_FLOPS)
+REARRANGE_OPS = ("reshape", "permute", "expand", "tile", "gather", "depth_to_space", "space_to_depth")
 
 OPS: dict[str, OpDef] = {
     "conv": OpDef(conv, {**_CONV, "linear": Arg("bool", None, "the framework computes this 1x1 conv as an "
                                                  "nn.Linear over the channels (ConvNeXt's pointwise layers)")},
                   doc="2-D convolution; depthwise when groups equals the input channels"),
-    "conv_transpose": OpDef(conv_transpose, {**_CONV, "output_padding": Arg("pad", (0, 0))},
+    "conv_transpose": OpDef(conv_transpose, {**_CONV, "output_padding": Arg("pad", ZEROS)},
                             doc="2-D transposed convolution (torch's ConvTranspose2d)"),
     "fc": OpDef(fc, {"out": Arg("int"), "bias": Arg("bool", True)}, doc="fully connected (linear) layer"),
     "bn": OpDef(batchnorm, doc="batch normalisation (inference)"),
@@ -74,7 +88,7 @@ OPS: dict[str, OpDef] = {
     "mish": elementwise(MISH_FLOPS),
     "softmax": OpDef(softmax, {"axis": _AXIS}, doc="softmax over `axis` (the channels by default) at each position"),
     "scale": OpDef(scale, {"factor": Arg("number")}, doc="multiply by a constant (residual scaling)"),
-    "maxpool": OpDef(pool, {**_WINDOW, "dilation": Arg("pair", (1, 1))}, doc="max pooling"),
+    "maxpool": OpDef(pool, {**_WINDOW, "dilation": Arg("pair", ONES)}, doc="max pooling"),
     "avgpool": OpDef(pool, dict(_WINDOW), doc="average pooling"),
     "gap": OpDef(global_avgpool, doc="global average pooling to C x 1 x 1"),
     "mean": OpDef(global_avgpool, doc="global average written as x.mean([2, 3]) (torchvision's ShuffleNetV2): the cost "
@@ -84,24 +98,13 @@ OPS: dict[str, OpDef] = {
     "resize": OpDef(resize, {"size": Arg("pair", None), "scale": Arg("number", None),
                              "mode": Arg("choice", "nearest", choices=("nearest", "bilinear", "bicubic"))},
                     doc="resize H and W to size [h, w] or by scale (nearest, bilinear or bicubic)"),
-    "pad": OpDef(pad, {"pad": Arg("pad", (0, 0)), "pad_end": Arg("pad", None), "value": Arg("number", 0.0),
+    "pad": OpDef(pad, {"pad": Arg("pad", ZEROS), "pad_end": Arg("pad", None), "value": Arg("number", 0.0),
                        "pads": Arg("counts", None, "any axes: the amounts before each axis of a sample, then after")},
                  doc="constant padding of H and W (or of any axes, with pads)"),
-    "add": binary("add", BINARY_FLOPS, "sum (of any number of tensors)", inputs=3),
-    "sub": binary("sub", BINARY_FLOPS, "difference"),
-    "mul": binary("mul", BINARY_FLOPS, "product (C x 1 x 1 broadcasts over H x W)"),
-    "div": binary("div", BINARY_FLOPS, "quotient"),
-    "pow": binary("pow", BINARY_FLOPS, "power"),
-    "maximum": binary("maximum", BINARY_FLOPS, "larger of two"),
-    "minimum": binary("minimum", BINARY_FLOPS, "smaller of two"),
-    "compare": binary("compare", BINARY_FLOPS, "comparison (equal, less, greater, and, or, ...)"),
+    **{name: binary(name, BINARY_FLOPS, doc, inputs=3 if name == "add" else 2) for name, doc in BINARY_OPS.items()},
     "where": OpDef(where, {"shape": Arg("shape", None, "broadcast through this shape too (constant operands)")},
                    min_inputs=1, max_inputs=3, doc=f"select by a condition, {WHERE_FLOPS} FLOP per output element"),
-    "exp": unary(1, "exp"), "log": unary(1, "natural log"), "sqrt": unary(1, "square root"),
-    "reciprocal": unary(1, "1 / x"), "abs": unary(1, "absolute value"), "neg": unary(1, "negation"),
-    "erf": unary(1, "error function"), "round": unary(1, "rounding (floor, ceil, round, sign)"),
-    "sin": unary(1, "sine or cosine"), "softplus": unary(3, "log(1 + exp(x))"), "elu": unary(3, "ELU / SELU / CELU"),
-    "cast": unary(0, "a type conversion (reads and writes, no arithmetic)"),
+    **{name: unary(per_element, doc) for name, (per_element, doc) in UNARY_OPS.items()},
     **{f"reduce_{kind}": reduction(kind) for kind in REDUCE_FLOPS},
     "matmul": OpDef(matmul, min_inputs=2, max_inputs=2,
                     doc="product of two activations (numpy's matmul): multiply-adds count in FLOPs"),

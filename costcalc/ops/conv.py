@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import prod
 
-from costcalc.ops.core import AXIS_NAMES, OpError, OpResult, per_axis, spatial, window_out
+from costcalc.ops.core import AXIS_NAMES, ONES, ZEROS, OpError, OpResult, per_axis, spatial, window_out
 
 BIAS_FLOPS = 1  # one add per output element
 
@@ -16,7 +16,7 @@ def _groups(c: int, out: int, groups: int) -> None:
         raise OpError(f"groups={groups} does not divide out={out}", "groups")
 
 
-def conv(x, out, k, stride=(1, 1), pad=(0, 0), dilation=(1, 1), groups=1, bias=False, linear=False) -> OpResult:
+def conv(x, out, k, stride=ONES, pad=ZEROS, dilation=ONES, groups=1, bias=False, linear=False) -> OpResult:
     """`linear`: the framework computes this conv as an nn.Linear over the channels at each position (ConvNeXt's
     pointwise layers on the channels-last tensor); it changes no count, only what the tool conventions that tell
     F.linear from F.conv2d see, so it must be a 1x1 conv, stride 1, no padding, one group."""
@@ -51,7 +51,7 @@ def transpose_out(size: int, k: int, stride: int, pad: int, output_padding: int,
     return out
 
 
-def conv_transpose(x, out, k, stride=(1, 1), pad=(0, 0), output_padding=(0, 0), dilation=(1, 1), groups=1,
+def conv_transpose(x, out, k, stride=ONES, pad=ZEROS, output_padding=ZEROS, dilation=ONES, groups=1,
                    bias=False) -> OpResult:
     """The transposed (fractionally strided) convolution: every input element is multiplied by a k_h x k_w x
     out/groups slice of the weights and scattered into the output, so its multiply-adds are

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from math import prod
 
-from costcalc.ops.core import (AXIS_NAMES, OpError, OpResult, adaptive_windows, feature_map, per_axis, spatial,
-                               window_out)
+from costcalc.ops.core import (AXIS_NAMES, ONES, ZEROS, OpError, OpResult, adaptive_windows, feature_map, per_axis,
+                               spatial, window_out)
 
 POOL_FLOPS_PER_WINDOW_ELEMENT = 1  # a max pool compares, an average pool adds, once per element of the window
 
 
-def pool(x, k, stride=None, pad=(0, 0), dilation=(1, 1), ceil_mode=False) -> OpResult:
+def pool(x, k, stride=None, pad=ZEROS, dilation=ONES, ceil_mode=False) -> OpResult:
     c, sizes = spatial(x, "pool")
     n = len(sizes)
     k, stride, pad, dilation = (per_axis(v, n, key) for v, key in
@@ -36,6 +36,7 @@ def adaptive_pool(x, out) -> OpResult:
     floor(i*H/h) to ceil((i+1)*H/h) - 1 (windows overlap when h does not divide H). Costs one FLOP per window
     element, the sum of the window areas per channel; to 1 x 1 it is `gap`."""
     c, h, w = feature_map(x, "adaptive pool")
+    out = per_axis(out, 2, "out")
     rows = sum(end - start for start, end in adaptive_windows(h, out[0]))
     cols = sum(end - start for start, end in adaptive_windows(w, out[1]))
     return OpResult(outputs=((c, *out),), elementwise_flops=c * rows * cols * POOL_FLOPS_PER_WINDOW_ELEMENT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import floor, prod
 
-from costcalc.ops.core import OpError, OpResult, feature_map, fmt
+from costcalc.ops.core import ZEROS, OpError, OpResult, feature_map, fmt, per_axis
 from costcalc.ops.tensor import axis_index, broadcast
 
 BICUBIC_FLOPS = 31  # per output element: sixteen taps weighted and summed (16 multiplies, 15 adds)
@@ -66,7 +66,7 @@ def select(x, out) -> OpResult:
 
 
 
-def pad(x, pad=(0, 0), pad_end=None, value=0.0, pads=None) -> OpResult:
+def pad(x, pad=ZEROS, pad_end=None, value=0.0, pads=None) -> OpResult:
     """Constant padding: `pad` rows before and columns left, `pad_end` (default: `pad`) after and right. Reads
     its input and writes the padded output; no arithmetic. `pads` pads any axes of a tensor of any rank: the
     amounts before each axis of a sample, then after each (ONNX's order, without the batch)."""
@@ -75,7 +75,8 @@ def pad(x, pad=(0, 0), pad_end=None, value=0.0, pads=None) -> OpResult:
             raise OpError(f"pads {list(pads)}: {2 * len(x)} amounts for a tensor of {fmt(x)} per sample", "pads")
         return OpResult(outputs=(tuple(d + b + a for d, b, a in zip(x, pads[:len(x)], pads[len(x):])),))
     c, h, w = feature_map(x, "pad")
-    end = pad if pad_end is None else pad_end
+    pad = per_axis(pad, 2, "pad")
+    end = pad if pad_end is None else per_axis(pad_end, 2, "pad_end")
     return OpResult(outputs=((c, h + pad[0] + end[0], w + pad[1] + end[1]),))
 
 
@@ -91,7 +92,7 @@ def resize(x, size=None, scale=None, mode="nearest") -> OpResult:
         size = (floor(h * scale), floor(w * scale))
         if min(size) < 1:
             raise OpError(f"scale {scale} leaves no output from {h}x{w}", "scale")
-    out = (c, *size)
+    out = (c, *per_axis(size, 2, "size"))
     per_element = {"bilinear": BILINEAR_FLOPS, "bicubic": BICUBIC_FLOPS}.get(mode, 0)
     return OpResult(outputs=(out,), elementwise_flops=per_element * prod(out))
 

@@ -80,8 +80,9 @@ def permute(x, perm) -> OpResult:
 
 def expand(x, shape) -> OpResult:
     """Broadcast to `shape` (per sample; torch's expand, ONNX's Expand): each output element written."""
-    out = broadcast(x, tuple(shape))
-    return OpResult(outputs=(_checked(out, "expand"),))
+    if len(shape) > len(x):
+        raise OpError(f"expand of {fmt(x)} to {fmt(shape)} would add axes before the batch: reshape first", "shape")
+    return OpResult(outputs=(broadcast(x, constants=(tuple(shape),)),))
 
 
 def tile(x, repeats) -> OpResult:
@@ -100,14 +101,14 @@ def gather(x, axis, index=()) -> OpResult:
 
 def slice_(x, out, start=0, axis=1, step=1) -> OpResult:
     """`out` elements along `axis` from `start`, every `step`-th (x[:, start:start + out * step:step]). A view when
-    it takes a contiguous block of each sample (every axis before it of size 1, step 1: GhostNet's out[:, :oup]);
-    otherwise a copy."""
+    it takes a contiguous block of each sample (every axis before it of size 1 and step 1, as GhostNet's
+    out[:, :oup], or the whole axis); otherwise a copy."""
     a = axis_index(axis, x)
     if start + (out - 1) * step + 1 > x[a]:
         if a == 0 and step == 1:
             raise OpError(f"slice of channels {start} to {start + out - 1} beyond in_channels={x[0]}", "out")
         raise OpError(f"slice of {out} from {start} every {step} goes beyond size {x[a]} of axis {axis}", "out")
-    contiguous = step == 1 and all(d == 1 for d in x[:a])
+    contiguous = (step == 1 or out == 1) and (prod(x[:a]) == 1 or out == x[a])
     return OpResult(outputs=((*x[:a], out, *x[a + 1:]),), moves_data=not contiguous)
 
 
@@ -127,13 +128,21 @@ def space_to_depth(x, blocksize) -> OpResult:
     return OpResult(outputs=((x[0] * blocksize ** 2, x[1] // blocksize, x[2] // blocksize),))
 
 
-def broadcast(*shapes) -> tuple:
-    """numpy's broadcasting of per-sample shapes (aligned at the last axis; every tensor keeps its batch first)."""
-    rank = max(len(s) for s in shapes)
+def broadcast(*shapes, constants=()) -> tuple:
+    """numpy's broadcasting of per-sample shapes. The tensors of the network (`shapes`) have the same rank: each
+    keeps its batch first, so a lower rank would put its batch against another's channels (numpy aligns the last
+    axes). A constant or learned operand (`constants`) has no batch: it aligns at the last axis, at most as many."""
+    rank = len(shapes[0]) if shapes else max(len(s) for s in constants)
+    if any(len(s) != rank for s in shapes):
+        raise OpError("tensors of " + ", ".join(f"N x {fmt(s)}" for s in shapes) + " differ in rank: reshape one "
+                      "first (their batches must align)")
+    if any(len(s) > rank for s in constants):
+        raise OpError("a constant operand of " + ", ".join(fmt(s) for s in constants if len(s) > rank)
+                      + f" has more axes than the tensor N x {fmt(shapes[0])} per sample")
     out = []
     for i in range(rank):
-        sizes = {s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0} - {1}
+        sizes = {s[len(s) - rank + i] for s in (*shapes, *constants) if len(s) - rank + i >= 0} - {1}
         if len(sizes) > 1:
-            raise OpError("shapes " + ", ".join(fmt(s) for s in shapes) + " do not broadcast")
+            raise OpError("shapes " + ", ".join(fmt(s) for s in (*shapes, *constants)) + " do not broadcast")
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from math import prod
 
 from costcalc.ops.core import Arg, OpDef, OpError, OpResult, fmt
-from costcalc.ops.tensor import MAX_RANK, axes_indices, broadcast
+from costcalc.ops.tensor import axes_indices, broadcast
 
 BINARY_FLOPS = 1  # add, sub, mul, div, pow, max, min, a comparison: one operation per output element
 WHERE_FLOPS = 1  # a select per output element
@@ -36,7 +36,8 @@ def unary(per_element: int, doc: str) -> OpDef:
 def binary(name: str, per_element: int, doc: str, inputs: int = 2) -> OpDef:
     """An element-wise op of two operands with numpy's broadcasting: two tensors, or one tensor and a constant
     `value` (x + 3: no parameters), or one tensor and a learned tensor of shape `param` (a bias, a layer scale,
-    a position embedding: prod(param) parameters, read once). `inputs` > 2: an n-ary sum (ONNX's Sum)."""
+    a position embedding: prod(param) parameters, read once; `learned` of them when a smaller table stands behind
+    it), or a constant tensor of shape `const` (a mask: no parameters). `inputs` > 2: an n-ary sum (ONNX's Sum)."""
     def apply(*xs, value=None, param=None, learned=None, const=None) -> OpResult:
         extra = (value is not None) + (param is not None) + (const is not None)
         if len(xs) + extra < 2 or extra > 1 or (extra and len(xs) > 1):
@@ -45,17 +46,17 @@ def binary(name: str, per_element: int, doc: str, inputs: int = 2) -> OpDef:
         if learned is not None and param is None:
             raise OpError("'learned' counts the learned values behind a 'param'", "learned")
         other = param if param is not None else const
-        shapes = list(xs) + ([tuple(other)] if other is not None else [])
+        constants = [tuple(other)] if other is not None else []
         try:
-            out = broadcast(*shapes)
-        except OpError:
-            raise OpError(f"{name} of shapes " + " and ".join(fmt(s) for s in shapes) + ": they do not broadcast "
-                          "(each axis, from the last, equal or 1)") from None
-        if len(out) > MAX_RANK:
-            raise OpError(f"the result has {len(out)} dims per sample, beyond the limit of {MAX_RANK}")
-        params = (prod(param) if learned is None else learned) if param is not None else 0
-        return OpResult(outputs=(out,), elementwise_flops=per_element * (len(shapes) - 1 if value is None else 1)
-                        * prod(out), params=params)
+            out = broadcast(*xs, constants=constants)
+        except OpError as e:
+            if len({len(s) for s in xs}) > 1 or any(len(p) > len(xs[0]) for p in constants):
+                raise OpError(f"{name} of {e}", "param" if constants else None) from None
+            raise OpError(f"{name} of shapes " + " and ".join(fmt(s) for s in (*xs, *constants)) + ": they do not "
+                          "broadcast (each axis, from the last, equal or 1)", "param" if constants else None) from None
+        return OpResult(outputs=(out,), elementwise_flops=per_element * (len(xs) + len(constants) - 1 if value is None
+                                                                         else 1) * prod(out),
+                        params=(prod(param) if learned is None else learned) if param is not None else 0)
 
     args = {"value": Arg("number", None, "a constant second operand"),
             "param": Arg("shape", None, "the shape of a learned second operand (broadcast against the input)"),
@@ -68,7 +69,7 @@ def binary(name: str, per_element: int, doc: str, inputs: int = 2) -> OpDef:
 
 def where(*xs, shape=None) -> OpResult:
     """Select by a condition (ONNX's Where); the operands that are constants broadcast through `shape`."""
-    out = broadcast(*xs, *([tuple(shape)] if shape else []))
+    out = broadcast(*xs, constants=[tuple(shape)] if shape else [])
     return OpResult(outputs=(out,), elementwise_flops=WHERE_FLOPS * prod(out))
 
 
@@ -90,16 +91,20 @@ def reduction(kind: str) -> OpDef:
 
 def matmul(a, b) -> OpResult:
     """The product of two activations (q @ k^T, attn @ v) with numpy's matmul: the last two axes multiply, the
-    leading ones broadcast. Multiply-adds: every output element sums K products (K = a's last axis)."""
-    if len(a) < 1 or len(b) < 1:
-        raise OpError("matmul of an empty shape")
-    a2 = (1, *a) if len(a) == 1 else a
-    b2 = (*b, 1) if len(b) == 1 else b
-    if a2[-1] != b2[-2]:
-        raise OpError(f"matmul of {fmt(a)} and {fmt(b)}: {a2[-1]} columns against {b2[-2]} rows")
-    lead = broadcast(a2[:-2], b2[:-2])
-    out = (*lead, *(a2[-2:-1] if len(a) > 1 else ()), *(b2[-1:] if len(b) > 1 else ()))
-    return OpResult(outputs=(out,), flops=prod(out) * a2[-1])
+    leading ones broadcast. Multiply-adds: every output element sums K products (K = a's last axis). Both are
+    tensors of the network, the batch first, so both have the same rank and at least two axes per sample (a 1-D
+    operand would be a matrix N x K, not numpy's vector)."""
+    if len(a) != len(b) or len(a) < 2:
+        raise OpError(f"matmul of N x {fmt(a)} and N x {fmt(b)}: costcalc multiplies tensors of the same rank, at "
+                      "least two axes per sample (reshape one first)")
+    if a[-1] != b[-2]:
+        raise OpError(f"matmul of {fmt(a)} and {fmt(b)}: {a[-1]} columns against {b[-2]} rows")
+    try:
+        lead = broadcast(a[:-2], b[:-2])
+    except OpError:
+        raise OpError(f"matmul of {fmt(a)} and {fmt(b)}: the leading axes do not broadcast") from None
+    out = (*lead, a[-2], b[-1])
+    return OpResult(outputs=(out,), flops=prod(out) * a[-1])
 
 
 def einsum(*xs, equation, param=None) -> OpResult:

@@ -1,5 +1,5 @@
-"""ONNX builders of the modern ops: conv_transpose, layer and group norm, layer_scale, gelu, mish, hardtanh,
-adaptive pooling, resize, pad, a channel slice. Where an opset lacks an op's own node (Gelu before 20, Mish before
+"""ONNX builders of the modern ops: layer and group norm, layer_scale, gelu, mish, hardtanh, adaptive pooling,
+resize, pad (conv_transpose and slice, of any rank and axis, are in `tensor`). Where an opset lacks an op's own node (Gelu before 20, Mish before
 18), the builder writes the formula as torch's exporter does."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from costcalc.exporters.onnx.building import Builder
-from costcalc.exporters.onnx.nodes import pads
 
 LAYERNORM_EPSILON = 1e-6  # ConvNeXt's, and the reference's
 GROUPNORM_EPSILON = 1e-5  # torch's default, and the reference's
@@ -17,18 +16,6 @@ def needs(b: Builder, node, opset: int, what: str) -> None:
     if b.opset < opset:
         b.refuse(node, f"{what} needs ONNX opset {opset} or later (this export is at opset {b.opset}): "
                        f"give --opset {opset}")
-
-
-def conv_transpose(b: Builder, node, x, y):
-    a = node.args
-    c = b.shape(node.inputs[0])[0]
-    k_h, k_w = a["k"]
-    inputs = [x[0], b.param(node, "weight", (c, a["out"] // a["groups"], k_h, k_w), "weight", c // a["groups"] * k_h * k_w)]
-    if a["bias"]:
-        inputs.append(b.param(node, "bias", (a["out"],), "bias"))
-    b.add("ConvTranspose", inputs, y, node.name, kernel_shape=[k_h, k_w], strides=list(a["stride"]),
-          pads=pads(a["pad"]), output_padding=list(a["output_padding"]), dilations=list(a["dilation"]),
-          group=a["groups"])
 
 
 def affine(b: Builder, node, c: int) -> tuple:
@@ -146,8 +133,10 @@ def resize(b: Builder, node, x, y):
     (align_corners=False); by `scale` through scales (as torch maps coordinates), else to the size."""
     a, n = node.args, b.graph.batch
     c, h, w = b.shape(node.inputs[0])
-    attrs = ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
-             if a.get("mode", "nearest") == "nearest" else {"mode": "linear", "coordinate_transformation_mode": "half_pixel"})
+    attrs = {"nearest": {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"},
+             "bilinear": {"mode": "linear", "coordinate_transformation_mode": "half_pixel"},
+             "bicubic": {"mode": "cubic", "coordinate_transformation_mode": "half_pixel", "cubic_coeff_a": -0.75},
+             }[a.get("mode", "nearest")]
     if a.get("scale") is not None:
         scales = b.const(node, "scales", np.array([1, 1, a["scale"], a["scale"]], np.float32))
         return b.add("Resize", [x[0], "", scales], y, node.name, **attrs)
@@ -157,18 +146,16 @@ def resize(b: Builder, node, x, y):
 
 
 def pad(b: Builder, node, x, y):
+    value = b.const(node, "value", np.float32(node.args.get("value", 0.0)))
+    if node.args.get("pads") is not None:  # any axes: the batch's amounts are 0
+        pads = list(node.args["pads"])
+        rank = len(pads) // 2
+        amounts = b.const(node, "pads", np.array([0, *pads[:rank], 0, *pads[rank:]], np.int64))
+        return b.add("Pad", [x[0], amounts, value], y, node.name, mode="constant")
     (top, left) = node.args.get("pad", (0, 0))
     (bottom, right) = node.args.get("pad_end") or (top, left)
     pads = b.const(node, "pads", np.array([0, 0, top, left, 0, 0, bottom, right], np.int64))
-    value = b.const(node, "value", np.float32(node.args.get("value", 0.0)))
     b.add("Pad", [x[0], pads, value], y, node.name, mode="constant")
-
-
-def channel_slice(b: Builder, node, x, y):
-    start, out = node.args.get("start", 0), node.args["out"]
-    b.add("Slice", [x[0], b.const(node, "starts", np.array([start], np.int64)),
-                    b.const(node, "ends", np.array([start + out], np.int64)),
-                    b.const(node, "axes", np.array([1], np.int64))], y, node.name)
 
 
 def _tensor(array):
