@@ -44,6 +44,7 @@ class Importer:
         self.done: set = set()  # node indices handled as part of a pattern
         self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
         self.folded_params = 0  # the parameters that folding removed (a bias-free conv before each batchnorm)
+        self.restored_biases = 0  # folded convs' zero biases an optimiser dropped, counted back
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
     # ---- top level --------------------------------------------------------------------------------------------

@@ -49,10 +49,15 @@ def conv(imp, node) -> None:
     dilation = tuple(node.attrs.get("dilations", (1, 1)))
     x, extra, note = unpad(imp, node, x)
     pad = window_pads(imp, node, x.shape[2:], k, stride, dilation, False, extra)
+    bias = learned(imp, b, node, w.shape[0])
+    folded = folded_batchnorm(node)
+    if folded and not bias:  # the folded batchnorm's shift is this conv's bias; an optimiser dropped it for being
+        bias = True  # zero (untrained weights), but a zero bias is still a parameter
+        imp.restored_biases += w.shape[0]
     args = {"out": w.shape[0], "k": k, "stride": stride, "pad": pad, "dilation": dilation, "groups": groups,
-            "bias": learned(imp, b, node, w.shape[0])}
+            "bias": bias}
     imp.emit1(node, "conv", args, [x], note=note)
-    if folded_batchnorm(node):  # its scale and shift became the weight's scale and this bias: C values fewer
+    if folded:  # its scale and shift became the weight's scale and this bias: C values fewer
         imp.folded_batchnorms += 1
         imp.folded_params += w.shape[0]
 
@@ -309,6 +314,8 @@ def concat(imp, node) -> None:
     axis = node.attrs.get("axis", 1) % len(inputs[0].shape)
     if axis != 1:
         imp.fail(node, f"concatenation along axis {axis}: costcalc concatenates along channels (axis 1)")
+    if len(inputs) == 1:  # torch.cat of one tensor (DenseNet's first layer): the tensor itself, no layer
+        return imp.set(node, 0, inputs[0])
     imp.emit1(node, "concat", {}, inputs)
 
 
