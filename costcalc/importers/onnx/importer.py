@@ -146,7 +146,12 @@ class Importer:
         return Loc(self.path, node.index + 1, 1)
 
     def fail(self, node, message: str):
+        """A recognizer's refusal: the generic rules may still cost the node."""
         raise Refused(f"{node.where}: {message}", self.loc(node))
+
+    def invalid(self, node, message: str):
+        """An invalid graph: refused, whatever rule reads the node."""
+        raise SpecError(f"{node.where}: {message}", self.loc(node))
 
     def producer_shape(self, ref: str) -> tuple:
         return self.ref_shapes[ref]

@@ -30,13 +30,18 @@ def conv_inputs(imp, node, what: str = "convolutions") -> tuple:
     if len(x.shape) != 4 or len(w.shape) != 4:
         imp.fail(node, f"costcalc costs 2-D {what} (N x C x H x W input), not input {fmt(x.shape)} "
                         f"with weights {fmt(w.shape)}")
+    check_weights(imp, node, w)
+    return x, w, b
+
+
+def check_weights(imp, node, w) -> None:
+    """A window op's weights against its attributes: an invalid graph, refused whatever rule reads it."""
     if 0 in w.shape:
-        imp.fail(node, f"weights of shape {fmt(w.shape)} hold no values")
+        imp.invalid(node, f"weights of shape {fmt(w.shape)} hold no values")
     declared = node.attrs.get("kernel_shape")
     if declared is not None and tuple(declared) != tuple(w.shape[2:]):
-        imp.fail(node, f"kernel_shape {list(declared)} contradicts its weights of shape {fmt(w.shape)} (kernel "
-                        f"{fmt(w.shape[2:])})")
-    return x, w, b
+        imp.invalid(node, f"kernel_shape {list(declared)} contradicts its weights of shape {fmt(w.shape)} (kernel "
+                          f"{fmt(w.shape[2:])})")
 
 
 def conv(imp, node) -> None:
