@@ -18,8 +18,8 @@ from costcalc.report import FORMATS
 CONVENTIONS_HELP = """
 \b
 Counting conventions:
-  FLOPs        multiply-adds of conv and fc layers, bias not counted (the papers' and
-               torchvision's convention). Every other op's arithmetic is in its own
+  FLOPs        multiply-adds of conv and fc layers and of products of two activations
+               (matmul, einsum), bias not counted (the papers' and torchvision's convention). Every other op's arithmetic is in its own
                column, element-wise FLOPs (bias add, batchnorm, activations, pooling,
                add, mul), outside the headline number.
   Params       every learnable parameter: weights, biases, batchnorm scale and shift
@@ -112,7 +112,7 @@ def _parse_thresholds(values: tuple) -> dict:
 def threshold_option(command):
     return click.option("--threshold", "thresholds", multiple=True, metavar="G.NAME=VALUE",
                         help="Override a guideline threshold (repeatable), e.g. --threshold G1.max_ratio=3; "
-                             "see README for the names and defaults.")(command)
+                             "the names and defaults are in docs/guidelines.md.")(command)
 
 
 def analyse_checked(graph, thresholds: tuple, bytes_per_element=None, convention: str = "paper", device=None):
@@ -151,7 +151,8 @@ def _options(exact: bool):
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="costcalc")
 def main():
-    """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs."""
+    """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs, zoo names
+    (costcalc zoo) or ONNX model files (model.onnx, with the [onnx] extra)."""
 
 
 CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo", "deepspeed",
@@ -173,7 +174,7 @@ CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
 @click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="paper", show_default=True,
-              help="What the FLOPs column counts: paper (conv + fc multiply-adds), full (plus every element-wise "
+              help="What the FLOPs column counts: paper (conv + fc + matmul multiply-adds), full (plus every element-wise "
                    "op), 2xmac (twice paper), or the count of fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1, yolo "
                    "(thop x 2, as ultralytics prints), deepspeed (0.19.8's profiler) or calflops 0.3.2.")
 @click.option("--explain-conventions", is_flag=True,
