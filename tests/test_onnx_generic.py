@@ -175,3 +175,36 @@ def test_rearranging_ops_on_any_axis(tmp_path, op, attrs, inputs, per_sample):
     graph, totals, _ = _imported(net, y, tmp_path, opset=18)
     assert graph.nodes[0].result.outputs[0] == per_sample
     assert totals.memory_access == 3 * 64 + sum(prod(s) for s in graph.nodes[0].result.outputs)  # a copy each
+
+
+def test_an_input_of_tokens(tmp_path):
+    """N x L x C (a transformer block alone): LayerNorm and a Linear over the channels."""
+    net = Net((1, 49, 32), "tokens")
+    y = net.node("LayerNormalization", ["x", net.weight((32,)), net.weight((32,))], "/n/LN", axis=-1)
+    y = net.node("MatMul", [y, net.weight((32, 64))], "/fc/MatMul")
+    graph, totals, _ = _imported(net, y, tmp_path)
+    assert graph.nodes[-1].result.outputs == ((49, 64),)
+    assert totals.flops == 49 * 32 * 64 and totals.params == 64 + 32 * 64
+
+
+@pytest.mark.parametrize("model", ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x0_5",
+                                   "squeezenet1_1", "densenet121", "efficientnet_b0", "mnasnet0_5", "regnet_y_400mf",
+                                   "tf_efficientnet_b0"])
+def test_one_model_one_answer(model):
+    """The TorchScript and the dynamo exports of one model give the same counts: a torch.cat of one tensor and a
+    slice of all the channels are the tensor itself, the zero biases dynamo's optimiser drops from folded convs are
+    counted (the header says so)."""
+    import os
+
+    root = os.path.join(os.path.dirname(__file__), "fixtures", "onnx")
+    ts, dyn = (load(os.path.join(root, f"{model}_{kind}.onnx")) for kind in ("ts17", "dyn18"))
+    assert analyse(ts).totals == analyse(dyn).totals
+
+
+def test_a_slice_of_all_channels_and_a_cat_of_one_tensor_are_no_layers(tmp_path):
+    net = Net((1, 4, 8, 8), "noop")
+    y = net.conv("x", 8, 1)
+    s = net.node("Slice", [y, net.const([0]), net.const([8]), net.const([1])], "/s/Slice")
+    c = net.node("Concat", [s], "/c/Concat", axis=1)
+    graph, totals, _ = _imported(net, c, tmp_path)
+    assert [node.op for node in graph.nodes] == ["conv"]

@@ -37,7 +37,7 @@ from costcalc.ops.tensor import (broadcast, depth_to_space, expand, gather, perm
 from costcalc.ops.tensor_math import (BINARY_FLOPS, REDUCE_FLOPS, WHERE_FLOPS, binary, einsum, matmul, reduction,
                                       unary, where)
 
-PAPER_SUMMARY = "FLOPs = conv + fc multiply-adds, bias not counted"  # the headline convention, in one line
+PAPER_SUMMARY = "FLOPs = conv + fc + matmul multiply-adds, bias not counted"  # the headline convention, in one line
 
 _WINDOW = {"k": Arg("pair"), "stride": Arg("pair", None), "pad": Arg("pad", ZEROS), "ceil_mode": Arg("bool", False)}
 _CONV = {"out": Arg("int"), "k": Arg("pair"), "stride": Arg("pair", ONES), "pad": Arg("pad", ZEROS),

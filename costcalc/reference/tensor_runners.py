@@ -17,33 +17,26 @@ _FNS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
 def _binary(op: str):
     def run(rng, args, *xs):
         params = ()
-        if args.get("learned") is not None:  # a table of `learned` values gathered by a fixed index into `param`
-            table = rng.standard_normal(args["learned"], dtype=np.float32)
-            shape = tuple(args["param"])  # the exporter's index: 0, 1, ..., wrapping round the table
-            gathered = table[np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape) % args["learned"]]
-            return (T.elementwise(_FNS[op], *xs, gathered, params=(gathered,), learned=(table,)),), (table,)
         if args.get("param") is not None:
-            params = (rng.standard_normal(tuple(args["param"]), dtype=np.float32),)
-            operands = (*xs, *params)
-        elif args.get("const") is not None:  # a constant tensor (a mask): a buffer, neither activation nor param
-            mask = np.zeros(tuple(args["const"]), np.float32)
-            return (T.elementwise(_FNS[op], *xs, mask, constants=(mask,)),), ()
-        elif args.get("value") is not None:
+            shape = tuple(args["param"])
+            if args.get("learned") is not None:  # a smaller table, gathered into the operand by a fixed index
+                table = rng.standard_normal(args["learned"], dtype=np.float32)
+                params = (table,)
+                operand = T.gathered(table, rng.integers(0, table.size, shape))
+            else:
+                operand = rng.standard_normal(shape, dtype=np.float32)
+                params = (operand,)
+            return (T.elementwise(_FNS[op], *xs, operand, params=(operand,), learned=params),), params
+        if args.get("const") is not None:
+            constant = rng.standard_normal(tuple(args["const"]), dtype=np.float32)
+            return (T.elementwise(_FNS[op], *xs, constant, constants=(constant,)),), ()
+        if args.get("value") is not None:
             operands = (*xs, np.float32(args["value"]))
         else:
             operands = xs
         return (T.elementwise(_FNS[op], *operands, params=params),), params
 
     return run
-
-
-def _concat(rng, args, *xs):
-    """Concatenation along `axis`; `param` joins a learned tensor of that shape first, expanded over the batch
-    (ViT's class token)."""
-    if args.get("param") is None:
-        return (T.concat(xs, args["axis"]),), ()
-    token = rng.standard_normal(tuple(args["param"]), dtype=np.float32)
-    return (T.concat(xs, args["axis"], first=token),), (token,)
 
 
 def _where(rng, args, *xs):
@@ -94,6 +87,5 @@ TENSOR_RUNNERS = {
     "gather": _gather,
     "depth_to_space": lambda rng, args, x: ((T.depth_to_space(x, args["blocksize"]),), ()),
     "space_to_depth": lambda rng, args, x: ((T.space_to_depth(x, args["blocksize"]),), ()),
-    "concat": _concat,
     "slice": lambda rng, args, x: ((T.slice_axis(x, args["axis"], args["start"], args["out"], args["step"]),), ()),
 }

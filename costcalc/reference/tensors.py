@@ -19,8 +19,7 @@ from costcalc.reference.functional import _avg_divisors, _out_len
 from costcalc.reference.tally import matmul, matmul_done, touched
 
 __all__ = ["conv_nd", "conv_transpose_nd", "pool_nd", "elementwise", "where", "reduce", "bmm", "einsum", "reshape",
-           "permute", "slice_axis", "expand", "tile", "gather", "depth_to_space", "space_to_depth", "pad_axes",
-           "concat"]
+           "permute", "slice_axis", "expand", "tile", "gather", "depth_to_space", "space_to_depth"]
 
 
 def _tuple(v, n: int) -> tuple:
@@ -118,9 +117,9 @@ def pool_nd(input, kind, kernel_size, stride=None, padding=0, dilation=1, ceil_m
 
 def elementwise(fn, *operands, params=(), learned=None, constants=()) -> np.ndarray:
     """`fn` folded over the operands with numpy's broadcasting (an n-ary sum: a + b + c); `params` are the learned
-    operands among them (a bias, a position embedding), counted as parameters rather than activations; `learned`,
-    when given, the arrays read in their place (the table a relative-position bias is gathered from); `constants`
-    the constant operands (a mask), read as buffers."""
+    operands among them (a bias, a position embedding), counted as parameters rather than activations (`learned`:
+    the arrays they were gathered from, counted instead); `constants` are constant operands (a mask), counted as
+    buffers."""
     with np.errstate(all="ignore"):
         out = operands[0]
         for other in operands[1:]:
@@ -132,13 +131,9 @@ def elementwise(fn, *operands, params=(), learned=None, constants=()) -> np.ndar
     return out
 
 
-def concat(xs, axis: int, first=None) -> np.ndarray:
-    """np.concatenate along `axis`; `first`, a learned array of the per-sample shape, joined first for every
-    sample of the batch (ViT's class token, expanded over the batch)."""
-    parts = list(xs) if first is None else [np.broadcast_to(first, (xs[0].shape[0], *first.shape)), *xs]
-    out = np.concatenate(parts, axis=axis)
-    touched(inputs=list(xs), params=[] if first is None else [first], outputs=[out])
-    return out
+def gathered(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """A learned table's values picked by a fixed index (a relative-position bias), counted with the op reading it."""
+    return table.reshape(-1)[index]
 
 
 def where(condition, x, y, constants=()) -> np.ndarray:
@@ -213,13 +208,6 @@ def reshape(input, shape) -> np.ndarray:
 
 def permute(input, perm) -> np.ndarray:
     return _kept_or_copied(input, input.transpose(perm))
-
-
-def pad_axes(x, widths, value=0.0) -> np.ndarray:
-    """np.pad with a constant: `widths` is (before, after) for every axis, the batch's first."""
-    out = np.pad(x, widths, constant_values=np.float32(value))
-    touched(inputs=[x], outputs=[out])
-    return out
 
 
 def slice_axis(input, axis, start, length, step=1) -> np.ndarray:

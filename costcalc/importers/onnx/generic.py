@@ -14,6 +14,7 @@ from math import prod
 import numpy as np
 
 from costcalc.importers.onnx import views
+from costcalc.importers.onnx.layers import check_weights
 from costcalc.importers.onnx.batch import _text, axes_of, emit, learned_of, onnx_shape, plain, same_place, spec_axis
 from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
 
@@ -103,13 +104,9 @@ def conv(imp, node, inputs: list) -> None:
     n = len(full) - 2
     if x.batch_at != 0 or not 1 <= n <= 3 or len(w.shape) != n + 2:
         imp.fail(node, f"a {node.op} of input {fmt(full)} with weights {fmt(w.shape)}")
+    check_weights(imp, node, w)
     groups = node.attrs.get("group", 1)
-    if 0 in w.shape:
-        imp.fail(node, f"weights of shape {fmt(w.shape)} hold no values")
-    k = tuple(node.attrs.get("kernel_shape", w.shape[2:]))
-    if k != tuple(w.shape[2:]):
-        imp.fail(node, f"kernel_shape {list(k)} contradicts its weights of shape {fmt(w.shape)} (kernel "
-                        f"{fmt(w.shape[2:])})")
+    k = tuple(w.shape[2:])
     pads = list(node.attrs.get("pads", [0] * 2 * n))
     if _text(node.attrs.get("auto_pad"), "NOTSET") not in ("NOTSET", "VALID") or pads[:n] != pads[n:]:
         imp.fail(node, f"pads {pads}: costcalc costs a {n}-D window padded equally on both sides")

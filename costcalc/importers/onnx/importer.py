@@ -19,18 +19,13 @@ from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx import batch, generic
+from costcalc.importers.onnx import batch, generic, inputs
 from costcalc.importers.onnx.reading import Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, fmt
 from costcalc.importers.onnx.repeats import unique
 from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
 from costcalc.ops import OPS, OpError
 from costcalc.spec.loader import YMap
-
-# the inputs of each op type that hold its weights (by position): a graph input read only there is a parameter
-WEIGHT_INPUTS = {"Conv": {1, 2}, "ConvTranspose": {1, 2}, "Gemm": {1, 2}, "MatMul": {1}, "BatchNormalization": {1, 2, 3, 4},
-                 "LayerNormalization": {1, 2}, "InstanceNormalization": {1, 2}, "PRelu": {1}}
-
 
 class Importer:
     def __init__(self, path: str, model, input_shape, omitted=None):
@@ -49,6 +44,7 @@ class Importer:
         self.done: set = set()  # node indices handled as part of a pattern
         self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
         self.folded_params = 0  # the parameters that folding removed (a bias-free conv before each batchnorm)
+        self.restored_biases = 0  # folded convs' zero biases an optimiser dropped, counted back
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
     # ---- top level --------------------------------------------------------------------------------------------
@@ -73,7 +69,7 @@ class Importer:
             self.tensors[init.values.name] = Const(self.dims(init.dims, f"initializer '{init.values.name}'"), None,
                                                    init.values.name, param=True, stored=True)
         self.producer_index = {t: n.index for n in nodes for t in n.proto.output if t}
-        shape = self.network_input()
+        shape = inputs.network_input(self)
         self.needed_nodes = needed = self.needed(nodes)
         for node in nodes:
             if node.index in self.done or node.index not in needed:
@@ -97,81 +93,6 @@ class Importer:
             raise SpecError(f"{what} has dims {list(dims)[:9]}: costcalc reads up to 8 dims of 0 to {MAX_DIM:,}",
                             Loc(self.path))
         return dims
-
-    def network_input(self) -> tuple:
-        inputs = [v for v in self.graph.input if v.name not in self.tensors]
-        if len(inputs) > 1:
-            inputs = self.weight_inputs(inputs)
-        if len(inputs) != 1:
-            names = ", ".join(v.name for v in inputs) or "none"
-            raise SpecError(f"costcalc reads models with one input; this graph has {len(inputs)} ({names})",
-                            Loc(self.path))
-        value = inputs[0]
-        dims = []
-        for d in value.type.tensor_type.shape.dim:
-            dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?"))
-        if any(isinstance(d, int) and d > MAX_DIM for d in dims):
-            raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: a size beyond the limit of {MAX_DIM:,}",
-                            Loc(self.path))
-        if len(dims) not in (2, 4):
-            raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: costcalc reads N x C x H x W "
-                            "(or N x F) inputs", Loc(self.path))
-        if self.input_shape is not None:
-            if len(self.input_shape) != len(dims) - 1:
-                raise SpecError(f"--input {fmt(self.input_shape)} does not fit input '{value.name}' of shape "
-                                f"{fmt(dims)}", Loc(self.path))
-            sample = self.input_shape
-        else:
-            symbolic = [d for d in dims[1:] if not isinstance(d, int) or d < 1]
-            if symbolic:
-                raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: its size {symbolic[0]!r} is not fixed "
-                                "in the file; give it with --input CxHxW", Loc(self.path))
-            sample = tuple(dims[1:])
-        batch = dims[0] if isinstance(dims[0], int) and dims[0] >= 1 else 1
-        self.tensors[value.name] = Data((batch, *sample), "input")
-        self.ref_shapes["input"] = (batch, *sample)
-        self.batch = batch
-        return sample
-
-    def weight_inputs(self, inputs: list) -> list:
-        """Graph inputs that are weights (`torch.onnx.export(..., export_params=False)`) become parameters, as
-        initializers would be: those read only as the weight, bias, scale or statistics of a layer, with a fixed
-        shape. Returns the other inputs."""
-        rest = []
-        for k, v in enumerate(inputs):
-            dims = v.type.tensor_type.shape.dim
-            fixed = all(d.HasField("dim_value") for d in dims)
-            # torch writes the model's input first: a later one of fixed shape that only the generic rules read
-            # (a bias added on tokens, a layer scale, a class token) is a parameter too
-            if fixed and (self.weight_only(v.name) or (k and self.consumers.get(v.name))):
-                shape = self.dims([d.dim_value for d in dims], f"graph input '{v.name}'")
-                # a later integer input is a buffer (an index), its values unread: not a parameter
-                self.tensors[v.name] = Const(shape, None, v.name, param=self.is_float(v) or self.weight_only(v.name),
-                                             stored=True)
-            else:
-                rest.append(v)
-        return rest
-
-    @staticmethod
-    def is_float(value) -> bool:
-        from onnx import TensorProto
-
-        return value.type.tensor_type.elem_type in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16,
-                                                     TensorProto.DOUBLE)
-
-    def weight_only(self, name: str, depth: int = 0) -> bool:
-        """Whether tensor `name` is read only at weight positions, directly or through Identity nodes."""
-        users = self.consumers.get(name, [])
-        if not users or depth > 16:
-            return False
-        for i in users:
-            node = self.nodes[i]
-            if node.op == "Identity":
-                if not self.weight_only(node.proto.output[0], depth + 1):
-                    return False
-            elif not {k for k, t in enumerate(node.proto.input) if t == name} <= WEIGHT_INPUTS.get(node.op, set()):
-                return False
-        return True
 
     def needed(self, nodes) -> set:
         """Indices of the nodes the graph's outputs depend on (dead nodes cost nothing)."""
@@ -225,7 +146,12 @@ class Importer:
         return Loc(self.path, node.index + 1, 1)
 
     def fail(self, node, message: str):
+        """A recognizer's refusal: the generic rules may still cost the node."""
         raise Refused(f"{node.where}: {message}", self.loc(node))
+
+    def invalid(self, node, message: str):
+        """An invalid graph: refused, whatever rule reads the node."""
+        raise SpecError(f"{node.where}: {message}", self.loc(node))
 
     def producer_shape(self, ref: str) -> tuple:
         return self.ref_shapes[ref]

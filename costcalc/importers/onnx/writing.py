@@ -24,9 +24,11 @@ def document(imp, sample: tuple) -> YMap:
     producer = imp.model.producer_name + (f" {imp.model.producer_version}" if imp.model.producer_version else "")
     source = (f"ONNX file {os.path.basename(imp.path)} (graph '{imp.graph.name}', opset {imp.opset}"
               + (f", {producer})" if producer else ")"))
-    if imp.folded_batchnorms:
-        name += (f" [batchnorm folded into {imp.folded_batchnorms} convs by the exporter: "
-                 f"{imp.folded_params:,} parameters fewer than the model's]")
+    if imp.folded_batchnorms:  # the exporter's changes to the parameters, in the header (a name: 128 at most)
+        restored = f"; {imp.restored_biases:,} dropped zero biases counted" if imp.restored_biases else ""
+        note = (f" [batchnorm folded into {imp.folded_batchnorms} convs: {imp.folded_params:,} params fewer than the "
+                f"model's{restored}]")
+        name = name[:max(16, 128 - len(note))] + note
     classes = {}
     for node in imp.nodes:
         classes.update(module_classes(node))
