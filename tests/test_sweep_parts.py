@@ -120,3 +120,29 @@ def test_grids_still_replay_walks_across_inputs():
         assert model.totals(set={"width": 0.5}, input=(3, size, size), more=True) == \
             costcalc.analyze(model, set={"width": 0.5}, input=(3, size, size)).totals
     assert model._cache.replays == 2
+
+
+REPEATS = """
+name: repeats
+input: [8, 16, 16]
+vars: {grow: 0, depth: 3}
+blocks:
+  unit:
+    args: {c: ~, k: 3}
+    layers:
+      - {op: conv, out: c, k: k, pad: k // 2}
+      - relu
+layers:
+  - {name: same, block: unit, repeat: depth, args: {c: 8}}                 # the same part each time
+  - {name: odd, block: unit, repeat: depth, args: {c: 8, k: "3 + grow * (i % 2)"}}  # reads the repetition's number
+  - {name: shaped, block: unit, repeat: depth, args: {c: "in_channels + 8"}} # its input's shape changes
+  - gap
+"""
+
+
+@pytest.mark.parametrize("setting", [{}, {"grow": 2}, {"depth": 5, "grow": 4}, {"depth": 1}, {"grow": 2}])
+def test_repetitions_take_the_part_before_only_when_their_arguments_would_repeat(setting):
+    model = costcalc.load(REPEATS)
+    for earlier in ({}, {"grow": 4}, {"depth": 4}):
+        memoised(model, earlier)
+    assert memoised(model, setting) == fresh(REPEATS, setting)

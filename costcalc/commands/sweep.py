@@ -67,14 +67,15 @@ def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort,
         raise click.UsageError("--plot draws the front of two totals: give --pareto with two of them")
     if random_count is None and not axes:
         raise click.UsageError("give --grid NAME=V1,V2,... (the product), or --random N with --range / --grid")
-    points = (sweeping.random_points(random_count, spans, axes, seed) if random_count is not None
-              else sweeping.grid_points(axes))
-    names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
     from costcalc.api import load
 
     try:
         profile = load_device(device)
         model = load(spec)
+        spans, axes = sweeping.expand_elements(model, spans), sweeping.expand_elements(model, axes)
+        names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
+        points = (sweeping.random_points(random_count, spans, axes, seed) if random_count is not None
+                  else sweeping.grid_points(axes))
         sweeping.check_names(model, names)  # an ONNX model is read here: its errors come before any point
         rows = _run(sweeping, model, points, batch, jobs, scheduler, profile)
     except OptionError as e:

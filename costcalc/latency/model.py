@@ -201,24 +201,27 @@ class _Planner:
         nodes = self.graph.nodes
         absorbed: set = set()
         for i, node in enumerate(nodes):
-            if i in absorbed:
-                continue
-            if node.op in FREE or not node.result.moves_data and node.op != "flatten":
-                for t in node.outputs:
-                    self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs else False
-                continue
-            blocked = self.blocked(node)
-            group = [i] + self.fused_after(i, blocked)
-            absorbed.update(group[1:])
-            self.reorder_inputs(group, blocked, node)
-            for j in group:
-                for t in nodes[j].outputs:
-                    self.layout[t] = blocked
-            self.kernels.append(self.kernel(group, blocked))
+            if i not in absorbed:
+                self.step(i, node, absorbed)
         out = self.graph.output
         if self.layout.get(out) and nodes:
             self.kernels.append(self.reorder(out, nodes[-1].name))
         return self.kernels
+
+    def step(self, i: int, node, absorbed: set) -> None:
+        """Plan node i (not fused into an earlier kernel): its kernel, with the nodes fused after it."""
+        if node.op in FREE or not node.result.moves_data and node.op != "flatten":
+            for t in node.outputs:
+                self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs else False
+            return
+        blocked = self.blocked(node)
+        group = [i] + self.fused_after(i, blocked)
+        absorbed.update(group[1:])
+        self.reorder_inputs(group, blocked, node)
+        for j in group:
+            for t in self.graph.nodes[j].outputs:
+                self.layout[t] = blocked
+        self.kernels.append(self.kernel(group, blocked))
 
     # ---- layout -----------------------------------------------------------------------------------------------
 
