@@ -11,13 +11,14 @@ A part's plan is its plan in the whole graph as long as no fused kernel crosses 
 block's input has one reader in the whole graph, inside the block, that a kernel may take in (a batchnorm, an
 activation, an add: the kernel that wrote the input could absorb it), or where the block's last kernel is a conv
 or batchnorm chain not ended by an activation and its output's only reader is such a layer. Then `estimate`
-returns None and the point is estimated from its whole graph, as `costcalc report --device` does. The sum runs in
-another order than the estimate's, so the two agree to the last bits of a float, not always in them.
+returns None and the point is estimated from its whole graph, as `costcalc report --device` does. The kernels'
+times are summed exactly rounded, as the estimate sums them, so the two give the same float.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import fsum
 
 from costcalc.analysis.parts import layers_of
 from costcalc.graph import Node
@@ -51,7 +52,7 @@ class _Graph:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    seconds: float  # its kernels' time
+    times: tuple  # its kernels' times
     layouts: tuple  # whether each output is blocked
     reorders_input: bool
     exit_open: bool  # its last kernel could take in a layer after it
@@ -67,7 +68,7 @@ def estimate(walker, output, profile) -> float | None:
         kernels = planner.run()
     except Unsealed:
         return None
-    return profile.run_overhead_s + planner.seconds + sum(kernel_time(k, profile) for k in kernels)
+    return profile.run_overhead_s + fsum(planner.times + [kernel_time(k, profile) for k in kernels])
 
 
 class _Assembler(_Planner):
@@ -75,7 +76,7 @@ class _Assembler(_Planner):
 
     def __init__(self, graph, profile):
         super().__init__(graph, profile)
-        self.seconds = 0.0
+        self.times: list = []  # of the parts' kernels
 
     def step(self, i: int, node, absorbed: set) -> None:
         if node.op is not PART:
@@ -94,7 +95,7 @@ class _Assembler(_Planner):
                 self.layout[y] = blocked
         if context.reorders_input:
             self.reordered.add(x)
-        self.seconds += context.seconds
+        self.times.extend(context.times)
 
 
 def _absorbable(node) -> bool:
@@ -130,7 +131,7 @@ def _context(part, blocked: bool, reordered: bool, profile, batch: int) -> _Cont
     ends = {producer[t].name for t in layers.outputs if t in producer}
     exit_open = any(k.members and k.members[-1] in ends and layers.nodes[int(k.members[0])].op in ("conv", "bn")
                     and layers.nodes[int(k.members[-1])].op not in ENDS_CHAIN for k in kernels)
-    context = _Context(sum(kernel_time(k, profile) for k in kernels),
+    context = _Context(tuple(kernel_time(k, profile) for k in kernels),
                        tuple(planner.layout.get(t, False) for t in layers.outputs),
                        not reordered and 0 in planner.reordered, exit_open)
     part.latency[key] = (profile, context)

@@ -18,7 +18,7 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
          Transpose-LayerNormalization-Transpose, a groupnorm InstanceNormalization-Mul-Add, a mish before opset 18
          Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k)
 
-and the network costs   T = run_overhead_s + context x sum of t_k,
+and the network costs   T = run_overhead_s + context x sum of t_k   (the sum exactly rounded, in any order),
 
 where `context` says how much slower kernels run inside a whole network than the classes say (their inputs and
 weights stay in the caches less than in a repeated unit): one number, fitted on random whole synthetic networks
@@ -60,7 +60,7 @@ twice: read and write), charged to the layer that needs it; so is the network's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import prod
+from math import fsum, prod
 
 from costcalc.latency.profile import DeviceProfile
 
@@ -166,7 +166,9 @@ def estimate(graph, profile: DeviceProfile) -> Estimate:
     layers = tuple(LayerTime(node.name, own.get(node.name, 0.0) + reorders.get(node.name, 0.0),
                              classes.get(node.name), fused.get(node.name), reorders.get(node.name, 0.0))
                    for node in graph.nodes)
-    total = profile.run_overhead_s + sum(layer.latency_s for layer in layers)
+    # the kernels' times summed exactly rounded (math.fsum), so that the total does not depend on their order:
+    # a sweep assembles the same kernels' times from remembered parts (costcalc.analysis.parts_latency)
+    total = profile.run_overhead_s + fsum(kernel_time(kernel, profile) for kernel in kernels)
     return Estimate(total, layers, tuple(kernels), profile.threads, profile.run_overhead_s)
 
 
