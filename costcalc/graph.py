@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from costcalc import reuse
-from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
+from costcalc.errors import Loc, SpecError, did_you_mean
 from costcalc.ops import ALIASES, OPS, Counts, OpError, OpResult, account
-from costcalc.spec.inputs import named_inputs, unread_inputs
+from costcalc.spec.inputs import bind_input, bound_read, check_bound_input, named_inputs, unread_inputs
 from costcalc.spec.model import Entry, Spec, Value, auto_name, name_clash
 from costcalc.spec.static_check import check  # noqa: F401 - costcalc.graph.check for callers
-from costcalc.spec.values import MAX_DIM, choose_op, chosen_block, evaluate_value, integer, op_args
+from costcalc.spec.values import (INPUT_VARS, MAX_DIM, choose_op, chosen_block, evaluate_value, integer, op_args,
+                                  spec_variables, vars_lookup)
 from costcalc.util import gc_paused
 
 # Limits, each with its own message. Pre-act ResNet-1001 has 3,339 layers and DenseNet-264 931; a generated
@@ -88,7 +89,9 @@ class _Scope:
     path: tuple
     kinds: tuple
     env: dict
-    input: object  # a tensor id, or a tuple of them after a split
+    input: object  # a tensor id, or a tuple of them (after a split, or a block's several inputs)
+    outer: tuple = ()  # the names of the enclosing lists, innermost first: an inline sequence reads them too
+    names: dict = field(default_factory=dict)  # the names of this list, as they are walked
 
 
 class _Walker:
@@ -109,7 +112,12 @@ class _Walker:
 
     def run(self, overrides: dict, input_shape) -> Graph:
         self.steps = 0
-        self.globals = self.variables(overrides)
+        bound = bind_input(self.spec, overrides, input_shape)  # `input: [3, H, W]` with --input: H, W from it
+        self.globals = spec_variables(self.spec, {**overrides, **bound})
+        if input_shape and not isinstance(self.spec.input.raw, dict):
+            check_bound_input(self.spec, overrides, bound, input_shape, self.input_shape(self.spec.input, "input"))
+            if self.reads is not None and bound_read(self.spec, bound):
+                self.reads.extend((0, axis) for axis in range(len(input_shape)))  # a replay needs the same input
         if input_shape and max(input_shape) > MAX_DIM:
             raise SpecError(f"--input: a dimension of {max(input_shape):,} is beyond the limit of {MAX_DIM:,}",
                             self.spec.input.loc if self.spec.input else self.spec.loc)
@@ -126,31 +134,6 @@ class _Walker:
         return Graph(self.spec.name, self.spec.path, self.batch, self.tensors, self.nodes, out, self.globals, self.spec,
                      self.inputs, unread_inputs(self.spec, self.inputs, self.nodes))
 
-    def variables(self, overrides: dict) -> dict:
-        env: dict = {}
-        vars_loc = self.spec.section_locs.get("vars", self.spec.loc)
-        unknown = Collector()
-        for name in overrides:
-            if name not in self.spec.vars:
-                hint = did_you_mean(name, self.spec.vars) or f" (it has: {', '.join(self.spec.vars) or 'none'})"
-                unknown.add(SpecError(f"--set {shown(name)}: the spec has no variable '{shown(name)}'{hint}", vars_loc))
-        unknown.raise_any()
-        for name, value in self.spec.vars.items():
-            if name in overrides:
-                value = Value(overrides[name], value.loc)
-                what = f"--set {name}={overrides[name]}"
-            else:
-                what = f"variable '{name}'"
-            try:
-                env[name] = evaluate_value(value, env.__getitem__, what)
-            except SpecError as e:
-                text = str(overrides.get(name, ""))
-                if "," in text and not text.lstrip().startswith(("[", "(")):  # --set depths=3,4,6,3
-                    raise SpecError(f"{e.message} (a list is written in brackets: --set {name}=[{text}])",
-                                    e.loc) from None
-                raise
-        return env
-
     def input_shapes(self) -> dict:
         """input name -> shape: {"input": shape} for `input: [C, H, W]`, or the names of `input: {name: shape}`."""
         value = self.spec.input
@@ -163,13 +146,14 @@ class _Walker:
         if not isinstance(raw, list) or len(raw) not in (1, 3):
             raise SpecError(f"'{what}' is [C, H, W] (or [F] for a flat input)", value.loc)
         locs = getattr(raw, "item_locs", [value.loc] * len(raw))
-        return tuple(integer(Value(r, loc), self.globals.__getitem__, what, 1) for r, loc in zip(raw, locs))
+        return tuple(integer(Value(r, loc), vars_lookup(self.globals), what, 1) for r, loc in zip(raw, locs))
 
     # ---- sequences and entries ------------------------------------------------------------------------------
 
     def sequence(self, entries: list, scope: _Scope, inputs: dict | None = None):
         """Walk a list of entries; `inputs` names the network's inputs, when it has several (the top level)."""
         names: dict = dict(inputs) if inputs else {}
+        scope.names = names
         later = {e.name for e in entries if e.name}
         current = scope.input
         for pos, entry in enumerate(entries):
@@ -203,8 +187,11 @@ class _Walker:
         elif base in later or base == name.rpartition(".")[2]:
             raise SpecError(f"layer '{name}': from '{source}': '{base}' does not come before this layer "
                             "(a layer may only read earlier ones, so the graph has no cycle)", entry.sources_loc)
+        elif any(base in outer for outer in scope.outer):  # an inline sequence reads the lists around it
+            value = next(outer[base] for outer in scope.outer if base in outer)
         else:
-            hint = did_you_mean(base, [*names, "input"]) or (f" (earlier layers here: {', '.join(names)})" if names else "")
+            seen = [*names, *(n for outer in scope.outer for n in outer)]
+            hint = did_you_mean(base, [*seen, "input"]) or (f" (earlier layers here: {', '.join(seen)})" if seen else "")
             raise SpecError(f"layer '{name}': from '{source}' names no earlier layer{hint}", entry.sources_loc)
         if not index:
             return list(value) if isinstance(value, tuple) else [value]
@@ -235,25 +222,31 @@ class _Walker:
             return inputs[0]
         if entry.op is not None:
             return self.op_entry(entry, name, inputs, scope, repeat)
-        if len(inputs) != 1:
-            raise SpecError(f"layer '{label}': a block takes one input, not {len(inputs)}", entry.sources_loc or entry.loc)
         if entry.block_expr:  # chosen once, where the entry is walked, like an op expression
             entry = chosen_block(entry, lookup, f"layer '{label}'", self.spec.blocks)
         kind = entry.block if entry.block is not None else "layers"
-        current = inputs[0]
+        start = inputs[0] if len(inputs) == 1 else tuple(inputs)  # a block of several inputs: input.0, input.1, ...
+        current, branches = start, []
         numbered = entry.repeat is not None  # `repeat:` numbers its repetitions, even when it is 1
         for r in range(repeat):
-            if isinstance(current, tuple):
+            if entry.parallel:  # every repetition reads the entry's inputs: the outputs are name.0, name.1, ...
+                current = start
+            elif isinstance(current, tuple) and r:
                 raise SpecError(f"layer '{label}': a repeated block must end in a layer with one output", entry.loc)
             suffix = (str(r),) if numbered else ()
             kinds = scope.kinds + ((f"{kind} x{repeat}", kind) if numbered else (kind,))
             path = scope.path + (name,) + suffix
             if entry.block is None:
-                child = _Scope(path, kinds, scope.env, current)
+                child = _Scope(path, kinds, scope.env, current, (scope.names, *scope.outer))
                 current = self.sequence(entry.layers, child)
             else:
                 current = self.block(entry, name, path, kinds, current, r, scope)
-        return current
+            if entry.parallel:
+                if isinstance(current, tuple):
+                    raise SpecError(f"layer '{label}': each branch of a parallel repeat must end in a layer with one "
+                                    "output", entry.loc)
+                branches.append(current)
+        return tuple(branches) if entry.parallel and repeat > 1 else current
 
     def block(self, entry: Entry, name: str, path: tuple, kinds: tuple, current: int, r: int, scope: _Scope):
         definition = self.spec.blocks.get(entry.block)
@@ -275,7 +268,8 @@ class _Walker:
                 known = ", ".join(definition.args) or "none"
                 raise SpecError(f"{where}: block '{entry.block}' has no argument '{arg}'"
                                 f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc)
-        caller = self.layer_lookup(current, {**scope.env, "i": r})
+        first_input = current[0] if isinstance(current, tuple) else current  # in_channels: of the first input
+        caller = self.layer_lookup(first_input, {**scope.env, "i": r})
         env = dict(self.globals)
         for arg, default in definition.args.items():
             if arg in given:
@@ -283,8 +277,10 @@ class _Walker:
             elif default is None:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
-                env[arg] = evaluate_value(default, self.layer_lookup(current, env), f"block '{entry.block}': argument '{arg}'")
-        key = reuse.key(entry.block, env, definition.args, self.tensors[current], self.active_blocks)
+                env[arg] = evaluate_value(default, self.layer_lookup(first_input, env),
+                                          f"block '{entry.block}': argument '{arg}'")
+        shapes = tuple(self.tensors[t] for t in current) if isinstance(current, tuple) else self.tensors[current]
+        key = reuse.key(entry.block, env, definition.args, shapes, self.active_blocks)
         out = self.recall(key, path, kinds, current)
         if out is not reuse.MISS:
             return out
@@ -403,6 +399,7 @@ class _Walker:
         """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width.
         The walk reads tensor shapes only here and in the ops (costcalc.analysis.totals relies on it)."""
         shape = self.tensors[tensor] if isinstance(tensor, int) else ()
+        network = self.tensors[0]
 
         def lookup(name):
             if name in LAYER_VARS:
@@ -410,6 +407,11 @@ class _Walker:
                 if i >= len(shape):
                     raise KeyError(name)
                 return shape[i]
+            if name in INPUT_VARS and name not in env:
+                i = INPUT_VARS.index(name)
+                if i >= len(network):
+                    raise KeyError(name)
+                return network[i]
             return env[name]
 
         return lookup

@@ -26,7 +26,7 @@ MAX_RESULTS = 100_000  # distinct op entries (op, text of its arguments, input s
 
 @dataclass(frozen=True, slots=True)
 class Recording:
-    """A block's walk, relative to its call: tensor 0 is the block's input, tensor k >= 1 the k-th it made."""
+    """A block's walk, relative to its call: tensors 0 .. n-1 are the block's n inputs, tensor n + k the k-th it made."""
 
     shapes: tuple  # the shapes of the tensors it made, in order
     nodes: tuple  # (name suffix, path suffix, kinds suffix, op, args, inputs, outputs, result, counts, loc)
@@ -46,7 +46,7 @@ class Span:
 
     path: tuple
     kinds: tuple
-    input: int  # the tensor id of the block's input
+    input: object  # the tensor id of the block's input, or a tuple of them (a block of several inputs)
     nodes: tuple  # (first, end) indexes into walker.nodes
     tensors: tuple  # (first, end) tensor ids it made
     reads: tuple  # (first, end) indexes into walker.reads
@@ -58,8 +58,9 @@ def record(walker, span: Span) -> Recording | None:
     """The recording of the block walked into `span`, or None when its layers read a tensor that is neither its
     input nor one it made (which a block cannot do: then it is simply not replayed)."""
     first, end = span.tensors
-    ids = {span.input: 0}
-    ids.update(zip(range(first, end), range(1, end - first + 1)))
+    inputs = span.input if isinstance(span.input, tuple) else (span.input,)
+    ids = {t: k for k, t in enumerate(inputs)}
+    ids.update(zip(range(first, end), range(len(inputs), len(inputs) + end - first)))
     depth, nodes = len(span.path), []
     try:
         for node in walker.nodes[span.nodes[0]:span.nodes[1]]:
@@ -75,11 +76,12 @@ def record(walker, span: Span) -> Recording | None:
     return Recording(tuple(walker.tensors[first:end]), tuple(nodes), out, span.steps, reads)
 
 
-def replay(walker, recording: Recording, path: tuple, kinds: tuple, current: int, node_type):
-    """Append `recording`'s layers as the block called at `path` on tensor `current`; returns its output."""
+def replay(walker, recording: Recording, path: tuple, kinds: tuple, current, node_type):
+    """Append `recording`'s layers as the block called at `path` on tensor `current` (or a tuple of them); returns
+    its output."""
     base = len(walker.tensors)
     walker.tensors.extend(recording.shapes)
-    ids = [current, *range(base, base + len(recording.shapes))]
+    ids = [*(current if isinstance(current, tuple) else (current,)), *range(base, base + len(recording.shapes))]
     prefix = ".".join(path) + "."
     append = walker.nodes.append
     for suffix, sub_path, sub_kinds, op, args, inputs, outputs, result, counts, loc in recording.nodes:

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from conftest import ROOT
+from costcalc.errors import SpecError
 from costcalc.graph import load
 
 PAGE = (ROOT / "docs" / "spec-language.md").read_text()
@@ -31,8 +32,30 @@ def test_each_spec_example_loads(write_spec, text):
         assert names == ["layer1.0.conv1", "layer1.0.conv2", "layer1.1.conv1", "layer1.1.conv2"]
     if "factorised_7x7" in text:
         assert [n.args["k"] for n in graph.nodes if n.op == "conv"] == [(1, 7), (7, 1)]
+    if "size: [input_height, input_width]" in text:
+        assert graph.tensors[graph.output] == (21, 64, 64)
+        assert load(write_spec(text), input_shape=(3, 96, 128)).tensors[-1] == (21, 96, 128)
+    if "block: fuse, from: [low, high]" in text:
+        assert names[-4:] == ["head.up", "head.fine", "head.coarse", "head.add"]
+        assert graph.tensors[graph.output] == (21, 64, 64)
+    if "mix is read from outside" in text:
+        assert graph.nodes[-1].inputs == (graph.nodes[-2].outputs[0], graph.nodes[2].outputs[0])
+        moved = text.replace("  - {name: mix, op: conv, out: 21, k: 1}\n", "") + "  - {name: mix, op: conv, out: 21, k: 1}\n"
+        with pytest.raises(SpecError, match=r"layer 'aux.add': from 'mix' names no earlier layer \(earlier layers "
+                                            r"here: conv, layer3, layer4\)"):
+            load(write_spec(moved))
+    if "parallel: true" in text:
+        assert graph.tensors[graph.output] == (1024, 65, 65)
+        assert graph.nodes[-1].inputs == (graph.nodes[0].outputs[0], *(graph.nodes[k].outputs[0] for k in (3, 6, 9)))
     if "depth: [1, 224, 224]" in text:
         assert graph.inputs == {"image": 0, "depth": 1} and graph.nodes[1].inputs == (1,)
+
+
+def test_the_input_error_the_page_shows(run, write_spec):
+    shown = re.search(r"^spec\.yaml(:3:12: error: --input .*)$", PAGE, re.M).group(1)
+    path = write_spec("name: seg\n\ninput: [3, 2 * H, W]\nvars: {H: 32, W: 32}\nlayers: [{op: resize, size: [H, W]}]\n")
+    result = run("report", path, "--input", "3x48x40")
+    assert result.exit_code == 2 and result.stderr == path + shown + "\n"
 
 
 def test_the_warning_the_page_shows(run, tmp_path, monkeypatch):

@@ -8,8 +8,9 @@ replay of costcalc.analysis.totals needs the same variables). Most of what a wal
   computed.
 - A block. What its walk makes depends only on its definition, the values of its arguments, the shape of its
   input, the blocks enclosing it (costcalc.reuse), the batch, and the values of the spec's variables its
-  expressions read. The walker notes which variables each block reads (in `layer_lookup`, where every expression
-  of a walk reads its variables, costcalc.graph) and remembers the block's part: the totals of its layers, the
+  expressions read (the network's input size, `input_height`, ..., counted as such). The walker notes which
+  variables each block reads (in `layer_lookup`, where every expression of a walk reads its variables,
+  costcalc.graph) and remembers the block's part: the totals of its layers, the
   shape of its output, how many layers and entries it made (for the walk's limits) and the variables it read.
   Another call with the same key and the same values of those variables, at any depth and in any point, takes
   the part instead of walking: its totals are added and its output's shape appended. A part inside a part is
@@ -26,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from costcalc import reuse
-from costcalc.graph import MAX_NODES, MAX_STEPS, Node, _Walker
+from costcalc.graph import INPUT_VARS, MAX_NODES, MAX_STEPS, Node, _Walker
 from costcalc.ops import Counts
 from costcalc.util import frozen, gc_paused
 
@@ -156,7 +157,12 @@ class _PartsWalker(_Walker):
     def value(self, name: str):
         known = self.values.get(name, reuse.MISS)
         if known is reuse.MISS:
-            known = self.values[name] = frozen(self.globals[name])
+            if name in INPUT_VARS:  # the network's input size, read like a variable
+                network = self.tensors[0]
+                i = INPUT_VARS.index(name)
+                known = self.values[name] = network[i] if i < len(network) else None
+            else:
+                known = self.values[name] = frozen(self.globals[name])
         return known
 
     def layer_lookup(self, tensor, env: dict):
@@ -166,7 +172,7 @@ class _PartsWalker(_Walker):
         names, variables = self.frames[-1][4] if self.frames else set(), self.globals
 
         def noting(name):
-            if name in variables:
+            if name in variables or name in INPUT_VARS:
                 names.add(name)
             if name == "i":
                 self.reads_of_i += 1

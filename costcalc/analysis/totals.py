@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from costcalc.analysis import parts
 from costcalc.analysis.parts import Memo
-from costcalc.graph import LAYER_VARS, MAX_DIM, _Walker, check
+from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_DIM, _Walker, check
 from costcalc.ops import CALL_KEY, OPS, Counts, account
 from costcalc.util import frozen, gc_paused
 
@@ -132,13 +132,13 @@ class _RecordingWalker(_Walker):
 
     def layer_lookup(self, tensor, env: dict):
         lookup = super().layer_lookup(tensor, env)
-        if not isinstance(tensor, int):
-            return lookup  # a split's outputs: no shape to read, whatever the input
-        reads = self.reads
+        reads, shaped = self.reads, isinstance(tensor, int)  # a split's outputs: no shape to read, whatever the input
 
         def recording(name):
-            if name in LAYER_VARS:
+            if name in LAYER_VARS and shaped:
                 reads.append((tensor, LAYER_VARS.index(name)))
+            elif name in INPUT_VARS:
+                reads.append((0, INPUT_VARS.index(name)))
             return lookup(name)
 
         return recording

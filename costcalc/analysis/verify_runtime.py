@@ -61,7 +61,8 @@ def verify_against_onnxruntime(graph, seed: int = 0, opset: int | None = None) -
     options.intra_op_num_threads = 1
     options.log_severity_level = 3
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    (result,) = session.run(None, {"input": keep["input"]})
+    output = session.get_outputs()[0].name  # the network's output (a head no layer reads is an output after it)
+    (result,) = session.run([output], {"input": keep["input"]})
     reference = keep["output"]
     if result.shape != reference.shape:
         worst, diff, scale = float("inf"), float("inf"), 0.0

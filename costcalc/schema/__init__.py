@@ -51,9 +51,12 @@ ENTRY_DOCS = {
                      "\"basic if expansion == 1 else bottleneck\"."),
     "layers": ({"$ref": "#/$defs/layers"}, "An inline sequence of layer entries."),
     "from": ({"anyOf": [_TEXT, {"type": "array", "items": _TEXT, "minItems": 1}]},
-             "The input(s): earlier names in the same list, `input`, or `name.k` (output k of a split). Default: "
-             "the previous entry."),
+             "The input(s): earlier names in the same list or the lists around it, `input` (`input.k` in a block "
+             "of several inputs), or `name.k` (output k of a split). Default: the previous entry."),
     "repeat": (_VALUE, "Run the op or block N times in sequence; repetitions are named .0, .1, ..."),
+    "parallel": ({"type": "boolean"}, "With repeat: the repetitions of a block or inline sequence read the same "
+                                      "input side by side (one branch per rate: `args: {rate: \"rates[i]\"}`); "
+                                      "the entry's outputs are name.0, name.1, ..."),
     "args": ({"type": "object", "additionalProperties": _VALUE}, "A block's arguments."),
     "first": ({"type": "object", "additionalProperties": _VALUE},
               "Block arguments of the first repetition only (stride 2 opening a stage)."),

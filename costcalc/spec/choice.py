@@ -66,11 +66,16 @@ def check_op_expression(entry, where: str, keys_of: dict, errors) -> None:
                                  f"{did_you_mean(key, sorted(keys))}", entry.key_locs[key]))
 
 
-def check_block_expression(entry, where: str, blocks: dict, errors) -> None:
+def check_block_expression(entry, where: str, blocks: dict, errors, variables=()) -> None:
     """The static check of a `block:` expression: it parses and names at least one block (`blocks`: name ->
-    BlockDef), and each argument given is one that such a block takes (errors added to `errors`)."""
+    BlockDef), none that is also a variable (the block would silently win), and each argument given is one that
+    such a block takes (errors added to `errors`)."""
     candidates = _candidates(entry.block, blocks, where, "block", f"the blocks: {', '.join(blocks) or 'none'}",
                              entry.op_loc)
+    for name in candidates:
+        if name in variables:
+            errors.add(SpecError(f"{where}: '{name}' is a block and a variable: in the 'block' expression it names "
+                                 "the block (always true as a condition); rename one", entry.op_loc))
     taken = [arg for name in candidates for arg in blocks[name].args]
     for arg, value in {**entry.args, **entry.first}.items():
         if arg not in taken:

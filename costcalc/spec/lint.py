@@ -73,8 +73,9 @@ def _opposite(a, b) -> bool:
     return False
 
 
-def used_names(spec) -> set:
-    """Every name any expression of `spec` reads (variables, arguments, layer variables)."""
+def used_names(spec, input_too: bool = True) -> set:
+    """Every name any expression of `spec` reads (variables, arguments, layer variables); with `input_too` false,
+    those of its `input:` left out."""
     names: set = set()
     seen: set = set()
 
@@ -105,7 +106,7 @@ def used_names(spec) -> set:
 
     for v in spec.vars.values():
         value(v)
-    if spec.input is not None:
+    if spec.input is not None and input_too:
         raw = spec.input.raw
         for shape in raw.values() if isinstance(raw, dict) else [raw]:
             value(_Text(shape))

@@ -14,7 +14,7 @@ from costcalc.spec.loader import YList, YMap, load_file
 
 TOP_KEYS = ("name", "description", "source", "extends", "input", "vars", "blocks", "layers", "published",
             "guidelines", "budget")
-ENTRY_KEYS = ("name", "op", "block", "layers", "from", "repeat", "args", "first", "if")
+ENTRY_KEYS = ("name", "op", "block", "layers", "from", "repeat", "parallel", "args", "first", "if")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 RESERVED = ("input",)
 MAX_EXTENDS = 16
@@ -44,6 +44,7 @@ class Entry:
     sources: list | None = None  # `from:` names
     sources_loc: Loc | None = None
     repeat: Value | None = None
+    parallel: bool = False  # the repetitions read the same input side by side: outputs name.0, name.1, ...
     args: dict = field(default_factory=dict)  # block arguments: name -> Value
     first: dict = field(default_factory=dict)  # arguments of the first repetition
     cond: Value | None = None
@@ -276,7 +277,8 @@ def _check_name(name, loc: Loc, what: str) -> str:
     return name
 
 
-RESERVED_VARIABLES = ("in_channels", "in_height", "in_width", "i", "True", "False")
+RESERVED_VARIABLES = ("in_channels", "in_height", "in_width", "input_channels", "input_height", "input_width", "i",
+                      "True", "False")
 
 
 def _check_variable(name, loc: Loc, what: str) -> str:
@@ -424,6 +426,15 @@ def _entry(item, loc: Loc, where: str, pos: int, entries: _Entries) -> Entry:
         entry.sources, entry.sources_loc = sources, item.value_locs["from"]
     if "repeat" in item:
         entry.repeat = _plain_value(item, "repeat", item.value_locs["repeat"], prefix)
+    if "parallel" in item:
+        entry.parallel = item["parallel"]
+        if not isinstance(entry.parallel, bool):
+            raise SpecError(f"{prefix}'parallel' is true or false, not {_kind(entry.parallel)}", item.value_locs["parallel"])
+        if entry.parallel and kind == "op":
+            raise SpecError(f"{prefix}'parallel' repeats a block or an inline 'layers' sequence side by side, not an op "
+                            "(its repetitions would all be the same)", item.key_locs["parallel"])
+        if entry.parallel and "repeat" not in item:
+            raise SpecError(f"{prefix}'parallel' needs 'repeat': the number of branches", item.key_locs["parallel"])
     if "if" in item:
         entry.cond = _plain_value(item, "if", item.value_locs["if"], prefix)
     for key in ("args", "first"):

@@ -54,7 +54,7 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
                                          f"{did_you_mean(key, definition.keys) or f' (it takes: {known})'}",
                                          entry.key_locs[key]))
         elif entry.block_expr:
-            check_block_expression(entry, where, spec.blocks, errors)
+            check_block_expression(entry, where, spec.blocks, errors, spec.vars)
         elif entry.block is not None:
             definition = spec.blocks.get(entry.block)
             if definition is None and entry.block in spec.invalid_blocks:

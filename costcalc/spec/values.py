@@ -7,7 +7,7 @@ import math
 
 from dataclasses import replace
 
-from costcalc.errors import Loc, SpecError, did_you_mean, shown
+from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.ops import ALIASES, OPS, REQUIRED
 from costcalc.spec.choice import chosen_op
 from costcalc.spec.compiled import evaluate
@@ -143,3 +143,45 @@ def op_args(entry: Entry, definition, lookup, where: str) -> dict:
             continue
         args[key] = typed(value, spec_arg.kind, lookup, f"{where}: '{key}'", spec_arg.choices)
     return args
+
+
+INPUT_VARS = ("input_channels", "input_height", "input_width")  # the network's (first) input, read in layers
+
+
+def vars_lookup(env: dict):
+    """A variable's value in `vars` (and `input`): the network's input size is not known there yet."""
+    def lookup(name):
+        if name in INPUT_VARS:
+            raise ExprError(f"'{name}' is the size of the network's input, which 'input' computes from the "
+                            "variables: layers and block arguments read it, 'vars' and 'input' cannot", 0)
+        return env[name]
+
+    return lookup
+
+
+def spec_variables(spec, overrides: dict) -> dict:
+    """The spec's variables evaluated in order, `overrides` (variable -> expression text, from `--set`) in place of
+    their own values; an override naming no variable is an error (all such reported together)."""
+    env: dict = {}
+    vars_loc = spec.section_locs.get("vars", spec.loc)
+    unknown = Collector()
+    for name in overrides:
+        if name not in spec.vars:
+            hint = did_you_mean(name, spec.vars) or f" (it has: {', '.join(spec.vars) or 'none'})"
+            unknown.add(SpecError(f"--set {shown(name)}: the spec has no variable '{shown(name)}'{hint}", vars_loc))
+    unknown.raise_any()
+    for name, value in spec.vars.items():
+        if name in overrides:
+            value = Value(overrides[name], value.loc)
+            what = f"--set {name}={overrides[name]}"
+        else:
+            what = f"variable '{name}'"
+        try:
+            env[name] = evaluate_value(value, vars_lookup(env), what)
+        except SpecError as e:
+            text = str(overrides.get(name, ""))
+            if "," in text and not text.lstrip().startswith(("[", "(")):  # --set depths=3,4,6,3
+                raise SpecError(f"{e.message} (a list is written in brackets: --set {name}=[{text}])",
+                                e.loc) from None
+            raise
+    return env

@@ -76,8 +76,10 @@ class Builder:
         batch = self.graph.batch
         inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch, *self.graph.tensors[t]])
                   for name, t in self.graph.inputs.items()]
-        out = self.graph.output
-        outputs = [helper.make_tensor_value_info(self.names[out], TensorProto.FLOAT, [batch, *self.graph.tensors[out]])]
+        read = {t for node in self.graph.nodes for t in node.inputs}
+        ends = [t for node in self.graph.nodes for t in node.outputs if t not in read and t != self.graph.output]
+        outputs = [helper.make_tensor_value_info(self.names[t], TensorProto.FLOAT, [batch, *self.graph.tensors[t]])
+                   for t in (self.graph.output, *ends)]  # a head no layer reads (an auxiliary loss's) is an output
         body = helper.make_graph(self.nodes, self.graph.name, inputs, outputs, self.initializers)
         opsets = [helper.make_opsetid("", self.opset)]
         from costcalc import __version__
