@@ -79,9 +79,10 @@ def _named(model, shapes):
     """--input for an ONNX file: the shape of its one input, whatever its name."""
     if not shapes or not isinstance(model, str):
         return shapes
-    import onnx
+    from costcalc.errors import Loc
+    from costcalc.runtime.ort import model_proto
 
-    proto = onnx.load(model, load_external_data=False)
+    proto = model_proto(model, Loc(model))
     inits = {i.name for i in proto.graph.initializer}
     names = [v.name for v in proto.graph.input if v.name not in inits]
     return {names[0]: shapes["input"]} if len(names) == 1 else shapes

@@ -32,6 +32,7 @@ each node is its own layer.
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import tempfile
@@ -43,6 +44,7 @@ import numpy as np
 from costcalc.errors import Loc, SpecError
 
 INSTALL_HINT = "measuring needs onnxruntime: pip install 'costcalc[runtime]'"
+MAX_INPUT_BYTES = 2**30  # of one random input (a batch of 64 at 3 x 1024 x 1024 is 805 MB)
 
 
 class RuntimeMissing(SpecError):
@@ -89,7 +91,8 @@ def load_onnxruntime(loc: Loc):
     return onnxruntime
 
 
-def _model_proto(model, loc: Loc):
+def model_proto(model, loc: Loc):
+    """The ModelProto of `model` (a proto, its bytes or a path); an unreadable file is a located SpecError."""
     import onnx
 
     if isinstance(model, (bytes, bytearray)):
@@ -111,12 +114,13 @@ def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_
     `progress(done, total)` is told after each counted run."""
     loc = Loc(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else Loc("<model>")
     ort = load_onnxruntime(loc)
-    proto = _model_proto(model, loc)
+    proto = model_proto(model, loc)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
+    options.log_severity_level = 4  # fatal only: its errors reach the user as costcalc's one located line
+    ort.set_default_logger_severity(4)  # the logger that writes during the session's creation
     with tempfile.TemporaryDirectory(prefix="costcalc-ort-") as tmp:
         if profile:
             options.enable_profiling = True
@@ -125,10 +129,15 @@ def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_
             session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime's own errors (an op it does not run, absent external data)
             raise SpecError(f"onnxruntime cannot load the model: {' '.join(str(e).split())[:600]}", loc) from None
+        if not session.get_outputs():
+            raise SpecError("the model has no outputs: onnxruntime runs nothing", loc)
         feeds = _inputs(session, input_shapes or {}, seed, loc)
-        for _ in range(warmup):
-            session.run(None, feeds)
-        times, cpu = _timed_runs(session, feeds, runs, budget_s, progress)
+        try:
+            for _ in range(warmup):
+                session.run(None, feeds)
+            times, cpu = _timed_runs(session, feeds, runs, budget_s, progress)
+        except Exception as e:  # onnxruntime's errors while running (an index out of range, a shape mismatch)
+            raise SpecError(f"onnxruntime cannot run the model: {' '.join(str(e).split())[:600]}", loc) from None
         layers, profiled = (), 0.0
         if profile:
             events = _read_profile(session.end_profiling())
@@ -163,7 +172,11 @@ def _inputs(session, shapes: dict, seed: int, loc: Loc) -> dict:
         dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16}.get(value.type)
         if dtype is None:
             raise SpecError(f"input '{value.name}' is a {value.type}: costcalc feeds float tensors", loc)
-        feeds[value.name] = rng.standard_normal(tuple(shape)).astype(dtype)
+        size = math.prod(shape) * np.dtype(dtype).itemsize
+        if size > MAX_INPUT_BYTES:
+            raise SpecError(f"input '{value.name}' of shape {' x '.join(map(str, shape))} is {size:,} bytes, beyond "
+                            f"the {MAX_INPUT_BYTES:,} costcalc feeds a model (give a smaller --input or --batch)", loc)
+        feeds[value.name] = rng.standard_normal(tuple(shape), dtype=np.float32).astype(dtype)
     return feeds
 
 

@@ -15,7 +15,9 @@ batchnorm's running mean and variance are buffers and are not counted.
 
 from __future__ import annotations
 
+from costcalc.errors import Loc, SpecError
 from costcalc.importers.onnx.reading import INSTALL_HINT, load
+from costcalc.ops import Counts
 from costcalc.importers.onnx.writing import write_yaml
 from costcalc.spec.loader import YMap
 
@@ -30,8 +32,31 @@ def read_spec(path: str, input_shape: tuple | None = None):
 
 
 def to_yaml(path: str, input_shape: tuple | None = None) -> str:
-    """The ONNX model at `path` written as a readable costcalc spec (YAML text)."""
-    return write_yaml(import_document(path, input_shape))
+    """The ONNX model at `path` written as a readable costcalc spec (YAML text). The document is checked as
+    `report` checks the model (read as a spec, walked), and the text written is read back and walked too: a
+    model `report` refuses is refused here, and no text is returned that does not load with the same totals."""
+    from costcalc.graph import build
+    from costcalc.spec.loader import load_text
+    from costcalc.spec.model import read_partial, spec_from_document
+
+    doc = import_document(path, input_shape)
+    expected = _totals(build(spec_from_document(path, doc)))
+    text = write_yaml(doc)
+    try:
+        spec, errors = read_partial(path, doc=load_text(text, path))
+        errors.raise_any()
+        written = _totals(build(spec))
+    except SpecError as e:
+        raise SpecError(f"the spec costcalc writes for this model does not load ({e.message}): please report it",
+                        Loc(path)) from None
+    if written != expected:
+        raise SpecError(f"the spec costcalc writes for this model counts {written}, not {expected}: please report "
+                        "it", Loc(path))
+    return text
+
+
+def _totals(graph):
+    return sum((node.counts for node in graph.nodes), Counts())
 
 
 def import_document(path: str, input_shape: tuple | None = None) -> YMap:

@@ -25,6 +25,10 @@ from costcalc.importers.onnx.naming import spec_name
 from costcalc.importers.onnx.repeats import Entry, base_ref, repeat_block, unique
 
 
+MAX_NESTING = 16  # module path components kept as groups; deeper ones join into one name (the spec language
+# reads 64 levels of YAML nesting, two per nested `layers:` list)
+
+
 @dataclass
 class _Group:
     name: str
@@ -51,14 +55,16 @@ def _paths(layers: list) -> list:
     the top, the path goes on with the layer's costcalc op (`add`, `flatten`: the exporters' own names, `Add_3`,
     `view_1`, carry counters and aten's words); a name met twice in one place gets `_2`, `_3`, ..."""
     modules = [_spec_path(layer.module[0]) for layer in layers]
+    modules = [m if len(m) < MAX_NESTING else (*m[:MAX_NESTING - 1], "_".join(m[MAX_NESTING - 1:])) for m in modules]
     prefixes = {m[:k] for m in modules for k in range(len(m))}
-    paths, seen = [], set()
+    paths, seen, suffixes = [], set(), {}
     for layer, m in zip(layers, modules):
         if not m or m in prefixes:
             m = (*m, layer.op)
-        path, k = m, 2
+        path, k = m, suffixes.get(m, 2)
         while path in seen:
             path, k = (*m[:-1], f"{m[-1]}_{k}"), k + 1
+        suffixes[m] = k
         seen.add(path)
         paths.append(path)
     return paths
@@ -93,7 +99,15 @@ def _readers(layers: list, output_ref: str) -> dict:
 
 
 def _members(item) -> list:
-    return [item] if not isinstance(item, _Group) else [m for i in item.items for m in _members(i)]
+    """The layers in `item`, in order (a walk with a list, not recursion: groups nest up to MAX_NESTING)."""
+    found, stack = [], [item]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, _Group):
+            stack.extend(reversed(x.items))
+        else:
+            found.append(x)
+    return found
 
 
 def _boundary(group: _Group, readers: dict):
@@ -133,10 +147,11 @@ def _scope(items: list, scope_input: str, readers: dict, blocks: list, block_nam
             expanded.append((item, name))
     names: dict = {scope_input: "input"}  # ref -> the name this list knows it by
     used: set = set()
+    suffixes: dict = {}
     entries = []
     previous = scope_input
     for item, name in expanded:
-        local = unique(spec_name(name), used)
+        local = unique(spec_name(name), used, suffixes)
         if isinstance(item, _Group):
             source = _boundary(item, readers)
             entry = _group_entry(item, local, source, readers, blocks, block_names)

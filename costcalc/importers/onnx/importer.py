@@ -19,7 +19,8 @@ from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx.reading import Const, Data, Layer, OnnxNode, Sequence, fmt
+from costcalc.importers.onnx.reading import Const, Data, Layer, MalformedAttribute, OnnxNode, Sequence, fmt
+from costcalc.importers.onnx.repeats import unique
 from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
 from costcalc.ops import OPS, OpError
@@ -40,6 +41,7 @@ class Importer:
         self.tensors: dict = {}
         self.layers: list = []
         self.names: set = set()
+        self.suffixes: dict = {}  # base name -> the next suffix `unique` tries
         self.producer_layer: dict = {}  # ref -> Layer
         self.consumers: dict = {}  # tensor name -> [node index]
         self.done: set = set()  # node indices handled as part of a pattern
@@ -49,15 +51,12 @@ class Importer:
     # ---- top level --------------------------------------------------------------------------------------------
 
     def run(self) -> YMap:
-        from onnx import helper
-
         if len(self.graph.node) > MAX_NODES:
             raise SpecError(f"the graph has {len(self.graph.node):,} nodes, more than the limit of {MAX_NODES:,}",
                             Loc(self.path))
         nodes = []
         for i, proto in enumerate(self.graph.node):
-            attrs = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
-            nodes.append(OnnxNode(i, proto, proto.op_type, proto.name or f"{proto.op_type}_{i}", attrs))
+            nodes.append(OnnxNode(i, proto, proto.op_type, proto.name or f"{proto.op_type}_{i}"))
         self.nodes = nodes
         for node in nodes:
             for t in node.proto.input:
@@ -77,7 +76,10 @@ class Importer:
             if node.index in self.done or node.index not in needed:
                 continue
             try:
+                node.attrs  # noqa: B018 - read here, so that a malformed attribute is this node's located error
                 self.node(node)
+            except MalformedAttribute as e:
+                self.fail(node, f"malformed {node.op} node: {e}")
             except (ArithmeticError, AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
                 # a malformed node (a missing attribute or input, a constant of the wrong shape, a zero divisor):
                 # one located line naming it, never a traceback
@@ -267,11 +269,7 @@ class Importer:
         return self.unique(node_name(node.name) if node is not None else "output")
 
     def unique(self, base: str) -> str:
-        name, k = base, 2
-        while name in self.names:
-            name, k = f"{base}_{k}", k + 1
-        self.names.add(name)
-        return name
+        return unique(base, self.names, self.suffixes)
 
     def emit(self, node, name, op, args, inputs, outputs=1, note=None) -> list:
         """Append a layer; check it with costcalc's own op function and return its outputs as Data."""
@@ -288,6 +286,7 @@ class Importer:
         if len(last) > 1:
             self.fail(node, "combines a channels-last tensor (after Transpose 0,2,3,1) with a channels-first one")
         shapes = [x.shape[1:] for x in inputs]
+        args = self.typed_args(node, op, args)
         try:
             result = OPS[op].fn(*shapes, **args)
         except OpError as e:
@@ -306,6 +305,28 @@ class Importer:
         for d in out:
             self.producer_layer[d.ref] = layer
         return out
+
+    def typed_args(self, node, op: str, args: dict) -> dict:
+        """The layer's arguments checked as the spec reader checks a spec's (a stride of at least 1, a pad of 0 to
+        MAX_DIM, a choice among words, ...), so that `report` refuses what `import` could not write; as the
+        types the op takes (pairs as tuples)."""
+        from costcalc.spec.model import Value
+        from costcalc.spec.values import typed
+
+        definition = OPS[op]
+        loc = self.loc(node) if node is not None else Loc(self.path)
+        where = node.where if node is not None else "the output"
+        checked = {}
+        for key, value in args.items():
+            arg = definition.args.get(key)
+            if arg is None or value is None:
+                checked[key] = value
+                continue
+            raw = [v.item() if isinstance(v, np.generic) else v for v in value] if isinstance(value, (tuple, list)) \
+                else (value.item() if isinstance(value, np.generic) else value)
+            result = typed(Value(raw, loc), arg.kind, _no_variables, f"{where}: '{key}'", arg.choices)
+            checked[key] = tuple(result) if isinstance(result, list) and arg.kind != "ints" else result
+        return checked
 
     def emit1(self, node, op, args, inputs, name=None, note=None) -> None:
         self.set(node, 0, self.emit(node, name, op, args, inputs, note=note)[0])
@@ -395,3 +416,7 @@ class Importer:
             self.fold(node)
         self.done.add(i)
         return self.tensors.get(name)
+
+
+def _no_variables(name: str):
+    raise KeyError(name)  # an imported layer's arguments are numbers and words, never a spec variable

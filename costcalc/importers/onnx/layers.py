@@ -27,6 +27,12 @@ def conv_inputs(imp, node, what: str = "convolutions") -> tuple:
     if len(x.shape) != 4 or len(w.shape) != 4:
         imp.fail(node, f"costcalc costs 2-D {what} (N x C x H x W input), not input {fmt(x.shape)} "
                         f"with weights {fmt(w.shape)}")
+    if 0 in w.shape:
+        imp.fail(node, f"weights of shape {fmt(w.shape)} hold no values")
+    declared = node.attrs.get("kernel_shape")
+    if declared is not None and tuple(declared) != tuple(w.shape[2:]):
+        imp.fail(node, f"kernel_shape {list(declared)} contradicts its weights of shape {fmt(w.shape)} (kernel "
+                        f"{fmt(w.shape[2:])})")
     return x, w, b
 
 
@@ -35,7 +41,7 @@ def conv(imp, node) -> None:
     groups = node.attrs.get("group", 1)
     if w.shape[1] * groups != x.shape[1]:
         imp.fail(node, f"weights {fmt(w.shape)} with group={groups} do not fit an input of {x.shape[1]} channels")
-    k = tuple(node.attrs.get("kernel_shape", w.shape[2:]))
+    k = tuple(w.shape[2:])
     stride = tuple(node.attrs.get("strides", (1, 1)))
     dilation = tuple(node.attrs.get("dilations", (1, 1)))
     x, extra, note = unpad(imp, node, x)
@@ -187,9 +193,13 @@ def batchnorm(imp, node) -> None:
     if any(node.proto.output[1:]):
         imp.fail(node, "training-mode batchnorm (running statistics as outputs) is not costed; export in eval mode")
     x = imp.get(node, 0)
-    for k in range(1, 5):
-        if isinstance(imp.get(node, k), Data):
+    for k, what in enumerate(("scale", "shift", "mean", "variance"), 1):
+        t = imp.get(node, k)
+        if isinstance(t, Data):
             imp.fail(node, "its scale, shift and statistics must be constants")
+        if t is None or prod(t.shape) != x.shape[1]:
+            imp.fail(node, f"its {what} has shape {fmt(t.shape) if t else 'none'}: a batchnorm of {x.shape[1]} "
+                            "channels has one value per channel")
     imp.emit1(node, "bn", {}, [x])
 
 

@@ -75,7 +75,7 @@ def conv_transpose(imp, node) -> None:
     if len(pads) != 4 or pads[:2] != pads[2:]:
         imp.fail(node, f"pads {pads}: costcalc costs a transposed convolution with the same padding on both sides")
     out = w.shape[1] * groups
-    args = {"out": out, "k": tuple(node.attrs.get("kernel_shape", w.shape[2:])),
+    args = {"out": out, "k": tuple(w.shape[2:]),
             "stride": tuple(node.attrs.get("strides", (1, 1))), "pad": tuple(pads[:2]),
             "output_padding": tuple(node.attrs.get("output_padding", (0, 0))),
             "dilation": tuple(node.attrs.get("dilations", (1, 1))), "groups": groups,

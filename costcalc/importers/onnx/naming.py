@@ -17,6 +17,7 @@ import re
 
 WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
+MAX_NAME_CHARS = 120  # the spec language's limit is 128: room for a `_2` ... `_250000` suffix
 YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "input"}
 
 
@@ -33,9 +34,14 @@ def node_name(name: str) -> str:
 
 
 def spec_name(text: str) -> str:
+    """A name the spec language reads: letters, digits, `_` and `-`, at most MAX_NAME_CHARS (a longer one keeps
+    its head and its tail; the written spec's comment names the ONNX node in full)."""
     name = re.sub(r"[^A-Za-z0-9_\-]+", "_", text).strip("_") or "node"
     if not re.match(r"[A-Za-z_]", name):
         name = "n" + name
+    if len(name) > MAX_NAME_CHARS:
+        half = MAX_NAME_CHARS // 2
+        name = f"{name[:half - 1]}__{name[len(name) - half + 1:]}"
     return name + "_" if name.lower() in YAML_WORDS else name
 
 

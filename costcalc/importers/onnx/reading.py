@@ -80,17 +80,45 @@ class Layer:
     open_bias: bool = False  # a MatMul's layer: a bias Add after it is its bias
 
 
+class MalformedAttribute(ValueError):
+    """A node's attribute that cannot be read (a function's reference attribute outside a function)."""
+
+
 @dataclass
 class OnnxNode:
     index: int
     proto: object
     op: str
     name: str
-    attrs: dict = field(default_factory=dict)
+    _attrs: dict | None = field(default=None, repr=False)
+
+    @property
+    def attrs(self) -> dict:
+        """The node's attributes, read on first use: a malformed one raises MalformedAttribute inside the handling
+        of the node that reads it (a dead node's are never read)."""
+        if self._attrs is None:
+            self._attrs = read_attributes(self.proto)
+        return self._attrs
 
     @property
     def where(self) -> str:
         return f"node '{self.name}' ({self.op})"
+
+
+def read_attributes(proto) -> dict:
+    from onnx import helper
+
+    attrs = {}
+    for a in proto.attribute:
+        if a.ref_attr_name:
+            raise MalformedAttribute(f"attribute '{a.name}' refers to attribute '{a.ref_attr_name}' of an enclosing "
+                                     "function, which only a function body may do")
+        try:
+            attrs[a.name] = helper.get_attribute_value(a)
+        except Exception as e:  # onnx's own complaint about an attribute it cannot read
+            raise MalformedAttribute(f"attribute '{a.name}' cannot be read ({' '.join(str(e).split())[:200]})") \
+                from None
+    return attrs
 
 
 

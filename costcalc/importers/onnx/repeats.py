@@ -45,10 +45,17 @@ def base_ref(ref: str) -> str:
 
 
 
-def unique(name: str, used: set) -> str:
-    candidate, k = name, 2
-    while candidate in used:
-        candidate, k = f"{name}_{k}", k + 1
+def unique(name: str, used: set, suffixes: dict | None = None) -> str:
+    """`name`, or `name_2`, `name_3`, ... the first not in `used` (then added to it). `suffixes` (base -> the
+    next suffix to try), kept by a caller that names many, makes naming n equal bases linear, not quadratic."""
+    candidate, k = name, (suffixes or {}).get(name, 2)
+    if candidate in used:
+        candidate = f"{name}_{k}"
+        while candidate in used:
+            k += 1
+            candidate = f"{name}_{k}"
+        if suffixes is not None:
+            suffixes[name] = k + 1
     used.add(candidate)
     return candidate
 

@@ -135,7 +135,7 @@ def write_yaml(doc: YMap) -> str:
     """The document as YAML text: one flow mapping per layer with the ONNX node it came from in a comment, nested
     lists and blocks as block mappings."""
     lines = [
-        f"# Imported by costcalc from {doc['source']}.",
+        f"# Imported by costcalc from {_printable(doc['source'])}.",
         "# Layers are named after the model's modules, as the exporter recorded them (the comment names each ONNX",
         "# node and its op type). Counts are those of the ONNX file.",
         f"name: {_scalar(doc['name'])}",
@@ -158,7 +158,7 @@ def write_yaml(doc: YMap) -> str:
 def _write_entries(lines: list, entries, indent: int) -> None:
     pad = " " * indent
     for entry, note in zip(entries, entries.notes):
-        note = " ".join(note.split())
+        note = _printable(" ".join(note.split()))
         comment = f"   # {note}" if note else ""
         if "layers" in entry:
             keys = [k for k in entry if k != "layers"]
@@ -169,6 +169,12 @@ def _write_entries(lines: list, entries, indent: int) -> None:
         else:
             body = ", ".join(f"{k}: {_scalar(_plain(v))}" for k, v in entry.items())
             lines.append(f"{pad}- {{{body}}}{comment}")
+
+
+def _printable(text: str) -> str:
+    """`text` with the characters a YAML file may not hold (control characters, U+FFFE, ...) escaped as
+    Python writes them: a comment names the ONNX node as it is, `\\x12` and all."""
+    return "".join(c if c == " " or (c.isprintable() and c not in "\ufeff") else ascii(c)[1:-1] for c in text)
 
 
 def _plain(value):
