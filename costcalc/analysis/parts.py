@@ -107,6 +107,7 @@ class Memo:
         self.layered = layered
         self.layers: dict = {}  # (op, frozen arguments, input shapes) -> (OpResult, Counts)
         self.blocks: dict = {}  # costcalc.reuse.key(...) -> {names read: {their frozen values: Part}}
+        self.entries: dict = {}  # (top-level op entry, input shapes) -> {names read: {their values: (op, OpUse)}}
         self.size = 0
 
     def grown(self) -> None:
@@ -114,6 +115,7 @@ class Memo:
         if self.size > MAX_PARTS:
             self.layers.clear()
             self.blocks.clear()
+            self.entries.clear()
             self.size = 0
 
 
@@ -194,6 +196,31 @@ class _PartsWalker(_Walker):
         out = super().block(entry, name, path, kinds, current, r, scope)
         if self.last is not None and self.reads_of_i == reads_of_i:
             self.repeated[key] = (self.last, scope.env)  # the scope held, so that no other takes its id
+        return out
+
+    def op_entry(self, entry, name, inputs, scope, repeat):
+        """An op entry of the top level (whose scope is the spec's variables alone) is remembered like a block:
+        under its input shapes and the values of the variables its expressions read."""
+        if scope.env is not self.globals or entry.repeat is not None or entry.op_expr:
+            return super().op_entry(entry, name, inputs, scope, repeat)
+        key = (id(entry), tuple([self.tensors[t] for t in inputs]))
+        choices = self.memo.entries.get(key)
+        if choices:
+            for names, uses in choices.items():
+                known = uses.get(tuple([self.value(n) for n in names]))
+                if known is not None:
+                    return self.emit(known[0], known[1], list(inputs), entry, scope.path + (name,),
+                                     scope.kinds + (known[0],))
+        self.frames.append((0, (), 0, 0, set(), 0))
+        try:
+            out = super().op_entry(entry, name, inputs, scope, repeat)
+        finally:
+            names = self.frames.pop()[4]
+        node = self.nodes[-1]
+        order = tuple(sorted(names))
+        self.memo.entries.setdefault(key, {}).setdefault(order, {})[tuple([self.value(n) for n in order])] = (
+            node.op, reuse.OpUse(node.args, node.result, node.counts, (), entry))
+        self.memo.grown()
         return out
 
     def fits(self, part: Part) -> bool:
