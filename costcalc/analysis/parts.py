@@ -130,15 +130,19 @@ def walk(spec, overrides: dict, input_shape, batch: int, memo: Memo) -> tuple:
     walker = _PartsWalker(spec, batch, memo)
     with gc_paused():
         output = walker.run(overrides, input_shape).output
-    sums = walker.sums
-    for node in walker.nodes:
+    return Counts(*_summed(walker.sums, walker.nodes)), walker, output
+
+
+def _summed(sums: list, nodes) -> list:
+    """`sums` (flops, elementwise_flops, params, memory_access, activations) with the Counts of `nodes` added."""
+    for node in nodes:
         counts = node.counts
         sums[0] += counts.flops
         sums[1] += counts.elementwise_flops
         sums[2] += counts.params
         sums[3] += counts.memory_access
         sums[4] += counts.activations
-    return Counts(*sums), walker, output
+    return sums
 
 
 class _PartsWalker(_Walker):
@@ -258,14 +262,7 @@ class _PartsWalker(_Walker):
 
     def remember(self, key: tuple, first: tuple, path: tuple, kinds: tuple, current: int, out) -> None:
         start, sums, elsewhere, steps, names, first_item = self.frames.pop()
-        walked = [now - then for now, then in zip(self.sums, sums)]
-        for node in self.nodes[start:]:
-            counts = node.counts
-            walked[0] += counts.flops
-            walked[1] += counts.elementwise_flops
-            walked[2] += counts.params
-            walked[3] += counts.memory_access
-            walked[4] += counts.activations
+        walked = _summed([now - then for now, then in zip(self.sums, sums)], self.nodes[start:])
         split = isinstance(out, tuple)
         outputs = tuple(None if t == current else self.tensors[t] for t in (out if split else (out,)))
         nodes = len(self.nodes) - start + self.nodes_elsewhere - elsewhere
