@@ -242,3 +242,16 @@ def test_evaluate_many_yields_each_result_as_its_setting_comes():
     assert all(r.totals == fresh(SPECS / "mobilenet_v2.yaml", dict(r.values)) for r in rest[:3])
     timed = list(model.evaluate_many([{"width": 0.5}], device=PROFILE))
     assert (timed[0].totals, timed[0].latency_s) == fresh_timed(SPECS / "mobilenet_v2.yaml", {"width": 0.5})
+
+
+def test_every_shipped_spec_from_parts_equals_its_report():
+    """Totals and estimate from parts, first walked then taken, for every spec of the zoo (parallel repeats, blocks
+    of several inputs, dense concatenations, pre-activation units among them)."""
+    from costcalc.latency import load
+
+    profile = load(str(PROFILE))
+    for path in sorted(SPECS.rglob("*.yaml")):
+        model = costcalc.load(path)
+        report = costcalc.analyze(model, device=profile)
+        assert model.totals() == report.totals, path
+        assert model.timed(profile) == model.timed(profile) == (report.totals, report.latency_s), path

@@ -15,7 +15,8 @@ replay of costcalc.analysis.totals needs the same variables). Most of what a wal
   Another call with the same key and the same values of those variables, at any depth and in any point, takes
   the part instead of walking: its totals are added and its output's shape appended. A part inside a part is
   taken the same way, so a point that changes the depth of one stage walks that stage's entries and takes every
-  unit it has seen before.
+  unit it has seen before. A repetition after the first whose arguments do not read `i` takes the part of the
+  one before without evaluating them; an op entry of the top level is remembered like a block.
 
 The totals of a point are then those of the layers it walked plus those of the parts it took: the same Counts as
 summing the nodes of a fresh `build`, which the tests check on random points. A block whose walk fails leaves no
@@ -190,7 +191,7 @@ class _PartsWalker(_Walker):
         """A repetition after the first of a repeated block evaluates the same argument text in the same scope: on
         the same input shape, and unless the arguments read `i`, it takes the part of the repetition before
         without evaluating them."""
-        if not r:
+        if not r or not isinstance(current, int):  # the first, or a block of several inputs
             return super().block(entry, name, path, kinds, current, r, scope)
         key = (id(entry), id(scope.env), self.tensors[current])
         known = self.repeated.get(key)
