@@ -43,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import torch_truth  # noqa: E402  (sets TIMM_FUSED_ATTN before anything imports timm)
 from make_onnx_fixtures import export, strip  # noqa: E402
-from onnx_model_truth import folded_params  # noqa: E402
+from onnx_model_truth import folded_params, read  # noqa: E402
 
 STYLES = ("ts13", "ts17", "ts20", "dyn13", "dyn17", "dyn20")
 
@@ -410,13 +410,9 @@ def main() -> int:
     import onnxruntime
 
     run = time.strftime("%Y-%m-%d %H:%M")
-
     os.makedirs(args.out, exist_ok=True)
     expected_path = os.path.join(args.out, "expected.json")
-    expected = {}
-    if os.path.exists(expected_path):
-        with open(expected_path) as f:
-            expected = json.load(f)
+    expected = read(expected_path)
     work = tempfile.mkdtemp(prefix="costcalc-handwritten-")
     names = args.only.split(",") if args.only else list(MODULES)
     for name in names:
