@@ -86,7 +86,7 @@ def _unary(fn):
 
 def _pool(fn, kind):
     def run(rng, args, x):
-        keys = ("k", "pad") + (("stride",) if args.get("stride") else ()) + (("dilation",) if "dilation" in args else ())
+        keys = ("k", "pad", *[key for key in ("stride", "dilation") if args.get(key)])
         window = dict(zip(keys, _window(args, x, *keys)))
         extra = {"dilation": window["dilation"]} if "dilation" in window else {}
         if x.ndim != 4:
