@@ -161,6 +161,32 @@ class Model:
         return totals(self.spec(shape), overrides(set), shape, batch, self._cache, checked=self._importer is None,
                       more=more)
 
+    def timed(self, profile, *, set=None, input=None, batch: int = 1) -> tuple:
+        """(totals, estimated seconds on `profile`, a DeviceProfile) at these settings, fast: both assembled from
+        parts met at earlier settings (costcalc.analysis.parts_latency); the same figures as `analyze(...,
+        device=...)` gives (the seconds to the last bits of a float)."""
+        from costcalc.analysis.totals import Cache, timed
+
+        shape = parse_shape(input)
+        _check_batch(batch)
+        if self._cache is None:
+            self._cache = Cache()
+        return timed(self.spec(shape), overrides(set), shape, batch, self._cache, profile,
+                     checked=self._importer is None)
+
+    def evaluate_many(self, settings, *, batch: int = 1, device=None):
+        """Evaluate each setting of `settings` (an iterable of {name: value}, "input" among the names for the
+        input shape) as it comes, and yield its result as soon as it is made: a SweepRow with `index`, `values`
+        (the setting's items), `totals` (a Counts), `latency_s` (with `device`, a profile's path or a
+        DeviceProfile) and `error` (the located message of a setting that cannot be evaluated; then totals is
+        None). Blocks and layers met at earlier settings are taken whole, so a search's candidates cost what
+        changed. The iterable may be a generator fed by the search itself."""
+        from costcalc.analysis.sweep import evaluate_settings
+
+        _check_batch(batch)
+        profile, _ = _device(device)
+        return evaluate_settings(self, settings, batch, profile)
+
 
 def _settings(set, input) -> tuple:
     """What the arguments changed, as `costcalc report` records its options: ('--set width=0.5', '--input ...')."""
@@ -229,7 +255,8 @@ def _read(name: str, doc) -> Model:
 
 def analyze(spec, *, set=None, input=None, batch: int = 1, convention: str = "paper", device=None,
             bytes_per_element: int | None = None, thresholds: dict | None = None) -> Report:
-    """FLOPs, params, memory access and guideline checks of `spec` (a path, YAML text, a dict or a Model).
+    """FLOPs, params, memory access and guideline checks of `spec` (a path, YAML text, a dict, a Model, or a
+    torch.nn.Module with its `input` shape: exported with your own torch to ONNX in a temporary file, then read).
 
     set: variable overrides, {"width": 0.5} (values: numbers, lists, or expression text such as "1 / 2");
     input: the per-sample input shape, "3x160x160" or (3, 160, 160); batch: N; convention: what FLOPs counts
@@ -237,6 +264,16 @@ def analyze(spec, *, set=None, input=None, batch: int = 1, convention: str = "pa
     thresholds: guideline thresholds, {"G1.max_ratio": 3}; device: a device profile (its path, or a DeviceProfile
     from costcalc.latency.load) that adds the estimated latency: `report.latency_s`, seconds for the batch.
     """
+    from costcalc.importers.torch_module import exported, is_module
+
+    if is_module(spec):  # a torch.nn.Module: exported with the caller's torch into a temporary file, then read
+        path = exported(spec, parse_shape(input), batch)
+        try:
+            report = load(path).analyze(batch=batch, convention=convention, device=device,
+                                        bytes_per_element=bytes_per_element, thresholds=thresholds)
+        finally:
+            os.remove(path)
+        return replace(report, model=f"{type(spec).__name__} (torch module)")
     return load(spec).analyze(set=set, input=input, batch=batch, convention=convention, device=device,
                               bytes_per_element=bytes_per_element, thresholds=thresholds)
 
