@@ -198,3 +198,11 @@ def test_paper_counts_products_of_activations_and_full_everything(write_spec):
     assert full == [n.counts.flops + n.counts.elementwise_flops for n in graph.nodes]
     qkv, scores, out = 49 * 32 * 96, 2 * 49 * 49 * 16, 2 * 49 * 16 * 49  # two heads of 16
     assert sum(paper) == 2 * (qkv + scores + out)
+
+
+def test_a_constant_tensor_operand_counts_like_a_learned_one_for_the_tools():
+    """torch.mul(x, mask) with a constant mask C x 1 x 1 (`const`): the same call as with a parameter."""
+    const = Site("mul", (X,), (X,), {"const": (8, 1, 1), "call": "functional"}, 2)
+    param = Site("mul", (X,), (X,), {"param": (8, 1, 1), "call": "functional"}, 2)
+    for tool in ("ptflops", "deepspeed", "calflops"):
+        assert count(CONVENTIONS[tool], const) == count(CONVENTIONS[tool], param) > 0, tool

@@ -261,7 +261,7 @@ class _Planner:
             return ins[0] or self.graph.tensors[node.inputs[0]][0] % self.block == 0
         if node.op in ("add", "mul"):  # of tensors of one shape; a learned or constant operand reads plain
             shapes = {self.graph.tensors[t] for t in node.inputs}
-            constant = node.args.get("param") is not None or node.args.get("value") is not None
+            constant = any(node.args.get(key) is not None for key in ("param", "value", "const"))
             return all(ins) and len(shapes) == 1 and not constant
         return bool(ins) and ins[0]
 
