@@ -95,6 +95,9 @@ def test_a_click_shows_the_details_and_selects_the_row(run, tmp_path, browser):
     assert flops == 218_365_952 and ["FLOPs", "218.37M"] in shown and ["FLOPs %", f"{flops / 4_089_184_256:.1%}"] in shown
     selected = driver.find_element("css selector", "#table tr.selected")
     assert selected.find_element("tag name", "td").text == "layer3.1"
+    totals = [[c.text for c in r.find_elements("css selector", "th, td")]
+              for r in driver.find_elements("css selector", "#totals tr")]
+    assert ["selected", "layer3.1"] in totals and ["FLOPs %", f"{flops / 4_089_184_256:.1%}"] in totals
     # a double click opens the block: its 10 layers replace it
     from selenium.webdriver.common.action_chains import ActionChains
 

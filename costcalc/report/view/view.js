@@ -206,6 +206,7 @@
     if (el) el.classList.add("selected");
     var row = document.querySelector('#table tr[data-id="' + i + '"]');
     if (row) row.classList.add("selected");
+    totals();
     var n = nodes[i];
     var html = "<h2>" + esc(n.name) + "</h2>" + pairs(details(n));
     var found = [];
@@ -251,6 +252,13 @@
 
   function totals() {
     var lines = doc.totals_text.concat(first.compare ? first.compare.totals : []);
+    var n = state.selected !== null ? nodes[state.selected] : null;
+    if (n && n.record !== undefined) {  // the selection's share of the totals: its cells of the report's table
+      var cells = doc.records[n.record].cells;
+      lines = lines.concat([["selected", n.name]], doc.columns.slice(3).map(function (title, k) {
+        return [title, cells[k + 2]];
+      }).filter(function (p) { return /%|FLOPs|MAC|Params|Latency/.test(p[0]); }));
+    }
     document.getElementById("totals").innerHTML = "<h2>Totals" + (first.compare ? " of " + (state.side ? "B" : "A") : "") +
       "</h2>" + pairs(lines);
     document.getElementById("title").textContent = doc.header;
