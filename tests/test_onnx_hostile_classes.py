@@ -226,3 +226,69 @@ def test_measure_failures_are_one_located_line(capfd, name, options, fragment):
     assert code == 2
     one_error(path, lines, fragment)
     assert capfd.readouterr().err == ""
+
+
+# ---- opsets and 0/1 attributes -----------------------------------------------------------------------------------
+
+def relu_model(tmp_path, opsets, node=None) -> str:
+    node = node or helper.make_node("Relu", ["x"], ["y"], name="relu")
+    inits = []
+    if node.op_type == "Gemm":
+        inits.append(helper.make_tensor("w", TensorProto.FLOAT, [4, 3], [0.0] * 12))
+    dims = [1, 3] if node.op_type == "Gemm" else [1, 3, 4, 4]
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    del model.opset_import[:]
+    for domain, version in opsets:
+        model.opset_import.add(domain=domain, version=version)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    return str(path)
+
+
+@pytest.mark.parametrize("version", [0, -1, 99, 2**40])
+def test_an_opset_onnx_does_not_define_is_refused(tmp_path, version):
+    path = relu_model(tmp_path, [("", version)])
+    code, lines = check_promises(path, "--format", "json")
+    assert code == 2
+    one_error(path, lines, f"opset {version} of the ONNX domain does not exist: ONNX defines opsets 1 to ")
+
+
+def test_a_model_without_an_onnx_opset_is_refused(tmp_path):
+    path = relu_model(tmp_path, [("com.example", 1)])
+    code, lines = check_promises(path, "--format", "json")
+    assert code == 2
+    one_error(path, lines, "imports no opset of the ONNX domain")
+
+
+def test_valid_opsets_are_read(tmp_path):
+    for version in (7, 13, 17):
+        assert check_promises(relu_model(tmp_path, [("", version)]), "--format", "json")[0] == 0
+
+
+@pytest.mark.parametrize("node, fragment", [
+    (helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=2**40), "transB=1099511627776: ONNX's transB is 0"),
+    (helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transA=-1), "transA=-1"),
+    (helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2], ceil_mode=2), "ceil_mode=2"),
+])
+def test_a_flag_other_than_0_or_1_is_refused_not_read_as_true(tmp_path, node, fragment):
+    """onnxruntime reads a transB of 2**40 as false; costcalc read it as true: now it says the file is wrong."""
+    path = relu_model(tmp_path, [("", 17)], node)
+    code, lines = check_promises(path, "--format", "json")
+    assert code == 2
+    one_error(path, lines, fragment)
+
+
+def test_gemm_transb_0_and_1_are_read(tmp_path):
+    import json
+
+    for flag, w_shape in ((0, [3, 4]), (1, [4, 3])):
+        node = helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=flag)
+        path = relu_model(tmp_path, [("", 17)], node)
+        model = onnx.load(path)
+        model.graph.initializer[0].CopyFrom(helper.make_tensor("w", TensorProto.FLOAT, w_shape, [0.0] * 12))
+        onnx.save(model, path)
+        code, out, lines = run("report", path, "--format", "json")
+        assert code == 0, lines
+        assert json.loads(out)["totals"]["flops"] == 12  # 3 features x 4 outputs

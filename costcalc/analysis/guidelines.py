@@ -160,7 +160,8 @@ def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
     measured: dict = {}  # (id(args), id(counts), input shape) -> the figures: a replayed block's layers share them
     for node in graph.nodes:
         a = node.args
-        if node.op != "conv" or tuple(a["k"]) != (1, 1) or tuple(a["stride"]) != (1, 1) or tuple(a["pad"]) != (0, 0):
+        if node.op != "conv" or tuple(a["k"]) != (1, 1) or tuple(a["stride"]) != (1, 1) or tuple(a["pad"]) != (0, 0) \
+                or tuple(a.get("pad_end") or (0, 0)) != (0, 0):
             continue
         key = (id(a), id(node.counts), graph.tensors[node.inputs[0]])
         figures = measured.get(key)

@@ -33,14 +33,17 @@ from costcalc.ops.shape import (BILINEAR_FLOPS, add, channel_slice, concat, flat
 
 PAPER_SUMMARY = "FLOPs = conv + fc multiply-adds, bias not counted"  # the headline convention, in one line
 
-_WINDOW = {"k": Arg("pair"), "stride": Arg("pair", None), "pad": Arg("pad", (0, 0)), "ceil_mode": Arg("bool", False)}
+_PAD_END = Arg("pad", None, "padding below and right when it differs from `pad` (ONNX's asymmetric pads)")
+_WINDOW = {"k": Arg("pair"), "stride": Arg("pair", None), "pad": Arg("pad", (0, 0)), "pad_end": _PAD_END,
+           "ceil_mode": Arg("bool", False)}
 _CONV = {"out": Arg("int"), "k": Arg("pair"), "stride": Arg("pair", (1, 1)), "pad": Arg("pad", (0, 0)),
          "dilation": Arg("pair", (1, 1)), "groups": Arg("int", 1), "bias": Arg("bool", False)}
 _AFFINE = Arg("bool", True, "learnable gamma and beta, C each")
 
 OPS: dict[str, OpDef] = {
-    "conv": OpDef(conv, {**_CONV, "linear": Arg("bool", None, "the framework computes this 1x1 conv as an "
-                                                 "nn.Linear over the channels (ConvNeXt's pointwise layers)")},
+    "conv": OpDef(conv, {**_CONV, "pad_end": _PAD_END,
+                         "linear": Arg("bool", None, "the framework computes this 1x1 conv as an "
+                                                     "nn.Linear over the channels (ConvNeXt's pointwise layers)")},
                   doc="2-D convolution; depthwise when groups equals the input channels"),
     "conv_transpose": OpDef(conv_transpose, {**_CONV, "output_padding": Arg("pad", (0, 0))},
                             doc="2-D transposed convolution (torch's ConvTranspose2d)"),

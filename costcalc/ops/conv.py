@@ -14,17 +14,21 @@ def _groups(c: int, out: int, groups: int) -> None:
         raise OpError(f"groups={groups} does not divide out={out}", "groups")
 
 
-def conv(x, out, k, stride=(1, 1), pad=(0, 0), dilation=(1, 1), groups=1, bias=False, linear=False) -> OpResult:
+def conv(x, out, k, stride=(1, 1), pad=(0, 0), dilation=(1, 1), groups=1, bias=False, linear=False,
+         pad_end=None) -> OpResult:
     """`linear`: the framework computes this conv as an nn.Linear over the channels at each position (ConvNeXt's
     pointwise layers on the channels-last tensor); it changes no count, only what the tool conventions that tell
-    F.linear from F.conv2d see, so it must be a 1x1 conv, stride 1, no padding, one group."""
+    F.linear from F.conv2d see, so it must be a 1x1 conv, stride 1, no padding, one group. `pad_end` (default:
+    `pad`): the padding below and right, when it differs (ONNX's asymmetric pads, TensorFlow's SAME)."""
     c, h, w = feature_map(x, "conv")
-    if linear and (tuple(k) != (1, 1) or tuple(stride) != (1, 1) or tuple(pad) != (0, 0) or groups != 1):
+    end = pad if pad_end is None else pad_end
+    if linear and (tuple(k) != (1, 1) or tuple(stride) != (1, 1) or tuple(pad) != (0, 0) or tuple(end) != (0, 0)
+                   or groups != 1):
         raise OpError("a conv that is an nn.Linear ('linear: true') is a 1x1 conv with stride 1, no padding and "
                       "one group", "linear")
     _groups(c, out, groups)
-    ho = window_out(h, k[0], stride[0], pad[0], dilation[0], False, "height")
-    wo = window_out(w, k[1], stride[1], pad[1], dilation[1], False, "width")
+    ho = window_out(h, k[0], stride[0], pad[0], dilation[0], False, "height", end[0])
+    wo = window_out(w, k[1], stride[1], pad[1], dilation[1], False, "width", end[1])
     weights = k[0] * k[1] * (c // groups) * out
     outputs = ho * wo * out
     return OpResult(

@@ -48,7 +48,8 @@ def _conv(rng, args, x):
     c_group = x.shape[1] // groups
     weight = _random(rng, (out, c_group, k_h, k_w), c_group * k_h * k_w)
     bias = _random(rng, (out,), 1) if args["bias"] else None
-    y = F.conv2d(x, weight, bias, stride=args["stride"], padding=args["pad"], dilation=args["dilation"], groups=groups)
+    y = F.conv2d(x, weight, bias, stride=args["stride"], padding=args["pad"], dilation=args["dilation"], groups=groups,
+                 padding_end=args.get("pad_end"))
     return (y,), (weight, bias)
 
 
@@ -74,7 +75,8 @@ def _unary(fn):
 def _pool(fn):
     def run(rng, args, x):
         extra = {"dilation": args["dilation"]} if "dilation" in args else {}
-        y = fn(x, args["k"], args.get("stride"), args["pad"], ceil_mode=args["ceil_mode"], **extra)
+        y = fn(x, args["k"], args.get("stride"), args["pad"], ceil_mode=args["ceil_mode"],
+               padding_end=args.get("pad_end"), **extra)
         return (y,), ()
 
     return run

@@ -11,8 +11,9 @@ BATCHNORM_EPSILON = 1e-5  # torch's default, and the numpy reference's
 LEAKY_RELU_SLOPE = 0.01  # torch's default negative_slope, the one the spec language's leaky_relu has
 
 
-def pads(pad) -> list:
-    return [pad[0], pad[1], pad[0], pad[1]]
+def pads(pad, pad_end=None) -> list:
+    end = pad if pad_end is None else pad_end
+    return [pad[0], pad[1], end[0], end[1]]
 
 
 def conv(b: Builder, node, x, y):
@@ -23,8 +24,8 @@ def conv(b: Builder, node, x, y):
     inputs = [x[0], b.param(node, "weight", (a["out"], c_group, k_h, k_w), "weight", c_group * k_h * k_w)]
     if a["bias"]:
         inputs.append(b.param(node, "bias", (a["out"],), "bias"))
-    b.add("Conv", inputs, y, node.name, kernel_shape=[k_h, k_w], strides=list(a["stride"]), pads=pads(a["pad"]),
-          dilations=list(a["dilation"]), group=a["groups"])
+    b.add("Conv", inputs, y, node.name, kernel_shape=[k_h, k_w], strides=list(a["stride"]),
+          pads=pads(a["pad"], a.get("pad_end")), dilations=list(a["dilation"]), group=a["groups"])
 
 
 def fc(b: Builder, node, x, y):
@@ -82,7 +83,7 @@ def scale(b: Builder, node, x, y):
 def pool(op_type: str):
     def build(b: Builder, node, x, y):
         a = node.args
-        attrs = {"kernel_shape": list(a["k"]), "strides": list(a.get("stride") or a["k"]), "pads": pads(a["pad"]),
+        attrs = {"kernel_shape": list(a["k"]), "strides": list(a.get("stride") or a["k"]), "pads": pads(a["pad"], a.get("pad_end")),
                  "ceil_mode": int(a["ceil_mode"])}
         if op_type == "MaxPool":
             attrs["dilations"] = list(a["dilation"])
