@@ -359,6 +359,7 @@ from costcalc.commands.plot import plot  # noqa: E402
 from costcalc.commands.schema import schema  # noqa: E402
 from costcalc.commands.zoo import zoo  # noqa: E402
 from costcalc.commands.sweep import sweep  # noqa: E402
+from costcalc.commands.view import view  # noqa: E402
 
 main.add_command(compare)
 main.add_command(check)
@@ -369,3 +370,4 @@ main.add_command(schema)
 main.add_command(sweep)
 main.add_command(plot)
 main.add_command(calibrate)
+main.add_command(view)

@@ -90,3 +90,41 @@ def _key(name: str, depth: int | None) -> str:
     if depth is None or name.startswith("["):
         return name
     return ".".join(name.split(".")[:depth])
+
+
+def read_measured(path: str):
+    """The layer times of `costcalc measure --format json` output in `path`, as costcalc.analysis.view's
+    MeasuredTimes; a file that is not such a document is a located SpecError."""
+    import json
+
+    from costcalc.analysis.view import MeasuredTimes
+    from costcalc.errors import Loc, SpecError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise SpecError(f"cannot read: {e.strerror or e}", Loc(path)) from None
+    except json.JSONDecodeError as e:
+        raise SpecError(f"not JSON: {e.msg}", Loc(path, e.lineno, e.colno)) from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SpecError(f"not JSON: {e}", Loc(path)) from None
+    layers = doc.get("layers") if isinstance(doc, dict) else None
+    totals = doc.get("totals") if isinstance(doc, dict) else None
+    if not isinstance(layers, list) or not isinstance(totals, dict) or not _seconds(totals.get("latency_s")):
+        raise SpecError("not the output of `costcalc measure --format json` (no \"totals\" with \"latency_s\" and "
+                        "no \"layers\")", Loc(path))
+    times = {}
+    for k, layer in enumerate(layers):
+        if not (isinstance(layer, dict) and isinstance(layer.get("name"), str) and _seconds(layer.get("latency_s"))):
+            raise SpecError(f"layers[{k}]: a layer needs a \"name\" and its \"latency_s\" in seconds", Loc(path))
+        if not layer["name"].startswith("["):  # the runtime's own kernels ("[other]"): no layer of the spec
+            fused = layer.get("fused_into")
+            times[layer["name"]] = (float(layer["latency_s"]), fused if isinstance(fused, str) else None)
+    threads = doc.get("threads")
+    return MeasuredTimes(path, str(doc.get("runtime", "")), threads if isinstance(threads, int) else 0,
+                         float(totals["latency_s"]), times)
+
+
+def _seconds(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0

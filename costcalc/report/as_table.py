@@ -181,6 +181,11 @@ def _figures(finding, h) -> str:
     return f"{f['op']}  MAC {h(f['memory_access'])}  {f['share']:.1%} of all MAC"
 
 
+def evidence_text(finding, exact: bool = False) -> str:
+    """A violation's figures as the panel writes them (for `costcalc view`'s details)."""
+    return _figures(finding, lambda n: human(n, exact))
+
+
 def panel(guidelines, options, worst: int = WORST, costs: dict | None = None) -> str:
     """The guideline panel: per guideline pass or its violations, and the worst offenders with their evidence;
     with `costs` ((guideline, where) -> estimated seconds), what each costs in time."""
