@@ -537,6 +537,8 @@ def check_case(path: str, commands: tuple = ("report", "import"), workdir: str |
             spec = os.path.join(workdir or os.path.dirname(path), os.path.basename(path) + ".yaml")
             outcome = run_command(["import", path, "-o", spec])
             broken = _check_exit(path, outcome)
+            if "report" in results and outcome["code"] != results["report"][0]:
+                broken.append(f"import exits {outcome['code']} where report exits {results['report'][0]}")
             if outcome["code"] == 0 and not broken:
                 loaded = run_command(["report", spec, "--format", "json"])
                 problems = check_report(spec, loaded)

@@ -83,7 +83,7 @@ class Importer:
                 self.node(node)
             except MalformedAttribute as e:
                 self.fail(node, f"malformed {node.op} node: {e}")
-            except (ArithmeticError, AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
+            except (ArithmeticError, AttributeError, IndexError, KeyError, StopIteration, TypeError, ValueError) as e:
                 # a malformed node (a missing attribute or input, a constant of the wrong shape, a zero divisor):
                 # one located line naming it, never a traceback
                 self.fail(node, f"malformed {node.op} node: {type(e).__name__}: {e}")
