@@ -339,6 +339,12 @@ def import_model(model, output, input_shape):
         text = module.to_yaml(model, _parse_input(input_shape))
     except CostcalcError as e:
         _fail(e)
+    write_output(text, output)
+
+
+def write_output(text: str, output: str | None) -> None:
+    """`text` to stdout (`output` None) or to the file `output`; one located line and exit 2 when it cannot be
+    written."""
     if output is None:
         click.echo(text, nl=False)
         return

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from costcalc import reuse
 from costcalc.errors import Loc, SpecError, did_you_mean
 from costcalc.ops import ALIASES, OPS, Counts, OpError, OpResult, account
+from costcalc.ops.tensor import MAX_RANK
 from costcalc.spec.inputs import bind_input, bound_read, check_bound_input, named_inputs, unread_inputs
 from costcalc.spec.model import Entry, Spec, Value, auto_name, name_clash
 from costcalc.spec.static_check import check  # noqa: F401 - costcalc.graph.check for callers
@@ -143,8 +144,9 @@ class _Walker:
 
     def input_shape(self, value: Value, what: str) -> tuple:
         raw = value.raw
-        if not isinstance(raw, list) or len(raw) not in (1, 3):
-            raise SpecError(f"'{what}' is [C, H, W] (or [F] for a flat input)", value.loc)
+        if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_RANK:
+            raise SpecError(f"'{what}' is [C, H, W] (or [F] for a flat input; any shape of 1 to {MAX_RANK} sizes "
+                            "per sample: C x L, L x C tokens, C x D x H x W)", value.loc)
         locs = getattr(raw, "item_locs", [value.loc] * len(raw))
         return tuple(integer(Value(r, loc), vars_lookup(self.globals), what, 1) for r, loc in zip(raw, locs))
 

@@ -1,9 +1,11 @@
 """The values that change what a spec describes, as the command line and the Python API give them: variable
-overrides (`width=0.5`) and an input shape (`3x160x160`, or one number for a flat input). OptionError on a bad one."""
+overrides (`width=0.5`) and an input shape (`3x160x160`, one number for a flat input, any shape of up to 8 sizes).
+OptionError on a bad one."""
 
 from __future__ import annotations
 
 from costcalc.errors import OptionError
+from costcalc.ops.tensor import MAX_RANK
 
 
 def parse_shape(value) -> tuple | None:
@@ -25,8 +27,9 @@ def parse_shape(value) -> tuple | None:
             dims = ()
         if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
             dims = ()
-    if len(dims) not in (1, 3) or any(d < 1 for d in dims):
-        raise OptionError(f"'{value}': write CxHxW (3x160x160), or one number for F")
+    if not 1 <= len(dims) <= MAX_RANK or any(d < 1 for d in dims):
+        raise OptionError(f"'{value}': write CxHxW (3x160x160), one number for F, or any shape of 1 to {MAX_RANK} "
+                          "sizes per sample (64x196)")
     return dims
 
 

@@ -230,16 +230,116 @@ def probes():
            Site("select", (X,), ((6, H, W),), {"out": 6}), None)
 
 
+class Reshaped(nn.Module):
+    """`inner` on the input viewed as `shape` per sample (a view: no tool counts it), for 1-D and 3-D probes."""
+
+    def __init__(self, shape, inner):
+        super().__init__()
+        self.shape, self.inner = shape, inner
+
+    def forward(self, x):
+        return self.inner(x.reshape(x.shape[0], *self.shape))
+
+
+class WithParam(nn.Module):
+    """fn(x, p) with a learned p of shape `shape`."""
+
+    def __init__(self, shape, fn):
+        super().__init__()
+        self.p = nn.Parameter(torch.ones(shape))
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x, self.p)
+
+
+def tensor_probes():
+    """The generic tensor layer's ops, on the same 8x10x10 input (views are free under every tool)."""
+    fn = "functional"
+    yield ("matmul (x @ x)", Lambda(lambda x: x @ x), Site("matmul", (X, X), (X,), {}), None)
+    yield ("matmul functional (torch.matmul)", Lambda(lambda x: torch.matmul(x, x)),
+           Site("matmul", (X, X), (X,), {"call": fn}), None)
+    yield ("einsum bchw,bcwv->bchv", Lambda(lambda x: torch.einsum("bchw,bcwv->bchv", x, x)),
+           Site("einsum", (X, X), (X,), {"equation": "bchw,bcwv->bchv"}), None)
+    flat = (C, H * W)
+    yield ("einsum bct,bcp->btp (tokens)", Reshaped(flat, Lambda(lambda y: torch.einsum("bct,bcp->btp", y, y))),
+           Site("einsum", (flat, flat), ((H * W, H * W),), {"equation": "bct,bcp->btp"}), None)
+    yield ("einsum bchw->bcwh (one operand)", Lambda(lambda x: torch.einsum("bchw->bcwh", x)),
+           Site("einsum", (X,), (X,), {"equation": "bchw->bcwh"}), None)
+    yield ("add value (x + 3)", Lambda(lambda x: x + 3), Site("add", (X,), (X,), {"value": 3.0}), None)
+    yield ("add value functional (torch.add(x, 3))", Lambda(lambda x: torch.add(x, 3)),
+           Site("add", (X,), (X,), {"value": 3.0, "call": fn}), None)
+    yield ("mul param (p * x, p C x 1 x 1)", WithParam((C, 1, 1), lambda x, p: p * x),
+           Site("mul", (X,), (X,), {"param": (C, 1, 1)}), None)
+    yield ("mul param functional (torch.mul(x, p))", WithParam((C, 1, 1), lambda x, p: torch.mul(x, p)),
+           Site("mul", (X,), (X,), {"param": (C, 1, 1), "call": fn}), None)
+    yield ("sub value (x - 1)", Lambda(lambda x: x - 1), Site("sub", (X,), (X,), {"value": 1.0}), None)
+    yield ("exp (torch.exp)", Lambda(lambda x: torch.exp(x)), Site("exp", (X,), (X,), {}), None)
+    yield ("elu (nn.ELU)", nn.ELU(), Site("elu", (X,), (X,), {}), None)
+    yield ("elu functional (F.elu)", Lambda(lambda x: F.elu(x)), Site("elu", (X,), (X,), {"call": fn}), None)
+    yield ("softmax over the last axis", nn.Softmax(dim=-1), Site("softmax", (X,), (X,), {"axis": -1}), None)
+    yield ("layernorm over the last axis (nn.LayerNorm(W))", nn.LayerNorm(W),
+           Site("layernorm", (X,), (X,), {"axis": -1}), None)
+    yield ("fc over the last axis (nn.Linear(W, 16))", nn.Linear(W, 16),
+           Site("fc", (X,), ((C, H, 16),), {"out": 16, "bias": True}), None)
+    yield ("reduce_sum over H, W (x.sum)", Lambda(lambda x: x.sum((2, 3), keepdim=True)),
+           Site("reduce_sum", (X,), ((C, 1, 1),), {"axes": (2, 3), "keepdims": True}), None)
+    yield ("reduce_mean over W (x.mean(-1))", Lambda(lambda x: x.mean(-1)),
+           Site("reduce_mean", (X,), ((C, H),), {"axes": (-1,), "keepdims": False}), None)
+    yield ("permute (x.permute(0, 2, 3, 1))", Lambda(lambda x: x.permute(0, 2, 3, 1).contiguous()),
+           Site("permute", (X,), ((H, W, C),), {"perm": (0, 2, 3, 1)}), None)
+    yield ("reshape (x.reshape)", Lambda(lambda x: x.reshape(1, C, H * W)),
+           Site("reshape", (X,), (flat,), {"shape": flat}), None)
+    yield ("tile (x.repeat(1, 1, 2, 1))", Lambda(lambda x: x.repeat(1, 1, 2, 1)),
+           Site("tile", (X,), ((C, 2 * H, W),), {"repeats": (1, 2, 1)}), None)
+    for op, f in [("div", lambda x: x / 2), ("pow", lambda x: x ** 2), ("maximum", lambda x: torch.clamp_min(x, 0.1)),
+                  ("minimum", lambda x: torch.minimum(x, torch.tensor(5.0))), ("compare", lambda x: (x < 0.5).float())]:
+        yield (f"{op} with a constant", Lambda(f), Site(op, (X,), (X,), {"value": 2.0}), None)
+    yield ("where (torch.where(x > 0, x, 0.0))", Lambda(lambda x: torch.where(x > 0, x, 0.0)),
+           Site("where", (X,), (X,), {}), None)
+    for op, f in [("log", torch.log), ("sqrt", torch.sqrt), ("reciprocal", torch.reciprocal), ("abs", torch.abs),
+                  ("neg", torch.neg), ("erf", torch.erf), ("round", torch.round), ("sin", torch.sin),
+                  ("softplus", F.softplus), ("cast", lambda x: x.to(torch.float64))]:
+        yield (f"{op}", Lambda(lambda x, f=f: f(x)), Site(op, (X,), (X,), {}), None)
+    for kind, f in [("max", lambda x: x.amax(-1)), ("min", lambda x: x.amin(-1)), ("prod", lambda x: x.prod(-1)),
+                    ("l1", lambda x: x.abs().sum(-1)), ("l2", lambda x: x.norm(dim=-1)),
+                    ("sum_square", lambda x: (x * x).sum(-1)), ("log_sum_exp", lambda x: x.logsumexp(-1)),
+                    ("log_sum", lambda x: x.sum(-1).log()), ("argmax", lambda x: x.argmax(-1).float()),
+                    ("argmin", lambda x: x.argmin(-1).float())]:
+        yield (f"reduce_{kind} over W", Lambda(f), Site(f"reduce_{kind}", (X,), ((C, H),), {"axes": (-1,)}), None)
+    yield ("expand (x[:, :, :1].expand)", Lambda(lambda x: x[:, :, :1].expand(1, C, H, W).contiguous()),
+           Site("expand", ((C, 1, W),), (X,), {"shape": X}), None)
+    yield ("gather (x[:, :, 3])", Lambda(lambda x: x[:, :, 3]), Site("gather", (X,), ((C, W),), {"axis": 2}), None)
+    yield ("depth_to_space (F.pixel_shuffle)", Lambda(lambda x: F.pixel_shuffle(x, 2)),
+           Site("depth_to_space", (X,), ((2, 20, 20),), {"blocksize": 2}), None)
+    yield ("space_to_depth (F.pixel_unshuffle)", Lambda(lambda x: F.pixel_unshuffle(x, 2)),
+           Site("space_to_depth", (X,), ((32, 5, 5),), {"blocksize": 2}), None)
+    yield ("conv1d k3 + bias", Reshaped(flat, nn.Conv1d(C, 16, 3, padding=1)),
+           Site("conv", (flat,), ((16, H * W),), {"out": 16, "k": (3,), "stride": (1,), "pad": (1,),
+                                                   "dilation": (1,), "groups": 1, "bias": True}), None)
+    vol = (C, 2, 5, W)
+    yield ("conv3d k3", Reshaped(vol, nn.Conv3d(C, 4, 3, padding=1, bias=False)),
+           Site("conv", (vol,), ((4, 2, 5, W),), {"out": 4, "k": (3, 3, 3), "stride": (1, 1, 1), "pad": (1, 1, 1),
+                                                   "dilation": (1, 1, 1), "groups": 1, "bias": False}), None)
+    yield ("maxpool1d k2", Reshaped(flat, nn.MaxPool1d(2)),
+           Site("maxpool", (flat,), ((C, H * W // 2),), {"k": (2,), "stride": None, "pad": (0,),
+                                                         "dilation": (1,), "ceil_mode": False}), None)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="resnet50,resnext50_32x4d,shufflenet_v2_x1_0")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="the tools to run (those installed)")
+    parser.add_argument("--probes", default="all", choices=("all", "tensor"),
+                        help="tensor: only the generic tensor layer's probes")
     args = parser.parse_args()
     torch.manual_seed(0)
     x = torch.randn(1, *X)
     bad = 0
     print(f"{'probe':36} {'tool':8} {'tool says':>10} {'costcalc':>10}")
-    for name, module, site, base in probes():
-        for tool in TOOLS:
+    chosen = tensor_probes() if args.probes == "tensor" else (*probes(), *tensor_probes())
+    for name, module, site, base in chosen:
+        for tool in args.tools.split(","):
             got = tool_flops(tool, module, x) - (tool_flops(tool, base, x) if base is not None else 0)
             want = count(CONVENTIONS[tool], site)
             bad += got != want
@@ -263,7 +363,7 @@ def main():
                 mean_spec = pathlib.Path("/tmp") / f"{model_name}.mean.yaml"
                 mean_spec.write_text(text.replace("op: gap", "op: mean"))
                 graph = build(read_spec(str(mean_spec)))
-            for tool in TOOLS:
+            for tool in args.tools.split(","):
                 got = tool_flops(tool, model, torch.randn(1, *graph.input_shape))
                 want = sum(recount(graph, tool))
                 bad += got != want

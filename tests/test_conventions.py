@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import SPECS
+from conftest import ROOT, SPECS
 from costcalc.analysis import analyse
 from costcalc.analysis.conventions import CONVENTIONS, ConventionError, Site, by_op, count, recount
 from costcalc.graph import build, load
@@ -137,10 +137,14 @@ layers:
 """
 
 
+TENSOR_OPS = ROOT / "tests" / "data" / "tensor_ops.yaml"  # the generic tensor layer's ops, 1-D and 3-D windows
+
+
 @pytest.fixture
 def every_op(write_spec):
     graph = load(write_spec(EVERY_OP))
-    assert {node.op for node in graph.nodes} | {n.op for n in load(write_spec(MODERN_OPS)).nodes} == set(OPS)
+    assert {node.op for node in graph.nodes} | {n.op for n in load(write_spec(MODERN_OPS)).nodes} \
+        | {n.op for n in load(TENSOR_OPS).nodes} == set(OPS)
     return graph
 
 
@@ -150,7 +154,8 @@ def modern_ops(write_spec):
 
 
 def graphs(every_op):
-    return [every_op, *(load(str(p)) for p in SPEC_FILES), load(str(SPECS / "resnet50.yaml"), batch=2)]
+    return [every_op, *(load(str(p)) for p in SPEC_FILES), load(str(SPECS / "resnet50.yaml"), batch=2),
+            load(TENSOR_OPS, batch=2)]
 
 
 def test_modern_ops_under_each_tool_by_hand(modern_ops):
@@ -358,7 +363,9 @@ def test_one_op_probe_matches_what_the_tool_printed(probe, s, printed):
 
 
 def test_probes_cover_every_op():
-    assert {s.op for _, s, _ in PROBES} == set(OPS)
+    from test_conventions_tensor import PRINTED  # the generic tensor layer's probes
+
+    assert {s.op for _, s, _ in PROBES} | {s.op for _, s, _ in PRINTED} == set(OPS)
 
 
 # ---- the command line -------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ CASES = [
      "3:31", "layer 'a': from 'b': 'b' does not come before this layer (a layer may only read earlier ones, "
              "so the graph has no cycle)"),
     ("add-shapes", "input: [3, 8, 8]\nlayers:\n  - {name: a, op: conv, out: 8, k: 3}\n  - {op: add, from: [a, input]}\n",
-     "4:5", "layer 'add_1': add of different shapes: input 0 is 8x6x6, input 1 is 3x8x8"),
+     "4:5", "layer 'add_1': add of shapes 8x6x6 and 3x8x8: they do not broadcast (each axis, from the last, equal or "
+             "1)"),
     ("concat-hw", "input: [3, 8, 8]\nlayers:\n  - {name: a, op: conv, out: 8, k: 3}\n  - {op: concat, from: [a, input]}\n",
      "4:5", "layer 'concat_1': concat along channels needs equal H and W: input 0 is 8x6x6, input 1 is 3x8x8"),
     ("split-sum", "input: [6, 8, 8]\nlayers:\n  - {op: split, sizes: [2, 3]}\n", "3:24",

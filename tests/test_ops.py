@@ -108,8 +108,8 @@ def test_fc_and_batchnorm_and_gap():
     for op in ("gap", "mean"):  # mean: x.mean([2, 3]), torchvision ShuffleNetV2's pool; the same cost
         gap = OPS[op].fn((2048, 7, 7))
         assert gap.outputs == ((2048, 1, 1),) and gap.elementwise_flops == 2048 * 49
-    with pytest.raises(OpError, match="flat input"):
-        OPS["fc"].fn((64, 7, 7), out=10)
+    tokens = OPS["fc"].fn((49, 64), out=10)  # nn.Linear on tokens L x C: over the last axis at each position
+    assert tokens.outputs == ((49, 10),) and (tokens.flops, tokens.params) == (49 * 64 * 10, 64 * 10 + 10)
 
 
 @pytest.mark.parametrize("op, per_element", [("relu", 1), ("relu6", 2), ("sigmoid", 3), ("swish", 4),
@@ -124,7 +124,7 @@ def test_add_mul_concat_split_shuffle():
     x = (8, 5, 5)
     add = OPS["add"].fn(x, x, x)
     assert add.elementwise_flops == 2 * 200 and account(add, [x, x, x], 1).memory_access == 4 * 200
-    with pytest.raises(OpError, match="add of different shapes"):
+    with pytest.raises(OpError, match="add of shapes 8x5x5 and 8x4x5: they do not broadcast"):
         OPS["add"].fn(x, (8, 4, 5))
     mul = OPS["mul"].fn((8, 1, 1), x)  # squeeze-and-excitation broadcast, either order
     assert mul.outputs == (x,) and mul.elementwise_flops == 200
@@ -156,7 +156,9 @@ def test_every_op_has_a_test_here():
               "dropout", "identity", "relu", "relu6", "sigmoid", "swish", "hardsigmoid", "hardswish", "leaky_relu",
               "tanh", "scale", "select", "mean", "conv_transpose", "layernorm", "groupnorm", "layer_scale", "gelu",
               "mish", "hardtanh", "softmax", "adaptive_avgpool", "adaptive_maxpool", "resize", "pad", "slice"}
-    assert set(OPS) <= tested
+    from test_ops_tensor import TESTED  # the generic tensor layer's ops
+
+    assert set(OPS) <= tested | TESTED
 
 
 def test_scale():

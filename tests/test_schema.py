@@ -72,7 +72,7 @@ BASE = {"input": [3, 32, 32], "layers": [{"name": "c", "op": "conv", "out": 8, "
     ({"layers": [{"op": "maxpool", "k": 3, "strides": 2}]}, "layers/0"),
     ({"layers": [{"op": "conv", "block": "b", "out": 8, "k": 3}]}, "layers/0"),
     ({"layers": [{"block": "b", "out": 8}]}, "layers/0"),
-    ({"layers": [{"op": "conv", "out": 8, "k": [3, 3, 3]}]}, "layers/0"),
+    ({"layers": [{"op": "conv", "out": 8, "k": [3, 3, 3, 3]}]}, "layers/0"),  # 1-3 values: a 1-D to 3-D window
     ({"layer": []}, ""),
     ({"budget": {"flops": "4.5X"}}, "budget/flops"),  # `check` reads budgets
     ({"budget": {"macs": "4G"}}, "budget"),
@@ -98,3 +98,10 @@ def test_schema_accepts_what_the_reader_accepts(validator, run, write_spec, laye
     doc = {"input": [8, 8, 8], "vars": {"c": 8}, "layers": layers}
     assert list(validator.iter_errors(doc)) == []
     assert run("report", write_spec(yaml.safe_dump(doc))).exit_code == 0
+
+
+def test_the_schema_knows_the_rank_limit_of_the_ops():
+    from costcalc import schema
+    from costcalc.ops.tensor import MAX_RANK
+
+    assert schema.MAX_RANK == MAX_RANK

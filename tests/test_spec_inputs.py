@@ -68,8 +68,9 @@ def test_an_input_no_layer_reads_is_warned_about(run, write_spec):
 
 
 @pytest.mark.parametrize("text, where, message", [
-    ("input: {image: [3, 8, 8], depth: [1, 8]}\nlayers: [relu]\n", "1:34",
-     "'input 'depth'' is [C, H, W] (or [F] for a flat input)"),
+    ("input: {image: [3, 8, 8], depth: []}\nlayers: [relu]\n", "1:34",
+     "'input 'depth'' is [C, H, W] (or [F] for a flat input; any shape of 1 to 8 sizes per sample: C x L, L x C "
+     "tokens, C x D x H x W)"),
     ("input: {input: [3, 8, 8], depth: [1, 8, 8]}\nlayers: [relu]\n", "1:9",
      "input 'input': 'input' is reserved: with several inputs, name each"),
     ("input: {image: [3, 8, 8], depth: [1, 8, 8]}\nlayers: [{name: depth, op: relu}]\n", "1:27",

@@ -115,7 +115,9 @@ def test_a_list_variable_gives_split_sizes(write_spec):
 
 
 @pytest.mark.parametrize("value, message", [
-    ("[1, 7, 3]", "layer 'c.conv_0': 'k' is one number or [height, width], not a list of 3"),
+    ("[1, 7, 3]", "layer 'c.conv_0': k [1, 7, 3] has 3 values for 2 spatial axes (height, width)"),
+    ("[1, 7, 3, 3]", "layer 'c.conv_0': 'k' is one number or one per spatial axis ([height, width]; [length] or "
+                     "[depth, height, width] for 1-D and 3-D windows), not a list of 4"),
     ("[1, 0]", "layer 'c.conv_0': 'k' must be at least 1, not 0"),
     ("[1, 2.5]", "layer 'c.conv_0': 'k' must be a whole number, not 2.5 (use int(), round() or make_divisible())"),
 ])

@@ -11,6 +11,7 @@ from costcalc.analysis import rows
 from costcalc.analysis.view import BLOCK, INPUT, LAYER, build, visible
 from costcalc.analysis.view_metrics import BINS
 from costcalc.api import analyze
+from costcalc.report.units import duration
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +146,9 @@ def test_latency_and_measured_metrics(run, tmp_path):
     assert conv1["measured_s"] == 0.0005 and ["measured", "500.0 us"] in conv1["details"]
     assert doc["nodes"][2]["measured_fused_into"] == "conv1" and "measured" not in dict(bn["details"])
     assert doc["metrics"][-1]["total"] == pytest.approx(0.0015)
-    assert conv1["latency_s"] > 0 and any(k == "latency (estimate)" for k, _ in conv1["details"])
+    column = doc["columns"].index("Latency (est.)") - 1  # the records' cells start after the name
+    assert conv1["latency_s"] > 0 and conv1["cells"][column] == duration(conv1["latency_s"])
+    assert bn["cells"][column] == "fused"  # onnxruntime runs a bn after a conv inside the conv's kernel
 
 
 def test_bad_input_is_one_located_line(run, tmp_path):
@@ -160,3 +163,49 @@ def test_bad_input_is_one_located_line(run, tmp_path):
     assert result.exit_code == 2 and "--device" in result.stderr
     result = run("view", "examples/first.yaml", "--depth", "0")
     assert result.exit_code == 2 and "--depth" in result.stderr
+
+
+def test_compare_pairs_nodes_as_compare_pairs_rows(run, tmp_path):
+    """--compare B: each layer's delta is `costcalc compare --depth all`'s, each block's `compare --depth N`'s, on
+    both sides; resnet50 -> resnext50_32x4d: layer1.0.conv2 goes from 3x3 64->64 to 3x3 128->128 g32 at 56x56."""
+    out = tmp_path / "view.json"
+    assert run("view", "specs/resnet50.yaml", "--compare", "specs/resnext50_32x4d.yaml", "--format", "json",
+               "-o", out).exit_code == 0
+    doc = json.loads(out.read_text())
+    side_b = doc["compare"]["other"]
+    assert [m["key"] for m in doc["metrics"][:3]] == ["delta_flops", "delta_memory_access", "delta_params"]
+    assert doc["metric"] == 0 and doc["compare"]["label_b"] == "resnext50_32x4d"
+    for depth in ("all", "1", "2"):
+        result = run("compare", "specs/resnet50.yaml", "specs/resnext50_32x4d.yaml", "--depth", depth,
+                     "--format", "json")
+        for row in json.loads(result.stdout)["layers"]:
+            if row["status"] != "both":
+                continue
+            a = next(n for n in doc["nodes"] if n["name"] == row["a"]["name"])
+            b = side_b["nodes"][doc["compare"]["partner"][a["id"]]]
+            assert b["name"] == row["b"]["name"] and side_b["compare"]["partner"][b["id"]] == a["id"]
+            flops = doc["compare"]["deltas"][a["id"]][0]
+            assert flops[0] == "FLOPs: B - A" and flops[1] == side_b["compare"]["deltas"][b["id"]][0][1]
+    conv2 = next(n for n in doc["nodes"] if n["name"] == "layer1.0.conv2")
+    delta = 3136 * 128 * 4 * 9 - 3136 * 64 * 64 * 9  # -101,154,816: -87.5%
+    assert doc["compare"]["deltas"][conv2["id"]][0] == ["FLOPs: B - A", "-101.15M (-87.50%)"] and delta == -101_154_816
+    assert conv2["bins"][0] == 0  # the much-less bin: below -50%
+    assert doc["compare"]["totals"][1] == ["FLOPs: B - A", "+141.30M (+3.46%)"]
+
+
+def test_an_imported_file_shows_each_layers_module_path(run, tmp_path):
+    pytest.importorskip("onnx")
+    model = ROOT / "tests" / "fixtures" / "onnx" / "alexnet_ts17.onnx"
+    out = tmp_path / "view.json"
+    assert run("view", model, "--format", "json", "-o", out).exit_code == 0
+    doc = json.loads(out.read_text())
+    report = json.loads(run("report", model, "--format", "json").stdout)
+    layers = [n for n in doc["nodes"] if n["kind"] == LAYER]
+    assert [n["name"] for n in layers] == [layer["name"] for layer in report["layers"]]
+    assert all(n["module"] == n["name"] for n in layers) and doc["totals"]["flops"] == report["totals"]["flops"]
+    assert not any("module" in n for n in doc["nodes"] if n["kind"] == BLOCK)
+
+
+def test_an_unwritable_output_is_one_located_line(run, tmp_path):
+    result = run("view", "examples/first.yaml", "-o", tmp_path / "missing" / "view.html")
+    assert result.exit_code == 2 and result.stderr.startswith(f"{tmp_path / 'missing' / 'view.html'}: error: cannot write")

@@ -17,12 +17,14 @@ Thresholds come from `Thresholds()` (the documented defaults), updated by a spec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import isqrt
+from math import isqrt, prod
 
 from costcalc.analysis.regions import FRAGMENT_OPS, Block, blocks  # noqa: F401 - G3's regions, importable from here
 from costcalc.analysis.thresholds import (  # noqa: F401 - the thresholds, importable from here
     GUIDELINE_IDS, GuidelineError, Thresholds, apply_overrides, parse_ids, thresholds_from_spec)
 from costcalc.graph import Graph
+from costcalc.ops import BINARY_OPS, UNARY_OPS
+from costcalc.ops.core import per_axis
 from costcalc.util import gc_paused
 
 TITLES = {
@@ -36,8 +38,13 @@ TITLES = {
 # the SE product and inference batchnorm (a per-channel scale and shift, i.e. AddBias plus a multiply) are of the same
 # kind. Depthwise convs are added per node (`is_depthwise`): "we also consider depthwise convolutions as element-wise
 # operators as they also have a high MAC/FLOPs ratio". A conv's or fc's own bias add is fused into that layer.
+# The later activations (gelu, mish, hardtanh), the per-channel layer_scale, the normalisations (layernorm,
+# groupnorm: a few passes over every element) and softmax are of the same kind, and so is every element-wise op of
+# the generic tensor layer (any rank; a constant or learned operand is an AddBias); the reductions are pooling-like
+# and, like the pools, are not counted. A matmul is a conv-like product (FLOPs of its own): never element-wise.
 ELEMENTWISE_OPS = frozenset({"relu", "relu6", "leaky_relu", "sigmoid", "tanh", "swish", "hardsigmoid", "hardswish",
-                             "scale", "add", "mul", "bn"})
+                             "scale", "add", "mul", "bn", "gelu", "mish", "hardtanh", "layer_scale", "softmax",
+                             "layernorm", "groupnorm", "where", *BINARY_OPS, *UNARY_OPS})
 
 
 # ---- results ------------------------------------------------------------------------------------------------
@@ -160,8 +167,11 @@ def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
     measured: dict = {}  # (id(args), id(counts), input shape) -> the figures: a replayed block's layers share them
     for node in graph.nodes:
         a = node.args
-        if node.op != "conv" or tuple(a["k"]) != (1, 1) or tuple(a["stride"]) != (1, 1) or tuple(a["pad"]) != (0, 0) \
-                or tuple(a.get("pad_end") or (0, 0)) != (0, 0):
+        if node.op != "conv":
+            continue
+        axes = len(graph.tensors[node.inputs[0]]) - 1  # 1x1 of any rank: a 1-D conv of kernel 1 is one too
+        if any(set(per_axis(a[key], axes, key)) != {one} for key, one in (("k", 1), ("stride", 1), ("pad", 0))) \
+                or set(per_axis(a.get("pad_end") or a["pad"], axes, "pad_end")) != {0}:
             continue
         key = (id(a), id(node.counts), graph.tensors[node.inputs[0]])
         figures = measured.get(key)
@@ -179,9 +189,9 @@ def _g1_figures(graph: Graph, node, t: Thresholds, scale: int) -> tuple:
         return ()  # a depthwise 1x1 conv is a per-channel scale: no c1:c2 to balance (G4 counts it)
     a = node.args
     c1 = _in_channels(graph, node)
-    c2, h, w = graph.tensors[node.outputs[0]]
+    c2, *spatial = graph.tensors[node.outputs[0]]
     g = a["groups"]
-    hw = graph.batch * h * w  # every spatial position of every sample moves c1 + c2 elements
+    hw = graph.batch * prod(spatial)  # every spatial position of every sample moves c1 + c2 elements
     mac = node.counts.memory_access
     bias = c2 if a["bias"] else 0  # read once whatever the widths: added to the bound as to the MAC
     bound = g1_bound(hw, c1, c2, g) + bias
@@ -216,8 +226,8 @@ def _g2(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
         if g == 1 or is_depthwise(graph, node):
             continue
         c1 = _in_channels(graph, node)
-        c2, h, w = graph.tensors[node.outputs[0]]
-        output = graph.batch * c2 * h * w
+        c2 = graph.tensors[node.outputs[0]][0]
+        output = graph.batch * prod(graph.tensors[node.outputs[0]])
         mac = node.counts.memory_access
         baseline = g2_baseline(mac, output, g, c2 if node.args.get("bias") else 0)
         excess = mac - baseline
@@ -260,7 +270,8 @@ def _g3(graph: Graph, t: Thresholds) -> GuidelineResult:
 
 
 def is_elementwise(graph: Graph, node) -> bool:
-    """G4's element-wise ops: activations, add, mul, scale, batchnorm, and depthwise convs."""
+    """G4's element-wise ops: activations, add, mul, scale, the normalisations, softmax, every element-wise op of
+    the tensor layer, and depthwise convs."""
     return node.op in ELEMENTWISE_OPS or is_depthwise(graph, node)
 
 

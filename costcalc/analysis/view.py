@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from costcalc.analysis.report import Report, Row
-from costcalc.analysis.view_metrics import Metric, metrics_of
+from costcalc.analysis.view_metrics import metrics_of
 from costcalc.errors import OptionError
 from costcalc.ops import Counts
 
@@ -59,6 +59,7 @@ class View:
     violations: tuple = ()
     measured: object = None  # MeasuredTimes, when given
     metric: int = 0  # the metric the page colours by first
+    compare: object = None  # costcalc.analysis.view_compare.Side, when compared with another network
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,10 @@ class Metric:
     values: tuple  # node index -> int, float or None
     shares: tuple  # node index -> its value over its block's (over the total at the top), or None
     bins: tuple  # node index -> 0 .. BINS - 1, or None
-    bounds: tuple  # BINS + 1 increasing bounds: shares of the total (additive) or values
+    bounds: tuple  # BINS + 1 increasing bounds: shares of the total (additive), values, or relative deltas
     total: object = None  # the network's figure (additive metrics)
+    kind: str = "share"  # what the bins are: "share" of the total, "value", or "delta" (B - A) / A (a comparison)
+    relative: tuple = ()  # delta metrics: node index -> (B - A) / A, or None (A is 0, or no counterpart)
 
 
 def metrics_of(report, nodes: list, measured=None) -> tuple:
@@ -60,7 +62,7 @@ def _intensity(nodes: list, values: list) -> Metric:
     positive = [v for v in values if v]
     bounds = _bounds(positive, max(positive, default=1.0))
     return Metric("intensity", "intensity", False, tuple(values), tuple([None] * len(values)),
-                  tuple(_bin(v, bounds) for v in values), bounds)
+                  tuple(_bin(v, bounds) for v in values), bounds, kind="value")
 
 
 def _of_parent(nodes: list, values: list, total) -> tuple:

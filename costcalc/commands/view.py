@@ -3,11 +3,10 @@ JSON document the page draws)."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from costcalc.cli import _depth, _fail, analyse_checked, load_graph, settings, spec_options, threshold_option
+from costcalc.cli import (_depth, _fail, analyse_checked, load_graph, settings, spec_options, threshold_option,
+                          write_output)
 from costcalc.commands.device import device_option
 from costcalc.errors import CostcalcError
 
@@ -38,11 +37,13 @@ The page opens offline (everything is inlined: no server, no network):
               help="What the nodes are coloured by first (latency needs --device, measured --measured).")
 @click.option("--measured", metavar="MEASURE.json", type=click.Path(dir_okay=False),
               help="Layer times from `costcalc measure SPEC --format json`: adds the measured-time colouring.")
+@click.option("--compare", "other", metavar="B", help="Draw SPEC (A) and B (a spec, zoo name or model file, at the "
+              "same --input and --batch, without --set) side by side, each node coloured by its delta B - A.")
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
 @threshold_option
 @device_option
-def view(spec, sets, input_shape, batch, output, fmt, depth, metric, measured, bytes_per_element, thresholds,
+def view(spec, sets, input_shape, batch, output, fmt, depth, metric, measured, other, bytes_per_element, thresholds,
          device):
     """Write SPEC's graph as one self-contained HTML page: blocks that open and close, nodes coloured by a cost,
     guideline violations marked, details on click, the totals and the report's table beside it."""
@@ -57,23 +58,24 @@ def view(spec, sets, input_shape, batch, output, fmt, depth, metric, measured, b
         raise click.UsageError("--metric latency colours by the estimated latency: give --device PROFILE.yaml")
     if metric == "measured" and measured is None:
         raise click.UsageError("--metric measured colours by measured time: give --measured MEASURE.json")
+    def side(path, sets, times=None):
+        report = replace(analyse_checked(load_graph(path, sets, input_shape, batch), thresholds, bytes_per_element,
+                                         device=device), settings=settings(sets, input_shape))
+        return build(report, times, open_depth=level if depth != "all" else report.max_depth, metric=metric)
+
     try:
-        graph = load_graph(spec, sets, input_shape, batch)
-        report = replace(analyse_checked(graph, thresholds, bytes_per_element, device=device),
-                         settings=settings(sets, input_shape))
-        times = read_measured(measured) if measured is not None else None
-        result = build(report, times, open_depth=level if depth != "all" else report.max_depth, metric=metric)
+        result = side(spec, sets, read_measured(measured) if measured is not None else None)
+        if other is not None:
+            from costcalc.analysis.view_compare import compared
+            from costcalc.report.as_table import model_label
+
+            b = side(other, ())
+            result = compared(result, b, model_label(result.report.model, result.report.settings),
+                              model_label(b.report.model, b.report.settings))[0]
     except CostcalcError as e:
         _fail(e)
     text = render_json(result) if fmt == "json" else render_html(result)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as e:
-        click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
-        sys.exit(2)
-    click.echo(f"wrote {output} ({len(text.encode()):,} bytes, {len(result.nodes):,} nodes, opens at depth "
-               f"{result.open_depth})", err=True)
+    write_output(text, output)
+    if output is not None:
+        click.echo(f"wrote {output} ({len(text.encode()):,} bytes, {len(result.nodes):,} nodes, opens at depth "
+                   f"{result.open_depth})", err=True)

@@ -35,7 +35,12 @@ Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grou
 the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
 swish, softmax, hardswish), gelu, mish, normalization (layernorm, groupnorm), pooling (blocked and plain), data
 movement (concat, split, select, pad, resize, layout reorders), channel shuffle (a transpose).
-See profile.CLASS_DOCS.
+See profile.CLASS_DOCS. The generic tensor layer's ops take the class of the kernel onnxruntime runs for them: a
+product of two activations (matmul, einsum of two operands) is a batched GEMM, class fc; the element-wise ops of
+any rank, `where` and the reductions are element-wise (with an exponential: exp, log, erf, sin, softplus, elu,
+pow, log-sum-exp); a layernorm on an axis (tokens) is one LayerNormalization, class normalization; a copy without
+arithmetic (permute, a strided slice, expand, tile, gather, depth_to_space, space_to_depth, cast) is data
+movement; a view (reshape, a permute or slice that keeps the elements in place) costs nothing.
 
 Fusion, as onnxruntime's CPU provider does it (each rule can be switched off in the profile's `fusion:` list); a
 layer is absorbed only when it alone reads the kernel's output:
@@ -50,10 +55,11 @@ Layout (`layout_block` b > 0: onnxruntime's NCHWc, channels padded to a multiple
 groups = 1 and its input channels are a multiple of b/2 (or fewer than b: the first conv reads the image as it
 is), a depthwise conv when its channels are a multiple of b/2, a grouped conv when its input and output channels
 per group are multiples of b; pooling runs blocked when its input is, or when its channels are a multiple of b;
-batchnorm and element-wise ops keep their input's layout; add and mul of equal shapes, and concat of channels that
-are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc, flatten, global
-mean, a broadcasting mul, layernorm, groupnorm, adaptive pooling, pad, resize, conv_transpose) reads the plain
-layout. A tensor crossing between layouts is reordered once (a data-movement kernel moving it
+batchnorm and element-wise activations keep their input's layout; add and mul of equal shapes, and concat of
+channels that are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc,
+flatten, global mean, a broadcasting mul or one with a constant or learned operand, layernorm, groupnorm, adaptive
+pooling, pad, resize, conv_transpose, the generic tensor layer's ops, and any op on a tensor that is not C x H x
+W: 1-D and 3-D convs and pools, tokens) reads the plain layout. A tensor crossing between layouts is reordered once (a data-movement kernel moving it
 twice: read and write), charged to the layer that needs it; so is the network's output if it ends blocked.
 """
 
@@ -63,13 +69,19 @@ from dataclasses import dataclass
 from math import prod
 
 from costcalc.latency.profile import DeviceProfile
+from costcalc.ops.core import per_axis
 
 ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "tanh", "leaky_relu", "hardsigmoid", "hardtanh"})  # fused
 BLOCKED_ACTIVATIONS = frozenset({"hardswish"})  # fused into a conv in the blocked layout only
-EXPONENTIAL = frozenset({"sigmoid", "tanh", "swish", "softmax", "hardswish"})  # class elementwise_exp
+# class elementwise_exp: a transcendental function per element
+EXPONENTIAL = frozenset({"sigmoid", "tanh", "swish", "softmax", "hardswish", "exp", "log", "erf", "sin", "softplus",
+                         "elu", "pow", "reduce_log_sum_exp"})
 OWN_CLASS = {"gelu": "gelu", "mish": "mish", "layernorm": "normalization", "groupnorm": "normalization"}
 POOLING = frozenset({"maxpool", "avgpool", "gap", "mean", "adaptive_avgpool", "adaptive_maxpool"})
-DATA_MOVEMENT = frozenset({"concat", "split", "shuffle", "select", "flatten", "pad", "resize"})
+# a copy of elements without arithmetic (a permute or slice that moves no data is a view: free)
+DATA_MOVEMENT = frozenset({"concat", "split", "shuffle", "select", "flatten", "pad", "resize", "permute", "slice",
+                           "expand", "tile", "gather", "depth_to_space", "space_to_depth", "cast"})
+PRODUCTS = frozenset({"matmul", "einsum"})  # products of two activations: a (batched) GEMM, class fc
 FREE = frozenset({"dropout", "identity"})  # removed by the runtime
 FOLDED = frozenset({"bn", "layer_scale", "scale"})  # a per-channel affine after a conv: folded into its weights
 # kernels launched per layer, when not 1, and the tensor passes they add (each a read and a write of the layer's
@@ -77,7 +89,12 @@ FOLDED = frozenset({"bn", "layer_scale", "scale"})  # a per-channel affine after
 KERNELS = {"shuffle": 3, "layernorm": 3, "groupnorm": 3, "mish": 3}
 EXTRA_PASSES = {"layernorm": 2, "groupnorm": 2, "mish": 2}  # two Transposes; Mul and Add; Tanh and Mul
 PLAIN_ONLY = frozenset({"split", "shuffle", "select", "fc", "flatten", "mean", "layernorm", "groupnorm",
-                        "adaptive_avgpool", "adaptive_maxpool", "pad", "resize", "conv_transpose"})
+                        "adaptive_avgpool", "adaptive_maxpool", "pad", "resize", "conv_transpose", *PRODUCTS,
+                        *DATA_MOVEMENT - {"concat"}, "sub", "div", "pow", "maximum", "minimum", "compare", "where",
+                        "exp", "log", "sqrt", "reciprocal", "abs", "neg", "erf", "round", "sin", "softplus", "elu",
+                        "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_l1",
+                        "reduce_l2", "reduce_sum_square", "reduce_log_sum_exp", "reduce_log_sum", "reduce_argmax",
+                        "reduce_argmin"})
 REORDER = "reorder"
 IM2COL = frozenset({"dense_conv", "grouped_conv"})  # the plain-layout convs run as im2col + GEMM (k > 1)
 
@@ -118,10 +135,10 @@ class Estimate:
 
 
 def conv_class(in_channels: int, out_channels: int, k: tuple, groups: int) -> str:
-    """The class of a conv before its layout: depthwise, grouped, pointwise or dense."""
+    """The class of a conv before its layout: depthwise, grouped, pointwise or dense (k: its window, any rank)."""
     if groups > 1:
         return "depthwise_conv" if groups == in_channels else "grouped_conv"
-    return "pointwise_conv" if tuple(k) == (1, 1) else "dense_conv"
+    return "pointwise_conv" if set(k) == {1} else "dense_conv"
 
 
 def conv_blocked(in_channels: int, out_channels: int, groups: int, block: int) -> bool:
@@ -226,18 +243,20 @@ class _Planner:
         if self.block <= 0:
             return False
         ins = [self.layout.get(t, False) for t in node.inputs]
-        if node.op == "conv":
+        spatial_2d = len(self.graph.tensors[node.inputs[0]]) == 3 if node.inputs else False
+        if node.op == "conv":  # NCHWc holds 2-D maps: a 1-D or 3-D conv runs in the plain layout
             c = self.graph.tensors[node.inputs[0]][0]
-            return conv_blocked(c, node.args["out"], node.args.get("groups", 1), self.block)
-        if node.op in PLAIN_ONLY:
+            return spatial_2d and conv_blocked(c, node.args["out"], node.args.get("groups", 1), self.block)
+        if node.op in PLAIN_ONLY or not spatial_2d:
             return False
         if node.op == "concat":
             return all(ins) and all(self.graph.tensors[t][0] % self.block == 0 for t in node.inputs)
         if node.op in POOLING:  # reordered into the blocked layout when its channels are a multiple of b
             return ins[0] or self.graph.tensors[node.inputs[0]][0] % self.block == 0
-        if node.op in ("add", "mul"):
+        if node.op in ("add", "mul"):  # of tensors of one shape; a learned or constant operand reads plain
             shapes = {self.graph.tensors[t] for t in node.inputs}
-            return all(ins) and len(shapes) == 1
+            constant = node.args.get("param") is not None or node.args.get("value") is not None
+            return all(ins) and len(shapes) == 1 and not constant
         return bool(ins) and ins[0]
 
     def reorder_inputs(self, group: list, blocked: bool, head) -> None:
@@ -299,7 +318,8 @@ class _Planner:
         flops = head.counts.flops + head.counts.elementwise_flops
         if head.op == "conv":
             c_in, c_out = tensors[head.inputs[0]][0], head.args["out"]
-            kind = conv_class(c_in, c_out, head.args["k"], head.args.get("groups", 1))
+            window = per_axis(head.args["k"], len(tensors[head.inputs[0]]) - 1, "k")
+            kind = conv_class(c_in, c_out, window, head.args.get("groups", 1))
             op_class = kind if blocked else f"{kind}_plain"
             flops = head.counts.flops
             groups = head.args.get("groups", 1)
@@ -309,10 +329,9 @@ class _Planner:
             elif blocked and groups == c_in:
                 flops = flops * padded(c_out, self.block) // c_out
             if not blocked and kind in IM2COL:  # im2col + GEMM: the expanded input written, then read
-                kh, kw = head.args["k"]
-                _, h_out, w_out = tensors[head.outputs[0]]
-                elements += 2 * c_in * kh * kw * h_out * w_out * batch
-        elif head.op == "fc":
+                _, *spatial_out = tensors[head.outputs[0]]
+                elements += 2 * c_in * prod(window) * prod(spatial_out) * batch
+        elif head.op == "fc" or head.op in PRODUCTS and head.counts.flops:
             op_class, flops = "fc", head.counts.flops
         elif head.op == "conv_transpose":  # onnxruntime's ConvTranspose: a GEMM and col2im, plain layout
             op_class, flops = "dense_conv_plain", head.counts.flops
@@ -327,8 +346,8 @@ class _Planner:
         launches = KERNELS.get(head.op, 1)
         if head.op == "conv" and 1 < head.args.get("groups", 1) < tensors[head.inputs[0]][0]:
             launches = head.args["groups"]  # a grouped conv runs one GEMM per group
-        if head.op == "layernorm" and len(tensors[head.inputs[0]]) != 3:
-            launches = 1  # over a flat input: one LayerNormalization, no Transposes
+        if head.op == "layernorm" and (len(tensors[head.inputs[0]]) != 3 or head.args.get("axis") is not None):
+            launches = 1  # over a flat input, or on an axis (tokens): one LayerNormalization, no Transposes
         elif head.op in EXTRA_PASSES:
             elements += EXTRA_PASSES[head.op] * 2 * prod(tensors[head.inputs[0]]) * batch
         return Kernel(op_class, flops, max(elements, 0) * self.bpe, launches, head.name,

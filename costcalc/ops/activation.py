@@ -47,8 +47,10 @@ def hardtanh(x, min_val=-1.0, max_val=1.0) -> OpResult:
     return OpResult(outputs=(x,), elementwise_flops=HARDTANH_FLOPS * prod(x))
 
 
-def softmax(x) -> OpResult:
-    """Softmax over the channels (dim 1 of N x C x H x W, or the features of a flat input) at each position."""
-    c = x[0]
+def softmax(x, axis=1) -> OpResult:
+    """Softmax over `axis` (framework-numbered: 1, the default, is the channels of N x C x H x W or the features of
+    a flat input; -1 the last axis, as attention takes it) at each position."""
+    from costcalc.ops.tensor import axis_index
+    c = x[axis_index(axis, x)]
     positions = prod(x) // c
     return OpResult(outputs=(x,), elementwise_flops=positions * (SOFTMAX_FLOPS * c - 1))

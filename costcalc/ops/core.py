@@ -71,8 +71,11 @@ REQUIRED = object()
 
 @dataclass(frozen=True)
 class Arg:
-    kind: str  # "int" (>= 1), "index" (an int >= 0), "pair" (int or [h, w], each >= 1), "pad" (a pair, each
-    # >= 0), "bool", "number", "ints" (a list of ints >= 1), "choice" (one of `choices`, written as a bare word)
+    kind: str  # "int" (>= 1), "index" (an int >= 0), "pair" (one int, a Uniform, or one per spatial axis: [l],
+    # [h, w], [d, h, w], each >= 1), "pad" (a pair, each >= 0), "bool", "number", "ints" (a list of ints >= 1),
+    # "choice" (one of `choices`, written as a bare word), "text" (an einsum equation), and the generic tensor
+    # layer's: "axis" (one framework-numbered axis, negative from the end), "axes" (a list of them), "perm" (an
+    # order of every axis, the batch 0 first), "dims" (a reshape target: sizes >= 1 and one -1), "shape" (sizes >= 1)
     default: object = REQUIRED
     doc: str = ""
     choices: tuple = ()
@@ -112,6 +115,36 @@ def feature_map(x: Shape, op: str) -> tuple:
     if len(x) != 3:
         raise OpError(f"{op} needs a C x H x W input, got shape {fmt(x)}")
     return x
+
+
+AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def spatial(x: Shape, op: str) -> tuple:
+    """(C, spatial sizes) of a C x L, C x H x W or C x D x H x W input (1-D, 2-D and 3-D windows)."""
+    if not 2 <= len(x) <= 4:
+        raise OpError(f"{op} needs a C x H x W input (or C x L, C x D x H x W), got shape {fmt(x)}")
+    return x[0], tuple(x[1:])
+
+
+class Uniform(tuple):
+    """A window argument written as one number (`k: 3`): the same value on every spatial axis, whatever their
+    number. Held as (n, n), the 2-D form; `per_axis` widens or narrows it to the input's rank. A list written
+    out (`k: [3, 3]`) is a plain tuple and must have one value per spatial axis."""
+
+
+ONES, ZEROS = Uniform((1, 1)), Uniform((0, 0))  # the defaults of stride / dilation and of pad
+
+
+def per_axis(values, n: int, key: str) -> tuple:
+    """A window argument for n spatial axes: n values, or one number for all (`k: 3` is 3x3 in 2-D, 3 in 1-D)."""
+    if isinstance(values, Uniform):
+        return (values[0],) * n
+    values = tuple(values)
+    if len(values) == n:
+        return values
+    raise OpError(f"{key} {list(values)} has {len(values)} values for {n} spatial "
+                  f"{'axis' if n == 1 else 'axes'} ({', '.join(AXIS_NAMES.get(n, ('?',)))})", key)
 
 
 def fmt(shape: Shape) -> str:

@@ -1,6 +1,6 @@
 """A pure-numpy reference forward pass that checks costcalc's analytic numbers by running the network.
 
-`costcalc.reference.functional` (with `norms` and `resampling`) holds NCHW float32 ops with torch.nn.functional's names and arguments;
+`costcalc.reference.functional` (with `norms`, `resampling` and, for any rank, `tensors`) holds float32 ops with torch.nn.functional's names and arguments;
 `counting()` measures what they do (multiply-adds, elements read and written); `network.run` runs a whole graph
 with random weights. This package imports numpy: nothing on the `costcalc report` path imports it.
 """
@@ -12,5 +12,7 @@ from costcalc.reference.norms import __all__ as _norms
 from costcalc.reference.resampling import *  # noqa: F401,F403
 from costcalc.reference.resampling import __all__ as _resampling
 from costcalc.reference.tally import Tally, counting
+from costcalc.reference.tensors import *  # noqa: F401,F403
+from costcalc.reference.tensors import __all__ as _tensors
 
-__all__ = [*_functional, *_norms, *_resampling, "Tally", "counting"]
+__all__ = [*_functional, *_norms, *_resampling, *_tensors, "Tally", "counting"]

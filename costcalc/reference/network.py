@@ -7,11 +7,14 @@ arrives (never from costcalc.ops' parameter formulas); what each node did is mea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 import numpy as np
 
 import costcalc.reference as F
+from costcalc.ops import Uniform
 from costcalc.reference.tally import counting
+from costcalc.reference.tensor_runners import TENSOR_RUNNERS
 
 
 class NoReference(Exception):
@@ -43,18 +46,37 @@ def _random(rng, shape: tuple, fan_in: int) -> np.ndarray:
 # ---- one runner per op: (rng, args, *inputs) -> (outputs, learnable arrays) ---------------------------------
 
 
+def _window(args, x, *keys) -> list:
+    """The window arguments for the array's spatial axes: one number (a Uniform) spread over all of them."""
+    axes = x.ndim - 2
+    return [tuple(args[key]) if len(args[key]) == axes and not isinstance(args[key], Uniform)
+            else (args[key][0],) * axes for key in keys]
+
+
+def _symmetric(args, x) -> None:
+    """The 1-D and 3-D reference pads alike on both sides: a spec's `pad_end` there is not run."""
+    if args.get("pad_end") is not None and _window(args, x, "pad_end") != _window(args, x, "pad"):
+        raise NoReference("the reference pads 1-D and 3-D windows alike on both sides: 'pad_end' is run in 2-D only")
+
+
 def _conv(rng, args, x):
-    out, (k_h, k_w), groups = args["out"], args["k"], args["groups"]
+    out, groups = args["out"], args["groups"]
+    kernel, stride, pad, dilation = _window(args, x, "k", "stride", "pad", "dilation")
     c_group = x.shape[1] // groups
-    weight = _random(rng, (out, c_group, k_h, k_w), c_group * k_h * k_w)
+    weight = _random(rng, (out, c_group, *kernel), c_group * prod(kernel))
     bias = _random(rng, (out,), 1) if args["bias"] else None
-    y = F.conv2d(x, weight, bias, stride=args["stride"], padding=args["pad"], dilation=args["dilation"], groups=groups,
-                 padding_end=args.get("pad_end"))
+    if x.ndim == 4:  # 2-D by im2col in slices, with ONNX's asymmetric padding where the spec has `pad_end`
+        end = _window(args, x, "pad_end")[0] if args.get("pad_end") is not None else None
+        y = F.conv2d(x, weight, bias, stride=stride, padding=pad, dilation=dilation, groups=groups, padding_end=end)
+    else:  # 1-D and 3-D by the generic one
+        _symmetric(args, x)
+        y = F.conv_nd(x, weight, bias, stride=stride, padding=pad, dilation=dilation, groups=groups)
     return (y,), (weight, bias)
 
 
 def _fc(rng, args, x):
-    weight = _random(rng, (args["out"], x.shape[1]), x.shape[1])
+    """nn.Linear over the last axis, whatever the rank (tokens N x L x C too)."""
+    weight = _random(rng, (args["out"], x.shape[-1]), x.shape[-1])
     bias = _random(rng, (args["out"],), 1) if args["bias"] else None
     return (F.linear(x, weight, bias),), (weight, bias)
 
@@ -72,23 +94,30 @@ def _unary(fn):
     return lambda rng, args, x: ((fn(x),), ())
 
 
-def _pool(fn):
+def _pool(fn, kind):
     def run(rng, args, x):
-        extra = {"dilation": args["dilation"]} if "dilation" in args else {}
-        y = fn(x, args["k"], args.get("stride"), args["pad"], ceil_mode=args["ceil_mode"],
-               padding_end=args.get("pad_end"), **extra)
-        return (y,), ()
+        keys = ("k", "pad") + (("stride",) if args.get("stride") else ()) + (("dilation",) if "dilation" in args else ())
+        window = dict(zip(keys, _window(args, x, *keys)))
+        extra = {"dilation": window["dilation"]} if "dilation" in window else {}
+        if x.ndim != 4:
+            _symmetric(args, x)
+            return (F.pool_nd(x, kind, window["k"], window.get("stride"), window["pad"], ceil_mode=args["ceil_mode"],
+                              **extra),), ()
+        end = _window(args, x, "pad_end")[0] if args.get("pad_end") is not None else None
+        return (fn(x, window["k"], window.get("stride"), window["pad"], ceil_mode=args["ceil_mode"], padding_end=end,
+                   **extra),), ()
 
     return run
 
 
 def _conv_transpose(rng, args, x):
-    out, (k_h, k_w), groups = args["out"], args["k"], args["groups"]
-    weight = _random(rng, (x.shape[1], out // groups, k_h, k_w), x.shape[1] // groups * k_h * k_w)
+    out, groups = args["out"], args["groups"]
+    kernel, stride, pad, output_padding, dilation = _window(args, x, "k", "stride", "pad", "output_padding",
+                                                            "dilation")
+    weight = _random(rng, (x.shape[1], out // groups, *kernel), x.shape[1] // groups * prod(kernel))
     bias = _random(rng, (out,), 1) if args["bias"] else None
-    y = F.conv_transpose2d(x, weight, bias, args["stride"], args["pad"], args["output_padding"], groups,
-                           args["dilation"])
-    return (y,), (weight, bias)
+    conv = F.conv_transpose2d if x.ndim == 4 else F.conv_transpose_nd
+    return (conv(x, weight, bias, stride, pad, output_padding, groups, dilation),), (weight, bias)
 
 
 def _affine(rng, args, c):
@@ -99,7 +128,12 @@ def _affine(rng, args, c):
 
 def _layernorm(rng, args, x):
     """torchvision's LayerNorm2d and ConvNeXt's block norm alike: channels to the last axis, F.layer_norm over
-    them, back (the transposes are views)."""
+    them, back (the transposes are views). With `axis`: F.layer_norm over every axis from it on (ONNX's
+    LayerNormalization; nn.LayerNorm(C) on tokens is axis -1), gamma and beta of that shape."""
+    if args.get("axis") is not None:
+        normalized = x.shape[args["axis"]:]
+        weight, bias = _affine(rng, args, normalized)
+        return (F.layer_norm(x, normalized, weight, bias),), (weight, bias)
     weight, bias = _affine(rng, args, x.shape[1])
     y = F.layer_norm(x.transpose(0, 2, 3, 1), (x.shape[1],), weight, bias, eps=1e-6).transpose(0, 3, 1, 2)
     return (np.ascontiguousarray(y),), (weight, bias)
@@ -125,8 +159,15 @@ def _pad(rng, args, x):
 
 
 def _split(rng, args, x):
-    sections = args.get("sizes") or [x.shape[1] // args["parts"]] * args["parts"]
-    return F.split(x, sections, dim=1), ()
+    axis = args["axis"]
+    sections = args.get("sizes") or [x.shape[axis] // args["parts"]] * args["parts"]
+    return F.split(x, sections, dim=axis), ()
+
+
+def _gap(rng, args, x):
+    if x.ndim == 4:
+        return (F.adaptive_avg_pool2d(x, 1),), ()
+    return (F.mean(x, tuple(range(2, x.ndim)), keepdim=True),), ()
 
 
 RUNNERS = {
@@ -149,25 +190,23 @@ RUNNERS = {
     "gelu": lambda rng, args, x: ((F.gelu(x, args["approximate"]),), ()),
     "mish": _unary(F.mish),
     "hardtanh": lambda rng, args, x: ((F.hardtanh(x, args["min_val"], args["max_val"]),), ()),
-    "softmax": lambda rng, args, x: ((F.softmax(x, dim=1),), ()),
+    "softmax": lambda rng, args, x: ((F.softmax(x, dim=args["axis"]),), ()),
     "adaptive_avgpool": lambda rng, args, x: ((F.adaptive_avg_pool2d(x, args["out"]),), ()),
     "adaptive_maxpool": lambda rng, args, x: ((F.adaptive_max_pool2d(x, args["out"]),), ()),
     "resize": _resize,
     "pad": _pad,
-    "slice": lambda rng, args, x: ((F.narrow(x, 1, args["start"], args["out"]),), ()),
-    "maxpool": _pool(F.max_pool2d),
-    "avgpool": _pool(F.avg_pool2d),
-    "gap": lambda rng, args, x: ((F.adaptive_avg_pool2d(x, 1),), ()),
+    "maxpool": _pool(F.max_pool2d, "max"),
+    "avgpool": _pool(F.avg_pool2d, "avg"),
+    "gap": _gap,
     "mean": lambda rng, args, x: ((F.mean(x, (2, 3), keepdim=True),), ()),
-    "add": lambda rng, args, *xs: ((F.add(*xs),), ()),
-    "mul": lambda rng, args, a, b: ((F.mul(a, b),), ()),
-    "concat": lambda rng, args, *xs: ((F.cat(xs, dim=1),), ()),
+    "concat": lambda rng, args, *xs: ((F.cat(xs, dim=args["axis"]),), ()),
     "split": _split,
     "shuffle": lambda rng, args, x: ((F.channel_shuffle(x, args["groups"]),), ()),
     "select": lambda rng, args, x: ((F.index_select(x, 1, rng.integers(0, x.shape[1], args["out"])),), ()),
     "flatten": _unary(F.flatten),
     "dropout": _unary(F.dropout),
     "identity": _unary(F.identity),
+    **TENSOR_RUNNERS,  # add, mul and the other ops of the generic tensor layer, slice on any axis
 }
 
 

@@ -5,13 +5,15 @@ HTML page (costcalc/report/view/: the template, its script and style, and the ve
      "header", "totals": {counts, "latency_s"?, "measured_s"?}, "totals_text": [[label, text]],
      "open_depth", "max_depth", "nodes_at_depth": [n at depth 1, ...], "layout": {dagre's options, "node_height"},
      "palette": [colour of bin 0, ...], "no_value": colour,
-     "metrics": [{"key", "label", "additive", "total", "legend": [{"color", "label"}]}],
+     "metrics": [{"key", "label", "kind", "additive", "total", "legend": [{"color", "label", "dark"}]}],
      "columns": [the report table's titles], "footer": [its totals row],
      "nodes": [{"id", "name", "kind", "parent", "depth", "label", "op", "width", "record", "fused_into"?,
                 "measured_fused_into"?, "module"? (imported files), "bins": [per metric], "bars": [per metric: share
                 of its block], "violations": [ids], "inside": violations at it or below}],
      "records": [{"counts", "layers", "latency_s"?, "measured_s"?, "cells": [the report table's cells after the
                   name], "details": [[label, text]]}]: what nodes share (the layers of a repeated block),
+     "compare"? {"side": "a"|"b", "label_a", "label_b", "partner": [counterpart id on the other side, or null],
+                 "deltas": [per node [[label, text]]], "other": the other side's document (side A only)},
      "edges": [[from id, to id]], "violations": [[node id, finding id]],
      "findings": [{"guideline", "title", "why", "evidence", "figures", "where"? (when not the node's name),
                    "latency"? (estimated)}], "notes": [...]}
@@ -22,18 +24,27 @@ Every figure is computed in analysis; here it is only written as text, with the 
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 
 from costcalc.analysis.view import BLOCK, INPUT
 from costcalc.report.as_json import counts_dict, shapes
 from costcalc.report.as_table import evidence_text, header, latency_footnote, report_columns
-from costcalc.report.units import duration, human, shape, share
+from costcalc.report.units import duration, human, percent, shape, signed, signed_duration
 
 FORMAT = "costcalc-view/1"
 # Bins 0 (smallest share) to 6 (largest): pale yellow to dark red; no figure: grey.
 PALETTE = ("#fff5c4", "#fee08b", "#fdc066", "#f99350", "#e8603c", "#c42a2a", "#7f0d1f")
+DARK = (5, 6)  # bins whose colour takes white text
+# Comparisons, (B - A) / A from much less to much more: blue, white about equal, red.
+DIVERGING = ("#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b")
+DIVERGING_DARK = (0, 6)
 NO_VALUE = "#e4e4e4"
-LAYOUT = {"rankdir": "TB", "nodesep": 14, "ranksep": 22, "edgesep": 8, "marginx": 12, "marginy": 12}
+# dagre's options; open blocks are drawn as boxes (dagre's compound layout, several times slower) up to
+# compound_max nodes, and a larger graph is ranked by the faster tight-tree ranker; the page lays out at most
+# max_nodes (dagre takes seconds at 1,000 and overflows the browser's stack on a chain of about 2,000)
+LAYOUT = {"rankdir": "TB", "nodesep": 14, "ranksep": 22, "edgesep": 8, "marginx": 12, "marginy": 12,
+          "ranker": "network-simplex", "compound_max": 100, "large_ranker": "tight-tree", "max_nodes": 1000}
 NODE_HEIGHT, CHAR_WIDTH, NODE_PADDING, MIN_WIDTH = 34, 7, 22, 64
 
 
@@ -59,6 +70,7 @@ def document(view) -> dict:
         "edges": [list(e) for e in view.edges],
         **dict(zip(("violations", "findings"), _violations(view))),
         "notes": _notes(view),
+        **({"compare": _compare(view)} if view.compare is not None else {}),
     }
 
 
@@ -74,15 +86,11 @@ def render_html(view) -> str:
     parts = {"/*STYLE*/": (files / "view.css").read_text(encoding="utf-8"),
              "/*DAGRE*/": (files / "vendor" / "dagre.min.js").read_text(encoding="utf-8"),
              "/*SCRIPT*/": (files / "view.js").read_text(encoding="utf-8"),
-             "/*DATA*/": data, "/*TITLE*/": _escape(f"{report_name(view)} - costcalc view")}
+             "/*DATA*/": data, "/*TITLE*/": _escape(f"{view.report.model} - costcalc view")}
     for marker, text in parts.items():
         head, found, tail = page.partition(marker)
         page = head + text + tail if found else page
     return page
-
-
-def report_name(view) -> str:
-    return view.report.model
 
 
 def _escape(text: str) -> str:
@@ -115,12 +123,20 @@ def _totals_text(view) -> list:
 
 
 def _metric(metric) -> dict:
-    return {"key": metric.key, "label": metric.label, "additive": metric.additive, "total": metric.total,
-            "legend": [{"color": color, "label": _range(metric, k)} for k, color in enumerate(PALETTE)]}
+    palette, dark = (DIVERGING, DIVERGING_DARK) if metric.kind == "delta" else (PALETTE, DARK)
+    return {"key": metric.key, "label": metric.label, "kind": metric.kind, "additive": metric.additive,
+            "total": metric.total, "legend": [{"color": color, "label": _range(metric, k), "dark": k in dark}
+                                              for k, color in enumerate(palette)]}
 
 
 def _range(metric, k: int) -> str:
     low, high = metric.bounds[k], metric.bounds[k + 1]
+    if metric.kind == "delta":
+        if low == -math.inf:
+            return f"B below A by more than {-high:.0%}"
+        if high == math.inf:
+            return f"B above A by more than {low:.0%}"
+        return "within 1%" if low < 0 < high else f"{low:+.0%} to {high:+.0%}"
     if metric.additive:
         return f"{_percent(low)} - {_percent(high)} of the total"
     return f"{low:.3g} - {high:.3g} FLOPs per element"
@@ -166,7 +182,7 @@ def _node(view, node, records) -> dict:
         if node.measured_fused_into:
             out["measured_fused_into"] = node.measured_fused_into
         if view.report.path.endswith(".onnx") and node.kind != BLOCK:
-            out["module"] = node.name.replace(".", "/")
+            out["module"] = node.name  # the importer names a layer after its module's path
     out["width"] = max(MIN_WIDTH, NODE_PADDING + CHAR_WIDTH * max(len(label), len(out["op"])))
     out["bins"] = [m.bins[node.index] for m in view.metrics]
     out["bars"] = [round(m.shares[node.index], 3) if m.shares[node.index] is not None else None
@@ -177,25 +193,16 @@ def _node(view, node, records) -> dict:
 
 
 def _details(view, node) -> list:
-    """A node's figures beyond the table's cells (the page shows both): what it is, its args, its shares."""
+    """A node's figures beyond the report table's cells (the page lists both): what it is, its args, its
+    activations, its measured time."""
     report, row = view.report, node.row
     if row is None:
         return [["input", node.name], ["shape", shape(report.input[node.name] if isinstance(report.input, dict)
                                                       else report.input)]]
-    totals, c = report.totals, row.counts
     out = [["kind", f"block of {row.layers:,} layers" if node.kind == BLOCK else "layer"]]
     if row.layer is not None and row.layer.args:
         out.append(["args", ", ".join(f"{k}={_arg(v)}" for k, v in row.layer.args.items())])
-    out += [["params", f"{human(c.params)} ({share(c.params, totals.params)})"],
-            ["FLOPs", f"{human(c.flops)} ({share(c.flops, totals.flops)})"],
-            ["element-wise FLOPs", human(c.elementwise_flops)],
-            ["memory access", f"{human(c.memory_access)} ({share(c.memory_access, totals.memory_access)})"]]
-    intensity = next((m for m in view.metrics if m.key == "intensity"), None)
-    if intensity is not None and intensity.values[node.index] is not None:
-        out.append(["intensity", f"{intensity.values[node.index]:.2f} FLOPs per element"])
-    out.append(["activations", human(c.activations)])
-    if node.latency_s is not None and not node.fused_into:
-        out.append(["latency (estimate)", duration(node.latency_s)])
+    out.append(["activations", human(row.counts.activations)])
     if view.measured is not None and not node.measured_fused_into:
         out.append(["measured", duration(node.measured_s) if node.measured_s is not None else "no kernel"])
     return out
@@ -223,6 +230,39 @@ def _violations(view) -> tuple:
             findings.append(record)
         pairs.append([v.node, k])
     return pairs, findings
+
+
+def _compare(view) -> dict:
+    """The other side: its labels, each node's counterpart there and its deltas as text, and (on side A) the other
+    side's whole document."""
+    side = view.compare
+    deltas = [m for m in view.metrics if m.kind == "delta"]
+    lines = []
+    for node in view.nodes:
+        if side.partner[node.index] is None:
+            lines.append([["counterpart", f"none: only in {side.side.upper()}"]])
+            continue
+        lines.append([[m.label, _signed(m, node.index)] for m in deltas if m.values[node.index] is not None])
+    out = {"side": side.side, "label_a": side.label_a, "label_b": side.label_b, "partner": list(side.partner),
+           "deltas": lines}
+    if side.other is not None:
+        a, b = view.report.totals, side.other.report.totals
+        out["totals"] = [[f"{label}: B - A", f"{signed(getattr(b, key) - getattr(a, key))} "
+                                             f"({percent(_fraction(getattr(b, key) - getattr(a, key), getattr(a, key)))})"]
+                         for key, label in (("params", "params"), ("flops", "FLOPs"),
+                                            ("memory_access", "memory access"))]
+        out["other"] = document(side.other)
+    return out
+
+
+def _fraction(delta: int, base: int):
+    return delta / base if base else None
+
+
+def _signed(metric, i: int) -> str:
+    value, rel = metric.values[i], metric.relative[i]
+    text = signed_duration(value) if metric.key == "delta_latency" else signed(value)
+    return f"{text} ({percent(rel)})" if rel is not None else (text if value == 0 else f"{text} (A is 0)")
 
 
 def _notes(view) -> list:

@@ -62,16 +62,32 @@ ENTRY_DOCS = {
               "Block arguments of the first repetition only (stride 2 opening a stage)."),
     "if": (_VALUE, "A condition; when false the entry is an identity and its name stands for its input."),
 }
+MAX_RANK = 8  # costcalc.ops.tensor.MAX_RANK: dims per sample (the schema module imports no op code at load)
+
+
+def _int_list(minimum: int) -> dict:
+    """A list of whole numbers of at least `minimum` (at most one per axis, the batch included), or an expression."""
+    return {"anyOf": [{"type": "array", "maxItems": MAX_RANK + 1,
+                       "items": {"anyOf": [{"type": "integer", "minimum": minimum}, _TEXT]}}, _TEXT]}
+
+
 ARG_KINDS = {  # costcalc.ops.Arg.kind -> what the value may be (an expression string is always allowed)
     "int": {"anyOf": [{"type": "integer", "minimum": 1}, _TEXT]},
-    "pair": {"anyOf": [{"type": "integer", "minimum": 1}, _TEXT,
-                       {"type": "array", "items": _VALUE, "minItems": 2, "maxItems": 2}]},
-    "pad": {"anyOf": [{"type": "integer", "minimum": 0}, _TEXT, {"type": "array", "items": _VALUE}]},
+    "pair": {"anyOf": [{"type": "integer", "minimum": 1}, _TEXT,  # one per spatial axis of a 1-D, 2-D, 3-D window
+                       {"type": "array", "items": _VALUE, "minItems": 1, "maxItems": 3}]},
+    "pad": {"anyOf": [{"type": "integer", "minimum": 0}, _TEXT,
+                      {"type": "array", "items": _VALUE, "minItems": 1, "maxItems": 3}]},
     "bool": {"anyOf": [{"type": "boolean"}, _TEXT]},
     "number": {"anyOf": [{"type": "number"}, _TEXT]},
     "ints": {"anyOf": [{"type": "array", "items": _VALUE}, _TEXT]},
     "index": {"anyOf": [{"type": "integer", "minimum": 0}, _TEXT]},
     "choice": _TEXT,  # narrowed to the Arg's choices below
+    "text": _TEXT,  # an einsum equation
+    "axis": {"anyOf": [{"type": "integer", "minimum": -MAX_RANK}, _TEXT]},  # framework-numbered, batch = 0
+    "axes": _int_list(-MAX_RANK),
+    "perm": _int_list(0),
+    "dims": _int_list(-1),  # a reshape target: one -1 takes the rest
+    "shape": _int_list(1),
 }
 
 

@@ -75,7 +75,7 @@ def check_bound_input(spec, overrides: dict, bound: dict, input_shape, evaluated
     for axis, (entry, got, given, loc) in enumerate(zip(raw, evaluated, input_shape, locs)):
         if not isinstance(entry, str) or got == given:
             continue
-        what = _AXES[axis] if len(raw) == 3 else "features"
+        what = _AXES[axis] if len(raw) == 3 else "features" if len(raw) == 1 else f"axis {axis + 1}"
         name = entry.strip()
         if name in overrides:
             why = f"--set {name}={overrides[name]} gives it {got}"

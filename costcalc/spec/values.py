@@ -8,7 +8,8 @@ import math
 from dataclasses import replace
 
 from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
-from costcalc.ops import ALIASES, OPS, REQUIRED
+from costcalc.ops import ALIASES, OPS, REQUIRED, Uniform
+from costcalc.ops.tensor import MAX_RANK
 from costcalc.spec.choice import chosen_op
 from costcalc.spec.compiled import evaluate
 from costcalc.spec.expr import ExprError
@@ -62,6 +63,15 @@ def typed(value: Value, kind: str, lookup, what: str, choices: tuple = ()):
         if abs(result) > MAX_DIM:
             raise SpecError(f"{what}={shown(result)} is beyond the limit of {MAX_DIM:,}", value.loc)
         return result
+    if kind == "text":
+        result = value.raw if isinstance(value.raw, str) and "->" in value.raw else evaluate_value(value, lookup, what)
+        if not isinstance(result, str):
+            raise SpecError(f"{what} must be text, not {shown(result)}", value.loc)
+        return result
+    if kind == "axis":
+        return integer(value, lookup, what, -MAX_RANK)
+    if kind in INT_LISTS:
+        return tuple(int_list(value, lookup, what, INT_LISTS[kind]))
     if kind == "int":
         return integer(value, lookup, what, 1)
     if kind == "index":
@@ -74,21 +84,48 @@ def typed(value: Value, kind: str, lookup, what: str, choices: tuple = ()):
             return [whole(r, value, what, 1) for r in result]
         locs = getattr(value.raw, "item_locs", [value.loc] * len(value.raw))
         return [integer(Value(r, loc), lookup, what, 1) for r, loc in zip(value.raw, locs)]
-    # pair / pad: one int for both axes, or [h, w]
+    # pair / pad: one int for every spatial axis (a Uniform), or one value per axis: [h, w], or [l] and [d, h, w]
+    # for 1-D and 3-D windows (the op checks the count against its input's rank)
     minimum = 0 if kind == "pad" else 1
     raw = value.raw
     if isinstance(raw, list):
-        if len(raw) != 2:
-            raise SpecError(f"{what} is one number or [height, width], not a list of {len(raw)}", value.loc)
-        locs = getattr(raw, "item_locs", [value.loc] * 2)
+        if not 1 <= len(raw) <= MAX_WINDOW_AXES:
+            raise SpecError(f"{what} is one number or one per spatial axis ([height, width]; [length] or [depth, "
+                            f"height, width] for 1-D and 3-D windows), not a list of {len(raw)}", value.loc)
+        locs = getattr(raw, "item_locs", [value.loc] * len(raw))
         return tuple(integer(Value(r, loc), lookup, what, minimum) for r, loc in zip(raw, locs))
     result = evaluate_value(value, lookup, what)
     if isinstance(result, list):  # a block argument or a variable holding [h, w] (`k: k`)
-        if len(result) != 2:
-            raise SpecError(f"{what} is one number or [height, width], not a list of {len(result)}", value.loc)
-        return (whole(result[0], value, what, minimum), whole(result[1], value, what, minimum))
+        if not 1 <= len(result) <= MAX_WINDOW_AXES:
+            raise SpecError(f"{what} is one number or one per spatial axis ([height, width]; [length] or [depth, "
+                            f"height, width] for 1-D and 3-D windows), not a list of {len(result)}", value.loc)
+        return tuple(whole(r, value, what, minimum) for r in result)
     n = whole(result, value, what, minimum)
-    return (n, n)
+    return Uniform((n, n))
+
+
+MAX_WINDOW_AXES = 3  # conv, conv_transpose and pool windows of 1-D, 2-D and 3-D inputs
+
+
+# list kinds of the generic tensor ops and the least value of their items: axes (negative from the end), a
+# permutation, a reshape target (-1: what is left), a shape (a learned operand's, an index tensor's)
+INT_LISTS = {"axes": -MAX_RANK, "perm": 0, "dims": -1, "shape": 1}
+
+
+def int_list(value: Value, lookup, what: str, minimum: int) -> list:
+    if not isinstance(value.raw, list):  # an expression or a variable holding a list
+        result = evaluate_value(value, lookup, what)
+        if isinstance(result, (int, float)) and not isinstance(result, bool):
+            result = [result]
+        if not isinstance(result, list):
+            raise SpecError(f"{what} must be a list of whole numbers", value.loc)
+        if len(result) > MAX_RANK + 1:
+            raise SpecError(f"{what} has {len(result)} items, beyond the limit of {MAX_RANK + 1}", value.loc)
+        return [whole(r, value, what, minimum) for r in result]
+    if len(value.raw) > MAX_RANK + 1:
+        raise SpecError(f"{what} has {len(value.raw)} items, beyond the limit of {MAX_RANK + 1}", value.loc)
+    locs = getattr(value.raw, "item_locs", [value.loc] * len(value.raw))
+    return [integer(Value(r, loc), lookup, what, minimum) for r, loc in zip(value.raw, locs)]
 
 
 def integer(value: Value, lookup, what: str, minimum: int) -> int:

@@ -63,22 +63,22 @@ def get(name: str) -> Convention:
 
 def site(graph, node) -> Site:
     return Site(node.op, tuple(graph.tensors[t] for t in node.inputs), tuple(graph.tensors[t] for t in node.outputs),
-                node.args)
+                node.args, graph.batch)
 
 
 def count(convention: Convention, s: Site) -> int:
-    """FLOPs of one sample of one layer under `convention`."""
+    """FLOPs of one layer under `convention`, for the site's batch (one sample unless it says otherwise)."""
     table = convention.functional if s.functional and convention.functional is not None else convention.rules
     rule = table.get(s.op)
     if rule is None:
         raise ConventionError(f"convention '{convention.name}' has no rule for op '{s.op}'")
-    return rule.count(s)
+    return rule.count(s) if rule.whole_batch else rule.count(s) * s.batch
 
 
 def recount(graph, name: str = DEFAULT) -> list:
     """The FLOPs of every node of `graph` (in graph order, for the whole batch) under the convention `name`."""
     convention = get(name)
-    return [count(convention, site(graph, node)) * graph.batch for node in graph.nodes]
+    return [count(convention, site(graph, node)) for node in graph.nodes]
 
 
 FUNCTIONAL_ROW = "{} (call: functional)"  # by_op's row of an op's layers that the spec calls as functions
@@ -93,7 +93,7 @@ def by_op(graph) -> dict:
         key = FUNCTIONAL_ROW.format(node.op) if s.functional else node.op
         row = table.setdefault(key, {name: 0 for name in CONVENTIONS})
         for name, convention in CONVENTIONS.items():
-            row[name] += count(convention, s) * graph.batch
+            row[name] += count(convention, s)
     return table
 
 

@@ -8,30 +8,32 @@ deepspeed) except two, where its copy of a function differs:
 - `_conv_trans_flops_compute` takes weight.shape[1] (already c_out/g) as out_channels and divides it by the groups
   again, and counts the bias over the output size of a *forward* conv, (in + 2p - d(k-1) - 1) // s + 1 per side;
 - `_upsample_flops_compute` by a scale computes `flops * scale**...` without assigning it: the input numel.
-(Its `_elementwise_flops_compute` also lines two shapes up from the first dimension where DeepSpeed's lines them up
-from the last; that differs only for tensors of unequal rank, which no op here multiplies: squeeze-and-excitation's
-torch.mul takes two 4-d tensors, and layer_scale is the `*` operator, not wrapped, however it is called.)
-"""
+Its `_elementwise_flops_compute` also lines two shapes up from the first dimension where DeepSpeed's lines them up
+from the last; that differs only for tensors of unequal rank: a learned operand (`param`) of torch.add / torch.mul
+(`call: functional`), whose axes line up with the batch first (costcalc.analysis.conventions.tensor). And calflops
+does not wrap Tensor.__matmul__: the `@` operator counts zero there (tensor.py)."""
 
 from __future__ import annotations
 
 from math import prod
 
+from costcalc.analysis.conventions import tensor
 from costcalc.analysis.conventions.deepspeed import DEEPSPEED
 from costcalc.analysis.conventions.rules import Convention, Rule, in_elements
+from costcalc.ops.core import ONES, ZEROS, per_axis
 
 
 def _conv_transpose(s) -> int:
     """2 * k_h*k_w * c_in * ((c_out/g) // g) per input position, + (c_out/g) per position of a forward conv's
-    output when the layer has a bias."""
-    (c_in, h, w), c_out = s.inputs[0], s.outputs[0][0]
-    (k_h, k_w), (s_h, s_w), (p_h, p_w) = s.args["k"], s.args["stride"], s.args["pad"]
-    d_h, d_w = s.args.get("dilation", (1, 1))
+    output when the layer has a bias (1-D and 3-D alike, over every spatial axis)."""
+    (c_in, *sizes), c_out = s.inputs[0], s.outputs[0][0]
+    k, stride, pad, dilation = (per_axis(s.args.get(key, default), len(sizes), key)
+                                for key, default in (("k", None), ("stride", ONES), ("pad", ZEROS), ("dilation", ONES)))
     per_group = c_out // s.args["groups"]
-    flops = 2 * k_h * k_w * c_in * (per_group // s.args["groups"]) * h * w
+    flops = 2 * prod(k) * c_in * (per_group // s.args["groups"]) * prod(sizes)
     if s.args.get("bias"):
-        sides = [(size + 2 * p - (d * (k - 1) + 1)) // st + 1
-                 for size, p, d, k, st in ((h, p_h, d_h, k_h, s_h), (w, p_w, d_w, k_w, s_w))]
+        sides = [(size + 2 * p - (d * (kk - 1) + 1)) // st + 1
+                 for size, p, d, kk, st in zip(sizes, pad, dilation, k, stride)]
         flops += per_group * prod(sides)
     return flops
 
@@ -52,4 +54,5 @@ _CHANGES = {
 }
 
 CALFLOPS = Convention("calflops", "calflops 0.3.2", "FLOPs as calflops 0.3.2 calculate_flops counts them",
-                      {**DEEPSPEED.rules, **_CHANGES}, {**DEEPSPEED.functional, **_CHANGES})
+                      {**DEEPSPEED.rules, **_CHANGES, **tensor.CALFLOPS},
+                      {**DEEPSPEED.functional, **_CHANGES, **tensor.CALFLOPS_FUNCTIONAL})

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from math import prod
 
+from costcalc.analysis.conventions import tensor
 from costcalc.analysis.conventions.rules import (Convention, Rule, conv_macs, conv_transpose_macs, fc_macs, free,
-                                                 in_elements, out_elements, per_element, residual_adds)
+                                                 in_elements, out_elements, per_element)
 
 _NOT_WRAPPED = "0 ({} is not wrapped)"
 _OPERATOR = "0 (the {} operator: only torch.{} / Tensor.{} calls are wrapped)"
@@ -98,15 +99,14 @@ DEEPSPEED = Convention("deepspeed", "DeepSpeed 0.19.8 flops profiler",
     "dropout": free("0 (F.dropout is not wrapped; _dropout_flops_compute would give 0)"),
     "identity": free("0 (no call)"),
     "select": free(_NOT_WRAPPED.format("torch.index_select")),
+    **tensor.DEEPSPEED,
 })
 
 # `call: functional`: the same wrapped calls, except that add, mul and scale become torch.add / torch.mul calls and
 # ReLU6 the wrapped F.relu6 (unchanged rules stay the same objects, so --explain-conventions lists only these).
 FUNCTIONAL_CHANGES = {
     "relu6": Rule(f"_relu6_flops_compute (F.relu6): {_IN}", per_element(1, in_elements)),
-    "add": Rule("_add_flops_compute (torch.add): 1 per output element per call, n-1 calls for n inputs",
-                residual_adds),
-    "mul": Rule("_mul_flops_compute (torch.mul): 1 per element of the broadcast shape", per_element(1)),
+    **tensor.DEEPSPEED_FUNCTIONAL,  # add, mul (against a tensor or a number) and matmul as torch calls
     "scale": Rule("_mul_flops_compute (torch.mul by a number): 1 per input element", per_element(1, in_elements)),
 }
 DEEPSPEED = Convention(DEEPSPEED.name, DEEPSPEED.tool, DEEPSPEED.summary, DEEPSPEED.rules,

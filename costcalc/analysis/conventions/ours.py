@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from costcalc.analysis.conventions import tensor
 from costcalc.analysis.conventions.rules import (DATA_MOVEMENT, Convention, Rule, bias, conv_macs, conv_transpose_macs,
                                                  doubled, fc_macs, free, in_elements, own, per_element,
-                                                 residual_adds, window_elements)
+                                                 window_elements)
 from costcalc.ops import (AFFINE_FLOPS, BATCHNORM_FLOPS, BILINEAR_FLOPS, GELU_FLOPS, GELU_TANH_FLOPS, HARDSIGMOID_FLOPS,
                           HARDSWISH_FLOPS, HARDTANH_FLOPS, LAYER_SCALE_FLOPS, LEAKY_RELU_FLOPS, MISH_FLOPS, NORM_FLOPS,
                           PAPER_SUMMARY, POOL_FLOPS_PER_WINDOW_ELEMENT, RELU6_FLOPS, RELU_FLOPS, SCALE_FLOPS,
@@ -21,6 +22,7 @@ PAPER = Convention("paper", "costcalc", PAPER_SUMMARY, {
     **{op: free("0 (element-wise: not counted)") for op in ELEMENTWISE},
     **{op: free("0 (pooling: not counted)") for op in POOLS},
     **DATA_MOVEMENT,
+    **tensor.PAPER,
 })
 
 _WINDOWS = f"{POOL_FLOPS_PER_WINDOW_ELEMENT} per window element per output (k_h*k_w per output)"
@@ -55,9 +57,8 @@ FULL = Convention("full", "costcalc", "FLOPs = conv + fc multiply-adds + every e
                                                                                    in_elements)),
     "adaptive_avgpool": Rule(_ADAPTIVE, own),
     "adaptive_maxpool": Rule(_ADAPTIVE, own),
-    "add": Rule("n-1 per element for n inputs", residual_adds),
-    "mul": Rule("1 per output element", per_element(1)),
     **DATA_MOVEMENT,
+    **tensor.FULL,  # add and mul among them: (operands - 1) per output element, a constant operand included
 })
 
 # "FLOPs = 2 x MACs" as a plain rule: the papers' conv + fc multiply-adds doubled, and nothing else. The tools that

@@ -12,8 +12,9 @@ part (`FUNCTIONAL`)."""
 
 from __future__ import annotations
 
+from costcalc.analysis.conventions import tensor
 from costcalc.analysis.conventions.rules import (Convention, Rule, bias, conv_macs, conv_transpose_macs, fc_macs,
-                                                 free, in_elements, out_elements, per_element, residual_adds)
+                                                 free, in_elements, out_elements, per_element)
 
 _NO_HOOK = "0 (no module hook, and {} is not patched)"
 
@@ -81,6 +82,7 @@ PTFLOPS = Convention("ptflops", "ptflops 0.7.5 (pytorch backend)",
     "dropout": free(_NO_HOOK.format("F.dropout")),
     "identity": free("0 (no hook)"),
     "select": free(_NO_HOOK.format("torch.index_select")),
+    **tensor.PTFLOPS,
 }, functional={
     **{op: free(f"0 ({fn} is not patched)") for op, fn in (
         ("conv", "F.conv2d"), ("conv_transpose", "F.conv_transpose2d"), ("bn", "F.batch_norm"),
@@ -100,6 +102,5 @@ PTFLOPS = Convention("ptflops", "ptflops 0.7.5 (pytorch backend)",
         ("maxpool", "F.max_pool2d"), ("avgpool", "F.avg_pool2d"), ("gap", "F.adaptive_avg_pool2d"),
         ("adaptive_avgpool", "F.adaptive_avg_pool2d"), ("adaptive_maxpool", "F.adaptive_max_pool2d"))},
     "scale": Rule("1 per element: patched torch.mul with a number", per_element(1, in_elements)),
-    "add": Rule("1 per output element per patched torch.add", residual_adds),
-    "mul": Rule("1 per output element: patched torch.mul (broadcast shape)", per_element(1)),
+    **tensor.PTFLOPS_FUNCTIONAL,  # add and mul: patched torch.add / torch.mul, against a tensor or a number
 })

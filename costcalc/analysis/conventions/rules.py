@@ -7,16 +7,19 @@ from math import prod
 from typing import Callable
 
 from costcalc.ops import BIAS_FLOPS, CALL_KEY, OPS
+from costcalc.ops.core import per_axis
 
 
 @dataclass(frozen=True)
 class Site:
-    """What a rule sees of one layer, per sample: input and output shapes ((C, H, W) or (F,)) and its arguments."""
+    """What a rule sees of one layer, per sample: input and output shapes ((C, H, W), (F,), or any rank) and its
+    arguments."""
 
     op: str
     inputs: tuple
     outputs: tuple
     args: dict
+    batch: int = 1  # for the few rules that count the whole batch at once (a tool that rounds its count)
 
     @property
     def functional(self) -> bool:
@@ -28,6 +31,7 @@ class Site:
 class Rule:
     says: str  # what the rule counts, for --explain-conventions
     count: Callable[[Site], int]  # FLOPs of one sample
+    whole_batch: bool = False  # `count` gives the FLOPs of the site's whole batch, not of one sample
 
 
 @dataclass(frozen=True)
@@ -47,20 +51,25 @@ def in_elements(s: Site) -> int:
     return prod(s.inputs[0])
 
 
+def kernel(s: Site) -> tuple:
+    """The window's size on each spatial axis of the input (one for C x L, three for C x D x H x W)."""
+    return per_axis(s.args["k"], len(s.inputs[0]) - 1, "k")
+
+
 def conv_macs(s: Site) -> int:
-    """h_out * w_out * c_out * k_h * k_w * c_in / groups (grouped and depthwise convs included)."""
-    (c_in, *_), (k_h, k_w) = s.inputs[0], s.args["k"]
-    return out_elements(s) * k_h * k_w * (c_in // s.args["groups"])
+    """h_out * w_out * c_out * k_h * k_w * c_in / groups (grouped and depthwise convs included; in 1-D and 3-D
+    the output's length or volume times the window's)."""
+    return out_elements(s) * prod(kernel(s)) * (s.inputs[0][0] // s.args["groups"])
 
 
 def conv_transpose_macs(s: Site) -> int:
     """h_in * w_in * c_in * (c_out / groups) * k_h * k_w: each input element times its slice of the weights."""
-    (k_h, k_w), c_out = s.args["k"], s.outputs[0][0]
-    return in_elements(s) * (c_out // s.args["groups"]) * k_h * k_w
+    return in_elements(s) * (s.outputs[0][0] // s.args["groups"]) * prod(kernel(s))
 
 
 def fc_macs(s: Site) -> int:
-    return s.inputs[0][0] * s.outputs[0][0]
+    """in * out at each position of the input's leading axes (nn.Linear over the last axis): input numel * out."""
+    return in_elements(s) * s.outputs[0][-1]
 
 
 def bias(s: Site) -> int:
@@ -70,8 +79,7 @@ def bias(s: Site) -> int:
 
 def window_elements(s: Site) -> int:
     """Elements of every pooling window: output elements * k_h * k_w."""
-    k_h, k_w = s.args["k"]
-    return out_elements(s) * k_h * k_w
+    return out_elements(s) * prod(kernel(s))
 
 
 def residual_adds(s: Site) -> int:
@@ -103,7 +111,7 @@ def free(says: str = "0 (moves data, no arithmetic)") -> Rule:
 def doubled(base: Convention, name: str, tool: str, summary: str, why: str) -> Convention:
     """`base` with every count multiplied by 2 (a multiply-add counted as two floating-point operations)."""
     def twice(rule: Rule) -> Rule:
-        return Rule(f"2 x ({rule.says}){why}", lambda s: 2 * rule.count(s))
+        return Rule(f"2 x ({rule.says}){why}", lambda s: 2 * rule.count(s), rule.whole_batch)
 
     functional = None if base.functional is None else {op: twice(r) for op, r in base.functional.items()}
     return Convention(name, tool, summary, {op: twice(r) for op, r in base.rules.items()}, functional)

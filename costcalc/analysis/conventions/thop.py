@@ -8,9 +8,13 @@ _profile_one_layer): the `yolo` convention."""
 
 from __future__ import annotations
 
+from math import prod
+
+from costcalc.analysis.conventions import tensor
 from costcalc.analysis.conventions.rules import (Convention, Rule, conv_macs, doubled, fc_macs, free, in_elements,
-                                                 out_elements, per_element)
+                                                 kernel, out_elements, per_element)
 from costcalc.ops import OPS
+from costcalc.ops.tensor import axis_index
 
 _NO_RULE = "0 (no rule for {}: 'treat it as zero Macs')"
 _TENSOR_OP = "0 (a tensor operation, not a module: never seen)"
@@ -24,15 +28,15 @@ def _adaptive_avg(s) -> int:
 
 
 def _softmax(s) -> int:
-    """count_softmax over dim 1: (numel / C) * (C exps + C - 1 adds + C divides)."""
-    c = s.inputs[0][0]
+    """count_softmax over the module's dim (1 unless `axis` says otherwise): (numel / C) * (C exps + C - 1 adds + C
+    divides), C the size of that axis."""
+    c = s.inputs[0][axis_index(s.args.get("axis", 1), s.inputs[0])]
     return in_elements(s) // c * (3 * c - 1)
 
 
 def _transpose(s) -> int:
     """count_convNd on a ConvTranspose2d: output numel * (c_in / groups) * k_h * k_w, c_in the input's channels."""
-    (c_in, *_), (k_h, k_w) = s.inputs[0], s.args["k"]
-    return out_elements(s) * (c_in // s.args["groups"]) * k_h * k_w
+    return out_elements(s) * (s.inputs[0][0] // s.args["groups"]) * prod(kernel(s))
 
 
 THOP = Convention("thop", "thop 0.1.1", "FLOPs as thop 0.1.1 profile() counts them", {
@@ -63,7 +67,7 @@ THOP = Convention("thop", "thop 0.1.1", "FLOPs as thop 0.1.1 profile() counts th
     "maxpool": free("0 (zero_ops)"),
     "avgpool": Rule("count_avgpool: 1 per output element", per_element(1)),
     "gap": Rule("count_adap_avgpool: (h_in*w_in/(h_out*w_out) + 1) per output element: c*(h*w + 1)",
-                lambda s: (s.inputs[0][1] * s.inputs[0][2] + 1) * s.outputs[0][0]),
+                lambda s: (prod(s.inputs[0][1:]) + 1) * s.outputs[0][0]),
     "adaptive_avgpool": Rule("count_adap_avgpool: int((h_in/h_out * w_in/w_out + 1) * output numel), float64",
                              _adaptive_avg),
     "adaptive_maxpool": free("0 (zero_ops)"),
@@ -79,6 +83,7 @@ THOP = Convention("thop", "thop 0.1.1", "FLOPs as thop 0.1.1 profile() counts th
     "dropout": free("0 (zero_ops)"),
     "identity": free(_NO_RULE.format("nn.Identity")),
     "select": free(_TENSOR_OP),
+    **tensor.THOP,
 }, functional={op: free("0 (a function call: module hooks never see it)") for op in OPS})
 
 YOLO = doubled(THOP, "yolo", "ultralytics (thop 0.1.1 x 2)",

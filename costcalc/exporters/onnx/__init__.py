@@ -2,7 +2,8 @@
 
 One table, BUILDERS (below), maps each costcalc op to a function that adds its ONNX node(s); it mirrors the
 importer's tables (costcalc.importers.onnx). The functions live by family: `nodes` (the seed ops), `modern` (the
-norms, activations, resampling and padding of modern CNNs); `building` holds the machinery they call. Node names are the spec's layer paths (`layer2.0.conv2`); an op written as several
+norms, activations, resampling and padding of modern CNNs), `tensor` (the generic tensor layer, and conv, pool,
+fc, softmax, layernorm, concat, split and slice of any rank or axis); `building` holds the machinery they call. Node names are the spec's layer paths (`layer2.0.conv2`); an op written as several
 ONNX nodes names its main node after the layer and the others `<layer>/<OpType>`. Tensors are named after the layer
 that writes them (`<layer>.<k>` for the outputs of a split); the network's input is `input`.
 
@@ -21,7 +22,7 @@ always written inline.
 from __future__ import annotations
 
 from costcalc.errors import Loc, SpecError
-from costcalc.exporters.onnx import modern, nodes
+from costcalc.exporters.onnx import modern, nodes, tensor
 from costcalc.exporters.onnx.building import Builder, Weights
 
 INSTALL_HINT = "writing ONNX files needs the onnx package: pip install 'costcalc[onnx]'"
@@ -64,8 +65,8 @@ def save(model, path: str) -> None:
 
 # The table: costcalc op -> its builder, (builder, node, input names, output names) -> adds the ONNX nodes.
 BUILDERS = {
-    "conv": nodes.conv,
-    "fc": nodes.fc,
+    "conv": tensor.conv,
+    "fc": tensor.fc,
     "bn": nodes.bn,
     "relu": nodes.unary("Relu"),
     "relu6": nodes.relu6,
@@ -76,30 +77,42 @@ BUILDERS = {
     "hardsigmoid": nodes.unary("HardSigmoid", **nodes.HARDSIGMOID),
     "hardswish": nodes.hardswish,
     "scale": nodes.scale,
-    "maxpool": nodes.pool("MaxPool"),
-    "avgpool": nodes.pool("AveragePool"),
+    "maxpool": tensor.pool("MaxPool"),
+    "avgpool": tensor.pool("AveragePool"),
     "gap": nodes.unary("GlobalAveragePool"),
     "mean": nodes.mean,
-    "add": nodes.add,
-    "mul": nodes.unary("Mul"),
-    "concat": nodes.unary("Concat", axis=1),
-    "split": nodes.split,
+    "concat": tensor.concat,
+    "split": tensor.split,
     "shuffle": nodes.shuffle,
     "select": nodes.select,
     "flatten": nodes.unary("Flatten", axis=1),
     "dropout": nodes.unary("Dropout"),
     "identity": nodes.unary("Identity"),
-    "conv_transpose": modern.conv_transpose,
-    "layernorm": modern.layernorm,
+    "conv_transpose": tensor.conv_transpose,
+    "layernorm": tensor.layernorm_on_axis(modern.layernorm),
     "groupnorm": modern.groupnorm,
     "layer_scale": modern.layer_scale,
     "hardtanh": modern.hardtanh,
     "gelu": modern.gelu,
     "mish": modern.mish,
-    "softmax": nodes.unary("Softmax", axis=1),
+    "softmax": tensor.softmax,
     "adaptive_avgpool": modern.adaptive("AveragePool", "GlobalAveragePool"),
     "adaptive_maxpool": modern.adaptive("MaxPool", "GlobalMaxPool"),
     "resize": modern.resize,
     "pad": modern.pad,
-    "slice": modern.channel_slice,
+    "slice": tensor.slice_,
+    # the generic tensor layer (costcalc.exporters.onnx.tensor)
+    **{op: tensor.binary(op) for op in tensor.BINARY},
+    "where": tensor.where,
+    **{op: tensor.unary(op) for op in (*tensor.UNARY, "cast")},
+    **{f"reduce_{kind}": tensor.reduction(kind) for kind in (*tensor.REDUCE, "argmax", "argmin")},
+    "matmul": tensor.matmul,
+    "einsum": tensor.einsum,
+    "reshape": tensor.reshape,
+    "permute": tensor.permute,
+    "expand": tensor.expand,
+    "tile": tensor.tile,
+    "gather": tensor.gather,
+    "depth_to_space": tensor.depth_to_space,
+    "space_to_depth": tensor.space_to_depth,
 }

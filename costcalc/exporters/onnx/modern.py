@@ -1,5 +1,5 @@
-"""ONNX builders of the modern ops: conv_transpose, layer and group norm, layer_scale, gelu, mish, hardtanh,
-adaptive pooling, resize, pad, a channel slice. Where an opset lacks an op's own node (Gelu before 20, Mish before
+"""ONNX builders of the modern ops: layer and group norm, layer_scale, gelu, mish, hardtanh, adaptive pooling,
+resize, pad (conv_transpose and slice, of any rank and axis, are in `tensor`). Where an opset lacks an op's own node (Gelu before 20, Mish before
 18), the builder writes the formula as torch's exporter does."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from costcalc.exporters.onnx.building import Builder
-from costcalc.exporters.onnx.nodes import pads
 
 LAYERNORM_EPSILON = 1e-6  # ConvNeXt's, and the reference's
 GROUPNORM_EPSILON = 1e-5  # torch's default, and the reference's
@@ -17,18 +16,6 @@ def needs(b: Builder, node, opset: int, what: str) -> None:
     if b.opset < opset:
         b.refuse(node, f"{what} needs ONNX opset {opset} or later (this export is at opset {b.opset}): "
                        f"give --opset {opset}")
-
-
-def conv_transpose(b: Builder, node, x, y):
-    a = node.args
-    c = b.shape(node.inputs[0])[0]
-    k_h, k_w = a["k"]
-    inputs = [x[0], b.param(node, "weight", (c, a["out"] // a["groups"], k_h, k_w), "weight", c // a["groups"] * k_h * k_w)]
-    if a["bias"]:
-        inputs.append(b.param(node, "bias", (a["out"],), "bias"))
-    b.add("ConvTranspose", inputs, y, node.name, kernel_shape=[k_h, k_w], strides=list(a["stride"]),
-          pads=pads(a["pad"]), output_padding=list(a["output_padding"]), dilations=list(a["dilation"]),
-          group=a["groups"])
 
 
 def affine(b: Builder, node, c: int) -> tuple:
@@ -162,13 +149,6 @@ def pad(b: Builder, node, x, y):
     pads = b.const(node, "pads", np.array([0, 0, top, left, 0, 0, bottom, right], np.int64))
     value = b.const(node, "value", np.float32(node.args.get("value", 0.0)))
     b.add("Pad", [x[0], pads, value], y, node.name, mode="constant")
-
-
-def channel_slice(b: Builder, node, x, y):
-    start, out = node.args.get("start", 0), node.args["out"]
-    b.add("Slice", [x[0], b.const(node, "starts", np.array([start], np.int64)),
-                    b.const(node, "ends", np.array([start + out], np.int64)),
-                    b.const(node, "axes", np.array([1], np.int64))], y, node.name)
 
 
 def _tensor(array):

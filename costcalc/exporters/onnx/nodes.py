@@ -1,5 +1,6 @@
-"""ONNX builders of the seed ops (conv, fc, batchnorm, activations, pooling, combining, rearranging): each
-`(builder, node, input names, output names)` adds the node's ONNX form."""
+"""ONNX builders of the seed ops (batchnorm, activations, global mean, shuffle, select): each `(builder, node, input
+names, output names)` adds the node's ONNX form. Conv, fc, pools, add and mul, concat and split, of any rank or
+axis, are in `tensor`."""
 
 from __future__ import annotations
 
@@ -9,31 +10,6 @@ from costcalc.exporters.onnx.building import Builder
 
 BATCHNORM_EPSILON = 1e-5  # torch's default, and the numpy reference's
 LEAKY_RELU_SLOPE = 0.01  # torch's default negative_slope, the one the spec language's leaky_relu has
-
-
-def pads(pad, pad_end=None) -> list:
-    end = pad if pad_end is None else pad_end
-    return [pad[0], pad[1], end[0], end[1]]
-
-
-def conv(b: Builder, node, x, y):
-    a = node.args
-    c = b.shape(node.inputs[0])[0]
-    k_h, k_w = a["k"]
-    c_group = c // a["groups"]
-    inputs = [x[0], b.param(node, "weight", (a["out"], c_group, k_h, k_w), "weight", c_group * k_h * k_w)]
-    if a["bias"]:
-        inputs.append(b.param(node, "bias", (a["out"],), "bias"))
-    b.add("Conv", inputs, y, node.name, kernel_shape=[k_h, k_w], strides=list(a["stride"]),
-          pads=pads(a["pad"], a.get("pad_end")), dilations=list(a["dilation"]), group=a["groups"])
-
-
-def fc(b: Builder, node, x, y):
-    features, out = b.shape(node.inputs[0])[0], node.args["out"]
-    inputs = [x[0], b.param(node, "weight", (out, features), "weight", features)]
-    if node.args["bias"]:
-        inputs.append(b.param(node, "bias", (out,), "bias"))
-    b.add("Gemm", inputs, y, node.name, transB=1)
 
 
 def bn(b: Builder, node, x, y):
@@ -80,33 +56,10 @@ def scale(b: Builder, node, x, y):
     b.add("Mul", [x[0], b.const(node, "factor", np.float32(node.args["factor"]))], y, node.name)
 
 
-def pool(op_type: str):
-    def build(b: Builder, node, x, y):
-        a = node.args
-        attrs = {"kernel_shape": list(a["k"]), "strides": list(a.get("stride") or a["k"]), "pads": pads(a["pad"], a.get("pad_end")),
-                 "ceil_mode": int(a["ceil_mode"])}
-        if op_type == "MaxPool":
-            attrs["dilations"] = list(a["dilation"])
-        else:
-            attrs["count_include_pad"] = 1  # torch's default, and the reference's
-        b.add(op_type, x, y, node.name, **attrs)
-
-    return build
-
-
 def mean(b: Builder, node, x, y):
     if b.opset >= 18:
         return b.add("ReduceMean", [x[0], b.const(node, "axes", np.array([2, 3], np.int64))], y, node.name, keepdims=1)
     b.add("ReduceMean", x, y, node.name, axes=[2, 3], keepdims=1)
-
-
-def add(b: Builder, node, x, y):
-    b.add("Add" if len(x) == 2 else "Sum", x, y, node.name)
-
-
-def split(b: Builder, node, x, y):
-    sizes = [b.shape(t)[0] for t in node.outputs]
-    b.add("Split", [x[0], b.const(node, "split", np.array(sizes, np.int64))], y, node.name, axis=1)
 
 
 def shuffle(b: Builder, node, x, y):
