@@ -240,11 +240,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def _avg_divisors(size: int, kernel: int, stride: int, pad: int, n_out: int, include_pad: bool,
-                  pad_end: int) -> np.ndarray:
+                  pad_end: int | None = None) -> np.ndarray:
     """torch's divisor per output position along one axis: the window clipped to the padded input (or, without
     count_include_pad, to the input itself)."""
     start = np.arange(n_out) * stride - pad
-    end = np.minimum(start + kernel, size + pad_end)
+    end = np.minimum(start + kernel, size + (pad if pad_end is None else pad_end))
     if not include_pad:
         start, end = np.maximum(start, 0), np.minimum(end, size)
     return (end - start).astype(np.float32)
