@@ -191,7 +191,8 @@ def _device(device) -> tuple:
 
 
 def load(spec) -> Model:
-    """Read `spec` (a path, YAML text, a dict, or a Model) once; SpecError if it cannot be read or checked."""
+    """Read `spec` (a path, a zoo name, YAML text, a dict, or a Model) once; SpecError if it cannot be read or
+    checked."""
     if isinstance(spec, Model):
         return spec
     if isinstance(spec, dict):
@@ -207,7 +208,9 @@ def load(spec) -> Model:
 
         return _read("<string>", load_text(spec, "<string>"))
     from costcalc.importers import importer_for
+    from costcalc.zoo import resolve
 
+    spec = resolve(spec)  # a zoo name (`resnet50`) where no file of that name is in the way
     importer = importer_for(spec)
     if importer is not None:
         return Model(spec, importer=importer)

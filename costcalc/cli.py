@@ -112,7 +112,7 @@ def _parse_thresholds(values: tuple) -> dict:
 def threshold_option(command):
     return click.option("--threshold", "thresholds", multiple=True, metavar="G.NAME=VALUE",
                         help="Override a guideline threshold (repeatable), e.g. --threshold G1.max_ratio=3; "
-                             "see README for the names and defaults.")(command)
+                             "the names and defaults are in docs/guidelines.md.")(command)
 
 
 def analyse_checked(graph, thresholds: tuple, bytes_per_element=None, convention: str = "paper", device=None):
@@ -151,7 +151,8 @@ def _options(exact: bool):
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="costcalc")
 def main():
-    """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs."""
+    """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs, zoo names
+    (costcalc zoo) or ONNX model files (model.onnx, with the [onnx] extra)."""
 
 
 CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo", "deepspeed",

@@ -43,4 +43,26 @@ def resolve(path: str) -> str:
         return path
     name = path if path.endswith((".yaml", ".yml")) else path + ".yaml"
     candidate = root / name
-    return str(candidate) if candidate.is_file() else path
+    if candidate.is_file():
+        return str(candidate)
+    close = near(path)
+    if close:  # neither a file nor a zoo name, but close to one: say which, as for any unknown name
+        from costcalc.errors import Loc, SpecError
+
+        said = f"'{close[0]}'" if len(close) == 1 else ", ".join(f"'{n}'" for n in close[:-1]) + f" or '{close[-1]}'"
+        raise SpecError(f"cannot read: no file '{path}', and the zoo has no spec of that name (did you mean {said}? "
+                        "`costcalc zoo` lists them)", Loc(path))
+    return path
+
+
+def near(name: str) -> list:
+    """Zoo names `name` may be a slip of: those it starts (`resnet5` -> resnet50), else the closest by spelling.
+    Only a suggestion in an error: the user types the name, so a loose one does no harm."""
+    import difflib
+
+    stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
+    if "." in stem or not stem:
+        return []  # another kind of file (model.onnx): no zoo name
+    names = [p.stem if p.parent.name != "guidelines" else f"guidelines/{p.stem}" for p in zoo_specs()]
+    started = [n for n in names if n.startswith(stem)]
+    return started[:3] if started else difflib.get_close_matches(stem, names, n=3, cutoff=0.8)

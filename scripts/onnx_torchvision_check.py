@@ -7,8 +7,8 @@ costcalc. For each model it prints costcalc's parameters and FLOPs next to three
 and checks that the spec `costcalc import` writes for each file gives the same totals as the file, and, for the
 models with a spec under specs/, that every total (element-wise FLOPs, memory access, activations too) is the spec's.
 
-Needs torch (`pip install torch==2.13.0`) and the onnx extra; `--exporter dynamo` also needs onnxscript. Not part of
-the test suite: run it by hand.
+Needs torch (last run with 2.14.1: all ten agree) and the onnx extra; `--exporter dynamo` also needs onnxscript.
+Not part of the test suite: run it by hand.
 
     python scripts/onnx_torchvision_check.py [--exporter torchscript|dynamo] [--resolutions 160,320] [--keep DIR]
                                              [MODEL ...]

@@ -209,3 +209,16 @@ def test_an_imported_file_shows_each_layers_module_path(run, tmp_path):
 def test_an_unwritable_output_is_one_located_line(run, tmp_path):
     result = run("view", "examples/first.yaml", "-o", tmp_path / "missing" / "view.html")
     assert result.exit_code == 2 and result.stderr.startswith(f"{tmp_path / 'missing' / 'view.html'}: error: cannot write")
+
+
+def test_compare_with_the_measured_time_of_a(run, tmp_path):
+    measured = tmp_path / "measured.json"
+    measured.write_text(json.dumps({"totals": {"latency_s": 0.01}, "layers": [{"name": "conv1", "latency_s": 0.001}]}))
+    out = tmp_path / "view.json"
+    result = run("view", "examples/first.yaml", "--compare", "examples/first.yaml", "--measured", measured,
+                 "--metric", "measured", "--format", "json", "-o", out)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert doc["metrics"][-1]["key"] == "measured" and doc["compare"]["other"]["metrics"][-1]["key"] == "params"
+    assert doc["compare"]["deltas"][1] == [["FLOPs: B - A", "0 (0.00%)"], ["memory access: B - A", "0 (0.00%)"],
+                                           ["params: B - A", "0 (0.00%)"]]

@@ -95,6 +95,9 @@ def test_a_click_shows_the_details_and_selects_the_row(run, tmp_path, browser):
     assert flops == 218_365_952 and ["FLOPs", "218.37M"] in shown and ["FLOPs %", f"{flops / 4_089_184_256:.1%}"] in shown
     selected = driver.find_element("css selector", "#table tr.selected")
     assert selected.find_element("tag name", "td").text == "layer3.1"
+    totals = [[c.text for c in r.find_elements("css selector", "th, td")]
+              for r in driver.find_elements("css selector", "#totals tr")]
+    assert ["selected", "layer3.1"] in totals and ["FLOPs %", f"{flops / 4_089_184_256:.1%}"] in totals
     # a double click opens the block: its 10 layers replace it
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -126,8 +129,14 @@ def test_a_violation_shows_its_evidence_and_the_screenshot_has_the_legend(run, t
 
 
 def test_compare_switches_sides_and_keeps_the_selection_on_the_counterpart(run, tmp_path, browser):
-    page, doc = _write(run, tmp_path, "specs/resnet50.yaml", "--compare", "specs/resnext50_32x4d.yaml", "--depth", "2")
+    measured = tmp_path / "measured.json"  # A's measured time: a metric B does not have
+    measured.write_text(json.dumps({"totals": {"latency_s": 0.1}, "layers": [{"name": "conv1", "latency_s": 0.01}]}))
+    page, doc = _write(run, tmp_path, "specs/resnet50.yaml", "--compare", "specs/resnext50_32x4d.yaml", "--depth", "2",
+                       "--measured", measured)
     driver = _load(browser, page)
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element("id", "metric")).select_by_visible_text("measured time")
     node = next(n for n in doc["nodes"] if n["name"] == "layer2.0")
     driver.find_element("css selector", f'#svg g.node[data-id="{node["id"]}"]').click()
     text = driver.find_element("id", "details").text
@@ -138,6 +147,7 @@ def test_compare_switches_sides_and_keeps_the_selection_on_the_counterpart(run, 
     assert driver.find_element("css selector", "#details h2").text == "layer2.0"
     assert "counterpart in A layer2.0" in driver.find_element("id", "details").text
     assert doc["metrics"][0]["legend"][3]["label"] == "within 1%"
+    assert driver.find_element("css selector", "#legend b").text == "FLOPs: B - A"  # B has no measured time
     assert browser.errors() == []
 
 

@@ -59,9 +59,11 @@ class RowDiff:
 class GuidelineChanges:
     """ShuffleNet V2 guideline violations of A and B, matched by (guideline, layer or block name)."""
 
-    counts: tuple  # ((guideline, violations in A, violations in B), ...) for G1..G4
-    appeared: tuple  # Findings violated in B and not in A
-    disappeared: tuple  # Findings violated in A and not in B
+    counts: tuple  # ((guideline, violations in A, violations in B), ...) for the layer checks G1..G3
+    appeared: tuple  # Findings violated in B and not in A (G1..G3)
+    disappeared: tuple  # Findings violated in A and not in B (G1..G3)
+    network: tuple = ()  # ((guideline, share in A, share in B, limit, passed in A, passed in B),): G4, a check of
+    # the whole network (its element-wise share of MAC), whose listed layers are no count of violations
 
 
 @dataclass(frozen=True)
@@ -179,9 +181,14 @@ def guideline_changes(a, b) -> GuidelineChanges:
     """What violations of the guidelines checks `a` and `b` (costcalc.analysis.guidelines.Guidelines) appear in B
     or disappear from A, a finding being the same when its guideline and its layer (or block) name are."""
     key = lambda finding: (finding.guideline, finding.where)  # noqa: E731
-    found_a = {key(f): f for f in a.violations()}
-    found_b = {key(f): f for f in b.violations()}
+    found_a = {key(f): f for f in a.violations() if f.guideline not in WHOLE_NETWORK}
+    found_b = {key(f): f for f in b.violations() if f.guideline not in WHOLE_NETWORK}
     counts = tuple((result.guideline, len(result.violations), len(b[result.guideline].violations))
-                   for result in a.results)
+                   for result in a.results if result.guideline not in WHOLE_NETWORK)
+    network = tuple((g, dict(a[g].summary)["elementwise_share"], dict(b[g].summary)["elementwise_share"],
+                     a[g].thresholds["max_share"], a[g].passed, b[g].passed) for g in WHOLE_NETWORK)
     return GuidelineChanges(counts, tuple(f for k, f in found_b.items() if k not in found_a),
-                            tuple(f for k, f in found_a.items() if k not in found_b))
+                            tuple(f for k, f in found_a.items() if k not in found_b), network)
+
+
+WHOLE_NETWORK = ("G4",)  # guidelines that judge the network, not a layer or block

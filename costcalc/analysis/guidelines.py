@@ -184,12 +184,14 @@ def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
 
 
 def _g1_figures(graph: Graph, node, t: Thresholds, scale: int) -> tuple:
-    """(violated, why, evidence, severity) of a stride-1 1x1 conv; () for a depthwise one."""
+    """(violated, why, evidence, severity) of a stride-1 1x1 conv; () for a depthwise one and one on a 1 x 1 map."""
     if is_depthwise(graph, node):
         return ()  # a depthwise 1x1 conv is a per-channel scale: no c1:c2 to balance (G4 counts it)
     a = node.args
     c1 = _in_channels(graph, node)
     c2, *spatial = graph.tensors[node.outputs[0]]
+    if prod(spatial) == 1:  # a fully connected layer on a pooled vector (squeeze-and-excitation's): no feature map
+        return ()  # whose traffic unequal widths raise; its MAC is its weights, c1*c2, within c1 + c2 of the bound
     g = a["groups"]
     hw = graph.batch * prod(spatial)  # every spatial position of every sample moves c1 + c2 elements
     mac = node.counts.memory_access

@@ -36,11 +36,17 @@ class MeasuredReport:
     cpu_s: float = 0.0  # the calling thread's CPU time in a run, min over runs
     flops: int | None = None
     memory_access: int | None = None
+    profiled_wall_s: float = 0.0  # wall time of a run of the profiled pass the rows come from, min over runs
 
     @property
     def accounted(self) -> float:
-        """The share of the wall time (min over runs) the rows account for."""
-        return self.profiled_s / self.latency_s if self.latency_s else 0.0
+        """The share of the profiled pass's wall time (min over runs) the rows account for."""
+        return self.profiled_s / self.profiled_wall_s if self.profiled_wall_s else 0.0
+
+    @property
+    def profiler_overhead(self) -> float | None:
+        """How much longer a run took with the profiler on than without (min over runs each); None unprofiled."""
+        return self.profiled_wall_s / self.latency_s - 1 if self.profiled_wall_s and self.latency_s else None
 
     @property
     def rows_latency_s(self) -> float:
@@ -83,6 +89,7 @@ def measured_report(measurement, depth: int | None = 2, graph=None, model: str =
         cpu_s=measurement.cpu_s,
         flops=sum(c.flops for c in totals) if totals else None,
         memory_access=sum(c.memory_access for c in totals) if totals else None,
+        profiled_wall_s=measurement.profiled_wall_s,
     )
 
 

@@ -228,16 +228,18 @@ class Pareto:
 
 
 def pareto(sweep) -> Pareto:
-    """A sweep's valid points in its two front columns, and the front ordered by the first."""
+    """A sweep's valid points in its two front columns (all of them, also those `top` leaves out of the table),
+    and the front ordered by the first."""
     if len(sweep.pareto) != 2:
         from costcalc.errors import OptionError
 
         raise OptionError("a Pareto plot needs a sweep whose front has exactly two columns, e.g. --pareto flops,params")
     x_column, y_column = sweep.pareto
     points = tuple(ParetoPoint(row.index, " ".join(f"{n}={v}" for n, v in row.values), row.value(x_column),
-                               row.value(y_column), row.pareto) for row in sweep.rows if row.totals is not None)
+                               row.value(y_column), row.pareto) for row in sweep.every or sweep.rows
+                   if row.totals is not None)  # every point, whatever `top` shows in the table
     front = tuple(sorted((p for p in points if p.on_front), key=lambda p: (p.x, p.y)))
-    return Pareto(sweep.model, x_column, y_column, points, front, sweep.errors,
+    return Pareto(sweep.model, x_column, y_column, points, front, sweep.invalid,
                   f"{sweep.model}: {len(points)} points, {len(front)} on the front")
 
 

@@ -53,10 +53,17 @@ class Sweep:
     pareto: tuple = ()  # the columns the front minimises
     sort: str | None = None
     device: str = ""  # the device profile the latency was estimated on ("" without one)
+    every: tuple = ()  # every row, when `top` keeps only some of them in `rows`
 
     @property
     def front(self) -> tuple:
-        return tuple(row for row in self.rows if row.pareto)
+        """The rows on the Pareto front, of every point (shown or not)."""
+        return tuple(row for row in (self.every or self.rows) if row.pareto)
+
+    @property
+    def invalid(self) -> int:
+        """The points that could not be evaluated, shown or not."""
+        return sum(1 for row in (self.every or self.rows) if row.error is not None)
 
     @property
     def errors(self) -> int:
@@ -372,9 +379,10 @@ def sweep_result(model, points: list, rows: list, names: tuple, batch: int = 1, 
                               f"{LATENCY} with a device profile)")
         sign = -1 if sort.startswith("-") else 1
         rows = sorted(rows, key=lambda row: (row.totals is None, sign * (row.value(column) or 0), row.index))
+    every = tuple(rows) if top is not None and top < len(rows) else ()
     if top is not None:
         rows = rows[:top]
-    return Sweep(model.name, model.path, tuple(names), tuple(rows), len(points), batch, pareto, sort, device)
+    return Sweep(model.name, model.path, tuple(names), tuple(rows), len(points), batch, pareto, sort, device, every)
 
 
 def sweep(spec, *, grid: dict | None = None, random: int | None = None, ranges: dict | None = None, seed: int = 0,

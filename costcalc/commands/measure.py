@@ -49,9 +49,8 @@ def measure(spec, sets, input_shape, batch, runs, budget, warmup, threads, depth
     try:
         graph, model, shapes = None, spec, None
         if is_model:
-            dims = _parse_input(input_shape)
-            shapes = {"input": (batch, *dims)} if dims else None
             _check_runtime(spec)
+            shapes = _file_shapes(spec, batch, _parse_input(input_shape))
         else:
             graph = load_graph(spec, sets, input_shape, batch)
             _check_runtime(spec)
@@ -60,7 +59,7 @@ def measure(spec, sets, input_shape, batch, runs, budget, warmup, threads, depth
             model = export(graph, weights="random", seed=seed)
         with _progress(runs) as progress:
             measurement = run_measure(model, threads=threads, warmup=warmup, runs=runs, budget_s=budget,
-                                      profile=not no_profile, input_shapes=_named(model, shapes), seed=seed,
+                                      profile=not no_profile, input_shapes=shapes, seed=seed,
                                       progress=progress)
     except CostcalcError as e:
         _fail(e)
@@ -75,17 +74,35 @@ def _check_runtime(path: str) -> None:
     load_onnxruntime(Loc(path))
 
 
-def _named(model, shapes):
-    """--input for an ONNX file: the shape of its one input, whatever its name."""
-    if not shapes or not isinstance(model, str):
-        return shapes
-    from costcalc.errors import Loc
+def _file_shapes(path: str, batch: int, dims) -> dict:
+    """The shape fed to each input of an ONNX file: its own sizes where it fixes them, --batch for an open first
+    axis (a dynamic batch), --input for the others of a one-input network (C x H x W; fixed ones must agree)."""
+    from costcalc.errors import Loc, SpecError
     from costcalc.runtime.ort import model_proto
 
-    proto = model_proto(model, Loc(model))
-    inits = {i.name for i in proto.graph.initializer}
-    names = [v.name for v in proto.graph.input if v.name not in inits]
-    return {names[0]: shapes["input"]} if len(names) == 1 else shapes
+    loc = Loc(path)
+    graph = model_proto(path, loc).graph
+    inits = {i.name for i in graph.initializer}
+    inputs = [v for v in graph.input if v.name not in inits]
+    shapes = {}
+    for value in inputs:
+        sizes = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+                 for d in value.type.tensor_type.shape.dim]
+        if dims and len(inputs) == 1:
+            if len(sizes) != len(dims) + 1:
+                raise SpecError(f"--input {'x'.join(map(str, dims))}: input '{value.name}' has {len(sizes)} axes, "
+                                f"N and {len(sizes) - 1} more", loc)
+            for k, (own, given) in enumerate(zip(sizes[1:], dims), start=1):
+                if own is not None and own != given:
+                    raise SpecError(f"--input {'x'.join(map(str, dims))}: input '{value.name}' fixes axis {k} at "
+                                    f"{own}", loc)
+            sizes[1:] = dims
+        if sizes and sizes[0] is None:
+            sizes[0] = batch
+        elif sizes and batch != 1 and sizes[0] != batch:
+            raise SpecError(f"--batch {batch}: input '{value.name}' fixes the batch at {sizes[0]}", loc)
+        shapes[value.name] = tuple(sizes)  # an axis still open is refused, by name, where the input is made
+    return shapes
 
 
 class _progress:

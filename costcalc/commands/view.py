@@ -58,10 +58,10 @@ def view(spec, sets, input_shape, batch, output, fmt, depth, metric, measured, o
         raise click.UsageError("--metric latency colours by the estimated latency: give --device PROFILE.yaml")
     if metric == "measured" and measured is None:
         raise click.UsageError("--metric measured colours by measured time: give --measured MEASURE.json")
-    def side(path, sets, times=None):
+    def side(path, sets, times=None, first=metric):
         report = replace(analyse_checked(load_graph(path, sets, input_shape, batch), thresholds, bytes_per_element,
                                          device=device), settings=settings(sets, input_shape))
-        return build(report, times, open_depth=level if depth != "all" else report.max_depth, metric=metric)
+        return build(report, times, open_depth=level if depth != "all" else report.max_depth, metric=first)
 
     try:
         result = side(spec, sets, read_measured(measured) if measured is not None else None)
@@ -69,7 +69,7 @@ def view(spec, sets, input_shape, batch, output, fmt, depth, metric, measured, o
             from costcalc.analysis.view_compare import compared
             from costcalc.report.as_table import model_label
 
-            b = side(other, ())
+            b = side(other, (), first="flops")  # the measured time is A's only; a comparison opens on a delta
             result = compared(result, b, model_label(result.report.model, result.report.settings),
                               model_label(b.report.model, b.report.settings))[0]
     except CostcalcError as e:

@@ -245,6 +245,8 @@ def _changes(changes) -> dict:
     """{"violations": {"G1": {"a", "b"}, ...}, "appeared": [...], "disappeared": [...]}"""
     return {
         "violations": {g: {"a": a, "b": b} for g, a, b in changes.counts},
+        "network": {g: {"a": {"elementwise_share": a, "passed": ok_a}, "b": {"elementwise_share": b, "passed": ok_b},
+                        "max_share": limit} for g, a, b, limit, ok_a, ok_b in changes.network},
         "appeared": [{"guideline": f.guideline, **finding_dict(f)} for f in changes.appeared],
         "disappeared": [{"guideline": f.guideline, **finding_dict(f)} for f in changes.disappeared],
     }

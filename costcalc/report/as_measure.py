@@ -8,7 +8,7 @@ import io
 import json
 
 from costcalc.report import Format
-from costcalc.report.units import human, shape
+from costcalc.report.units import human, percent, shape
 
 PIPED_WIDTH = 160
 
@@ -39,15 +39,19 @@ def header(report) -> str:
 
 
 def summary(report) -> list:
-    """The lines under the table: wall time, what the profiler accounts, the effective rate."""
-    lines = [f"wall time for the batch: min {_ms(report.latency_s)} ms, median {_ms(report.latency_median_s)} ms "
-             f"over {report.runs} run(s) after {report.warmup} warm-up run(s); CPU time of the calling thread: min "
-             f"{_ms(report.cpu_s)} ms" + (" (at 1 thread every kernel runs on it: the time without the machine's "
-                                           "other load)" if report.threads == 1 else " (one of the threads only)")]
+    """The lines under the table: the total (timed without the profiler), where the rows come from and what the
+    profiler cost, the effective rate."""
+    lines = [f"total, wall time for the batch: min {_ms(report.latency_s)} ms, median {_ms(report.latency_median_s)} "
+             f"ms over {report.runs} run(s) without the profiler, after {report.warmup} warm-up run(s); CPU time of "
+             f"the calling thread: min {_ms(report.cpu_s)} ms" + (
+                 " (at 1 thread every kernel runs on it: the time without the machine's other load)"
+                 if report.threads == 1 else " (one of the threads only)")]
     if report.rows:
-        lines.append(f"the rows are onnxruntime's profiler's kernel times (each row's min over runs): they sum to "
-                     f"{_ms(report.rows_latency_s)} ms, {report.accounted:.1%} of the min wall time (the rest is "
-                     "onnxruntime's work between kernels, and time the process waited for a core)")
+        lines.append(f"per layer: onnxruntime's profiler's kernel times (each row's min over runs) in a separate "
+                     f"profiled pass of {report.runs} run(s), whose wall time was min {_ms(report.profiled_wall_s)} "
+                     f"ms ({percent(report.profiler_overhead)} over the total: the profiler's overhead); the rows "
+                     f"sum to {_ms(report.rows_latency_s)} ms, {report.accounted:.1%} of that pass's time (the rest "
+                     "is onnxruntime's work between kernels, and time the process waited for a core)")
     if report.flops:
         lines.append(f"effective rate: {_rate(report.flops, report.latency_s)} G multiply-adds/s by the wall time, "
                      f"{_rate(report.flops, report.cpu_s)} by the CPU time ({human(report.flops)} FLOPs)")
@@ -88,19 +92,22 @@ def as_table(report, options) -> str:
     console = Console(file=buffer, width=options.width or PIPED_WIDTH, force_terminal=options.color,
                       color_system="auto" if options.color else None, highlight=False)
     console.print(Text(header(report)), soft_wrap=True)
-    console.print(table)
+    if report.rows:  # --no-profile: the total alone, no empty table
+        console.print(table)
     for line in summary(report):
-        console.print(Text(line), soft_wrap=True)
+        console.print(Text(line))  # wrapped between words at the width
     return buffer.getvalue()
 
 
 def as_markdown(report, options) -> str:
     columns = _columns(report)
-    lines = [f"**{header(report)}**", "", "| " + " | ".join(columns) + " |",
-             "|" + "|".join("---" if c in ("Layer", "note") else "---:" for c in columns) + "|"]
-    for row in report.rows:
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(report, row, options.exact)) + " |")
-    lines.append("")
+    lines = [f"**{header(report)}**", ""]
+    if report.rows:
+        lines += ["| " + " | ".join(columns) + " |",
+                  "|" + "|".join("---" if c in ("Layer", "note") else "---:" for c in columns) + "|"]
+        for row in report.rows:
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(report, row, options.exact)) + " |")
+        lines.append("")
     lines.extend(summary(report))
     return "\n".join(lines) + "\n"
 
@@ -116,8 +123,9 @@ def _layer(row) -> dict:
 
 
 def as_json(report) -> str:
-    totals = {"latency_s": report.latency_s, "latency_median_s": report.latency_median_s,
-              "profiled_s": report.profiled_s, "accounted": report.accounted, "cpu_s": report.cpu_s}
+    totals = {"latency_s": report.latency_s, "latency_median_s": report.latency_median_s, "profiled": bool(report.rows),
+              "profiled_s": report.profiled_s, "profiled_wall_s": report.profiled_wall_s,
+              "profiler_overhead": report.profiler_overhead, "accounted": report.accounted, "cpu_s": report.cpu_s}
     if report.flops is not None:
         totals["flops"], totals["memory_access"] = report.flops, report.memory_access
     doc = {"model": report.model, "input": list(report.input) if report.input else None, "runtime": report.runtime,

@@ -31,6 +31,7 @@ def document(sweep) -> dict:
         "names": list(sweep.names),
         "points": sweep.points,
         "pareto": list(sweep.pareto),
+        **({"on_front": len(sweep.front)} if sweep.pareto else {}),  # of every point, also those --top leaves out
         "sort": sweep.sort,
         "rows": [{"index": row.index, "values": dict(row.values),
                   "totals": None if row.totals is None else {f: getattr(row.totals, f) for f in COUNT_FIELDS},
@@ -93,7 +94,7 @@ def render_table(sweep, options) -> str:
     console = Console(file=buffer, width=options.width or PIPED_WIDTH, color_system="standard" if options.color
                       else None, force_terminal=options.color, no_color=not options.color, highlight=False)
     front = f", {len(sweep.front)} on the Pareto front of {', '.join(sweep.pareto)}" if sweep.pareto else ""
-    failed = f", {sweep.errors} invalid" if sweep.errors else ""
+    failed = f", {sweep.invalid} invalid" if sweep.invalid else ""
     shown = f" ({len(sweep.rows)} shown)" if len(sweep.rows) != sweep.points else ""
     timed = f" | latency: estimated on {sweep.device}" if sweep.device else ""
     console.print(f"{sweep.model} | batch {sweep.batch} | {sweep.points} points{shown}{front}{failed}{timed}",

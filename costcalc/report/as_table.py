@@ -5,6 +5,7 @@ from __future__ import annotations
 from costcalc.report import Reporter
 from costcalc.report.labels import op_label
 from costcalc.report.layout import Column, box, fit
+from costcalc.report.lines import published_text, wrap_fields, wrap_text  # noqa: F401 - also theirs
 from costcalc.report.units import duration, human, percent, ratio, shape, share, signed, signed_duration
 
 PIPED_WIDTH = 160  # fixed, so that piped output is the same on every machine
@@ -32,19 +33,6 @@ def latency_note(report) -> str:
 def latency_footnote(report) -> str:
     return (f"latency: an estimate, not a measurement; the total includes {duration(report.latency.run_overhead_s)} "
             f"per run of the network")
-
-
-def wrap_fields(text: str, width: int) -> str:
-    """A header line of ' | '-separated fields, broken between fields (never inside one) to fit `width`."""
-    lines, current = [], ""
-    for part in text.split(" | "):
-        joined = f"{current} | {part}" if current else part
-        if current and len(joined) > width:
-            lines.append(current)
-            current = "  " + part
-        else:
-            current = joined
-    return "\n".join(lines + [current])
 
 
 def shows_intensity(report) -> bool:
@@ -112,38 +100,17 @@ def selection_note(rows) -> str:
     return f"top {len(rows)} of {of} rows by {sort} (the total covers all)"
 
 
-def published_text(published, exact: bool) -> str:
-    """'published: params 25,557,032 = computed, flops 4.09G = computed (torchvision resnet50 ...)'; a figure that
-    differs gives the computed one, the difference and the tolerance; '' when nothing is published."""
-    if published is None:
-        return ""
-    parts = []
-    for f in published.figures:
-        same = exact or human(f.published) == human(f.computed)  # figures that read alike are shown whole
-        h = lambda n: human(n, same)  # noqa: E731
-        if f.difference == 0:
-            parts.append(f"{f.field} {h(f.published)} = computed")
-            continue
-        allowed = f"within its tolerance {float(f.tolerance):.1%}" if f.ok else (
-            f"beyond its tolerance {float(f.tolerance):.1%}" if f.tolerance else "published as exact")
-        share = percent(f.relative)
-        share = {"+0.00%": "+<0.01%", "-0.00%": "-<0.01%"}.get(share, share)
-        parts.append(f"{f.field} {h(f.published)}, computed {h(f.computed)} ({share}, {allowed})")
-    source = f" ({published.source})" if published.source else ""
-    return f"published: {', '.join(parts)}{source}"
-
-
 def render(report, rows: list, options) -> str:
     """The table of `rows`; when the report carries guidelines, a marker column saying which guidelines each row's
     layers violate, and the guideline panel after the table."""
     width = options.width or PIPED_WIDTH
     layout = fit(report_columns(report, rows, options.exact), rows, width)
     parts = [wrap_fields(header(report), width) + "\n", box(layout, options.color)]
-    for line in (selection_note(rows), published_text(report.published, options.exact)):
+    for line in (selection_note(rows), wrap_text(published_text(report.published, options.exact), width, 2)):
         if line:
             parts.append(line + "\n")
     if report.latency is not None:
-        parts.append(latency_footnote(report) + "\n")
+        parts.append(wrap_text(latency_footnote(report), width, 2) + "\n")
     if report.guidelines is not None:
         parts.append("\n" + panel(report.guidelines, options, costs=report.latency_costs) + "\n")
     return "".join(parts)
@@ -190,6 +157,7 @@ def panel(guidelines, options, worst: int = WORST, costs: dict | None = None) ->
     """The guideline panel: per guideline pass or its violations, and the worst offenders with their evidence;
     with `costs` ((guideline, where) -> estimated seconds), what each costs in time."""
     h = lambda n: human(n, options.exact)  # noqa: E731
+    columns = options.width or PIPED_WIDTH
     unit = "elements" if guidelines.memory_unit == "elements" else "bytes"
     lines = [f"ShuffleNet V2 guidelines (Ma et al. 2018) | memory access in {unit}"]
     what = {"G1": "1x1 convs", "G2": "grouped convs", "G3": "fork-join blocks", "G4": "element-wise layers"}
@@ -204,15 +172,27 @@ def panel(guidelines, options, worst: int = WORST, costs: dict | None = None) ->
             verdict = f"FAIL: {len(violations)} of {result.checked} {what[result.guideline]}"
         else:
             verdict = f"pass: {result.checked} {what[result.guideline]}"
-        lines.append(f"{result.guideline} {result.title}: {verdict} (limits: {limits})")
+        lines.append(wrap_text(f"{result.guideline} {result.title}: {verdict} (limits: {limits})", columns, 3))
         shown = violations[:worst]
         width = max((len(f.where) for f in shown), default=0)
+        rows = []
         for finding in shown:
             cost = costs.get((finding.guideline, finding.where)) if costs else None
             time = "" if cost is None else f"  est. {duration(cost)}"
-            lines.append(f"   {finding.where:<{width}}  {_figures(finding, h)}{time}")
-            if result.guideline != "G4":  # G4's reason is the network's share, stated above
-                lines.append(f"   {'':<{width}}  why: {finding.why}")
+            why = finding.why if result.guideline != "G4" else None  # G4's reason is the network's share, above
+            rows.append((finding.where, f"{_figures(finding, h)}{time}", why))
+        side_by_side = all(len(f"   {where:<{width}}  {figures}") <= columns
+                           and (why is None or len(f"   {'':<{width}}  why: {why}") <= columns)
+                           for where, figures, why in rows)
+        for where, figures, why in rows:
+            if side_by_side:
+                lines.append(f"   {where:<{width}}  {figures}")
+                if why is not None:
+                    lines.append(f"   {'':<{width}}  why: {why}")
+            else:  # too narrow for the name beside its figures: the figures under it
+                lines += [f"   {where}", wrap_text(f"      {figures}", columns, 8)]
+                if why is not None:
+                    lines.append(wrap_text(f"      why: {why}", columns, 11))
         if len(violations) > worst:
             lines.append(f"   ... and {len(violations) - worst} more")
     return "\n".join(lines)
@@ -312,7 +292,9 @@ def render_compare(comparison, options) -> str:
     else:
         parts.append("no rows differ\n")
     if comparison.guideline_changes is not None:
-        parts.append("\n" + "\n".join(guideline_change_lines(comparison.guideline_changes)) + "\n")
+        lines = guideline_change_lines(comparison.guideline_changes)
+        parts.append("\n" + "\n".join(wrap_text(line, width, 6) if line.startswith("   ")  # a finding: by words
+                                       else wrap_text(line, width, 3, (", ",)) for line in lines) + "\n")
     return "".join(parts)
 
 
@@ -323,7 +305,10 @@ def guideline_change_lines(changes, shown: int = CHANGES_SHOWN) -> list:
     """ShuffleNet V2 guideline violations per guideline in A and B, then those that appear in B and those that
     disappear from A (matched by guideline and layer or block name)."""
     counts = ", ".join(f"{g} {a} -> {b}" for g, a, b in changes.counts)
-    lines = [f"Guideline violations (ShuffleNet V2), A -> B: {counts}"]
+    network = "; ".join(f"{g} element-wise share of MAC {a:.1%} ({'pass' if ok_a else 'FAIL'}) -> {b:.1%} "
+                        f"({'pass' if ok_b else 'FAIL'}), limit {limit:.0%}"
+                        for g, a, b, limit, ok_a, ok_b in changes.network)
+    lines = [f"Guideline violations (ShuffleNet V2), A -> B: {counts}", *([network] if network else [])]
     for title, findings in (("appear in B", changes.appeared), ("disappear from A", changes.disappeared)):
         if not findings:
             lines.append(f"none {title}")

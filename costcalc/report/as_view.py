@@ -223,7 +223,7 @@ def _violations(view) -> tuple:
         record = {"guideline": v.guideline, "title": v.title, "why": f.why, "evidence": evidence_text(f),
                   "figures": dict(f.evidence), **({"where": where} if where else {}),
                   **({"latency": duration(v.latency_s) + " (estimate)"} if v.latency_s is not None else {})}
-        key = json.dumps(record, sort_keys=True)
+        key = (v.guideline, f.why, f.evidence, where, v.latency_s)
         k = index.get(key)
         if k is None:
             k = index[key] = len(findings)

@@ -3,9 +3,10 @@ baseline, guidelines, published), a line of its published figures, and a summary
 
 from __future__ import annotations
 
-from costcalc.report.as_table import published_text
+from costcalc.report.lines import published_text, wrap_text
 from costcalc.report.units import duration, human, percent
 
+UNWRAPPED = 10**6  # the width of piped output: check's lines are read by scripts and CI logs, never broken there
 GATE_WORDS = {"budget": "over budget", "baseline": "over the baseline", "guidelines": "fails guidelines",
               "published": "differs from its published figures"}
 
@@ -95,9 +96,10 @@ def render_check(run, options) -> str:
         if check.status == "error":
             lines.append(f"{check.path}: could not be read (the error is on stderr)")
             continue
-        lines.append(check_line(check, options.exact))
+        width = options.width or UNWRAPPED  # piped (CI logs, grep): one line per spec, as ever
+        lines.append(wrap_text(check_line(check, options.exact), width, 3))
         published = published_text(check.published, options.exact)
         if published:
-            lines.append(f"   {published}")
-        lines += [f"   note: {note}" for note in check.notes]
+            lines.append(wrap_text(f"   {published}", width, 6))
+        lines += [wrap_text(f"   note: {note}", width, 6) for note in check.notes]
     return "\n".join(lines + [check_summary(run)]) + "\n"

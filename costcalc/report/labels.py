@@ -1,5 +1,5 @@
 """What a layer is, in the few characters of the table's Op cell: `conv 3x3 s2 g32`, `dwconv 3x3`, `conv 1x1`,
-`maxpool 3x3 s2`, `fc`. A block's row keeps its block name (`bottleneck x3`)."""
+`maxpool 3x3 s2`, `resize bilinear`, `fc`. A block's row keeps its block name (`bottleneck x3`)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def describe(op: str, args: dict, input_shapes: tuple = ()) -> str:
         return " ".join(parts)
     if op == "shuffle" and "groups" in args:
         return f"shuffle g{args['groups']}"
+    if op == "resize" and "mode" in args:  # nearest copies, bilinear computes 7 FLOPs an element: say which
+        return f"resize {args['mode']}"
     return " ".join([op, *_tensor_extras(op, args)])
 
 

@@ -1,13 +1,16 @@
 """The onnxruntime adapter: run an ONNX model on this machine's CPU, time it, and read onnxruntime's profiler.
 
 Timing: `warmup` runs first (not counted), then `runs` runs (fewer when `budget_s` is spent first, at least one),
-each timed by the wall clock around `session.run`; `latency_s` is the minimum over runs and `latency_median_s` the
-median, in seconds for the whole batch. `cpu_s` is the calling thread's CPU time in a run (min over runs): at one
+each timed by the wall clock around `session.run`, in a session whose profiler is off (onnxruntime's profiler
+writes an event per kernel: it doubles the time of a network of small kernels); `latency_s` is the minimum over
+runs and `latency_median_s` the median, in seconds for the whole batch. `cpu_s` is the calling thread's CPU time in a run (min over runs): at one
 thread onnxruntime runs every kernel on the calling thread, so it leaves out the time the process waited for the
 core on a busy machine. `threads` sets onnxruntime's intra-op thread pool (inter-op is 1, the
 executor sequential); 1 thread is the reproducible figure.
 
-Per-layer times come from onnxruntime's profiler (`enable_profiling`): one event per kernel per run. A kernel is
+Per-layer times come from onnxruntime's profiler (`enable_profiling`) in a second session, run as many times after
+its own warm-up: one event per kernel per run. Its wall times are kept apart (`profiled_wall_s`), so the
+profiler's overhead is stated, never part of the total. A kernel is
 named after the ONNX node it came from, or after a node of a fused group (`relu_nchwc` is conv1 + bn1 + relu), and
 carries the op type it runs (Conv). `attribute` maps kernels back to the model's nodes:
 - a kernel belongs to the node its name starts with (the longest such node name);
@@ -23,7 +26,7 @@ Each kernel's time goes on its main node; the other nodes of its group are marke
 layer, never dropped. Kernels of no node of the model (onnxruntime's layout reorders) are rows of their own, one
 per op type (`[ReorderOutput]`). A layer's time is the min (and the median) over runs of its kernels' time in a
 run, so a hiccup of the machine in one run does not land on one layer. The profiler times kernels only: the layers'
-times sum to less than the wall time, and `accounted` says which share of it they cover.
+times sum to less than the profiled pass's wall time, and `accounted` says which share of it they cover.
 
 Layers: in a model costcalc exported, a node `<layer>/<OpType>` is part of layer `<layer>`; in any other model
 each node is its own layer.
@@ -75,11 +78,18 @@ class Measurement:
     cpu_s: float = 0.0  # CPU time of the calling thread in one run, min over runs: at 1 thread onnxruntime runs
     # every kernel on it, so this leaves out the time other processes had the core (a busy machine's noise)
     cpu_median_s: float = 0.0
+    profiled_wall_s: float = 0.0  # wall time of one run with the profiler on (the per-layer pass), min over runs
+    profiled_wall_median_s: float = 0.0
 
     @property
     def accounted(self) -> float:
-        """The share of the wall time (min over runs) the profiler's kernels (each layer's min) account for."""
-        return self.profiled_s / self.latency_s if self.latency_s else 0.0
+        """The share of the profiled pass's wall time (min over runs) its kernels (each layer's min) account for."""
+        return self.profiled_s / self.profiled_wall_s if self.profiled_wall_s else 0.0
+
+    @property
+    def profiler_overhead(self) -> float | None:
+        """How much longer a run took with the profiler on (min over runs each): 0.25 is 25 %; None unprofiled."""
+        return self.profiled_wall_s / self.latency_s - 1 if self.profiled_wall_s and self.latency_s else None
 
 
 def load_onnxruntime(loc: Loc):
@@ -120,43 +130,59 @@ def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_
             profile: bool = True, input_shapes: dict | None = None, seed: int = 0, progress=None) -> Measurement:
     """Run `model` (an onnx ModelProto, its serialized bytes, or a path) in onnxruntime and time it. Inputs are
     seeded normal values; `input_shapes` (input name -> full shape) fixes dims the file leaves open.
-    `progress(done, total)` is told after each counted run."""
+    `progress(done, total)` is told after each counted run. The total is timed with the profiler off; with
+    `profile`, a second session with the profiler on runs as many times for the per-layer times, its own wall
+    times kept apart (`profiled_wall_s`: the profiler's overhead is their difference)."""
     loc = Loc(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else Loc("<model>")
     ort = load_onnxruntime(loc)
     proto = model_proto(model, loc)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 4  # fatal only: its errors reach the user as costcalc's one located line
     ort.set_default_logger_severity(4)  # the logger that writes during the session's creation
-    with tempfile.TemporaryDirectory(prefix="costcalc-ort-") as tmp:
-        if profile:
-            options.enable_profiling = True
-            options.profile_file_prefix = os.path.join(tmp, "profile")
-        try:
-            session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime's own errors (an op it does not run, absent external data)
-            raise SpecError(f"onnxruntime cannot load the model: {' '.join(str(e).split())[:600]}", loc) from None
-        if not session.get_outputs():
-            raise SpecError("the model has no outputs: onnxruntime runs nothing", loc)
-        feeds = _inputs(session, input_shapes or {}, seed, loc)
-        try:
-            for _ in range(warmup):
-                session.run(None, feeds)
-            times, cpu = _timed_runs(session, feeds, runs, budget_s, progress)
-        except Exception as e:  # onnxruntime's errors while running (an index out of range, a shape mismatch)
-            raise SpecError(f"onnxruntime cannot run the model: {' '.join(str(e).split())[:600]}", loc) from None
-        layers, profiled = (), 0.0
-        if profile:
-            events = _read_profile(session.end_profiling())
-            kernel_runs = _kernel_runs(events)[warmup:warmup + len(times)]
+    session = _session(ort, proto, threads, None, loc)
+    if not session.get_outputs():
+        raise SpecError("the model has no outputs: onnxruntime runs nothing", loc)
+    feeds = _inputs(session, input_shapes or {}, seed, loc)
+    times, cpu = _runs(session, feeds, warmup, runs, budget_s, progress, loc)
+    layers, profiled, profiled_times = (), 0.0, ()
+    if profile:
+        with tempfile.TemporaryDirectory(prefix="costcalc-ort-") as tmp:
+            profiling = _session(ort, proto, threads, os.path.join(tmp, "profile"), loc)
+            profiled_times, _ = _runs(profiling, feeds, warmup, len(times), None, None, loc)
+            events = _read_profile(profiling.end_profiling())
+            kernel_runs = _kernel_runs(events)[warmup:warmup + len(profiled_times)]
             layers = attribute(proto, kernel_runs)
             profiled = sum(layer.latency_s for layer in layers)
     batch = next(iter(feeds.values())).shape[0] if feeds else 1
     return Measurement(min(times), statistics.median(times), len(times), threads, layers, warmup, tuple(times),
                        profiled, batch, f"onnxruntime {ort.__version__} (CPUExecutionProvider)", min(cpu),
-                       statistics.median(cpu))
+                       statistics.median(cpu), min(profiled_times, default=0.0),
+                       statistics.median(profiled_times) if profiled_times else 0.0)
+
+
+def _session(ort, proto, threads: int, profile_prefix: str | None, loc: Loc):
+    """An onnxruntime CPU session: `threads` intra-op threads, sequential, its logger silenced; with
+    `profile_prefix`, its profiler on, writing there."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 4  # fatal only: its errors reach the user as costcalc's one located line
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    try:
+        return ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime's own errors (an op it does not run, absent external data)
+        raise SpecError(f"onnxruntime cannot load the model: {' '.join(str(e).split())[:600]}", loc) from None
+
+
+def _runs(session, feeds: dict, warmup: int, runs: int, budget_s: float | None, progress, loc: Loc) -> tuple:
+    """`warmup` runs, then the timed ones: (wall times, CPU times of the calling thread)."""
+    try:
+        for _ in range(warmup):
+            session.run(None, feeds)
+        return _timed_runs(session, feeds, runs, budget_s, progress)
+    except Exception as e:  # onnxruntime's errors while running (an index out of range, a shape mismatch)
+        raise SpecError(f"onnxruntime cannot run the model: {' '.join(str(e).split())[:600]}", loc) from None
 
 
 def measure_graph(graph, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_s: float | None = None,

@@ -206,6 +206,7 @@
     if (el) el.classList.add("selected");
     var row = document.querySelector('#table tr[data-id="' + i + '"]');
     if (row) row.classList.add("selected");
+    totals();
     var n = nodes[i];
     var html = "<h2>" + esc(n.name) + "</h2>" + pairs(details(n));
     var found = [];
@@ -251,6 +252,13 @@
 
   function totals() {
     var lines = doc.totals_text.concat(first.compare ? first.compare.totals : []);
+    var n = state.selected !== null ? nodes[state.selected] : null;
+    if (n && n.record !== undefined) {  // the selection's share of the totals: its cells of the report's table
+      var cells = doc.records[n.record].cells;
+      lines = lines.concat([["selected", n.name]], doc.columns.slice(3).map(function (title, k) {
+        return [title, cells[k + 2]];
+      }).filter(function (p) { return /%|FLOPs|MAC|Params|Latency/.test(p[0]); }));
+    }
     document.getElementById("totals").innerHTML = "<h2>Totals" + (first.compare ? " of " + (state.side ? "B" : "A") : "") +
       "</h2>" + pairs(lines);
     document.getElementById("title").textContent = doc.header;
@@ -258,8 +266,12 @@
 
   function switchSide(k) {
     var partner = state.selected !== null && doc.compare ? doc.compare.partner[state.selected] : null;
+    var key = doc.metrics[state.metric].key;
     use(k);
     state.selected = null;
+    // the sides have the same metrics but the measured time, which only A has: keep the key, else the first
+    state.metric = Math.max(0, doc.metrics.map(function (m) { return m.key; }).indexOf(key));
+    metricChoice();
     depthButtons();
     totals();
     legend();
@@ -283,11 +295,15 @@
     marks();
   }
 
-  function controls() {
+  function metricChoice() {
     var choice = document.getElementById("metric");
     choice.innerHTML = doc.metrics.map(function (m, k) { return '<option value="' + k + '">' + esc(m.label) + "</option>"; }).join("");
     choice.value = String(state.metric);
     choice.onchange = function () { state.metric = Number(choice.value); legend(); layout(); if (state.selected !== null) select(state.selected); };
+  }
+
+  function controls() {
+    metricChoice();
     if (first.compare) {
       var labels = [first.compare.label_a, first.compare.label_b];
       document.getElementById("sides").innerHTML = "draw: " + labels.map(function (label, k) {
