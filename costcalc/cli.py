@@ -18,8 +18,8 @@ from costcalc.report import FORMATS
 CONVENTIONS_HELP = """
 \b
 Counting conventions:
-  FLOPs        multiply-adds of conv and fc layers, bias not counted (the papers' and
-               torchvision's convention). Every other op's arithmetic is in its own
+  FLOPs        multiply-adds of conv and fc layers and of products of two activations
+               (matmul, einsum), bias not counted (the papers' and torchvision's convention). Every other op's arithmetic is in its own
                column, element-wise FLOPs (bias add, batchnorm, activations, pooling,
                add, mul), outside the headline number.
   Params       every learnable parameter: weights, biases, batchnorm scale and shift
@@ -174,7 +174,7 @@ CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
 @click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="paper", show_default=True,
-              help="What the FLOPs column counts: paper (conv + fc multiply-adds), full (plus every element-wise "
+              help="What the FLOPs column counts: paper (conv + fc + matmul multiply-adds), full (plus every element-wise "
                    "op), 2xmac (twice paper), or the count of fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1, yolo "
                    "(thop x 2, as ultralytics prints), deepspeed (0.19.8's profiler) or calflops 0.3.2.")
 @click.option("--explain-conventions", is_flag=True,

@@ -389,7 +389,7 @@ def test_cli_table_header_names_the_convention(run):
     assert "convention: thop (FLOPs as thop 0.1.1 profile() counts them)" in header
     assert "4,133,742,592" in result.stdout and "FLOPs (thop)" in result.stdout
     default = run("report", "specs/resnet50.yaml")
-    assert "convention: paper (FLOPs = conv + fc multiply-adds, bias not counted)" in default.stdout.splitlines()[0]
+    assert "convention: paper (FLOPs = conv + fc + matmul multiply-adds, bias not counted)" in default.stdout.splitlines()[0]
 
 
 def test_cli_rejects_an_unknown_convention(run):

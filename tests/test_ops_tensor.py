@@ -289,3 +289,12 @@ def test_concat_and_split_on_an_axis():
 
 TESTED = {"reshape", "permute", "expand", "tile", "gather", "slice", "depth_to_space", "space_to_depth", *UNARY,
           *BINARY, "where", *(f"reduce_{k}" for k in REDUCE), "matmul", "einsum"}
+
+
+def test_einsum_and_reductions_refuse_what_they_cannot_mean():
+    with pytest.raises(OpError, match="subscripts 'bnb' do not fit"):  # the batch letter once, first
+        OPS["einsum"].fn((3, 3), (3, 3), equation="bnb,bmc->bnm")
+    with pytest.raises(OpError, match="subscripts 'bcd' do not fit"):  # a learned operand has no batch letter
+        OPS["einsum"].fn((3, 4), equation="bnc,bcd->bnd", param=(4, 5))
+    with pytest.raises(OpError, match="axes \\[\\] names no axis"):  # ONNX would reduce every axis, numpy none
+        OPS["reduce_sum"].fn((3, 4), axes=())

@@ -72,6 +72,6 @@ def zoo(fmt, exact):
                Column("published", published_cell("flops"), short="publ."),
                Column("Agreement", lambda row: _agreement(row[2]), right=False, short="Agr.")]
     options = _options(exact)
-    click.echo(f"{len(rows)} specs shipped with costcalc | FLOPs = conv + fc multiply-adds | "
+    click.echo(f"{len(rows)} specs shipped with costcalc | FLOPs = conv + fc + matmul multiply-adds | "
                "published: the figures each spec's published: section cites")
     click.echo(box(fit(columns, rows, options.width or 160), options.color, footer=False), nl=False)

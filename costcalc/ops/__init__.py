@@ -36,7 +36,7 @@ from costcalc.ops.tensor import (broadcast, depth_to_space, expand, gather, perm
 from costcalc.ops.tensor_math import (BINARY_FLOPS, REDUCE_FLOPS, WHERE_FLOPS, binary, einsum, matmul, reduction,
                                       unary, where)
 
-PAPER_SUMMARY = "FLOPs = conv + fc multiply-adds, bias not counted"  # the headline convention, in one line
+PAPER_SUMMARY = "FLOPs = conv + fc + matmul multiply-adds, bias not counted"  # the headline convention, in one line
 
 _PAD_END = Arg("pad", None, "padding after each axis (below, right) when it differs from `pad` (ONNX's asymmetric "
                             "pads)")

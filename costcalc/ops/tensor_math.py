@@ -71,6 +71,8 @@ def reduction(kind: str) -> OpDef:
     per_in, per_out = REDUCE_FLOPS[kind]
 
     def apply(x, axes=None, keepdims=False) -> OpResult:
+        if axes is not None and not len(axes):
+            raise OpError("axes [] names no axis (leave 'axes' out to reduce every axis of a sample)", "axes")
         picked = axes_indices(axes, x)
         out = tuple(1 if i in picked else d for i, d in enumerate(x)) if keepdims else \
             tuple(d for i, d in enumerate(x) if i not in picked)
@@ -121,14 +123,15 @@ def einsum(*xs, equation, param=None) -> OpResult:
     sizes: dict = {}
     for i, (term, shape) in enumerate(zip(terms, shapes)):
         letters = term[1:] if i < len(xs) else term
-        if len(letters) != len(shape) or not letters.isalpha() or len(set(letters)) != len(letters):
+        if len(letters) != len(shape) or not (letters.isascii() and letters.isalpha()) or batch in letters \
+                or len(set(letters)) != len(letters):
             raise OpError(f"equation '{equation}': subscripts '{term}' do not fit a tensor of shape {fmt(shape)}",
                           "equation")
         for letter, size in zip(letters, shape):
             if sizes.setdefault(letter, size) != size and size != 1 and sizes[letter] != 1:
                 raise OpError(f"equation '{equation}': '{letter}' is both {sizes[letter]} and {size}", "equation")
             sizes[letter] = max(sizes[letter], size)
-    if any(c not in sizes for c in right[1:]) or len(set(right)) != len(right):
+    if any(c not in sizes for c in right[1:]) or len(set(right)) != len(right) or not right.isascii():
         raise OpError(f"equation '{equation}': the output names a letter no operand has, or one twice", "equation")
     out = tuple(sizes[c] for c in right[1:])
     everything = prod(sizes.values())

@@ -27,7 +27,7 @@ PAPER = Convention("paper", "costcalc", PAPER_SUMMARY, {
 
 _WINDOWS = f"{POOL_FLOPS_PER_WINDOW_ELEMENT} per window element per output (k_h*k_w per output)"
 _ADAPTIVE = f"{POOL_FLOPS_PER_WINDOW_ELEMENT} per window element, torch's windows (sum of their areas per channel)"
-FULL = Convention("full", "costcalc", "FLOPs = conv + fc multiply-adds + every element-wise op", {
+FULL = Convention("full", "costcalc", "FLOPs = conv + fc + matmul multiply-adds + every element-wise op", {
     "conv": Rule("multiply-adds + bias 1 per output element", lambda s: conv_macs(s) + bias(s)),
     "conv_transpose": Rule("multiply-adds + bias 1 per output element", lambda s: conv_transpose_macs(s) + bias(s)),
     "fc": Rule("multiply-adds in*out + bias 1 per output", lambda s: fc_macs(s) + bias(s)),
@@ -66,4 +66,4 @@ FULL = Convention("full", "costcalc", "FLOPs = conv + fc multiply-adds + every e
 # pools (deepspeed.py, calflops.py), and ultralytics prints thop's whole count * 2 as YOLO's "GFLOPs" (`yolo`, in
 # thop.py).
 TWICE = doubled(PAPER, "2xmac", "costcalc",
-                "FLOPs = 2 x (conv + fc multiply-adds): a multiply-add counted as two operations", "")
+                "FLOPs = 2 x (conv + fc + matmul multiply-adds): a multiply-add counted as two operations", "")
