@@ -229,7 +229,8 @@ def _read(name: str, doc) -> Model:
 
 def analyze(spec, *, set=None, input=None, batch: int = 1, convention: str = "paper", device=None,
             bytes_per_element: int | None = None, thresholds: dict | None = None) -> Report:
-    """FLOPs, params, memory access and guideline checks of `spec` (a path, YAML text, a dict or a Model).
+    """FLOPs, params, memory access and guideline checks of `spec` (a path, YAML text, a dict, a Model, or a
+    torch.nn.Module with its `input` shape: exported with your own torch to ONNX in a temporary file, then read).
 
     set: variable overrides, {"width": 0.5} (values: numbers, lists, or expression text such as "1 / 2");
     input: the per-sample input shape, "3x160x160" or (3, 160, 160); batch: N; convention: what FLOPs counts
@@ -237,6 +238,16 @@ def analyze(spec, *, set=None, input=None, batch: int = 1, convention: str = "pa
     thresholds: guideline thresholds, {"G1.max_ratio": 3}; device: a device profile (its path, or a DeviceProfile
     from costcalc.latency.load) that adds the estimated latency: `report.latency_s`, seconds for the batch.
     """
+    from costcalc.importers.torch_module import exported, is_module
+
+    if is_module(spec):  # a torch.nn.Module: exported with the caller's torch into a temporary file, then read
+        path = exported(spec, parse_shape(input), batch)
+        try:
+            report = load(path).analyze(batch=batch, convention=convention, device=device,
+                                        bytes_per_element=bytes_per_element, thresholds=thresholds)
+        finally:
+            os.remove(path)
+        return replace(report, model=f"{type(spec).__name__} (torch module)")
     return load(spec).analyze(set=set, input=input, batch=batch, convention=convention, device=device,
                               bytes_per_element=bytes_per_element, thresholds=thresholds)
 

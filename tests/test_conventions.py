@@ -457,7 +457,7 @@ def test_cli_offers_exactly_the_conventions_of_the_analysis():
 
 @pytest.mark.parametrize("entry, message", [
     ("{op: relu, call: functionl}", "'call' is one of module, functional, not functionl (did you mean 'functional'?)"),
-    ("{op: resize, scale: 2, mode: bilnear}", "'mode' is one of nearest, bilinear, not bilnear (did you mean 'bilinear'?)"),
+    ("{op: resize, scale: 2, mode: bilnear}", "'mode' is one of nearest, bilinear, bicubic, not bilnear (did you mean 'bilinear'?)"),
     ("{op: gelu, approximate: 2}", "'approximate' is one of none, tanh, not 2"),
 ])
 def test_a_bad_word_is_one_located_error(run, write_spec, entry, message):

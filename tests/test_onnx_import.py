@@ -422,18 +422,16 @@ def test_matmul_and_bias_add_are_one_fc(tmp_path, write_spec):
 def test_unknown_op_is_a_located_error(tmp_path, run):
     net = Net((1, 3, 8, 8), "unknown")
     y = net.conv("x", 4, 3, pad=1)
-    path = net.save(net.node("Erf", [y], "/act/Erf"), tmp_path / "unknown.onnx")
+    path = net.save(net.node("NoSuchOp", [y], "/act/NoSuchOp"), tmp_path / "unknown.onnx", check=False)
     result = run("report", path)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"{path}:2:1: error: node '/act/Erf' (Erf): op type 'Erf' is not one costcalc")
+    assert result.stderr.startswith(f"{path}:2:1: error: node '/act/NoSuchOp' (NoSuchOp): op type 'NoSuchOp' is not "
+                                    "one costcalc")
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("build, message", [
-    (lambda net: net.node("Mul", ["x", net.weight((1, 1, 8, 1))], "/m/Mul"), "node '/m/Mul' (Mul): Mul by a constant"),
-    (lambda net: net.node("Transpose", ["x"], "/t/Transpose", perm=[0, 1, 3, 2]), "node '/t/Transpose' (Transpose)"),
-    (lambda net: net.node("Reshape", ["x", net.const([1, 3, 64])], "/r/Reshape"), "reshapes 1 x 3 x 8 x 8 to 1 x 3 x 64"),
     (lambda net: net.node("Clip", ["x", "", net.weight((), value=1.0)], "/c/Clip"), "Clip to [None, 1.0]"),
 ])
 def test_what_costcalc_cannot_cost_is_refused(tmp_path, run, build, message):
@@ -459,8 +457,8 @@ def test_import_of_a_yaml_spec_is_refused(run):
 
 
 def test_errors_are_spec_errors(tmp_path):
-    net = Net((1, 3, 8, 8), "erf")
-    path = net.save(net.node("Erf", ["x"], "/Erf"), tmp_path / "erf.onnx")
+    net = Net((1, 3, 8, 8), "unknown")
+    path = net.save(net.node("NoSuchOp", ["x"], "/NoSuchOp"), tmp_path / "unknown.onnx", check=False)
     with pytest.raises(SpecError) as info:
         load(path)
     assert info.value.loc.line == 1
@@ -491,7 +489,7 @@ def make(op, inputs, outputs=("y",), name="", **attrs):
           inits=[("a", np.array(0)), ("b", np.array(10**12)), ("c", np.array(1))]),
      "node 'range' (Range): cannot evaluate it"),
     (dict(nodes=[make("Relu", ["x"])], inputs=(("x", [1, 3, 8, 8]), ("z", [1, 3]))), "one input; this graph has 2"),
-    (dict(nodes=[make("Relu", ["x"])], inputs=(("x", [1, 3, 8]),)), "costcalc reads N x C x H x W"),
+    (dict(nodes=[make("Relu", ["x"])], inputs=(("x", [5]),)), "costcalc reads inputs of a batch and 1 to 8 dims"),
     (dict(nodes=[make("Relu", ["x"])], output=("y", [1, 5, 8, 8])), "but the file declares 1 x 5 x 8 x 8"),
     (dict(nodes=[make("SplitToSequence", ["x", "s"], ["q"], axis=1), make("Relu", ["q"], name="r")],
           inits=[("s", np.array(1))], output=("y", None)), "node 'r' (Relu): reads a sequence"),

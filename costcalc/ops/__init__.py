@@ -30,7 +30,8 @@ from costcalc.ops.core import (CALL_ARG, CALL_KEY, CALLS, COUNT_FIELDS, REQUIRED
 from costcalc.ops.norm import (AFFINE_FLOPS, BATCHNORM_FLOPS, LAYER_SCALE_FLOPS, NORM_FLOPS, batchnorm, groupnorm,
                                layer_scale, layernorm)
 from costcalc.ops.pool import POOL_FLOPS_PER_WINDOW_ELEMENT, adaptive_pool, global_avgpool, pool
-from costcalc.ops.shape import BILINEAR_FLOPS, concat, flatten, identity, pad, resize, select, shuffle, split
+from costcalc.ops.shape import (BICUBIC_FLOPS, BILINEAR_FLOPS, concat, flatten, identity, pad, resize, select, shuffle,
+                                split)
 from costcalc.ops.tensor import (broadcast, depth_to_space, expand, gather, permute, reshape, slice_, space_to_depth,
                                  tile)
 from costcalc.ops.tensor_math import (BINARY_FLOPS, REDUCE_FLOPS, WHERE_FLOPS, binary, einsum, matmul, reduction,
@@ -99,10 +100,11 @@ OPS: dict[str, OpDef] = {
     "adaptive_avgpool": OpDef(adaptive_pool, {"out": Arg("pair")}, doc="adaptive average pooling to out: [h, w]"),
     "adaptive_maxpool": OpDef(adaptive_pool, {"out": Arg("pair")}, doc="adaptive max pooling to out: [h, w]"),
     "resize": OpDef(resize, {"size": Arg("pair", None), "scale": Arg("number", None),
-                             "mode": Arg("choice", "nearest", choices=("nearest", "bilinear"))},
-                    doc="resize H and W to size [h, w] or by scale (nearest or bilinear)"),
-    "pad": OpDef(pad, {"pad": Arg("pad", ZEROS), "pad_end": Arg("pad", None), "value": Arg("number", 0.0)},
-                 doc="constant padding of H and W"),
+                             "mode": Arg("choice", "nearest", choices=("nearest", "bilinear", "bicubic"))},
+                    doc="resize H and W to size [h, w] or by scale (nearest, bilinear or bicubic)"),
+    "pad": OpDef(pad, {"pad": Arg("pad", ZEROS), "pad_end": Arg("pad", None), "value": Arg("number", 0.0),
+                       "pads": Arg("counts", None, "any axes: the amounts before each axis of a sample, then after")},
+                 doc="constant padding of H and W (or of any axes, with pads)"),
     **{name: binary(name, BINARY_FLOPS, doc, inputs=3 if name == "add" else 2) for name, doc in BINARY_OPS.items()},
     "where": OpDef(where, {"shape": Arg("shape", None, "broadcast through this shape too (constant operands)")},
                    min_inputs=1, max_inputs=3, doc=f"select by a condition, {WHERE_FLOPS} FLOP per output element"),
@@ -124,7 +126,8 @@ OPS: dict[str, OpDef] = {
                     doc="elements picked along an axis by a fixed index"),
     "depth_to_space": OpDef(depth_to_space, {"blocksize": Arg("int")}, doc="pixel shuffle: C/b^2 x bH x bW"),
     "space_to_depth": OpDef(space_to_depth, {"blocksize": Arg("int")}, doc="pixel unshuffle: b^2 C x H/b x W/b"),
-    "concat": OpDef(concat, {"axis": _AXIS}, min_inputs=1, max_inputs=None,
+    "concat": OpDef(concat, {"axis": _AXIS, "param": Arg("shape", None, "the shape of a learned tensor joined first "
+                                                                  "(a class token)")}, min_inputs=1, max_inputs=None,
                     doc="concatenation along an axis (the channels by default)"),
     "split": OpDef(split, {"sizes": Arg("ints", None), "parts": Arg("int", None), "axis": _AXIS},
                    doc="split along an axis (the channels by default)"),

@@ -7,13 +7,18 @@ from math import floor, prod
 from costcalc.ops.core import ZEROS, OpError, OpResult, feature_map, fmt, per_axis
 from costcalc.ops.tensor import axis_index, broadcast
 
+BICUBIC_FLOPS = 31  # per output element: sixteen taps weighted and summed (16 multiplies, 15 adds)
 BILINEAR_FLOPS = 7  # per output element: four taps weighted and summed (4 multiplies, 3 adds); the weights,
 # shared by every channel, are not counted. Nearest-neighbour resizing copies: no arithmetic.
 MAX_SPLIT_PARTS = 4096  # outputs of one split: bounds the tensors a single layer creates
 
 
-def concat(*xs, axis=1) -> OpResult:
-    """Inputs joined along `axis` (the channels by default); every other axis equal."""
+def concat(*xs, axis=1, param=None) -> OpResult:
+    """Inputs joined along `axis` (the channels by default); every other axis equal. `param`: a learned tensor of
+    that shape joined first (ViT's class token before the patches), read once like any parameter."""
+    if param is not None:
+        result = concat(tuple(param), *xs, axis=axis)
+        return OpResult(outputs=result.outputs, params=prod(param))
     first = xs[0]
     a = axis_index(axis, first)
     for i, x in enumerate(xs[1:], start=1):
@@ -61,9 +66,14 @@ def select(x, out) -> OpResult:
 
 
 
-def pad(x, pad=ZEROS, pad_end=None, value=0.0) -> OpResult:
+def pad(x, pad=ZEROS, pad_end=None, value=0.0, pads=None) -> OpResult:
     """Constant padding: `pad` rows before and columns left, `pad_end` (default: `pad`) after and right. Reads
-    its input and writes the padded output; no arithmetic."""
+    its input and writes the padded output; no arithmetic. `pads` pads any axes of a tensor of any rank: the
+    amounts before each axis of a sample, then after each (ONNX's order, without the batch)."""
+    if pads is not None:
+        if len(pads) != 2 * len(x):
+            raise OpError(f"pads {list(pads)}: {2 * len(x)} amounts for a tensor of {fmt(x)} per sample", "pads")
+        return OpResult(outputs=(tuple(d + b + a for d, b, a in zip(x, pads[:len(x)], pads[len(x):])),))
     c, h, w = feature_map(x, "pad")
     pad = per_axis(pad, 2, "pad")
     end = pad if pad_end is None else per_axis(pad_end, 2, "pad_end")
@@ -83,7 +93,8 @@ def resize(x, size=None, scale=None, mode="nearest") -> OpResult:
         if min(size) < 1:
             raise OpError(f"scale {scale} leaves no output from {h}x{w}", "scale")
     out = (c, *per_axis(size, 2, "size"))
-    return OpResult(outputs=(out,), elementwise_flops=BILINEAR_FLOPS * prod(out) if mode == "bilinear" else 0)
+    per_element = {"bilinear": BILINEAR_FLOPS, "bicubic": BICUBIC_FLOPS}.get(mode, 0)
+    return OpResult(outputs=(out,), elementwise_flops=per_element * prod(out))
 
 
 def flatten(x) -> OpResult:

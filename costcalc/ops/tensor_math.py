@@ -36,13 +36,17 @@ def unary(per_element: int, doc: str) -> OpDef:
 def binary(name: str, per_element: int, doc: str, inputs: int = 2) -> OpDef:
     """An element-wise op of two operands with numpy's broadcasting: two tensors, or one tensor and a constant
     `value` (x + 3: no parameters), or one tensor and a learned tensor of shape `param` (a bias, a layer scale,
-    a position embedding: prod(param) parameters, read once). `inputs` > 2: an n-ary sum (ONNX's Sum)."""
-    def apply(*xs, value=None, param=None) -> OpResult:
-        extra = (value is not None) + (param is not None)
+    a position embedding: prod(param) parameters, read once; `learned` of them when a smaller table stands behind
+    it), or a constant tensor of shape `const` (a mask: no parameters). `inputs` > 2: an n-ary sum (ONNX's Sum)."""
+    def apply(*xs, value=None, param=None, learned=None, const=None) -> OpResult:
+        extra = (value is not None) + (param is not None) + (const is not None)
         if len(xs) + extra < 2 or extra > 1 or (extra and len(xs) > 1):
-            raise OpError("takes two tensors, or one tensor and either 'value' (a constant) or 'param' (the shape "
-                          "of a learned tensor)")
-        constants = [tuple(param)] if param is not None else []
+            raise OpError("takes two tensors, or one tensor and one of 'value' (a constant number), 'param' (the "
+                          "shape of a learned tensor) or 'const' (the shape of a constant tensor)")
+        if learned is not None and param is None:
+            raise OpError("'learned' counts the learned values behind a 'param'", "learned")
+        other = param if param is not None else const
+        constants = [tuple(other)] if other is not None else []
         try:
             out = broadcast(*xs, constants=constants)
         except OpError as e:
@@ -52,10 +56,13 @@ def binary(name: str, per_element: int, doc: str, inputs: int = 2) -> OpDef:
                           "broadcast (each axis, from the last, equal or 1)", "param" if constants else None) from None
         return OpResult(outputs=(out,), elementwise_flops=per_element * (len(xs) + len(constants) - 1 if value is None
                                                                          else 1) * prod(out),
-                        params=prod(param) if param is not None else 0)
+                        params=(prod(param) if learned is None else learned) if param is not None else 0)
 
     args = {"value": Arg("number", None, "a constant second operand"),
-            "param": Arg("shape", None, "the shape of a learned second operand (broadcast against the input)")}
+            "param": Arg("shape", None, "the shape of a learned second operand (broadcast against the input)"),
+            "learned": Arg("index", None, "the learned values behind `param` when fewer than its elements (a "
+                                          "relative-position bias table gathered by a fixed index)"),
+            "const": Arg("shape", None, "the shape of a constant second operand (a mask: no parameters)")}
     return OpDef(apply, args, min_inputs=1, max_inputs=None if inputs > 2 else 2,
                  doc=f"{doc}: element-wise with broadcasting, {per_element} FLOP(s) per output element")
 

@@ -154,8 +154,17 @@ def _resize(rng, args, x):
 
 
 def _pad(rng, args, x):
+    if args.get("pads") is not None:
+        return (F.pad_axes(x, args["pads"], value=args["value"]),), ()
     (top, left), (bottom, right) = args["pad"], args.get("pad_end") or args["pad"]
     return (F.pad(x, (left, right, top, bottom), value=args["value"]),), ()
+
+
+def _concat(rng, args, *xs):
+    if args.get("param") is None:
+        return (F.cat(xs, dim=args["axis"]),), ()
+    token = rng.standard_normal(tuple(args["param"]), dtype=np.float32)  # a class token, joined first
+    return (F.cat_learned(token, xs, dim=args["axis"]),), (token,)
 
 
 def _split(rng, args, x):
@@ -199,7 +208,7 @@ RUNNERS = {
     "avgpool": _pool(F.avg_pool2d, "avg"),
     "gap": _gap,
     "mean": lambda rng, args, x: ((F.mean(x, (2, 3), keepdim=True),), ()),
-    "concat": lambda rng, args, *xs: ((F.cat(xs, dim=args["axis"]),), ()),
+    "concat": lambda rng, args, *xs: _concat(rng, args, *xs),
     "split": _split,
     "shuffle": lambda rng, args, x: ((F.channel_shuffle(x, args["groups"]),), ()),
     "select": lambda rng, args, x: ((F.index_select(x, 1, rng.integers(0, x.shape[1], args["out"])),), ()),

@@ -9,7 +9,8 @@ import numpy as np
 from costcalc.reference.functional import _nchw, _pair
 from costcalc.reference.tally import matmul, touched
 
-__all__ = ["conv_transpose2d", "interpolate", "pad", "adaptive_avg_pool2d", "adaptive_max_pool2d", "narrow"]
+__all__ = ["conv_transpose2d", "interpolate", "pad", "pad_axes", "cat_learned", "adaptive_avg_pool2d",
+           "adaptive_max_pool2d", "narrow"]
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -51,9 +52,30 @@ def _sources(size: int, out: int, scale: float, mode: str):
     return low, np.minimum(low + 1, size - 1), src - low
 
 
+CUBIC_A = -0.75  # torch's cubic convolution coefficient
+
+
+def _cubic(size: int, out: int, scale: float):
+    """For each output index along one axis: the 4 source indices (clamped at the edges) and their weights."""
+    src = (np.arange(out, dtype=np.float64) + 0.5) * scale - 0.5
+    low = np.floor(src).astype(int)
+    t = src - low
+    a = CUBIC_A
+
+    def near(d):  # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    weights = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=1).astype(np.float32)
+    index = np.clip(low[:, None] + np.arange(-1, 3)[None, :], 0, size - 1)
+    return index, weights
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest"):
-    """torch.nn.functional.interpolate for 'nearest' and 'bilinear' (align_corners=False): an output position
-    maps back by the given scale factor (or by in / out for a size)."""
+    """torch.nn.functional.interpolate for 'nearest', 'bilinear' and 'bicubic' (align_corners=False): an output
+    position maps back by the given scale factor (or by in / out for a size)."""
     x = _nchw(input, "interpolate")
     h, w = x.shape[2:]
     if size is not None:
@@ -63,6 +85,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest"):
         factor = (float(scale_factor),) * 2 if np.isscalar(scale_factor) else tuple(map(float, scale_factor))
         size = (int(np.floor(h * factor[0])), int(np.floor(w * factor[1])))
         scales = (1 / factor[0], 1 / factor[1])
+    if mode == "bicubic":
+        (rows, wr), (cols, wc) = _cubic(h, size[0], scales[0]), _cubic(w, size[1], scales[1])
+        taps = x[:, :, rows][:, :, :, :, cols]  # N x C x out_h x 4 x out_w x 4
+        out = np.einsum("ncitju,it,ju->ncij", taps, wr, wc).astype(x.dtype)
+        touched(inputs=[x], outputs=[out])
+        return out
     r0, r1, wr = _sources(h, size[0], scales[0], mode)
     c0, c1, wc = _sources(w, size[1], scales[1], mode)
     if mode == "nearest":
@@ -73,6 +101,23 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest"):
         bottom = x[:, :, r1][:, :, :, c0] * (1 - wc) + x[:, :, r1][:, :, :, c1] * wc
         out = (top * (1 - wr) + bottom * wr).astype(x.dtype)
     touched(inputs=[x], outputs=[out])
+    return out
+
+
+def pad_axes(input, pads, value=0.0):
+    """Constant padding of any axes: `pads` the amounts before each axis of a sample, then after each."""
+    rank = input.ndim - 1
+    widths = [(0, 0)] + [(pads[i], pads[i + rank]) for i in range(rank)]
+    out = np.pad(input, widths, constant_values=value)
+    touched(inputs=[input], outputs=[out])
+    return out
+
+
+def cat_learned(token, tensors, dim=1):
+    """A learned tensor (one per sample, shared by the batch: a class token) joined before the tensors."""
+    first = np.broadcast_to(token, (tensors[0].shape[0], *token.shape))
+    out = np.concatenate([first, *tensors], axis=dim)
+    touched(inputs=list(tensors), params=[token], outputs=[out])
     return out
 
 

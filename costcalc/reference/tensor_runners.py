@@ -18,9 +18,19 @@ def _binary(op: str):
     def run(rng, args, *xs):
         params = ()
         if args.get("param") is not None:
-            params = (rng.standard_normal(tuple(args["param"]), dtype=np.float32),)
-            operands = (*xs, *params)
-        elif args.get("value") is not None:
+            shape = tuple(args["param"])
+            if args.get("learned") is not None:  # a smaller table, gathered into the operand by a fixed index
+                table = rng.standard_normal(args["learned"], dtype=np.float32)
+                params = (table,)
+                operand = T.gathered(table, rng.integers(0, table.size, shape))
+            else:
+                operand = rng.standard_normal(shape, dtype=np.float32)
+                params = (operand,)
+            return (T.elementwise(_FNS[op], *xs, operand, params=(operand,), learned=params),), params
+        if args.get("const") is not None:
+            constant = rng.standard_normal(tuple(args["const"]), dtype=np.float32)
+            return (T.elementwise(_FNS[op], *xs, constant, constants=(constant,)),), ()
+        if args.get("value") is not None:
             operands = (*xs, np.float32(args["value"]))
         else:
             operands = xs

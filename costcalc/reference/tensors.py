@@ -115,18 +115,25 @@ def pool_nd(input, kind, kernel_size, stride=None, padding=0, dilation=1, ceil_m
     return y
 
 
-def elementwise(fn, *operands, params=()) -> np.ndarray:
+def elementwise(fn, *operands, params=(), learned=None, constants=()) -> np.ndarray:
     """`fn` folded over the operands with numpy's broadcasting (an n-ary sum: a + b + c); `params` are the learned
-    operands among them (a bias, a position embedding), counted as parameters rather than activations."""
+    operands among them (a bias, a position embedding), counted as parameters rather than activations (`learned`:
+    the arrays they were gathered from, counted instead); `constants` are constant operands (a mask), counted as
+    buffers."""
     with np.errstate(all="ignore"):
         out = operands[0]
         for other in operands[1:]:
             out = fn(out, other)
         out = np.array(out, dtype=np.float32)  # a new array, even for a cast
-    learned = {id(p) for p in params}
-    touched(inputs=[x for x in operands if isinstance(x, np.ndarray) and id(x) not in learned], params=params,
-            outputs=[out])
+    apart = {id(p) for p in (*params, *constants)}
+    touched(inputs=[x for x in operands if isinstance(x, np.ndarray) and id(x) not in apart],
+            params=params if learned is None else learned, buffers=list(constants), outputs=[out])
     return out
+
+
+def gathered(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """A learned table's values picked by a fixed index (a relative-position bias), counted with the op reading it."""
+    return table.reshape(-1)[index]
 
 
 def where(condition, x, y, constants=()) -> np.ndarray:

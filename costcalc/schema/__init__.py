@@ -88,6 +88,7 @@ ARG_KINDS = {  # costcalc.ops.Arg.kind -> what the value may be (an expression s
     "perm": _int_list(0),
     "dims": _int_list(-1),  # a reshape target: one -1 takes the rest
     "shape": _int_list(1),
+    "counts": _int_list(0),  # pad amounts of any axes
 }
 
 

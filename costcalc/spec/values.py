@@ -109,7 +109,7 @@ MAX_WINDOW_AXES = 3  # conv, conv_transpose and pool windows of 1-D, 2-D and 3-D
 
 # list kinds of the generic tensor ops and the least value of their items: axes (negative from the end), a
 # permutation, a reshape target (-1: what is left), a shape (a learned operand's, an index tensor's)
-INT_LISTS = {"axes": -MAX_RANK, "perm": 0, "dims": -1, "shape": 1}
+INT_LISTS = {"axes": -MAX_RANK, "perm": 0, "dims": -1, "shape": 1, "counts": 0}
 
 
 def int_list(value: Value, lookup, what: str, minimum: int) -> list:

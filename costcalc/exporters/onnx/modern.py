@@ -133,8 +133,10 @@ def resize(b: Builder, node, x, y):
     (align_corners=False); by `scale` through scales (as torch maps coordinates), else to the size."""
     a, n = node.args, b.graph.batch
     c, h, w = b.shape(node.inputs[0])
-    attrs = ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
-             if a.get("mode", "nearest") == "nearest" else {"mode": "linear", "coordinate_transformation_mode": "half_pixel"})
+    attrs = {"nearest": {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"},
+             "bilinear": {"mode": "linear", "coordinate_transformation_mode": "half_pixel"},
+             "bicubic": {"mode": "cubic", "coordinate_transformation_mode": "half_pixel", "cubic_coeff_a": -0.75},
+             }[a.get("mode", "nearest")]
     if a.get("scale") is not None:
         scales = b.const(node, "scales", np.array([1, 1, a["scale"], a["scale"]], np.float32))
         return b.add("Resize", [x[0], "", scales], y, node.name, **attrs)
@@ -144,10 +146,15 @@ def resize(b: Builder, node, x, y):
 
 
 def pad(b: Builder, node, x, y):
+    value = b.const(node, "value", np.float32(node.args.get("value", 0.0)))
+    if node.args.get("pads") is not None:  # any axes: the batch's amounts are 0
+        pads = list(node.args["pads"])
+        rank = len(pads) // 2
+        amounts = b.const(node, "pads", np.array([0, *pads[:rank], 0, *pads[rank:]], np.int64))
+        return b.add("Pad", [x[0], amounts, value], y, node.name, mode="constant")
     (top, left) = node.args.get("pad", (0, 0))
     (bottom, right) = node.args.get("pad_end") or (top, left)
     pads = b.const(node, "pads", np.array([0, 0, top, left, 0, 0, bottom, right], np.int64))
-    value = b.const(node, "value", np.float32(node.args.get("value", 0.0)))
     b.add("Pad", [x[0], pads, value], y, node.name, mode="constant")
 
 

@@ -120,7 +120,17 @@ def layernorm_on_axis(channels_first):
 
 
 def concat(b: Builder, node, x, y):
-    b.add("Concat", x, y, node.name, axis=node.args.get("axis", 1))
+    """Concat; a learned `param` (a class token) first, expanded over the batch."""
+    operands = list(x)
+    if node.args.get("param") is not None:
+        shape = (1, *node.args["param"])
+        token = b.param(node, "param", shape, "bias")
+        if b.graph.batch > 1:
+            b.add("Expand", [token, b.const(node, "batch", np.array([b.graph.batch, *shape[1:]], np.int64))],
+                  [f"{node.name}/tokens"], f"{node.name}/Expand")
+            token = f"{node.name}/tokens"
+        operands.insert(0, token)
+    b.add("Concat", operands, y, node.name, axis=node.args.get("axis", 1))
 
 
 def split(b: Builder, node, x, y):
@@ -143,8 +153,18 @@ def binary(op: str):
     def build(b: Builder, node, x, y):
         a = node.args
         operands = list(x)
-        if a.get("param") is not None:
+        if a.get("param") is not None and a.get("learned") is not None:  # a table gathered by a fixed index
+            table = b.param(node, "table", (a["learned"],), "bias")
+            index = b.const(node, "index", np.arange(int(np.prod(a["param"])), dtype=np.int64).reshape(a["param"])
+                            % a["learned"])
+            operands.append(f"{node.name}/gathered")
+            b.add("Gather", [table, index], [operands[-1]], f"{node.name}/Gather", axis=0)
+        elif a.get("param") is not None:
             operands.append(b.param(node, "param", tuple(a["param"]), "bias"))
+        elif a.get("const") is not None:  # a Constant node, not an initializer: no parameter to an importer
+            operands.append(f"{node.name}/const")
+            b.add("Constant", [], [operands[-1]], f"{node.name}/Constant",
+                  value=_tensor(np.zeros(tuple(a["const"]), np.float32)))
         elif a.get("value") is not None:
             operands.append(b.const(node, "value", np.float32(a["value"])))
         if op == "add" and len(operands) > 2:
@@ -249,3 +269,9 @@ def depth_to_space(b: Builder, node, x, y):
 
 def space_to_depth(b: Builder, node, x, y):
     b.add("SpaceToDepth", x, y, node.name, blocksize=node.args["blocksize"])
+
+
+def _tensor(array):
+    from onnx import numpy_helper  # the [onnx] extra, loaded only when a file is written
+
+    return numpy_helper.from_array(array)

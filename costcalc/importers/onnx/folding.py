@@ -169,3 +169,63 @@ FOLD_OPS = {
     "And": lambda node, v: [np.logical_and(v[0], v[1])],
     "Or": lambda node, v: [np.logical_or(v[0], v[1])],
 }
+
+
+def _reduce(fn):
+    def fold(node, values):
+        axes = _axes(node, values)
+        if axes is None and node.attrs.get("noop_with_empty_axes", 0):
+            return [values[0]]
+        keep = bool(node.attrs.get("keepdims", 1))
+        return [fn(values[0], axis=None if axes is None else tuple(axes), keepdims=keep)]
+
+    return fold
+
+
+def _softmax(node, values):
+    x = values[0]
+    axis = node.attrs.get("axis", -1)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return [e / e.sum(axis=axis, keepdims=True)]
+
+
+# the arithmetic of positional encodings and attention scales, computed from constants alone
+FOLD_OPS.update({
+    "Pow": lambda node, v: [np.power(v[0], v[1])],
+    "Exp": lambda node, v: [np.exp(v[0])],
+    "Log": lambda node, v: [np.log(v[0])],
+    "Sin": lambda node, v: [np.sin(v[0])],
+    "Cos": lambda node, v: [np.cos(v[0])],
+    "Tanh": lambda node, v: [np.tanh(v[0])],
+    "Sigmoid": lambda node, v: [1 / (1 + np.exp(-v[0]))],
+    "Relu": lambda node, v: [np.maximum(v[0], 0)],
+    "Reciprocal": lambda node, v: [1 / v[0]],
+    "Sign": lambda node, v: [np.sign(v[0])],
+    "Round": lambda node, v: [np.round(v[0])],
+    "CumSum": lambda node, v: [np.cumsum(v[0], axis=int(np.asarray(v[1]).reshape(-1)[0]))],
+    "Tile": lambda node, v: [np.tile(v[0], [int(r) for r in v[1]])],
+    "Flatten": lambda node, v: [v[0].reshape(prod(v[0].shape[:node.attrs.get("axis", 1)]), -1)],
+    "MatMul": lambda node, v: [np.matmul(v[0], v[1])],
+    "ReduceSum": _reduce(np.sum),
+    "ReduceMean": _reduce(np.mean),
+    "ReduceMax": _reduce(np.max),
+    "ReduceMin": _reduce(np.min),
+    "ReduceProd": _reduce(np.prod),
+    "Softmax": _softmax,
+    "IsNaN": lambda node, v: [np.isnan(v[0])],
+    "IsInf": lambda node, v: [np.isinf(v[0])],
+    "Xor": lambda node, v: [np.logical_xor(v[0], v[1])],
+})
+
+
+def _scatter_nd(node, values):
+    data, indices, updates = values[0].copy(), values[1].astype(np.int64), values[2]
+    k = indices.shape[-1]
+    flat = indices.reshape(-1, k)
+    updates = updates.reshape(flat.shape[0], *data.shape[k:])
+    for i, index in enumerate(flat):
+        data[tuple(index)] = updates[i]
+    return [data]
+
+
+FOLD_OPS["ScatterND"] = _scatter_nd

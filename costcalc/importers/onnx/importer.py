@@ -19,18 +19,15 @@ from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx.reading import Const, Data, Layer, MalformedAttribute, OnnxNode, Sequence, fmt
+from costcalc.importers.onnx import batch, generic, inputs
+from costcalc.importers.onnx.reading import Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, fmt
 from costcalc.importers.onnx.repeats import unique
 from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
 from costcalc.ops import OPS, OpError
 from costcalc.spec.loader import YMap
 
-NEWEST_OPSET = 28  # the newest opset of the ONNX domain when this was written (onnx 1.20); onnx's own, if newer
-
-# the inputs of each op type that hold its weights (by position): a graph input read only there is a parameter
-WEIGHT_INPUTS = {"Conv": {1, 2}, "ConvTranspose": {1, 2}, "Gemm": {1, 2}, "MatMul": {1}, "BatchNormalization": {1, 2, 3, 4},
-                 "LayerNormalization": {1, 2}, "InstanceNormalization": {1, 2}, "PRelu": {1}}
+NEWEST_OPSET = 28  # the newest opset of the ONNX domain when this was written (onnx 1.23); onnx's own, if newer
 
 
 class Importer:
@@ -45,9 +42,12 @@ class Importer:
         self.names: set = set()
         self.suffixes: dict = {}  # base name -> the next suffix `unique` tries
         self.producer_layer: dict = {}  # ref -> Layer
+        self.ref_shapes: dict = {}  # ref -> its shape (with the batch)
         self.consumers: dict = {}  # tensor name -> [node index]
         self.done: set = set()  # node indices handled as part of a pattern
         self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
+        self.folded_params = 0  # the parameters that folding removed (a bias-free conv before each batchnorm)
+        self.restored_biases = 0  # folded convs' zero biases an optimiser dropped, counted back
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
 
     # ---- top level --------------------------------------------------------------------------------------------
@@ -68,12 +68,12 @@ class Importer:
         self.initializers = {init.name: init for init in self.graph.initializer}
         for init in self.graph.initializer:
             self.tensors[init.name] = Const(self.dims(init.dims, f"initializer '{init.name}'"), None, init.name,
-                                            param=True)
+                                            param=True, stored=True)
         for init in self.graph.sparse_initializer:
             self.tensors[init.values.name] = Const(self.dims(init.dims, f"initializer '{init.values.name}'"), None,
-                                                   init.values.name, param=True)
+                                                   init.values.name, param=True, stored=True)
         self.producer_index = {t: n.index for n in nodes for t in n.proto.output if t}
-        shape = self.network_input()
+        shape = inputs.network_input(self)
         self.needed_nodes = needed = self.needed(nodes)
         for node in nodes:
             if node.index in self.done or node.index not in needed:
@@ -117,68 +117,6 @@ class Importer:
                             Loc(self.path))
         return dims
 
-    def network_input(self) -> tuple:
-        inputs = [v for v in self.graph.input if v.name not in self.tensors]
-        if len(inputs) > 1:
-            inputs = self.weight_inputs(inputs)
-        if len(inputs) != 1:
-            names = ", ".join(v.name for v in inputs) or "none"
-            raise SpecError(f"costcalc reads models with one input; this graph has {len(inputs)} ({names})",
-                            Loc(self.path))
-        value = inputs[0]
-        dims = []
-        for d in value.type.tensor_type.shape.dim:
-            dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?"))
-        if any(isinstance(d, int) and d > MAX_DIM for d in dims):
-            raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: a size beyond the limit of {MAX_DIM:,}",
-                            Loc(self.path))
-        if len(dims) not in (2, 4):
-            raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: costcalc reads N x C x H x W "
-                            "(or N x F) inputs", Loc(self.path))
-        if self.input_shape is not None:
-            if len(self.input_shape) != len(dims) - 1:
-                raise SpecError(f"--input {fmt(self.input_shape)} does not fit input '{value.name}' of shape "
-                                f"{fmt(dims)}", Loc(self.path))
-            sample = self.input_shape
-        else:
-            symbolic = [d for d in dims[1:] if not isinstance(d, int) or d < 1]
-            if symbolic:
-                raise SpecError(f"input '{value.name}' has shape {fmt(dims)}: its size {symbolic[0]!r} is not fixed "
-                                "in the file; give it with --input CxHxW", Loc(self.path))
-            sample = tuple(dims[1:])
-        batch = dims[0] if isinstance(dims[0], int) and dims[0] >= 1 else 1
-        self.tensors[value.name] = Data((batch, *sample), "input")
-        self.batch = batch
-        return sample
-
-    def weight_inputs(self, inputs: list) -> list:
-        """Graph inputs that are weights (`torch.onnx.export(..., export_params=False)`) become parameters, as
-        initializers would be: those read only as the weight, bias, scale or statistics of a layer, with a fixed
-        shape. Returns the other inputs."""
-        rest = []
-        for v in inputs:
-            dims = v.type.tensor_type.shape.dim
-            if all(d.HasField("dim_value") for d in dims) and self.weight_only(v.name):
-                shape = self.dims([d.dim_value for d in dims], f"graph input '{v.name}'")
-                self.tensors[v.name] = Const(shape, None, v.name, param=True)
-            else:
-                rest.append(v)
-        return rest
-
-    def weight_only(self, name: str, depth: int = 0) -> bool:
-        """Whether tensor `name` is read only at weight positions, directly or through Identity nodes."""
-        users = self.consumers.get(name, [])
-        if not users or depth > 16:
-            return False
-        for i in users:
-            node = self.nodes[i]
-            if node.op == "Identity":
-                if not self.weight_only(node.proto.output[0], depth + 1):
-                    return False
-            elif not {k for k, t in enumerate(node.proto.input) if t == name} <= WEIGHT_INPUTS.get(node.op, set()):
-                return False
-        return True
-
     def needed(self, nodes) -> set:
         """Indices of the nodes the graph's outputs depend on (dead nodes cost nothing)."""
         producer = {t: n.index for n in nodes for t in n.proto.output if t}
@@ -208,14 +146,14 @@ class Importer:
         out = self.tensors.get(outputs[0])
         if not isinstance(out, Data) or out.pending:
             raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))
-        if out.last:
-            raise SpecError(f"the graph's output '{outputs[0]}' is channels last (N x H x W x C): costcalc reads "
-                            "networks whose output is N x C x H x W or N x F", Loc(self.path))
+        if out.last or out.pending or out.padded:  # a view the recognizers kept open: its real shape
+            out = batch.plain(self, None, out)
         declared = next(o for o in self.graph.output if o.name == outputs[0]).type.tensor_type.shape.dim
-        if self.input_shape is None and len(declared) == len(out.shape):
-            for k, (dim, got) in enumerate(zip(declared, out.shape)):
+        full = batch.onnx_shape(self, out)
+        if self.input_shape is None and len(declared) == len(full):
+            for k, (dim, got) in enumerate(zip(declared, full)):
                 if k and dim.HasField("dim_value") and dim.dim_value != got:
-                    raise SpecError(f"costcalc infers the output '{outputs[0]}' as {fmt(out.shape)}, but the file "
+                    raise SpecError(f"costcalc infers the output '{outputs[0]}' as {fmt(full)}, but the file "
                                     f"declares {fmt([d.dim_value or d.dim_param for d in declared])}", Loc(self.path))
         if not self.layers or out.ref != self.last_ref():
             out = self.emit(None, "output", "identity", {}, [out], note="the graph's output")[0]
@@ -231,7 +169,15 @@ class Importer:
         return Loc(self.path, node.index + 1, 1)
 
     def fail(self, node, message: str):
+        """A recognizer's refusal: the generic rules may still cost the node."""
+        raise Refused(f"{node.where}: {message}", self.loc(node))
+
+    def invalid(self, node, message: str):
+        """An invalid graph: refused, whatever rule reads the node."""
         raise SpecError(f"{node.where}: {message}", self.loc(node))
+
+    def producer_shape(self, ref: str) -> tuple:
+        return self.ref_shapes[ref]
 
     def get(self, node, k: int):
         """Input k of `node` (None when absent)."""
@@ -326,6 +272,7 @@ class Importer:
         out = [Data((self.batch, *s), r, last=bool(inputs) and inputs[0].last) for s, r in zip(result.outputs, refs)]
         for d in out:
             self.producer_layer[d.ref] = layer
+            self.ref_shapes[d.ref] = d.shape
         return out
 
     def typed_args(self, node, op: str, args: dict) -> dict:
@@ -369,9 +316,25 @@ class Importer:
         if not data and node.op != "Shape":
             return self.fold(node)
         handler = DATA_OPS.get(node.op)
+        if any(isinstance(x, Data) and x.batch_at != 0 for x in inputs):
+            batch.settle(self, node)
+            inputs = [self.tensors.get(t) if t else None for t in node.proto.input]
+        moved = any(isinstance(x, Data) and x.batch_at != 0 for x in inputs)
+        if (handler is None or moved) and node.op in generic.RULES:
+            return generic.apply(self, node)
         if handler is None:
             self.fail(node, f"op type '{node.op}' is not one costcalc knows how to cost "
-                            f"(it knows: {', '.join(sorted(DATA_OPS))})")
+                            f"(it knows: {', '.join(sorted({*DATA_OPS, *generic.RULES}))})")
+        mark = len(self.layers)
+        try:
+            self.recognize(node, handler, inputs)
+        except Refused:
+            if node.op not in generic.RULES or len(self.layers) != mark:
+                raise
+            generic.apply(self, node)
+
+    def recognize(self, node, handler, inputs: list) -> None:
+        """The recognizers' handler of the node: a structure costcalc names (or a Refused when it is not one)."""
         if node.op not in SEQUENCE_OPS and any(isinstance(x, Sequence) for x in inputs):
             self.fail(node, "reads a sequence of tensors: costcalc reads sequences only with SequenceAt and "
                             "ConcatFromSequence")
@@ -389,13 +352,18 @@ class Importer:
         Identity nodes)."""
         first = self.tensors.get(node.proto.input[0]) if node.proto.input and node.proto.input[0] else None
         passes = node.op in ("Identity", "Cast", "CastLike", "Transpose") and first is not None and first.param
+        if node.op == "Identity" and first is not None and not self.readable(first):  # a shared buffer
+            return self.set(node, 0, first)
+        if node.op in batch.SHAPE_ONLY and first is not None and first.param and not self.readable(first):
+            return batch.shape_of_param(self, node, first)
         if passes and (node.op == "Identity" or not self.readable(first)):
             name = first.name if node.op == "Identity" else ""  # a cast or transposed weight's values are not needed
             shape = first.shape
             if node.op == "Transpose":
                 perm = node.attrs.get("perm", range(len(shape))[::-1])
                 shape = tuple(shape[p] for p in perm)
-            return self.set(node, 0, Const(shape, None if node.op == "Transpose" else first.value, name, param=True))
+            return self.set(node, 0, Const(shape, None if node.op == "Transpose" else first.value, name, param=True,
+                                           learned=first.learned, stored=first.stored))
         if node.op == "Optional" and not any(node.proto.input):  # an empty optional (torch.jit.script's None)
             return self.set(node, 0, Const((), None, ""))
         fn = FOLD_OPS.get(node.op)
@@ -410,11 +378,13 @@ class Importer:
             raise
         except Exception as e:  # numpy's complaints about a malformed shape computation
             self.fail(node, f"cannot evaluate it on its constant inputs ({e})")
+        learned = batch.learned_inputs(self, node)
         for k, r in enumerate(results):
             r = np.asarray(r)
             if r.size > MAX_CONST_ELEMENTS:
                 self.fail(node, f"a constant of {r.size:,} elements is beyond what shape arithmetic needs")
-            self.set(node, k, Const(tuple(r.shape), r, node.proto.output[k], param=node.op == "Constant" or passes))
+            self.set(node, k, Const(tuple(r.shape), r, node.proto.output[k], param=node.op == "Constant" or passes,
+                                    learned=None if passes else learned, stored=passes and first.stored))
 
 
     def demand(self, name: str, depth: int = 0):

@@ -14,9 +14,12 @@ from costcalc.ops import OpError, window_out
 
 
 def shape(imp, node) -> None:
+    from costcalc.importers.onnx.batch import onnx_shape
+
     x = imp.get(node, 0)
+    full = onnx_shape(imp, x) if isinstance(x, Data) and x.batch_at != 0 else x.shape
     start, end = node.attrs.get("start", 0), node.attrs.get("end", None)
-    imp.set(node, 0, Const((len(x.shape[start:end]),), np.array(x.shape[start:end], dtype=np.int64)))
+    imp.set(node, 0, Const((len(full[start:end]),), np.array(full[start:end], dtype=np.int64)))
 
 
 def conv_inputs(imp, node, what: str = "convolutions") -> tuple:
@@ -27,13 +30,18 @@ def conv_inputs(imp, node, what: str = "convolutions") -> tuple:
     if len(x.shape) != 4 or len(w.shape) != 4:
         imp.fail(node, f"costcalc costs 2-D {what} (N x C x H x W input), not input {fmt(x.shape)} "
                         f"with weights {fmt(w.shape)}")
+    check_weights(imp, node, w)
+    return x, w, b
+
+
+def check_weights(imp, node, w) -> None:
+    """A window op's weights against its attributes: an invalid graph, refused whatever rule reads it."""
     if 0 in w.shape:
-        imp.fail(node, f"weights of shape {fmt(w.shape)} hold no values")
+        imp.invalid(node, f"weights of shape {fmt(w.shape)} hold no values")
     declared = node.attrs.get("kernel_shape")
     if declared is not None and tuple(declared) != tuple(w.shape[2:]):
-        imp.fail(node, f"kernel_shape {list(declared)} contradicts its weights of shape {fmt(w.shape)} (kernel "
-                        f"{fmt(w.shape[2:])})")
-    return x, w, b
+        imp.invalid(node, f"kernel_shape {list(declared)} contradicts its weights of shape {fmt(w.shape)} (kernel "
+                          f"{fmt(w.shape[2:])})")
 
 
 def conv(imp, node) -> None:
@@ -46,10 +54,17 @@ def conv(imp, node) -> None:
     dilation = tuple(node.attrs.get("dilations", (1, 1)))
     x, extra, note = unpad(imp, node, x)
     pads = window_pads(imp, node, x.shape[2:], k, stride, dilation, False, extra)
+    bias = learned(imp, b, node, w.shape[0])
+    folded = folded_batchnorm(node)
+    if folded and not bias:  # the folded batchnorm's shift is this conv's bias; an optimiser dropped it for being
+        bias = True  # zero (untrained weights), but a zero bias is still a parameter
+        imp.restored_biases += w.shape[0]
     args = {"out": w.shape[0], "k": k, "stride": stride, **pads, "dilation": dilation, "groups": groups,
-            "bias": learned(imp, b, node, w.shape[0])}
+            "bias": bias}
     imp.emit1(node, "conv", args, [x], note=note)
-    imp.folded_batchnorms += folded_batchnorm(node)
+    if folded:  # its scale and shift became the weight's scale and this bias: C values fewer
+        imp.folded_batchnorms += 1
+        imp.folded_params += w.shape[0]
 
 
 def unpad(imp, node, x) -> tuple:
@@ -306,6 +321,8 @@ def concat(imp, node) -> None:
     axis = node.attrs.get("axis", 1) % len(inputs[0].shape)
     if axis != 1:
         imp.fail(node, f"concatenation along axis {axis}: costcalc concatenates along channels (axis 1)")
+    if len(inputs) == 1:  # torch.cat of one tensor (DenseNet's first layer): the tensor itself, no layer
+        return imp.set(node, 0, inputs[0])
     imp.emit1(node, "concat", {}, inputs)
 
 

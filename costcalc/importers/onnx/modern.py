@@ -95,9 +95,9 @@ def resize(imp, node) -> None:
     x = imp.get(node, 0)
     if len(x.shape) != 4:
         imp.fail(node, f"costcalc resizes N x C x H x W tensors, not {fmt(x.shape)}")
-    mode = {"nearest": "nearest", "linear": "bilinear"}.get(_text(node.attrs.get("mode"), "nearest"))
+    mode = {"nearest": "nearest", "linear": "bilinear", "cubic": "bicubic"}.get(_text(node.attrs.get("mode"), "nearest"))
     if mode is None:
-        imp.fail(node, f"mode '{_text(node.attrs.get('mode'), '')}': costcalc costs nearest and (bi)linear resizing")
+        imp.fail(node, f"mode '{_text(node.attrs.get('mode'), '')}': ONNX resizes by nearest, linear or cubic")
     scales = _optional(imp, node, 1 if imp.opset < 11 else 2, "scales")
     sizes = None if imp.opset < 11 else _optional(imp, node, 3, "sizes")
     n, c = x.shape[:2]

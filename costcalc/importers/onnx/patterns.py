@@ -69,6 +69,8 @@ def slice(imp, node) -> None:
         parts.sort(key=lambda p: p[0])
         bounds = [b for b, _ in parts]
         if bounds[0][0] == 0 and bounds[-1][1] == x.shape[1] and all(a[1] == b[0] for a, b in zip(bounds, bounds[1:])):
+            if len(parts) == 1:  # all the channels (GhostNet's out[:, :oup]): the tensor itself, no layer
+                return imp.set(node, 0, x)
             outs = imp.emit(node, None, "split", {"sizes": [e - s for s, e in bounds]}, [x],
                              note=" + ".join(note_of(u) for _, u in parts))
             for d, (_, u) in zip(outs, parts):
@@ -129,18 +131,29 @@ def channel_slice(imp, node, x):
 
 
 def split_to_sequence(imp, node) -> None:
+    """SplitToSequence along any axis, into parts of given sizes (or of one element each, as ONNX's default),
+    dropped axes (keepdims 0) being views of the parts."""
+    from costcalc.importers.onnx.batch import emit_views, onnx_shape, spec_axis
+
     x = imp.get(node, 0)
-    axis = node.attrs.get("axis", 0) % len(x.shape)
+    full = onnx_shape(imp, x)
+    axis = node.attrs.get("axis", 0) % len(full)
     split = imp.value(node, 1, "split") if len(node.proto.input) > 1 and node.proto.input[1] else None
-    if axis != 1 or split is None:
-        imp.fail(node, "costcalc splits along channels (axis 1) into parts of given sizes")
-    c = x.shape[1]
-    if split.ndim == 0:
+    c = full[axis]
+    if split is None:
+        sizes = [1] * c
+    elif split.ndim == 0:
         n = int(split)
         sizes = [n] * (c // n) + ([c % n] if c % n else [])
     else:
         sizes = [int(v) for v in split]
-    imp.set(node, 0, Sequence(tuple(imp.emit(node, None, "split", {"sizes": sizes}, [x]))))
+    args = {"sizes": sizes, "axis": spec_axis(imp, node, x, axis)}
+    parts = imp.emit(node, None, "split", args, [x])
+    for part in parts:
+        part.batch_at = x.batch_at
+    if split is None and not node.attrs.get("keepdims", 1):
+        parts = emit_views(imp, node, parts, [d for i, d in enumerate(full) if i != axis])
+    imp.set(node, 0, Sequence(tuple(parts)))
 
 
 def sequence_at(imp, node) -> None:

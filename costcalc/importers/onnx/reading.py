@@ -46,6 +46,11 @@ class Data:
     pending: tuple | None = None  # part of a channel shuffle: ("grouped", g, node) or ("shuffled", g, node)
     padded: tuple | None = None  # the output of a zero Pad a window op takes in: (the unpadded Data, pads, node)
     last: bool = False  # channels last: the ONNX tensor is N x H x W x C (`shape` stays N x C x H x W)
+    batch_at: int | None = 0  # the ONNX axis that holds the batch (None: folded into axis 0): `generic`
+
+
+class Refused(SpecError):
+    """A recognizer's refusal: the node is not the structure it knows (the generic rules may still cost it)."""
 
 
 @dataclass
@@ -65,6 +70,9 @@ class Const:
     value: object = None  # numpy array
     name: str = ""
     param: bool = False
+    learned: int | None = None  # learned values behind a constant computed from parameters (a bias table
+    # gathered by a fixed index): `generic`
+    stored: bool = False  # an initializer or a graph input (a module's tensor), not a Constant node's literal
 
 
 @dataclass

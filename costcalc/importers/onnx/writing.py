@@ -24,8 +24,11 @@ def document(imp, sample: tuple) -> YMap:
     producer = imp.model.producer_name + (f" {imp.model.producer_version}" if imp.model.producer_version else "")
     source = (f"ONNX file {os.path.basename(imp.path)} (graph '{imp.graph.name}', opset {imp.opset}"
               + (f", {producer})" if producer else ")"))
-    if imp.folded_batchnorms:
-        name += f" [batchnorm folded into {imp.folded_batchnorms} convs]"
+    if imp.folded_batchnorms:  # the exporter's changes to the parameters, in the header (a name: 128 at most)
+        restored = f"; {imp.restored_biases:,} dropped zero biases counted" if imp.restored_biases else ""
+        note = (f" [batchnorm folded into {imp.folded_batchnorms} convs: {imp.folded_params:,} params fewer than the "
+                f"model's{restored}]")
+        name = name[:max(16, 128 - len(note))] + note
     classes = {}
     for node in imp.nodes:
         classes.update(module_classes(node))
@@ -105,8 +108,11 @@ def _doc_args(op: str, args: dict) -> dict:
             default = args["k"]
         if value == default or (key == "pad" and value == (0, 0)):
             continue
-        if isinstance(value, tuple) and len(value) == 2:
-            value = value[0] if value[0] == value[1] else list(value)
+        kind = definition.args[key].kind if key in definition.args else None
+        if isinstance(value, tuple) and kind in ("pair", "pad") and len(set(value)) == 1:
+            value = value[0]
+        elif isinstance(value, tuple):
+            value = list(value)
         out[key] = value
     return out
 

@@ -1,0 +1,210 @@
+"""The importer's generic layer: ONNX nodes no recognizer names, costed op by op at any rank. Each graph is built
+with onnx.helper; the output shape onnx's own shape inference declares is checked by the importer against its own
+(an independent check of every shape on the way), and the counts against closed forms derived here."""
+
+from math import prod
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+
+from costcalc.analysis import analyse  # noqa: E402
+from costcalc.graph import load  # noqa: E402
+from tests.onnx_graphs import Net  # noqa: E402
+
+
+def _imported(net, out, tmp_path, name="g.onnx", opset=17):
+    path = str(tmp_path / name)
+    import onnx
+    onnx.save(net.model(out, opset=opset), path)
+    graph = load(path)
+    return graph, analyse(graph).totals, path
+
+
+def _round_trip(path, tmp_path, run):
+    """`import` then `report` of the written spec gives the file's totals."""
+    spec = tmp_path / "imported.yaml"
+    assert run("import", path, "-o", str(spec)).exit_code == 0
+    graph = load(str(spec))
+    return analyse(graph).totals
+
+
+def test_attention_written_by_hand(tmp_path, run):
+    """x (1 x C x H x W) -> tokens -> qkv Linear -> heads -> softmax(q k^T * s) v -> back; as timm writes it
+    (reshape(B, N, 3, h, d).permute(2, 0, 3, 1, 4), q, k, v = qkv[0], qkv[1], qkv[2])."""
+    c, hw, heads = 16, 8, 2
+    n, d = hw * hw, c // heads
+    net = Net((1, c, hw, hw), "attention")
+    t = net.node("Reshape", ["x", net.const([1, c, n])], "/flat/Reshape")
+    tok = net.node("Transpose", [t], "/tok/Transpose", perm=[0, 2, 1])
+    qkv = net.node("MatMul", [tok, net.weight((c, 3 * c))], "/attn/qkv/MatMul")
+    qkv = net.node("Add", [qkv, net.weight((3 * c,))], "/attn/qkv/Add")
+    q5 = net.node("Reshape", [qkv, net.const([1, n, 3, heads, d])], "/attn/Reshape")
+    qp = net.node("Transpose", [q5], "/attn/Transpose", perm=[2, 0, 3, 1, 4])
+    q, k, v = (net.node("Gather", [qp, net.const(i)], f"/attn/Gather_{i}", axis=0) for i in range(3))
+    kt = net.node("Transpose", [k], "/attn/Transpose_1", perm=[0, 1, 3, 2])
+    att = net.node("MatMul", [q, kt], "/attn/MatMul")
+    att = net.node("Mul", [att, net.weight((), value=d ** -0.5)], "/attn/Mul")
+    p = net.node("Softmax", [att], "/attn/Softmax", axis=-1)
+    o = net.node("MatMul", [p, v], "/attn/MatMul_1")
+    o = net.node("Transpose", [o], "/attn/Transpose_2", perm=[0, 2, 1, 3])
+    o = net.node("Reshape", [o, net.const([1, n, c])], "/attn/Reshape_1")
+    o = net.node("MatMul", [o, net.weight((c, c))], "/attn/proj/MatMul")
+    graph, totals, path = _imported(net, o, tmp_path)
+    assert totals.flops == n * c * 3 * c + 2 * heads * n * n * d + n * c * c  # qkv, the two products, proj
+    assert totals.params == c * 3 * c + 3 * c + c * c
+    ops = [node.op for node in graph.nodes]
+    assert ops.count("matmul") == 2 and ops.count("fc") == 2 and "softmax" in ops
+    qkv_layer = next(node for node in graph.nodes if node.op == "fc")
+    assert qkv_layer.args["bias"] is True  # MatMul + Add(bias) on tokens is one Linear
+    softmax = next(node for node in graph.nodes if node.op == "softmax")
+    assert softmax.counts.elementwise_flops == heads * n * (3 * n - 1)
+    # the copies: tokens (transpose), heads (permute), k^T, the heads back; the reshapes are views
+    copies = [node for node in graph.nodes if node.op == "permute"]
+    assert [node.counts.memory_access for node in copies] == [2 * n * c, 2 * 3 * n * c, 2 * heads * n * d,
+                                                              2 * heads * n * d]
+    assert all(node.counts.memory_access == 0 for node in graph.nodes if node.op == "reshape")
+    assert _round_trip(path, tmp_path, run) == totals
+
+
+def test_constants_broadcast_as_values_or_parameters(tmp_path):
+    """x + 3 (a constant), x * w with w of 1 x 1 x 8 x 1 (8 learned values), hardswish written as
+    x * relu6(x + 3) / 6: every op an element-wise row of its own."""
+    net = Net((1, 3, 8, 8), "consts")
+    y = net.node("Mul", ["x", net.weight((1, 1, 8, 1))], "/m/Mul")
+    z = net.node("Add", [y, net.weight((), value=3.0)], "/a/Add")
+    r = net.relu6(z, "/r/Clip")
+    o = net.node("Div", [net.node("Mul", [y, r], "/h/Mul"), net.weight((), value=6.0)], "/h/Div")
+    graph, totals, _ = _imported(net, o, tmp_path)
+    e = 3 * 8 * 8
+    assert totals.params == 8
+    assert totals.flops == 0
+    assert [node.op for node in graph.nodes] == ["mul", "add", "relu6", "mul", "scale"]
+    assert totals.elementwise_flops == e + e + 2 * e + e + e
+
+
+def test_transpose_reshape_and_unsqueeze_are_views_or_copies(tmp_path):
+    net = Net((1, 3, 8, 8), "views")
+    t = net.node("Transpose", ["x"], "/t/Transpose", perm=[0, 1, 3, 2])  # a copy: W and H swap
+    r = net.node("Reshape", [t, net.const([1, 3, 64])], "/r/Reshape")  # a view
+    u = net.node("Unsqueeze", [r, net.const([1])], "/u/Unsqueeze")  # a view: 1 x 1 x 3 x 64
+    s = net.node("Squeeze", [u, net.const([1])], "/s/Squeeze")
+    graph, totals, _ = _imported(net, s, tmp_path)
+    e = 3 * 64
+    assert [node.op for node in graph.nodes] == ["permute", "reshape", "reshape", "reshape"]
+    assert totals.memory_access == 2 * e and totals.activations == e  # views write nothing
+
+
+def test_layernorm_on_the_last_axis_and_reductions(tmp_path):
+    """LayerNormalization over W of N x C x H x W (axis -1), a GRN-like L2 norm over H and W, a mean."""
+    net = Net((1, 4, 8, 8), "norms")
+    y = net.node("LayerNormalization", ["x", net.weight((8,)), net.weight((8,))], "/n/LN", axis=-1)
+    g = net.node("ReduceL2", [y, net.const([2, 3])], "/g/ReduceL2", keepdims=1)
+    m = net.node("ReduceMean", [g, net.const([1])], "/g/ReduceMean", keepdims=1)
+    o = net.node("Div", [g, m], "/g/Div")
+    graph, totals, _ = _imported(net, o, tmp_path, opset=18)
+    e = 4 * 64
+    assert totals.params == 2 * 8
+    assert [node.op for node in graph.nodes] == ["layernorm", "reduce_l2", "reduce_mean", "div"]
+    assert totals.elementwise_flops == 7 * e + (2 * e + 4) + (4 + 1) + 4
+
+
+def test_conv1d_across_channels_eca_style(tmp_path):
+    """ECA: gap -> squeeze -> transpose -> Conv1d(1, 1, k=3) across the channels -> back -> sigmoid -> scale."""
+    c = 16
+    net = Net((1, c, 8, 8), "eca")
+    p = net.node("GlobalAveragePool", ["x"], "/eca/gap")
+    s = net.node("Squeeze", [p, net.const([3])], "/eca/Squeeze")  # 1 x C x 1
+    t = net.node("Transpose", [s], "/eca/Transpose", perm=[0, 2, 1])  # 1 x 1 x C
+    net.channels[t] = 1
+    k = net.node("Conv", [t, net.weight((1, 1, 3))], "/eca/conv/Conv", kernel_shape=[3], pads=[1, 1])
+    b = net.node("Transpose", [k], "/eca/Transpose_1", perm=[0, 2, 1])
+    u = net.node("Unsqueeze", [b, net.const([3])], "/eca/Unsqueeze")
+    g = net.node("Sigmoid", [u], "/eca/Sigmoid")
+    o = net.node("Mul", ["x", g], "/eca/Mul")
+    graph, totals, _ = _imported(net, o, tmp_path)
+    conv = next(node for node in graph.nodes if node.op == "conv")
+    assert conv.counts.flops == c * 3 and conv.counts.params == 3
+    assert totals.params == 3
+
+
+def test_einsum_of_two_activations(tmp_path):
+    net = Net((1, 4, 8, 8), "einsum")
+    y = net.node("Einsum", ["x", "x"], "/e/Einsum", equation="bchw,bdhw->bcd")
+    graph, totals, _ = _imported(net, y, tmp_path)
+    assert totals.flops == 4 * 4 * 8 * 8
+    assert graph.nodes[-1].result.outputs == ((4, 4),)
+
+
+def test_channels_last_output_and_conv_after_it(tmp_path):
+    """A Transpose to channels last is a view the recognizers keep open; a graph ending in it, or a 1x1 Conv
+    reading it along its last axis, is its real N x H x W x C tensor."""
+    net = Net((1, 4, 8, 8), "nhwc")
+    t = net.node("Transpose", ["x"], "/t/Transpose", perm=[0, 2, 3, 1])
+    graph, totals, _ = _imported(net, t, tmp_path)
+    assert graph.nodes[-1].result.outputs == ((8, 8, 4),) and totals.memory_access == 0
+    net = Net((1, 4, 8, 8), "nhwc_conv")
+    t = net.node("Transpose", ["x"], "/t/Transpose", perm=[0, 2, 3, 1])
+    net.channels[t] = 8
+    y = net.conv(t, 2, 1, name="/c/Conv")
+    graph, totals, _ = _imported(net, y, tmp_path)
+    assert totals.flops == 2 * 8 * 8 * 4 and graph.nodes[-1].result.outputs == ((2, 8, 4),)
+
+
+@pytest.mark.parametrize("op, attrs, inputs, per_sample", [
+    ("Slice", {}, lambda net: [net.const([2]), net.const([6]), net.const([3]), net.const([2])], (3, 8, 2)),
+    ("Split", {"axis": 2}, lambda net: [net.const([3, 5])], (3, 3, 8)),
+    ("Tile", {}, lambda net: [net.const([1, 1, 2, 1])], (3, 16, 8)),
+    ("Expand", {}, lambda net: [net.const([2, 1, 3, 1, 1])], None),
+    ("Gather", {"axis": 3}, lambda net: [net.const([[0, 1], [2, 3]])], (3, 8, 2, 2)),
+    ("ReduceMax", {"keepdims": 0}, lambda net: [net.const([1, 3])], (8,)),
+])
+def test_rearranging_ops_on_any_axis(tmp_path, op, attrs, inputs, per_sample):
+    net = Net((1, 3, 8, 8), op.lower())
+    y = net.node(op, ["x", *inputs(net)], f"/o/{op}", outputs=2 if op == "Split" else 1, **attrs)
+    y = y[0] if op == "Split" else y
+    if op == "Expand":  # expanding into the batch axis is not a per-sample op
+        import onnx
+        path = str(tmp_path / "e.onnx")
+        onnx.save(net.model(y), path)
+        from costcalc.errors import SpecError
+        with pytest.raises(SpecError, match="across the batch"):
+            load(path)
+        return
+    graph, totals, _ = _imported(net, y, tmp_path, opset=18)
+    assert graph.nodes[0].result.outputs[0] == per_sample
+    assert totals.memory_access == 3 * 64 + sum(prod(s) for s in graph.nodes[0].result.outputs)  # a copy each
+
+
+def test_an_input_of_tokens(tmp_path):
+    """N x L x C (a transformer block alone): LayerNorm and a Linear over the channels."""
+    net = Net((1, 49, 32), "tokens")
+    y = net.node("LayerNormalization", ["x", net.weight((32,)), net.weight((32,))], "/n/LN", axis=-1)
+    y = net.node("MatMul", [y, net.weight((32, 64))], "/fc/MatMul")
+    graph, totals, _ = _imported(net, y, tmp_path)
+    assert graph.nodes[-1].result.outputs == ((49, 64),)
+    assert totals.flops == 49 * 32 * 64 and totals.params == 64 + 32 * 64
+
+
+@pytest.mark.parametrize("model", ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x0_5",
+                                   "squeezenet1_1", "densenet121", "efficientnet_b0", "mnasnet0_5", "regnet_y_400mf",
+                                   "tf_efficientnet_b0"])
+def test_one_model_one_answer(model):
+    """The TorchScript and the dynamo exports of one model give the same counts: a torch.cat of one tensor and a
+    slice of all the channels are the tensor itself, the zero biases dynamo's optimiser drops from folded convs are
+    counted (the header says so)."""
+    import os
+
+    root = os.path.join(os.path.dirname(__file__), "fixtures", "onnx")
+    ts, dyn = (load(os.path.join(root, f"{model}_{kind}.onnx")) for kind in ("ts17", "dyn18"))
+    assert analyse(ts).totals == analyse(dyn).totals
+
+
+def test_a_slice_of_all_channels_and_a_cat_of_one_tensor_are_no_layers(tmp_path):
+    net = Net((1, 4, 8, 8), "noop")
+    y = net.conv("x", 8, 1)
+    s = net.node("Slice", [y, net.const([0]), net.const([8]), net.const([1])], "/s/Slice")
+    c = net.node("Concat", [s], "/c/Concat", axis=1)
+    graph, totals, _ = _imported(net, c, tmp_path)
+    assert [node.op for node in graph.nodes] == ["conv"]
