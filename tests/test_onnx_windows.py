@@ -108,3 +108,23 @@ def test_ceil_mode_keeps_a_window_only_where_onnxruntime_does():
         window_out(2, 3, 1, 0, 1, True, "height")
     with pytest.raises(OpError):  # floor mode: the window must fit
         window_out(2, 3, 2, 0, 1, False, "height")
+
+
+@pytest.mark.parametrize("op", ["Conv", "MaxPool", "AveragePool"])
+def test_asymmetric_pads_of_a_1d_window(tmp_path, op):
+    """The rank-generic path (1-D and 3-D windows): pads [0, 1] are costed as onnxruntime runs them."""
+    attrs = {"kernel_shape": [3], "strides": [1], "pads": [0, 1]}
+    inputs, inits = ["x"], []
+    if op == "Conv":
+        inits.append(numpy_helper.from_array(np.ones((2, 3, 3), np.float32), "w"))
+        inputs.append("w")
+    graph = helper.make_graph([helper.make_node(op, inputs, ["y"], name="window", **attrs)], "windows",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    path = tmp_path / "window1d.onnx"
+    path.write_bytes(model.SerializeToString())
+    want = ort_output(model, np.zeros((1, 3, 10), np.float32)).shape
+    graph = load(str(path))
+    (node,) = graph.nodes
+    assert (1, *graph.tensors[node.outputs[0]]) == want == (1, 2 if op == "Conv" else 3, 9)
