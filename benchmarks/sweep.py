@@ -1,4 +1,16 @@
-"""Throughput of `costcalc sweep` (issue 16's goal), printed beside the naive baseline measured in the same run.
+"""Throughput of `costcalc sweep` (issues 16 and 25), printed beside the naive baseline measured in the same run.
+
+With --random (issue 25): random searches, each `costcalc sweep` run as a whole process (start-up, drawing the
+points, writing the CSV included), N points over
+- MobileNet V2: width in [0.35, 1.4], each row's depth n[i] in 1..4 and depthwise kernel k[i] in {3, 5, 7};
+  without and with --device (the latency estimate);
+- ResNet-50: each stage's depth in 1..6, width_per_group in {16, 32, 48, 64}, groups in {1, 2, 4, 8, 32};
+- the MobileNet V2 search with --jobs 2, and with --scheduler on a local Dask cluster of two single-threaded
+  worker processes (when dask.distributed is installed);
+beside the baseline: per point, read the spec, walk it, analyse it (and estimate its latency), on a sample of the
+same points. Goals: >= 2,000 points/s (MobileNet V2), >= 1,000 with --device, >= 1,000 (ResNet-50), --jobs N
+close to N times one process. Every sampled point's totals (and estimate) are checked equal to the baseline's.
+Each figure is the median of --runs runs, the cases measured in turn within each run.
 
 MobileNet V2 over width x resolution (a grid of widths times input sizes, the last varying fastest, as
 `--grid width=... --grid input=...` orders it):
@@ -12,6 +24,7 @@ one on the machine at that moment (2x only with two free cores), and what two co
 running at the same time reach together (the cores' shared caches and memory included): the ceilings of jobs=2.
 
 Run: python benchmarks/sweep.py [--runs N] [--widths N] [--sizes N]
+     python benchmarks/sweep.py --random [--runs N] [--points N]
 """
 
 from __future__ import annotations
@@ -115,7 +128,14 @@ def main() -> None:
     parser.add_argument("--widths", type=int, default=22, help="widths 0.35, 0.40, ... (default 22: to 1.40)")
     parser.add_argument("--sizes", type=int, default=17, help="input sizes 96, 104, ... (default 17: to 224)")
     parser.add_argument("--baseline-points", type=int, default=60, help="points the baseline is timed on")
+    parser.add_argument("--random", action="store_true", help="the random searches of issue 25 instead")
+    parser.add_argument("--points", type=int, default=10_000, help="points of each random search")
     args = parser.parse_args()
+    if args.random:
+        from sweep_random import main as random_main
+
+        random_main(args.runs, args.points, args.baseline_points)
+        return
     points = grid(args.widths, args.sizes)
     sample = points[:: max(1, len(points) // args.baseline_points)][: args.baseline_points]
     reference = dict(zip(sample, baseline(sample)))

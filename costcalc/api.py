@@ -188,6 +188,32 @@ class Model:
         return totals(self.spec(shape), overrides(set), shape, batch, self._cache, checked=self._importer is None,
                       more=more)
 
+    def timed(self, profile, *, set=None, input=None, batch: int = 1) -> tuple:
+        """(totals, estimated seconds on `profile`, a DeviceProfile) at these settings, fast: both assembled from
+        parts met at earlier settings (costcalc.analysis.parts_latency); the same figures as `analyze(...,
+        device=...)` gives (the seconds to the last bits of a float)."""
+        from costcalc.analysis.totals import Cache, timed
+
+        shape = parse_shape(input)
+        _check_batch(batch)
+        if self._cache is None:
+            self._cache = Cache()
+        return timed(self.spec(shape), overrides(set), shape, batch, self._cache, profile,
+                     checked=self._importer is None)
+
+    def evaluate_many(self, settings, *, batch: int = 1, device=None):
+        """Evaluate each setting of `settings` (an iterable of {name: value}, "input" among the names for the
+        input shape) as it comes, and yield its result as soon as it is made: a SweepRow with `index`, `values`
+        (the setting's items), `totals` (a Counts), `latency_s` (with `device`, a profile's path or a
+        DeviceProfile) and `error` (the located message of a setting that cannot be evaluated; then totals is
+        None). Blocks and layers met at earlier settings are taken whole, so a search's candidates cost what
+        changed. The iterable may be a generator fed by the search itself."""
+        from costcalc.analysis.sweep import evaluate_settings
+
+        _check_batch(batch)
+        profile, _ = _device(device)
+        return evaluate_settings(self, settings, batch, profile)
+
 
 def _settings(set, input) -> tuple:
     """What the arguments changed, as `costcalc report` records its options: ('--set width=0.5', '--input ...')."""

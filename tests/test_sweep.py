@@ -46,7 +46,7 @@ def test_values_and_grids():
     for bad in (["width"], ["width=0.5,,1"], ["input=3x0x4"], ["width=1", "width=2"]):
         with pytest.raises(OptionError):
             parse_grid(bad)
-    for bad in (["width=2:1"], ["width=a:b"], ["width=1"], ["input=1:2"]):
+    for bad in (["width=2:1"], ["width=a:b"], ["width=1:2:0"], ["width=1:2:3:4"], ["width=1,,2"], ["input=1:2"]):
         with pytest.raises(OptionError):
             parse_ranges(bad)
 

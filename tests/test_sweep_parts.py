@@ -120,3 +120,138 @@ def test_grids_still_replay_walks_across_inputs():
         assert model.totals(set={"width": 0.5}, input=(3, size, size), more=True) == \
             costcalc.analyze(model, set={"width": 0.5}, input=(3, size, size)).totals
     assert model._cache.replays == 2
+
+
+REPEATS = """
+name: repeats
+input: [8, 16, 16]
+vars: {grow: 0, depth: 3}
+blocks:
+  unit:
+    args: {c: ~, k: 3}
+    layers:
+      - {op: conv, out: c, k: k, pad: k // 2}
+      - relu
+layers:
+  - {name: same, block: unit, repeat: depth, args: {c: 8}}                 # the same part each time
+  - {name: odd, block: unit, repeat: depth, args: {c: 8, k: "3 + grow * (i % 2)"}}  # reads the repetition's number
+  - {name: shaped, block: unit, repeat: depth, args: {c: "in_channels + 8"}} # its input's shape changes
+  - gap
+"""
+
+
+@pytest.mark.parametrize("setting", [{}, {"grow": 2}, {"depth": 5, "grow": 4}, {"depth": 1}, {"grow": 2}])
+def test_repetitions_take_the_part_before_only_when_their_arguments_would_repeat(setting):
+    model = costcalc.load(REPEATS)
+    for earlier in ({}, {"grow": 4}, {"depth": 4}):
+        memoised(model, earlier)
+    assert memoised(model, setting) == fresh(REPEATS, setting)
+
+
+# ---- the latency estimate from parts (costcalc.analysis.parts_latency) ----------------------------------------
+
+PROFILE = SPECS.parent / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml"
+
+
+def fresh_timed(spec, setting: dict):
+    try:
+        report = costcalc.analyze(spec, set=setting, device=PROFILE)
+        return report.totals, report.latency_s
+    except CostcalcError as e:
+        return str(e)
+
+
+def memoised_timed(model, profile, setting: dict):
+    try:
+        return model.timed(profile, set=setting)
+    except CostcalcError as e:
+        return str(e)
+
+
+@pytest.mark.parametrize("name, draw, count", [("mobilenet_v2", mobilenet_point, 120),
+                                               ("resnet50", resnet_point, 80),
+                                               ("shufflenet_v1", shufflenet_point, 30)])
+def test_a_random_sample_of_timed_points_equals_a_fresh_report_with_device(name, draw, count):
+    """The estimate assembled from parts is the very float `costcalc report --device` prints."""
+    from costcalc.latency import load
+
+    rng, profile = random.Random(7), load(str(PROFILE))
+    model = costcalc.load(SPECS / f"{name}.yaml")
+    points = [draw(rng) for _ in range(count)]
+    results = [memoised_timed(model, profile, p) for p in points]
+    for point, result in list(zip(points, results))[::5]:
+        assert result == fresh_timed(SPECS / f"{name}.yaml", point), point
+    assert model._cache.whole_estimates == 0  # every point assembled from parts
+
+
+FUSION_AT_EDGES = """
+name: edges
+input: [3, 32, 32]
+vars: {pre: true, post: true, c: 16}
+blocks:
+  preact:                 # starts with a batchnorm: the conv before it may take it in
+    args: {c: ~}
+    layers:
+      - {op: bn, if: pre}
+      - {op: conv, out: c, k: 3, pad: 1}
+      - relu
+  plain:                  # ends in a conv: a batchnorm or activation after it may be taken in
+    args: {c: ~}
+    layers:
+      - {op: conv, out: c, k: 1}
+layers:
+  - {op: conv, out: c, k: 3, pad: 1}
+  - {block: preact, repeat: 2, args: {c: c}}
+  - {block: plain, args: {c: c}}
+  - {op: bn, if: post}
+  - {op: relu, if: post}
+  - {block: plain, args: {c: 24}}
+  - {block: plain, args: {c: 32}}
+  - gap
+"""
+
+
+def test_fusion_across_a_parts_edge_is_estimated_from_the_whole_graph():
+    from costcalc.latency import load
+
+    profile = load(str(PROFILE))
+    model = costcalc.load(FUSION_AT_EDGES)
+    for setting in ({}, {"c": 32}, {"pre": False}, {"post": False}, {"c": 32, "post": False}, {"c": 16},
+                    {"pre": False}):  # then only the conv ending `plain` meets the batchnorm after it
+        assert memoised_timed(model, profile, setting) == fresh_timed(FUSION_AT_EDGES, setting), setting
+    assert model._cache.whole_estimates > 0
+
+
+def test_evaluate_many_yields_each_result_as_its_setting_comes():
+    """A generator of settings is read one at a time: the first result comes before the second setting is made."""
+    asked = []
+
+    def search():
+        for width in (0.5, 0.75, 4.0, 1.0):
+            asked.append(width)
+            yield {"width": width, "n": [1, 2, 2, 2, 1, 1, 1]}
+        yield {"input": "3x0x7"}
+
+    model = costcalc.load(SPECS / "mobilenet_v2.yaml")
+    results = model.evaluate_many(search())
+    first = next(results)
+    assert asked == [0.5] and first.index == 0 and first.totals == fresh(SPECS / "mobilenet_v2.yaml", first_setting := {
+        "width": 0.5, "n": [1, 2, 2, 2, 1, 1, 1]}) and dict(first.values) == first_setting
+    rest = list(results)
+    assert [r.index for r in rest] == [1, 2, 3, 4] and rest[-1].totals is None and "3x0x7" in rest[-1].error
+    assert all(r.totals == fresh(SPECS / "mobilenet_v2.yaml", dict(r.values)) for r in rest[:3])
+    timed = list(model.evaluate_many([{"width": 0.5}], device=PROFILE))
+    assert (timed[0].totals, timed[0].latency_s) == fresh_timed(SPECS / "mobilenet_v2.yaml", {"width": 0.5})
+
+
+def test_every_shipped_spec_from_parts_equals_its_report():
+    """Totals and estimate from parts, first walked then taken, for every spec of the zoo (parallel repeats, blocks
+    of several inputs, dense concatenations, pre-activation units among them)."""
+    from costcalc.latency import load
+
+    profile = load(str(PROFILE))
+    for path in sorted(SPECS.rglob("*.yaml")):
+        model = costcalc.load(path)
+        report = costcalc.analyze(model, device=profile)
+        assert model.totals() == report.totals, path
+        assert model.timed(profile) == model.timed(profile) == (report.totals, report.latency_s), path

@@ -9,17 +9,15 @@ ints, the front as flags; the reporters and the plot only show it.
 
 from __future__ import annotations
 
-import itertools
-import random as _random
 from dataclasses import dataclass, replace
 
+from costcalc.analysis.sweep_points import (INPUT, MAX_POINTS, check_names, expand_elements, grid_points,  # noqa: F401
+                                            parse_grid, parse_ranges, random_points, settings, split_values)
 from costcalc.errors import CostcalcError, OptionError
 from costcalc.ops import COUNT_FIELDS, Counts
-from costcalc.options import format_shape, parse_assignment, parse_shape
+from costcalc.options import format_shape, parse_shape
 
-INPUT = "input"
 LATENCY = "latency_s"  # the estimated latency's column, with a device profile
-MAX_POINTS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -70,117 +68,6 @@ class Sweep:
         return sum(1 for row in self.rows if row.error is not None)
 
 
-# ---- points -------------------------------------------------------------------------------------------------
-
-
-def split_values(text: str) -> list:
-    """'0.5,0.75,[3, 4]' -> ['0.5', '0.75', '[3, 4]']: commas inside brackets or parentheses do not split."""
-    values, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        if char in "[(":
-            depth += 1
-        elif char in "])":
-            depth -= 1
-        elif char == "," and depth == 0:
-            values.append(text[start:i].strip())
-            start = i + 1
-    values.append(text[start:].strip())
-    if any(not v for v in values):
-        raise OptionError(f"'{text}': an empty value between commas")
-    return values
-
-
-def parse_grid(items) -> list:
-    """['width=0.5,1.0', 'input=3x160x160,3x224x224'] -> [('width', ('0.5', '1.0')), ('input', (...))]."""
-    axes = []
-    for item in items:
-        name, text = parse_assignment(item, "--grid width=0.5,0.75,1.0")
-        values = split_values(text)
-        if name == INPUT:
-            values = [format_shape(parse_shape(v)) for v in values]
-        axes.append((name, tuple(values)))
-    _unique([name for name, _ in axes])
-    return axes
-
-
-def parse_ranges(items) -> list:
-    """['width=0.25:2.0', 'depth=1:4'] -> [('width', 0.25, 2.0), ('depth', 1, 4)]: integer bounds sample integers."""
-    ranges = []
-    for item in items:
-        name, text = parse_assignment(item, "--range width=0.25:2.0")
-        low, colon, high = text.partition(":")
-        bounds = []
-        for bound in (low, high):
-            try:
-                bounds.append(int(bound))
-            except ValueError:
-                try:
-                    bounds.append(float(bound))
-                except ValueError:
-                    bounds = None
-                    break
-        if not colon or bounds is None or not bounds[0] <= bounds[1] or name == INPUT:
-            raise OptionError(f"'{item}': write NAME=LOW:HIGH with LOW <= HIGH, e.g. --range width=0.25:2.0 "
-                              "(the input is swept with --grid input=...)")
-        ranges.append((name, *bounds))
-    _unique([name for name, *_ in ranges])
-    return ranges
-
-
-def _unique(names: list) -> None:
-    for name in names:
-        if names.count(name) > 1:
-            raise OptionError(f"'{name}' is swept twice")
-
-
-def grid_points(axes: list) -> list:
-    """Every combination of the axes' values, the last axis varying fastest."""
-    count = 1
-    for _, values in axes:
-        count *= len(values)
-    if count > MAX_POINTS:
-        raise OptionError(f"the grid has {count:,} points, beyond the limit of {MAX_POINTS:,}")
-    names = [name for name, _ in axes]
-    return [tuple(zip(names, combo)) for combo in itertools.product(*(values for _, values in axes))]
-
-
-def random_points(count: int, ranges: list, axes: list = (), seed: int = 0) -> list:
-    """`count` points drawn with `seed`: each range uniformly (integers when its bounds are), each grid axis by
-    choice of one of its values. Floats are rounded to 4 decimals, so that each point reads as it is evaluated."""
-    if count > MAX_POINTS:
-        raise OptionError(f"{count:,} points is beyond the limit of {MAX_POINTS:,}")
-    rng = _random.Random(seed)
-    points = []
-    for _ in range(count):
-        point = []
-        for name, low, high in ranges:
-            if isinstance(low, int) and isinstance(high, int):
-                point.append((name, str(rng.randint(low, high))))
-            else:
-                point.append((name, repr(round(rng.uniform(low, high), 4))))
-        point.extend((name, rng.choice(values)) for name, values in axes)
-        points.append(tuple(point))
-    return points
-
-
-def check_names(model, names) -> None:
-    """Every swept name is the spec's variable (or the input): a misspelt name is one error, not a sweep of them."""
-    from costcalc.errors import did_you_mean
-
-    known = model.variables
-    for name in names:
-        if name != INPUT and name not in known:
-            hint = did_you_mean(name, [*known, INPUT]) or f" (it has: {', '.join(known) or 'none'})"
-            raise OptionError(f"'{name}': {model.path} has no variable '{name}'{hint}")
-
-
-def settings(point: tuple) -> tuple:
-    """A point -> (variable overrides, input shape or None)."""
-    variables = {name: value for name, value in point if name != INPUT}
-    shape = dict(point).get(INPUT)
-    return variables, parse_shape(shape) if shape is not None else None
-
-
 # ---- evaluation ---------------------------------------------------------------------------------------------
 
 
@@ -188,25 +75,41 @@ def evaluate(model, points, batch: int = 1, start: int = 0, profile=None) -> lis
     """The rows of `points` (numbered from `start`) under `model` (a costcalc.api.Model), in this process; with
     `profile` (a DeviceProfile), each with its estimated latency too (a walk of the whole graph per point)."""
     rows = []
+    written = model.variables if points and any(name[-1] == "]" for name, _ in points[0]) else None
     for index, point in enumerate(points, start):
-        variables, shape = settings(point)
+        variables, shape = settings(point, written)
         more = index - start + 1 < len(points) and _variables(points[index - start + 1]) == _variables(point)
-        try:
-            totals = model.totals(set=variables, input=shape, batch=batch, more=more)
-            latency = None if profile is None else _latency(model, variables, shape, batch, profile)
-            rows.append(SweepRow(index, point, totals, latency_s=latency))
-        except CostcalcError as e:
-            rows.append(SweepRow(index, point, error=str(e)))
-        except (RecursionError, MemoryError) as e:
-            rows.append(SweepRow(index, point, error=f"{model.path}: error: the point is too large to evaluate "
-                                                     f"({type(e).__name__})"))
+        rows.append(_row(model, index, point, variables, shape, batch, profile, more))
     return rows
 
 
-def _latency(model, variables, shape, batch, profile) -> float:
-    from costcalc.latency import estimate
+def _row(model, index: int, values: tuple, variables: dict, shape, batch: int, profile, more: bool = False):
+    """One point's row: its totals (and with `profile` its estimated latency), or its located error."""
+    try:
+        if profile is None:
+            return SweepRow(index, values, model.totals(set=variables, input=shape, batch=batch, more=more))
+        totals, latency = model.timed(profile, set=variables, input=shape, batch=batch)
+        return SweepRow(index, values, totals, latency_s=latency)
+    except CostcalcError as e:
+        return SweepRow(index, values, error=str(e))
+    except (RecursionError, MemoryError) as e:
+        return SweepRow(index, values, error=f"{model.path}: error: the point is too large to evaluate "
+                                             f"({type(e).__name__})")
 
-    return estimate(model.graph(variables, shape, batch), profile).total_s
+
+def evaluate_settings(model, settings, batch: int = 1, profile=None):
+    """Yield the row of each setting ({name: value}; "input" for the input shape) as it is evaluated."""
+    for index, setting in enumerate(settings):
+        if not isinstance(setting, dict):
+            raise OptionError(f"setting {index}: a mapping of names to values, not {type(setting).__name__}")
+        variables = {name: value for name, value in setting.items() if name != INPUT}
+        shape = setting.get(INPUT)
+        try:
+            shape = parse_shape(shape) if shape is not None else None
+        except OptionError as e:
+            yield SweepRow(index, tuple(setting.items()), error=str(e))
+            continue
+        yield _row(model, index, tuple(setting.items()), variables, shape, batch, profile)
 
 
 def chunks(points: list, parts: int) -> list:
@@ -390,8 +293,9 @@ def sweep(spec, *, grid: dict | None = None, random: int | None = None, ranges: 
           sort: str | None = None, device=None) -> Sweep:
     """The Python form of `costcalc sweep`: `grid` maps names to values ({"width": [0.5, 1.0], "input":
     ["3x160x160", (3, 224, 224)]}) swept as their product, or with `random` N points drawn from `ranges`
-    ({"width": (0.25, 2.0)}) and the grid's values; `pareto` names two or more totals to minimise; `device` (a
-    profile's path or a DeviceProfile) adds each point's estimated latency, `latency_s`."""
+    ({"width": (0.25, 2.0), "n[*]": (1, 4), "expand": (2, 6, 2), "k[*]": [3, 5, 7]}: a range, a stepped range,
+    choices; `n[*]` each element of a list variable) and the grid's values; `pareto` names two or more totals to
+    minimise; `device` (a profile's path or a DeviceProfile) adds each point's estimated latency, `latency_s`."""
     from costcalc.api import _device, load
 
     profile, device_path = _device(device)
@@ -401,7 +305,9 @@ def sweep(spec, *, grid: dict | None = None, random: int | None = None, ranges: 
     for name, values in (grid or {}).items():
         values = [format_shape(parse_shape(v)) if name == INPUT else str(v) for v in values]
         axes.append((name, tuple(values)))
-    spans = [(name, low, high) for name, (low, high) in (ranges or {}).items()]
+    spans = parse_ranges([f"{name}={','.join(map(str, span)) if isinstance(span, list) else ':'.join(map(str, span))}"
+                          for name, span in (ranges or {}).items()])
+    spans, axes = expand_elements(model, spans), expand_elements(model, axes)
     if spans and random is None:
         raise OptionError("ranges are drawn from: give random=N")
     points = random_points(random, spans, axes, seed) if random is not None else grid_points(axes)

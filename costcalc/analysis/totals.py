@@ -47,6 +47,7 @@ class Cache:
         self.met: dict = {}  # settings of the variables met once, not yet walked into a program
         self.walks = 0
         self.replays = 0
+        self.whole_estimates = 0  # latency estimates made from the whole graph (costcalc.analysis.parts_latency)
 
     def of(self, spec) -> "Cache":
         if spec is not self.spec:
@@ -97,6 +98,29 @@ def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, 
     for node in graph.nodes:
         result = result + node.counts
     return result
+
+
+def timed(spec, overrides: dict | None, input_shape: tuple | None, batch: int, cache: Cache, profile,
+          checked: bool = False) -> tuple:
+    """(totals, estimated seconds on `profile`) at these settings: both from parts that keep their layers
+    (costcalc.analysis.parts_latency), or, where a fused kernel may cross a part's edge, the estimate of the whole
+    graph (what `costcalc report --device` gives)."""
+    from costcalc.analysis.parts_latency import estimate
+
+    overrides = overrides or {}
+    cache = cache.of(spec)
+    if not checked:
+        check(spec)
+    memo = cache.memos.get((batch, True)) or cache.memos.setdefault((batch, True), Memo(layered=True))
+    result, walker, output = parts.walk(spec, overrides, input_shape, batch, memo)
+    seconds = estimate(walker, output, profile)
+    if seconds is None:
+        from costcalc.graph import build
+        from costcalc.latency import estimate as whole
+
+        cache.whole_estimates += 1
+        seconds = whole(build(spec, overrides, input_shape, batch, checked=True), profile).total_s
+    return result, seconds
 
 
 class _RecordingWalker(_Walker):

@@ -15,6 +15,9 @@ Examples:
   costcalc sweep specs/mobilenet_v2.yaml --grid width=0.5,0.75,1.0 --grid input=3x160x160,3x224x224
   costcalc sweep specs/mobilenet_v2.yaml --random 200 --seed 1 --range width=0.25:2.0 \\
       --grid input=3x160x160,3x224x224 --pareto flops,params --top 10 --sort flops
+  costcalc sweep specs/mobilenet_v2.yaml --random 10000 --range width=0.35:1.4 --range 'n[*]=1:4' \\
+      --range 'k[*]=3,5,7' --format csv
+  search.py | costcalc sweep specs/mobilenet_v2.yaml --candidates - | ...   (JSON lines in, JSON lines out)
 A point that cannot be evaluated (a width that breaks a divisibility) is a row with its error.
 Exit code 0 when the sweep ran (whatever its points), 2 when the spec or an option is bad.
 """
@@ -29,10 +32,15 @@ COUNT_CHOICES = ("flops", "elementwise_flops", "params", "memory_access", "activ
 @click.option("--random", "random_count", type=click.IntRange(min=1), metavar="N",
               help="Draw N points instead of the product: each --range uniformly, each --grid by choice.")
 @click.option("--range", "ranges", multiple=True, metavar="NAME=LOW:HIGH",
-              help="With --random: a variable drawn in [LOW, HIGH] (integers when both bounds are; repeatable).")
+              help="With --random: a variable drawn in [LOW, HIGH] (integers when both bounds are), from LOW:HIGH:STEP, "
+                   "or from V1,V2,...; NAME[i] is one element of a list variable, NAME[*] each (repeatable).")
+@click.option("--candidates", metavar="FILE.jsonl|-",
+              help="Evaluate the settings of a JSON-lines file (or standard input), one object a line, and stream "
+                   "one JSON line out per candidate as it is evaluated.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size N.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default=None,
+              help="table (default), csv, json, or jsonl (one JSON line a point; what --candidates prints).")
 @click.option("--pareto", metavar="COL,COL", help="Mark the Pareto front minimising these totals, e.g. flops,params.")
 @click.option("--top", type=click.IntRange(min=1), metavar="K", help="Show only the first K rows (after --sort).")
 @click.option("--sort", metavar="KEY", help=f"Sort by a total ({', '.join(COUNT_CHOICES)}), ascending; "
@@ -44,13 +52,22 @@ COUNT_CHOICES = ("flops", "elementwise_flops", "params", "memory_access", "activ
               help="Also draw the points and their front (needs --pareto with two totals, and the [plot] extra).")
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G in the table.")
 @device_option
-def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort, jobs, scheduler, plot_file, exact,
-          device):
+def sweep(spec, grid, random_count, ranges, candidates, seed, batch, fmt, pareto, top, sort, jobs, scheduler, plot_file,
+          exact, device):
     """Totals of SPEC at every point of a grid (--grid, the product) or of --random samples (--range, --grid):
     one row per point with its values, FLOPs, params, memory access and activations (and with --device, the
     estimated latency)."""
     from costcalc.analysis import sweep as sweeping
 
+    if candidates is not None:
+        if grid or ranges or random_count or pareto or top or sort or plot_file or jobs > 1 or scheduler or \
+                fmt not in (None, "jsonl"):
+            raise click.UsageError("--candidates streams a JSON line out per candidate, in this process: it takes "
+                                   "no --grid, --random, --range, --pareto, --sort, --top, --plot, --jobs, "
+                                   "--scheduler or --format other than jsonl")
+        _stream(spec, candidates, batch, device)
+        return
+    fmt = fmt or "table"
     try:
         axes = sweeping.parse_grid(grid)
         spans = sweeping.parse_ranges(ranges)
@@ -67,14 +84,15 @@ def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort,
         raise click.UsageError("--plot draws the front of two totals: give --pareto with two of them")
     if random_count is None and not axes:
         raise click.UsageError("give --grid NAME=V1,V2,... (the product), or --random N with --range / --grid")
-    points = (sweeping.random_points(random_count, spans, axes, seed) if random_count is not None
-              else sweeping.grid_points(axes))
-    names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
     from costcalc.api import load
 
     try:
         profile = load_device(device)
         model = load(spec)
+        spans, axes = sweeping.expand_elements(model, spans), sweeping.expand_elements(model, axes)
+        names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
+        points = (sweeping.random_points(random_count, spans, axes, seed) if random_count is not None
+                  else sweeping.grid_points(axes))
         sweeping.check_names(model, names)  # an ONNX model is read here: its errors come before any point
         rows = _run(sweeping, model, points, batch, jobs, scheduler, profile)
     except OptionError as e:
@@ -92,6 +110,35 @@ def sweep(spec, grid, random_count, ranges, seed, batch, fmt, pareto, top, sort,
     click.echo(render(fmt, result, Options(exact=exact, color=_color(), width=_width())), nl=False)
     if plot_file:
         _plot(result, plot_file)
+
+
+def _stream(spec, candidates: str, batch: int, device) -> None:
+    """Each candidate's row, one JSON line, written as soon as it is evaluated."""
+    from costcalc.analysis.sweep import evaluate_settings
+    from costcalc.analysis.sweep_points import read_candidates
+    from costcalc.api import load
+    from costcalc.report.as_sweep import json_line
+
+    try:
+        profile = load_device(device)
+        model = load(spec)
+        model.variables  # an ONNX model is read here: its errors come before any candidate
+        stream = sys.stdin if candidates == "-" else open(candidates, encoding="utf-8")  # noqa: SIM115
+    except OSError as e:
+        click.echo(f"{candidates}: error: cannot read the candidates: {e.strerror}", err=True)
+        sys.exit(2)
+    except CostcalcError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)
+    name = "<stdin>" if candidates == "-" else candidates
+    try:
+        with stream:
+            for row in evaluate_settings(model, read_candidates(stream, name, model), batch, profile):
+                click.echo(json_line(row, profile is not None))
+                sys.stdout.flush()
+    except CostcalcError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)
 
 
 def _run(sweeping, model, points, batch, jobs, scheduler, profile):

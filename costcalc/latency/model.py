@@ -18,7 +18,7 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
          Transpose-LayerNormalization-Transpose, a groupnorm InstanceNormalization-Mul-Add, a mish before opset 18
          Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k)
 
-and the network costs   T = run_overhead_s + context x sum of t_k,
+and the network costs   T = run_overhead_s + context x sum of t_k   (the sum exactly rounded, in any order),
 
 where `context` says how much slower kernels run inside a whole network than the classes say (their inputs and
 weights stay in the caches less than in a repeated unit): one number, fitted on random whole synthetic networks
@@ -66,7 +66,7 @@ twice: read and write), charged to the layer that needs it; so is the network's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import prod
+from math import fsum, prod
 
 from costcalc.latency.profile import DeviceProfile
 from costcalc.ops.core import per_axis
@@ -183,7 +183,9 @@ def estimate(graph, profile: DeviceProfile) -> Estimate:
     layers = tuple(LayerTime(node.name, own.get(node.name, 0.0) + reorders.get(node.name, 0.0),
                              classes.get(node.name), fused.get(node.name), reorders.get(node.name, 0.0))
                    for node in graph.nodes)
-    total = profile.run_overhead_s + sum(layer.latency_s for layer in layers)
+    # the kernels' times summed exactly rounded (math.fsum), so that the total does not depend on their order:
+    # a sweep assembles the same kernels' times from remembered parts (costcalc.analysis.parts_latency)
+    total = profile.run_overhead_s + fsum(kernel_time(kernel, profile) for kernel in kernels)
     return Estimate(total, layers, tuple(kernels), profile.threads, profile.run_overhead_s)
 
 
@@ -218,24 +220,27 @@ class _Planner:
         nodes = self.graph.nodes
         absorbed: set = set()
         for i, node in enumerate(nodes):
-            if i in absorbed:
-                continue
-            if node.op in FREE or not node.result.moves_data and node.op != "flatten":
-                for t in node.outputs:
-                    self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs else False
-                continue
-            blocked = self.blocked(node)
-            group = [i] + self.fused_after(i, blocked)
-            absorbed.update(group[1:])
-            self.reorder_inputs(group, blocked, node)
-            for j in group:
-                for t in nodes[j].outputs:
-                    self.layout[t] = blocked
-            self.kernels.append(self.kernel(group, blocked))
+            if i not in absorbed:
+                self.step(i, node, absorbed)
         out = self.graph.output
         if self.layout.get(out) and nodes:
             self.kernels.append(self.reorder(out, nodes[-1].name))
         return self.kernels
+
+    def step(self, i: int, node, absorbed: set) -> None:
+        """Plan node i (not fused into an earlier kernel): its kernel, with the nodes fused after it."""
+        if node.op in FREE or not node.result.moves_data and node.op != "flatten":
+            for t in node.outputs:
+                self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs else False
+            return
+        blocked = self.blocked(node)
+        group = [i] + self.fused_after(i, blocked)
+        absorbed.update(group[1:])
+        self.reorder_inputs(group, blocked, node)
+        for j in group:
+            for t in self.graph.nodes[j].outputs:
+                self.layout[t] = blocked
+        self.kernels.append(self.kernel(group, blocked))
 
     # ---- layout -----------------------------------------------------------------------------------------------
 

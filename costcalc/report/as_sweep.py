@@ -4,6 +4,7 @@
            "rows": [{"index", "values": {name: text}, "totals": {flops, ...} | null, "error": text | null,
                      "pareto": bool, "latency_s": seconds (with a device profile: an estimate)}],
      "latency": {"estimate": true, "profile": path} (with a device profile)}
+JSON lines (`jsonl`): one {"index", "values", "totals", "error"(, "latency_s")} a line, in the rows' order.
 CSV: index, the swept names, the five totals (empty for a failed point), latency_s (with a device profile), pareto
 (1/0), error.
 """
@@ -23,6 +24,18 @@ HEADINGS = {"flops": "FLOPs", "elementwise_flops": "Elem. FLOPs", "params": "Par
             "memory_access": "MAC (mem. access)", "activations": "Activations"}
 
 
+def row_document(row, timed: bool) -> dict:
+    """One point: {"index", "values", "totals" | null, "error" | null, "latency_s" (when `timed`)}."""
+    return {"index": row.index, "values": dict(row.values),
+            "totals": None if row.totals is None else {f: getattr(row.totals, f) for f in COUNT_FIELDS},
+            "error": row.error, **({"latency_s": row.latency_s} if timed else {})}
+
+
+def json_line(row, timed: bool) -> str:
+    """A point as one line of JSON (`costcalc sweep --format jsonl`, `--candidates`)."""
+    return json.dumps(row_document(row, timed), separators=(",", ":"))
+
+
 def document(sweep) -> dict:
     doc = {
         "model": sweep.model,
@@ -33,10 +46,7 @@ def document(sweep) -> dict:
         "pareto": list(sweep.pareto),
         **({"on_front": len(sweep.front)} if sweep.pareto else {}),  # of every point, also those --top leaves out
         "sort": sweep.sort,
-        "rows": [{"index": row.index, "values": dict(row.values),
-                  "totals": None if row.totals is None else {f: getattr(row.totals, f) for f in COUNT_FIELDS},
-                  "error": row.error, "pareto": row.pareto,
-                  **({"latency_s": row.latency_s} if sweep.device else {})} for row in sweep.rows],
+        "rows": [{**row_document(row, bool(sweep.device)), "pareto": row.pareto} for row in sweep.rows],
     }
     if sweep.device:
         doc["latency"] = {"estimate": True, "profile": sweep.device}
@@ -103,7 +113,11 @@ def render_table(sweep, options) -> str:
     return buffer.getvalue()
 
 
-RENDERERS = {"table": render_table, "csv": render_csv, "json": render_json}
+def render_jsonl(sweep, options=None) -> str:
+    return "".join(json_line(row, bool(sweep.device)) + "\n" for row in sweep.rows)
+
+
+RENDERERS = {"table": render_table, "csv": render_csv, "json": render_json, "jsonl": render_jsonl}
 
 
 def render(fmt: str, sweep, options=None) -> str:

@@ -22,6 +22,8 @@ _OP_NAMES = frozenset([*OPS, *ALIASES])
 def evaluate_value(value: Value, lookup, what: str):
     raw = value.raw
     if isinstance(raw, list):
+        if all(type(r) is int for r in raw):  # a list of whole numbers is itself (a variable's table row)
+            return list(raw)
         locs = getattr(raw, "item_locs", [value.loc] * len(raw))
         return [evaluate_value(Value(r, loc), lookup, what) for r, loc in zip(raw, locs)]
     if isinstance(raw, str):

@@ -1,0 +1,153 @@
+"""The random searches of `python benchmarks/sweep.py --random` (issue 25): see benchmarks/sweep.py.
+
+Each search is `costcalc sweep SPEC --random N --seed 0 --range ... --format csv` run as a child process (the
+whole process: start-up, drawing, evaluating, writing), its rate N / wall seconds and N / its CPU seconds. The
+baseline evaluates a sample of the same points one by one in this process: read the spec file, walk it, analyse
+it (and estimate its latency, for the timed search), as a script calling costcalc per point would.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import pathlib
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PROFILE = str(ROOT / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml")
+MOBILENET = ("mobilenet_v2", ["--range", "width=0.35:1.4", "--range", "n[*]=1:4", "--range", "k[*]=3,5,7"])
+RESNET = ("resnet50", ["--range", "depths[*]=1:6", "--range", "width_per_group=16,32,48,64", "--range",
+                       "groups=1,2,4,8,32"])
+CASES = [  # (label, spec, ranges, extra options, goal in points/s)
+    ("MobileNet V2: width, n[*], k[*]", *MOBILENET, [], 2000),
+    ("MobileNet V2, --device", *MOBILENET, ["--device", PROFILE], 1000),
+    ("ResNet-50: depths[*], width, groups", *RESNET, [], 1000),
+    ("MobileNet V2, --jobs 2", *MOBILENET, ["--jobs", "2"], None),
+]
+
+
+def command(spec: str, ranges: list, extra: list, points: int) -> list:
+    return [sys.executable, "-m", "costcalc", "sweep", str(ROOT / "specs" / f"{spec}.yaml"), "--random", str(points),
+            "--seed", "0", *ranges, *extra, "--format", "csv"]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def whole_process(args: list) -> tuple:
+    """(wall seconds, CPU seconds, stdout) of one run of the command."""
+    start, cpu = time.perf_counter(), children_cpu()
+    out = subprocess.run(args, capture_output=True, text=True, check=True, env={**os.environ, "COLUMNS": "200"})
+    return time.perf_counter() - start, children_cpu() - cpu, out.stdout
+
+
+def sample_points(spec: str, ranges: list, points: int, size: int) -> list:
+    """(index, point) of `size` of the search's points, spread over it: the very points the command draws."""
+    from costcalc.analysis.sweep_points import expand_elements, parse_ranges, random_points
+    from costcalc.api import load
+
+    model = load(str(ROOT / "specs" / f"{spec}.yaml"))
+    spans = expand_elements(model, parse_ranges(ranges[1::2]))
+    drawn = random_points(points, spans, (), 0)
+    step = max(1, points // size)
+    return [(i, drawn[i]) for i in range(0, points, step)][:size], model.variables
+
+
+def baseline(spec: str, sample: list, written: dict, timed: bool) -> list:
+    """Per point: read the spec file, walk and analyse it (and estimate its latency)."""
+    from costcalc.analysis import analyse
+    from costcalc.analysis.sweep_points import settings
+    from costcalc.graph import load
+    from costcalc.latency import estimate
+    from costcalc.latency import load as load_profile
+
+    profile = load_profile(PROFILE) if timed else None
+    out = []
+    for _, point in sample:
+        variables, shape = settings(point, written)
+        try:
+            graph = load(str(ROOT / "specs" / f"{spec}.yaml"), variables, shape)
+        except Exception as e:  # noqa: BLE001 - a point that cannot be evaluated: its row says so
+            out.append(type(e).__name__)
+            continue
+        out.append((analyse(graph).totals, estimate(graph, profile).total_s if timed else None))
+    return out
+
+
+def check(stdout: str, sample: list, expected: list) -> None:
+    """The command's rows of the sampled points carry the baseline's totals (and estimate, exactly)."""
+    from costcalc.ops import COUNT_FIELDS
+
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    for (index, _), want in zip(sample, expected):
+        row = rows[index]
+        if isinstance(want, str):
+            assert row["error"], (index, row)
+            continue
+        totals, seconds = want
+        assert [int(row[f]) for f in COUNT_FIELDS] == [getattr(totals, f) for f in COUNT_FIELDS], (index, row)
+        assert seconds is None or float(row["latency_s"]) == seconds, (index, row, seconds)
+
+
+def dask_rate(points: int) -> float | None:
+    """Points/s of the MobileNet V2 search with --scheduler on a local cluster of two single-threaded worker
+    processes (the cluster started before the clock); None without dask.distributed."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        return None
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        args = command(*MOBILENET, ["--scheduler", cluster.scheduler_address], points)
+        wall, _, _ = whole_process(args)
+    return points / wall
+
+
+def main(runs: int, points: int, baseline_points: int) -> None:
+    samples = {}
+    for label, spec, ranges, extra, _ in CASES:
+        sample, written = sample_points(spec, ranges, points, baseline_points)
+        samples[label] = (sample, written, baseline(spec, sample, written, "--device" in extra))
+    rates: dict = {label: [] for label, *_ in CASES}
+    cpu_rates: dict = {label: [] for label, *_ in CASES}
+    base: dict = {label: [] for label, *_ in CASES}
+    base_cpu: dict = {label: [] for label, *_ in CASES}
+    dask = []
+    for _ in range(runs):
+        for label, spec, ranges, extra, _ in CASES:
+            sample, written, expected = samples[label]
+            start, cpu = time.perf_counter(), time.process_time()
+            baseline(spec, sample, written, "--device" in extra)
+            base[label].append(len(sample) / (time.perf_counter() - start))
+            base_cpu[label].append(len(sample) / (time.process_time() - cpu))
+            wall, cpu, stdout = whole_process(command(spec, ranges, extra, points))
+            rates[label].append(points / wall)
+            cpu_rates[label].append(points / cpu)
+            check(stdout, sample, expected)
+        rate = dask_rate(points)
+        if rate is not None:
+            dask.append(rate)
+    print(f"random searches of {points:,} points, whole process (`costcalc sweep --random {points} ...`); medians "
+          f"of {runs} runs; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'':40} {'points/s (wall)':>16} {'per CPU-second':>15} {'baseline: wall':>15} {'per CPU-s':>10}  "
+          f"{'x (CPU)':>7}  goal")
+    one = statistics.median(rates[CASES[0][0]])
+    for label, *_, goal in CASES:
+        wall, cpu, slow, slow_cpu = (statistics.median(v) for v in (rates[label], cpu_rates[label], base[label],
+                                                                    base_cpu[label]))
+        if goal is not None:
+            note = (f">= {goal:,}/s: wall {'met' if wall >= goal else 'NOT met'}, per CPU-second "
+                    f"{'met' if cpu >= goal else 'NOT met'}")
+        else:
+            note = f"{wall / one:.2f}x one process (wall)"
+        print(f"{label:40} {wall:16,.0f} {cpu:15,.0f} {slow:15,.0f} {slow_cpu:10,.0f}  {cpu / slow_cpu:7.1f}  {note}")
+    if dask:
+        print(f"{'MobileNet V2, --scheduler (local Dask, 2 workers)':40} {statistics.median(dask):16,.0f}")
+    print("commands: python -m costcalc sweep specs/<spec>.yaml --random N --seed 0 <ranges> [--device ...] "
+          "--format csv; the ranges: " + " | ".join(f"{spec}: {' '.join(r)}" for _, spec, r, *_ in CASES[::2]))

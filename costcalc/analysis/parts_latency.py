@@ -1,0 +1,150 @@
+"""A point's latency estimate assembled from parts: costcalc.latency's plan, made a part at a time.
+
+The estimate (costcalc.latency.model) plans the kernels the runtime launches over the whole graph — which layers
+fuse, which layout each tensor is in, which tensors are reordered — and sums the kernels' times. A part taken
+whole (costcalc.analysis.parts) is planned once by itself for each context it meets: whether its input is in the
+blocked layout, and whether an earlier layer already reordered its input. That plan gives its kernels' time, the
+layout of its outputs, and whether it reordered its input; the point's own layers are planned as the estimate
+plans them, each part standing as one node that reads its input and writes its outputs.
+
+A part's plan is its plan in the whole graph as long as no fused kernel crosses its edge. One could where the
+block's input has one reader in the whole graph, inside the block, that a kernel may take in (a batchnorm, an
+activation, an add: the kernel that wrote the input could absorb it), or where the block's last kernel is a conv
+or batchnorm chain not ended by an activation and its output's only reader is such a layer. Then `estimate`
+returns None and the point is estimated from its whole graph, as `costcalc report --device` does. The kernels'
+times are summed exactly rounded, as the estimate sums them, so the two give the same float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import fsum
+
+from costcalc.analysis.parts import layers_of
+from costcalc.graph import Node
+from costcalc.latency.model import ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, _Planner, kernel_time
+
+PART = "<part>"  # the op of a taken part in the plan
+ENDS_CHAIN = ACTIVATIONS | BLOCKED_ACTIVATIONS  # a conv or batchnorm kernel takes nothing in after one
+ABSORBABLE = FOLDED | ENDS_CHAIN | {"add"}  # what a kernel may take in after its first layer
+
+
+class Unsealed(Exception):
+    """A fused kernel may cross a part's edge at this point."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    name: str
+    op: str
+    inputs: tuple
+    outputs: tuple
+    part: object
+
+
+@dataclass
+class _Graph:
+    nodes: list
+    tensors: list
+    batch: int
+    output: object
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    times: tuple  # its kernels' times
+    layouts: tuple  # whether each output is blocked
+    reorders_input: bool
+    exit_open: bool  # its last kernel could take in a layer after it
+
+
+def estimate(walker, output, profile) -> float | None:
+    """The estimated seconds of the point `walker` (a layered costcalc.analysis.parts walk) made, ending in tensor
+    `output`; None where a fused kernel may cross a part's edge."""
+    nodes = [item if isinstance(item, Node) else _Taken(str(i), PART, (item[1],), item[2], item[0])
+             for i, item in enumerate(walker.items)]
+    planner = _Assembler(_Graph(nodes, walker.tensors, walker.batch, output), profile)
+    try:
+        kernels = planner.run()
+    except Unsealed:
+        return None
+    return profile.run_overhead_s + fsum(planner.times + [kernel_time(k, profile) for k in kernels])
+
+
+class _Assembler(_Planner):
+    """The estimate's planner, taking each part's plan for its context."""
+
+    def __init__(self, graph, profile):
+        super().__init__(graph, profile)
+        self.times: list = []  # of the parts' kernels
+
+    def step(self, i: int, node, absorbed: set) -> None:
+        if node.op is not PART:
+            return super().step(i, node, absorbed)
+        x = node.inputs[0]
+        context = _context(node.part, self.layout.get(x, False), x in self.reordered, self.profile, self.graph.batch)
+        if context is None or (_entry_absorbable(node.part) and self.consumers.get(x) == [i]):
+            raise Unsealed
+        if context.exit_open:
+            for y in node.outputs:
+                j = self.only_reader(y)
+                if j is not None and _absorbable(self.graph.nodes[j]):
+                    raise Unsealed
+        for y, blocked in zip(node.outputs, context.layouts):
+            if y != x:
+                self.layout[y] = blocked
+        if context.reorders_input:
+            self.reordered.add(x)
+        self.times.extend(context.times)
+
+
+def _absorbable(node) -> bool:
+    return _entry_absorbable(node.part) if node.op is PART else node.op in ABSORBABLE
+
+
+def _entry_absorbable(part) -> bool:
+    """Whether the block's input has one reader inside it, of a kind a kernel may take in."""
+    known = part.latency.get("entry")
+    if known is None:
+        layers = layers_of(part)
+        readers = [node for node in layers.nodes if 0 in node.inputs] if layers is not None else []
+        known = part.latency["entry"] = len(readers) == 1 and readers[0].op in ABSORBABLE
+    return known
+
+
+def _context(part, blocked: bool, reordered: bool, profile, batch: int) -> _Context | None:
+    """The part's plan when its input is `blocked` (or not) and already `reordered` (or not); None without its
+    layers. Remembered in the part, with the profile it was made for."""
+    key = (id(profile), blocked, reordered)
+    known = part.latency.get(key)
+    if known is not None and known[0] is profile:
+        return known[1]
+    layers = layers_of(part)
+    if layers is None:
+        return None
+    planner = _Isolated(_Graph(list(layers.nodes), list(layers.shapes), batch, None), profile, set(layers.outputs))
+    planner.layout[0] = blocked
+    if reordered:
+        planner.reordered.add(0)
+    kernels = planner.run()
+    producer = {t: node for node in layers.nodes for t in node.outputs}
+    ends = {producer[t].name for t in layers.outputs if t in producer}
+    exit_open = any(k.members and k.members[-1] in ends and layers.nodes[int(k.members[0])].op in ("conv", "bn")
+                    and layers.nodes[int(k.members[-1])].op not in ENDS_CHAIN for k in kernels)
+    context = _Context(tuple(kernel_time(k, profile) for k in kernels),
+                       tuple(planner.layout.get(t, False) for t in layers.outputs),
+                       not reordered and 0 in planner.reordered, exit_open)
+    part.latency[key] = (profile, context)
+    return context
+
+
+class _Isolated(_Planner):
+    """The planner on a part's own layers: its outputs' readers are outside, so no fusion reaches them (the
+    assembler checks that it would not), and no reorder of the network's output is added."""
+
+    def __init__(self, graph, profile, closed: set):
+        super().__init__(graph, profile)
+        self.closed = closed
+
+    def only_reader(self, tensor: int):
+        return None if tensor in self.closed else super().only_reader(tensor)
