@@ -74,17 +74,48 @@ def _public(cls, record):
 
 
 def checked(graph, thresholds: dict | None = None, bytes_per_element: int | None = None,
-            convention: str = "paper") -> Report:
+            convention: str = "paper", device=None) -> Report:
     """The Report of a walked `graph` with its guideline checks: the thresholds of the spec's `guidelines:`
-    section over the defaults, then `thresholds` ({"G1.max_ratio": 3, ...}) over both."""
+    section over the defaults, then `thresholds` ({"G1.max_ratio": 3, ...}) over both; with `device` (a device
+    profile's path or a DeviceProfile), the estimated latency and what each guideline violation costs in it."""
     from costcalc.analysis import analyse
     from costcalc.analysis.guidelines import apply_overrides, check, thresholds_from_spec
 
+    profile, profile_path = _device(device)
     chosen = thresholds_from_spec(graph.spec.guidelines if graph.spec is not None else None)
     chosen = apply_overrides(chosen, {k: str(v) for k, v in (thresholds or {}).items()})
     report = analyse(graph, bytes_per_element, convention)
     report = replace(report, layers=tuple(report.layers), guidelines=check(graph, chosen, bytes_per_element))
-    return _public(Report, report)
+    report = _public(Report, report)
+    if profile is not None:
+        from costcalc.analysis.time_costs import with_estimate
+
+        report = with_estimate(report, graph, profile, profile_path, bytes_per_element)
+    return report
+
+
+def walk(spec: str, overrides: dict | None = None, shape: tuple | None = None, batch: int = 1,
+         input_text: str | None = None):
+    """The walked Graph of the spec or model file at `spec` (a path, '-' for standard input, or a zoo name such as
+    `resnet50`) under `overrides` ({name: expression text}, as --set gives them) and `shape` (C, H, W). Any failure
+    is a CostcalcError; one that `overrides` or `shape` caused says which (' (from --set width=0.3)'), as the
+    commands print it. Warnings (legal but most likely not meant) are on the graph's `warnings`."""
+    from costcalc.graph import load as load_graph
+    from costcalc.zoo import resolve
+
+    spec = resolve(spec)
+    overrides = overrides or {}
+    try:
+        return load_graph(spec, overrides, shape, batch)
+    except (RecursionError, MemoryError) as e:  # a last guard: the limits should stop any spec before these
+        raise SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})", Loc(spec))
+    except SpecError as e:
+        if (overrides or shape) and spec != "-":
+            from costcalc.overrides import blame
+
+            text = input_text or ("x".join(map(str, shape)) if shape else None)
+            raise blame(e, lambda o, s: load_graph(spec, o, s, batch), overrides, shape, text) from None
+        raise
 
 
 class Model:
@@ -136,15 +167,11 @@ class Model:
             raise OptionError(f"convention {convention!r}: one of {', '.join(CONVENTIONS)}")
         if bytes_per_element is not None and (not isinstance(bytes_per_element, int) or bytes_per_element < 1):
             raise OptionError(f"bytes_per_element {bytes_per_element!r}: a whole number from 1")
-        profile, profile_path = _device(device)
         from costcalc.analysis.published import published_for
 
         graph = self.graph(set, input, batch)
-        report = replace(checked(graph, thresholds, bytes_per_element, convention), settings=_settings(set, input))
-        if profile is not None:
-            from costcalc.analysis.time_costs import with_estimate
-
-            report = with_estimate(report, graph, profile, profile_path, bytes_per_element)
+        report = replace(checked(graph, thresholds, bytes_per_element, convention, device),
+                         settings=_settings(set, input))
         return replace(report, published=published_for(graph.spec, report, batch, bytes_per_element))
 
     def totals(self, *, set=None, input=None, batch: int = 1, more: bool = False):

@@ -11,7 +11,7 @@ import click
 
 from costcalc import __version__
 from costcalc.commands.device import device_option, load_device
-from costcalc.errors import CostcalcError, Loc, OptionError, SpecError
+from costcalc.errors import CostcalcError, OptionError
 from costcalc.options import overrides, parse_shape
 from costcalc.report import FORMATS
 
@@ -19,9 +19,10 @@ CONVENTIONS_HELP = """
 \b
 Counting conventions:
   FLOPs        multiply-adds of conv and fc layers and of products of two activations
-               (matmul, einsum), bias not counted (the papers' and torchvision's convention). Every other op's arithmetic is in its own
-               column, element-wise FLOPs (bias add, batchnorm, activations, pooling,
-               add, mul), outside the headline number.
+               (matmul, einsum), bias not counted (the papers' and torchvision's
+               convention). Every other op's arithmetic is in its own column,
+               element-wise FLOPs (bias add, batchnorm, activations, pooling, add, mul),
+               outside the headline number.
   Params       every learnable parameter: weights, biases, batchnorm scale and shift
                (running statistics are buffers, not parameters).
   MAC          memory access cost of ShuffleNet V2 (not multiply-accumulates): elements
@@ -77,25 +78,13 @@ def spec_options(command):
 
 def load_graph(path: str, sets: tuple, input_shape: str | None, batch: int):
     """The walked graph of the spec (or model file) at `path` (a file, '-' for stdin, or a zoo name such as
-    `resnet50`); every failure is a CostcalcError, naming the --set or --input that caused it."""
-    from costcalc.graph import load
-    from costcalc.zoo import resolve
+    `resnet50`), from the --set, --input and --batch options (costcalc.api.walk); its warnings on stderr."""
+    from costcalc.api import walk
 
-    path = resolve(path)
-    overrides, shape = _parse_sets(sets), _parse_input(input_shape)
-    try:
-        graph = load(path, overrides, shape, batch)
-        for warning in graph.warnings:  # legal but most likely not meant: located, on stderr
-            click.echo(str(warning), err=True)
-        return graph
-    except (RecursionError, MemoryError) as e:  # a last guard: the limits should stop any spec before these
-        raise SpecError(f"the spec is too large or too deeply nested to process ({type(e).__name__})", Loc(path))
-    except SpecError as e:
-        if (overrides or shape) and path != "-":
-            from costcalc.overrides import blame
-
-            raise blame(e, lambda o, s: load(path, o, s, batch), overrides, shape, input_shape) from None
-        raise
+    graph = walk(path, _parse_sets(sets), _parse_input(input_shape), batch, input_shape)
+    for warning in graph.warnings:  # legal but most likely not meant: located, on stderr
+        click.echo(str(warning), err=True)
+    return graph
 
 
 def _parse_thresholds(values: tuple) -> dict:
@@ -116,17 +105,15 @@ def threshold_option(command):
 
 
 def analyse_checked(graph, thresholds: tuple, bytes_per_element=None, convention: str = "paper", device=None):
-    """The Report of `graph`, carrying its guideline checks (the spec's `guidelines:` section, then --threshold),
-    and, with a `device` profile path, its estimated latency and what each violation costs in it."""
+    """The Report of `graph` from the --threshold, --bytes, --convention and --device options (costcalc.api.checked:
+    its guideline checks, and with a device profile its estimated latency)."""
     from costcalc.analysis.guidelines import GuidelineError
     from costcalc.api import checked
-    from costcalc.commands.device import with_device
 
     try:
-        report = checked(graph, _parse_thresholds(thresholds), bytes_per_element, convention)
+        return checked(graph, _parse_thresholds(thresholds), bytes_per_element, convention, device)
     except GuidelineError as e:
         raise click.BadParameter(str(e), param_hint="--threshold") from None
-    return report if device is None else with_device(report, graph, device, bytes_per_element)
 
 
 def _color() -> bool:
@@ -148,7 +135,33 @@ def _options(exact: bool):
     return Options(exact=exact, color=_color(), width=_width())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The group. The commands that live in their own modules (costcalc.commands) are imported when named, so that
+    importing this module imports none of them: they import its shared options, never the reverse."""
+
+    MODULES = {"check": "check", "compare": "compare", "export": "export", "measure": "measure", "zoo": "zoo",
+               "schema": "schema", "sweep": "sweep", "plot": "plot", "calibrate": "calibrate", "view": "view"}
+
+    def list_commands(self, ctx) -> list:
+        return sorted({*self.commands, *self.MODULES})
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in self.MODULES:
+            import importlib
+
+            module = importlib.import_module(f"costcalc.commands.{self.MODULES[name]}")
+            self.add_command(getattr(module, name), name)
+        return super().get_command(ctx, name)
+
+    @property
+    def every_command(self) -> dict:
+        """name -> command, all of them imported (for documentation checks)."""
+        for name in self.MODULES:
+            self.get_command(None, name)
+        return dict(self.commands)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="costcalc")
 def main():
     """Analytic cost of CNN architectures: FLOPs, parameters and memory access, from YAML layer specs, zoo names
@@ -174,9 +187,9 @@ CONVENTION_NAMES = ("paper", "full", "2xmac", "fvcore", "ptflops", "thop", "yolo
 @click.option("--bytes", "bytes_per_element", type=click.IntRange(min=1), metavar="N",
               help="Memory access in bytes, N bytes per element (default: elements).")
 @click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="paper", show_default=True,
-              help="What the FLOPs column counts: paper (conv + fc + matmul multiply-adds), full (plus every element-wise "
-                   "op), 2xmac (twice paper), or the count of fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1, yolo "
-                   "(thop x 2, as ultralytics prints), deepspeed (0.19.8's profiler) or calflops 0.3.2.")
+              help="What the FLOPs column counts: paper (conv + fc + matmul multiply-adds), full (plus every "
+                   "element-wise op), 2xmac (twice paper), or the count of fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1, "
+                   "yolo (thop x 2, as ultralytics prints), deepspeed (0.19.8's profiler) or calflops 0.3.2.")
 @click.option("--explain-conventions", is_flag=True,
               help="Print, per op, what each convention counts (and, with SPEC, its FLOPs per op type), then exit.")
 @click.option("--guidelines/--no-guidelines", "with_guidelines", default=True, show_default=True,
@@ -355,26 +368,3 @@ def write_output(text: str, output: str | None) -> None:
     except OSError as e:
         click.echo(f"{output}: error: cannot write: {e.strerror or e}", err=True)
         sys.exit(2)
-
-
-from costcalc.commands.check import check  # noqa: E402 - commands in their own modules register last
-from costcalc.commands.compare import compare  # noqa: E402
-from costcalc.commands.export import export  # noqa: E402
-from costcalc.commands.measure import measure  # noqa: E402
-from costcalc.commands.calibrate import calibrate  # noqa: E402
-from costcalc.commands.plot import plot  # noqa: E402
-from costcalc.commands.schema import schema  # noqa: E402
-from costcalc.commands.zoo import zoo  # noqa: E402
-from costcalc.commands.sweep import sweep  # noqa: E402
-from costcalc.commands.view import view  # noqa: E402
-
-main.add_command(compare)
-main.add_command(check)
-main.add_command(export)
-main.add_command(measure)
-main.add_command(zoo)
-main.add_command(schema)
-main.add_command(sweep)
-main.add_command(plot)
-main.add_command(calibrate)
-main.add_command(view)

@@ -39,32 +39,29 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 TIMM = [
+    # first the families issue 29 found refused, and the hybrids
+    "resnest14d", "resnest26d", "ecaresnet26t", "ecaresnet50d", "convnextv2_atto", "convnextv2_nano", "mobileone_s0",
+    "mobileone_s1", "fastvit_t8", "fastvit_sa12", "efficientvit_b0", "efficientvit_m0", "mobilevit_xxs",
+    "mobilevit_xs", "mobilevit_s", "mobilevitv2_050", "edgenext_xx_small", "edgenext_x_small", "levit_128s",
+    "levit_128", "mobilenetv4_conv_small", "mobilenetv4_conv_medium", "mobilenetv4_hybrid_medium",
+    "efficientformer_l1", "efficientformerv2_s0", "tiny_vit_5m_224", "pvt_v2_b0", "coat_lite_tiny",
+    "poolformer_s12", "poolformerv2_s12", "vit_tiny_patch16_224", "vit_small_patch16_224", "deit_tiny_patch16_224",
+    "deit_small_distilled_patch16_224", "swin_tiny_patch4_window7_224", "coatnet_0_rw_224", "maxvit_tiny_rw_224",
+    "xcit_nano_12_p16_224", "visformer_tiny", "pit_ti_224", "mixer_b16_224", "resmlp_12_224",
     # ResNet family and its attention variants
-    "resnet18", "resnet50d", "resnext26ts", "seresnet18", "skresnet18", "resnest14d", "resnest26d", "ecaresnet26t",
-    "ecaresnet50d", "res2net50_14w_8s", "resnetv2_50", "resnetrs50", "nf_resnet26", "tresnet_m", "botnet26t_256",
-    "halonet26t", "lambda_resnet26t",
-    # ConvNeXt and other modern CNNs
-    "convnext_atto", "convnext_tiny", "convnextv2_atto", "convnextv2_nano", "inception_next_tiny", "starnet_s1",
-    "hgnetv2_b0", "regnetz_b16",
-    # reparameterisable
-    "mobileone_s0", "mobileone_s1", "repvgg_a0", "repvit_m1",
+    "resnet18", "resnet50d", "resnext26ts", "seresnet18", "skresnet18", "res2net50_14w_8s", "resnetv2_50",
+    "resnetrs50", "nf_resnet26", "tresnet_m", "botnet26t_256", "halonet26t", "lambda_resnet26t",
+    # ConvNeXt and other modern CNNs, reparameterisable ones
+    "convnext_atto", "convnext_tiny", "inception_next_tiny", "starnet_s1", "hgnetv2_b0", "regnetz_b16", "repvgg_a0",
+    "repvit_m1",
     # mobile CNNs
-    "mobilenetv3_large_100", "mobilenetv3_small_050", "mobilenetv4_conv_small", "mobilenetv4_conv_medium",
-    "efficientnet_b0", "efficientnet_lite0", "tf_efficientnetv2_b0", "mixnet_s", "mnasnet_100", "semnasnet_100",
-    "fbnetc_100", "spnasnet_100", "lcnet_100", "tinynet_a", "ghostnet_100", "ghostnetv2_100", "rexnet_100",
-    "regnetx_002", "regnety_002",
+    "mobilenetv3_large_100", "mobilenetv3_small_050", "efficientnet_b0", "efficientnet_lite0", "tf_efficientnetv2_b0",
+    "mixnet_s", "mnasnet_100", "semnasnet_100", "fbnetc_100", "spnasnet_100", "lcnet_100", "tinynet_a",
+    "ghostnet_100", "ghostnetv2_100", "rexnet_100", "regnetx_002", "regnety_002",
     # classic and multi-branch CNNs
     "dpn68", "densenet121", "inception_v3", "inception_v4", "xception41", "legacy_xception", "hrnet_w18_small",
     "cspresnet50", "cspdarknet53", "cs3darknet_s", "darknet53", "dla34", "dla46_c", "selecsls42b", "vovnet39a",
     "ese_vovnet19b_dw", "gernet_s",
-    # hybrids and transformers
-    "mobilenetv4_hybrid_medium", "mobilevit_xxs", "mobilevit_xs", "mobilevit_s", "mobilevitv2_050",
-    "efficientvit_b0", "efficientvit_m0", "edgenext_xx_small", "edgenext_x_small", "levit_128s", "levit_128",
-    "fastvit_t8", "fastvit_sa12", "efficientformer_l1", "efficientformerv2_s0", "tiny_vit_5m_224", "pvt_v2_b0",
-    "coat_lite_tiny", "poolformer_s12", "poolformerv2_s12", "vit_tiny_patch16_224", "vit_small_patch16_224",
-    "deit_tiny_patch16_224", "deit_small_distilled_patch16_224", "swin_tiny_patch4_window7_224",
-    "coatnet_0_rw_224", "maxvit_tiny_rw_224", "xcit_nano_12_p16_224", "visformer_tiny", "pit_ti_224",
-    "mixer_b16_224", "resmlp_12_224",
 ]
 
 
@@ -99,6 +96,8 @@ def build(source: str, name: str):
         size = transforms.resize_size[0]
     else:
         size = transforms.crop_size[0]
+        if name.startswith("vit_") and size != 224:
+            kwargs["image_size"] = size  # vit_h_14's DEFAULT weights are at 518: its position embedding follows
     model = torchvision.models.get_model(name, weights=None, **kwargs)
     return model.eval(), size
 
@@ -158,6 +157,26 @@ def folded_params(model, x, path: str) -> int | None:
     return None
 
 
+def export_graph_only(model, x, style: str, raw: str, target: str, shadow) -> dict:
+    """Export `model` in `style` (make_onnx_fixtures.export) to `raw`, strip it to its graph, gzip that to `target`;
+    what the JSON says of the file. `shadow` is a copy of the model for the forward hooks of folded_params."""
+    import onnx
+    import torch
+
+    from make_onnx_fixtures import export, strip
+
+    with torch.no_grad():
+        export(model, x, raw, style)
+    stripped = raw + ".stripped"
+    facts = strip(raw, stripped)
+    with open(stripped, "rb") as f, gzip.GzipFile(target, "wb", mtime=0) as g:
+        g.write(f.read())
+    return {"status": "ok", "file": os.path.relpath(target, ROOT), "opset": facts["opset"],
+            "producer": facts["producer"], "nodes": len(onnx.load(stripped, load_external_data=False).graph.node),
+            "bytes_stripped": os.path.getsize(stripped), "bytes_gz": os.path.getsize(target),
+            "batchnorm_nodes": facts["batchnorm_nodes"], "params_in_file": folded_params(shadow, x, raw)}
+
+
 def worker(source: str, name: str, styles: list, out_dir: str, result_path: str, max_params: int) -> None:
     """One model in this process: torch's figures first (written at once), then each export."""
     warnings.filterwarnings("ignore")
@@ -165,7 +184,6 @@ def worker(source: str, name: str, styles: list, out_dir: str, result_path: str,
 
     torch.set_num_threads(1)
     import torch_truth
-    from make_onnx_fixtures import export, strip
 
     record: dict = {"source": source}
     start = time.time()
@@ -201,22 +219,9 @@ def worker(source: str, name: str, styles: list, out_dir: str, result_path: str,
         record["exports"][style] = entry
         save()
         try:
-            with torch.no_grad():
-                export(model, x, raw, style)
-            stripped = os.path.join(work, f"{name}_{style}.stripped.onnx")
-            facts = strip(raw, stripped)
-            import onnx
-
-            nodes = len(onnx.load(stripped, load_external_data=False).graph.node)
             target = os.path.join(out_dir, f"{'timm_' if source == 'timm' else ''}{name}_{style}.onnx.gz")
-            with open(stripped, "rb") as f, gzip.GzipFile(target, "wb", mtime=0) as g:
-                g.write(f.read())
-            entry.update({"status": "ok", "file": os.path.relpath(target, ROOT), "opset": facts["opset"],
-                          "producer": facts["producer"], "nodes": nodes,
-                          "bytes_stripped": os.path.getsize(stripped), "bytes_gz": os.path.getsize(target),
-                          "batchnorm_nodes": facts["batchnorm_nodes"],
-                          "params_in_file": folded_params(shadow, x, raw),
-                          "seconds": round(time.time() - start, 1)})
+            entry.update(export_graph_only(model, x, style, raw, target, shadow))
+            entry["seconds"] = round(time.time() - start, 1)
         except Exception as e:  # torch cannot export it: recorded, not hidden
             entry.update({"status": "failed", "error": f"{type(e).__name__}: {str(e)[:400]}",
                           "seconds": round(time.time() - start, 1)})
@@ -235,6 +240,10 @@ def main() -> int:
                         help="comma-separated export styles: ts17 (TorchScript, opset 17), dyn18 (dynamo, opset 18); "
                              "the exports of other styles already recorded are kept")
     parser.add_argument("--timeout", type=int, default=180, help="seconds per model for its exports")
+    parser.add_argument("--figures-only", action="store_true",
+                        help="torch's figures of the models not yet recorded, in this process, without exporting")
+    parser.add_argument("--finish", metavar="REASON",
+                        help="record every export not made (of --styles) as skipped for REASON, export nothing")
     parser.add_argument("--skip-done", action="store_true", help="skip the models whose exports are all recorded")
     parser.add_argument("--timm-only", action="store_true", help="only timm's models")
     parser.add_argument("--torchvision-only", action="store_true", help="only torchvision's models")
@@ -249,13 +258,26 @@ def main() -> int:
     os.makedirs(args.out, exist_ok=True)
     models = ([] if args.timm_only else torchvision_names()) + ([] if args.torchvision_only else [("timm", n) for n in TIMM])
     if args.only:
-        keep = set(args.only.split(","))
-        models = [(s, n) for s, n in models if n in keep]
+        order = {n: i for i, n in enumerate(args.only.split(","))}  # in the order given
+        models = sorted(((s, n) for s, n in models if n in order), key=lambda m: order[m[1]])
     styles = args.styles.split(",")
+    if args.figures_only:
+        figures_only(models, args.json)
+        return 0
+    if args.finish:
+        for source, name in models:
+            key = f"timm/{name}" if source == "timm" else name
+            exports = read(args.json).get(key, {}).get("exports", {})
+            missing = {s: {"status": "skipped", "error": f"not exported: {args.finish}"} for s in styles
+                       if exports.get(s, {}).get("status") not in ("ok", "failed", "skipped")}
+            if missing:
+                update(args.json, key, {"exports": missing})
+        return 0
     for source, name in models:
         key = f"timm/{name}" if source == "timm" else name
         done = read(args.json).get(key, {}).get("exports", {})
-        if args.skip_done and all(done.get(s, {}).get("status") in ("ok", "skipped") for s in styles):
+        if args.skip_done and all(done.get(s, {}).get("status") == "ok" or "parameters" in done.get(s, {}).get(
+                "error", "") for s in styles):  # exported, or too large to: a time-out is tried again
             continue
         result = tempfile.mktemp(suffix=".json")
         start = time.time()
@@ -286,6 +308,38 @@ def main() -> int:
     return 0
 
 
+def figures_only(models: list, path: str) -> None:
+    """torch's figures (on meta tensors) of every model not yet in the JSON; the exports are left to the runs that
+    make them (a model never exported shows no `exports`)."""
+    warnings.filterwarnings("ignore")
+    import torch
+
+    import torch_truth
+
+    for source, name in models:
+        key = f"timm/{name}" if source == "timm" else name
+        if "params" in read(path).get(key, {}):
+            continue
+        start = time.time()
+        try:
+            model, size = build(source, name)
+            x = torch.randn(1, 3, size, size)
+            try:
+                figures = torch_truth.measure(model, x, depth=2, device="meta")
+            except Exception as e:
+                figures = torch_truth.measure(build(source, name)[0], x, depth=2, device="cpu")
+                figures["meta_failed"] = f"{type(e).__name__}: {str(e)[:200]}"
+        except Exception as e:  # recorded, and the next model measured
+            update(path, key, {"source": source, "name": name, "error": f"{type(e).__name__}: {str(e)[:300]}"})
+            print(f"{key}: {type(e).__name__}: {e}", flush=True)
+            continue
+        record = {"source": source, "input": [3, size, size], **figures, "published": published(source, name),
+                  "measure_seconds": round(time.time() - start, 1), "name": name}
+        update(path, key, record)
+        print(f"{key}: figures only, {time.time() - start:.0f} s params {record['params']} macs {record['macs']}",
+              flush=True)
+
+
 def read(path: str) -> dict:
     if not os.path.exists(path):
         return {}
@@ -295,7 +349,7 @@ def read(path: str) -> dict:
 
 def update(path: str, key: str, record: dict) -> None:
     """Add one model's record to the JSON, under a lock (two runs, e.g. torchvision's and timm's, may share it);
-    the exports of styles not run this time are kept."""
+    what a run did not measure (figures, the exports of other styles) is kept from the runs before."""
     import fcntl
 
     import torch_truth
@@ -304,9 +358,11 @@ def update(path: str, key: str, record: dict) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         truth = read(path)
         truth.pop("_about", None)
-        kept = {s: e for s, e in truth.get(key, {}).get("exports", {}).items() if s not in record.get("exports", {})}
-        record["exports"] = {**kept, **record.get("exports", {})}
-        truth[key] = record
+        old = truth.get(key, {})
+        kept = {s: e for s, e in old.get("exports", {}).items() if s not in record.get("exports", {})}
+        if "params" in record:  # figures measured this time: an earlier run's error is gone
+            old = {k: v for k, v in old.items() if k != "error"}
+        truth[key] = {**old, **record, "exports": {**kept, **record.get("exports", {})}}
         about = {"script": "scripts/onnx_model_truth.py", "versions": torch_truth.versions(),
                  "macs": "torch.utils.flop_counter.FlopCounterMode total / 2, fused attention off "
                          "(scripts/torch_truth.py)"}

@@ -170,7 +170,8 @@ def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
         if node.op != "conv":
             continue
         axes = len(graph.tensors[node.inputs[0]]) - 1  # 1x1 of any rank: a 1-D conv of kernel 1 is one too
-        if any(set(per_axis(a[key], axes, key)) != {one} for key, one in (("k", 1), ("stride", 1), ("pad", 0))):
+        if any(set(per_axis(a[key], axes, key)) != {one} for key, one in (("k", 1), ("stride", 1), ("pad", 0))) \
+                or set(per_axis(a.get("pad_end") or a["pad"], axes, "pad_end")) != {0}:
             continue
         key = (id(a), id(node.counts), graph.tensors[node.inputs[0]])
         figures = measured.get(key)

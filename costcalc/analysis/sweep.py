@@ -223,7 +223,7 @@ def run(model, points: list, batch: int = 1, jobs: int = 1, scheduler: str | Non
     if scheduler is not None:
         from costcalc.analysis.sweep_dask import evaluate_on_cluster
 
-        return evaluate_on_cluster(model, points, batch, scheduler, progress, profile)
+        return evaluate_on_cluster(model, points, batch, scheduler, progress, profile, evaluate=evaluate, chunks=chunks)
     if jobs > 1 and len(points) > 1:
         return evaluate_parallel(model, points, batch, jobs, progress, profile)
     rows = []

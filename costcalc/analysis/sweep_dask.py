@@ -7,19 +7,17 @@ order. Only a connection failure is costcalc's error; a point's own error is its
 
 from __future__ import annotations
 
-from costcalc.analysis.sweep import chunks, evaluate
 from costcalc.errors import CostcalcError, NotAvailableError
 
 CONNECT_TIMEOUT = "10s"
 
 
-def _chunk(model, start: int, points: list, batch: int, profile=None) -> list:
-    return evaluate(model, points, batch, start, profile)
-
-
-def evaluate_on_cluster(model, points: list, batch: int, scheduler, progress=None, profile=None) -> list:
+def evaluate_on_cluster(model, points: list, batch: int, scheduler, progress=None, profile=None, *, evaluate,
+                        chunks) -> list:
     """The rows of `points` on the cluster at `scheduler` (an address such as tcp://HOST:PORT, or a
-    distributed.Client / LocalCluster already made)."""
+    distributed.Client / LocalCluster already made). `evaluate(model, points, batch, start, profile)` makes the
+    rows of a piece on a worker and `chunks(points, n)` cuts the pieces (costcalc.analysis.sweep gives its own:
+    this module imports nothing of it, so the two import no circle)."""
     try:
         import distributed
     except ImportError:
@@ -34,7 +32,7 @@ def evaluate_on_cluster(model, points: list, batch: int, scheduler, progress=Non
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         shared = client.scatter(model, broadcast=True)
         pieces = chunks(points, workers)
-        futures = [client.submit(_chunk, shared, start, piece, batch, profile, pure=False) for start, piece in pieces]
+        futures = [client.submit(evaluate, shared, piece, batch, start, profile, pure=False) for start, piece in pieces]
         rows: list = []
         for future in distributed.as_completed(futures, loop=client.loop):
             rows.extend(future.result())

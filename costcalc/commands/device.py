@@ -19,11 +19,3 @@ def load_device(path: str | None):
     from costcalc.latency.profile import load
 
     return load(path)
-
-
-def with_device(report, graph, path: str, bytes_per_element=None):
-    """`report` (carrying its guideline checks) with the estimated latency on the profile at `path` and what each
-    guideline violation costs in it."""
-    from costcalc.analysis.time_costs import with_estimate
-
-    return with_estimate(report, graph, load_device(path), path, bytes_per_element)

@@ -42,8 +42,8 @@ def _agreement(published) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
 def zoo(fmt, exact):
-    """List the specs shipped with costcalc (report, compare and check take their names: `costcalc report
-    resnet50`), each with its computed params and FLOPs beside the published figures it cites."""
+    """List the specs shipped with costcalc (every command takes their names: `costcalc report resnet50`), each
+    with its computed params and FLOPs beside the published figures it cites."""
     from costcalc.errors import CostcalcError
     from costcalc.report.as_json import published_dict
     from costcalc.report.layout import Column, box, fit

@@ -59,8 +59,9 @@ batchnorm and element-wise activations keep their input's layout; add and mul of
 channels that are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc,
 flatten, global mean, a broadcasting mul or one with a constant or learned operand, layernorm, groupnorm, adaptive
 pooling, pad, resize, conv_transpose, the generic tensor layer's ops, and any op on a tensor that is not C x H x
-W: 1-D and 3-D convs and pools, tokens) reads the plain layout. A tensor crossing between layouts is reordered once (a data-movement kernel moving it
-twice: read and write), charged to the layer that needs it; so is the network's output if it ends blocked.
+W: 1-D and 3-D convs and pools, tokens) reads the plain layout. A tensor crossing between layouts is reordered
+once (a data-movement kernel moving it twice: read and write), charged to the layer that needs it; so is the
+network's output if it ends blocked.
 """
 
 from __future__ import annotations
@@ -260,7 +261,7 @@ class _Planner:
             return ins[0] or self.graph.tensors[node.inputs[0]][0] % self.block == 0
         if node.op in ("add", "mul"):  # of tensors of one shape; a learned or constant operand reads plain
             shapes = {self.graph.tensors[t] for t in node.inputs}
-            constant = node.args.get("param") is not None or node.args.get("value") is not None
+            constant = any(node.args.get(key) is not None for key in ("param", "value", "const"))
             return all(ins) and len(shapes) == 1 and not constant
         return bool(ins) and ins[0]
 

@@ -39,7 +39,10 @@ from costcalc.ops.tensor_math import (BINARY_FLOPS, REDUCE_FLOPS, WHERE_FLOPS, b
 
 PAPER_SUMMARY = "FLOPs = conv + fc + matmul multiply-adds, bias not counted"  # the headline convention, in one line
 
-_WINDOW = {"k": Arg("pair"), "stride": Arg("pair", None), "pad": Arg("pad", ZEROS), "ceil_mode": Arg("bool", False)}
+_PAD_END = Arg("pad", None, "padding after each axis (below, right) when it differs from `pad` (ONNX's asymmetric "
+                            "pads)")
+_WINDOW = {"k": Arg("pair"), "stride": Arg("pair", None), "pad": Arg("pad", ZEROS), "pad_end": _PAD_END,
+           "ceil_mode": Arg("bool", False)}
 _CONV = {"out": Arg("int"), "k": Arg("pair"), "stride": Arg("pair", ONES), "pad": Arg("pad", ZEROS),
          "dilation": Arg("pair", ONES), "groups": Arg("int", 1), "bias": Arg("bool", False)}
 _AFFINE = Arg("bool", True, "learnable gamma and beta, C each")
@@ -60,8 +63,9 @@ REDUCE_OPS = tuple(f"reduce_{kind}" for kind in REDUCE_FLOPS)
 REARRANGE_OPS = ("reshape", "permute", "expand", "tile", "gather", "depth_to_space", "space_to_depth")
 
 OPS: dict[str, OpDef] = {
-    "conv": OpDef(conv, {**_CONV, "linear": Arg("bool", None, "the framework computes this 1x1 conv as an "
-                                                 "nn.Linear over the channels (ConvNeXt's pointwise layers)")},
+    "conv": OpDef(conv, {**_CONV, "pad_end": _PAD_END,
+                         "linear": Arg("bool", None, "the framework computes this 1x1 conv as an "
+                                                     "nn.Linear over the channels (ConvNeXt's pointwise layers)")},
                   doc="2-D convolution; depthwise when groups equals the input channels"),
     "conv_transpose": OpDef(conv_transpose, {**_CONV, "output_padding": Arg("pad", ZEROS)},
                             doc="2-D transposed convolution (torch's ConvTranspose2d)"),

@@ -16,19 +16,23 @@ def _groups(c: int, out: int, groups: int) -> None:
         raise OpError(f"groups={groups} does not divide out={out}", "groups")
 
 
-def conv(x, out, k, stride=ONES, pad=ZEROS, dilation=ONES, groups=1, bias=False, linear=False) -> OpResult:
+def conv(x, out, k, stride=ONES, pad=ZEROS, dilation=ONES, groups=1, bias=False, linear=False,
+         pad_end=None) -> OpResult:
     """`linear`: the framework computes this conv as an nn.Linear over the channels at each position (ConvNeXt's
     pointwise layers on the channels-last tensor); it changes no count, only what the tool conventions that tell
-    F.linear from F.conv2d see, so it must be a 1x1 conv, stride 1, no padding, one group."""
+    F.linear from F.conv2d see, so it must be a 1x1 conv, stride 1, no padding, one group. `pad_end` (default:
+    `pad`): the padding after each axis (below, right), when it differs (ONNX's asymmetric pads, TensorFlow's
+    SAME)."""
     c, sizes = spatial(x, "conv")
     n = len(sizes)
     k, stride, pad, dilation = (per_axis(v, n, key) for v, key in
                                 ((k, "k"), (stride, "stride"), (pad, "pad"), (dilation, "dilation")))
-    if linear and (set(k) != {1} or set(stride) != {1} or set(pad) != {0} or groups != 1):
+    end = pad if pad_end is None else per_axis(pad_end, n, "pad_end")
+    if linear and (set(k) != {1} or set(stride) != {1} or set(pad) != {0} or set(end) != {0} or groups != 1):
         raise OpError("a conv that is an nn.Linear ('linear: true') is a 1x1 conv with stride 1, no padding and "
                       "one group", "linear")
     _groups(c, out, groups)
-    spatial_out = tuple(window_out(size, k[i], stride[i], pad[i], dilation[i], False, AXIS_NAMES[n][i])
+    spatial_out = tuple(window_out(size, k[i], stride[i], pad[i], dilation[i], False, AXIS_NAMES[n][i], end[i])
                         for i, size in enumerate(sizes))
     weights = prod(k) * (c // groups) * out
     outputs = prod(spatial_out) * out

@@ -155,16 +155,18 @@ def window_out(size: int, kernel: int, stride: int, pad: int, dilation: int, cei
                pad_end: int | None = None) -> int:
     """Output length of a sliding window, as torch (and ONNX) compute it: `pad` before the input and `pad_end`
     (default: `pad`) after it; ceil_mode keeps a last partial window only when it starts inside the input or its
-    leading padding."""
+    leading padding (so a window larger than the padded input gives one output when the stride is large enough,
+    as onnxruntime and torch compute: kernel 3, stride 2 on 2 x 2 gives 1 x 1)."""
     span = dilation * (kernel - 1) + 1
     padded = size + pad + (pad if pad_end is None else pad_end)
-    if span > padded:
-        raise OpError(f"kernel {kernel} (dilation {dilation}) is larger than the padded input {axis} {padded}", "k")
-    if ceil_mode:
+    if ceil_mode:  # a window larger than the padded input still gives one when the stride reaches past it
         out = -(-(padded - span) // stride) + 1
         if (out - 1) * stride >= size + pad:
             out -= 1
-        return out
+        if out >= 1:
+            return out
+    if span > padded:
+        raise OpError(f"kernel {kernel} (dilation {dilation}) is larger than the padded input {axis} {padded}", "k")
     return (padded - span) // stride + 1
 
 

@@ -10,15 +10,19 @@ from costcalc.ops.core import (AXIS_NAMES, ONES, ZEROS, OpError, OpResult, adapt
 POOL_FLOPS_PER_WINDOW_ELEMENT = 1  # a max pool compares, an average pool adds, once per element of the window
 
 
-def pool(x, k, stride=None, pad=ZEROS, dilation=ONES, ceil_mode=False) -> OpResult:
+def pool(x, k, stride=None, pad=ZEROS, dilation=ONES, ceil_mode=False, pad_end=None) -> OpResult:
+    """`pad_end` (default: `pad`): the padding after each axis (below, right), when it differs (ONNX's asymmetric
+    pads)."""
     c, sizes = spatial(x, "pool")
     n = len(sizes)
     k, stride, pad, dilation = (per_axis(v, n, key) for v, key in
                                 ((k, "k"), (stride or k, "stride"), (pad, "pad"), (dilation, "dilation")))
+    end = pad if pad_end is None else per_axis(pad_end, n, "pad_end")
     for axis in range(n):  # torch refuses a pad beyond half the (effective) window
-        if 2 * pad[axis] > dilation[axis] * (k[axis] - 1) + 1:
-            raise OpError(f"pad {pad[axis]} is more than half of the pooling window {k[axis]}", "pad")
-    spatial_out = tuple(window_out(size, k[i], stride[i], pad[i], dilation[i], ceil_mode, AXIS_NAMES[n][i])
+        for p, key in ((pad[axis], "pad"), (end[axis], "pad_end")):
+            if 2 * p > dilation[axis] * (k[axis] - 1) + 1:
+                raise OpError(f"{key} {p} is more than half of the pooling window {k[axis]}", key)
+    spatial_out = tuple(window_out(size, k[i], stride[i], pad[i], dilation[i], ceil_mode, AXIS_NAMES[n][i], end[i])
                         for i, size in enumerate(sizes))
     return OpResult(
         outputs=((c, *spatial_out),),

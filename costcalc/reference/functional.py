@@ -43,16 +43,23 @@ def _windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out:
                       writeable=False)
 
 
-def _out_len(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
+def _out_len(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool,
+             pad_end: int | None = None) -> int:
     """torch's output length: floor (or ceil) of (size + 2 pad - dilation (kernel - 1) - 1) / stride + 1, where a
-    ceil_mode window must start inside the input or its left padding."""
-    span = size + 2 * pad - dilation * (kernel - 1) - 1
-    if span < 0:
-        raise ValueError(f"kernel {kernel} (dilation {dilation}) does not fit the padded length {size + 2 * pad}")
+    ceil_mode window must start inside the input or its left padding; `pad_end` (ONNX's asymmetric pads) replaces
+    the second `pad`."""
+    padded = size + pad + (pad if pad_end is None else pad_end)
+    span = padded - dilation * (kernel - 1) - 1
     n = (span + stride - 1) // stride + 1 if ceil_mode else span // stride + 1
     if ceil_mode and (n - 1) * stride >= size + pad:
         n -= 1
+    if n < 1 or (span < 0 and not ceil_mode):
+        raise ValueError(f"kernel {kernel} (dilation {dilation}) does not fit the padded length {padded}")
     return n
+
+
+def _end(padding: tuple, padding_end) -> tuple:
+    return padding if padding_end is None else _pair(padding_end)
 
 
 def _pad(x: np.ndarray, pad: tuple, value: float, extra: tuple = (0, 0)) -> np.ndarray:
@@ -105,16 +112,18 @@ def _map(fn, parts: list) -> None:
 # ---- convolution and linear ---------------------------------------------------------------------------------
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_end=None) -> np.ndarray:
     x = _nchw(input, "conv2d")
     n, c, h, w = x.shape
     out_c, c_group, k_h, k_w = weight.shape
     if c != c_group * groups or out_c % groups:
         raise ValueError(f"conv2d: weight {weight.shape} with groups={groups} does not fit input channels {c}")
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
-    h_out = _out_len(h, k_h, stride[0], padding[0], dilation[0], False)
-    w_out = _out_len(w, k_w, stride[1], padding[1], dilation[1], False)
-    win = _windows(_pad(x, padding, 0.0), (k_h, k_w), stride, dilation, (h_out, w_out))
+    end = _end(padding, padding_end)
+    h_out = _out_len(h, k_h, stride[0], padding[0], dilation[0], False, end[0])
+    w_out = _out_len(w, k_w, stride[1], padding[1], dilation[1], False, end[1])
+    extra = (end[0] - padding[0], end[1] - padding[1])
+    win = _windows(_pad(x, padding, 0.0, extra), (k_h, k_w), stride, dilation, (h_out, w_out))
     win = win.reshape(n, groups, c_group, h_out, w_out, k_h, k_w)
     # the column matrix (G, C/G * kh * kw, N * Ho * Wo), built and multiplied a slice of groups at a time
     length, columns = c_group * k_h * k_w, n * h_out * w_out
@@ -212,44 +221,50 @@ def scale(input, factor):
 # ---- pooling ------------------------------------------------------------------------------------------------
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
+               padding_end=None):
     if return_indices:
         raise NotImplementedError("return_indices is not supported")
     x = _nchw(input, "max_pool2d")
     k, p, d = _pair(kernel_size), _pair(padding), _pair(dilation)
     s = _pair(stride) if stride is not None else k
-    out_hw = tuple(_out_len(x.shape[2 + a], k[a], s[a], p[a], d[a], ceil_mode) for a in (0, 1))
-    # extra padding at the far side for ceil_mode's last, partial window (it never reads only padding)
-    extra = tuple(max(0, (out_hw[a] - 1) * s[a] + d[a] * (k[a] - 1) + 1 - (x.shape[2 + a] + 2 * p[a])) for a in (0, 1))
+    end = _end(p, padding_end)
+    out_hw = tuple(_out_len(x.shape[2 + a], k[a], s[a], p[a], d[a], ceil_mode, end[a]) for a in (0, 1))
+    # padding at the far side: `end`, and more for ceil_mode's last, partial window (it never reads only padding)
+    extra = tuple(max(end[a], (out_hw[a] - 1) * s[a] + d[a] * (k[a] - 1) + 1 - x.shape[2 + a] - p[a]) - p[a]
+                  for a in (0, 1))
     win = _windows(_pad(x, p, -np.inf, extra), k, s, d, out_hw)
     out = win.max(axis=(4, 5))
     touched(inputs=[x], outputs=[out])
     return out
 
 
-def _avg_divisors(size: int, kernel: int, stride: int, pad: int, n_out: int, include_pad: bool) -> np.ndarray:
+def _avg_divisors(size: int, kernel: int, stride: int, pad: int, n_out: int, include_pad: bool,
+                  pad_end: int | None = None) -> np.ndarray:
     """torch's divisor per output position along one axis: the window clipped to the padded input (or, without
     count_include_pad, to the input itself)."""
     start = np.arange(n_out) * stride - pad
-    end = np.minimum(start + kernel, size + pad)
+    end = np.minimum(start + kernel, size + (pad if pad_end is None else pad_end))
     if not include_pad:
         start, end = np.maximum(start, 0), np.minimum(end, size)
     return (end - start).astype(np.float32)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+               divisor_override=None, padding_end=None):
     x = _nchw(input, "avg_pool2d")
     k, p = _pair(kernel_size), _pair(padding)
     s = _pair(stride) if stride is not None else k
-    out_hw = tuple(_out_len(x.shape[2 + a], k[a], s[a], p[a], 1, ceil_mode) for a in (0, 1))
-    extra = tuple(max(0, (out_hw[a] - 1) * s[a] + k[a] - (x.shape[2 + a] + 2 * p[a])) for a in (0, 1))
+    end = _end(p, padding_end)
+    out_hw = tuple(_out_len(x.shape[2 + a], k[a], s[a], p[a], 1, ceil_mode, end[a]) for a in (0, 1))
+    extra = tuple(max(end[a], (out_hw[a] - 1) * s[a] + k[a] - x.shape[2 + a] - p[a]) - p[a] for a in (0, 1))
     win = _windows(_pad(x, p, 0.0, extra), k, s, (1, 1), out_hw)
     total = win.sum(axis=(4, 5), dtype=np.float32)
     if divisor_override:
         out = total / np.float32(divisor_override)
     else:
-        div_h, div_w = (_avg_divisors(x.shape[2 + a], k[a], s[a], p[a], out_hw[a], count_include_pad) for a in (0, 1))
+        div_h, div_w = (_avg_divisors(x.shape[2 + a], k[a], s[a], p[a], out_hw[a], count_include_pad, end[a])
+                        for a in (0, 1))
         out = total / np.outer(div_h, div_w)
     out = out.astype(x.dtype, copy=False)
     touched(inputs=[x], outputs=[out])

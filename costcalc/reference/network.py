@@ -53,14 +53,24 @@ def _window(args, x, *keys) -> list:
             else (args[key][0],) * axes for key in keys]
 
 
+def _symmetric(args, x) -> None:
+    """The 1-D and 3-D reference pads alike on both sides: a spec's `pad_end` there is not run."""
+    if args.get("pad_end") is not None and _window(args, x, "pad_end") != _window(args, x, "pad"):
+        raise NoReference("the reference pads 1-D and 3-D windows alike on both sides: 'pad_end' is run in 2-D only")
+
+
 def _conv(rng, args, x):
     out, groups = args["out"], args["groups"]
     kernel, stride, pad, dilation = _window(args, x, "k", "stride", "pad", "dilation")
     c_group = x.shape[1] // groups
     weight = _random(rng, (out, c_group, *kernel), c_group * prod(kernel))
     bias = _random(rng, (out,), 1) if args["bias"] else None
-    conv = F.conv2d if x.ndim == 4 else F.conv_nd  # 2-D by im2col in slices; 1-D and 3-D by the generic one
-    y = conv(x, weight, bias, stride=stride, padding=pad, dilation=dilation, groups=groups)
+    if x.ndim == 4:  # 2-D by im2col in slices, with ONNX's asymmetric padding where the spec has `pad_end`
+        end = _window(args, x, "pad_end")[0] if args.get("pad_end") is not None else None
+        y = F.conv2d(x, weight, bias, stride=stride, padding=pad, dilation=dilation, groups=groups, padding_end=end)
+    else:  # 1-D and 3-D by the generic one
+        _symmetric(args, x)
+        y = F.conv_nd(x, weight, bias, stride=stride, padding=pad, dilation=dilation, groups=groups)
     return (y,), (weight, bias)
 
 
@@ -88,13 +98,16 @@ def _unary(fn):
 
 def _pool(fn, kind):
     def run(rng, args, x):
-        keys = ("k", "pad") + (("stride",) if args.get("stride") else ()) + (("dilation",) if "dilation" in args else ())
+        keys = ("k", "pad", *[key for key in ("stride", "dilation") if args.get(key)])
         window = dict(zip(keys, _window(args, x, *keys)))
         extra = {"dilation": window["dilation"]} if "dilation" in window else {}
         if x.ndim != 4:
+            _symmetric(args, x)
             return (F.pool_nd(x, kind, window["k"], window.get("stride"), window["pad"], ceil_mode=args["ceil_mode"],
                               **extra),), ()
-        return (fn(x, window["k"], window.get("stride"), window["pad"], ceil_mode=args["ceil_mode"], **extra),), ()
+        end = _window(args, x, "pad_end")[0] if args.get("pad_end") is not None else None
+        return (fn(x, window["k"], window.get("stride"), window["pad"], ceil_mode=args["ceil_mode"], padding_end=end,
+                   **extra),), ()
 
     return run
 

@@ -108,12 +108,21 @@ def model_proto(model, loc: Loc):
     if isinstance(model, (bytes, bytearray)):
         return onnx.load_from_string(bytes(model))
     if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
         try:
-            return onnx.load(os.fspath(model))
+            proto = onnx.load(path, load_external_data=False)
         except OSError as e:
             raise SpecError(f"cannot read: {e.strerror or e}", loc) from None
         except Exception as e:  # protobuf's DecodeError: not an ONNX model
             raise SpecError(f"not a readable ONNX model ({type(e).__name__}: {e})", loc) from None
+        try:  # the weights onnxruntime runs with, from the files beside the model
+            from onnx.external_data_helper import load_external_data_for_model
+
+            load_external_data_for_model(proto, os.path.dirname(os.path.abspath(path)))
+        except Exception as e:
+            raise SpecError(f"the weights kept in external data cannot be read ({type(e).__name__}: "
+                            f"{' '.join(str(e).split())[:300]})", loc) from None
+        return proto
     return model
 
 

@@ -84,10 +84,11 @@ def torch_elementwise(first: bool):
     def count(s) -> int:
         if s.args.get("value") is not None:
             return s.batch * in_elements(s)
-        if s.args.get("param") is None or not first:
-            calls = len(s.inputs) - 1 + (s.args.get("param") is not None)
+        other = s.args.get("param") if s.args.get("param") is not None else s.args.get("const")
+        if other is None or not first:
+            calls = len(s.inputs) - 1 + (other is not None)
             return calls * s.batch * out_elements(s)
-        a, b = (s.batch, *s.inputs[0]), tuple(s.args["param"])
+        a, b = (s.batch, *s.inputs[0]), tuple(other)
         return prod(max(a[i] if i < len(a) else 1, b[i] if i < len(b) else 1) for i in range(max(len(a), len(b))))
 
     return count

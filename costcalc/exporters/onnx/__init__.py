@@ -3,8 +3,9 @@
 One table, BUILDERS (below), maps each costcalc op to a function that adds its ONNX node(s); it mirrors the
 importer's tables (costcalc.importers.onnx). The functions live by family: `nodes` (the seed ops), `modern` (the
 norms, activations, resampling and padding of modern CNNs), `tensor` (the generic tensor layer, and conv, pool,
-fc, softmax, layernorm, concat, split and slice of any rank or axis); `building` holds the machinery they call. Node names are the spec's layer paths (`layer2.0.conv2`); an op written as several
-ONNX nodes names its main node after the layer and the others `<layer>/<OpType>`. Tensors are named after the layer
+fc, softmax, layernorm, concat, split and slice of any rank or axis); `building` holds the machinery they call.
+Node names are the spec's layer paths (`layer2.0.conv2`); an op written as several ONNX nodes names its main node
+after the layer and the others `<layer>/<OpType>`. Tensors are named after the layer
 that writes them (`<layer>.<k>` for the outputs of a split); the network's input is `input`.
 
 Weights (learnable parameters and buffers: conv and fc weights and biases, batchnorm scale, shift and statistics,

@@ -1,6 +1,6 @@
 """ONNX builders of the modern ops: layer and group norm, layer_scale, gelu, mish, hardtanh, adaptive pooling,
-resize, pad (conv_transpose and slice, of any rank and axis, are in `tensor`). Where an opset lacks an op's own node (Gelu before 20, Mish before
-18), the builder writes the formula as torch's exporter does."""
+resize, pad (conv_transpose and slice, of any rank and axis, are in `tensor`). Where an opset lacks an op's own
+node (Gelu before 20, Mish before 18), the builder writes the formula as torch's exporter does."""
 
 from __future__ import annotations
 

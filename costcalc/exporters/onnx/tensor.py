@@ -33,6 +33,13 @@ def _window(b: Builder, node, *keys) -> list:
     return [list(per_axis(node.args.get(key) or defaults.get(key) or node.args["k"], axes, key)) for key in keys]
 
 
+def _pads(b: Builder, node, pad: list) -> list:
+    """ONNX's pads: `pad` before each spatial axis, `pad_end` (default: `pad`) after it."""
+    if node.args.get("pad_end") is None:
+        return pad + pad
+    return pad + _window(b, node, "pad_end")[0]
+
+
 def conv(b: Builder, node, x, y):
     """Conv of 1 to 3 spatial axes (N x C x L, N x C x H x W, N x C x D x H x W)."""
     a = node.args
@@ -41,7 +48,7 @@ def conv(b: Builder, node, x, y):
     inputs = [x[0], b.param(node, "weight", (a["out"], c_group, *k), "weight", c_group * int(np.prod(k)))]
     if a["bias"]:
         inputs.append(b.param(node, "bias", (a["out"],), "bias"))
-    b.add("Conv", inputs, y, node.name, kernel_shape=k, strides=stride, pads=pad + pad, dilations=dilation,
+    b.add("Conv", inputs, y, node.name, kernel_shape=k, strides=stride, pads=_pads(b, node, pad), dilations=dilation,
           group=a["groups"])
 
 
@@ -62,7 +69,8 @@ def pool(op_type: str):
         stride = "stride" if node.args.get("stride") else "k"  # a pool's stride is its window by default
         keys = ("k", stride, "pad") + (("dilation",) if op_type == "MaxPool" else ())
         k, stride, pad, *dilation = _window(b, node, *keys)
-        attrs = {"kernel_shape": k, "strides": stride, "pads": pad + pad, "ceil_mode": int(node.args["ceil_mode"])}
+        attrs = {"kernel_shape": k, "strides": stride, "pads": _pads(b, node, pad),
+                 "ceil_mode": int(node.args["ceil_mode"])}
         if op_type == "MaxPool":
             attrs["dilations"] = dilation[0]
         else:

@@ -108,15 +108,17 @@ def conv(imp, node, inputs: list) -> None:
     groups = node.attrs.get("group", 1)
     k = tuple(w.shape[2:])
     pads = list(node.attrs.get("pads", [0] * 2 * n))
-    if _text(node.attrs.get("auto_pad"), "NOTSET") not in ("NOTSET", "VALID") or pads[:n] != pads[n:]:
-        imp.fail(node, f"pads {pads}: costcalc costs a {n}-D window padded equally on both sides")
     transpose = node.op == "ConvTranspose"
+    if _text(node.attrs.get("auto_pad"), "NOTSET") not in ("NOTSET", "VALID") or (transpose and pads[:n] != pads[n:]):
+        imp.fail(node, f"pads {pads}: costcalc costs a {n}-D transposed window padded equally on both sides")
     out = w.shape[1] * groups if transpose else w.shape[0]
     bias = b is not None and b.param
     args = {"out": out, "k": k, "stride": tuple(node.attrs.get("strides", (1,) * n)), "pad": tuple(pads[:n]),
             "dilation": tuple(node.attrs.get("dilations", (1,) * n)), "groups": groups, "bias": bias}
     if transpose:
         args["output_padding"] = tuple(node.attrs.get("output_padding", (0,) * n))
+    elif pads[:n] != pads[n:]:  # ONNX's asymmetric pads
+        args["pad_end"] = tuple(pads[n:])
     emit(imp, node, "conv_transpose" if transpose else "conv", args, [x], 0)
 
 
@@ -131,11 +133,11 @@ def pool(imp, node, x: Data) -> None:
                     {} if node.op == "GlobalAveragePool" else {"axes": tuple(range(2, n + 2)), "keepdims": True},
                     [x], 0)
     pads = list(node.attrs.get("pads", [0] * 2 * n))
-    if pads[:n] != pads[n:]:
-        imp.fail(node, f"pads {pads}: costcalc costs a {n}-D window padded equally on both sides")
     k = tuple(node.attrs["kernel_shape"])
     args = {"k": k, "stride": tuple(node.attrs.get("strides", k)), "pad": tuple(pads[:n]),
-            "ceil_mode": bool(node.attrs.get("ceil_mode", 0))}
+            "ceil_mode": imp.flag(node, "ceil_mode", 0)}
+    if pads[:n] != pads[n:]:  # ONNX's asymmetric pads
+        args["pad_end"] = tuple(pads[n:])
     if node.op == "MaxPool":
         args["dilation"] = tuple(node.attrs.get("dilations", (1,) * n))
     emit(imp, node, "maxpool" if node.op == "MaxPool" else "avgpool", args, [x], 0)
@@ -181,9 +183,9 @@ def gemm(imp, node, inputs: list) -> None:
     """Gemm of a network tensor (of any layout) and a constant matrix: an fc over its last axis."""
     a, b = inputs[0], inputs[1]
     c = inputs[2] if len(inputs) > 2 else None
-    if not isinstance(b, Const) or isinstance(c, Data) or node.attrs.get("transA", 0) or len(b.shape) != 2:
+    if not isinstance(b, Const) or isinstance(c, Data) or imp.flag(node, "transA", 0) or len(b.shape) != 2:
         imp.fail(node, "costcalc costs Gemm of a network tensor and a constant matrix of weights")
-    features, out = (b.shape[1], b.shape[0]) if node.attrs.get("transB", 0) else b.shape
+    features, out = (b.shape[1], b.shape[0]) if imp.flag(node, "transB", 0) else b.shape
     full = onnx_shape(imp, a)
     if full[-1] != features or a.batch_at == len(full) - 1:
         imp.fail(node, f"weights {fmt(b.shape)} do not fit {fmt(full)}")
@@ -250,7 +252,7 @@ def reduce(imp, node, x: Data) -> None:
         axes = axes_of(imp, node, 1)
         if axes is None and node.attrs.get("noop_with_empty_axes", 0):
             return emit(imp, node, "identity", {}, [x], x.batch_at)
-    keep = bool(node.attrs.get("keepdims", 1))
+    keep = imp.flag(node, "keepdims", 1)
     full = onnx_shape(imp, x)
     if axes is None:
         axes = [i for i in range(len(full)) if i != x.batch_at]

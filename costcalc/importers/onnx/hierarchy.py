@@ -57,16 +57,12 @@ def _paths(layers: list) -> list:
     modules = [_spec_path(layer.module[0]) for layer in layers]
     modules = [m if len(m) < MAX_NESTING else (*m[:MAX_NESTING - 1], "_".join(m[MAX_NESTING - 1:])) for m in modules]
     prefixes = {m[:k] for m in modules for k in range(len(m))}
-    paths, seen, suffixes = [], set(), {}
+    paths, used, suffixes = [], {}, {}  # per parent path: the names taken in it, the next suffix of each
     for layer, m in zip(layers, modules):
         if not m or m in prefixes:
             m = (*m, layer.op)
-        path, k = m, suffixes.get(m, 2)
-        while path in seen:
-            path, k = (*m[:-1], f"{m[-1]}_{k}"), k + 1
-        suffixes[m] = k
-        seen.add(path)
-        paths.append(path)
+        parent = m[:-1]
+        paths.append((*parent, unique(m[-1], used.setdefault(parent, set()), suffixes.setdefault(parent, {}))))
     return paths
 
 

@@ -13,7 +13,7 @@ from math import prod
 
 import numpy as np
 
-from costcalc.errors import Loc, SpecError
+from costcalc.errors import Loc, SpecError, shown
 from costcalc.graph import MAX_DIM, MAX_NODES
 from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
@@ -26,6 +26,9 @@ from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
 from costcalc.ops import OPS, OpError
 from costcalc.spec.loader import YMap
+
+NEWEST_OPSET = 28  # the newest opset of the ONNX domain when this was written (onnx 1.23); onnx's own, if newer
+
 
 class Importer:
     def __init__(self, path: str, model, input_shape, omitted=None):
@@ -45,11 +48,12 @@ class Importer:
         self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
         self.folded_params = 0  # the parameters that folding removed (a bias-free conv before each batchnorm)
         self.restored_biases = 0  # folded convs' zero biases an optimiser dropped, counted back
-        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
 
     # ---- top level --------------------------------------------------------------------------------------------
 
     def run(self) -> YMap:
+        self.check_opset()
         if len(self.graph.node) > MAX_NODES:
             raise SpecError(f"the graph has {len(self.graph.node):,} nodes, more than the limit of {MAX_NODES:,}",
                             Loc(self.path))
@@ -79,12 +83,31 @@ class Importer:
                 self.node(node)
             except MalformedAttribute as e:
                 self.fail(node, f"malformed {node.op} node: {e}")
-            except (ArithmeticError, AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
+            except (ArithmeticError, AttributeError, IndexError, KeyError, StopIteration, TypeError, ValueError) as e:
                 # a malformed node (a missing attribute or input, a constant of the wrong shape, a zero divisor):
                 # one located line naming it, never a traceback
                 self.fail(node, f"malformed {node.op} node: {type(e).__name__}: {e}")
         self.finish()
         return document(self, shape)
+
+    def check_opset(self) -> None:
+        """The model's opset of the ONNX domain: one ONNX defines (ops change meaning from opset to opset)."""
+        from onnx.defs import onnx_opset_version
+
+        newest = max(onnx_opset_version(), NEWEST_OPSET)
+        if self.opset is None:
+            raise SpecError("the model imports no opset of the ONNX domain (opset_import), so its ops have no "
+                            "meaning", Loc(self.path))
+        if not 1 <= self.opset <= newest:
+            raise SpecError(f"opset {self.opset} of the ONNX domain does not exist: ONNX defines opsets 1 to "
+                            f"{newest}", Loc(self.path))
+
+    def flag(self, node, name: str, default: int) -> bool:
+        """A 0/1 attribute (transB, ceil_mode, keepdims): any other value is an error, not read as true."""
+        value = node.attrs.get(name, default)
+        if value not in (0, 1) or isinstance(value, float):
+            self.fail(node, f"{name}={shown(value)}: ONNX's {name} is 0 or 1")
+        return bool(value)
 
     def dims(self, dims, what: str) -> tuple:
         """A tensor's dims from the file, each within 0 .. MAX_DIM."""

@@ -53,13 +53,13 @@ def conv(imp, node) -> None:
     stride = tuple(node.attrs.get("strides", (1, 1)))
     dilation = tuple(node.attrs.get("dilations", (1, 1)))
     x, extra, note = unpad(imp, node, x)
-    pad = window_pads(imp, node, x.shape[2:], k, stride, dilation, False, extra)
+    pads = window_pads(imp, node, x.shape[2:], k, stride, dilation, False, extra)
     bias = learned(imp, b, node, w.shape[0])
     folded = folded_batchnorm(node)
     if folded and not bias:  # the folded batchnorm's shift is this conv's bias; an optimiser dropped it for being
         bias = True  # zero (untrained weights), but a zero bias is still a parameter
         imp.restored_biases += w.shape[0]
-    args = {"out": w.shape[0], "k": k, "stride": stride, "pad": pad, "dilation": dilation, "groups": groups,
+    args = {"out": w.shape[0], "k": k, "stride": stride, **pads, "dilation": dilation, "groups": groups,
             "bias": bias}
     imp.emit1(node, "conv", args, [x], note=note)
     if folded:  # its scale and shift became the weight's scale and this bias: C values fewer
@@ -117,16 +117,17 @@ def pad(imp, node) -> None:
     imp.set(node, 0, Data(shape, x.ref, padded=(x, pads, node)))
 
 
-def window_pads(imp, node, size, k, stride, dilation, ceil_mode, extra=None) -> tuple:
-    """The symmetric (pad_h, pad_w) costcalc writes for ONNX pads / auto_pad, giving ONNX's output size.
-    An odd total padding (SAME padding, stride 2) is written as whichever symmetric pad gives the same output
-    size: the costs depend only on the input and output sizes."""
+def window_pads(imp, node, size, k, stride, dilation, ceil_mode, extra=None) -> dict:
+    """The padding costcalc writes for ONNX pads / auto_pad, giving ONNX's output size: {"pad": (h, w)}, or
+    {"pad": (top, left), "pad_end": (bottom, right)}. An uneven padding (SAME padding, stride 2) is written as
+    whichever symmetric pad gives the same output size, where one does (the costs depend only on the input and
+    output sizes); else as it is (pads [0, 0, 1, 1] at stride 1)."""
     auto = node.attrs.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
     pads = list(node.attrs.get("pads", (0, 0, 0, 0)))
     if len(pads) != 4 or len(k) != 2:
         imp.fail(node, f"costcalc costs 2-D windows, not kernel {list(k)} with pads {pads}")
-    result = []
+    result, begins, ends = [], [], []
     for axis in range(2):
         n, span, s = size[axis], dilation[axis] * (k[axis] - 1) + 1, stride[axis]
         if auto in ("SAME_UPPER", "SAME_LOWER"):
@@ -149,6 +150,8 @@ def window_pads(imp, node, size, k, stride, dilation, ceil_mode, extra=None) -> 
             want = window_out(n, k[axis], s, begin, dilation[axis], ceil_mode, axis_name, pad_end=end)
         except OpError as e:
             imp.fail(node, str(e))
+        begins.append(begin)
+        ends.append(end)
         for p in sorted({(begin + end) // 2, (begin + end + 1) // 2}, key=lambda p: p != begin):
             try:
                 got = window_out(n, k[axis], s, p, dilation[axis], ceil_mode, axis_name)
@@ -157,20 +160,19 @@ def window_pads(imp, node, size, k, stride, dilation, ceil_mode, extra=None) -> 
             if got == want:
                 result.append(p)
                 break
-        else:
-            imp.fail(node, f"padding {begin} before and {end} after along the {axis_name} cannot be written as "
-                            "costcalc's symmetric pad with the same output size")
-    return tuple(result)
+    if len(result) == 2:
+        return {"pad": tuple(result)}
+    return {"pad": tuple(begins), "pad_end": tuple(ends)}
 
 
 def gemm(imp, node) -> None:
     a, b, c = imp.get(node, 0), imp.get(node, 1), imp.get(node, 2)
     if isinstance(b, Data) or isinstance(c, Data):
         imp.fail(node, "its weights are computed from the network's input: costcalc needs them constant")
-    if node.attrs.get("transA", 0) or len(a.shape) != 2 or len(b.shape) != 2:
+    if imp.flag(node, "transA", 0) or len(a.shape) != 2 or len(b.shape) != 2:
         imp.fail(node, f"costcalc costs a fully connected layer N x F times a constant F x out matrix, not "
                         f"{fmt(a.shape)} times {fmt(b.shape)}")
-    features, out = (b.shape[1], b.shape[0]) if node.attrs.get("transB", 0) else b.shape
+    features, out = (b.shape[1], b.shape[0]) if imp.flag(node, "transB", 0) else b.shape
     if features != a.shape[1]:
         imp.fail(node, f"weights {fmt(b.shape)} do not fit an input of {a.shape[1]} features")
     imp.emit1(node, "fc", {"out": out, "bias": learned(imp, c, node, out)}, [a])
@@ -270,12 +272,12 @@ def pool(op):
         k = tuple(node.attrs["kernel_shape"])
         stride = tuple(node.attrs.get("strides", (1, 1)))
         dilation = tuple(node.attrs.get("dilations", (1, 1)))
-        ceil_mode = bool(node.attrs.get("ceil_mode", 0))
+        ceil_mode = imp.flag(node, "ceil_mode", 0)
         if op == "avgpool" and dilation != (1, 1):
             imp.fail(node, "dilated average pooling is not costed")
         x, extra, note = unpad(imp, node, x)
-        pad = window_pads(imp, node, x.shape[2:], k, stride, dilation, ceil_mode, extra)
-        args = {"k": k, "stride": stride, "pad": pad, "ceil_mode": ceil_mode}
+        pads = window_pads(imp, node, x.shape[2:], k, stride, dilation, ceil_mode, extra)
+        args = {"k": k, "stride": stride, **pads, "ceil_mode": ceil_mode}
         if op == "maxpool":
             args["dilation"] = dilation
         imp.emit1(node, op, args, [x], note=note)
@@ -306,7 +308,7 @@ def reduce_mean(imp, node) -> None:
     if len(x.shape) != 4 or axes != [2, 3]:
         imp.fail(node, f"ReduceMean over axes {axes} of {fmt(x.shape)}: costcalc knows the mean over H and W "
                         "(global average pooling)")
-    if node.attrs.get("keepdims", 1):
+    if imp.flag(node, "keepdims", 1):
         return imp.emit1(node, "mean", {}, [x])
     (pooled,) = imp.emit(node, None, "mean", {}, [x])
     imp.emit1(node, "flatten", {}, [pooled], name=imp.unique(imp.layers[-1].name + "_squeeze"))

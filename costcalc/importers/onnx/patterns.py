@@ -40,6 +40,8 @@ def tensor_of(imp, node, tensor) -> str:
 
 def add(imp, node) -> None:
     inputs = [imp.get(node, k) for k in range(len(node.proto.input))]
+    if None in inputs or len(inputs) < (1 if node.op == "Sum" else 2):
+        imp.fail(node, f"an input of {node.op} is missing (its inputs: {list(node.proto.input)})")
     data = [x for x in inputs if isinstance(x, (Data, Sequence))]
     if len(data) == len(inputs):
         return imp.emit1(node, "add", {}, inputs)
