@@ -24,11 +24,8 @@ NOT_YET = {  # (model, export) -> why costcalc refuses it today
     ("edgenext_xx_small", "ts17"): "a Conv of a constant computed in the graph (EdgeNeXt's positional encoding)",
     ("edgenext_xx_small", "dyn18"): "the graph-only copy left out a constant the positional encoding computes from",
     ("timm/efficientvit_m0", "ts17"): "a Conv of a tensor whose batch the importer has moved (cascaded group attention)",
-    ("timm/levit_128", "ts17"): "BatchNormalization over the channels of flattened tokens (LeViT's LinearNorm)",
-    ("timm/levit_128s", "ts17"): "BatchNormalization over the channels of flattened tokens (LeViT's LinearNorm)",
-    ("levit_128s", "ts17"): "BatchNormalization over the channels of flattened tokens (LeViT's LinearNorm)",
-    ("levit_128s", "dyn18"): "BatchNormalization over the channels of flattened tokens (LeViT's LinearNorm)",
     ("swin_t", "dyn18"): "the graph-only copy left out a constant the shifted-window mask is computed from",
+    ("levit_128s", "dyn18"): "the graph-only copy left out a constant the attention biases are gathered from",
 }
 
 

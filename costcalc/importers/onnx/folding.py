@@ -229,3 +229,13 @@ def _scatter_nd(node, values):
 
 
 FOLD_OPS["ScatterND"] = _scatter_nd
+
+
+def _gather_nd(node, values):
+    if node.attrs.get("batch_dims", 0):
+        raise ValueError("GatherND with batch_dims on constants")
+    data, index = values[0], values[1].astype(np.int64)
+    return [data[tuple(np.moveaxis(index, -1, 0))]]
+
+
+FOLD_OPS["GatherND"] = _gather_nd

@@ -143,6 +143,23 @@ def pool(imp, node, x: Data) -> None:
     emit(imp, node, "maxpool" if node.op == "MaxPool" else "avgpool", args, [x], 0)
 
 
+def batchnorm(imp, node, inputs: list) -> None:
+    """BatchNormalization of a tensor in any layout: the channels are ONNX axis 1 (LeViT's BatchNorm1d on
+    `x.flatten(0, 1)` normalises the last axis of its tokens)."""
+    x = inputs[0]
+    if any(node.proto.output[1:]):
+        imp.fail(node, "training-mode batchnorm (running statistics as outputs) is not costed; export in eval mode")
+    full = onnx_shape(imp, x)
+    if len(full) < 2:
+        imp.fail(node, f"a batchnorm of {fmt(full)}")
+    for k, what in enumerate(("scale", "shift", "mean", "variance"), 1):
+        t = inputs[k] if k < len(inputs) else None
+        if not isinstance(t, Const) or prod(t.shape) != full[1]:
+            imp.invalid(node, f"its {what} has shape {fmt(t.shape) if t is not None else 'none'}: a batchnorm of "
+                              f"{full[1]} channels has one value per channel")
+    emit(imp, node, "bn", {"axis": spec_axis(imp, node, x, 1)}, [x], x.batch_at)
+
+
 def instance_norm(imp, node, inputs: list) -> None:
     """InstanceNormalization (statistics per channel over the other axes) and GroupNormalization: group norm."""
     x = inputs[0]
@@ -293,6 +310,7 @@ RULES = {
     "Conv": conv,
     "ConvTranspose": conv,
     **{op: _first(pool) for op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")},
+    "BatchNormalization": batchnorm,
     "InstanceNormalization": instance_norm,
     "GroupNormalization": instance_norm,
     "Pad": _first(views.pad),
