@@ -68,7 +68,7 @@ def main() -> int:
     parser.add_argument("--json", default=os.path.join(ROOT, "tests", "data", "hybrid_truth.json"))
     parser.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx", "hybrid"))
     parser.add_argument("--only", help="comma-separated model names")
-    parser.add_argument("--styles", default="ts17,dyn18")
+    parser.add_argument("--styles", default="ts17,dyn18", help="the exports of other styles already recorded are kept")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     import torch
@@ -105,6 +105,8 @@ def main() -> int:
             for f in os.listdir(work):
                 os.remove(os.path.join(work, f))
             print(f"  {style}: {record['exports'][style]}", flush=True)
+        # the exports of the styles not made this time are kept from the runs before
+        record["exports"] = {**truth.get(name, {}).get("exports", {}), **record["exports"]}
         truth[name] = record
         truth["_about"] = {"script": "scripts/hybrid_truth.py", "versions": torch_truth.versions(),
                            "macs": "torch.utils.flop_counter.FlopCounterMode total / 2, fused attention off "

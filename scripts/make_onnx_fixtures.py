@@ -172,7 +172,13 @@ def strip(path: str, out: str) -> dict:
         elements = 1
         for d in t.dims:
             elements *= d
-        if elements <= KEEP_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
+        if elements <= KEEP_ELEMENTS:  # a shape constant or an index stays inline, even one the exporter kept in
+            if t.data_location == onnx.TensorProto.EXTERNAL:  # the external file (the dynamo exporter keeps all)
+                from onnx.external_data_helper import load_external_data_for_tensor
+
+                load_external_data_for_tensor(t, os.path.dirname(os.path.abspath(path)))
+                del t.external_data[:]
+                t.data_location = onnx.TensorProto.DEFAULT
             continue
         size = elements * max(onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize, 1)
         for field in ("raw_data", "float_data", "int32_data", "int64_data", "double_data", "uint64_data",

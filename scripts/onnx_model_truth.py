@@ -291,6 +291,10 @@ def main() -> int:
             proc.wait()
             timed_out = True
         record = {"source": source, "error": f"worker exited {proc.returncode} before measuring"}
+        if not os.path.exists(result) and "error" in read(args.json).get(key, {}):
+            print(f"{key}: worker exited {proc.returncode} before measuring again; its recorded error is kept",
+                  flush=True)
+            continue
         if os.path.exists(result):
             with open(result) as f:
                 record = json.load(f)

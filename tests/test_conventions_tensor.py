@@ -54,6 +54,8 @@ PRINTED = [
      {'fvcore': 0, 'ptflops': 0, 'thop': 0, 'calflops': 0}),
     ('reshape (x.reshape)', Site('reshape', (X,), (T,), {'shape': T}),
      {'fvcore': 0, 'ptflops': 0, 'thop': 0, 'calflops': 0}),
+    ('constant (a buffer)', Site('constant', (X,), (T,), {'shape': T}),
+     {'fvcore': 0, 'ptflops': 0, 'thop': 0, 'calflops': 0}),
     ('tile (x.repeat(1, 1, 2, 1))', Site('tile', (X,), ((8, 20, 10),), {'repeats': (1, 2, 1)}),
      {'fvcore': 0, 'ptflops': 0, 'thop': 0, 'calflops': 0}),
     ('div with a constant', Site('div', (X,), (X,), {'value': 2.0}),

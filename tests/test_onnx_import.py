@@ -431,15 +431,19 @@ def test_unknown_op_is_a_located_error(tmp_path, run):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("build, message", [
-    (lambda net: net.node("Clip", ["x", "", net.weight((), value=1.0)], "/c/Clip"), "Clip to [None, 1.0]"),
+@pytest.mark.parametrize("low, high, op, args", [
+    (None, 1.0, "minimum", {"value": 1.0}),  # torch.clamp_max
+    (1e-12, None, "maximum", {"value": 1e-12}),  # torch.clamp_min: F.normalize's denominator
+    (2.0, 1.0, "minimum", {"value": 1.0}),  # a lower bound above the upper one: the upper bound everywhere
+    (-1.0, 1.0, "hardtanh", {"min_val": -1.0, "max_val": 1.0}),
 ])
-def test_what_costcalc_cannot_cost_is_refused(tmp_path, run, build, message):
-    net = Net((1, 3, 8, 8), "refused")
-    path = net.save(build(net), tmp_path / "refused.onnx")
-    result = run("report", path)
-    assert result.exit_code == 2
-    assert message in result.stderr and result.stderr.startswith(f"{path}:1:1: error: ")
+def test_every_clip_is_costed(tmp_path, low, high, op, args):
+    net = Net((1, 3, 8, 8), "clip")
+    bounds = [net.weight((), value=v) if v is not None else "" for v in (low, high)]
+    path = net.save(net.node("Clip", ["x", *bounds], "/c/Clip"), tmp_path / "clip.onnx")
+    (node,) = [n for n in load(str(path)).nodes if n.op != "identity" or op == "identity"][-1:]
+    assert node.op == op and {k: node.args[k] for k in args} == pytest.approx(args)
+    assert node.counts.elementwise_flops == 3 * 8 * 8 * (2 if op == "hardtanh" else 1)
 
 
 def test_not_an_onnx_file(tmp_path, run):

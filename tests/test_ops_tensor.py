@@ -9,7 +9,7 @@ from math import prod
 import numpy as np
 import pytest
 
-from costcalc.ops import OPS, OpError, account
+from costcalc.ops import OPS, Counts, OpError, account
 from conftest import ROOT  # noqa: F401 - the tests' root on sys.path
 
 N = 2  # a batch, for the memory access checks
@@ -287,8 +287,14 @@ def test_concat_and_split_on_an_axis():
         OPS["split"].fn((49, 96), parts=5, axis=-1)
 
 
-TESTED = {"reshape", "permute", "expand", "tile", "gather", "slice", "depth_to_space", "space_to_depth", *UNARY,
+TESTED = {"constant", "reshape", "permute", "expand", "tile", "gather", "slice", "depth_to_space", "space_to_depth", *UNARY,
           *BINARY, "where", *(f"reduce_{k}" for k in REDUCE), "matmul", "einsum"}
+
+
+def test_a_constant_is_free_and_has_its_own_shape():
+    result = OPS["constant"].fn((3, 224, 224), shape=(15, 15, 2))
+    assert result.outputs == ((15, 15, 2),)
+    assert account(result, [(3, 224, 224)], 4) == Counts()
 
 
 def test_einsum_and_reductions_refuse_what_they_cannot_mean():

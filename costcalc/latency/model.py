@@ -83,7 +83,7 @@ POOLING = frozenset({"maxpool", "avgpool", "gap", "mean", "adaptive_avgpool", "a
 DATA_MOVEMENT = frozenset({"concat", "split", "shuffle", "select", "flatten", "pad", "resize", "permute", "slice",
                            "expand", "tile", "gather", "depth_to_space", "space_to_depth", "cast"})
 PRODUCTS = frozenset({"matmul", "einsum"})  # products of two activations: a (batched) GEMM, class fc
-FREE = frozenset({"dropout", "identity"})  # removed by the runtime
+FREE = frozenset({"dropout", "identity", "constant"})  # removed by the runtime (a constant: folded once)
 FOLDED = frozenset({"bn", "layer_scale", "scale"})  # a per-channel affine after a conv: folded into its weights
 # kernels launched per layer, when not 1, and the tensor passes they add (each a read and a write of the layer's
 # input) to its memory access: the ONNX form costcalc exports and onnxruntime runs

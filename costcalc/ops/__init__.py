@@ -32,8 +32,8 @@ from costcalc.ops.norm import (AFFINE_FLOPS, BATCHNORM_FLOPS, LAYER_SCALE_FLOPS,
 from costcalc.ops.pool import POOL_FLOPS_PER_WINDOW_ELEMENT, adaptive_pool, global_avgpool, pool
 from costcalc.ops.shape import (BICUBIC_FLOPS, BILINEAR_FLOPS, concat, flatten, identity, pad, resize, select, shuffle,
                                 split)
-from costcalc.ops.tensor import (broadcast, depth_to_space, expand, gather, permute, reshape, slice_, space_to_depth,
-                                 tile)
+from costcalc.ops.tensor import (broadcast, constant, depth_to_space, expand, gather, permute, reshape, slice_,
+                                 space_to_depth, tile)
 from costcalc.ops.tensor_math import (BINARY_FLOPS, REDUCE_FLOPS, WHERE_FLOPS, binary, einsum, matmul, reduction,
                                       unary, where)
 
@@ -61,6 +61,7 @@ UNARY_OPS = {"exp": (1, "exp"), "log": (1, "natural log"), "sqrt": (1, "square r
              "cast": (0, "a type conversion (reads and writes, no arithmetic)")}
 REDUCE_OPS = tuple(f"reduce_{kind}" for kind in REDUCE_FLOPS)
 REARRANGE_OPS = ("reshape", "permute", "expand", "tile", "gather", "depth_to_space", "space_to_depth")
+SOURCE_OPS = ("constant",)  # a tensor computed from weights alone: no arithmetic, no memory access of its own
 
 OPS: dict[str, OpDef] = {
     "conv": OpDef(conv, {**_CONV, "pad_end": _PAD_END,
@@ -118,6 +119,9 @@ OPS: dict[str, OpDef] = {
                     min_inputs=1, max_inputs=2, doc="Einstein summation of one or two operands"),
     "reshape": OpDef(reshape, {"shape": Arg("dims", REQUIRED, "the shape per sample; one -1 takes the rest")},
                      doc="a new shape of the same elements (a view: moves no data)"),
+    "constant": OpDef(constant, {"shape": Arg("shape", REQUIRED, "the shape per sample")},
+                      doc="a tensor the model computes from its weights alone (a position-bias table, a positional "
+                          "encoding): free; its input only places it in the graph"),
     "permute": OpDef(permute, {"perm": Arg("perm", REQUIRED, "the order of all axes, the batch (0) first")},
                      doc="axes reordered (a copy, or a view when only axes of size 1 move)"),
     "expand": OpDef(expand, {"shape": Arg("shape", REQUIRED, "the shape per sample")},

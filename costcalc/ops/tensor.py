@@ -64,6 +64,14 @@ def reshape(x, shape) -> OpResult:
     return OpResult(outputs=(_checked(tuple(target), "reshape"),), moves_data=False)
 
 
+def constant(x, shape) -> OpResult:
+    """A tensor the model computes from its weights and buffers alone, never from the network's input (Swin V2's
+    position-bias table before its MLP, EdgeNeXt's positional encoding before its conv): `shape` per sample. The
+    layers that compute on it are costed as the framework runs them, once per sample; the constant itself reads and
+    writes nothing (the layers after it read it). Its input only places it in the graph: its values are not read."""
+    return OpResult(outputs=(_checked(tuple(shape), "constant"),), moves_data=False)
+
+
 def permute(x, perm) -> OpResult:
     """Axes reordered (torch's permute / transpose, ONNX's Transpose); `perm` names every axis, the batch (0)
     first. A copy, unless it moves only axes of size 1 (then the elements keep their order: a view)."""

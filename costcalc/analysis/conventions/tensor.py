@@ -23,7 +23,7 @@ from __future__ import annotations
 from math import floor, prod
 
 from costcalc.analysis.conventions.rules import Rule, free, in_elements, out_elements, own, own_flops, per_element
-from costcalc.ops import BINARY_OPS, REARRANGE_OPS, REDUCE_OPS, UNARY_OPS
+from costcalc.ops import BINARY_OPS, REARRANGE_OPS, REDUCE_OPS, SOURCE_OPS, UNARY_OPS
 
 _FREE_ELEMENTWISE = ("sub", "div", "pow", "maximum", "minimum", "compare", "where", *UNARY_OPS, *REDUCE_OPS)
 _TORCH = {"sub": "torch.sub", "div": "torch.div", "pow": "torch.pow", "maximum": "torch.maximum",
@@ -33,6 +33,7 @@ _TORCH = {"sub": "torch.sub", "div": "torch.div", "pow": "torch.pow", "maximum":
           "softplus": "F.softplus", "elu": "F.elu", "cast": "Tensor.to", "reshape": "Tensor.reshape / view",
           "permute": "Tensor.permute", "expand": "Tensor.expand", "tile": "Tensor.repeat", "gather": "torch.gather",
           "depth_to_space": "F.pixel_shuffle", "space_to_depth": "F.pixel_unshuffle",
+          "constant": "a buffer or torch.arange",
           **{op: f"Tensor.{op[len('reduce_'):]}" for op in REDUCE_OPS}}
 
 
@@ -95,7 +96,7 @@ def torch_elementwise(first: bool):
 
 
 def _not_seen(says: str) -> dict:
-    return {op: free(says.format(_TORCH[op])) for op in (*_FREE_ELEMENTWISE, *REARRANGE_OPS)}
+    return {op: free(says.format(_TORCH[op])) for op in (*_FREE_ELEMENTWISE, *REARRANGE_OPS, *SOURCE_OPS)}
 
 
 # ---- each convention's rules for the tensor layer -----------------------------------------------------------
@@ -107,6 +108,7 @@ PAPER = {
     "matmul": Rule("multiply-adds of two activations: output elements * K (as torchvision counts them)", own_flops),
     "einsum": Rule("multiply-adds of two operands: one per combination of the letters' sizes", own_flops),
     **{op: free("0 (a view)" if op == "reshape" else "0 (moves data)") for op in REARRANGE_OPS},
+    "constant": free("0 (computed from weights alone: the layers on it count)"),
 }
 
 FULL = {
@@ -119,6 +121,7 @@ FULL = {
     "matmul": Rule("multiply-adds output elements * K", own),
     "einsum": Rule("multiply-adds of two operands; one operand: 1 per input element when it sums", own),
     **{op: free("0 (a view)" if op == "reshape" else "0 (moves data)") for op in REARRANGE_OPS},
+    "constant": free("0 (computed from weights alone: the layers on it count)"),
 }
 
 FVCORE = {
@@ -149,7 +152,7 @@ PTFLOPS_FUNCTIONAL = {
 
 _THOP = "0 (a tensor operation, not a module: never seen)"
 THOP = {
-    **{op: free(_THOP) for op in (*_FREE_ELEMENTWISE, *REARRANGE_OPS, "matmul", "einsum")},
+    **{op: free(_THOP) for op in (*_FREE_ELEMENTWISE, *REARRANGE_OPS, *SOURCE_OPS, "matmul", "einsum")},
     "elu": free("0 (no rule for nn.ELU: 'treat it as zero Macs')"),
 }
 

@@ -112,6 +112,7 @@ BUILDERS = {
     "reshape": tensor.reshape,
     "permute": tensor.permute,
     "expand": tensor.expand,
+    "constant": tensor.constant,
     "tile": tensor.tile,
     "gather": tensor.gather,
     "depth_to_space": tensor.depth_to_space,

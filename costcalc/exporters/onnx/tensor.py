@@ -251,6 +251,15 @@ def expand(b: Builder, node, x, y):
     b.add("Expand", [x[0], _ints(b, node, "shape", [b.graph.batch, *b.shape(node.outputs[0])])], y, node.name)
 
 
+def constant(b: Builder, node, x, y):
+    """A tensor computed from weights alone: a Constant node of zeros (as the reference computes it), expanded over
+    the batch; its input is not read."""
+    shape = tuple(node.args["shape"])
+    b.add("Constant", [], [f"{node.name}/value"], f"{node.name}/Constant", value=_tensor(np.zeros((1, *shape),
+                                                                                                 np.float32)))
+    b.add("Expand", [f"{node.name}/value", _ints(b, node, "shape", [b.graph.batch, *shape])], y, node.name)
+
+
 def tile(b: Builder, node, x, y):
     b.add("Tile", [x[0], _ints(b, node, "repeats", [1, *node.args["repeats"]])], y, node.name)
 

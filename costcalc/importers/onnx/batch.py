@@ -51,7 +51,8 @@ def settle(imp, node) -> None:
             imp.tensors[name] = y
 
 
-SHAPE_ONLY = {"Expand", "Unsqueeze", "Reshape", "Squeeze", "Gather", "Transpose"}
+SHAPE_ONLY = {"Expand", "Unsqueeze", "Reshape", "Squeeze", "Gather", "GatherND", "Transpose",
+              "ScatterND"}  # ScatterND: Swin V2's qkv bias with its k part zeroed (`bias.clone(); b[c:2c].zero_()`)
 
 
 def shape_of_param(imp, node, w: Const) -> None:
@@ -66,7 +67,7 @@ def shape_of_param(imp, node, w: Const) -> None:
         values.append(None if c is None else imp.const_value(node, c, f"input {k}") if imp.readable(c)
                       else np.zeros(c.shape, np.int64))
     out = np.asarray(FOLD_OPS[node.op](node, values)[0])
-    if out.size != prod(w.shape) and node.op != "Gather":
+    if out.size != prod(w.shape) and node.op not in ("Gather", "GatherND"):
         imp.fail(node, f"{node.op} of the learned tensor '{w.name}' to {fmt(out.shape)}: costcalc follows a learned "
                         "tensor through a change of shape that keeps its size")
     imp.set(node, 0, Const(tuple(out.shape), None, w.name, param=True, learned=learned_of(w), stored=w.stored))
@@ -123,8 +124,18 @@ def emit(imp, node, op: str, args: dict, inputs: list, batch_at=0, k: int = 0) -
 
 
 def same_place(imp, node, xs: list) -> int | None:
+    """Where the batch of the tensors `xs` sits, one place for all. At batch 1 a tensor whose batch is an axis of
+    size 1 (a tensor computed from weights alone, unsqueezed) is the same ONNX tensor as one whose batch is folded
+    into axis 0: such tensors are viewed so (a reshape, moving nothing), in the list given."""
     places = {x.batch_at for x in xs}
     ranks = {len(onnx_shape(imp, x)) for x in xs}
+    if len(places) > 1 and len(ranks) == 1 and imp.batch == 1:
+        for k, x in enumerate(xs):
+            if x.batch_at is not None:
+                xs[k] = imp.emit(node, imp.unique(f"{node_name(node.name)}_view"), "reshape",
+                                 {"shape": onnx_shape(imp, x)}, [x], note="the batch folded into axis 0")[0]
+                xs[k].batch_at = None
+        places = {None}
     if len(places) > 1 or len(ranks) > 1:
         imp.fail(node, "combines tensors whose batch sits at different axes or of different ranks: costcalc "
                         "broadcasts tensors of one layout")

@@ -14,7 +14,7 @@ from math import prod
 import numpy as np
 
 from costcalc.importers.onnx import views
-from costcalc.importers.onnx.layers import check_weights
+from costcalc.importers.onnx.layers import check_weights, clip_op
 from costcalc.importers.onnx.batch import _text, axes_of, emit, learned_of, onnx_shape, plain, same_place, spec_axis
 from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
 
@@ -171,6 +171,10 @@ def instance_norm(imp, node, inputs: list) -> None:
     emit(imp, node, "groupnorm", {"groups": groups, "affine": affine}, [x], 0)
 
 
+def clip(imp, node, x: Data) -> None:
+    emit(imp, node, *clip_op(imp, node), [x], x.batch_at)
+
+
 def where(imp, node, inputs: list) -> None:
     data = [t for t in inputs if isinstance(t, Data)]
     place = same_place(imp, node, data)
@@ -185,8 +189,9 @@ def where(imp, node, inputs: list) -> None:
 
 def matmul(imp, node, a, b) -> None:
     if isinstance(a, Data) and isinstance(b, Data):
-        place = same_place(imp, node, [a, b])
-        return emit(imp, node, "matmul", {}, [a, b], place)
+        pair = [a, b]
+        place = same_place(imp, node, pair)
+        return emit(imp, node, "matmul", {}, pair, place)
     if isinstance(b, Const) and len(b.shape) == 2 and isinstance(a, Data):
         full = onnx_shape(imp, a)
         if a.batch_at == len(full) - 1:
@@ -289,6 +294,7 @@ RULES = {
     **{op: binary for op in BINARY},
     **{op: _first(reduce) for op in REDUCE},
     "Where": where,
+    "Clip": _first(clip),
     "Reshape": _first(views.reshape),
     "Squeeze": _first(views.squeeze),
     "Unsqueeze": _first(views.unsqueeze),

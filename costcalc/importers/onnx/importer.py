@@ -19,7 +19,7 @@ from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx import batch, generic, inputs
+from costcalc.importers.onnx import batch, constants, generic, inputs
 from costcalc.importers.onnx.reading import Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, fmt
 from costcalc.importers.onnx.repeats import unique
 from costcalc.importers.onnx.wire import tensor_bytes
@@ -367,6 +367,12 @@ class Importer:
         if node.op == "Optional" and not any(node.proto.input):  # an empty optional (torch.jit.script's None)
             return self.set(node, 0, Const((), None, ""))
         fn = FOLD_OPS.get(node.op)
+        unknown = constants.unread_inputs(self, node)
+        if constants.unread(self, node, fn, unknown):
+            return
+        if node.op in generic.RULES and (fn is None or unknown):
+            constants.lift(self, node)  # computes on weights alone: costed as layers, as the framework runs it
+            return generic.apply(self, node)
         if fn is None:
             self.fail(node, f"op type '{node.op}' on constant inputs is not one costcalc can evaluate")
         values = []

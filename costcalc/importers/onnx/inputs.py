@@ -41,7 +41,7 @@ def network_input(imp) -> tuple:
                             "in the file; give it with --input CxHxW", Loc(imp.path))
         sample = tuple(dims[1:])
     batch = dims[0] if isinstance(dims[0], int) and dims[0] >= 1 else 1
-    imp.tensors[value.name] = Data((batch, *sample), "input")
+    imp.tensors[value.name] = imp.network = Data((batch, *sample), "input")
     imp.ref_shapes["input"] = (batch, *sample)
     imp.batch = batch
     return sample

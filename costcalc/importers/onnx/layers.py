@@ -228,6 +228,11 @@ def unary(op):
 
 
 def clip(imp, node) -> None:
+    imp.emit1(node, *clip_op(imp, node), [imp.get(node, 0)])
+
+
+def clip_op(imp, node) -> tuple:
+    """The op and arguments of a Clip, by its bounds."""
     if imp.opset >= 11:
         low, high = imp.value(node, 1, "min"), imp.value(node, 2, "max")
         low = None if low is None else float(low)
@@ -239,12 +244,17 @@ def clip(imp, node) -> None:
         op = "relu6"
     elif low == 0 and (high is None or np.isinf(high)):
         op = "relu"
-    elif low is not None and high is not None and low <= high:
+    elif low is not None and high is not None and low <= high and not np.isinf(low) and not np.isinf(high):
         op, args = "hardtanh", {"min_val": low, "max_val": high}
-    else:
-        imp.fail(node, f"Clip to [{low}, {high}]: costcalc knows Clip as relu (min 0), relu6 (min 0, max 6) and "
-                        "hardtanh (both bounds)")
-    imp.emit1(node, op, args, [imp.get(node, 0)])
+    elif low is not None and not np.isinf(low) and (high is None or high == np.inf):  # clamp_min (F.normalize)
+        op, args = "maximum", {"value": low}
+    elif high is not None and not np.isinf(high) and (low is None or low == -np.inf):  # clamp_max
+        op, args = "minimum", {"value": high}
+    elif low in (None, -np.inf) and high in (None, np.inf):
+        op = "identity"
+    else:  # a lower bound above the upper one: every element becomes the upper bound (onnxruntime's min(max(...)))
+        op, args = "minimum", {"value": high}
+    return op, args
 
 
 def div(imp, node) -> None:

@@ -71,19 +71,27 @@ def transpose(imp, node, x: Data) -> None:
 
 
 def concat(imp, node, inputs: list) -> None:
-    """Concat of network tensors; a learned constant first (ViT's class token, expanded over the batch) is the
-    op's `param`."""
+    """Concat of network tensors; learned constants first (ViT's class token, DeiT's class and distillation
+    tokens, expanded over the batch) are the op's `param`, joined along the axis."""
     data = [t for t in inputs if isinstance(t, Data)]
     consts = [t for t in inputs if isinstance(t, Const)]
-    if consts and (len(consts) > 1 or inputs[0] is not consts[0] or learned_of(consts[0]) != prod(consts[0].shape)):
-        imp.fail(node, "concatenates constants with network tensors: costcalc joins tensors of the network and one "
-                        "learned tensor first (a class token)")
+    leading = all(a is c for a, c in zip(inputs, consts))
+    if consts and (not leading or any(learned_of(c) != prod(c.shape) for c in consts)):
+        imp.fail(node, "concatenates constants with network tensors: costcalc joins tensors of the network and "
+                        "learned tensors first (a class token)")
     place = same_place(imp, node, data)
-    axis = spec_axis(imp, node, data[0], node.attrs.get("axis", 0))
+    onnx_axis = node.attrs.get("axis", 0)
+    axis = spec_axis(imp, node, data[0], onnx_axis)
     args = {"axis": axis}
     if consts:
         shape = list(consts[0].shape)
-        if place is None or len(shape) != len(onnx_shape(imp, data[0])) or shape[place] != imp.batch:
+        rank = len(onnx_shape(imp, data[0]))
+        for c in consts[1:]:
+            if len(c.shape) != len(shape) or any(a != b for k, (a, b) in enumerate(zip(c.shape, shape))
+                                                 if k != onnx_axis % rank):
+                imp.fail(node, f"joins constants of shapes {fmt(shape)} and {fmt(c.shape)}")
+            shape[onnx_axis % rank] += c.shape[onnx_axis % rank]
+        if place is None or len(shape) != rank or shape[place] != imp.batch:
             imp.fail(node, f"joins a constant of shape {fmt(shape)} that is not one per sample")
         shape.pop(place)
         args["param"] = tuple(shape)
@@ -162,6 +170,8 @@ def expand(imp, node, x: Data) -> None:
     full = onnx_shape(imp, x)
     target = tuple(int(d) for d in imp.value(node, 1, "shape"))
     out = list(np.broadcast_shapes(full, target))
+    if x.batch_at is None and len(out) == len(full) and out[0] == full[0]:  # the folded batch axis kept
+        return emit(imp, node, "expand", {"shape": (out[0] // imp.batch, *out[1:])}, [x], None)
     if x.batch_at is None or len(out) != len(full) or out[x.batch_at] != imp.batch:
         imp.fail(node, f"expands {fmt(full)} to {fmt(out)} across the batch")
     out.pop(x.batch_at)
