@@ -40,7 +40,12 @@ PARAMS_DIFFER = {
                                 "file (9 C values for each of the 3 downsamplings: 8,064)",
     ("timm/nf_resnet26", "ts17"): "the weight standardisation's gain (one value per output channel of each conv, "
                                   "ScaledStdConv2d) is folded into the standardised weights the convs read",
-    ("timm/coat_lite_tiny", "ts17"): "not analysed yet: costcalc counts 31,488 more than the file's parameters",
+    ("timm/hgnetv2_b0", "ts17"): "HGNetV2's learnable affine blocks: a learned scale and bias of one value each, "
+                                 "which costcalc reads as numbers (exporters write a number as a one-value "
+                                 "initializer too): 31 x 2 = 62",
+    ("timm/coat_lite_tiny", "ts17"): "a module called twice: CoaT's two blocks of a stage share one conv position "
+                                     "encoding (41 C: 31,488); torch and the file hold its weights once, costcalc "
+                                     "counts each conv that uses them",
     ("timm/poolformerv2_s12", "ts17"): "not analysed yet: costcalc counts 552 more than the file's parameters",
 }
 
