@@ -212,6 +212,7 @@ def worker(source: str, name: str, styles: list, out_dir: str, result_path: str,
         if record["params"] > max_params:
             record["exports"][style] = {"status": "skipped", "error": f"not exported: more than {max_params:,} "
                                         "parameters (the export's time and memory on the shared machine)"}
+            save()
             continue
         start = time.time()
         raw = os.path.join(work, f"{name}_{style}.onnx")
@@ -281,8 +282,8 @@ def main() -> int:
             continue
         result = tempfile.mktemp(suffix=".json")
         start = time.time()
-        proc = subprocess.Popen([sys.executable, __file__, "--out", args.out, "--worker", source, name,
-                                 ",".join(styles), result])
+        proc = subprocess.Popen([sys.executable, __file__, "--out", args.out, "--max-export-params",
+                                 str(args.max_export_params), "--worker", source, name, ",".join(styles), result])
         timed_out = False
         try:
             proc.wait(timeout=args.timeout + 120)  # measuring, building and importing come on top of the exports

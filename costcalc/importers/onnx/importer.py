@@ -140,9 +140,11 @@ class Importer:
         outputs = [o.name for o in self.graph.output]
         if len(outputs) > 1:  # an extra output that is a constant or an empty Optional (scripted models) is no output
             outputs = [o for o in outputs if not isinstance(self.tensors.get(o), Const)]
-        if len(outputs) != 1:
-            raise SpecError(f"costcalc reads models with one output; this graph has {len(outputs)} "
-                            f"({', '.join(outputs)})", Loc(self.path))
+        if not outputs:
+            raise SpecError("the graph has no output computed from its input", Loc(self.path))
+        # several (a segmentation model's "out" and "aux"): the first is the network's output, the layers of the
+        # others are heads no layer reads, counted as the framework runs them
+        outputs = outputs[:1]
         out = self.tensors.get(outputs[0])
         if not isinstance(out, Data) or out.pending:
             raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))

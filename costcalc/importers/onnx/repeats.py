@@ -91,6 +91,9 @@ def repeat_block(name: str, lists: list, blocks: list, block_names: set, kind: s
         return None
     block = Block(unique(spec_name(kind) if kind else f"{name}_block", block_names), {}, layers)
     first, given = {}, {}
+    if any(isinstance(v, (list, tuple)) and len(set(map(str, values))) > 1 for values in per_rep.values()
+           for v in values):  # a list varying by repetition (Inception-v4's 1x7 and 7x1 kernels): an expression
+        return None         # indexes numbers only, so the repetitions are written out
     for arg, values in per_rep.items():
         rest = values[1:]
         if all(v == rest[0] for v in rest):
