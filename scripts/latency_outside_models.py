@@ -8,7 +8,7 @@ Exports them as whole models, weights and all (untrained, seed 0: a kernel's tim
 by the TorchScript exporter at opset 17, batch 1, at each model's native input size (torchvision: its DEFAULT
 weights' crop; timm: its pretrained_cfg), into a directory outside the repository (a few GB: never committed;
 the repository keeps graph-only copies of some under tests/fixtures/onnx/models). Each model runs in its own
-process with a time limit; `manifest.json` in the directory records each file, its input and the failures.
+process with a time limit; NAME.json beside each export records its file, input and parameters, or the failure.
 
 Run by hand in the venv with torch, torchvision and timm (never dependencies of costcalc):
 
@@ -78,19 +78,38 @@ def worker(source: str, name: str, out: str, result: str) -> None:
     model, size = build(source, name)
     record = {"source": source, "input": [3, size, size], "params": sum(p.numel() for p in model.parameters())}
     path = os.path.join(out, file_name(source, name))
-    with torch.no_grad():
+    try:  # with gradients on: under no_grad torchvision's attention takes a fused path no exporter knows
         export(model, torch.randn(1, 3, size, size), path, "ts17")
-    record.update({"status": "ok", "file": os.path.basename(path), "bytes": os.path.getsize(path),
-                   "seconds": round(time.time() - start, 1)})
+        record.update({"status": "ok", "file": os.path.basename(path), "bytes": os.path.getsize(path)})
+    except Exception as e:  # recorded, not hidden
+        record.update({"status": "failed", "error": f"{type(e).__name__}: {' '.join(str(e).split())[-300:]}"})
+    record["seconds"] = round(time.time() - start, 1)
     with open(result, "w") as f:
         json.dump(record, f)
 
 
+def record_path(out: str, source: str, name: str) -> str:
+    return os.path.join(out, file_name(source, name)[:-5] + ".json")
+
+
+def read_manifest(out: str) -> dict:
+    """'source/name' -> its record, of every model exported (or tried) into `out`."""
+    manifest = {}
+    for source, name in MODELS:
+        path = record_path(out, source, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                manifest[f"{source}/{name}"] = json.load(f)
+    return manifest
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", required=True, help="directory for the exports and manifest.json")
+    parser.add_argument("--out", required=True, help="directory for the exports and their records (NAME.json)")
     parser.add_argument("--only", help="comma-separated model names")
-    parser.add_argument("--timeout", type=int, default=300, help="seconds per model")
+    parser.add_argument("--again", action="store_true", help="export again the models already exported")
+    parser.add_argument("--jobs", type=int, default=1, help="exports at a time (one process each)")
+    parser.add_argument("--timeout", type=int, default=400, help="seconds per model")
     parser.add_argument("--list", action="store_true", help="print the models and exit")
     parser.add_argument("--worker", nargs=3, metavar=("SOURCE", "NAME", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -102,34 +121,35 @@ def main() -> int:
             print(f"{source}/{name}")
         return 0
     os.makedirs(args.out, exist_ok=True)
-    manifest_path = os.path.join(args.out, "manifest.json")
-    manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
+    done = read_manifest(args.out)
     chosen = set(args.only.split(",")) if args.only else None
-    for source, name in MODELS:
-        key = f"{source}/{name}"
-        if chosen is not None and name not in chosen:
-            continue
-        if chosen is None and manifest.get(key, {}).get("status") == "ok" and \
-                os.path.exists(os.path.join(args.out, manifest[key]["file"])):
-            continue
-        result = os.path.join(args.out, f".{name}.json")
-        start = time.time()
-        proc = subprocess.Popen([sys.executable, __file__, "--out", args.out, "--worker", source, name, result])
-        try:
-            proc.wait(timeout=args.timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    todo = [(source, name) for source, name in MODELS if (chosen is None or name in chosen)
+            and (args.again or done.get(f"{source}/{name}", {}).get("status") != "ok")]
+    running: list = []
+    while todo or running:
+        while todo and len(running) < args.jobs:
+            source, name = todo.pop(0)
+            result = record_path(args.out, source, name)
+            if os.path.exists(result):
+                os.remove(result)
+            proc = subprocess.Popen([sys.executable, __file__, "--out", args.out, "--worker", source, name, result])
+            running.append((proc, source, name, result, time.time()))
+        time.sleep(1)
+        for item in list(running):
+            proc, source, name, result, start = item
+            if proc.poll() is None and time.time() - start < args.timeout:
+                continue
+            if proc.poll() is None:
+                proc.kill()
             proc.wait()
-        if os.path.exists(result):
+            running.remove(item)
+            if not os.path.exists(result):
+                with open(result, "w") as f:
+                    json.dump({"source": source, "status": "failed",
+                               "error": f"no export within {args.timeout} s (exit {proc.returncode})"}, f)
             with open(result) as f:
-                manifest[key] = json.load(f)
-            os.remove(result)
-        else:
-            manifest[key] = {"source": source, "status": "failed",
-                             "error": f"no export within {args.timeout} s (exit {proc.returncode})"}
-        print(f"{key}: {manifest[key]['status']} in {time.time() - start:.0f} s", flush=True)
-        with open(manifest_path, "w") as f:
-            json.dump(manifest, f, indent=1, sort_keys=True)
+                status = json.load(f)["status"]
+            print(f"{source}/{name}: {status} in {time.time() - start:.0f} s", flush=True)
     return 0
 
 

@@ -126,7 +126,7 @@ def test_describe_says_when_where_and_how_old():
     profile = rescaled(load_profile(SHIPPED), 1.0)
     fitted_at = dt.datetime(2026, 12, 1, 18, 25, tzinfo=dt.timezone.utc)
     record = fitted_record("onnxruntime 1.31.0 (CPUExecutionProvider)", 1, "cpu", fitted_at)
-    profile = replace(profile, calibration={**profile.calibration, "fitted": record})
+    profile = replace(profile, calibration={**profile.calibration, "fitted_on": record})
     text = describe(profile, fitted_at + dt.timedelta(days=5, hours=3))
     assert text.startswith(f"fitted 2026-12-01T18:25Z (5 days ago) on host {socket.gethostname()}, AMD EPYC, 2 CPUs, "
                            "onnxruntime 1.31.0, 1 thread; rescaled x1.0 on ")
@@ -151,7 +151,7 @@ def test_calibrate_records_where_and_when(run, tmp_path, monkeypatch):
     before = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
     assert run("calibrate", "-o", out, "--budget", "600", "--passes", "1").exit_code == 0
     after = dt.datetime.now(dt.timezone.utc)
-    record = load_profile(str(out)).calibration["fitted"]
+    record = load_profile(str(out)).calibration["fitted_on"]
     assert before <= parse_date(record["date"]) <= after
     assert record["host"] == socket.gethostname() and record["threads"] == 1 and record["clock"] == "wall"
     assert record["onnxruntime"] == ""  # the stand-in's runtime is 'truth 1.0', no onnxruntime
@@ -163,5 +163,5 @@ def test_report_device_prints_the_profiles_age_and_origin(run):
     assert " ".join(describe(profile).split()) in " ".join(table.stdout.split())
     assert f"costcalc calibrate --check {SHIPPED}" in " ".join(table.stdout.split())
     doc = json.loads(run("report", "specs/mobilenet_v2.yaml", "--device", SHIPPED, "--format", "json").stdout)
-    assert doc["latency"]["fitted"] == profile.calibration.get("fitted", {})
+    assert doc["latency"]["fitted_on"] == profile.calibration["fitted_on"]
     assert doc["totals"]["latency_s"] == pytest.approx(estimate(load("specs/mobilenet_v2.yaml"), profile).total_s)

@@ -71,7 +71,7 @@ def calibrate(output, check_path, refit_scale, threads, budget_s, passes, seed, 
 
     profile = replace(result.profile, device=device_name(), runtime=measure.runtime,
                       calibration={**result.profile.calibration, "clock": clock,
-                                   "fitted": fitted_record(measure.runtime, threads, clock)})
+                                   "fitted_on": fitted_record(measure.runtime, threads, clock)})
     try:
         save(profile, output)
     except OSError as e:

@@ -1,8 +1,8 @@
-"""Where and when a device profile was fitted, and how old it is: the `fitted:` record that `costcalc calibrate`
+"""Where and when a device profile was fitted, and how old it is: the `fitted_on:` record that `costcalc calibrate`
 writes into a profile's `calibration:` section, and the line `report --device` prints from it.
 
     calibration:
-      fitted: {date: "2026-12-06T23:41Z", host: build-7, onnxruntime: 1.32.0, threads: 1, clock: cpu}
+      fitted_on: {date: "2026-12-06T23:41Z", host: build-7, onnxruntime: 1.32.0, threads: 1, clock: cpu}
       rescaled: {date: "2026-12-09T10:02Z", factor: 0.91, ...}     # by `calibrate --check --refit-scale`
 
 A profile is true for the machine, the runtime version and the thread count it was fitted on, and only while the
@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 
 DATE_FORMAT = "%Y-%m-%dT%H:%MZ"  # UTC, to the minute
+KEY = "fitted_on"  # in the profile's calibration: section (its `fitted:` is the fit's quality)
 
 
 def now_utc() -> _dt.datetime:
@@ -48,14 +49,14 @@ def host_name() -> str:
 
 
 def fitted_record(runtime: str, threads: int, clock: str, moment: _dt.datetime | None = None) -> dict:
-    """The `fitted:` record of a profile calibrated now on this host."""
+    """The `fitted_on:` record of a profile calibrated now on this host."""
     return {"date": date_text(moment or now_utc()), "host": host_name(), "onnxruntime": runtime_version(runtime),
             "threads": threads, "clock": clock}
 
 
 def fitted(profile) -> dict:
-    """The profile's `fitted:` record ({} for a profile written before costcalc recorded one)."""
-    record = profile.calibration.get("fitted")
+    """The profile's `fitted_on:` record ({} for a profile written before costcalc recorded one)."""
+    record = profile.calibration.get(KEY)
     return record if isinstance(record, dict) else {}
 
 

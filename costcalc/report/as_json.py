@@ -93,7 +93,7 @@ def latency_dict(report) -> dict:
     from costcalc.latency.provenance import fitted
 
     return {"estimate": True, "profile": report.device_path, "device": device.device, "runtime": device.runtime,
-            "threads": device.threads, "run_overhead_s": report.latency.run_overhead_s, "fitted": fitted(device)}
+            "threads": device.threads, "run_overhead_s": report.latency.run_overhead_s, "fitted_on": fitted(device)}
 
 
 def _latency_totals(report) -> dict:
