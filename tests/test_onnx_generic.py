@@ -208,3 +208,31 @@ def test_a_slice_of_all_channels_and_a_cat_of_one_tensor_are_no_layers(tmp_path)
     c = net.node("Concat", [s], "/c/Concat", axis=1)
     graph, totals, _ = _imported(net, c, tmp_path)
     assert [node.op for node in graph.nodes] == ["conv"]
+
+
+def test_a_product_on_weights_alone_is_costed_as_torch_runs_it(tmp_path, run):
+    """Swin V2's continuous position bias: an MLP on a coordinate table, a buffer (its values unread: more than
+    the 4 KiB costcalc reads of an initializer); its multiply-adds count as torch's FlopCounterMode counts them
+    at every forward, on a `constant` layer that costs nothing itself."""
+    net = Net((1, 23, 23, 3), "cpb")
+    table = net.weight((1, 23, 23, 2))
+    hidden = net.node("Relu", [net.node("MatMul", [table, net.weight((2, 64))])])
+    bias = net.node("MatMul", [hidden, net.weight((64, 3))])
+    graph, totals, path = _imported(net, net.node("Add", ["x", bias]), tmp_path)
+    assert [n.op for n in graph.nodes][:4] == ["constant", "fc", "relu", "fc"]
+    assert totals.flops == 23 * 23 * 2 * 64 + 23 * 23 * 64 * 3 and totals.params == 2 * 64 + 64 * 3
+    assert next(n for n in graph.nodes if n.op == "constant").counts.memory_access == 0
+    assert _round_trip(path, tmp_path, run) == totals
+
+
+def test_a_conv_on_weights_alone_and_a_mask_of_unread_values(tmp_path, run):
+    """EdgeNeXt's positional encoding: a conv on a constant the graph holds; and element-wise ops on unread
+    constants (a mask the exporter partly folded) give a constant of known shape, no layer, no parameters."""
+    net = Net((1, 8, 12, 12), "pos")
+    pos = net.node("Conv", [net.weight((1, 8, 12, 12)), net.weight((8, 8, 1, 1))], kernel_shape=[1, 1])
+    mask = net.node("Transpose", [net.node("Mul", [net.weight((1, 8, 12, 12)), net.weight((1, 8, 12, 12))])],
+                    perm=[0, 1, 3, 2])
+    graph, totals, path = _imported(net, net.node("Add", [net.node("Add", ["x", pos]), mask]), tmp_path)
+    assert [n.op for n in graph.nodes][:2] == ["constant", "conv"]
+    assert totals.flops == 12 * 12 * 8 * 8 and totals.params == 8 * 8
+    assert _round_trip(path, tmp_path, run) == totals

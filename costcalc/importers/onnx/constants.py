@@ -12,8 +12,11 @@ or cannot evaluate. Shape arithmetic on readable constants is `folding`'s; here:
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
+from costcalc.importers.onnx.folding import MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.naming import node_name
 from costcalc.importers.onnx.reading import Const, fmt
 
@@ -45,6 +48,9 @@ def unread(imp, node, fn, unknown: list) -> bool:
     allowed = range(len(node.proto.input)) if node.op in ELEMENTWISE else DATA_INPUTS.get(node.op, ())
     if fn is None or not unknown or node.op in COSTED or any(k not in allowed for k in unknown):
         return False
+    if any(prod(imp.tensors[node.proto.input[k]].shape) > MAX_CONST_ELEMENTS for k in unknown):
+        imp.fail(node, "computes on a constant of more values than shape arithmetic needs "
+                       f"({MAX_CONST_ELEMENTS:,}), whose values costcalc does not read")
     values = []
     for k, t in enumerate(node.proto.input):
         c = imp.tensors[t] if t else None
