@@ -27,7 +27,8 @@ def test_the_classes_of_the_tensor_layer():
     for name, op_class in classes.items():
         by_op.setdefault(op[name], set()).add(op_class)
     assert by_op["matmul"] == {"fc"} and by_op["fc"] == {"fc"}
-    assert by_op["conv"] == {"dense_conv_plain"}  # the 3-D 1x3x3 and 1-D 3 convs: plain layout, im2col
+    # the 3-D 1x3x3 and 1-D 3 convs and the convs of windows: plain layout, im2col (the depthwise one: its own)
+    assert by_op["conv"] == {"dense_conv_plain", "depthwise_conv_plain"}
     assert by_op["maxpool"] == {"pooling_plain"} and by_op["permute"] == {"data_movement"}
     assert by_op["softmax"] == by_op["exp"] == by_op["reduce_log_sum_exp"] == {"elementwise_exp"}
     assert by_op["reduce_mean"] == by_op["where"] == by_op["sub"] == {"elementwise"}

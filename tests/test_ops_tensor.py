@@ -291,6 +291,20 @@ TESTED = {"constant", "reshape", "permute", "expand", "tile", "gather", "slice",
           *BINARY, "where", *(f"reduce_{k}" for k in REDUCE), "matmul", "einsum"}
 
 
+def test_a_conv_of_windows_counts_each_window_as_an_image():
+    """EfficientViT-M's cascaded group attention: a depthwise 5x5 conv on 4 windows of 16 x 7 x 7 (torch folds
+    them into the batch); `k` as a list names the spatial axes, the axes before C are windows."""
+    from costcalc.analysis.conventions import CONVENTIONS
+    from costcalc.analysis.conventions.rules import Site
+
+    args = {"out": 16, "k": (5, 5), "pad": (2, 2), "groups": 16, "bias": True}
+    one, windows = OPS["conv"].fn((16, 7, 7), **args), OPS["conv"].fn((4, 16, 7, 7), **args)
+    assert windows.outputs == ((4, 16, 7, 7),) and windows.params == one.params == 16 * 25 + 16
+    assert windows.flops == 4 * one.flops == 4 * 16 * 49 * 25 and windows.elementwise_flops == 4 * 16 * 49
+    site = Site("conv", ((4, 16, 7, 7),), windows.outputs, args)
+    assert CONVENTIONS["fvcore"].rules["conv"].count(site) == windows.flops
+
+
 def test_a_constant_is_free_and_has_its_own_shape():
     result = OPS["constant"].fn((3, 224, 224), shape=(15, 15, 2))
     assert result.outputs == ((15, 15, 2),)

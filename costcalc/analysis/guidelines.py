@@ -24,6 +24,7 @@ from costcalc.analysis.thresholds import (  # noqa: F401 - the thresholds, impor
     GUIDELINE_IDS, GuidelineError, Thresholds, apply_overrides, parse_ids, thresholds_from_spec)
 from costcalc.graph import Graph
 from costcalc.ops import BINARY_OPS, UNARY_OPS
+from costcalc.ops.conv import conv_input
 from costcalc.ops.core import per_axis
 from costcalc.util import gc_paused
 
@@ -141,7 +142,8 @@ def check(graph: Graph, thresholds: Thresholds | None = None, bytes_per_element:
 
 
 def _in_channels(graph: Graph, node) -> int:
-    return graph.tensors[node.inputs[0]][0]
+    x = graph.tensors[node.inputs[0]]
+    return conv_input(x, node.args["k"])[1] if node.op == "conv" else x[0]
 
 
 def is_depthwise(graph: Graph, node) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from costcalc.analysis.report import rows as report_rows
+from costcalc.ops.conv import conv_input
 
 # Colour groups of the roofline, in legend order; a conv's class follows its shape (`op_class`).
 CLASSES = ("dense conv", "pointwise conv", "grouped conv", "depthwise conv", "fc", "element-wise", "pooling",
@@ -139,13 +140,14 @@ def timed_roofline(report, labelled: int = LABELLED) -> Roofline:
 
 def _in_channels(report) -> dict:
     """layer name -> channels of its first input (None for a flat input)."""
-    channels = {"input": report.input[1] if len(report.input) == 4 else None}
+    shapes = {"input": tuple(report.input)}
     out = {}
     for layer in report.layers:
-        out[layer.name] = channels.get(layer.inputs[0]) if layer.inputs else None
+        shape = shapes.get(layer.inputs[0]) if layer.inputs else None
+        out[layer.name] = None if shape is None else conv_input(shape[1:], layer.args["k"])[1] \
+            if layer.op == "conv" else shape[1] if len(shape) == 4 else None  # a conv's: after its windows
         for k, shape in enumerate(layer.outputs):
-            key = layer.name if len(layer.outputs) == 1 else f"{layer.name}.{k}"
-            channels[key] = shape[1] if len(shape) == 4 else None
+            shapes[layer.name if len(layer.outputs) == 1 else f"{layer.name}.{k}"] = tuple(shape)
     return out
 
 

@@ -70,6 +70,7 @@ from dataclasses import dataclass
 from math import fsum, prod
 
 from costcalc.latency.profile import DeviceProfile
+from costcalc.ops.conv import conv_input
 from costcalc.ops.core import per_axis
 
 ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "tanh", "leaky_relu", "hardsigmoid", "hardtanh"})  # fused
@@ -250,7 +251,7 @@ class _Planner:
             return False
         ins = [self.layout.get(t, False) for t in node.inputs]
         spatial_2d = len(self.graph.tensors[node.inputs[0]]) == 3 if node.inputs else False
-        if node.op == "conv":  # NCHWc holds 2-D maps: a 1-D or 3-D conv runs in the plain layout
+        if node.op == "conv":  # NCHWc holds 2-D maps: a 1-D or 3-D conv, or one on windows, runs plain
             c = self.graph.tensors[node.inputs[0]][0]
             return spatial_2d and conv_blocked(c, node.args["out"], node.args.get("groups", 1), self.block)
         if node.op in PLAIN_ONLY or not spatial_2d:
@@ -323,8 +324,9 @@ class _Planner:
         elements -= 2 * sum(prod(tensors[t]) * batch for t in inside)
         flops = head.counts.flops + head.counts.elementwise_flops
         if head.op == "conv":
-            c_in, c_out = tensors[head.inputs[0]][0], head.args["out"]
-            window = per_axis(head.args["k"], len(tensors[head.inputs[0]]) - 1, "k")
+            _, c_in, sizes = conv_input(tensors[head.inputs[0]], head.args["k"])  # after any leading windows
+            c_out = head.args["out"]
+            window = per_axis(head.args["k"], len(sizes), "k")
             kind = conv_class(c_in, c_out, window, head.args.get("groups", 1))
             op_class = kind if blocked else f"{kind}_plain"
             flops = head.counts.flops
@@ -335,8 +337,8 @@ class _Planner:
             elif blocked and groups == c_in:
                 flops = flops * padded(c_out, self.block) // c_out
             if not blocked and kind in IM2COL:  # im2col + GEMM: the expanded input written, then read
-                _, *spatial_out = tensors[head.outputs[0]]
-                elements += 2 * c_in * prod(window) * prod(spatial_out) * batch
+                out = tensors[head.outputs[0]]  # (windows..., C, spatial...)
+                elements += 2 * c_in * prod(window) * prod(out) // c_out * batch
         elif head.op == "fc" or head.op in PRODUCTS and head.counts.flops:
             op_class, flops = "fc", head.counts.flops
         elif head.op == "conv_transpose":  # onnxruntime's ConvTranspose: a GEMM and col2im, plain layout
@@ -350,7 +352,8 @@ class _Planner:
         else:
             op_class = OWN_CLASS.get(head.op) or ("elementwise_exp" if head.op in EXPONENTIAL else "elementwise")
         launches = KERNELS.get(head.op, 1)
-        if head.op == "conv" and 1 < head.args.get("groups", 1) < tensors[head.inputs[0]][0]:
+        if head.op == "conv" and 1 < head.args.get("groups", 1) < conv_input(tensors[head.inputs[0]],
+                                                                               head.args["k"])[1]:
             launches = head.args["groups"]  # a grouped conv runs one GEMM per group
         if head.op == "layernorm" and (len(tensors[head.inputs[0]]) != 3 or head.args.get("axis") is not None):
             launches = 1  # over a flat input, or on an axis (tokens): one LayerNormalization, no Transposes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import prod
 
-from costcalc.ops.core import AXIS_NAMES, ONES, ZEROS, OpError, OpResult, per_axis, spatial, window_out
+from costcalc.ops.core import AXIS_NAMES, ONES, ZEROS, OpError, OpResult, Uniform, per_axis, spatial, window_out
 
 BIAS_FLOPS = 1  # one add per output element
 
@@ -16,14 +16,24 @@ def _groups(c: int, out: int, groups: int) -> None:
         raise OpError(f"groups={groups} does not divide out={out}", "groups")
 
 
+def conv_input(x, k) -> tuple:
+    """(leading axes, channels, spatial sizes) of a conv's input: C x L, C x H x W or C x D x H x W, or any of
+    them after leading axes when `k` names fewer spatial axes than the input has after its first (EfficientViT-M's
+    windows, N * windows x C x H x W in torch: each window an image of its own)."""
+    n = len(x) - 1 if isinstance(k, Uniform) else len(tuple(k))
+    if len(x) > n + 1 >= 2:
+        return tuple(x[:len(x) - n - 1]), x[len(x) - n - 1], tuple(x[len(x) - n:])
+    return (), *spatial(x, "conv")
+
+
 def conv(x, out, k, stride=ONES, pad=ZEROS, dilation=ONES, groups=1, bias=False, linear=False,
          pad_end=None) -> OpResult:
     """`linear`: the framework computes this conv as an nn.Linear over the channels at each position (ConvNeXt's
     pointwise layers on the channels-last tensor); it changes no count, only what the tool conventions that tell
     F.linear from F.conv2d see, so it must be a 1x1 conv, stride 1, no padding, one group. `pad_end` (default:
     `pad`): the padding after each axis (below, right), when it differs (ONNX's asymmetric pads, TensorFlow's
-    SAME)."""
-    c, sizes = spatial(x, "conv")
+    SAME). Leading axes before C (`conv_input`) are images of their own."""
+    lead, c, sizes = conv_input(x, k)
     n = len(sizes)
     k, stride, pad, dilation = (per_axis(v, n, key) for v, key in
                                 ((k, "k"), (stride, "stride"), (pad, "pad"), (dilation, "dilation")))
@@ -35,9 +45,9 @@ def conv(x, out, k, stride=ONES, pad=ZEROS, dilation=ONES, groups=1, bias=False,
     spatial_out = tuple(window_out(size, k[i], stride[i], pad[i], dilation[i], False, AXIS_NAMES[n][i], end[i])
                         for i, size in enumerate(sizes))
     weights = prod(k) * (c // groups) * out
-    outputs = prod(spatial_out) * out
+    outputs = prod(lead) * prod(spatial_out) * out
     return OpResult(
-        outputs=((out, *spatial_out),),
+        outputs=((*lead, out, *spatial_out),),
         flops=outputs * prod(k) * (c // groups),
         elementwise_flops=outputs * BIAS_FLOPS if bias else 0,
         params=weights + (out if bias else 0),

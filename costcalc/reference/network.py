@@ -13,6 +13,7 @@ import numpy as np
 
 import costcalc.reference as F
 from costcalc.ops import Uniform
+from costcalc.ops.conv import conv_input
 from costcalc.reference.tally import counting
 from costcalc.reference.tensor_runners import TENSOR_RUNNERS
 
@@ -60,6 +61,10 @@ def _symmetric(args, x) -> None:
 
 
 def _conv(rng, args, x):
+    lead = conv_input(x.shape[1:], args["k"])[0]
+    if lead:  # windows before the channels: each an image of its own, run as torch does, folded into the batch
+        (y,), params = _conv(rng, args, x.reshape(-1, *x.shape[1 + len(lead):]))
+        return (y.reshape(*x.shape[:1 + len(lead)], *y.shape[1:]),), params
     out, groups = args["out"], args["groups"]
     kernel, stride, pad, dilation = _window(args, x, "k", "stride", "pad", "dilation")
     c_group = x.shape[1] // groups

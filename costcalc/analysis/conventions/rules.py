@@ -7,6 +7,7 @@ from math import prod
 from typing import Callable
 
 from costcalc.ops import BIAS_FLOPS, CALL_KEY, OPS
+from costcalc.ops.conv import conv_input
 from costcalc.ops.core import per_axis
 
 
@@ -59,7 +60,8 @@ def kernel(s: Site) -> tuple:
 def conv_macs(s: Site) -> int:
     """h_out * w_out * c_out * k_h * k_w * c_in / groups (grouped and depthwise convs included; in 1-D and 3-D
     the output's length or volume times the window's)."""
-    return out_elements(s) * prod(kernel(s)) * (s.inputs[0][0] // s.args["groups"])
+    _, c, sizes = conv_input(s.inputs[0], s.args["k"])  # leading axes (windows) are in the output's elements
+    return out_elements(s) * prod(per_axis(s.args["k"], len(sizes), "k")) * (c // s.args["groups"])
 
 
 def conv_transpose_macs(s: Site) -> int:

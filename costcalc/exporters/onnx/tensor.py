@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from costcalc.exporters.onnx.building import Builder
+from costcalc.ops.conv import conv_input
 from costcalc.ops.core import ONES, ZEROS, per_axis
 
 BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow", "maximum": "Max", "minimum": "Min",
@@ -27,8 +28,10 @@ def _ints(b: Builder, node, label: str, values) -> str:
 
 
 def _window(b: Builder, node, *keys) -> list:
-    """The window arguments for the input's spatial axes (one number spread over all of them)."""
-    axes = len(b.shape(node.inputs[0])) - 1
+    """The window arguments for the input's spatial axes (one number spread over all of them; a conv's after its
+    leading windows)."""
+    x = b.shape(node.inputs[0])
+    axes = len(conv_input(x, node.args["k"])[2]) if node.op == "conv" else len(x) - 1
     defaults = {"stride": ONES, "dilation": ONES, "pad": ZEROS, "output_padding": ZEROS}
     return [list(per_axis(node.args.get(key) or defaults.get(key) or node.args["k"], axes, key)) for key in keys]
 
@@ -41,15 +44,25 @@ def _pads(b: Builder, node, pad: list) -> list:
 
 
 def conv(b: Builder, node, x, y):
-    """Conv of 1 to 3 spatial axes (N x C x L, N x C x H x W, N x C x D x H x W)."""
+    """Conv of 1 to 3 spatial axes (N x C x L, N x C x H x W, N x C x D x H x W); windows before the channels
+    folded into the batch for the Conv, as torch runs them, and back."""
     a = node.args
     k, stride, pad, dilation = _window(b, node, "k", "stride", "pad", "dilation")
-    c_group = b.shape(node.inputs[0])[0] // a["groups"]
+    lead, c, sizes = conv_input(b.shape(node.inputs[0]), a["k"])
+    c_group = c // a["groups"]
     inputs = [x[0], b.param(node, "weight", (a["out"], c_group, *k), "weight", c_group * int(np.prod(k)))]
     if a["bias"]:
         inputs.append(b.param(node, "bias", (a["out"],), "bias"))
-    b.add("Conv", inputs, y, node.name, kernel_shape=k, strides=stride, pads=_pads(b, node, pad), dilations=dilation,
+    out = y
+    if lead:
+        inputs[0], out = f"{node.name}/images", [f"{node.name}/conv"]
+        b.add("Reshape", [x[0], b.const(node, "images_shape", np.array([-1, c, *sizes], np.int64))], [inputs[0]],
+              f"{node.name}/Reshape")
+    b.add("Conv", inputs, out, node.name, kernel_shape=k, strides=stride, pads=_pads(b, node, pad), dilations=dilation,
           group=a["groups"])
+    if lead:
+        b.add("Reshape", [out[0], b.const(node, "windows_shape", np.array([b.graph.batch, *b.shape(node.outputs[0])],
+                                                                    np.int64))], y, f"{node.name}/Reshape_back")
 
 
 def conv_transpose(b: Builder, node, x, y):

@@ -95,14 +95,17 @@ def bias_of(imp, node, x: Data, c: Const) -> bool:
 
 
 def conv(imp, node, inputs: list) -> None:
-    """Conv and ConvTranspose of 1-D and 3-D inputs (the 2-D ones are the recognizers'), pads equal on both sides."""
+    """Conv and ConvTranspose of 1-D and 3-D inputs (the 2-D ones are the recognizers'), pads equal on both sides;
+    a Conv of images whose batch is folded with windows into the first axis (`x.batch_at` None), each window an
+    image: the conv's leading axes."""
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
     if not isinstance(w, Const) or isinstance(b, Data):
         imp.fail(node, "its weights are computed from the network's input: costcalc needs them constant")
     full = onnx_shape(imp, x)
     n = len(full) - 2
-    if x.batch_at != 0 or not 1 <= n <= 3 or len(w.shape) != n + 2:
+    windows = x.batch_at is None and node.op == "Conv"  # the batch folded with windows (EfficientViT-M's)
+    if (x.batch_at != 0 and not windows) or not 1 <= n <= 3 or len(w.shape) != n + 2:
         imp.fail(node, f"a {node.op} of input {fmt(full)} with weights {fmt(w.shape)}")
     check_weights(imp, node, w)
     groups = node.attrs.get("group", 1)
@@ -119,7 +122,9 @@ def conv(imp, node, inputs: list) -> None:
         args["output_padding"] = tuple(node.attrs.get("output_padding", (0,) * n))
     elif pads[:n] != pads[n:]:  # ONNX's asymmetric pads
         args["pad_end"] = tuple(pads[n:])
-    emit(imp, node, "conv_transpose" if transpose else "conv", args, [x], 0)
+    emit(imp, node, "conv_transpose" if transpose else "conv", args, [x], None if windows else 0)
+    if windows:  # written out as a list, never as one number: its length tells the conv's spatial axes
+        imp.layers[-1].args["k"] = list(k)
 
 
 def pool(imp, node, x: Data) -> None:
