@@ -5,7 +5,7 @@ it (module paths, ops, FLOPs), each runtime kernel's time on the layer whose nod
 
 from __future__ import annotations
 
-from costcalc.errors import Loc, OptionError, SpecError
+from costcalc.errors import CostcalcError, Loc, OptionError, SpecError
 
 
 def measure(spec: str, overrides: dict | None = None, shape: tuple | None = None, batch: int = 1, *,
@@ -58,11 +58,12 @@ def _imported(path: str, shapes: dict, batch: int) -> tuple:
     try:
         doc, ops, node_layer = import_layers(path, sample)
         graph = build(spec_from_document(path, doc), None, sample, batch)
-    except SpecError as e:
-        return None, None, {}, f"rows: the file's ONNX nodes, as costcalc does not read its layers ({e.message})"
+    except CostcalcError as e:  # the first line of the reason, without its location (the file's, known)
+        why = getattr(e, "message", None) or str(e).splitlines()[0]
+        return None, None, {}, f"rows: the file's ONNX nodes, as costcalc does not read its layers ({why})"
     if [node.op for node in graph.nodes] != ops:  # the walked layers are the imported ones, in order
-        return None, None, {}, ("rows: the file's ONNX nodes, as its walked layers are not the imported ones (please "
-                            "report it)")
+        return None, None, {}, ("rows: the file's ONNX nodes, as its walked layers are not the imported ones "
+                                "(please report it)")
     names = [node.name for node in graph.nodes]
     model = model_proto(path, Loc(path))
     owned, joined, last = set(node_layer.values()), {}, None

@@ -38,6 +38,7 @@ class MeasuredReport:
     memory_access: int | None = None
     profiled_wall_s: float = 0.0  # wall time of a run of the profiled pass the rows come from, min over runs
     note: str = ""  # what the rows are of when they are not layers (an ONNX file costcalc cannot read: its nodes)
+    warnings: tuple = ()  # the walked spec's SpecWarnings (the CLI prints them on stderr)
 
     @property
     def accounted(self) -> float:
@@ -95,6 +96,7 @@ def measured_report(measurement, depth: int | None = 2, graph=None, model: str =
         memory_access=sum(c.memory_access for c in totals) if totals else None,
         profiled_wall_s=measurement.profiled_wall_s,
         note=note,
+        warnings=tuple(graph.warnings) if graph is not None else (),
     )
 
 

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from costcalc.cli import library_errors, output_options, parse_depth, parse_input, parse_sets, spec_options
+from costcalc.cli import library_errors, output_options, parse_depth, parse_input, parse_sets, spec_options, warn
 from costcalc.report import FORMATS
 
 
@@ -46,6 +46,7 @@ def command(spec, sets, input_shape, batch, runs, budget, warmup, threads, depth
         result = measure(spec, parse_sets(sets), parse_input(input_shape), batch, input_text=input_shape, runs=runs,
                          budget_s=budget, warmup=warmup, threads=threads, seed=seed, profile=not no_profile,
                          depth=level, progress=progress)
+    warn(result.warnings)
     click.echo(render(fmt, result, output_options(exact)), nl=False)
 
 

@@ -19,6 +19,8 @@ Each kernel's time goes on its main node's layer; a layer none of whose nodes ha
 `fused_into` the layer whose kernel ran its work, never dropped. Kernels of no node of the model (onnxruntime's
 layout reorders) are rows of their own, one per op type (`[ReorderOutput]`). A layer's time is the min (and the
 median) over runs of its kernels' time in a run, so a hiccup of the machine in one run does not land on one layer.
+The profiler times kernels only: the layers' times sum to less than the profiled pass's wall time, and
+`Measurement.accounted` says which share of it they cover.
 
 Layers: `layer_names` maps node names to layers (an imported model's: `layers_by_dataflow` over what the importer
 says each node became); without it, in a model costcalc exported a node `<layer>/<OpType>` is part of layer
