@@ -51,7 +51,7 @@ def _imported(path: str, shapes: dict, batch: int) -> tuple:
     from costcalc.importers.onnx import import_layers
     from costcalc.runtime.kernels import layers_by_dataflow
     from costcalc.runtime.ort import model_proto
-    from costcalc.spec.model import spec_from_document
+    from costcalc.spec.reader import spec_from_document
 
     first = next(iter(shapes.values()), None)
     sample = tuple(first[1:]) if first and len(shapes) == 1 and all(isinstance(d, int) for d in first) else None
