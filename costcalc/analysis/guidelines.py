@@ -171,7 +171,7 @@ def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
         a = node.args
         if node.op != "conv":
             continue
-        axes = len(graph.tensors[node.inputs[0]]) - 1  # 1x1 of any rank: a 1-D conv of kernel 1 is one too
+        axes = len(conv_input(graph.tensors[node.inputs[0]], a["k"])[2])  # 1x1 of any rank (a 1-D conv's too)
         if any(set(per_axis(a[key], axes, key)) != {one} for key, one in (("k", 1), ("stride", 1), ("pad", 0))) \
                 or set(per_axis(a.get("pad_end") or a["pad"], axes, "pad_end")) != {0}:
             continue
@@ -191,7 +191,8 @@ def _g1_figures(graph: Graph, node, t: Thresholds, scale: int) -> tuple:
         return ()  # a depthwise 1x1 conv is a per-channel scale: no c1:c2 to balance (G4 counts it)
     a = node.args
     c1 = _in_channels(graph, node)
-    c2, *spatial = graph.tensors[node.outputs[0]]
+    windows, c2, spatial = conv_input(graph.tensors[node.outputs[0]], a["k"])  # windows: images of their own
+    spatial = (*windows, *spatial)
     if prod(spatial) == 1:  # a fully connected layer on a pooled vector (squeeze-and-excitation's): no feature map
         return ()  # whose traffic unequal widths raise; its MAC is its weights, c1*c2, within c1 + c2 of the bound
     g = a["groups"]
@@ -230,7 +231,7 @@ def _g2(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
         if g == 1 or is_depthwise(graph, node):
             continue
         c1 = _in_channels(graph, node)
-        c2 = graph.tensors[node.outputs[0]][0]
+        c2 = node.args["out"]  # the output's channels (after any windows)
         output = graph.batch * prod(graph.tensors[node.outputs[0]])
         mac = node.counts.memory_access
         baseline = g2_baseline(mac, output, g, c2 if node.args.get("bias") else 0)

@@ -24,6 +24,7 @@ COSTED = {"MatMul", "Gemm", "Conv", "ConvTranspose", "Einsum"}  # multiply-adds:
 ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "Where", "Equal", "Less", "Greater", "LessOrEqual",
                "GreaterOrEqual", "And", "Or", "Not", "Neg", "Abs", "Sqrt", "Exp", "Log", "Sin", "Cos", "Tanh",
                "Sigmoid", "Relu", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Cast", "Clip", "Concat"}
+VIEWS = {"Slice", "Reshape", "Unsqueeze", "Squeeze", "Transpose", "Split", "Flatten"}  # numpy views: no memory
 # the inputs whose values an op's output shape does not depend on (the others must be read)
 DATA_INPUTS = {"Slice": (0,), "Reshape": (0,), "Gather": (0,), "Expand": (0,), "Tile": (0,), "Unsqueeze": (0,),
                "Squeeze": (0,), "Transpose": (0,), "Split": (0,), "Flatten": (0,), "CumSum": (0,),
@@ -48,19 +49,47 @@ def unread(imp, node, fn, unknown: list) -> bool:
     allowed = range(len(node.proto.input)) if node.op in ELEMENTWISE else DATA_INPUTS.get(node.op, ())
     if fn is None or not unknown or node.op in COSTED or any(k not in allowed for k in unknown):
         return False
-    if any(prod(imp.tensors[node.proto.input[k]].shape) > MAX_CONST_ELEMENTS for k in unknown):
+    shapes = [tuple(imp.tensors[t].shape) for t in node.proto.input if t]
+    if node.op.startswith("Reduce") or node.op in ELEMENTWISE:  # weights standardised (NF-ResNet): shapes alone
+        shape = _reduced(imp, node) if node.op.startswith("Reduce") else _joined(node, shapes) \
+            if node.op == "Concat" else np.broadcast_shapes(*shapes)
+        imp.set(node, 0, Const(tuple(shape), None, ""))
+        return True
+    if node.op not in VIEWS and any(prod(imp.tensors[node.proto.input[k]].shape) > MAX_CONST_ELEMENTS
+                                    for k in unknown):
         imp.fail(node, "computes on a constant of more values than shape arithmetic needs "
                        f"({MAX_CONST_ELEMENTS:,}), whose values costcalc does not read")
     values = []
     for k, t in enumerate(node.proto.input):
         c = imp.tensors[t] if t else None
-        values.append(None if c is None else np.zeros(c.shape, np.float32) if k in unknown
+        values.append(None if c is None else np.broadcast_to(np.float32(0), c.shape) if k in unknown
                       else imp.const_value(node, c, f"input {k}"))
-    with np.errstate(all="ignore"):
-        results = fn(node, values)
+    try:
+        with np.errstate(all="ignore"):
+            results = fn(node, values)  # the views of zero-stride inputs allocate nothing
+    except MemoryError:
+        imp.fail(node, "computes on constants too large to follow, whose values costcalc does not read")
     for k, r in enumerate(results):  # a constant (a mask): no parameters, whatever it was computed from
         imp.set(node, k, Const(tuple(np.shape(r)), None, ""))
     return True
+
+
+def _joined(node, shapes: list) -> tuple:
+    axis = node.attrs.get("axis", 0) % len(shapes[0])
+    return (*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:])
+
+
+def _reduced(imp, node) -> tuple:
+    """The shape of a Reduce* node's output, from its input's shape, axes and keepdims."""
+    shape = tuple(imp.tensors[node.proto.input[0]].shape)
+    axes = node.attrs.get("axes")
+    if axes is None and len(node.proto.input) > 1 and node.proto.input[1]:
+        axes = [int(a) for a in imp.value(node, 1, "axes")]
+    if axes is None and node.attrs.get("noop_with_empty_axes", 0):
+        return shape
+    axes = {a % len(shape) for a in axes} if axes is not None else set(range(len(shape)))
+    keep = imp.flag(node, "keepdims", 1)
+    return tuple(1 if i in axes else d for i, d in enumerate(shape) if keep or i not in axes)
 
 
 def lift(imp, node) -> None:
