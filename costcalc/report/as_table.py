@@ -136,7 +136,8 @@ WORST = 5  # worst offenders shown per guideline
 def _figures(finding, h) -> str:
     f = finding.figures
     if finding.guideline == "G1":
-        return (f"c1:c2 {f['in_channels']}:{f['out_channels']} (1:{f['ratio']:.2f})  MAC {h(f['memory_access'])}  "
+        widths = "+".join(map(str, f["parts"])) if "parts" in f else f["out_channels"]  # a packed q/k/v projection
+        return (f"c1:c2 {f['in_channels']}:{widths} (1:{f['ratio']:.2f})  MAC {h(f['memory_access'])}  "
                 f"bound {h(f['bound'])}  excess {h(f['excess'])} (+{f['excess_ratio']:.1%})")
     if finding.guideline == "G2":
         k = "x".join(str(d) for d in f["kernel"])
@@ -168,10 +169,10 @@ def panel(guidelines, options, worst: int = WORST, costs: dict | None = None) ->
             share = result.summary[0][1]
             verdict = (f"{'FAIL' if violations else 'pass'}: element-wise share {share:.1%} of MAC "
                        f"over {result.checked} {what['G4']}")
-        elif violations:
-            verdict = f"FAIL: {len(violations)} of {result.checked} {what[result.guideline]}"
         else:
-            verdict = f"pass: {result.checked} {what[result.guideline]}"
+            checked = result.subject or what[result.guideline]
+            verdict = (f"FAIL: {len(violations)} of {result.checked} {checked}" if violations
+                       else f"pass: {result.checked} {checked}")
         lines.append(wrap_text(f"{result.guideline} {result.title}: {verdict} (limits: {limits})", columns, 3))
         shown = violations[:worst]
         width = max((len(f.where) for f in shown), default=0)
