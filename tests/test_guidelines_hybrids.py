@@ -267,3 +267,41 @@ def test_the_cnn_zoo_keeps_its_g1_and_g3(name):
     # G4 adds only the transposes that copy (ShuffleNet's channel shuffle): nothing else changed kind
     copies = [n for n in graph.nodes if n.op in LAYOUT_COPY_OPS and n.counts.memory_access]
     assert all(is_elementwise(graph, n) for n in copies)
+
+
+def test_the_hybrid_table_of_the_guidelines_page():
+    """docs/guidelines.md's table of the hybrids is what `check` finds."""
+    text = (ROOT / "docs" / "guidelines.md").read_text()
+    table = text[text.index("| spec | G1 (1x1 convs, token-wise fcs)"):].split("\n\n")[0].splitlines()[2:]
+    rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in row.strip("|").split("|")] for row in table)}
+    assert sorted(rows) == sorted(HYBRIDS)
+    for name, (c1, c2, c3, c4) in rows.items():
+        result = check(load(str(SPECS / f"{name}.yaml")))
+        shown = [f"{len(result[g].violations)} / {result[g].checked}" for g in ("G1", "G2", "G3")]
+        share = dict(result["G4"].summary)["elementwise_share"]
+        assert [c1, c2, c3] == shown, name
+        assert c4 == f"{share:.1%}".replace("%", " %") + (" (FAIL)" if result["G4"].violations else " (pass)"), name
+
+
+@pytest.mark.parametrize("name", ["vit_b_16", "swin_t", "maxvit_t"])
+def test_the_transformers_g1_findings_are_their_mlps(name):
+    graph = load(str(SPECS / f"{name}.yaml"))
+    ops = {n.name: n.op for n in graph.nodes}
+    fcs = [f for f in check(graph)["G1"].violations if ops[f.where] == "fc"]
+    assert fcs and all(f.figures["ratio"] == 4.0 and "parts" not in f.figures for f in fcs)
+    assert all(".mlp." in f.where or "mlp" in f.where.split(".")[-2] for f in fcs), [f.where for f in fcs][:3]
+
+
+def test_the_time_of_fragmentation_across_heads(write_spec):
+    """With every class at 40 GFLOP/s, 10 GB/s and 5 us a kernel: the per-head block runs 17 kernels (4 transposes
+    of k, 4 q k^T, 4 softmaxes, 4 attn v, the concat), so its fragmentation costs 16 launches beyond one, and the
+    data movement, 4 transposes of 16 x 8 and the concat of 4 x 16 x 8 into 16 x 32, read and written, 4 bytes each."""
+    from costcalc.analysis.time_costs import violation_costs
+    from costcalc.latency import estimate
+    from costcalc.latency.profile import uniform
+
+    graph = load(write_spec(_heads_spec(per_head=True)))
+    profile = uniform(4e10, 1e10, 5e-6, layout_block=0)
+    costs = violation_costs(graph, check(graph), profile, estimate(graph, profile))
+    moved = 4 * (2 * 16 * 8) * 4 + (4 * 16 * 8 + 16 * 32) * 4
+    assert costs[("G3", "cut -> cat")] == pytest.approx(16 * 5e-6 + moved / 1e10, rel=1e-12)
