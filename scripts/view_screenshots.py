@@ -30,9 +30,9 @@ SHOTS = (
      [], "stage2.units.0.branch2.conv_3"),
     ("view_densenet121.png", ["specs/densenet121.yaml", "--metric", "memory_access"], ["denseblock1.1"],
      "denseblock1.1.concat"),
-    ("view_mobilevit_xxs.png", ["specs/mobilevit_xxs.yaml", "--device", "devices/epyc-2cpu-onnxruntime-1.32-1thread.yaml",
-                                "--metric", "latency"], ["stages.stages_2.mobilevit.transformer.0.attn"],
-     "stages.stages_2.mobilevit.transformer.0.attn.softmax"),
+    ("view_mobilevit_xxs.png", ["specs/mobilevit_xxs.yaml", "--metric", "latency",
+                                "--device", "devices/epyc-2cpu-onnxruntime-1.32-1thread.yaml"],
+     ["stages.stages_2.mobilevit.transformer.0.attn"], "stages.stages_2.mobilevit.transformer.0.attn.softmax"),
 )
 
 

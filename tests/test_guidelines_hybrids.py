@@ -3,6 +3,7 @@ G3's branches and fragments across heads, G4's softmax, layernorm and transposes
 hand, and over the 13 hybrids of the zoo and the CNN zoo (where nothing of this may change G1 or G3)."""
 
 import glob
+import json
 from math import isqrt
 
 import pytest
@@ -131,7 +132,8 @@ def _heads_spec(per_head: bool, heads: int = 4, dim: int = 32, n: int = 16) -> s
                        "  - {name: s, op: matmul, from: [unbind.0, kt]}\n  - {name: a, op: softmax, axis: -1}\n"
                        "  - {name: o, op: matmul, from: [a, unbind.2]}\n"
                        "  - {name: merge, op: permute, perm: [0, 1, 3, 2, 4]}\n"
-                       f"  - {{name: flat, op: reshape, shape: [{n}, {dim}]}}\n  - {{name: proj, op: fc, out: {dim}}}\n")
+                       f"  - {{name: flat, op: reshape, shape: [{n}, {dim}]}}\n"
+                       f"  - {{name: proj, op: fc, out: {dim}}}\n")
     text += f"  - {{name: cut, op: split, axis: -1, parts: {3 * heads}}}\n"  # q0..q3, k0..k3, v0..v3
     for h in range(heads):
         text += (f"  - {{name: kt{h}, op: permute, perm: [0, 2, 1], from: cut.{heads + h}}}\n"
@@ -197,7 +199,8 @@ def test_g4_share_of_the_example_attention_by_hand():
     products = {"qkv": n * (c + 3 * c) + 3 * c * c + 3 * c, "scores": 2 * tokens + scores,
                 "mixed": scores + 2 * tokens, "proj": n * 2 * c + c * c + c}
     assert {x.name for x in graph.nodes if is_elementwise(graph, x)} == set(elementwise)
-    assert {x.name: x.counts.memory_access for x in graph.nodes if x.counts.memory_access} == {**elementwise, **products}
+    moving = {x.name: x.counts.memory_access for x in graph.nodes if x.counts.memory_access}
+    assert moving == {**elementwise, **products}
     summary = dict(check(graph)["G4"].summary)
     assert summary["elementwise_memory_access"] == sum(elementwise.values()) == 853_120
     assert summary["total_memory_access"] == 1_302_528
@@ -305,3 +308,20 @@ def test_the_time_of_fragmentation_across_heads(write_spec):
     costs = violation_costs(graph, check(graph), profile, estimate(graph, profile))
     moved = 4 * (2 * 16 * 8) * 4 + (4 * 16 * 8 + 16 * 32) * 4
     assert costs[("G3", "cut -> cat")] == pytest.approx(16 * 5e-6 + moved / 1e10, rel=1e-12)
+
+
+def test_compare_gives_a_new_violation_its_estimated_time(run, write_spec, tmp_path):
+    """The batched attention against the per-head one, on the hand-made profile: the G3 block that appears in B
+    costs there what the fragmentation test above derives by hand."""
+    from costcalc.latency.profile import save, uniform
+
+    device = tmp_path / "device.yaml"
+    save(uniform(4e10, 1e10, 5e-6, layout_block=0), str(device))
+    a, b = write_spec(_heads_spec(per_head=False), "a.yaml"), write_spec(_heads_spec(per_head=True), "b.yaml")
+    result = run("compare", a, b, "--device", device, "--format", "json")
+    appeared = {(f["guideline"], f.get("block", f.get("layer"))): f for f in
+                json.loads(result.stdout)["guidelines"]["appeared"]}
+    moved = 4 * (2 * 16 * 8) * 4 + (4 * 16 * 8 + 16 * 32) * 4
+    assert appeared[("G3", "cut -> cat")]["latency_s"] == pytest.approx(16 * 5e-6 + moved / 1e10, rel=1e-12)
+    table = run("compare", a, b, "--device", device).stdout
+    assert "G3 cut -> cat: 4 parallel branches" in table and "(est. 80.8 us)" in table

@@ -3,9 +3,11 @@ ways, as attention's packed q/k/v projection (d -> 3d, then q, k and v of d each
 v) of unequal widths). G1 measures such a layer as its parts: k projections c1 -> w_i that read their input once.
 
 `parts(graph, index, readers)` follows the layer's output through views, layout copies and single-input
-element-wise layers (a batchnorm, a scale) while one layer reads it, and returns the widths of the parts when it
-is then cut along an axis made of the layer's channels only: by a split, or by slices or gathers, one per part,
-that together take every channel once. Anything else (a concat, a second reader, a cut across tokens): ().
+element-wise layers (a batchnorm, a scale) while one layer reads it, and through a concat along its channels that
+stacks it with branches of its own output (EfficientViT's multi-scale q, k, v), and returns the widths of the parts
+when it is then cut along an axis made of the layer's channels only: by a split, or by slices or gathers, one per
+part, that together take every channel once. Anything else (another join, a second reader, a cut across the
+tokens): (). Heads cut apart one by one are parts too: each narrow (G3 counts their kernels as well).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ class Block:
     fork: str  # the layer whose output forks ("input" for the network's input)
     join: str  # the layer where the branches meet
     branches: int  # parallel paths out of the fork, identity shortcuts included, a product's operands as one
-    fragments: int  # conv and pooling ops inside
+    fragments: int  # conv, fc, pooling and product (matmul, einsum) ops inside
     nodes: tuple  # indices of its nodes in graph.nodes
 
 
