@@ -178,16 +178,18 @@ def g1_bound(hw: int, c1: int, c2: int, groups: int = 1) -> int:
 
 def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
     findings = []
-    measured: dict = {}  # (id(args), id(counts), input shape) -> the figures: a replayed block's layers share them
-    readers, fcs = None, False
+    # (id(args), id(counts), input shape, parts) -> the figures: a replayed block's layers share them (the parts
+    # too: equal layers whose outputs are cut apart and read whole are measured apart)
+    measured: dict = {}
+    readers, fcs = readers_of(graph), False
     for index, node in enumerate(graph.nodes):
         if not _pointwise(graph, node):
             continue
-        key = (id(node.args), id(node.counts), graph.tensors[node.inputs[0]])
+        widths = parts(graph, index, readers)
+        key = (id(node.args), id(node.counts), graph.tensors[node.inputs[0]], widths)
         figures = measured.get(key)
         if figures is None:
-            readers = readers if readers is not None else readers_of(graph)
-            figures = measured[key] = _g1_figures(graph, node, t, scale, parts(graph, index, readers))
+            figures = measured[key] = _g1_figures(graph, node, t, scale, widths)
         if figures:
             violated, why, evidence, severity = figures
             findings.append(Finding("G1", node.name, violated, why, evidence, (node.name,), severity))
