@@ -2,7 +2,8 @@
 rate), each runtime kernel's time on the layer whose node it ran, on real exports: a dynamo-exported and a
 TorchScript-exported MobileNetV4 and the hand-written modules of tests/fixtures/onnx/handwritten, their stripped
 weights refilled with seeded random values (tests/onnx_weights.py) so that onnxruntime runs the exporters' own
-graphs. The attribution rules themselves are checked on hand-made profiles (no runtime needed)."""
+graphs, and TorchScript exports of torchvision models and a dynamo export of MobileViT. The attribution rules
+themselves are checked on hand-made profiles (no runtime needed)."""
 
 import json
 
@@ -106,6 +107,13 @@ def test_mobilenet_v4_exports_measure_by_their_imported_layers(run, tmp_path, na
     table = run("measure", path, "--runs", "1", "--warmup", "1", "--depth", "2").stdout
     assert "G MAC/s" in table and "blocks.blocks_2 " in table and "Identity_" not in table
     assert "node_" not in table and "fused into conv_stem" in table
+
+
+@pytest.mark.parametrize("name", ["models/shufflenet_v2_x1_0_ts17", "models/googlenet_ts17",
+                                  "models/regnet_y_400mf_ts17", "hybrid/mobilevit_xxs_dyn18"])
+def test_torchvision_and_timm_exports_measure_by_their_imported_layers(run, tmp_path, name):
+    path = runnable(str(FIXTURES / f"{name}.onnx.gz"), str(tmp_path / "m.onnx"))
+    _check_layers(_measured(run, path), _report(run, path))
 
 
 HANDWRITTEN = ["squeeze_excite", "mhsa", "einsum_attention", "grn", "channel_shuffle", "upsample_decoder"]
