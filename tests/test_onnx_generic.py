@@ -174,7 +174,9 @@ def test_rearranging_ops_on_any_axis(tmp_path, op, attrs, inputs, per_sample):
         return
     graph, totals, _ = _imported(net, y, tmp_path, opset=18)
     assert graph.nodes[0].result.outputs[0] == per_sample
-    assert totals.memory_access == 3 * 64 + sum(prod(s) for s in graph.nodes[0].result.outputs)  # a copy each
+    written = sum(prod(s) for s in graph.nodes[0].result.outputs)
+    read = written if op in ("Slice", "Gather") else 3 * 64  # a slice or gather reads only what it picks
+    assert totals.memory_access == read + written  # a copy each
 
 
 def test_an_input_of_tokens(tmp_path):

@@ -19,7 +19,7 @@ from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx import batch, generic, inputs
+from costcalc.importers.onnx import batch, generic, inputs, rewrite
 from costcalc.importers.onnx.reading import Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, fmt
 from costcalc.importers.onnx.repeats import unique
 from costcalc.importers.onnx.wire import tensor_bytes
@@ -27,6 +27,7 @@ from costcalc.importers.onnx.writing import document
 from costcalc.ops import OPS, OpError
 from costcalc.spec.loader import YMap
 
+INTEGER_TYPES = (2, 3, 4, 5, 6, 7, 12, 13)  # onnx.TensorProto's (u)int8 to (u)int64
 NEWEST_OPSET = 28  # the newest opset of the ONNX domain when this was written (onnx 1.23); onnx's own, if newer
 
 
@@ -57,6 +58,9 @@ class Importer:
         if len(self.graph.node) > MAX_NODES:
             raise SpecError(f"the graph has {len(self.graph.node):,} nodes, more than the limit of {MAX_NODES:,}",
                             Loc(self.path))
+        rewrite.fuse_layernorm(self.graph)
+        rewrite.drop_noops(self.graph)
+        rewrite.merge_duplicates(self.graph)
         nodes = []
         for i, proto in enumerate(self.graph.node):
             nodes.append(OnnxNode(i, proto, proto.op_type, proto.name or f"{proto.op_type}_{i}"))
@@ -66,9 +70,9 @@ class Importer:
                 if t:
                     self.consumers.setdefault(t, []).append(node.index)
         self.initializers = {init.name: init for init in self.graph.initializer}
-        for init in self.graph.initializer:
+        for init in self.graph.initializer:  # an integer initializer is an index buffer, no parameter
             self.tensors[init.name] = Const(self.dims(init.dims, f"initializer '{init.name}'"), None, init.name,
-                                            param=True, stored=True)
+                                            param=init.data_type not in INTEGER_TYPES, stored=True)
         for init in self.graph.sparse_initializer:
             self.tensors[init.values.name] = Const(self.dims(init.dims, f"initializer '{init.values.name}'"), None,
                                                    init.values.name, param=True, stored=True)
@@ -223,6 +227,11 @@ class Importer:
         init = self.initializers.get(t.name)
         return t.value is not None or (init is not None and init.data_location != 1 and t.name not in self.omitted)
 
+    def integer(self, t: Const) -> bool:
+        """Whether the constant is an initializer of integers (an index buffer, never a learned tensor)."""
+        init = self.initializers.get(t.name)
+        return init is not None and init.data_type in INTEGER_TYPES
+
     def set(self, node, k: int, tensor) -> None:
         outputs = node.proto.output
         if k < len(outputs) and outputs[k]:
@@ -250,7 +259,7 @@ class Importer:
                 self.fail(node, f"reads the {len(x.shape)}-D tensor of a Reshape that is not a channel shuffle "
                                 f"(Reshape to N x g x C/g x H x W, Transpose 0,2,1,3,4, Reshape back), a group "
                                 "norm or a flattening Gather")
-        last = {x.last for x in inputs}
+        last = {bool(x.last) for x in inputs}
         if len(last) > 1:
             self.fail(node, "combines a channels-last tensor (after Transpose 0,2,3,1) with a channels-first one")
         shapes = [x.shape[1:] for x in inputs]
@@ -269,7 +278,7 @@ class Importer:
             refs = [name]
         else:
             refs = [f"{name}.{k}" for k in range(len(result.outputs))]
-        out = [Data((self.batch, *s), r, last=bool(inputs) and inputs[0].last) for s, r in zip(result.outputs, refs)]
+        out = [Data((self.batch, *s), r, last=bool(inputs) and bool(inputs[0].last)) for s, r in zip(result.outputs, refs)]
         for d in out:
             self.producer_layer[d.ref] = layer
             self.ref_shapes[d.ref] = d.shape
@@ -354,7 +363,8 @@ class Importer:
         passes = node.op in ("Identity", "Cast", "CastLike", "Transpose") and first is not None and first.param
         if node.op == "Identity" and first is not None and not self.readable(first):  # a shared buffer
             return self.set(node, 0, first)
-        if node.op in batch.SHAPE_ONLY and first is not None and first.param and not self.readable(first):
+        if node.op in batch.SHAPE_ONLY and first is not None and first.param and not self.readable(first) \
+                and not self.integer(first):  # an index buffer (LeViT's attention_bias_idxs) is read, not followed
             return batch.shape_of_param(self, node, first)
         if passes and (node.op == "Identity" or not self.readable(first)):
             name = first.name if node.op == "Identity" else ""  # a cast or transposed weight's values are not needed
