@@ -207,7 +207,18 @@ def _model_onnx(path: Path) -> None:
     net.save(net.gemm(x, 10), path)
 
 
-FIXTURES = {"model.onnx": _model_onnx}
+def _hybrid(name: str):
+    """A gzipped export of tests/fixtures/onnx/hybrid/ (scripts/hybrid_truth.py), unpacked."""
+    def build(path: Path) -> None:
+        import gzip
+
+        with gzip.open(ROOT / "tests" / "fixtures" / "onnx" / "hybrid" / f"{name}.gz") as f:
+            path.write_bytes(f.read())
+
+    return build
+
+
+FIXTURES = {"model.onnx": _model_onnx, "mobilevit_xxs_ts17_nofold.onnx": _hybrid("mobilevit_xxs_ts17_nofold.onnx")}
 
 
 def _workdir(tmp_path: Path) -> Path:
