@@ -138,16 +138,21 @@ class Importer:
         return seen
 
     def finish(self) -> None:
-        """Check the graph's output and end the layers with it."""
+        """Check the graph's outputs and end the layers with the first: the network's output (torch's first return
+        value; FCN's `out` before its `aux`). The others are layers no layer reads, costed like every other."""
         outputs = [o.name for o in self.graph.output]
         if len(outputs) > 1:  # an extra output that is a constant or an empty Optional (scripted models) is no output
             outputs = [o for o in outputs if not isinstance(self.tensors.get(o), Const)]
-        if len(outputs) != 1:
-            raise SpecError(f"costcalc reads models with one output; this graph has {len(outputs)} "
-                            f"({', '.join(outputs)})", Loc(self.path))
+        if not outputs:
+            raise SpecError("the graph has no output computed from its input", Loc(self.path))
+        for name in outputs:
+            if not isinstance(self.tensors.get(name), Data) or self.tensors[name].pending:
+                raise SpecError(f"the graph's output '{name}' is not computed from its input", Loc(self.path))
+        for name in outputs[1:]:
+            extra = self.tensors[name]
+            if extra.last or extra.padded:  # a view the recognizers kept open: the layers it stands for
+                batch.plain(self, None, extra)
         out = self.tensors.get(outputs[0])
-        if not isinstance(out, Data) or out.pending:
-            raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))
         if out.last or out.pending or out.padded:  # a view the recognizers kept open: its real shape
             out = batch.plain(self, None, out)
         declared = next(o for o in self.graph.output if o.name == outputs[0]).type.tensor_type.shape.dim
