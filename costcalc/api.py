@@ -272,7 +272,7 @@ def load(spec) -> Model:
 
 def _read(name: str, doc) -> Model:
     from costcalc.graph import check
-    from costcalc.spec.model import read_partial
+    from costcalc.spec.reader import read_partial
 
     spec, errors = read_partial(name, doc)
     check(spec, errors)

@@ -26,7 +26,7 @@ __all__ = ["INSTALL_HINT", "import_document", "read_spec", "to_yaml", "write_yam
 
 def read_spec(path: str, input_shape: tuple | None = None):
     """The costcalc Spec of the ONNX model at `path` (at `input_shape`, per sample, when given)."""
-    from costcalc.spec.model import spec_from_document
+    from costcalc.spec.reader import spec_from_document
 
     return spec_from_document(path, import_document(path, input_shape))
 
@@ -37,7 +37,7 @@ def to_yaml(path: str, input_shape: tuple | None = None) -> str:
     model `report` refuses is refused here, and no text is returned that does not load with the same totals."""
     from costcalc.graph import build
     from costcalc.spec.loader import load_text
-    from costcalc.spec.model import read_partial, spec_from_document
+    from costcalc.spec.reader import read_partial, spec_from_document
 
     doc = import_document(path, input_shape)
     expected = _totals(build(spec_from_document(path, doc)))
