@@ -27,16 +27,22 @@ STANDARD = ("", "ai.onnx")
 MAX_MERGED_CONSTANT = 4096  # bytes of a Constant node compared with the others (axes, shapes, scalars)
 
 
+def _renamed(graph, alias: dict):
+    """The graph's nodes in order, the inputs of each renamed by `alias` (as filled so far) before it is given."""
+    for proto in graph.node:
+        for k, name in enumerate(proto.input):
+            if name in alias:
+                proto.input[k] = alias[name]
+        yield proto
+
+
 def merge_duplicates(graph) -> int:
     """Point the readers of a repeated node at the first one's outputs; the number of nodes merged."""
     outputs = {o.name for o in graph.output}
     seen: dict = {}
     alias: dict = {}
     merged = 0
-    for proto in graph.node:
-        for k, name in enumerate(proto.input):
-            if name in alias:
-                proto.input[k] = alias[name]
+    for proto in _renamed(graph, alias):
         literal = proto.op_type == "Constant" and proto.ByteSize() <= MAX_MERGED_CONSTANT
         if ((not proto.input and not literal) or proto.domain not in STANDARD or proto.op_type in KEPT_OPS
                 or any(a.g.node or a.graphs for a in proto.attribute)):
@@ -68,10 +74,7 @@ def drop_noops(graph) -> int:
     outputs = {o.name for o in graph.output}
     alias: dict = {}
     dropped = 0
-    for proto in graph.node:
-        for k, name in enumerate(proto.input):
-            if name in alias:
-                proto.input[k] = alias[name]
+    for proto in _renamed(graph, alias):
         kind = _output_type(proto, types)
         for name in proto.output:
             if name and kind:
