@@ -47,8 +47,7 @@ def merge_duplicates(graph) -> int:
         if ((not proto.input and not literal) or proto.domain not in STANDARD or proto.op_type in KEPT_OPS
                 or any(a.g.node or a.graphs for a in proto.attribute)):
             continue
-        key = (proto.op_type, tuple(proto.input),
-               tuple(sorted((a.name, a.SerializeToString()) for a in proto.attribute)))
+        key = (proto.op_type, tuple(proto.input), tuple(a.SerializeToString() for a in proto.attribute))
         first = seen.setdefault(key, proto)
         if first is proto or len(first.output) != len(proto.output) or any(o in outputs for o in proto.output):
             continue
@@ -141,7 +140,10 @@ def fuse_layernorm(graph) -> int:
     fused = 0
     for proto in list(graph.node):
         if proto.op_type == "ReduceMean" and proto.domain in STANDARD:
-            found = _layernorm_at(index, proto)
+            try:
+                found = _layernorm_at(index, proto)
+            except (IndexError, ValueError, TypeError):  # a node short of an input or output: not the pattern
+                found = None
             if found is not None:
                 _replace(graph, index, proto, *found)
                 fused += 1
