@@ -27,6 +27,11 @@ STANDARD = ("", "ai.onnx")
 MAX_MERGED_CONSTANT = 4096  # bytes of a Constant node compared with the others (axes, shapes, scalars)
 
 
+def _text(*names) -> bool:
+    """Whether the names are text (protobuf gives a name that is not UTF-8 as bytes, which no input can be set to)."""
+    return all(isinstance(name, str) for name in names)
+
+
 def _renamed(graph, alias: dict):
     """The graph's nodes in order, the inputs of each renamed by `alias` (as filled so far) before it is given."""
     for proto in graph.node:
@@ -52,7 +57,7 @@ def merge_duplicates(graph) -> int:
         if first is proto or len(first.output) != len(proto.output) or any(o in outputs for o in proto.output):
             continue
         for mine, theirs in zip(proto.output, first.output):
-            if mine and theirs:
+            if mine and theirs and _text(mine, theirs):
                 alias[mine] = theirs
         merged += 1
     return merged
@@ -83,7 +88,7 @@ def drop_noops(graph) -> int:
         same = _identity_operand(index, proto)
         if proto.op_type == "Cast" and types.get(proto.input[0]) == kind and kind:
             same = proto.input[0]
-        if same:
+        if same and _text(same, proto.output[0]):
             alias[proto.output[0]] = same
             dropped += 1
     return dropped
@@ -144,7 +149,7 @@ def fuse_layernorm(graph) -> int:
                 found = _layernorm_at(index, proto)
             except (IndexError, ValueError, TypeError):  # a node short of an input or output: not the pattern
                 found = None
-            if found is not None:
+            if found is not None and _text(proto.name, *found[:1], *found[3:5], found[5].output[0]):
                 _replace(graph, index, proto, *found)
                 fused += 1
     return fused
