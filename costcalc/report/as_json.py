@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from costcalc.ops import COUNT_FIELDS
-from costcalc.report import Reporter
+from costcalc.report.base import Reporter
 from costcalc.report.json_lines import finding_lines, layer_lines
 from costcalc.util import gc_paused
 

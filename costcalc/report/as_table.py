@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from costcalc.report import Reporter
+from costcalc.report.base import Reporter
 from costcalc.report.labels import op_label
 from costcalc.report.layout import Column, box, fit
 from costcalc.report.lines import published_text, wrap_fields, wrap_text  # noqa: F401 - also theirs
