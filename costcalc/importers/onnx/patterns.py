@@ -215,8 +215,9 @@ def transpose(imp, node) -> None:
     x = imp.get(node, 0)
     perm = list(node.attrs.get("perm", reversed(range(len(x.shape)))))
     if not x.pending and not x.padded and len(x.shape) == 4 and perm == ([0, 3, 1, 2] if x.last else [0, 2, 3, 1]):
-        return imp.set(node, 0, Data(x.shape, x.ref, last=False if x.last else FRESH))  # channels last and back:
-    # a view, until an op that knows only the plain order reads it straight from the Transpose (batch.plain)
+        # channels last and back: a view, until an op that knows only the plain order reads it straight from the
+        # Transpose (batch.plain)
+        return imp.set(node, 0, Data(x.shape, x.ref, last=False if x.last else FRESH))
     if x.pending and x.pending[0] == "grouped" and perm == [0, 2, 1, 3, 4]:
         shape = (x.shape[0], x.shape[2], x.shape[1], *x.shape[3:])
         imp.set(node, 0, Data(shape, x.ref, ("shuffled", x.pending[1], x.pending[2])))
