@@ -30,6 +30,7 @@ MAX_STEPS = 4 * MAX_NODES  # entries visited while expanding, switched-off (`if`
 MAX_REPEAT = MAX_NODES
 MAX_NESTING = 48  # blocks inside blocks
 LAYER_VARS = ("in_channels", "in_height", "in_width")
+_REPETITION = frozenset(["i"])  # the name a block's arguments read the repetition's number by
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ class _Scope:
     input: object  # a tensor id, or a tuple of them (after a split, or a block's several inputs)
     outer: tuple = ()  # the names of the enclosing lists, innermost first: an inline sequence reads them too
     names: dict = field(default_factory=dict)  # the names of this list, as they are walked
+    own: frozenset = frozenset()  # the names `env` binds itself (the block's arguments), not the spec's variables
 
 
 class _Walker:
@@ -208,7 +210,7 @@ class _Walker:
         if self.steps > MAX_STEPS:
             raise SpecError(f"layer '{'.'.join(scope.path + (name,))}': the network expands to more than the limit "
                             f"of {MAX_STEPS:,} layer entries (repeats and switched-off layers included)", entry.loc)
-        lookup = self.layer_lookup(inputs[0], scope.env)
+        lookup = self.layer_lookup(inputs[0], scope.env, scope.own)
         label = ".".join(scope.path + (name,))
         if entry.cond is not None and not evaluate_value(entry.cond, lookup, f"layer '{label}': 'if'"):
             return inputs[0]  # switched off: it passes its (first) input on
@@ -239,7 +241,7 @@ class _Walker:
             kinds = scope.kinds + ((f"{kind} x{repeat}", kind) if numbered else (kind,))
             path = scope.path + (name,) + suffix
             if entry.block is None:
-                child = _Scope(path, kinds, scope.env, current, (scope.names, *scope.outer))
+                child = _Scope(path, kinds, scope.env, current, (scope.names, *scope.outer), own=scope.own)
                 current = self.sequence(entry.layers, child)
             else:
                 current = self.block(entry, name, path, kinds, current, r, scope)
@@ -271,15 +273,16 @@ class _Walker:
                 raise SpecError(f"{where}: block '{entry.block}' has no argument '{arg}'"
                                 f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc)
         first_input = current[0] if isinstance(current, tuple) else current  # in_channels: of the first input
-        caller = self.layer_lookup(first_input, {**scope.env, "i": r})
+        caller = self.layer_lookup(first_input, {**scope.env, "i": r}, scope.own | _REPETITION)
         env = dict(self.globals)
-        for arg, default in definition.args.items():
+        for n, (arg, default) in enumerate(definition.args.items()):
             if arg in given:
                 env[arg] = evaluate_value(given[arg], caller, f"{where}: argument '{arg}'")
             elif default is None:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
-                env[arg] = evaluate_value(default, self.layer_lookup(first_input, env),
+                before = frozenset(list(definition.args)[:n])
+                env[arg] = evaluate_value(default, self.layer_lookup(first_input, env, before),
                                           f"block '{entry.block}': argument '{arg}'")
         shapes = tuple(self.tensors[t] for t in current) if isinstance(current, tuple) else self.tensors[current]
         key = reuse.key(entry.block, env, definition.args, shapes, self.active_blocks)
@@ -289,7 +292,7 @@ class _Walker:
         first = (len(self.nodes), len(self.tensors), len(self.reads or ()), self.steps)
         self.active_blocks.append(entry.block)
         try:
-            out = self.sequence(definition.layers, _Scope(path, kinds, env, current))
+            out = self.sequence(definition.layers, _Scope(path, kinds, env, current, own=frozenset(definition.args)))
         finally:
             self.active_blocks.pop()
         self.remember(key, first, path, kinds, current, out)
@@ -318,7 +321,7 @@ class _Walker:
         where = f"layer '{'.'.join(scope.path + (name,))}'"
         op = entry.op
         if entry.op_expr:
-            op = choose_op(entry, self.layer_lookup(inputs[0], scope.env), where)
+            op = choose_op(entry, self.layer_lookup(inputs[0], scope.env, scope.own), where)
         op = ALIASES.get(op, op)
         definition = OPS.get(op)
         if definition is None:
@@ -354,7 +357,7 @@ class _Walker:
                 out = self.emit(op, known, current, entry, path, kinds)
             else:
                 first_read = len(self.reads or ())
-                args = op_args(entry, definition, self.layer_lookup(current[0], scope.env), where)
+                args = op_args(entry, definition, self.layer_lookup(current[0], scope.env, scope.own), where)
                 out = self.apply(op, definition, args, current, entry, path, kinds)
                 if len(self.results) < reuse.MAX_RESULTS:
                     self.results[key] = reuse.op_result(self, self.nodes[-1], first_read, scope.env)
@@ -397,9 +400,10 @@ class _Walker:
 
     # ---- values ---------------------------------------------------------------------------------------------
 
-    def layer_lookup(self, tensor, env: dict):
+    def layer_lookup(self, tensor, env: dict, own: frozenset = frozenset()):
         """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width.
-        The walk reads tensor shapes only here and in the ops (costcalc.analysis.totals relies on it)."""
+        The walk reads tensor shapes only here and in the ops (costcalc.analysis.totals relies on it). `own`: the
+        names `env` binds itself rather than the spec's variables (costcalc.analysis.parts tells them apart)."""
         shape = self.tensors[tensor] if isinstance(tensor, int) else ()
         network = self.tensors[0]
 

@@ -28,8 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from costcalc import reuse
-from costcalc.graph import INPUT_VARS, MAX_NODES, MAX_STEPS, Node, _Walker
+from costcalc.analysis.parts_reads import VARIABLE, Read, Reads
+from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_NODES, MAX_STEPS, Node, _Walker
 from costcalc.ops import Counts
+from costcalc.spec.compiled import evaluate
 from costcalc.util import frozen, gc_paused
 
 MAX_PARTS = 200_000  # remembered blocks and layers, together, before they are all dropped
@@ -107,8 +109,9 @@ class Memo:
     def __init__(self, layered: bool = False):
         self.layered = layered
         self.layers: dict = {}  # (op, frozen arguments, input shapes) -> (OpResult, Counts)
-        self.blocks: dict = {}  # costcalc.reuse.key(...) -> {names read: {their frozen values: Part}}
-        self.entries: dict = {}  # (top-level op entry, input shapes) -> {names read: {their values: (op, OpUse)}}
+        self.blocks: dict = {}  # costcalc.reuse.key(...) -> {reads: (their order, {what they found: Part})}
+        self.entries: dict = {}  # (top-level op entry, input shapes) -> {reads: (their order, {values: (op, OpUse)})}
+        self.reads = Reads()  # what walks read of their points (costcalc.analysis.parts_reads)
         self.size = 0
 
     def grown(self) -> None:
@@ -117,6 +120,7 @@ class Memo:
             self.layers.clear()
             self.blocks.clear()
             self.entries.clear()
+            self.reads.clear()
             self.size = 0
 
 
@@ -155,37 +159,78 @@ class _PartsWalker(_Walker):
         self.memo = memo
         self.sums = [0, 0, 0, 0, 0]
         self.frames: list = []  # per block being walked: (nodes, sums, nodes elsewhere, steps) at its start, names
-        self.values: dict = {}  # variable name -> its frozen value, made when first needed
+        self.values: dict = {}  # a read (costcalc.analysis.parts_reads) -> what it finds at this point, frozen
+        self.expression: dict | None = None  # while an expression is evaluated: the scope's own names it read
         self.items: list | None = [] if memo.layered else None  # Node, or (Part, input id, output ids) taken
         self.repeated: dict = {}  # (entry, scope, input shape) -> (Part, scope): the repetition before's part
         self.last: Part | None = None  # the part the latest block call took or remembered
         self.reads_of_i = 0  # how often an expression read `i`, the repetition's number
 
-    def value(self, name: str):
-        known = self.values.get(name, reuse.MISS)
+    def value(self, read: Read):
+        """What `read` (costcalc.analysis.parts_reads) finds at this point, frozen; made when first needed."""
+        known = self.values.get(read, reuse.MISS)
         if known is reuse.MISS:
-            if name in INPUT_VARS:  # the network's input size, read like a variable
-                network = self.tensors[0]
-                i = INPUT_VARS.index(name)
-                known = self.values[name] = network[i] if i < len(network) else None
-            else:
-                known = self.values[name] = frozen(self.globals[name])
+            known = self.values[read] = read.found(self.globals, self.tensors[0])
         return known
 
-    def layer_lookup(self, tensor, env: dict):
+    def layer_lookup(self, tensor, env: dict, own: frozenset = frozenset()):
         lookup = super().layer_lookup(tensor, env)
         if not self.frames and "i" not in env:
             return lookup  # the top level, outside a repetition's arguments: nothing to note
-        names, variables = self.frames[-1][4] if self.frames else set(), self.globals
+        variables = self.globals
 
         def noting(name):
-            if name in variables or name in INPUT_VARS:
-                names.add(name)
             if name == "i":
                 self.reads_of_i += 1
+            if name in LAYER_VARS or name in own:  # the scope's own: the same wherever the part is taken
+                value = lookup(name)
+                if self.expression is not None:
+                    self.expression[name] = value
+                return value
+            if name in variables or name in INPUT_VARS:  # a variable of the point
+                if self.expression is not None:
+                    self.expression[VARIABLE] = True
+                else:  # read bare, not in an expression (a word chosen among choices, an op chosen)
+                    self.note(self.memo.reads.bare(name))
             return lookup(name)
 
+        noting.evaluate, noting.own = self.evaluated, own
         return noting
+
+    def evaluated(self, text: str, lookup):
+        """An expression's value; if it read a variable of the point, it is noted as a read of the block being
+        walked, with the scope's own names it read (costcalc.analysis.parts_reads)."""
+        outer, self.expression = self.expression, {}
+        try:
+            result = evaluate(text, lookup)
+            local = self.expression
+        finally:
+            self.expression = outer
+        if local.pop(VARIABLE, False) and self.frames:
+            self.note(self.memo.reads.of(text, local, lookup.own), frozen(result))
+        return result
+
+    def note(self, read: Read, value=reuse.MISS) -> None:
+        """`read` is one of the block being walked; `value`: what it found, when known."""
+        if self.frames:
+            self.frames[-1][4].add(read)
+            if value is not reuse.MISS:
+                self.values[read] = value
+
+    def found(self, table: dict, key: tuple):
+        """The items filed under `key` (parts, or op entries' uses) whose reads find the same values here."""
+        for order, items in table.get(key, {}).values():
+            item = items.get(tuple([self.value(read) for read in order]))
+            if item is not None:
+                yield item
+
+    def file(self, table: dict, key: tuple, noted: set, item) -> None:
+        """File `item` under `key` and the values of the reads `noted` at this point."""
+        noted = frozenset(noted)
+        choices = table.setdefault(key, {})
+        order, items = choices.get(noted) or choices.setdefault(noted, (tuple(noted), {}))
+        items[tuple([self.value(read) for read in order])] = item
+        self.memo.grown()
 
     def block(self, entry, name, path, kinds, current, r, scope):
         """A repetition after the first of a repeated block evaluates the same argument text in the same scope: on
@@ -203,45 +248,44 @@ class _PartsWalker(_Walker):
             self.repeated[key] = (self.last, scope.env)  # the scope held, so that no other takes its id
         return out
 
-    def op_entry(self, entry, name, inputs, scope, repeat):
-        """An op entry of the top level (whose scope is the spec's variables alone) is remembered like a block:
-        under its input shapes and the values of the variables its expressions read."""
-        if scope.env is not self.globals or entry.repeat is not None or entry.op_expr:
-            return super().op_entry(entry, name, inputs, scope, repeat)
+    def entry(self, entry, name, inputs, scope):
+        """An op or block entry of the top level (whose scope is the spec's variables alone) is remembered as a
+        part too, under its input shapes and what it read, so that a point takes each of its stages and layers
+        with one look-up. With a layered memo only block entries are: the latency estimate plans the top level's
+        layers itself (a fused kernel would cross the edges of parts of one layer)."""
+        if scope.env is not self.globals or entry.block is None and (entry.op is None or self.items is not None):
+            return super().entry(entry, name, inputs, scope)
         key = (id(entry), tuple([self.tensors[t] for t in inputs]))
-        choices = self.memo.entries.get(key)
-        if choices:
-            for names, uses in choices.items():
-                known = uses.get(tuple([self.value(n) for n in names]))
-                if known is not None:
-                    return self.emit(known[0], known[1], list(inputs), entry, scope.path + (name,),
-                                     scope.kinds + (known[0],))
-        self.frames.append((0, (), 0, 0, set(), 0))
-        try:
-            out = super().op_entry(entry, name, inputs, scope, repeat)
-        finally:
-            names = self.frames.pop()[4]
-        node = self.nodes[-1]
-        order = tuple(sorted(names))
-        self.memo.entries.setdefault(key, {}).setdefault(order, {})[tuple([self.value(n) for n in order])] = (
-            node.op, reuse.OpUse(node.args, node.result, node.counts, (), entry))
-        self.memo.grown()
+        for part in self.found(self.memo.entries, key):
+            if self.fits(part):
+                return self.take(part, inputs[0])
+        self.opened()
+        out = super().entry(entry, name, inputs, scope)
+        self.file(self.memo.entries, key, *self.closed(inputs[0], out))
         return out
+
+    def op_entry(self, entry, name, inputs, scope, repeat):
+        """The walk reuses an evaluation of an earlier op entry of the same text, scope and input shapes
+        (costcalc.reuse), noting no read; in the top level's scope that entry may be another part's: not there."""
+        if scope.env is self.globals:
+            self.results.clear()
+        return super().op_entry(entry, name, inputs, scope, repeat)
 
     def fits(self, part: Part) -> bool:
         """Whether taking `part` keeps the walk within its limits (else it is walked, to fail where it fails)."""
         return self.steps + part.steps <= MAX_STEPS and len(self.nodes) + self.nodes_elsewhere + part.nodes <= MAX_NODES
 
     def recall(self, key: tuple, path: tuple, kinds: tuple, current: int):
-        choices = self.memo.blocks.get(key)
-        if choices:
-            for names, parts in choices.items():
-                part = parts.get(tuple([self.value(name) for name in names]))
-                if part is not None and self.fits(part):
-                    return self.take(part, current)
+        for part in self.found(self.memo.blocks, key):
+            if self.fits(part):
+                return self.take(part, current)
+        self.opened()
+        return reuse.MISS
+
+    def opened(self) -> None:
+        """A part's walk begins: where its layers, totals and reads start."""
         self.frames.append((len(self.nodes), tuple(self.sums), self.nodes_elsewhere, self.steps, set(),
                             len(self.items) if self.items is not None else 0))
-        return reuse.MISS
 
     def take(self, part: Part, current: int):
         self.last = part
@@ -262,6 +306,11 @@ class _PartsWalker(_Walker):
         return tuple(ids) if part.split else ids[0]
 
     def remember(self, key: tuple, first: tuple, path: tuple, kinds: tuple, current: int, out) -> None:
+        self.file(self.memo.blocks, key, *self.closed(current, out))
+
+    def closed(self, current, out) -> tuple:
+        """(its reads, the Part) of the part whose walk began at the last `opened`, on input `current`, ending in
+        `out`."""
         start, sums, elsewhere, steps, names, first_item = self.frames.pop()
         walked = _summed([now - then for now, then in zip(self.sums, sums)], self.nodes[start:])
         split = isinstance(out, tuple)
@@ -273,9 +322,7 @@ class _PartsWalker(_Walker):
         if self.frames:
             self.frames[-1][4].update(names)
         self.last = part
-        order = tuple(sorted(names))
-        self.memo.blocks.setdefault(key, {}).setdefault(order, {})[tuple([self.value(n) for n in order])] = part
-        self.memo.grown()
+        return names, part
 
     def add(self, name, path, kinds, op, args, inputs, result, counts, entry):
         out = super().add(name, path, kinds, op, args, inputs, result, counts, entry)
