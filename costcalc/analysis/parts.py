@@ -219,8 +219,18 @@ class _PartsWalker(_Walker):
 
     def found(self, table: dict, key: tuple):
         """The items filed under `key` (parts, or op entries' uses) whose reads find the same values here."""
-        for order, items in table.get(key, {}).values():
-            item = items.get(tuple([self.value(read) for read in order]))
+        choices = table.get(key)
+        if not choices:
+            return
+        values, variables, network, miss = self.values, self.globals, self.tensors[0], reuse.MISS
+        for order, items in choices.values():
+            found = []
+            for read in order:  # self.value(read), inline: the look-up of every point
+                value = values.get(read, miss)
+                if value is miss:
+                    value = values[read] = read.found(variables, network)
+                found.append(value)
+            item = items.get(tuple(found))
             if item is not None:
                 yield item
 
@@ -251,18 +261,33 @@ class _PartsWalker(_Walker):
     def entry(self, entry, name, inputs, scope):
         """An op or block entry of the top level (whose scope is the spec's variables alone) is remembered as a
         part too, under its input shapes and what it read, so that a point takes each of its stages and layers
-        with one look-up. With a layered memo only block entries are: the latency estimate plans the top level's
-        layers itself (a fused kernel would cross the edges of parts of one layer)."""
-        if scope.env is not self.globals or entry.block is None and (entry.op is None or self.items is not None):
+        with one look-up. With a layered memo, an op entry's part is laid out as its layers again: the latency
+        estimate plans the top level's layers itself (a fused kernel would cross the edges of one-layer parts)."""
+        laid_out = self.items is not None and entry.block is None
+        if scope.env is not self.globals or entry.block is None and entry.op is None or laid_out and len(inputs) > 1:
             return super().entry(entry, name, inputs, scope)
         key = (id(entry), tuple([self.tensors[t] for t in inputs]))
         for part in self.found(self.memo.entries, key):
             if self.fits(part):
-                return self.take(part, inputs[0])
+                return self.lay_out(part, inputs[0], entry) if laid_out else self.take(part, inputs[0])
         self.opened()
         out = super().entry(entry, name, inputs, scope)
         self.file(self.memo.entries, key, *self.closed(inputs[0], out))
         return out
+
+    def lay_out(self, part: Part, current: int, entry):
+        """The layers of an op entry's `part` (of a layered memo) on input `current`, as its walk made them."""
+        items, tensors, first, outputs = part.source
+        ids = {first: current}
+        self.steps += part.steps
+        if self.frames:
+            self.frames[-1][4].update(part.names)
+        for node in items:  # layers only: an op entry holds no part
+            out = self.add(node.name, node.path, node.kinds, node.op, node.args, [ids[t] for t in node.inputs],
+                           node.result, node.counts, entry)
+            ids.update(zip(node.outputs, out if isinstance(out, tuple) else (out,)))
+        out = tuple([ids[t] for t in outputs])
+        return out if part.split else out[0]
 
     def op_entry(self, entry, name, inputs, scope, repeat):
         """The walk reuses an evaluation of an earlier op entry of the same text, scope and input shapes
@@ -291,7 +316,12 @@ class _PartsWalker(_Walker):
         self.last = part
         self.steps += part.steps
         self.nodes_elsewhere += part.nodes
-        self.sums = [a + b for a, b in zip(self.sums, part.sums)]
+        sums, more = self.sums, part.sums
+        sums[0] += more[0]
+        sums[1] += more[1]
+        sums[2] += more[2]
+        sums[3] += more[3]
+        sums[4] += more[4]
         if self.frames:
             self.frames[-1][4].update(part.names)
         ids = []

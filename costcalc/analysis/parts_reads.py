@@ -65,11 +65,15 @@ class Read:
         if self._element is not None:  # `name[index]` or `name`: the element, without evaluating
             name, index, named = self._element
             value = variables.get(name, _MISS)
-            if index is None and value is not _MISS:
-                return frozen(value)
-            i = local[index] if named else index
-            if isinstance(value, (list, tuple)) and type(i) is int and -len(value) <= i < len(value):
-                return frozen(value[i])
+            if index is not None:
+                i = local[index] if named else index
+                if not isinstance(value, (list, tuple)) or type(i) is not int or not -len(value) <= i < len(value):
+                    value = _MISS  # evaluated below, to fail as the walk would
+                else:
+                    value = value[i]
+            if value is not _MISS:
+                kind = type(value)
+                return (kind, value) if kind is int or kind is float else frozen(value)
 
         def lookup(name: str):
             value = local.get(name, _MISS)
