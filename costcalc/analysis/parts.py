@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from costcalc import reuse
-from costcalc.analysis.parts_reads import VARIABLE, Read, Reads
+from costcalc.analysis.parts_reads import VARIABLE, Read, Reads, point_names
 from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_NODES, MAX_STEPS, Node, _Walker
 from costcalc.ops import Counts
 from costcalc.spec.compiled import evaluate
@@ -161,6 +161,7 @@ class _PartsWalker(_Walker):
         self.frames: list = []  # per block being walked: (nodes, sums, nodes elsewhere, steps) at its start, names
         self.values: dict = {}  # a read (costcalc.analysis.parts_reads) -> what it finds at this point, frozen
         self.expression: dict | None = None  # while an expression is evaluated: the scope's own names it read
+        self.names: dict | None = None  # the point's variables and input size, by name (parts_reads.point_names)
         self.items: list | None = [] if memo.layered else None  # Node, or (Part, input id, output ids) taken
         self.repeated: dict = {}  # (entry, scope, input shape) -> (Part, scope): the repetition before's part
         self.last: Part | None = None  # the part the latest block call took or remembered
@@ -170,8 +171,12 @@ class _PartsWalker(_Walker):
         """What `read` (costcalc.analysis.parts_reads) finds at this point, frozen; made when first needed."""
         known = self.values.get(read, reuse.MISS)
         if known is reuse.MISS:
-            known = self.values[read] = read.found(self.globals, self.tensors[0])
+            known = self.values[read] = read.found(self.names or self.point_names())
         return known
+
+    def point_names(self) -> dict:
+        self.names = point_names(self.globals, self.tensors[0])
+        return self.names
 
     def layer_lookup(self, tensor, env: dict, own: frozenset = frozenset()):
         lookup = super().layer_lookup(tensor, env)
@@ -222,13 +227,13 @@ class _PartsWalker(_Walker):
         choices = table.get(key)
         if not choices:
             return
-        values, variables, network, miss = self.values, self.globals, self.tensors[0], reuse.MISS
+        values, names, miss = self.values, self.names or self.point_names(), reuse.MISS
         for order, items in choices.values():
             found = []
             for read in order:  # self.value(read), inline: the look-up of every point
                 value = values.get(read, miss)
                 if value is miss:
-                    value = values[read] = read.found(variables, network)
+                    value = values[read] = read.found(names)
                 found.append(value)
             item = items.get(tuple(found))
             if item is not None:

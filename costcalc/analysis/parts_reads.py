@@ -35,7 +35,8 @@ _MISS = object()
 
 
 class Read:
-    """One read: `found(variables, network)` is what it finds at a point, frozen."""
+    """One read: `found(names)` is what it finds at a point whose variables and input size are `names`
+    (`point_names`), frozen."""
 
     __slots__ = ("key", "_fn", "_local", "_hidden", "_element")
 
@@ -45,26 +46,23 @@ class Read:
         self._element = None
         if local is not None:  # an expression: the own names it did not read are hidden from it
             self._fn = evaluator(key[1])
-            self._hidden = (key[3] | frozenset(LAYER_VARS)) - local.keys()
+            self._hidden = tuple(key[3] - local.keys())
             element = _element(key[1])
-            if element is not None and element[0] not in local and element[0] not in self._hidden and \
+            hidden = set(self._hidden) | set(LAYER_VARS)
+            if element is not None and element[0] not in local and element[0] not in hidden and \
                     (not element[2] or element[1] in local):
                 self._element = element
 
     def __repr__(self) -> str:
         return f"Read{self.key!r}"
 
-    def found(self, variables: dict, network: tuple):
+    def found(self, names: dict):
         if self._local is None:
-            name = self.key[1]
-            if name in variables:
-                return frozen(variables[name])
-            i = INPUT_VARS.index(name)
-            return network[i] if i < len(network) else None
-        local, hidden = self._local, self._hidden
+            return frozen(names.get(self.key[1]))
+        local = self._local
         if self._element is not None:  # `name[index]` or `name`: the element, without evaluating
             name, index, named = self._element
-            value = variables.get(name, _MISS)
+            value = names.get(name, _MISS)
             if index is not None:
                 i = local[index] if named else index
                 if not isinstance(value, (list, tuple)) or type(i) is not int or not -len(value) <= i < len(value):
@@ -74,25 +72,24 @@ class Read:
             if value is not _MISS:
                 kind = type(value)
                 return (kind, value) if kind is int or kind is float else frozen(value)
-
-        def lookup(name: str):
-            value = local.get(name, _MISS)
-            if value is not _MISS:
-                return value
-            if name in hidden:  # an own name not read before: its value is not known here
-                raise KeyError(name)
-            value = variables.get(name, _MISS)
-            if value is not _MISS:
-                return value
-            i = INPUT_VARS.index(name) if name in INPUT_VARS else len(network)
-            if i < len(network):
-                return network[i]
-            raise KeyError(name)
-
+        scope = {**names, **local}
+        for name in self._hidden:  # an own name not read before: its value is not known here
+            scope.pop(name, None)
         try:
-            return frozen(self._fn(lookup))
+            return frozen(self._fn(scope.__getitem__))
         except Exception:  # noqa: BLE001 - any failure: equal to nothing, so that the part is walked
             return object()
+
+
+def point_names(variables: dict, network: tuple) -> dict:
+    """What an expression finds by name at a point, besides its scope's own names: the network's input size
+    (`input_height`, ...) and the spec's variables, which take precedence, as in costcalc.graph; never a layer's
+    `in_channels`, `in_height`, `in_width` (those are read from the layer's input, an own name)."""
+    names = {name: size for name, size in zip(INPUT_VARS, network)}
+    names.update(variables)
+    for name in LAYER_VARS:
+        names.pop(name, None)
+    return names
 
 
 def _element(text: str):
