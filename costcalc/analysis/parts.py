@@ -7,16 +7,16 @@ replay of costcalc.analysis.totals needs the same variables). Most of what a wal
   are remembered under (op, arguments, input shapes) for the batch, across points: only a new combination is
   computed.
 - A block. What its walk makes depends only on its definition, the values of its arguments, the shape of its
-  input, the blocks enclosing it (costcalc.reuse), the batch, and the values of the spec's variables its
-  expressions read (the network's input size, `input_height`, ..., counted as such). The walker notes which
-  variables each block reads (in `layer_lookup`, where every expression of a walk reads its variables,
-  costcalc.graph) and remembers the block's part: the totals of its layers, the
-  shape of its output, how many layers and entries it made (for the walk's limits) and the variables it read.
-  Another call with the same key and the same values of those variables, at any depth and in any point, takes
-  the part instead of walking: its totals are added and its output's shape appended. A part inside a part is
-  taken the same way, so a point that changes the depth of one stage walks that stage's entries and takes every
-  unit it has seen before. A repetition after the first whose arguments do not read `i` takes the part of the
-  one before without evaluating them; an op entry of the top level is remembered like a block.
+  input, the blocks enclosing it (costcalc.reuse), the batch, and the values its expressions take that read the
+  point's variables (the spec's variables, the network's input size). The walker notes each such expression as
+  a read (costcalc.analysis.parts_reads: in `layer_lookup`, where every expression of a walk reads its names,
+  costcalc.graph) and remembers the block's part: the totals of its layers, the shape of its output, how many
+  layers and entries it made (for the walk's limits) and its reads with what they found. Another call with the
+  same key, at any depth and in any point, where each read finds the same again, takes the part instead of
+  walking: its totals are added and its output's shape appended. A part inside a part is taken the same way, so
+  a point that changes the depth of one stage walks that stage's entries and takes every unit it has seen
+  before. A repetition after the first whose arguments do not read `i` takes the part of the one before without
+  evaluating them; an op or block entry of the top level is remembered like a block.
 
 The totals of a point are then those of the layers it walked plus those of the parts it took: the same Counts as
 summing the nodes of a fresh `build`, which the tests check on random points. A block whose walk fails leaves no
@@ -46,7 +46,7 @@ class Part:
     sums: tuple  # (flops, elementwise_flops, params, memory_access, activations) of all its layers
     nodes: int  # layers it made
     steps: int  # entries it visited
-    names: frozenset  # the spec's variables its expressions (and those of the parts inside it) read
+    names: frozenset  # its reads (costcalc.analysis.parts_reads), those of the parts inside it among them
     source: tuple | None = None  # with a layered Memo, what its layers are opened from (`layers_of`)
     latency: dict = field(default_factory=dict)  # its Layers, and costcalc.analysis.parts_latency's plans of it
 
@@ -110,7 +110,7 @@ class Memo:
         self.layered = layered
         self.layers: dict = {}  # (op, frozen arguments, input shapes) -> (OpResult, Counts)
         self.blocks: dict = {}  # costcalc.reuse.key(...) -> {reads: (their order, {what they found: Part})}
-        self.entries: dict = {}  # (top-level op entry, input shapes) -> {reads: (their order, {values: (op, OpUse)})}
+        self.entries: dict = {}  # (top-level entry, input shapes) -> {reads: (their order, {what they found: Part})}
         self.reads = Reads()  # what walks read of their points (costcalc.analysis.parts_reads)
         self.size = 0
 
@@ -158,7 +158,7 @@ class _PartsWalker(_Walker):
         super().__init__(spec, batch)
         self.memo = memo
         self.sums = [0, 0, 0, 0, 0]
-        self.frames: list = []  # per block being walked: (nodes, sums, nodes elsewhere, steps) at its start, names
+        self.frames: list = []  # per part being walked: (nodes, sums, nodes elsewhere, steps) at its start, reads
         self.values: dict = {}  # a read (costcalc.analysis.parts_reads) -> what it finds at this point, frozen
         self.expression: dict | None = None  # while an expression is evaluated: the scope's own names it read
         self.names: dict | None = None  # the point's variables and input size, by name (parts_reads.point_names)
@@ -223,7 +223,7 @@ class _PartsWalker(_Walker):
                 self.values[read] = value
 
     def found(self, table: dict, key: tuple):
-        """The items filed under `key` (parts, or op entries' uses) whose reads find the same values here."""
+        """The parts filed under `key` whose reads find the same values here."""
         choices = table.get(key)
         if not choices:
             return
@@ -269,7 +269,8 @@ class _PartsWalker(_Walker):
         with one look-up. With a layered memo, an op entry's part is laid out as its layers again: the latency
         estimate plans the top level's layers itself (a fused kernel would cross the edges of one-layer parts)."""
         laid_out = self.items is not None and entry.block is None
-        if scope.env is not self.globals or entry.block is None and entry.op is None or laid_out and len(inputs) > 1:
+        if scope.env is not self.globals or entry.block is None and entry.op is None or \
+                self.items is not None and len(inputs) > 1:  # the plan needs an output passed on as that tensor
             return super().entry(entry, name, inputs, scope)
         key = (id(entry), tuple([self.tensors[t] for t in inputs]))
         for part in self.found(self.memo.entries, key):
