@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from costcalc import reuse
 from costcalc.errors import Loc, SpecError, did_you_mean
-from costcalc.ops import ALIASES, OPS, Counts, OpError, OpResult, account
+from costcalc.ops import Counts, OpError, OpResult, account
 from costcalc.ops.tensor import MAX_RANK
+from costcalc.spec.calls import block_call, op_call
 from costcalc.spec.inputs import bind_input, bound_read, check_bound_input, named_inputs, unread_inputs
 from costcalc.spec.model import Entry, Spec, Value, auto_name, name_clash
 from costcalc.spec.static_check import check  # noqa: F401 - costcalc.graph.check for callers
@@ -28,9 +29,7 @@ from costcalc.util import gc_paused
 MAX_NODES = 250_000  # layers after expanding blocks and repeats
 MAX_STEPS = 4 * MAX_NODES  # entries visited while expanding, switched-off (`if`) and empty ones included
 MAX_REPEAT = MAX_NODES
-MAX_NESTING = 48  # blocks inside blocks
 LAYER_VARS = ("in_channels", "in_height", "in_width")
-_REPETITION = frozenset(["i"])  # the name a block's arguments read the repetition's number by
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,27 +252,10 @@ class _Walker:
         return tuple(branches) if entry.parallel and repeat > 1 else current
 
     def block(self, entry: Entry, name: str, path: tuple, kinds: tuple, current: int, r: int, scope: _Scope):
-        definition = self.spec.blocks.get(entry.block)
         where = f"layer '{'.'.join(path)}'"
-        if definition is None:
-            hint = did_you_mean(entry.block, self.spec.blocks)
-            if entry.block in OPS or entry.block in ALIASES:
-                hint = f" ('{entry.block}' is an op: write op: {entry.block})"
-            raise SpecError(f"{where}: unknown block '{entry.block}'{hint}", entry.op_loc)
-        if entry.block in self.active_blocks:
-            raise SpecError(f"{where}: block '{entry.block}' uses itself: blocks may not recurse", entry.op_loc)
-        if len(self.active_blocks) >= MAX_NESTING:
-            raise SpecError(f"{where}: blocks nested deeper than {MAX_NESTING}", entry.op_loc)
-        given = dict(entry.args)
-        if r == 0:
-            given.update(entry.first)
-        for arg, value in given.items():
-            if arg not in definition.args:
-                known = ", ".join(definition.args) or "none"
-                raise SpecError(f"{where}: block '{entry.block}' has no argument '{arg}'"
-                                f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc)
+        definition, given = block_call(entry, self.spec.blocks, self.active_blocks, r, where)
         first_input = current[0] if isinstance(current, tuple) else current  # in_channels: of the first input
-        caller = self.layer_lookup(first_input, {**scope.env, "i": r}, scope.own | _REPETITION)
+        caller = self.layer_lookup(first_input, {**scope.env, "i": r}, scope.own | {"i"})
         env = dict(self.globals)
         for n, (arg, default) in enumerate(definition.args.items()):
             if arg in given:
@@ -281,9 +263,8 @@ class _Walker:
             elif default is None:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
-                before = frozenset(list(definition.args)[:n])
-                env[arg] = evaluate_value(default, self.layer_lookup(first_input, env, before),
-                                          f"block '{entry.block}': argument '{arg}'")
+                lookup = self.layer_lookup(first_input, env, frozenset(list(definition.args)[:n]))
+                env[arg] = evaluate_value(default, lookup, f"block '{entry.block}': argument '{arg}'")
         shapes = tuple(self.tensors[t] for t in current) if isinstance(current, tuple) else self.tensors[current]
         key = reuse.key(entry.block, env, definition.args, shapes, self.active_blocks)
         out = self.recall(key, path, kinds, current)
@@ -322,25 +303,7 @@ class _Walker:
         op = entry.op
         if entry.op_expr:
             op = choose_op(entry, self.layer_lookup(inputs[0], scope.env, scope.own), where)
-        op = ALIASES.get(op, op)
-        definition = OPS.get(op)
-        if definition is None:
-            hint = did_you_mean(entry.op, [*OPS, *ALIASES])
-            if entry.op in self.spec.blocks:
-                hint = f" ('{entry.op}' is a block: write block: {entry.op})"
-            raise SpecError(f"{where}: unknown op '{entry.op}'{hint or ' (known ops: ' + ', '.join(OPS) + ')'}",
-                            entry.op_loc)
-        n = len(inputs)
-        if n < definition.min_inputs or (definition.max_inputs is not None and n > definition.max_inputs):
-            wanted = (f"{definition.min_inputs}" if definition.max_inputs == definition.min_inputs
-                      else f"at least {definition.min_inputs}" if definition.max_inputs is None
-                      else f"{definition.min_inputs} to {definition.max_inputs}")
-            raise SpecError(f"{where}: {op} takes {wanted} input(s), got {n}", entry.sources_loc or entry.loc)
-        for key, value in entry.params.items():
-            if key not in definition.keys:
-                known = ", ".join(definition.args) or "no arguments"
-                raise SpecError(f"{where}: op '{op}' has no key '{key}'"
-                                f"{did_you_mean(key, definition.keys) or f' (it takes: {known})'}", entry.key_locs[key])
+        op, definition = op_call(entry, op, self.spec.blocks, len(inputs), where)
         current = inputs
         numbered = entry.repeat is not None  # `repeat:` numbers its repetitions, even when it is 1
         for r in range(repeat):
@@ -401,9 +364,8 @@ class _Walker:
     # ---- values ---------------------------------------------------------------------------------------------
 
     def layer_lookup(self, tensor, env: dict, own: frozenset = frozenset()):
-        """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width.
-        The walk reads tensor shapes only here and in the ops (costcalc.analysis.totals relies on it). `own`: the
-        names `env` binds itself rather than the spec's variables (costcalc.analysis.parts tells them apart)."""
+        """Variables for a layer's expressions: the scope's (`own`: those it binds itself, not the spec's), plus its
+        input's in_channels / in_height / in_width. The walk reads shapes only here and in the ops (analysis.totals)."""
         shape = self.tensors[tensor] if isinstance(tensor, int) else ()
         network = self.tensors[0]
 
@@ -431,7 +393,7 @@ def load(path: str, overrides: dict | None = None, input_shape: tuple | None = N
     importer = importer_for(path)
     if importer is not None:
         return build(importer.read_spec(path, input_shape), overrides, input_shape, batch)
-    from costcalc.spec.model import read_partial
+    from costcalc.spec.reader import read_partial
 
     with gc_paused():  # a value, a position and an entry per line of the file
         spec, errors = read_partial(path)

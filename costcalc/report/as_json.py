@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from costcalc.ops import COUNT_FIELDS
-from costcalc.report import Reporter
+from costcalc.report.base import Reporter
 from costcalc.report.json_lines import finding_lines, layer_lines
 from costcalc.util import gc_paused
 
@@ -90,8 +90,10 @@ def _tail(report, encoded: bool = False) -> dict:
 def latency_dict(report) -> dict:
     """What the latency figures are: an estimate on a device profile, never a measurement."""
     device = report.device
+    from costcalc.latency.provenance import fitted
+
     return {"estimate": True, "profile": report.device_path, "device": device.device, "runtime": device.runtime,
-            "threads": device.threads, "run_overhead_s": report.latency.run_overhead_s}
+            "threads": device.threads, "run_overhead_s": report.latency.run_overhead_s, "fitted_on": fitted(device)}
 
 
 def _latency_totals(report) -> dict:

@@ -4,7 +4,7 @@ reads the same raw."""
 
 from __future__ import annotations
 
-from costcalc.report import Reporter
+from costcalc.report.base import Reporter
 from costcalc.report.as_table import (TOTAL_NAMES, compare_header, diff_mark, diff_name, diff_op,
                                       guideline_change_lines, header, latency_footnote, panel, published_text,
                                       report_columns, selection_note)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from costcalc.report import Reporter
+from costcalc.report.base import Reporter
 from costcalc.report.labels import op_label
 from costcalc.report.layout import Column, box, fit
 from costcalc.report.lines import published_text, wrap_fields, wrap_text  # noqa: F401 - also theirs
@@ -31,8 +31,11 @@ def latency_note(report) -> str:
 
 
 def latency_footnote(report) -> str:
+    from costcalc.latency.provenance import describe
+
     return (f"latency: an estimate, not a measurement; the total includes {duration(report.latency.run_overhead_s)} "
-            f"per run of the network")
+            f"per run of the network; the profile was {describe(report.device)} (`costcalc calibrate --check "
+            f"{report.device_path or 'PROFILE.yaml'}` says whether it still holds here)")
 
 
 def shows_intensity(report) -> bool:
