@@ -171,3 +171,16 @@ def test_reads_are_dropped_with_the_parts(monkeypatch):
     model = costcalc.load(MOBILENET)
     for point in mutations(random.Random(7), 12):
         assert memoised(model, point) == fresh(MOBILENET, point), point
+
+
+def test_a_model_is_sent_to_a_worker_without_its_parts():
+    """A sweep's worker (a process, a Dask worker) receives the parsed spec alone and makes its own parts: the
+    model's memo is never pickled, so it cannot be read while another thread adds to it."""
+    import pickle
+
+    model = costcalc.load(MOBILENET)
+    point = {"width": 0.5, "n": [1, 2, 2, 2, 1, 1, 1]}
+    before = model.totals(set=point)
+    copy = pickle.loads(pickle.dumps(model))
+    assert model._cache is not None and copy._cache is None
+    assert copy.totals(set=point) == before == fresh(MOBILENET, point)
