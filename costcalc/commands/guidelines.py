@@ -11,18 +11,19 @@ from costcalc.report import FORMATS
 GUIDELINES_HELP = """
 \b
 The guidelines (ShuffleNet V2, Ma et al. 2018) and their thresholds (defaults):
-  G1 equal channel width minimises MAC: every 1x1 conv of stride 1 and no padding; flagged when
-     c1:c2 is beyond 1:max_ratio (2) or its MAC is more than max_excess (0.1)
+  G1 equal channel width minimises MAC: every 1x1 conv of stride 1 and no padding
+     and every fc over tokens (a packed q/k/v projection by its parts); flagged
+     when c1:c2 is beyond 1:max_ratio (2) or its MAC is more than max_excess (0.1)
      over the bound 2*sqrt(hw*B*g) + B/hw.
   G2 excessive group convolution increases MAC: every grouped, non-depthwise conv;
      flagged when g > max_groups (2) or its MAC is more than max_excess (0.5) over
      the same-FLOPs conv with g = 1.
   G3 network fragmentation reduces parallelism: every fork-join block; flagged
-     with more than max_branches (2) parallel branches or max_fragments (5)
-     conv, fc or pooling ops (fragments).
+     with more than max_branches (2) parallel branches (paths meeting in a matmul,
+     as q, k and v, are one) or max_fragments (5) conv, fc, pooling or matmul ops.
   G4 element-wise operations are non-negligible: activations, add, mul, scale,
-     batchnorm and depthwise convs; flagged when their share of all MAC is more
-     than max_share (0.5).
+     batchnorm, layernorm, softmax, transposes that copy and depthwise convs;
+     flagged when their share of all MAC is more than max_share (0.5).
 Set them with --threshold G1.max_ratio=3 or a spec section guidelines: {G1: {max_ratio: 3}}.
 """
 
