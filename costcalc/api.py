@@ -176,6 +176,11 @@ class Model:
     def __repr__(self) -> str:
         return f"costcalc.Model({self.path!r})"
 
+    def __getstate__(self) -> dict:
+        """Pickled (to a sweep's worker, a Dask cluster) without its remembered walks and parts: each process
+        makes its own, and a worker may be sending it while another thread adds to them."""
+        return {**self.__dict__, "_cache": None}
+
     @property
     def name(self) -> str:
         return self.spec().name

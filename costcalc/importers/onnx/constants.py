@@ -1,110 +1,85 @@
-"""Computations on constants whose values costcalc does not read (weights and buffers: only their shapes are read)
-or cannot evaluate. Shape arithmetic on readable constants is `folding`'s; here:
-
-- a product or an op `folding` has no rule for (MatMul, Conv, Gemm, Einsum, LayerNormalization, ...) on such
-  constants is costed as layers, as the framework runs it at every forward (Swin V2's position-bias MLP on its
-  coordinate table, EdgeNeXt's conv on its positional encoding): `lift` makes its first input a `constant`
-  layer and the generic rule costs the node;
-- an element-wise or rearranging op on them (a mask built by slice assignments and folded in part by the exporter)
-  gives a constant of known shape and unknown values, without a layer (`unread`), as folding gives one of known
-  values; the layers that read it count it as a constant operand (no parameters).
-"""
+"""The constants of the walk: a node whose inputs are all constants is evaluated (`folding`'s functions) and gives
+no layer; a constant a pattern needs before its node comes in the list is folded on demand."""
 
 from __future__ import annotations
 
-from math import prod
-
 import numpy as np
 
-from costcalc.importers.onnx.folding import MAX_CONST_ELEMENTS
-from costcalc.importers.onnx.naming import node_name
-from costcalc.importers.onnx.reading import Const, fmt
-
-COSTED = {"MatMul", "Gemm", "Conv", "ConvTranspose", "Einsum"}  # multiply-adds: never folded away unread
-ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "Where", "Equal", "Less", "Greater", "LessOrEqual",
-               "GreaterOrEqual", "And", "Or", "Not", "Neg", "Abs", "Sqrt", "Exp", "Log", "Sin", "Cos", "Tanh",
-               "Sigmoid", "Relu", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Cast", "Clip", "Concat"}
-VIEWS = {"Slice", "Reshape", "Unsqueeze", "Squeeze", "Transpose", "Split", "Flatten"}  # numpy views: no memory
-# the inputs whose values an op's output shape does not depend on (the others must be read)
-DATA_INPUTS = {"Slice": (0,), "Reshape": (0,), "Gather": (0,), "Expand": (0,), "Tile": (0,), "Unsqueeze": (0,),
-               "Squeeze": (0,), "Transpose": (0,), "Split": (0,), "Flatten": (0,), "CumSum": (0,),
-               "ScatterND": (0, 2), "ReduceSum": (0,), "ReduceMean": (0,), "ReduceMax": (0,), "ReduceMin": (0,)}
+from costcalc.errors import SpecError
+from costcalc.importers.onnx import batch, generic, unread
+from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
+from costcalc.importers.onnx.layers import shape
+from costcalc.importers.onnx.reading import Const, Data
 
 
-def unread_inputs(imp, node) -> list:
-    """The positions of the node's inputs whose values costcalc does not read."""
-    return [k for k, t in enumerate(node.proto.input) if t and not imp.readable(imp.tensors[t])]
-
-
-def unread(imp, node, fn, unknown: list) -> bool:
-    """Fold `node` on shapes alone when its output's shape does not depend on the unread inputs: a constant of
-    unknown values (True), or False when it must be read or costed. A BatchNormalization of weights is a weight
-    standardisation (NF-ResNet's ScaledStdConv2d: `F.batch_norm(weight.reshape(1, out, -1), training=True)`):
-    the standardised weights have the weights' shape, its statistics one value per channel."""
-    if node.op == "BatchNormalization" and unknown:
-        shape = tuple(imp.tensors[node.proto.input[0]].shape)
-        for k, _ in enumerate(node.proto.output):
-            imp.set(node, k, Const(shape if k == 0 else shape[1:2], None, ""))
-        return True
-    allowed = range(len(node.proto.input)) if node.op in ELEMENTWISE else DATA_INPUTS.get(node.op, ())
-    if fn is None or not unknown or node.op in COSTED or any(k not in allowed for k in unknown):
-        return False
-    shapes = [tuple(imp.tensors[t].shape) for t in node.proto.input if t]
-    if node.op.startswith("Reduce") or node.op in ELEMENTWISE:  # weights standardised (NF-ResNet): shapes alone
-        shape = _reduced(imp, node) if node.op.startswith("Reduce") else _joined(node, shapes) \
-            if node.op == "Concat" else np.broadcast_shapes(*shapes)
-        imp.set(node, 0, Const(tuple(shape), None, ""))
-        return True
-    if node.op not in VIEWS and any(prod(imp.tensors[node.proto.input[k]].shape) > MAX_CONST_ELEMENTS
-                                    for k in unknown):
-        imp.fail(node, "computes on a constant of more values than shape arithmetic needs "
-                       f"({MAX_CONST_ELEMENTS:,}), whose values costcalc does not read")
+def fold(imp, node) -> None:
+    """A node whose inputs are all constants: evaluate it (shape arithmetic), produce no layer. Identity and
+    Cast of a weight pass its shape on without reading its values (torch shares equal initializers through
+    Identity nodes)."""
+    first = imp.tensors.get(node.proto.input[0]) if node.proto.input and node.proto.input[0] else None
+    passes = node.op in ("Identity", "Cast", "CastLike", "Transpose") and first is not None and first.param
+    if node.op == "Identity" and first is not None and not imp.readable(first):  # a shared buffer
+        return imp.set(node, 0, first)
+    if node.op in batch.SHAPE_ONLY and first is not None and first.param and not imp.readable(first) \
+            and not imp.integer(first):  # an index buffer (LeViT's attention_bias_idxs) is read, not followed
+        return batch.shape_of_param(imp, node, first)
+    if passes and (node.op == "Identity" or not imp.readable(first)):
+        name = first.name if node.op == "Identity" else ""  # a cast or transposed weight's values are not needed
+        shape = first.shape
+        if node.op == "Transpose":
+            perm = node.attrs.get("perm", range(len(shape))[::-1])
+            shape = tuple(shape[p] for p in perm)
+        return imp.set(node, 0, Const(shape, None if node.op == "Transpose" else first.value, name, param=True,
+                                       learned=first.learned, stored=first.stored))
+    if node.op == "Optional" and not any(node.proto.input):  # an empty optional (torch.jit.script's None)
+        return imp.set(node, 0, Const((), None, ""))
+    fn = FOLD_OPS.get(node.op)
+    unknown = unread.unread_inputs(imp, node)
+    if unread.unread(imp, node, fn, unknown):
+        return
+    weights = node.op in unread.COSTED and any(imp.tensors[t].param and imp.tensors[t].stored
+                                               for t in node.proto.input if t)  # torch multiplies at every forward
+    if node.op in generic.RULES and (fn is None or unknown or weights):
+        unread.lift(imp, node)  # computes on weights alone: costed as layers, as the framework runs it
+        return generic.apply(imp, node)
+    if fn is None:
+        imp.fail(node, f"op type '{node.op}' on constant inputs is not one costcalc can evaluate")
     values = []
     for k, t in enumerate(node.proto.input):
-        c = imp.tensors[t] if t else None
-        values.append(None if c is None else np.broadcast_to(np.float32(0), c.shape) if k in unknown
-                      else imp.const_value(node, c, f"input {k}"))
+        values.append(None if not t else imp.const_value(node, imp.tensors[t], f"input {k}"))
     try:
-        with np.errstate(all="ignore"):
-            results = fn(node, values)  # the views of zero-stride inputs allocate nothing
-    except MemoryError:
-        imp.fail(node, "computes on constants too large to follow, whose values costcalc does not read")
-    for k, r in enumerate(results):  # a constant (a mask): no parameters, whatever it was computed from
-        imp.set(node, k, Const(tuple(np.shape(r)), None, ""))
-    return True
+        results = fn(node, values)
+    except SpecError:
+        raise
+    except Exception as e:  # numpy's complaints about a malformed shape computation
+        imp.fail(node, f"cannot evaluate it on its constant inputs ({e})")
+    learned = batch.learned_inputs(imp, node)
+    for k, r in enumerate(results):
+        r = np.asarray(r)
+        if r.size > MAX_CONST_ELEMENTS:
+            imp.fail(node, f"a constant of {r.size:,} elements is beyond what shape arithmetic needs")
+        imp.set(node, k, Const(tuple(r.shape), r, node.proto.output[k], param=node.op == "Constant" or passes,
+                                learned=None if passes else learned, stored=passes and first.stored))
 
 
-def _joined(node, shapes: list) -> tuple:
-    axis = node.attrs.get("axis", 0) % len(shapes[0])
-    return (*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:])
-
-
-def _reduced(imp, node) -> tuple:
-    """The shape of a Reduce* node's output, from its input's shape, axes and keepdims."""
-    shape = tuple(imp.tensors[node.proto.input[0]].shape)
-    axes = node.attrs.get("axes")
-    if axes is None and len(node.proto.input) > 1 and node.proto.input[1]:
-        axes = [int(a) for a in imp.value(node, 1, "axes")]
-    if axes is None and node.attrs.get("noop_with_empty_axes", 0):
-        return shape
-    axes = {a % len(shape) for a in axes} if axes is not None else set(range(len(shape)))
-    keep = imp.flag(node, "keepdims", 1)
-    return tuple(1 if i in axes else d for i, d in enumerate(shape) if keep or i not in axes)
-
-
-def lift(imp, node) -> None:
-    """The node's first input as a `constant` layer (free, placed after the network's input), for the generic rule
-    to cost the node on it. The file's batch is 1, or the constant's leading axis."""
-    name = node.proto.input[0]
-    shape = tuple(imp.tensors[name].shape)
-    if len(shape) > 1 and shape[0] == imp.batch:
-        place, sample = 0, shape[1:]
-    elif imp.batch == 1 and shape:
-        place, sample = None, shape
+def demand(imp, name: str, depth: int = 0):
+    """The tensor `name`, folding the constant nodes it depends on now if they come later in the list; None
+    when it depends on a network tensor not computed yet."""
+    if name in imp.tensors:
+        return imp.tensors[name]
+    i = imp.producer_index.get(name)
+    if i is None or depth > 256 or i in imp.done:
+        return None
+    node = imp.nodes[i]
+    for t in node.proto.input:
+        if t and demand(imp, t, depth + 1) is None:
+            return None
+    inputs = [imp.tensors[t] for t in node.proto.input if t]
+    if node.op == "Shape" and inputs and isinstance(inputs[0], Data) and not inputs[0].pending:
+        shape(imp, node)
+    elif any(isinstance(t, Data) for t in inputs):
+        return None
     else:
-        imp.fail(node, f"computes on a constant of shape {fmt(shape)} alone in a file of batch {imp.batch}: costcalc "
-                        "costs such a computation in a file of batch 1")
-    out = imp.emit(node, imp.unique(node_name(name)), "constant", {"shape": sample}, [imp.network],
-                   note=f"'{name}', computed from weights alone")[0]
-    out.batch_at = place
-    imp.tensors[name] = out
+        fold(imp, node)
+    imp.done.add(i)
+    return imp.tensors.get(name)
