@@ -30,7 +30,9 @@ FALLBACK = {"dense_conv_plain": "dense_conv", "pointwise_conv_plain": "pointwise
             "grouped_conv": "dense_conv", "depthwise_conv": "elementwise", "fc": "pointwise_conv_plain",
             "pooling": "elementwise", "data_movement": "elementwise", "dense_conv": "pointwise_conv",
             "shuffle": "data_movement", "elementwise_exp": "elementwise", "pooling_plain": "pooling",
-            "gelu": "elementwise_exp", "mish": "elementwise_exp", "normalization": "elementwise"}
+            "gelu": "elementwise_exp", "mish": "elementwise_exp", "normalization": "elementwise",
+            "gemm": "pointwise_conv_plain", "matmul": "gemm", "softmax": "elementwise_exp",
+            "transpose": "data_movement", "transpose_inner": "transpose", "view": "data_movement"}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from costcalc.latency.profile import uniform
+from costcalc.latency.token_networks import random_hybrid, token_families
 
 TARGET_S = 2e-3  # each network's time, on the first-guess device below
 GUESS = uniform(3e10, 6e9, 8e-6)  # FLOPs/s, bytes/s, s per kernel: only to size the networks
@@ -190,6 +191,9 @@ def families(rng: np.random.Generator) -> dict:
         add(WHOLE, f"net{i}", *_random_whole(rng), limit=8 * MAX_ONE_S)
     for i in range(24):
         add(WHOLE, f"net_res{i}", *_random_residual(rng), limit=8 * MAX_ONE_S)
+    token_families(rng, add)
+    for i in range(32):
+        add(WHOLE, f"net_hybrid{i}", *random_hybrid(rng), limit=8 * MAX_ONE_S)
     for family in out.values():
         rng.shuffle(family)
     return out

@@ -31,7 +31,8 @@ from costcalc.errors import Loc, SpecError, did_you_mean
 # different kernel, so each conv class has both.
 CONV_KINDS = ("dense_conv", "pointwise_conv", "grouped_conv", "depthwise_conv")
 OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "elementwise_exp",
-              "gelu", "mish", "normalization", "pooling", "pooling_plain", "data_movement", "shuffle")
+              "gelu", "mish", "normalization", "pooling", "pooling_plain", "data_movement", "shuffle", "gemm",
+              "matmul", "softmax", "transpose", "transpose_inner", "view")
 CLASS_DOCS = {
     "dense_conv": "k x k conv (k > 1), groups = 1, blocked layout",
     "pointwise_conv": "1 x 1 conv, groups = 1, blocked layout",
@@ -48,10 +49,16 @@ CLASS_DOCS = {
     "pooling_plain": "max / average / global pooling and global mean, plain (NCHW) layout",
     "data_movement": "concat, split, select, and the runtime's layout reorders",
     "shuffle": "channel shuffle: Reshape, Transpose, Reshape",
+    "gemm": "fc on tokens (N x d): one GEMM of N rows (Gemm, or MatMul without bias)",
+    "matmul": "product of two activations (attention's q k^T and attn v): batched MatMul / FusedMatMul",
+    "softmax": "softmax over an axis (attention's scores)",
+    "transpose": "permute that keeps the innermost axis innermost: rows copied whole",
+    "transpose_inner": "permute that moves the innermost axis: a strided gather",
+    "view": "reshape and other views: onnxruntime still launches a Reshape (no data moved)",
 }
 for _kind in CONV_KINDS:
     CLASS_DOCS[f"{_kind}_plain"] = CLASS_DOCS[_kind].replace("blocked", "plain (NCHW)")
-FUSIONS = ("conv+bn", "conv+activation", "conv+add", "bn+activation")
+FUSIONS = ("conv+bn", "conv+activation", "conv+add", "bn+activation", "matmul+scale")
 COMBINES = ("max", "sum")
 ORT_FUSION = FUSIONS  # what onnxruntime's CPU provider does at its default optimisation level (all)
 
