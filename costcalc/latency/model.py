@@ -4,8 +4,10 @@ device profile (costcalc.latency.profile). Pure functions: no runtime is needed 
 The formula. The runtime does not run layers, it runs kernels: `plan` turns the graph into the kernels the
 runtime launches (fusion and layout, below), and each kernel k of op class c costs
 
-    t_k = max(F_k / throughput_c, B_k / bandwidth_c) + n_k * overhead_c        (combine: max, a roofline)
-    t_k = F_k / throughput_c + B_k / bandwidth_c + n_k * overhead_c            (combine: sum)
+    t_k = max(F_k / throughput_c, M_k) + n_k * overhead_c                      (combine: max, a roofline)
+    t_k = F_k / throughput_c + M_k + n_k * overhead_c                          (combine: sum)
+    M_k = min(B_k, L) / bandwidth_c + max(B_k - L, 0) / dram_bandwidth         (L: llc_bytes; M_k = B_k /
+                                                                                bandwidth_c when L is 0)
 
     F_k  FLOPs: multiply-adds of a conv or fc (a conv in the blocked layout computes its output channels rounded
          up to the block), element-wise FLOPs of any other op (0 for pure data movement)
@@ -16,7 +18,13 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
     n_k  kernels launched (1; a grouped conv, 1 < g < its input channels, runs one GEMM per group: g; a channel
          shuffle is Reshape-Transpose-Reshape: 3; a layernorm over channels is
          Transpose-LayerNormalization-Transpose, a groupnorm InstanceNormalization-Mul-Add, a mish before opset 18
-         Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k)
+         Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k; a view launches a Reshape that
+         moves nothing: F = B = 0, n = 1)
+
+A kernel that moves more bytes than the last-level cache holds (VGG's and AlexNet's fc weights, a big map at a
+large batch) moves the rest at the memory's bandwidth: the profile's `llc_bytes` and `dram_bandwidth`, both
+learned by the calibration (the cache size as the one that explains its networks best, costcalc.latency.fit),
+never read from a table of CPUs.
 
 and the network costs   T = run_overhead_s + context x sum of t_k   (the sum exactly rounded, in any order),
 
@@ -71,9 +79,19 @@ def kernel_time(kernel: Kernel, profile: DeviceProfile) -> float:
     """The formula of the module docstring, for one kernel."""
     p = profile[kernel.op_class]
     compute = kernel.flops / p.throughput
-    memory = kernel.bytes / p.bandwidth
+    cached, spilled = split_bytes(kernel.bytes, profile.llc_bytes)
+    memory = cached / p.bandwidth + spilled / profile.dram_bandwidth
     body = max(compute, memory) if profile.combine == "max" else compute + memory
     return profile.context * (body + kernel.launches * p.overhead_s)
+
+
+def split_bytes(moved: int, llc_bytes: int) -> tuple:
+    """A kernel's bytes (cached, spilled): those within the last-level cache move at its class's bandwidth, those
+    beyond it (a kernel reading or writing more than the cache holds) at the DRAM bandwidth; no cache term
+    (`llc_bytes` 0): all at the class's."""
+    if llc_bytes <= 0:
+        return moved, 0
+    return min(moved, llc_bytes), max(moved - llc_bytes, 0)
 
 
 def estimate(graph, profile: DeviceProfile) -> Estimate:

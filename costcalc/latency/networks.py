@@ -134,6 +134,8 @@ def families(rng: np.random.Generator) -> dict:
         for out_f in (f, 1000, 10):
             add("fc", f"fc_{f}_{out_f}", (f,), [f"{{op: fc, out: {f}}}"] if out_f == f else [],
                 tail=[f"{{op: fc, out: {out_f}}}"] if out_f != f else [])
+    for f, out_f in ((4096, 4096), (6144, 4096), (8192, 4096), (12288, 2048)):  # weights of 64 to 128 MB, beyond
+        add("fc", f"fc_big_{f}_{out_f}", (f,), [], tail=[f"{{op: fc, out: {out_f}}}"], limit=8 * MAX_ONE_S)  # a cache
     elementwise_ops = ("relu", "relu6", "sigmoid", "swish", "hardswish", "tanh", "leaky_relu", "hardsigmoid", "bn",
                        "{op: scale, factor: 0.5}", "gelu", "{op: gelu, approximate: tanh}", "mish", "layernorm",
                        "{op: groupnorm, groups: 2}", "layer_scale", "hardtanh")

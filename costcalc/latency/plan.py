@@ -2,14 +2,43 @@
 
 Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
 the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
-swish, softmax, hardswish), gelu, mish, normalization (layernorm, groupnorm), pooling (blocked and plain), data
-movement (concat, split, select, pad, resize, layout reorders), channel shuffle (a transpose).
-See profile.CLASS_DOCS. The generic tensor layer's ops take the class of the kernel onnxruntime runs for them: a
-product of two activations (matmul, einsum of two operands) is a batched GEMM, class fc; the element-wise ops of
-any rank, `where` and the reductions are element-wise (with an exponential: exp, log, erf, sin, softplus, elu,
-pow, log-sum-exp); a layernorm on an axis (tokens) is one LayerNormalization, class normalization; a copy without
-arithmetic (permute, a strided slice, expand, tile, gather, depth_to_space, space_to_depth, cast) is data
-movement; a view (reshape, a permute or slice that keeps the elements in place) costs nothing.
+swish, hardswish), gelu, mish, normalization (layernorm, groupnorm), pooling (blocked and plain), data movement
+(concat, split, select, pad, resize, layout reorders), channel shuffle (a transpose), and the classes of
+attention: gemm, matmul, softmax, transpose, transpose_inner, view. See profile.CLASS_DOCS.
+
+Attention and the generic tensor layer: each op takes the class of the kernel onnxruntime runs for costcalc's
+export of it, as its profiler shows (`costcalc measure`, scripts/ort_kernels.py lists them per spec; none is
+assumed):
+    fc on a vector     Gemm of one row: class fc (memory-bound: the weights read once)
+    fc on tokens       (any input of more than one axis, N x d) a GEMM of N rows, class gemm: compute-bound. With
+                       a bias, onnxruntime's MatMulAddFusion runs it as Reshape, Gemm, Reshape: two more launches
+                       of class view (one when the input is already a Reshape's output: the two Reshapes merge);
+                       without, one MatMul
+    matmul, einsum     a product of two activations (q k^T, attn v): a batched MatMul, class matmul. A scale by a
+                       constant number (mul, div by a value, scale) whose only reader is the product or that alone
+                       reads it, and a permute of the last two axes (k^T) whose only reader is the product, run
+                       inside it (onnxruntime's MatMulScaleFusion and MatmulTransposeFusion: one FusedMatMul) -
+                       except a permute reading a split of another permute's output (heads first, then q, k, v
+                       split): the transpose optimizer moves the first permute past the split and merges the two,
+                       so a Transpose still runs (fusion rule matmul+scale)
+    softmax            onnxruntime's Softmax, class softmax
+    layernorm (axis)   one LayerNormalization on tokens, class normalization (over channels of a map: Transpose,
+                       LayerNormalization, Transpose, below)
+    permute (a copy)   a Transpose: class transpose when the innermost axis (of more than one element) stays
+                       innermost (rows copied whole: heads first, the merge after attn v), transpose_inner when it
+                       moves (an element-wise strided gather: k^T not fused, tokens from a C x H x W map); 4 to 6
+                       times slower per byte here
+    a view             reshape, flatten of tokens, a permute that keeps the elements in place: no data moved, but
+                       onnxruntime still launches its Reshape: class view, 0 bytes, 1 launch; a view of a view's
+                       output merges into its Reshape (no launch). A slice that keeps a block is a view in
+                       costcalc's counts, but onnxruntime's Slice copies it: data movement of its output
+    the rest           element-wise ops of any rank, `where` and the reductions are element-wise (with an
+                       exponential: exp, log, erf, sin, softplus, elu, pow, log-sum-exp); copies (a strided slice,
+                       expand, tile, gather, depth_to_space, space_to_depth, cast) are data movement
+onnxruntime's Attention and LayerNormalization fusions do not fire on these exports: costcalc writes
+LayerNormalization itself, and the profiles of every hybrid of the zoo show MatMul, FusedMatMul, Softmax and
+Transpose kernels, no Attention kernel; its swish on tokens runs as one QuickGelu kernel (class elementwise_exp),
+its GELU as one Gelu (class gelu).
 
 Fusion, as onnxruntime's CPU provider does it (each rule can be switched off in the profile's `fusion:` list); a
 layer is absorbed only when it alone reads the kernel's output:
@@ -340,7 +369,7 @@ class _Planner:
 
 def _scale(node) -> bool:
     """A multiplication or division by a constant number (a scalar operand, no tensor)."""
-    return node.op in SCALES and node.args.get("value") is not None and len(node.inputs) == 1
+    return node.op == "scale" or node.op in SCALES and node.args.get("value") is not None and len(node.inputs) == 1
 
 
 def transpose_class(shape: tuple, perm) -> str:
