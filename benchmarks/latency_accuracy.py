@@ -1,24 +1,30 @@
-"""How well the calibrated latency estimate predicts measured time on the zoo, beside a FLOPs-only baseline.
+"""How well the calibrated latency estimate predicts measured time, in one run, in three settings, beside a FLOPs-only
+baseline:
 
-In one run: `costcalc calibrate` (synthetic networks only, never the zoo) and every zoo spec (specs/*.yaml)
-measured with costcalc's onnxruntime adapter (the machinery of `costcalc measure --threads 1`: warm-up, then min
-over runs), a pass over the zoo after each pass of the calibration, so that both see the shared machine's load
-alike (`--passes`: each zoo model keeps its fastest), then compared with
+- **1 thread**: the zoo (specs/*.yaml, less the two segmentation networks at 520 x 520, FCN and DeepLabV3, whose
+  runs take seconds each) and the models outside the zoo (scripts/latency_outside_models.py: torchvision and timm
+  models exported from torch, read by costcalc's ONNX importer and timed as exported), on a profile calibrated
+  now at 1 thread;
+- **2 threads**: the zoo at 2 threads (wall clock: a thread's CPU time is no latency once work is shared), on a
+  profile calibrated now at 2 threads;
+- **batch 8**: the zoo at batch 8, 1 thread, on the 1-thread profile.
 
-- the estimate: `costcalc report SPEC --device profile.yaml` (costcalc.latency), and
-- the FLOPs-only baseline: FLOPs / P, with the one throughput P fitted (least squares on relative error) on the
-  same calibration measurements.
+Each profile is fitted by `costcalc calibrate`'s machinery on its synthetic networks only, never on the models
+judged here. The models are measured between the calibration's passes (`--passes`; each keeps its fastest), so that
+both see the shared machine's load alike: onnxruntime, warm-up runs, then min over `--runs` runs, profiler off.
 
-Printed: per model, measured and both estimates with their errors; then for each predictor the share of models
-within +-10 % and +-20 %, Spearman's rho between estimate and measurement, and the pairwise ranking accuracy over
-the pairs of models whose FLOPs are within 20 % of each other (does it say which of two near-equal-FLOPs models is
-faster?).
+The FLOPs-only baseline of each setting is FLOPs / P, with the one throughput P fitted (least squares on relative
+error, costcalc.latency.metrics.flops_baseline) on the same calibration's networks (the 1-thread calibration for
+1 thread and batch 8 x FLOPs, the 2-thread one for 2 threads): like the estimate, never on the answers.
 
-    python benchmarks/latency_accuracy.py [--budget 240] [--passes 5] [--threads 1] [--profile out.yaml]
-                                          [--clock wall|cpu] [--json results.json]
+Printed per setting and group (zoo, outside): per model, measured, both estimates and their errors; then for each
+predictor the share within +-10 % and +-20 %, Spearman's rho, and the pairwise ranking accuracy over the pairs
+whose FLOPs are within 20 % of each other (costcalc.latency.metrics). `--json` keeps every figure, the date, the
+host, the onnxruntime version and the load average before and after.
 
-`--clock cpu` times each run by the calling thread's CPU time instead of the wall clock (meaningful at 1 thread:
-onnxruntime then computes in the calling thread), which other processes on a shared machine do not inflate.
+    nice -n 15 /work/TV/bin/python scripts/latency_outside_models.py --out /tmp/costcalc-outside
+    flock /work/measure.lock python benchmarks/latency_accuracy.py --outside /tmp/costcalc-outside \\
+        [--budget 240] [--passes 5] [--runs 5] [--clock cpu] [--json r.json] [--settings 1,2,b8]
 """
 
 from __future__ import annotations
@@ -28,96 +34,206 @@ import glob
 import json
 import os
 import sys
+import tempfile
 import time
-
-import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from costcalc.errors import CostcalcError  # noqa: E402
 from costcalc.graph import load  # noqa: E402
 from costcalc.latency import estimate  # noqa: E402
-from costcalc.latency.calibration import PASSES, RuntimeMeasure, calibrate, device_name  # noqa: E402
+from costcalc.latency.calibration import PASSES, calibrate, device_name  # noqa: E402
 from costcalc.latency.metrics import flops_baseline, summary  # noqa: E402
+
+LEFT_OUT = ("deeplabv3_resnet50", "fcn_resnet50")  # seconds per run at 520 x 520: the run would take an hour
+BATCH = 8
+
+
+class Target:
+    """One model in one setting: its graph (what costcalc estimates) and the ONNX file onnxruntime times."""
+
+    def __init__(self, name: str, group: str, graph, path: str):
+        self.name, self.group, self.graph, self.path = name, group, graph, path
+        self.flops = sum(node.counts.flops for node in graph.nodes)
+        self.best = float("inf")
+
+
+def zoo_targets(work: str, batch: int, only: str = "") -> list:
+    """The zoo at `batch` (or the specs named in `only`), each exported once (seeded random weights) to a file in
+    `work`."""
+    from costcalc.exporters.onnx import export
+
+    out = []
+    for spec in sorted(glob.glob(os.path.join(ROOT, "specs", "*.yaml"))):
+        name = os.path.basename(spec)[:-5]
+        if name in LEFT_OUT or only and name not in only.split(","):
+            continue
+        graph = load(spec, batch=batch)
+        path = os.path.join(work, f"{name}_b{batch}.onnx")
+        with open(path, "wb") as f:
+            f.write(export(graph, weights="random", seed=0).SerializeToString())
+        out.append(Target(name, "zoo", graph, path))
+    return out
+
+
+def outside_targets(directory: str, only: str = "") -> tuple:
+    """(targets, refused): every model the manifest lists as exported that costcalc reads, and (name, reason) of
+    each it cannot read or that was not exported."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from latency_outside_models import MODELS, read_manifest
+
+    manifest = read_manifest(directory)
+    targets, refused = [], [(f"{s}/{n}", "not exported yet") for s, n in MODELS if f"{s}/{n}" not in manifest]
+    for key, record in sorted(manifest.items()):
+        if only and key not in only.split(","):
+            continue
+        if record.get("status") != "ok":
+            refused.append((key, f"not exported: {record.get('error', '')[:120]}"))
+            continue
+        path = os.path.join(directory, record["file"])
+        try:
+            targets.append(Target(key, "outside", load(path), path))
+        except CostcalcError as e:
+            refused.append((key, " ".join(str(e).split())[:200]))
+    return targets, refused
+
+
+def measure_all(targets: list, threads: int, clock: str, warmup: int, runs: int) -> None:
+    from costcalc.runtime import measure
+
+    for t in targets:
+        m = measure(t.path, threads=threads, warmup=warmup, runs=runs, profile=False)
+        t.best = min(t.best, m.cpu_s if clock == "cpu" else m.latency_s)
+
+
+def setting(label: str, threads: int, clock: str, targets: list, args, work_runs: tuple) -> dict:
+    """Calibrate at `threads` with the targets measured between the passes; return the setting's figures."""
+    from dataclasses import replace
+
+    from costcalc.latency.calibration import RuntimeMeasure
+
+    measure = RuntimeMeasure(runs=args.runs, clock=clock)
+    started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.getloadavg()
+
+    def between(k: int) -> None:
+        if k > args.passes:
+            return
+        for group, (warmup, runs, passes) in work_runs:
+            if k <= passes:
+                measure_all([t for t in targets if t.group == group], threads, clock, warmup, runs)
+        print(f"  {label}: models' pass {k} of {args.passes} done", flush=True)
+
+    print(f"{label}: calibrating ({args.budget:.0f} s, {threads} thread(s), clock {clock}), the models measured "
+          "between its passes ...", flush=True)
+    calibration = calibrate(threads, args.budget, measure=measure.seconds, between_passes=between,
+                            passes=args.passes)
+    for k in range(calibration.passes + 1, args.passes + 1):
+        between(k)
+    profile = calibration.profile
+    if args.profile:
+        from costcalc.latency.profile import save
+        from costcalc.latency.provenance import fitted_record
+
+        save(replace(profile, device=device_name(), runtime=measure.runtime,
+                     calibration={**profile.calibration, "clock": clock,
+                                  "fitted_on": fitted_record(measure.runtime, threads, clock)}),
+             args.profile.replace("{threads}", str(threads)))
+    return {"label": label, "threads": threads, "clock": clock, "started": started, "runtime": measure.runtime,
+            "load_before": load_before, "load_after": os.getloadavg(), "calibration": profile.calibration,
+            "profile": profile, "baseline_throughput": flops_baseline(calibration.samples),
+            "calibration_networks": len(calibration.samples), "calibration_passes": calibration.passes}
+
+
+def judged(name: str, targets: list, profile, throughput: float) -> dict:
+    rows = [{"model": t.name, "flops": t.flops, "measured_s": t.best, "estimate_s": estimate(t.graph, profile).total_s,
+             "baseline_s": t.flops / throughput} for t in targets]
+    measured, flops = [r["measured_s"] for r in rows], [r["flops"] for r in rows]
+    return {"name": name, "rows": rows,
+            "summary": {key: summary([r[key] for r in rows], measured, flops) for key in ("estimate_s", "baseline_s")}}
+
+
+def show(result: dict) -> None:
+    print(f"\n== {result['name']} ==")
+    print(f"{'model':<34} {'GFLOPs':>7} {'measured':>10} {'estimate':>10} {'error':>7} {'FLOPs-only':>11} {'error':>7}")
+    for r in result["rows"]:
+        m = r["measured_s"]
+        print(f"{r['model']:<34} {r['flops'] / 1e9:>7.2f} {m * 1e3:>8.2f}ms {r['estimate_s'] * 1e3:>8.2f}ms "
+              f"{r['estimate_s'] / m - 1:>+7.1%} {r['baseline_s'] * 1e3:>9.2f}ms {r['baseline_s'] / m - 1:>+7.1%}")
+    n = len(result["rows"])
+    print(f"{'predictor':<22} {'within 10%':>14} {'within 20%':>14} {'Spearman':>9} {'pairwise':>15}")
+    for label, key in (("estimate (costcalc)", "estimate_s"), ("FLOPs-only baseline", "baseline_s")):
+        s = result["summary"][key]
+        print(f"{label:<22} {s['within_10']:>5.0%} ({round(s['within_10'] * n):>2} of {n}) "
+              f"{s['within_20']:>5.0%} ({round(s['within_20'] * n):>2} of {n}) {s['spearman']:>9.3f} "
+              f"{s['pairwise']:>7.0%} of {s['pairs']:>3}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=240.0, help="calibration budget, seconds")
-    parser.add_argument("--passes", type=int, default=PASSES,
-                        help="measurements of each zoo model and each calibration network (fastest kept)")
-    parser.add_argument("--runs", type=int, default=10, help="timed runs per measurement")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
-    parser.add_argument("--profile", default="", help="also write the fitted profile here")
-    parser.add_argument("--json", default="", help="write the per-model figures (and each calibration network's time) here")
+    parser.add_argument("--outside", default="", help="directory of scripts/latency_outside_models.py's exports")
+    parser.add_argument("--settings", default="1,2,b8", help="of 1 (1 thread), 2 (2 threads), b8 (batch 8)")
+    parser.add_argument("--budget", type=float, default=240.0, help="each calibration's budget, seconds")
+    parser.add_argument("--passes", type=int, default=PASSES, help="passes of each calibration, and of the models")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement (after 2 warm-up runs)")
+    parser.add_argument("--batch-runs", type=int, default=2, help="timed runs per batch-8 measurement (1 warm-up)")
+    parser.add_argument("--batch-passes", type=int, default=2, help="passes over the zoo at batch 8")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="cpu", help="the clock at 1 thread")
+    parser.add_argument("--profile", default="", help="write each fitted profile here ({threads} in the name)")
+    parser.add_argument("--json", default="", help="write every figure here")
+    parser.add_argument("--zoo", default="", help="only these zoo specs (comma-separated names; a quick try)")
+    parser.add_argument("--outside-only", default="", help="only these outside models (manifest keys)")
     args = parser.parse_args()
-
-    started = time.perf_counter()
-    measure = RuntimeMeasure(runs=args.runs, clock=args.clock)
-    specs = sorted(glob.glob(os.path.join(ROOT, "specs", "*.yaml")))
-    graphs = {os.path.basename(s)[:-5]: load(s) for s in specs}
-    measured: dict = {}
-
-    def zoo_pass(k: int) -> None:
-        """One pass over the zoo, between the calibration's passes: both see the machine's load alike."""
-        if k > args.passes:
-            return
-        for name, graph in graphs.items():
-            measured[name] = min(measured.get(name, float("inf")), measure.seconds(graph, args.threads))
-        print(f"zoo pass {k} of {args.passes} done ({time.perf_counter() - started:.0f} s)", flush=True)
-
-    print(f"calibrating ({args.budget:.0f} s budget, {args.threads} thread(s), clock {args.clock}), the zoo measured "
-          f"between its passes ...", flush=True)
-    calibration = calibrate(args.threads, args.budget, measure=measure.seconds, between_passes=zoo_pass,
-                            passes=args.passes)
-    for k in range(calibration.passes + 1, args.passes + 1):
-        zoo_pass(k)
-    profile = calibration.profile
-    if args.profile:
-        from dataclasses import replace
-
-        from costcalc.latency.profile import save
-
-        save(replace(profile, device=device_name(), runtime=measure.runtime,
-                     calibration={**profile.calibration, "clock": args.clock}), args.profile)
-    q = calibration.held_out
-    print(f"calibration: {len(calibration.samples)} networks, {calibration.passes} passes, held-out median |error| "
-          f"{q.median_abs_error:.1%}, within 10% {q.within_10:.0%} ({calibration.elapsed_s:.0f} s)", flush=True)
-    throughput = flops_baseline(calibration.samples)
-    print(f"FLOPs-only baseline: {throughput / 1e9:.1f} G multiply-adds/s fitted on the same calibration networks")
-
-    rows = []
-    for name, graph in graphs.items():
-        flops = sum(node.counts.flops for node in graph.nodes)
-        rows.append({"model": name, "flops": flops, "measured_s": measured[name],
-                     "estimate_s": estimate(graph, profile).total_s, "baseline_s": flops / throughput})
-    print()
-    print(f"{'model':<24} {'GFLOPs':>7} {'measured':>10} {'estimate':>10} {'error':>7} {'FLOPs-only':>11} {'error':>7}")
-    for r in rows:
-        m = r["measured_s"]
-        print(f"{r['model']:<24} {r['flops'] / 1e9:>7.2f} {m * 1e3:>8.2f}ms {r['estimate_s'] * 1e3:>8.2f}ms "
-              f"{r['estimate_s'] / m - 1:>+7.1%} {r['baseline_s'] * 1e3:>9.2f}ms {r['baseline_s'] / m - 1:>+7.1%}")
-    measured_s = [r["measured_s"] for r in rows]
-    flops = [r["flops"] for r in rows]
-    results = {}
-    print()
-    print(f"{'predictor':<22} {'within 10%':>10} {'within 20%':>10} {'Spearman':>9} {'pairwise':>15}")
-    for label, key in (("estimate (costcalc)", "estimate_s"), ("FLOPs-only baseline", "baseline_s")):
-        s = summary([r[key] for r in rows], measured_s, flops)
-        results[key] = s
-        print(f"{label:<22} {s['within_10']:>10.0%} {s['within_20']:>10.0%} {s['spearman']:>9.3f} "
-              f"{s['pairwise']:>9.0%} of {s['pairs']:>3}")
-    print(f"\n{len(rows)} zoo models, {args.passes} passes of {args.runs} runs each, clock {args.clock}, "
-          f"threads {args.threads}; total {time.perf_counter() - started:.0f} s; "
-          f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    chosen = args.settings.split(",")
+    start = time.perf_counter()
+    document = {"date": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()), "host": os.uname().nodename,
+                "device": device_name(), "uptime_before": _uptime(), "args": vars(args), "settings": {}}
+    results = []
+    with tempfile.TemporaryDirectory(prefix="costcalc-latency-") as work:
+        zoo = zoo_targets(work, 1, args.zoo)
+        outside, refused = outside_targets(args.outside, args.outside_only) if args.outside else ([], [])
+        zoo8 = zoo_targets(work, BATCH, args.zoo) if "b8" in chosen else []
+        for t in zoo8:
+            t.group = "zoo8"
+        print(f"{len(zoo)} zoo models, {len(outside)} outside models read ({len(refused)} not)", flush=True)
+        runs = ("zoo", (2, args.runs, args.passes)), ("outside", (2, args.runs, args.passes)), \
+            ("zoo8", (1, args.batch_runs, args.batch_passes))
+        if "1" in chosen or "b8" in chosen:
+            one = setting("1 thread", 1, args.clock, zoo + (outside if "1" in chosen else []) + zoo8, args, runs)
+            if "1" in chosen:
+                results.append(judged("zoo, 1 thread", zoo, one["profile"], one["baseline_throughput"]))
+                if outside:
+                    results.append(judged("outside the zoo, 1 thread", outside, one["profile"],
+                                          one["baseline_throughput"]))
+            if zoo8:
+                results.append(judged(f"zoo, batch {BATCH}, 1 thread", zoo8, one["profile"],
+                                      one["baseline_throughput"]))
+            document["settings"]["1"] = {k: v for k, v in one.items() if k != "profile"}
+        if "2" in chosen:
+            for t in zoo:
+                t.best = float("inf")
+            two = setting("2 threads", 2, "wall", zoo, args, runs[:1])
+            results.append(judged("zoo, 2 threads", zoo, two["profile"], two["baseline_throughput"]))
+            document["settings"]["2"] = {k: v for k, v in two.items() if k != "profile"}
+    for result in results:
+        show(result)
+    if refused:
+        print("\noutside models costcalc cannot read (not judged):")
+        for key, reason in refused:
+            print(f"  {key}: {reason}")
+    document.update({"results": results, "refused": refused, "uptime_after": _uptime(),
+                     "seconds": round(time.perf_counter() - start)})
+    print(f"\n{time.perf_counter() - start:.0f} s; uptime before: {document['uptime_before']}; after: "
+          f"{document['uptime_after']}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"rows": rows, "summary": results, "calibration": profile.calibration,
-                       "clock": args.clock, "threads": args.threads,
-                       "calibration_networks": [{"name": s.name, "family": calibration.families[s.name],
-                                                 "measured_s": s.measured_s} for s in calibration.samples]},
-                      f, indent=1)
+            json.dump(document, f, indent=1)
+
+
+def _uptime() -> str:
+    import subprocess
+
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from costcalc import reuse
 from costcalc.errors import Loc, SpecError, did_you_mean
-from costcalc.ops import ALIASES, OPS, Counts, OpError, OpResult, account
+from costcalc.ops import Counts, OpError, OpResult, account
 from costcalc.ops.tensor import MAX_RANK
+from costcalc.spec.calls import block_call, op_call
 from costcalc.spec.inputs import bind_input, bound_read, check_bound_input, named_inputs, unread_inputs
 from costcalc.spec.model import Entry, Spec, Value, auto_name, name_clash
 from costcalc.spec.static_check import check  # noqa: F401 - costcalc.graph.check for callers
@@ -28,7 +29,6 @@ from costcalc.util import gc_paused
 MAX_NODES = 250_000  # layers after expanding blocks and repeats
 MAX_STEPS = 4 * MAX_NODES  # entries visited while expanding, switched-off (`if`) and empty ones included
 MAX_REPEAT = MAX_NODES
-MAX_NESTING = 48  # blocks inside blocks
 LAYER_VARS = ("in_channels", "in_height", "in_width")
 
 
@@ -93,6 +93,7 @@ class _Scope:
     input: object  # a tensor id, or a tuple of them (after a split, or a block's several inputs)
     outer: tuple = ()  # the names of the enclosing lists, innermost first: an inline sequence reads them too
     names: dict = field(default_factory=dict)  # the names of this list, as they are walked
+    own: frozenset = frozenset()  # the names `env` binds itself (the block's arguments), not the spec's variables
 
 
 class _Walker:
@@ -208,7 +209,7 @@ class _Walker:
         if self.steps > MAX_STEPS:
             raise SpecError(f"layer '{'.'.join(scope.path + (name,))}': the network expands to more than the limit "
                             f"of {MAX_STEPS:,} layer entries (repeats and switched-off layers included)", entry.loc)
-        lookup = self.layer_lookup(inputs[0], scope.env)
+        lookup = self.layer_lookup(inputs[0], scope.env, scope.own)
         label = ".".join(scope.path + (name,))
         if entry.cond is not None and not evaluate_value(entry.cond, lookup, f"layer '{label}': 'if'"):
             return inputs[0]  # switched off: it passes its (first) input on
@@ -239,7 +240,7 @@ class _Walker:
             kinds = scope.kinds + ((f"{kind} x{repeat}", kind) if numbered else (kind,))
             path = scope.path + (name,) + suffix
             if entry.block is None:
-                child = _Scope(path, kinds, scope.env, current, (scope.names, *scope.outer))
+                child = _Scope(path, kinds, scope.env, current, (scope.names, *scope.outer), own=scope.own)
                 current = self.sequence(entry.layers, child)
             else:
                 current = self.block(entry, name, path, kinds, current, r, scope)
@@ -251,36 +252,19 @@ class _Walker:
         return tuple(branches) if entry.parallel and repeat > 1 else current
 
     def block(self, entry: Entry, name: str, path: tuple, kinds: tuple, current: int, r: int, scope: _Scope):
-        definition = self.spec.blocks.get(entry.block)
         where = f"layer '{'.'.join(path)}'"
-        if definition is None:
-            hint = did_you_mean(entry.block, self.spec.blocks)
-            if entry.block in OPS or entry.block in ALIASES:
-                hint = f" ('{entry.block}' is an op: write op: {entry.block})"
-            raise SpecError(f"{where}: unknown block '{entry.block}'{hint}", entry.op_loc)
-        if entry.block in self.active_blocks:
-            raise SpecError(f"{where}: block '{entry.block}' uses itself: blocks may not recurse", entry.op_loc)
-        if len(self.active_blocks) >= MAX_NESTING:
-            raise SpecError(f"{where}: blocks nested deeper than {MAX_NESTING}", entry.op_loc)
-        given = dict(entry.args)
-        if r == 0:
-            given.update(entry.first)
-        for arg, value in given.items():
-            if arg not in definition.args:
-                known = ", ".join(definition.args) or "none"
-                raise SpecError(f"{where}: block '{entry.block}' has no argument '{arg}'"
-                                f"{did_you_mean(arg, definition.args) or f' (it takes: {known})'}", value.loc)
+        definition, given = block_call(entry, self.spec.blocks, self.active_blocks, r, where)
         first_input = current[0] if isinstance(current, tuple) else current  # in_channels: of the first input
-        caller = self.layer_lookup(first_input, {**scope.env, "i": r})
+        caller = self.layer_lookup(first_input, {**scope.env, "i": r}, scope.own | {"i"})
         env = dict(self.globals)
-        for arg, default in definition.args.items():
+        for n, (arg, default) in enumerate(definition.args.items()):
             if arg in given:
                 env[arg] = evaluate_value(given[arg], caller, f"{where}: argument '{arg}'")
             elif default is None:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
-                env[arg] = evaluate_value(default, self.layer_lookup(first_input, env),
-                                          f"block '{entry.block}': argument '{arg}'")
+                lookup = self.layer_lookup(first_input, env, frozenset(list(definition.args)[:n]))
+                env[arg] = evaluate_value(default, lookup, f"block '{entry.block}': argument '{arg}'")
         shapes = tuple(self.tensors[t] for t in current) if isinstance(current, tuple) else self.tensors[current]
         key = reuse.key(entry.block, env, definition.args, shapes, self.active_blocks)
         out = self.recall(key, path, kinds, current)
@@ -289,7 +273,7 @@ class _Walker:
         first = (len(self.nodes), len(self.tensors), len(self.reads or ()), self.steps)
         self.active_blocks.append(entry.block)
         try:
-            out = self.sequence(definition.layers, _Scope(path, kinds, env, current))
+            out = self.sequence(definition.layers, _Scope(path, kinds, env, current, own=frozenset(definition.args)))
         finally:
             self.active_blocks.pop()
         self.remember(key, first, path, kinds, current, out)
@@ -318,26 +302,8 @@ class _Walker:
         where = f"layer '{'.'.join(scope.path + (name,))}'"
         op = entry.op
         if entry.op_expr:
-            op = choose_op(entry, self.layer_lookup(inputs[0], scope.env), where)
-        op = ALIASES.get(op, op)
-        definition = OPS.get(op)
-        if definition is None:
-            hint = did_you_mean(entry.op, [*OPS, *ALIASES])
-            if entry.op in self.spec.blocks:
-                hint = f" ('{entry.op}' is a block: write block: {entry.op})"
-            raise SpecError(f"{where}: unknown op '{entry.op}'{hint or ' (known ops: ' + ', '.join(OPS) + ')'}",
-                            entry.op_loc)
-        n = len(inputs)
-        if n < definition.min_inputs or (definition.max_inputs is not None and n > definition.max_inputs):
-            wanted = (f"{definition.min_inputs}" if definition.max_inputs == definition.min_inputs
-                      else f"at least {definition.min_inputs}" if definition.max_inputs is None
-                      else f"{definition.min_inputs} to {definition.max_inputs}")
-            raise SpecError(f"{where}: {op} takes {wanted} input(s), got {n}", entry.sources_loc or entry.loc)
-        for key, value in entry.params.items():
-            if key not in definition.keys:
-                known = ", ".join(definition.args) or "no arguments"
-                raise SpecError(f"{where}: op '{op}' has no key '{key}'"
-                                f"{did_you_mean(key, definition.keys) or f' (it takes: {known})'}", entry.key_locs[key])
+            op = choose_op(entry, self.layer_lookup(inputs[0], scope.env, scope.own), where)
+        op, definition = op_call(entry, op, self.spec.blocks, len(inputs), where)
         current = inputs
         numbered = entry.repeat is not None  # `repeat:` numbers its repetitions, even when it is 1
         for r in range(repeat):
@@ -354,7 +320,7 @@ class _Walker:
                 out = self.emit(op, known, current, entry, path, kinds)
             else:
                 first_read = len(self.reads or ())
-                args = op_args(entry, definition, self.layer_lookup(current[0], scope.env), where)
+                args = op_args(entry, definition, self.layer_lookup(current[0], scope.env, scope.own), where)
                 out = self.apply(op, definition, args, current, entry, path, kinds)
                 if len(self.results) < reuse.MAX_RESULTS:
                     self.results[key] = reuse.op_result(self, self.nodes[-1], first_read, scope.env)
@@ -397,9 +363,9 @@ class _Walker:
 
     # ---- values ---------------------------------------------------------------------------------------------
 
-    def layer_lookup(self, tensor, env: dict):
-        """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width.
-        The walk reads tensor shapes only here and in the ops (costcalc.analysis.totals relies on it)."""
+    def layer_lookup(self, tensor, env: dict, own: frozenset = frozenset()):
+        """Variables for a layer's expressions: the scope's (`own`: those it binds itself, not the spec's), plus its
+        input's in_channels / in_height / in_width. The walk reads shapes only here and in the ops (analysis.totals)."""
         shape = self.tensors[tensor] if isinstance(tensor, int) else ()
         network = self.tensors[0]
 
@@ -427,7 +393,7 @@ def load(path: str, overrides: dict | None = None, input_shape: tuple | None = N
     importer = importer_for(path)
     if importer is not None:
         return build(importer.read_spec(path, input_shape), overrides, input_shape, batch)
-    from costcalc.spec.model import read_partial
+    from costcalc.spec.reader import read_partial
 
     with gc_paused():  # a value, a position and an entry per line of the file
         spec, errors = read_partial(path)

@@ -1,41 +1,51 @@
-"""The zoo's latency tables of README.md and docs/latency.md, from the JSON `benchmarks/latency_accuracy.py --json`
-writes: measured and estimated time per model beside its FLOPs and memory access (costcalc's own counts), and the
-summary lines of both predictors. Prints Markdown; nothing is measured here.
+"""The latency tables of README.md and docs/latency.md, from the JSON `benchmarks/latency_accuracy.py --json` writes:
+for each setting (zoo at 1 thread, outside the zoo, batch 8, 2 threads) the summary of both predictors, and the
+models with their measured and estimated times. Prints Markdown; nothing is measured here.
 
-    python scripts/latency_table.py results.json [--columns 2]
+    python scripts/latency_table.py results.json [--columns 2] [--models] [--misses 0.10]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if seconds >= 0.01 else f"{seconds * 1e3:.2f} ms"
 
 
-def rows(results: dict) -> list:
-    from costcalc.analysis import analyse
-    from costcalc.graph import load
-
-    out = []
-    for r in results["rows"]:
-        totals = analyse(load(os.path.join(ROOT, "specs", f"{r['model']}.yaml"))).totals
-        error = r["estimate_s"] / r["measured_s"] - 1
-        out.append((r["model"], f"{r['flops'] / 1e9:.2f}", f"{totals.memory_access / 1e6:.0f}M",
-                    _ms(r["measured_s"]), f"{_ms(r['estimate_s'])} ({error:+.0%})"))
-    return out
+def _share(value: float, n: int) -> str:
+    return f"{value:.0%} ({round(value * n)} of {n})"
 
 
-def table(results: dict, columns: int) -> str:
-    head = ["model", "GFLOPs", "mem. access", "measured", "estimate"]
-    body = rows(results)
+def summary(results: list) -> str:
+    """One row per setting and predictor."""
+    lines = ["| setting | predictor | within ±10 % | within ±20 % | Spearman ρ | pairwise (FLOPs within 20 %) |",
+             "|---|---|---|---|---|---|"]
+    for result in results:
+        n = len(result["rows"])
+        for label, key in (("costcalc estimate", "estimate_s"), ("FLOPs-only baseline", "baseline_s")):
+            s = result["summary"][key]
+            pairwise = f"{s['pairwise']:.0%} ({round(s['pairwise'] * s['pairs'])} of {s['pairs']})" \
+                if s["pairs"] else "no pairs"
+            lines.append(f"| {result['name'] if key == 'estimate_s' else ''} | {label} | {_share(s['within_10'], n)} | "
+                         f"{_share(s['within_20'], n)} | {s['spearman']:.3f} | {pairwise} |")
+    return "\n".join(lines)
+
+
+def misses(result: dict, beyond: float) -> str:
+    """'AlexNet -24 %, ...': the models whose estimate is off by more than `beyond`, worst first."""
+    off = sorted(((r["estimate_s"] / r["measured_s"] - 1, r["model"]) for r in result["rows"]),
+                 key=lambda item: -abs(item[0]))
+    return ", ".join(f"{name} {error:+.0%}" for error, name in off if abs(error) > beyond) or "none"
+
+
+def table(result: dict, columns: int) -> str:
+    head = ["model", "GFLOPs", "measured", "estimate", "FLOPs-only"]
+    body = [(r["model"], f"{r['flops'] / 1e9:.2f}", _ms(r["measured_s"]),
+             f"{_ms(r['estimate_s'])} ({r['estimate_s'] / r['measured_s'] - 1:+.0%})",
+             f"{r['baseline_s'] / r['measured_s'] - 1:+.0%}") for r in result["rows"]]
     per = -(-len(body) // columns)
     lines = ["| " + " | ".join(head * columns) + " |",
              "|" + "|".join(["---", "---:", "---:", "---:", "---:"] * columns) + "|"]
@@ -48,28 +58,21 @@ def table(results: dict, columns: int) -> str:
     return "\n".join(lines)
 
 
-def summary(results: dict) -> str:
-    lines = ["| predictor | within ±10 % | within ±20 % | Spearman ρ | pairwise (FLOPs within 20 %) |",
-             "|---|---|---|---|---|"]
-    n = len(results["rows"])
-    for label, key in (("costcalc estimate", "estimate_s"), ("FLOPs-only baseline", "baseline_s")):
-        s = results["summary"][key]
-        lines.append(f"| {label} | {s['within_10']:.0%} ({round(s['within_10'] * n)} of {n}) | "
-                     f"{s['within_20']:.0%} ({round(s['within_20'] * n)} of {n}) | {s['spearman']:.3f} | "
-                     f"{s['pairwise']:.0%} ({round(s['pairwise'] * s['pairs'])} of {s['pairs']}) |")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results")
     parser.add_argument("--columns", type=int, default=2)
+    parser.add_argument("--models", action="store_true", help="also each setting's table of models")
+    parser.add_argument("--misses", type=float, default=0.10, help="list the models off by more than this")
     args = parser.parse_args()
     with open(args.results, encoding="utf-8") as f:
-        results = json.load(f)
-    print(summary(results))
-    print()
-    print(table(results, args.columns))
+        document = json.load(f)
+    print(summary(document["results"]))
+    for result in document["results"]:
+        print(f"\n{result['name']}: beyond ±{args.misses:.0%}: {misses(result, args.misses)}")
+        if args.models:
+            print()
+            print(table(result, args.columns))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def _tolerance(tolerance, key: str) -> float:
 def render() -> str:
     from costcalc.analysis import analyse
     from costcalc.graph import load
-    from costcalc.spec.model import read_spec
+    from costcalc.spec.reader import read_spec
 
     lines = [HEADER]
     notes = []

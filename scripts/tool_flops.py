@@ -350,7 +350,7 @@ def main():
         from costcalc.graph import load
 
         from costcalc.graph import build
-        from costcalc.spec.model import read_spec
+        from costcalc.spec.reader import read_spec
 
         for model_name in args.models.split(","):
             model = getattr(torchvision.models, model_name)()

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SPECS
 from costcalc.analysis.budget import QuantityError, parse_quantity
-from costcalc.spec.model import read_spec
+from costcalc.spec.reader import read_spec
 
 R50 = "specs/resnet50.yaml"
 R50_FLOPS, R50_PARAMS = 4_089_184_256, 25_557_032  # torchvision's published figures

@@ -17,7 +17,7 @@ from costcalc.analysis import analyse
 from costcalc.analysis.conventions import CONVENTIONS, ConventionError, Site, by_op, count, recount
 from costcalc.graph import build, load
 from costcalc.ops import OPS
-from costcalc.spec.model import read_spec
+from costcalc.spec.reader import read_spec
 
 SPEC_FILES = sorted(SPECS.rglob("*.yaml"))
 

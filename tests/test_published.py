@@ -6,7 +6,7 @@ import pytest
 from conftest import SPECS
 from costcalc.analysis import analyse
 from costcalc.graph import load
-from costcalc.spec.model import read_spec
+from costcalc.spec.reader import read_spec
 
 SPEC_FILES = sorted(p for p in SPECS.rglob("*.yaml"))
 PUBLISHED = [p for p in SPEC_FILES if read_spec(str(p)).published]

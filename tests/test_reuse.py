@@ -34,7 +34,7 @@ def same(a, b) -> None:
 
 def replays(path, overrides=None) -> int:
     """How many block calls of a walk were replayed (their layers appended from a recording)."""
-    from costcalc.spec.model import read_spec
+    from costcalc.spec.reader import read_spec
 
     walker = graph._Walker(read_spec(str(path)), 1)
     calls = []

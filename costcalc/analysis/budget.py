@@ -1,11 +1,13 @@
 """Budgets: limits on a spec's totals, from its `budget:` section and from the command line, and the verdict of
 checking a report against them.
 
-    budget: {flops: 4.5G, params: 26M, memory_access: 130M, activations: 50M}
+    budget: {flops: 4.5G, params: 26M, memory_access: 130M, activations: 50M, latency: 10ms}
 
-Any subset of the four keys. A limit is a whole number, or a decimal number with a suffix K, M, G or T (powers of
-1000: 4.5G = 4,500,000,000). A total equal to its limit is within budget. Memory access is counted in elements
-(with `check --bytes N`, a spec's memory_access limit is N bytes per element).
+Any subset of the five keys. A count's limit is a whole number, or a decimal number with a suffix K, M, G or T
+(powers of 1000: 4.5G = 4,500,000,000). A total equal to its limit is within budget. Memory access is counted in
+elements (with `check --bytes N`, a spec's memory_access limit is N bytes per element). `latency` limits the
+estimated latency of the batch (a duration: s, ms or us; `--max-latency` on the command line): it needs a device
+profile (`check --device PROFILE.yaml`), and a spec with a latency budget checked without one is a located error.
 
 Besides budgets, a check has three more gates: the guidelines named by --fail-on, a baseline (the totals of an
 earlier `report --format json` may grow by at most --max-increase), and the spec's `published:` figures
@@ -24,7 +26,7 @@ MAC_MEANING = ("MAC in costcalc is memory access cost (ShuffleNet V2: elements r
                "multiply-accumulates")
 MAC_KEYS = ("mac", "macs", "max_mac")
 
-BUDGET_FIELDS = ("flops", "params", "memory_access", "activations")
+BUDGET_FIELDS = ("flops", "params", "memory_access", "activations")  # the counts; and LATENCY_KEY, a duration
 SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 MAX_LIMIT = 10**30
 MAX_TEXT = 64  # characters of a limit as written: far more than 10^30 needs, far fewer than int() refuses
@@ -69,11 +71,14 @@ BASELINE = "baseline"  # Limit.source of an increase limit over a baseline
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|ms|us|µs|ns)?\s*$")
 DURATION_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-LATENCY = "latency_s"  # the limit on the estimated latency (seconds; command line only, with a device profile)
+LATENCY = "latency_s"  # the limit on the estimated latency (seconds, with a device profile)
+LATENCY_KEY = "latency"  # as a spec's budget: section spells it
 
 
 def parse_duration(text: str) -> float:
     """'10ms' -> 0.01, '2.5 s' -> 2.5, '800us' -> 0.0008, '0.02' -> 0.02 (seconds)."""
+    if isinstance(text, bool) or text is None or not isinstance(text, (str, int, float)):
+        raise QuantityError(f"a latency limit is a duration like 10ms, 2.5s or 800us, not {text!r}")
     match = _DURATION.match(str(text)) if len(str(text)) <= MAX_TEXT else None
     if not match:
         raise QuantityError(f"'{str(text)[:MAX_TEXT]}' is not a duration: write a number with a unit s, ms or us, "
@@ -94,6 +99,7 @@ class Limit:
     source: str
     loc: Loc | None = None  # the spec's `budget:` line (None for a command-line limit)
     text: str = ""  # as written: '4.5G'
+    key_loc: Loc | None = None  # the spec's key of this limit (`latency:`), where an error about it points
 
 
 @dataclass(frozen=True)
@@ -182,9 +188,17 @@ def spec_limits(spec) -> list:
         if str(key).lower() in MAC_KEYS:
             raise SpecError(f"budget: '{key}' is ambiguous: {MAC_MEANING}; write memory_access: for a limit on memory "
                             "access, or flops: for multiply-adds (what ptflops and thop call MACs)", budget.key_locs[key])
+        if key == LATENCY_KEY:
+            try:
+                seconds = parse_duration(budget[key])
+            except QuantityError as e:
+                raise SpecError(f"budget: {key}: {e}", budget.value_locs[key]) from None
+            limits.append(Limit(LATENCY, seconds, "spec", loc, str(budget[key]), budget.key_locs[key]))
+            continue
         if key not in BUDGET_FIELDS:
-            raise SpecError(f"budget: unknown total '{key}'{did_you_mean(key, BUDGET_FIELDS)} "
-                            f"(budgets limit {', '.join(BUDGET_FIELDS)})", budget.key_locs[key])
+            keys = (*BUDGET_FIELDS, LATENCY_KEY)
+            raise SpecError(f"budget: unknown total '{key}'{did_you_mean(key, keys)} "
+                            f"(budgets limit {', '.join(keys)})", budget.key_locs[key])
         try:
             value = parse_quantity(budget[key])
         except QuantityError as e:
@@ -222,6 +236,10 @@ def check_spec(path: str, extra_limits: list, load, fail_on: tuple = (), bytes_p
     try:
         spec, report = load(path)
         limits = [_in_bytes(limit, bytes_per_element) for limit in spec_limits(spec)] + list(extra_limits)
+        for limit in limits:
+            if limit.field == LATENCY and report.latency_s is None:
+                raise SpecError(f"budget: latency: {limit.text} limits the estimated latency: check it with a device "
+                                "profile (--device PROFILE.yaml, from `costcalc calibrate`)", limit.key_loc or limit.loc)
     except SpecError as e:
         return SpecCheck(path, error=e)
     notes = ()

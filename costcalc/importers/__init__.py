@@ -25,7 +25,7 @@ def read_model(path: str, input_shape: tuple | None = None):
     `input_shape` (per sample) is the resolution an import is made at (a YAML spec takes it later, in the walk)."""
     module = importer_for(path)
     if module is None:
-        from costcalc.spec.model import read_spec
+        from costcalc.spec.reader import read_spec
 
         return read_spec(path)
     return module.read_spec(path, input_shape)

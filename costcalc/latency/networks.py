@@ -53,7 +53,7 @@ def build(text: str, name: str = "calibration.yaml"):
     """The walked graph of a spec text."""
     from costcalc.graph import build as walk
     from costcalc.spec.loader import load_text
-    from costcalc.spec.model import spec_from_document
+    from costcalc.spec.reader import spec_from_document
 
     return walk(spec_from_document(name, load_text(text, name)))
 

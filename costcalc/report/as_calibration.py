@@ -40,3 +40,43 @@ def render(calibration, path: str) -> str:
     lines.append(f"context factor {p.context:.3f}: whole networks run that much slower than the fitted classes say "
                  f"(on the {wholes} random whole networks, 'networks' above, each weighted {weight:g} in the fit)")
     return "\n".join(lines) + "\n"
+
+
+def render_check(result, path: str, profile, written: str = "", after=None) -> str:
+    """The text of `costcalc calibrate --check PROFILE`: each reference network measured now beside the profile's
+    estimate, the overall error (geometric mean of estimate / measured), the verdict, and, with --refit-scale,
+    the profile written and `after`, the same measurements against its estimates."""
+    from costcalc.latency.provenance import describe
+
+    threads = f"{result.threads} thread{'s' if result.threads != 1 else ''}"
+    lines = [f"{path}: {describe(profile)}",
+             f"checked now on host {result.host or 'this host'}, {result.runtime or 'onnxruntime'}, {threads}, "
+             f"{result.clock} clock: {len(result.rows)} reference networks (the calibration's random whole "
+             f"networks), each measured {_times(result.passes)} (fastest kept), in {result.elapsed_s:.0f} s",
+             "", f"{'network':<12} {'measured':>10} {'estimate':>10} {'error':>8}"]
+    for row in result.rows:
+        lines.append(f"{row.name:<12} {duration(row.measured_s):>10} {duration(row.estimate_s):>10} "
+                     f"{row.error:>+8.1%}")
+    lines.append(f"{'overall':<12} {'':>10} {'':>10} {result.overall:>+8.1%}  (geometric mean of estimate / measured)")
+    lines.append("")
+    lines += [f"note: {d}" for d in result.differences]
+    direction = "too slow" if result.overall > 0 else "too fast"
+    if result.holds:
+        lines.append(f"the profile holds: its estimates are {abs(result.overall):.1%} {direction} here now, within "
+                     f"the tolerance of +-{result.tolerance:.0%}")
+    else:
+        lines.append(f"the profile does not hold: its estimates are {abs(result.overall):.1%} {direction} here now, "
+                     f"beyond the tolerance of +-{result.tolerance:.0%}")
+    if written:
+        lines.append(f"wrote {written}: the profile rescaled by x{result.factor:.4f}; on these measurements its "
+                     f"estimates are {after.overall:+.1%} overall, each network from {min(r.error for r in after.rows):+.1%}"
+                     f" to {max(r.error for r in after.rows):+.1%}")
+    elif not result.holds:
+        lines.append(f"rescale it: costcalc calibrate --check {path} --refit-scale -o NEW.yaml; or fit a new one: "
+                     f"costcalc calibrate -o NEW.yaml --threads {result.threads} (docs/latency.md, \"When a profile "
+                     f"drifts\")")
+    return "\n".join(lines) + "\n"
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"

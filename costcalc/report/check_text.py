@@ -18,7 +18,7 @@ def verdict_text(verdict, exact: bool) -> str:
     exact = exact or human(verdict.actual) == human(verdict.limit.value)
     h = lambda n: human(n, exact)  # noqa: E731
     name = verdict.limit.field  # as the budget: section and the JSON spell it
-    where = {"spec": "", "command line": " (--max)"}.get(verdict.limit.source, f" ({verdict.limit.text})")
+    where = _where(verdict)
     if verdict.ok:
         return f"{name} {h(verdict.actual)} of {h(verdict.limit.value)}{where}"
     share = percent(verdict.over / verdict.limit.value) if verdict.limit.value else "-"
@@ -30,11 +30,16 @@ def verdict_text(verdict, exact: bool) -> str:
 def latency_verdict_text(verdict) -> str:
     """'latency 8.12 ms (est.) of 10.00 ms (--max)' or 'latency 12.3 ms (est.) > 10.00 ms (--max) by 2.30 ms
     (+23.00%)'."""
-    actual, limit = duration(verdict.actual), duration(verdict.limit.value)
+    actual, limit, where = duration(verdict.actual), duration(verdict.limit.value), _where(verdict)
     if verdict.ok:
-        return f"latency {actual} (est.) of {limit} (--max)"
-    return (f"latency {actual} (est.) > {limit} (--max) by {duration(verdict.over)} "
+        return f"latency {actual} (est.) of {limit}{where}"
+    return (f"latency {actual} (est.) > {limit}{where} by {duration(verdict.over)} "
             f"({percent(verdict.over / verdict.limit.value)})")
+
+
+def _where(verdict) -> str:
+    """'' for the spec's own budget, ' (--max)' for a command-line limit, ' (<text>)' for a baseline's."""
+    return {"spec": "", "command line": " (--max)"}.get(verdict.limit.source, f" ({verdict.limit.text})")
 
 
 def failed_words(check) -> str:

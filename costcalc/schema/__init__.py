@@ -150,14 +150,20 @@ def _guidelines() -> dict:
 
 
 def _budget() -> dict:
-    from costcalc.analysis.budget import BUDGET_FIELDS, SUFFIXES
+    from costcalc.analysis.budget import BUDGET_FIELDS, DURATION_UNITS, LATENCY_KEY, SUFFIXES
 
     suffixes = "".join(s for s in SUFFIXES if s)
     limit = {"anyOf": [{"type": "integer", "minimum": 0},
                        {"type": "string", "pattern": rf"^\s*\d+(_\d+)*(\.\d+)?\s*[{suffixes}]?\s*$"}]}
+    units = "|".join(DURATION_UNITS)
+    latency = {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                         {"type": "string", "pattern": rf"^\s*\d+(\.\d+)?\s*({units})?\s*$"}],
+               "description": "limit on the estimated latency of the batch, e.g. 10ms (s, ms, us; checked by "
+                              "`check --device PROFILE.yaml`)"}
     return {"type": "object", "additionalProperties": False,
-            "properties": {f: {**limit, "description": f"limit on the total {f}, e.g. 4.5G (K, M, G, T: powers "
-                                                       "of 1000)"} for f in BUDGET_FIELDS}}
+            "properties": {**{f: {**limit, "description": f"limit on the total {f}, e.g. 4.5G (K, M, G, T: powers "
+                                                          "of 1000)"} for f in BUDGET_FIELDS},
+                           LATENCY_KEY: latency}}
 
 
 def spec_schema() -> dict:

@@ -20,7 +20,8 @@ from costcalc.importers.onnx.layers import shape
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
 from costcalc.importers.onnx import batch, generic, inputs
-from costcalc.importers.onnx.reading import Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, fmt
+from costcalc.importers.onnx.reading import (Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, Taken,
+                                             fmt)
 from costcalc.importers.onnx.repeats import unique
 from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
@@ -44,7 +45,8 @@ class Importer:
         self.producer_layer: dict = {}  # ref -> Layer
         self.ref_shapes: dict = {}  # ref -> its shape (with the batch)
         self.consumers: dict = {}  # tensor name -> [node index]
-        self.done: set = set()  # node indices handled as part of a pattern
+        self.done = Taken()  # node indices handled as part of a pattern (or folded on demand), in order
+        self.node_layer: dict = {}  # ONNX node index -> index in `layers` of the first layer doing its work
         self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
         self.folded_params = 0  # the parameters that folding removed (a bias-free conv before each batchnorm)
         self.restored_biases = 0  # folded convs' zero biases an optimiser dropped, counted back
@@ -78,6 +80,7 @@ class Importer:
         for node in nodes:
             if node.index in self.done or node.index not in needed:
                 continue
+            made, taken = len(self.layers), len(self.done.order)
             try:
                 node.attrs  # noqa: B018 - read here, so that a malformed attribute is this node's located error
                 self.node(node)
@@ -87,6 +90,9 @@ class Importer:
                 # a malformed node (a missing attribute or input, a constant of the wrong shape, a zero divisor):
                 # one located line naming it, never a traceback
                 self.fail(node, f"malformed {node.op} node: {type(e).__name__}: {e}")
+            if len(self.layers) > made:  # the node, and the pattern's other nodes it took, are the first new layer's
+                for i in (node.index, *self.done.order[taken:]):
+                    self.node_layer.setdefault(i, made)
         self.finish()
         return document(self, shape)
 

@@ -132,3 +132,20 @@ def read_attributes(proto) -> dict:
 
 def fmt(shape) -> str:
     return " x ".join(str(d) for d in shape) if len(shape) else "a scalar"
+
+
+class Taken(set):
+    """A set of node indices that also keeps the order they were added in (`order`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.order: list = []
+
+    def add(self, index: int) -> None:
+        if index not in self:
+            self.order.append(index)
+            super().add(index)
+
+    def update(self, indices) -> None:
+        for index in indices:
+            self.add(index)
