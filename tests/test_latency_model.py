@@ -170,11 +170,12 @@ def test_profile_round_trip(tmp_path):
 @pytest.mark.parametrize("edit, where, message", [
     (("threads: 1", "threads: 0"), (5, 10), "threads must be a whole number of at least 1"),
     (("combine: max", "combine: min"), (6, 10), "combine: 'min' is not one of max, sum"),
-    (("fusion: [conv+bn", "fusion: [conv+bm"), (11, 10), "fusion: unknown fusion 'conv+bm' (did you mean 'conv+bn'?)"),
+    (("fusion: [conv+bn", "fusion: [conv+bm"), (13, 10), "fusion: unknown fusion 'conv+bm' (did you mean 'conv+bn'?)"),
     (("layout_block: 8", "layuot_block: 8"), (8, 1), "unknown key 'layuot_block' (did you mean 'layout_block'?)"),
     (("context: 1.0", "context: 0"), (10, 10), "context must be more than 0, not 0"),
-    (("{throughput: 40000000000.0,", "{throughput: -1,"), (13, 38), "throughput must be more than 0, not -1"),
-    (("{throughput: 40000000000.0,", "{troughput: 1,"), (13, 26), "unknown key 'troughput'"),
+    (("llc_bytes: 0", "llc_bytes: -1"), (11, 12), "llc_bytes must be a whole number of at least 0, not -1"),
+    (("{throughput: 40000000000.0,", "{throughput: -1,"), (15, 38), "throughput must be more than 0, not -1"),
+    (("{throughput: 40000000000.0,", "{troughput: 1,"), (15, 26), "unknown key 'troughput'"),
 ])
 def test_profile_errors_are_located(tmp_path, edit, where, message):
     text = dump(profile())

@@ -28,7 +28,7 @@ assumed):
                        innermost (rows copied whole: heads first, the merge after attn v), transpose_inner when it
                        moves (an element-wise strided gather: k^T not fused, tokens from a C x H x W map); 4 to 6
                        times slower per byte here
-    a view             reshape, flatten of tokens, a permute that keeps the elements in place: no data moved, but
+    a view             a reshape, a permute that keeps the elements in place: no data moved, but
                        onnxruntime still launches its Reshape: class view, 0 bytes, 1 launch; a view of a view's
                        output merges into its Reshape (no launch). A slice that keeps a block is a view in
                        costcalc's counts, but onnxruntime's Slice copies it: data movement of its output
