@@ -208,6 +208,17 @@ def _model_onnx(path: Path) -> None:
     net.save(net.gemm(x, 10), path)
 
 
+def _hybrid(name: str):
+    """A gzipped export of tests/fixtures/onnx/hybrid/ (scripts/hybrid_truth.py), unpacked."""
+    def build(path: Path) -> None:
+        import gzip
+
+        with gzip.open(ROOT / "tests" / "fixtures" / "onnx" / "hybrid" / f"{name}.gz") as f:
+            path.write_bytes(f.read())
+
+    return build
+
+
 def _mobilenet_v4(path: Path) -> None:
     """timm's MobileNetV4-Conv-Small as torch's dynamo exporter wrote it (tests/fixtures/onnx/hybrid), its stripped
     weights refilled with seeded random values so that onnxruntime runs it (tests/onnx_weights.py)."""
@@ -216,7 +227,8 @@ def _mobilenet_v4(path: Path) -> None:
     runnable(str(ROOT / "tests" / "fixtures" / "onnx" / "hybrid" / "mobilenetv4_conv_small_dyn18.onnx.gz"), str(path))
 
 
-FIXTURES = {"model.onnx": _model_onnx, "mobilenetv4.onnx": _mobilenet_v4}
+FIXTURES = {"model.onnx": _model_onnx, "mobilenetv4.onnx": _mobilenet_v4,
+            "mobilevit_xxs_ts17_nofold.onnx": _hybrid("mobilevit_xxs_ts17_nofold.onnx")}
 
 
 def _workdir(tmp_path: Path) -> Path:
