@@ -143,8 +143,8 @@ class _Isolated(_Planner):
     assembler checks that it would not), and no reorder of the network's output is added."""
 
     def __init__(self, graph, profile, closed: set):
+        self.closed = closed  # before the planner's own set-up, which already asks for readers
         super().__init__(graph, profile)
-        self.closed = closed
 
     def only_reader(self, tensor: int):
         return None if tensor in self.closed else super().only_reader(tensor)

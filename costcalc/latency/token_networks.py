@@ -79,13 +79,15 @@ def token_families(rng: np.random.Generator, add) -> None:
             if draw[3] < 0.3:
                 act = str(rng.choice(["gelu", "swish"]))
                 add(TOKENS, f"{act}_n{n}_d{d}", (n, d), [f"{{op: {act}}}"])
+    softmaxes: set = set()
     for n in (16, 49, 64, 144, 196, 256, 576, 1024):
         for heads, dh in ((1, 32), (2, 32), (3, 32), (4, 16), (4, 32), (4, 64), (6, 64), (8, 32), (12, 64)):
             if not 2_000 <= heads * n * n <= 3_000_000:
                 continue
             shape = (heads, n, dh)
             draw = rng.random(4)
-            if draw[0] < 0.5:
+            if draw[0] < 0.5 and f"softmax_h{heads}_n{n}" not in softmaxes:  # the same for every head width
+                softmaxes.add(f"softmax_h{heads}_n{n}")
                 add(TOKENS, f"softmax_h{heads}_n{n}", (heads, n, n), ["{op: softmax, axis: -1}"])
             if draw[1] < 0.5:
                 add(TOKENS, f"mm_h{heads}_n{n}_dh{dh}", shape,
