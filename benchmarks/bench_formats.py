@@ -82,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from costcalc.analysis import rows
-    from costcalc.cli import analyse_checked
+    from costcalc.api import checked
     from costcalc.graph import load
     from costcalc.report import Format, Options, render
 
@@ -94,7 +94,7 @@ def main() -> None:
         cli(path, "csv")  # warm imports and the file cache
         for _ in range(args.runs):
             walk.append(timed(lambda: load(path)))
-            report = analyse_checked(load(path), ())
+            report = checked(load(path))
             selected = rows(report, None)
             if not args.no_rich:
                 old.append(timed(lambda: rich_table(report, selected)))

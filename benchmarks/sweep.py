@@ -5,12 +5,14 @@ points, writing the CSV included), N points over
 - MobileNet V2: width in [0.35, 1.4], each row's depth n[i] in 1..4 and depthwise kernel k[i] in {3, 5, 7};
   without and with --device (the latency estimate);
 - ResNet-50: each stage's depth in 1..6, width_per_group in {16, 32, 48, 64}, groups in {1, 2, 4, 8, 32};
-- the MobileNet V2 search with --jobs 2, and with --scheduler on a local Dask cluster of two single-threaded
-  worker processes (when dask.distributed is installed);
+- the MobileNet V2 and ResNet-50 searches with --jobs 2, and the MobileNet V2 search with --scheduler on a local
+  Dask cluster of two single-threaded worker processes (when dask.distributed is installed);
 beside the baseline: per point, read the spec, walk it, analyse it (and estimate its latency), on a sample of the
 same points. Goals: >= 2,000 points/s (MobileNet V2), >= 1,000 with --device, >= 1,000 (ResNet-50), --jobs N
 close to N times one process. Every sampled point's totals (and estimate) are checked equal to the baseline's.
-Each figure is the median of --runs runs, the cases measured in turn within each run.
+Each figure is the median of --runs runs, the cases measured in turn within each run; beside each, the range of
+the machine's 1-minute load average (`uptime`) as it was run, and what two processes of pure CPU work gain over
+one on the machine in the same runs (the most --jobs 2 can reach there).
 
 MobileNet V2 over width x resolution (a grid of widths times input sizes, the last varying fastest, as
 `--grid width=... --grid input=...` orders it):

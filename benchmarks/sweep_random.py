@@ -28,7 +28,9 @@ CASES = [  # (label, spec, ranges, extra options, goal in points/s)
     ("MobileNet V2, --device", *MOBILENET, ["--device", PROFILE], 1000),
     ("ResNet-50: depths[*], width, groups", *RESNET, [], 1000),
     ("MobileNet V2, --jobs 2", *MOBILENET, ["--jobs", "2"], None),
+    ("ResNet-50, --jobs 2", *RESNET, ["--jobs", "2"], None),
 ]
+DASK = "MobileNet V2, --scheduler (local Dask, 2 workers)"
 
 
 def command(spec: str, ranges: list, extra: list, points: int) -> list:
@@ -109,45 +111,69 @@ def dask_rate(points: int) -> float | None:
     return points / wall
 
 
+def load_now() -> float:
+    """The machine's 1-minute load average at this moment (what `uptime` prints first)."""
+    return os.getloadavg()[0]
+
+
 def main(runs: int, points: int, baseline_points: int) -> None:
+    from sweep import parallel_ceiling
+
     samples = {}
     for label, spec, ranges, extra, _ in CASES:
         sample, written = sample_points(spec, ranges, points, baseline_points)
         samples[label] = (sample, written, baseline(spec, sample, written, "--device" in extra))
-    rates: dict = {label: [] for label, *_ in CASES}
-    cpu_rates: dict = {label: [] for label, *_ in CASES}
-    base: dict = {label: [] for label, *_ in CASES}
-    base_cpu: dict = {label: [] for label, *_ in CASES}
-    dask = []
+    labels = [label for label, *_ in CASES] + [DASK]
+    rates: dict = {label: [] for label in labels}
+    cpu_rates: dict = {label: [] for label in labels}
+    base: dict = {label: [] for label in labels}
+    base_cpu: dict = {label: [] for label in labels}
+    loads: dict = {label: [] for label in labels}
+    ceilings = []
     for _ in range(runs):
+        ceilings.append(parallel_ceiling())
         for label, spec, ranges, extra, _ in CASES:
             sample, written, expected = samples[label]
             start, cpu = time.perf_counter(), time.process_time()
             baseline(spec, sample, written, "--device" in extra)
             base[label].append(len(sample) / (time.perf_counter() - start))
             base_cpu[label].append(len(sample) / (time.process_time() - cpu))
+            loads[label].append(load_now())
             wall, cpu, stdout = whole_process(command(spec, ranges, extra, points))
             rates[label].append(points / wall)
             cpu_rates[label].append(points / cpu)
             check(stdout, sample, expected)
+        loads[DASK].append(load_now())
         rate = dask_rate(points)
         if rate is not None:
-            dask.append(rate)
+            rates[DASK].append(rate)
     print(f"random searches of {points:,} points, whole process (`costcalc sweep --random {points} ...`); medians "
-          f"of {runs} runs; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
-    print(f"{'':40} {'points/s (wall)':>16} {'per CPU-second':>15} {'baseline: wall':>15} {'per CPU-s':>10}  "
-          f"{'x (CPU)':>7}  goal")
-    one = statistics.median(rates[CASES[0][0]])
-    for label, *_, goal in CASES:
+          f"of {runs} runs; {os.cpu_count()} cores; load: the 1-minute load average (`uptime`) as each was run")
+    print(f"{'':44} {'points/s (wall)':>16} {'per CPU-second':>15} {'baseline: wall':>15} {'per CPU-s':>10}  "
+          f"{'x (CPU)':>7}  {'load':>11}  goal")
+    one_process = {spec: statistics.median(rates[label]) for label, spec, _, extra, _ in CASES if not extra}
+    one = one_process["mobilenet_v2"]
+    for label, spec, *_, goal in CASES:
         wall, cpu, slow, slow_cpu = (statistics.median(v) for v in (rates[label], cpu_rates[label], base[label],
                                                                     base_cpu[label]))
         if goal is not None:
             note = (f">= {goal:,}/s: wall {'met' if wall >= goal else 'NOT met'}, per CPU-second "
                     f"{'met' if cpu >= goal else 'NOT met'}")
         else:
-            note = f"{wall / one:.2f}x one process (wall)"
-        print(f"{label:40} {wall:16,.0f} {cpu:15,.0f} {slow:15,.0f} {slow_cpu:10,.0f}  {cpu / slow_cpu:7.1f}  {note}")
-    if dask:
-        print(f"{'MobileNet V2, --scheduler (local Dask, 2 workers)':40} {statistics.median(dask):16,.0f}")
+            note = f"{wall / one_process[spec]:.2f}x one process (wall)"
+        print(f"{label:44} {wall:16,.0f} {cpu:15,.0f} {slow:15,.0f} {slow_cpu:10,.0f}  {cpu / slow_cpu:7.1f}  "
+              f"{_span(loads[label]):>11}  {note}")
+    if rates[DASK]:
+        print(f"{DASK:44} {statistics.median(rates[DASK]):16,.0f} {'':15} {'':15} {'':10}  {'':7}  "
+              f"{_span(loads[DASK]):>11}  {statistics.median(rates[DASK]) / one:.2f}x one process (wall)")
+    ceiling = statistics.median(ceilings)
+    print(f"two processes of pure CPU work on this machine in the same runs: {ceiling:.2f}x one (2.00x on two free "
+          f"cores): the most --jobs 2 could reach here")
+    ranges = {spec: " ".join(r) for _, spec, r, *_ in CASES}
     print("commands: python -m costcalc sweep specs/<spec>.yaml --random N --seed 0 <ranges> [--device ...] "
-          "--format csv; the ranges: " + " | ".join(f"{spec}: {' '.join(r)}" for _, spec, r, *_ in CASES[::2]))
+          "[--jobs 2] --format csv; the ranges: " + " | ".join(f"{spec}: {r}" for spec, r in ranges.items()))
+
+
+def _span(values: list) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.1f}" if round(low, 1) == round(high, 1) else f"{low:.1f}-{high:.1f}"

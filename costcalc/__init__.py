@@ -24,7 +24,7 @@ __all__ = [
 _LAZY = {
     "analyze": "costcalc.api", "load": "costcalc.api", "compare": "costcalc.api", "Model": "costcalc.api",
     "Report": "costcalc.api", "Comparison": "costcalc.api",
-    "sweep": "costcalc.analysis.sweep", "Sweep": "costcalc.analysis.sweep", "SweepRow": "costcalc.analysis.sweep",
+    "sweep": "costcalc.api_sweep", "Sweep": "costcalc.analysis.sweep", "SweepRow": "costcalc.analysis.sweep",
     "Counts": "costcalc.ops", "Layer": "costcalc.analysis.report", "Row": "costcalc.analysis.report",
     "CostcalcError": "costcalc.errors", "SpecError": "costcalc.errors", "SpecErrors": "costcalc.errors",
     "OptionError": "costcalc.errors", "NotAvailableError": "costcalc.errors",

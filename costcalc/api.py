@@ -81,7 +81,7 @@ def checked(graph, thresholds: dict | None = None, bytes_per_element: int | None
     from costcalc.analysis import analyse
     from costcalc.analysis.guidelines import apply_overrides, check, thresholds_from_spec
 
-    profile, profile_path = _device(device)
+    profile, profile_path = device_profile(device)
     chosen = thresholds_from_spec(graph.spec.guidelines if graph.spec is not None else None)
     chosen = apply_overrides(chosen, {k: str(v) for k, v in (thresholds or {}).items()})
     report = analyse(graph, bytes_per_element, convention)
@@ -118,6 +118,51 @@ def walk(spec: str, overrides: dict | None = None, shape: tuple | None = None, b
         raise
 
 
+def report_of(spec: str, overrides: dict | None = None, shape: tuple | None = None, batch: int = 1, *,
+              input_text: str | None = None, **options) -> Report:
+    """What `costcalc report` shows of the spec or model file at `spec`: the graph `walk` reads (its failures
+    blamed on the options that caused them), made a Report by `reported(graph, **options)`, with the settings
+    the options changed as the headers name them ('--set width=0.5', '--input 3x160x160')."""
+    graph = walk(spec, overrides, shape, batch, input_text)
+    changed = (tuple(f"--set {name}={value}" for name, value in (overrides or {}).items())
+               + ((f"--input {input_text or format_shape(shape)}",) if shape else ()))
+    return reported(graph, settings=changed, **options)
+
+
+def reported(graph, *, thresholds: dict | None = None, bytes_per_element: int | None = None,
+             convention: str = "paper", device=None, guidelines: bool = True, settings: tuple = ()) -> Report:
+    """The Report of a walked `graph` as `costcalc report` shows it: its guideline checks (`thresholds` over the
+    spec's; none with `guidelines` False), the estimate on `device`, the `settings` the graph was walked at, the
+    published figures it cites, and the graph's warnings (legal but most likely not meant) on `warnings`."""
+    from costcalc.analysis import analyse
+    from costcalc.analysis.published import published_for
+
+    if guidelines:
+        report = checked(graph, thresholds, bytes_per_element, convention, device)
+    else:
+        profile, profile_path = device_profile(device)
+        report = _public(Report, analyse(graph, bytes_per_element, convention, profile, profile_path))
+    report = replace(report, settings=settings, warnings=tuple(graph.warnings))
+    return replace(report, published=published_for(graph.spec, report, graph.batch, bytes_per_element))
+
+
+def zoo_reports(paths: list | None = None) -> list:
+    """(name, Report, Published or None) per shipped spec (`paths`: some of them), as `costcalc zoo` lists them;
+    a spec that fails to load is a CostcalcError."""
+    from costcalc.analysis import analyse
+    from costcalc.analysis.published import published_of
+    from costcalc.zoo import zoo_dir, zoo_specs
+
+    root = zoo_dir()
+    rows = []
+    for path in paths if paths is not None else zoo_specs():
+        graph = walk(str(path))
+        report = analyse(graph)
+        name = path.relative_to(root).with_suffix("").as_posix()
+        rows.append((name, report, published_of(graph.spec, report.totals)))
+    return rows
+
+
 class Model:
     """A spec read (and statically checked) once, to be evaluated at many settings."""
 
@@ -130,6 +175,11 @@ class Model:
 
     def __repr__(self) -> str:
         return f"costcalc.Model({self.path!r})"
+
+    def __getstate__(self) -> dict:
+        """Pickled (to a sweep's worker, a Dask cluster) without its remembered walks and parts: each process
+        makes its own, and a worker may be sending it while another thread adds to them."""
+        return {**self.__dict__, "_cache": None}
 
     @property
     def name(self) -> str:
@@ -211,7 +261,7 @@ class Model:
         from costcalc.analysis.sweep import evaluate_settings
 
         _check_batch(batch)
-        profile, _ = _device(device)
+        profile, _ = device_profile(device)
         return evaluate_settings(self, settings, batch, profile)
 
 
@@ -227,7 +277,7 @@ def _check_batch(batch) -> None:
         raise OptionError(f"batch {batch!r}: a whole number from 1")
 
 
-def _device(device) -> tuple:
+def device_profile(device) -> tuple:
     """(DeviceProfile or None, the file it came from): `device` is a profile's path or a DeviceProfile (from
     costcalc.latency.load); a bad file raises its located ProfileError."""
     if device is None:
@@ -307,7 +357,8 @@ def analyze(spec, *, set=None, input=None, batch: int = 1, convention: str = "pa
 
 def compare(a, b, *, depth: int | None = 2, label_a: str | None = None, label_b: str | None = None) -> Comparison:
     """A and B side by side, as `costcalc compare`: each a Report, or a spec analysed with default settings;
-    rows at `depth` (None: every layer) matched by name, then by position."""
+    rows at `depth` (None: every layer) matched by name, then by position; each labelled by its model and the
+    settings that changed it unless `label_a` / `label_b` say otherwise."""
     from costcalc.analysis.compare import compare as compare_reports
 
     a, b = (r if isinstance(r, _Report) else analyze(r) for r in (a, b))
@@ -317,4 +368,7 @@ def compare(a, b, *, depth: int | None = 2, label_a: str | None = None, label_b:
 
 
 def _label(report) -> str:
-    return report.model
+    """The model and what changed it: 'mobilenet_v2 (--set width=0.5)', as `costcalc compare` labels a side."""
+    from costcalc.report.as_table import model_label
+
+    return model_label(report.model, report.settings)

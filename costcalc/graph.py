@@ -93,6 +93,7 @@ class _Scope:
     input: object  # a tensor id, or a tuple of them (after a split, or a block's several inputs)
     outer: tuple = ()  # the names of the enclosing lists, innermost first: an inline sequence reads them too
     names: dict = field(default_factory=dict)  # the names of this list, as they are walked
+    own: frozenset = frozenset()  # the names `env` binds itself (the block's arguments), not the spec's variables
 
 
 class _Walker:
@@ -208,7 +209,7 @@ class _Walker:
         if self.steps > MAX_STEPS:
             raise SpecError(f"layer '{'.'.join(scope.path + (name,))}': the network expands to more than the limit "
                             f"of {MAX_STEPS:,} layer entries (repeats and switched-off layers included)", entry.loc)
-        lookup = self.layer_lookup(inputs[0], scope.env)
+        lookup = self.layer_lookup(inputs[0], scope.env, scope.own)
         label = ".".join(scope.path + (name,))
         if entry.cond is not None and not evaluate_value(entry.cond, lookup, f"layer '{label}': 'if'"):
             return inputs[0]  # switched off: it passes its (first) input on
@@ -239,7 +240,7 @@ class _Walker:
             kinds = scope.kinds + ((f"{kind} x{repeat}", kind) if numbered else (kind,))
             path = scope.path + (name,) + suffix
             if entry.block is None:
-                child = _Scope(path, kinds, scope.env, current, (scope.names, *scope.outer))
+                child = _Scope(path, kinds, scope.env, current, (scope.names, *scope.outer), own=scope.own)
                 current = self.sequence(entry.layers, child)
             else:
                 current = self.block(entry, name, path, kinds, current, r, scope)
@@ -254,16 +255,16 @@ class _Walker:
         where = f"layer '{'.'.join(path)}'"
         definition, given = block_call(entry, self.spec.blocks, self.active_blocks, r, where)
         first_input = current[0] if isinstance(current, tuple) else current  # in_channels: of the first input
-        caller = self.layer_lookup(first_input, {**scope.env, "i": r})
+        caller = self.layer_lookup(first_input, {**scope.env, "i": r}, scope.own | {"i"})
         env = dict(self.globals)
-        for arg, default in definition.args.items():
+        for n, (arg, default) in enumerate(definition.args.items()):
             if arg in given:
                 env[arg] = evaluate_value(given[arg], caller, f"{where}: argument '{arg}'")
             elif default is None:
                 raise SpecError(f"{where}: block '{entry.block}' needs argument '{arg}'", entry.loc)
             else:  # a default sees the spec's variables, the arguments before it and the block's input
-                env[arg] = evaluate_value(default, self.layer_lookup(first_input, env),
-                                          f"block '{entry.block}': argument '{arg}'")
+                lookup = self.layer_lookup(first_input, env, frozenset(list(definition.args)[:n]))
+                env[arg] = evaluate_value(default, lookup, f"block '{entry.block}': argument '{arg}'")
         shapes = tuple(self.tensors[t] for t in current) if isinstance(current, tuple) else self.tensors[current]
         key = reuse.key(entry.block, env, definition.args, shapes, self.active_blocks)
         out = self.recall(key, path, kinds, current)
@@ -272,7 +273,7 @@ class _Walker:
         first = (len(self.nodes), len(self.tensors), len(self.reads or ()), self.steps)
         self.active_blocks.append(entry.block)
         try:
-            out = self.sequence(definition.layers, _Scope(path, kinds, env, current))
+            out = self.sequence(definition.layers, _Scope(path, kinds, env, current, own=frozenset(definition.args)))
         finally:
             self.active_blocks.pop()
         self.remember(key, first, path, kinds, current, out)
@@ -301,7 +302,7 @@ class _Walker:
         where = f"layer '{'.'.join(scope.path + (name,))}'"
         op = entry.op
         if entry.op_expr:
-            op = choose_op(entry, self.layer_lookup(inputs[0], scope.env), where)
+            op = choose_op(entry, self.layer_lookup(inputs[0], scope.env, scope.own), where)
         op, definition = op_call(entry, op, self.spec.blocks, len(inputs), where)
         current = inputs
         numbered = entry.repeat is not None  # `repeat:` numbers its repetitions, even when it is 1
@@ -319,7 +320,7 @@ class _Walker:
                 out = self.emit(op, known, current, entry, path, kinds)
             else:
                 first_read = len(self.reads or ())
-                args = op_args(entry, definition, self.layer_lookup(current[0], scope.env), where)
+                args = op_args(entry, definition, self.layer_lookup(current[0], scope.env, scope.own), where)
                 out = self.apply(op, definition, args, current, entry, path, kinds)
                 if len(self.results) < reuse.MAX_RESULTS:
                     self.results[key] = reuse.op_result(self, self.nodes[-1], first_read, scope.env)
@@ -362,9 +363,9 @@ class _Walker:
 
     # ---- values ---------------------------------------------------------------------------------------------
 
-    def layer_lookup(self, tensor, env: dict):
-        """Variables for a layer's expressions: the scope's, plus its input's in_channels / in_height / in_width.
-        The walk reads tensor shapes only here and in the ops (costcalc.analysis.totals relies on it)."""
+    def layer_lookup(self, tensor, env: dict, own: frozenset = frozenset()):
+        """Variables for a layer's expressions: the scope's (`own`: those it binds itself, not the spec's), plus its
+        input's in_channels / in_height / in_width. The walk reads shapes only here and in the ops (analysis.totals)."""
         shape = self.tensors[tensor] if isinstance(tensor, int) else ()
         network = self.tensors[0]
 

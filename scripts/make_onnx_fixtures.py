@@ -35,6 +35,9 @@ import torch
 import torchvision
 
 KEEP_ELEMENTS = 64  # initializers this small stay inline: shape constants, Clip bounds, scalars
+KEEP_DATA = 100_000  # indices and constant data up to this size stay inline too (below)
+WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "LayerNormalization",
+              "InstanceNormalization", "GroupNormalization", "PRelu")  # their inputs after the first are weights
 # the node metadata dropped: all but the module path (name_scopes) and the modules' classes (class_hierarchy), which
 # costcalc reads; `namespace` says the same as the two, `rule_name` names the optimiser's rewrites (costcalc reads
 # both when present: tests build them)
@@ -168,11 +171,24 @@ def strip(path: str, out: str) -> dict:
              "producer": f"{model.producer_name} {model.producer_version}".strip()}
     absent = os.path.basename(out) + ".weights-not-included"
     offset = 0
+    # constants that are not a layer's weights stay too (up to KEEP_DATA values), as a real file holds them: the
+    # importer folds what it can evaluate (a table gathered by constant indices, LeViT's attention biases after
+    # dynamo's folding; Swin's shifted-window mask scattered into place; EdgeNeXt's positional encoding), and every
+    # integer tensor (indices)
+    weights = {name for n in model.graph.node if n.op_type in WEIGHT_OPS for name in n.input[1:]}
+    data = {t.name for t in model.graph.initializer} - weights
     for t in model.graph.initializer:
         elements = 1
         for d in t.dims:
             elements *= d
-        if elements <= KEEP_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
+        integer = t.data_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
+        if elements <= KEEP_ELEMENTS or (elements <= KEEP_DATA and (integer or t.name in data)):
+            if t.data_location == onnx.TensorProto.EXTERNAL:  # dynamo writes even scalars to its .data file
+                from onnx.external_data_helper import load_external_data_for_tensor
+
+                load_external_data_for_tensor(t, os.path.dirname(os.path.abspath(path)))
+                del t.external_data[:]
+                t.data_location = onnx.TensorProto.DEFAULT
             continue
         size = elements * max(onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize, 1)
         for field in ("raw_data", "float_data", "int32_data", "int64_data", "double_data", "uint64_data",

@@ -6,8 +6,9 @@ Needs Debian's chromium and chromium-driver and selenium (tests/browser.py). Wri
 - ShuffleNet V2 1.0x, every layer drawn, coloured by memory access, a unit's depthwise conv selected: the down
   unit's two branches and the basic unit's split, branch and concat;
 - DenseNet-121 at its dense layers (the depth it opens at), coloured by memory access, one dense layer opened and
-  its concat selected.
-MobileViT joins them once the hybrid networks land.
+  its concat selected;
+- MobileViT-XXS at the depth it opens at, coloured by estimated latency on the shipped device profile, the first
+  transformer layer's attention opened and its softmax selected.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ SHOTS = (
      [], "stage2.units.0.branch2.conv_3"),
     ("view_densenet121.png", ["specs/densenet121.yaml", "--metric", "memory_access"], ["denseblock1.1"],
      "denseblock1.1.concat"),
+    ("view_mobilevit_xxs.png", ["specs/mobilevit_xxs.yaml", "--metric", "latency",
+                                "--device", "devices/epyc-2cpu-onnxruntime-1.32-1thread.yaml"],
+     ["stages.stages_2.mobilevit.transformer.0.attn"], "stages.stages_2.mobilevit.transformer.0.attn.softmax"),
 )
 
 

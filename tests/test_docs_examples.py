@@ -19,7 +19,8 @@ in a redirect too). The commands of one block run in order in the same directory
 A block can be marked by an HTML comment on the line before it (invisible on GitHub and in the site), its parts
 separated by `;`:
     <!-- docs-test: needs onnx -->           skipped unless the [onnx] extra is installed (also runtime, plot, ...)
-    <!-- docs-test: fixture model.onnx -->   FIXTURES builds the named file in the directory first
+    <!-- docs-test: fixture model.onnx -->   FIXTURES builds the named file in the directory first (model.onnx,
+                                             mobilenetv4.onnx)
     <!-- docs-test: skip REASON -->          not run; keep these rare and say why
 A block holding a command in any other fence (``` or ```text) is an error: mark it sh or console.
 """
@@ -207,7 +208,27 @@ def _model_onnx(path: Path) -> None:
     net.save(net.gemm(x, 10), path)
 
 
-FIXTURES = {"model.onnx": _model_onnx}
+def _hybrid(name: str):
+    """A gzipped export of tests/fixtures/onnx/hybrid/ (scripts/hybrid_truth.py), unpacked."""
+    def build(path: Path) -> None:
+        import gzip
+
+        with gzip.open(ROOT / "tests" / "fixtures" / "onnx" / "hybrid" / f"{name}.gz") as f:
+            path.write_bytes(f.read())
+
+    return build
+
+
+def _mobilenet_v4(path: Path) -> None:
+    """timm's MobileNetV4-Conv-Small as torch's dynamo exporter wrote it (tests/fixtures/onnx/hybrid), its stripped
+    weights refilled with seeded random values so that onnxruntime runs it (tests/onnx_weights.py)."""
+    from onnx_weights import runnable
+
+    runnable(str(ROOT / "tests" / "fixtures" / "onnx" / "hybrid" / "mobilenetv4_conv_small_dyn18.onnx.gz"), str(path))
+
+
+FIXTURES = {"model.onnx": _model_onnx, "mobilenetv4.onnx": _mobilenet_v4,
+            "mobilevit_xxs_ts17_nofold.onnx": _hybrid("mobilevit_xxs_ts17_nofold.onnx")}
 
 
 def _workdir(tmp_path: Path) -> Path:

@@ -1,7 +1,7 @@
 """`costcalc export` of the generic tensor layer: each op in a small network is a valid ONNX graph whose shapes, as
 onnx's own shape inference derives them, are costcalc's; and onnxruntime, run on the numpy reference's weights and
-input, computes what the reference computes (`verify --against onnxruntime`), op by op. (The importer's round trip
-of these forms comes with the generic ONNX importer.)"""
+input, computes what the reference computes (`verify --against onnxruntime`), op by op; and the importer reads each file
+back with the spec's totals (the few nodes ONNX's element types make the file add are pinned below)."""
 
 import pytest
 
@@ -123,3 +123,51 @@ def test_measure_runs_a_spec_of_the_tensor_layer(run):
     graph = load(ROOT / "tests" / "data" / "tensor_ops.yaml")
     assert [layer["name"] for layer in doc["layers"]][:len(graph.nodes)] == [node.name for node in graph.nodes]
     assert doc["totals"]["flops"] == sum(node.counts.flops for node in graph.nodes)
+
+
+# What the exported file adds or drops, by design, for the element types ONNX has: the Cast of a comparison's
+# booleans to the numbers costcalc's `compare` gives, the comparison that makes `where`'s numeric condition a
+# boolean, the Cast of ArgMax's int64 indices; ReduceMean over H and W reads back as `mean` (global average
+# pooling, which counts no divides); a layernorm without affine parameters still has LayerNormalization's required
+# scale and shift, read back as affine. n: the elements of the op's output.
+N = 8 * 6 * 6
+ROUND_TRIP_DIFFERENCES = {
+    "compare_value": {"memory_access": 2 * N, "activations": N},
+    "where": {"elementwise_flops": N, "memory_access": 2 * N, "activations": N},
+    "where_constant": {"elementwise_flops": 36, "memory_access": 2 * 36, "activations": 36},
+    "reduce_argmax": {"memory_access": 2 * 8, "activations": 8},
+    "reduce_argmin": {"memory_access": 2 * 8, "activations": 8},
+    "reduce_mean": {"elementwise_flops": -8},
+    "layernorm_axis1": {"elementwise_flops": 2 * N, "params": 2 * N, "memory_access": 2 * N},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("opset", [17, 18])
+def test_export_then_import_gives_the_specs_totals(case, opset, write_spec, tmp_path):
+    """`costcalc export` then `report` on the file: the spec's totals, for every op of the tensor layer (but the
+    differences above, each the cost of the nodes ONNX's types make the file add)."""
+    from costcalc.analysis import analyse
+
+    graph = load(_spec(write_spec, case))
+    path = tmp_path / "t.onnx"
+    onnx.save(export(graph, weights="zeros", opset=opset), str(path))
+    spec, back = analyse(graph).totals, analyse(load(str(path))).totals
+    fields = ("flops", "elementwise_flops", "params", "memory_access", "activations")
+    delta = {f: getattr(back, f) - getattr(spec, f) for f in fields if getattr(back, f) != getattr(spec, f)}
+    assert delta == ROUND_TRIP_DIFFERENCES.get(case, {})
+
+
+def test_a_spec_of_several_outputs_imports_with_its_totals(tmp_path):
+    """tests/data/tensor_ops.yaml ends in 16 layers no layer reads: the exported file has 16 outputs, the first the
+    network's; the import reads them all (the casts, comparisons and argmax above aside)."""
+    from costcalc.analysis import analyse
+
+    graph = load(ROOT / "tests" / "data" / "tensor_ops.yaml")
+    path = tmp_path / "t.onnx"
+    onnx.save(export(graph, weights="zeros", opset=18), str(path))
+    assert len(onnx.load(str(path), load_external_data=False).graph.output) == 16
+    back = load(str(path))
+    assert back.tensors[back.output] == graph.tensors[graph.output]
+    spec, got = analyse(graph).totals, analyse(back).totals
+    assert (got.flops, got.params) == (spec.flops, spec.params)

@@ -223,9 +223,9 @@ def test_console_markup_in_the_name_is_printed_as_text(tmp_path, run):
 def test_a_huge_table_is_cut_with_a_note(tmp_path, run, monkeypatch):
     """Past MAX_TABLE_ROWS (100,000) rows a table is cut, the totals still cover every layer (shown here with the
     limit lowered to 10: a 100,001-layer spec takes longer to read than a test should)."""
-    import costcalc.cli
+    import costcalc.commands.report
 
-    monkeypatch.setattr(costcalc.cli, "MAX_TABLE_ROWS", 10)
+    monkeypatch.setattr(costcalc.commands.report, "MAX_TABLE_ROWS", 10)
     path = tmp_path / "wide.yaml"
     path.write_text("input: [3, 8, 8]\nlayers: [{op: relu, repeat: 11}]\n")
     result = run("report", str(path))

@@ -88,3 +88,18 @@ def test_open_axes_of_an_onnx_file_take_batch_and_input(run, tmp_path):
     assert refused.stderr == f"{path}:1:1: error: --batch 2: input 'input' fixes the batch at 1\n"
     refused = run("measure", path, "--runs", "1", "--no-profile", "--input", "3x16x16")
     assert refused.stderr == f"{path}:1:1: error: --input 3x16x16: input 'input' fixes axis 2 at 32\n"
+
+
+def test_an_imported_files_total_is_onnxruntime_alone_within_a_tolerance(tmp_path):
+    """The same for an exporter's file (dynamo's MobileNetV4, weights refilled), through the library function the
+    command calls: the file is also imported for its per-layer rows, which the total does not include."""
+    from conftest import ROOT
+    from onnx_weights import runnable
+
+    from costcalc.api_measure import measure as measure_file
+
+    source = ROOT / "tests" / "fixtures" / "onnx" / "hybrid" / "mobilenetv4_conv_small_dyn18.onnx.gz"
+    path = runnable(str(source), str(tmp_path / "mnv4.onnx"))
+    ours = min(measure_file(path, runs=10, profile=True).cpu_s for _ in range(2))
+    theirs = min(bare_cpu(path, 10) for _ in range(2))
+    assert 0.7 < ours / theirs < 1.4

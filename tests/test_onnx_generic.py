@@ -139,11 +139,12 @@ def test_einsum_of_two_activations(tmp_path):
 
 def test_channels_last_output_and_conv_after_it(tmp_path):
     """A Transpose to channels last is a view the recognizers keep open; a graph ending in it, or a 1x1 Conv
-    reading it along its last axis, is its real N x H x W x C tensor."""
+    reading it along its last axis, is its real N x H x W x C tensor: read so straight from the Transpose, the copy
+    the Transpose makes (4 x 8 x 8 read and written)."""
     net = Net((1, 4, 8, 8), "nhwc")
     t = net.node("Transpose", ["x"], "/t/Transpose", perm=[0, 2, 3, 1])
     graph, totals, _ = _imported(net, t, tmp_path)
-    assert graph.nodes[-1].result.outputs == ((8, 8, 4),) and totals.memory_access == 0
+    assert graph.nodes[-1].result.outputs == ((8, 8, 4),) and totals.memory_access == 2 * 4 * 8 * 8
     net = Net((1, 4, 8, 8), "nhwc_conv")
     t = net.node("Transpose", ["x"], "/t/Transpose", perm=[0, 2, 3, 1])
     net.channels[t] = 8
@@ -174,7 +175,9 @@ def test_rearranging_ops_on_any_axis(tmp_path, op, attrs, inputs, per_sample):
         return
     graph, totals, _ = _imported(net, y, tmp_path, opset=18)
     assert graph.nodes[0].result.outputs[0] == per_sample
-    assert totals.memory_access == 3 * 64 + sum(prod(s) for s in graph.nodes[0].result.outputs)  # a copy each
+    written = sum(prod(s) for s in graph.nodes[0].result.outputs)
+    read = written if op in ("Slice", "Gather") else 3 * 64  # a slice or gather reads only what it picks
+    assert totals.memory_access == read + written  # a copy each
 
 
 def test_an_input_of_tokens(tmp_path):
@@ -208,3 +211,56 @@ def test_a_slice_of_all_channels_and_a_cat_of_one_tensor_are_no_layers(tmp_path)
     c = net.node("Concat", [s], "/c/Concat", axis=1)
     graph, totals, _ = _imported(net, c, tmp_path)
     assert [node.op for node in graph.nodes] == ["conv"]
+
+
+def _literal(net, value):
+    """A Constant node's number, as torch writes `x + 0`."""
+    from onnx import numpy_helper
+
+    return net.node("Constant", [], channels=0, value=numpy_helper.from_array(np.asarray(value, np.float32)))
+
+
+def test_what_returns_its_input_is_no_layer_but_a_learned_zero_is(tmp_path):
+    """x + 0 and x * 1 by a literal, and a Cast to float of a float tensor, are the tensor (nothing costed); an Add
+    of a learned initializer whose value is 0 is a layer with its parameter (counts never read values)."""
+    net = Net((1, 4, 8, 8), "noops")
+    y = net.conv("x", 4, 1)
+    y = net.node("Add", [y, _literal(net, 0.0)], "/m/Add")
+    y = net.node("Mul", [_literal(net, 1.0), y], "/m/Mul")
+    y = net.node("Cast", [y], "/m/Cast", to=1)
+    y = net.node("Relu", [y], "/m/Relu")
+    y = net.node("Add", [y, net.weight((4, 1, 1))], "/m/Add_1")
+    graph, totals, _ = _imported(net, y, tmp_path)
+    assert [node.op for node in graph.nodes] == ["conv", "relu", "add"]
+    assert totals.params == 4 * 4 + 4
+
+
+def test_a_repeated_node_is_computed_once_but_shared_weights_stay_two_layers(tmp_path):
+    """Two equal ReduceMeans of one tensor (torch's x.var and x.mean) are one; two convs reading one initializer
+    through Identity nodes (TorchScript's storage of equal untrained weights) stay two layers, with their params."""
+    net = Net((1, 4, 8, 8), "cse")
+    w = net.weight((4, 4, 1, 1))
+    a = net.node("Conv", ["x", net.node("Identity", [w])], "/a/Conv", kernel_shape=[1, 1])
+    b = net.node("Conv", ["x", net.node("Identity", [w])], "/b/Conv", kernel_shape=[1, 1])
+    m1 = net.node("ReduceMean", [a], "/m/ReduceMean", axes=[2, 3], keepdims=1)
+    m2 = net.node("ReduceMean", [a], "/m/ReduceMean_1", axes=[2, 3], keepdims=1)
+    y = net.node("Add", [net.node("Add", [m1, m2], "/m/Add"), b], "/m/Add_1")
+    graph, totals, _ = _imported(net, y, tmp_path)
+    assert [node.op for node in graph.nodes].count("conv") == 2 and totals.params == 2 * 16
+    assert [node.op for node in graph.nodes].count("mean") == 1
+
+
+def test_layernorm_written_out_is_layernormalization(tmp_path):
+    """nn.LayerNorm over the last axis as TorchScript writes it before opset 17 costs what the fused node does."""
+    c = 8
+    net = Net((1, 16, c), "ln")
+    mean = net.node("ReduceMean", ["x"], "/norm/ReduceMean", axes=[-1], keepdims=1)
+    d = net.node("Sub", ["x", mean], "/norm/Sub")
+    var = net.node("ReduceMean", [net.node("Pow", [d, _literal(net, 2.0)], "/norm/Pow")], "/norm/ReduceMean_1",
+                   axes=[-1], keepdims=1)
+    s = net.node("Sqrt", [net.node("Add", [var, _literal(net, 1e-5)], "/norm/Add")], "/norm/Sqrt")
+    y = net.node("Add", [net.node("Mul", [net.node("Div", [d, s], "/norm/Div"), net.weight((c,))], "/norm/Mul"),
+                         net.weight((c,))], "/norm/Add_1")
+    graph, totals, _ = _imported(net, y, tmp_path, opset=13)
+    assert [(node.name, node.op) for node in graph.nodes] == [("norm", "layernorm")]
+    assert totals.params == 2 * c and totals.elementwise_flops == 7 * 16 * c

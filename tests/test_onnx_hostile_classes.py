@@ -324,3 +324,24 @@ def test_an_add_with_an_empty_input_name_is_its_located_error(tmp_path):
     one_error(path, lines, "node '/add5' (Add): ")
     assert lines[0].startswith(f"{path}:6:1: ")
     assert imported(tmp_path, path)[0] == 2
+
+
+def test_an_attribute_name_that_is_not_text_is_no_traceback(tmp_path):
+    """benchmarks/onnx_fuzz.py's mutant 1,637 (seed 2930): a byte flipped in a Conv's attribute name made it bytes
+    that are not UTF-8, which the merging of repeated nodes (importers/onnx/rewrite.py) sorted beside text: a
+    TypeError. The attribute is unknown, the Conv's kernel comes from its weight: the model reads (exit 0)."""
+    path = fixture("fuzz_attribute_name_bytes.onnx")
+    code, lines = check_promises(path, "--format", "json")
+    assert (code, lines) == (0, [])
+    assert imported(tmp_path, path)[0] == 0
+
+
+def test_a_tensor_name_that_is_not_text_is_its_located_error(tmp_path):
+    """Mutant 2,747 of seed 2930: a Constant's output name of bytes that are not UTF-8 (protobuf gives it as bytes),
+    equal to another Constant, was set as the input of the nodes reading that one: a UnicodeDecodeError. Now the
+    repeated node is left alone, and the Div that reads the name it lost is the located error it was before."""
+    path = fixture("fuzz_output_name_bytes.onnx")
+    code, lines = check_promises(path, "--format", "json")
+    assert code == 2
+    one_error(path, lines, "node '/Div' (Div): input '/Constant_13_output_0' is not produced")
+    assert imported(tmp_path, path)[0] == 2

@@ -22,10 +22,9 @@ NOT_YET = {  # (model, export) -> why costcalc refuses it today
     ("timm/edgenext_x_small", "ts17"): "a Conv of a constant computed in the graph (EdgeNeXt's positional encoding)",
     ("timm/edgenext_xx_small", "ts17"): "a Conv of a constant computed in the graph (EdgeNeXt's positional encoding)",
     ("edgenext_xx_small", "ts17"): "a Conv of a constant computed in the graph (EdgeNeXt's positional encoding)",
-    ("edgenext_xx_small", "dyn18"): "the graph-only copy left out a constant the positional encoding computes from",
+    **{("edgenext_xx_small", kind): "a Conv of a constant computed in the graph (EdgeNeXt's positional encoding)"
+       for kind in ("dyn18", "ts17_nofold", "ts17_trained", "dyn18_trained")},
     ("timm/efficientvit_m0", "ts17"): "a Conv of a tensor whose batch the importer has moved (cascaded group attention)",
-    ("swin_t", "dyn18"): "the graph-only copy left out a constant the shifted-window mask is computed from",
-    ("levit_128s", "dyn18"): "the graph-only copy left out a constant the attention biases are gathered from",
 }
 
 

@@ -68,7 +68,7 @@ def test_slice_is_a_view_when_each_sample_keeps_one_block(x, out, start, axis, s
     result = OPS["slice"].fn(x, out=out, start=start, axis=axis, step=step)
     assert result.outputs == (taken.shape,)
     view = taken.flags.c_contiguous
-    assert account(result, [x], N).memory_access == (0 if view else N * (prod(x) + taken.size))
+    assert account(result, [x], N).memory_access == (0 if view else N * 2 * taken.size)  # reads what it takes
 
 
 def test_slice_refuses_to_go_beyond_the_axis():

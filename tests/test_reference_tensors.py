@@ -78,7 +78,8 @@ def test_views_move_nothing_and_copies_move_their_elements():
     with counting() as tally:
         F.permute(x, (0, 2, 3, 1))
         F.slice_axis(x, 3, 1, 2, step=2)
-    assert (tally.read, tally.written) == (2 * x.size, x.size + 2 * 8 * 6 * 2)
+    taken = 2 * 8 * 6 * 2  # the strided slice reads only the elements it takes
+    assert (tally.read, tally.written) == (x.size + taken, x.size + taken)
 
 
 def test_matmul_and_einsum_count_their_multiply_adds():

@@ -1,9 +1,16 @@
 """The four practical guidelines of ShuffleNet V2 (Ma et al., ECCV 2018, Sec. 2), measured on a walked graph.
 
-    G1  equal channel width minimises memory access (MAC)        every 1x1 conv: c1:c2 and MAC over its bound
+    G1  equal channel width minimises memory access (MAC)        every 1x1 conv and token-wise fc: c1:c2 and MAC
+                                                                 over its bound (a packed q/k/v projection by part)
     G2  excessive group convolution increases MAC                every grouped, non-depthwise conv: MAC vs g = 1
     G3  network fragmentation reduces parallelism                every fork-join block: branches and fragments
-    G4  element-wise operations are non-negligible               their share of the network's MAC
+                                                                 (q, k, v meeting in a product: one branch)
+    G4  element-wise operations are non-negligible               their share of the network's MAC (softmax,
+                                                                 layernorm and layout copies included)
+
+A token mixer is measured by the same rules as a conv, never for being one or not: its token-wise linears are 1x1
+convs over the tokens (G1), its products of two activations are fragments, one per kernel (G3), its softmax,
+layernorm and transposes are element-wise passes (G4). docs/guidelines.md argues each from the paper.
 
 The entry point is `check(graph, thresholds)`; it returns one frozen `GuidelineResult` per guideline in a
 `Guidelines` record. Every count (MAC, bounds, excesses) is a Python int in elements (or bytes, with
@@ -19,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import isqrt, prod
 
+from costcalc.analysis.packed import parts, readers_of
 from costcalc.analysis.regions import FRAGMENT_OPS, Block, blocks  # noqa: F401 - G3's regions, importable from here
 from costcalc.analysis.thresholds import (  # noqa: F401 - the thresholds, importable from here
     GUIDELINE_IDS, GuidelineError, Thresholds, apply_overrides, parse_ids, thresholds_from_spec)
@@ -42,9 +50,14 @@ TITLES = {
 # groupnorm: a few passes over every element) and softmax are of the same kind, and so is every element-wise op of
 # the generic tensor layer (any rank; a constant or learned operand is an AddBias); the reductions are pooling-like
 # and, like the pools, are not counted. A matmul is a conv-like product (FLOPs of its own): never element-wise.
+# The layout copies are too (LAYOUT_COPY_OPS): a transpose that moves data (attention's heads, MobileViT's unfold
+# and fold, the channel shuffle) reads and writes every element with no arithmetic, the most extreme MAC/FLOPs
+# ratio; the paper's Sec. 3 calls ShuffleNet V2's channel shuffle an element-wise operation. Copies that cut or
+# join along an axis (split, concat, slice, gather) are the data movement of branching: G3's, not counted here.
+LAYOUT_COPY_OPS = frozenset({"permute", "shuffle", "depth_to_space", "space_to_depth"})
 ELEMENTWISE_OPS = frozenset({"relu", "relu6", "leaky_relu", "sigmoid", "tanh", "swish", "hardsigmoid", "hardswish",
                              "scale", "add", "mul", "bn", "gelu", "mish", "hardtanh", "layer_scale", "softmax",
-                             "layernorm", "groupnorm", "where", *BINARY_OPS, *UNARY_OPS})
+                             "layernorm", "groupnorm", "where", *BINARY_OPS, *UNARY_OPS, *LAYOUT_COPY_OPS})
 
 
 # ---- results ------------------------------------------------------------------------------------------------
@@ -79,6 +92,7 @@ class GuidelineResult:
     checked: int  # how many layers (G1, G2, G4) or blocks (G3) were measured
     findings: tuple  # every Finding, in graph order
     summary: tuple = ()  # network-wide figures as (key, value) pairs: G4's elementwise_share, ...
+    subject: str = ""  # what `checked` counts, when it is not the guideline's usual kind ("1x1 convs and ...")
 
     @property
     def violations(self) -> tuple:
@@ -164,49 +178,72 @@ def g1_bound(hw: int, c1: int, c2: int, groups: int = 1) -> int:
 
 def _g1(graph: Graph, t: Thresholds, scale: int) -> GuidelineResult:
     findings = []
-    measured: dict = {}  # (id(args), id(counts), input shape) -> the figures: a replayed block's layers share them
-    for node in graph.nodes:
-        a = node.args
-        if node.op != "conv":
+    # (id(args), id(counts), input shape, parts) -> the figures: a replayed block's layers share them (the parts
+    # too: equal layers whose outputs are cut apart and read whole are measured apart)
+    measured: dict = {}
+    readers, fcs = readers_of(graph), False
+    for index, node in enumerate(graph.nodes):
+        if not _pointwise(graph, node):
             continue
-        axes = len(graph.tensors[node.inputs[0]]) - 1  # 1x1 of any rank: a 1-D conv of kernel 1 is one too
-        if any(set(per_axis(a[key], axes, key)) != {one} for key, one in (("k", 1), ("stride", 1), ("pad", 0))) \
-                or set(per_axis(a.get("pad_end") or a["pad"], axes, "pad_end")) != {0}:
-            continue
-        key = (id(a), id(node.counts), graph.tensors[node.inputs[0]])
+        widths = parts(graph, index, readers)
+        key = (id(node.args), id(node.counts), graph.tensors[node.inputs[0]], widths)
         figures = measured.get(key)
         if figures is None:
-            figures = measured[key] = _g1_figures(graph, node, t, scale)
+            figures = measured[key] = _g1_figures(graph, node, t, scale, widths)
         if figures:
             violated, why, evidence, severity = figures
             findings.append(Finding("G1", node.name, violated, why, evidence, (node.name,), severity))
-    return GuidelineResult("G1", TITLES["G1"], t.of("G1"), len(findings), tuple(findings))
+            fcs = fcs or node.op == "fc"
+    return GuidelineResult("G1", TITLES["G1"], t.of("G1"), len(findings), tuple(findings),
+                           subject="1x1 convs and token-wise fcs" if fcs else "")
 
 
-def _g1_figures(graph: Graph, node, t: Thresholds, scale: int) -> tuple:
-    """(violated, why, evidence, severity) of a stride-1 1x1 conv; () for a depthwise one and one on a 1 x 1 map."""
+def _pointwise(graph: Graph, node) -> bool:
+    """A stride-1 unpadded 1x1 conv of any rank, or an fc applied at every token of a tensor (rank 2 or more): the
+    same product, c1 -> c2 at each of hw positions."""
+    if node.op == "fc":
+        return len(graph.tensors[node.inputs[0]]) > 1
+    if node.op != "conv":
+        return False
+    a = node.args
+    axes = len(graph.tensors[node.inputs[0]]) - 1  # 1x1 of any rank: a 1-D conv of kernel 1 is one too
+    return (all(set(per_axis(a[key], axes, key)) == {one} for key, one in (("k", 1), ("stride", 1), ("pad", 0)))
+            and set(per_axis(a.get("pad_end") or a["pad"], axes, "pad_end")) == {0})
+
+
+def _g1_figures(graph: Graph, node, t: Thresholds, scale: int, widths: tuple = ()) -> tuple:
+    """(violated, why, evidence, severity) of a stride-1 1x1 conv or a token-wise fc; () for a depthwise one and one
+    at a single position. `widths`: the parts its output is cut into (a packed projection), measured as such."""
     if is_depthwise(graph, node):
         return ()  # a depthwise 1x1 conv is a per-channel scale: no c1:c2 to balance (G4 counts it)
     a = node.args
-    c1 = _in_channels(graph, node)
-    c2, *spatial = graph.tensors[node.outputs[0]]
+    shape_in, shape_out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    if node.op == "fc":
+        (*spatial, c1), c2 = shape_in, shape_out[-1]
+    else:
+        c1, (c2, *spatial) = shape_in[0], shape_out
     if prod(spatial) == 1:  # a fully connected layer on a pooled vector (squeeze-and-excitation's): no feature map
         return ()  # whose traffic unequal widths raise; its MAC is its weights, c1*c2, within c1 + c2 of the bound
-    g = a["groups"]
-    hw = graph.batch * prod(spatial)  # every spatial position of every sample moves c1 + c2 elements
+    g = a.get("groups", 1)
+    hw = graph.batch * prod(spatial)  # every position (pixel or token) of every sample moves c1 + c2 elements
     mac = node.counts.memory_access
     bias = c2 if a["bias"] else 0  # read once whatever the widths: added to the bound as to the MAC
-    bound = g1_bound(hw, c1, c2, g) + bias
+    widths = widths if len(widths) > 1 and g == 1 else (c2,)
+    # k parts c1 -> w_i reading their input once: the parts' bounds less the k - 1 reads of the input they share
+    bound = sum(g1_bound(hw, c1, w, g) for w in widths) - (len(widths) - 1) * hw * c1 + bias
     excess = max(mac - bound, 0)
-    ratio = max(c1, c2) / min(c1, c2)
+    ratio = max(max(c1, w) / min(c1, w) for w in widths)
     excess_ratio = excess / bound
+    shown = f"{c1}:{'+'.join(map(str, widths))}" if len(widths) > 1 else f"{c1}:{c2}"
     reasons = []
     if ratio > t.g1_max_ratio:
-        reasons.append(f"c1:c2 = {c1}:{c2} is 1:{ratio:.2f}, more than 1:{t.g1_max_ratio:g}")
+        reasons.append(f"c1:c2 = {shown} is 1:{ratio:.2f}{' in a part' if len(widths) > 1 else ''}, "
+                       f"more than 1:{t.g1_max_ratio:g}")
     if excess_ratio > t.g1_max_excess:
         reasons.append(f"MAC {excess_ratio:.1%} over the equal-width bound, more than {t.g1_max_excess:.0%}")
+    packed = (("parts", widths),) if len(widths) > 1 else ()
     return (bool(reasons), "; ".join(reasons) or "within the thresholds",
-            (("in_channels", c1), ("out_channels", c2), ("groups", g), ("ratio", ratio),
+            (("in_channels", c1), ("out_channels", c2), *packed, ("groups", g), ("ratio", ratio),
              ("memory_access", mac * scale), ("bound", bound * scale), ("excess", excess * scale),
              ("excess_ratio", excess_ratio)), float(excess))
 
@@ -259,7 +296,7 @@ def _g3(graph: Graph, t: Thresholds) -> GuidelineResult:
         if block.branches > t.g3_max_branches:
             reasons.append(f"{block.branches} parallel branches, more than {t.g3_max_branches}")
         if block.fragments > t.g3_max_fragments:
-            reasons.append(f"{block.fragments} conv/pool fragments, more than {t.g3_max_fragments}")
+            reasons.append(f"{block.fragments} conv, fc, pool and matmul fragments, more than {t.g3_max_fragments}")
         findings.append(Finding(
             "G3", block.name, bool(reasons), "; ".join(reasons) or "within the thresholds",
             (("branches", block.branches), ("fragments", block.fragments), ("layers", len(block.nodes)),
@@ -273,7 +310,10 @@ def _g3(graph: Graph, t: Thresholds) -> GuidelineResult:
 
 def is_elementwise(graph: Graph, node) -> bool:
     """G4's element-wise ops: activations, add, mul, scale, the normalisations, softmax, every element-wise op of
-    the tensor layer, and depthwise convs."""
+    the tensor layer, the layout copies that move data (a permute that is a view moves nothing: not counted), and
+    depthwise convs."""
+    if node.op in LAYOUT_COPY_OPS:
+        return node.counts.memory_access > 0
     return node.op in ELEMENTWISE_OPS or is_depthwise(graph, node)
 
 

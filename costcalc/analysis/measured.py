@@ -37,6 +37,8 @@ class MeasuredReport:
     flops: int | None = None
     memory_access: int | None = None
     profiled_wall_s: float = 0.0  # wall time of a run of the profiled pass the rows come from, min over runs
+    note: str = ""  # what the rows are of when they are not layers (an ONNX file costcalc cannot read: its nodes)
+    warnings: tuple = ()  # the walked spec's SpecWarnings (the CLI prints them on stderr)
 
     @property
     def accounted(self) -> float:
@@ -53,13 +55,16 @@ class MeasuredReport:
         return sum(row.latency_s for row in self.rows)
 
 
-def measured_report(measurement, depth: int | None = 2, graph=None, model: str = "", path: str = "") -> MeasuredReport:
+def measured_report(measurement, depth: int | None = 2, graph=None, model: str = "", path: str = "",
+                    note: str = "") -> MeasuredReport:
     """The report of `measurement`, layers summed into their block at `depth` (None: every layer); `graph` (the
-    walked spec that was exported) adds each row's analytic FLOPs and memory access."""
+    walked spec that was exported, or the graph costcalc imports from the ONNX file that was run) adds each row's
+    analytic FLOPs and memory access."""
     counts = {node.name: node.counts for node in graph.nodes} if graph is not None else {}
     groups: dict = {}
     group_of: dict = {}
-    for layer in measurement.layers:
+    position = {name: k for k, name in enumerate(counts)}  # the graph's order; the runtime's own kernels last
+    for layer in sorted(measurement.layers, key=lambda layer: position.get(layer.name, len(position))):
         key = _key(layer.name, depth)
         group_of[layer.name] = key
         groups.setdefault(key, []).append(layer)
@@ -75,8 +80,8 @@ def measured_report(measurement, depth: int | None = 2, graph=None, model: str =
                                 sum(x.memory_access for x in c) if c else None))
     totals = list(counts.values())
     return MeasuredReport(
-        model=graph.name if graph is not None else model,
-        path=graph.path if graph is not None else path,
+        model=model or graph.name if graph is not None else model,
+        path=path or graph.path if graph is not None else path,
         input=(graph.batch, *graph.input_shape) if graph is not None else None,
         runtime=measurement.runtime,
         threads=measurement.threads,
@@ -90,6 +95,8 @@ def measured_report(measurement, depth: int | None = 2, graph=None, model: str =
         flops=sum(c.flops for c in totals) if totals else None,
         memory_access=sum(c.memory_access for c in totals) if totals else None,
         profiled_wall_s=measurement.profiled_wall_s,
+        note=note,
+        warnings=tuple(graph.warnings) if graph is not None else (),
     )
 
 

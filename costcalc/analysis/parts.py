@@ -7,16 +7,16 @@ replay of costcalc.analysis.totals needs the same variables). Most of what a wal
   are remembered under (op, arguments, input shapes) for the batch, across points: only a new combination is
   computed.
 - A block. What its walk makes depends only on its definition, the values of its arguments, the shape of its
-  input, the blocks enclosing it (costcalc.reuse), the batch, and the values of the spec's variables its
-  expressions read (the network's input size, `input_height`, ..., counted as such). The walker notes which
-  variables each block reads (in `layer_lookup`, where every expression of a walk reads its variables,
-  costcalc.graph) and remembers the block's part: the totals of its layers, the
-  shape of its output, how many layers and entries it made (for the walk's limits) and the variables it read.
-  Another call with the same key and the same values of those variables, at any depth and in any point, takes
-  the part instead of walking: its totals are added and its output's shape appended. A part inside a part is
-  taken the same way, so a point that changes the depth of one stage walks that stage's entries and takes every
-  unit it has seen before. A repetition after the first whose arguments do not read `i` takes the part of the
-  one before without evaluating them; an op entry of the top level is remembered like a block.
+  input, the blocks enclosing it (costcalc.reuse), the batch, and the values its expressions take that read the
+  point's variables (the spec's variables, the network's input size). The walker notes each such expression as
+  a read (costcalc.analysis.parts_reads: in `layer_lookup`, where every expression of a walk reads its names,
+  costcalc.graph) and remembers the block's part: the totals of its layers, the shape of its output, how many
+  layers and entries it made (for the walk's limits) and its reads with what they found. Another call with the
+  same key, at any depth and in any point, where each read finds the same again, takes the part instead of
+  walking: its totals are added and its output's shape appended. A part inside a part is taken the same way, so
+  a point that changes the depth of one stage walks that stage's entries and takes every unit it has seen
+  before. A repetition after the first whose arguments do not read `i` takes the part of the one before without
+  evaluating them; an op or block entry of the top level is remembered like a block.
 
 The totals of a point are then those of the layers it walked plus those of the parts it took: the same Counts as
 summing the nodes of a fresh `build`, which the tests check on random points. A block whose walk fails leaves no
@@ -28,8 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from costcalc import reuse
-from costcalc.graph import INPUT_VARS, MAX_NODES, MAX_STEPS, Node, _Walker
+from costcalc.analysis.parts_reads import VARIABLE, Read, Reads, point_names
+from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_NODES, MAX_STEPS, Node, _Walker
 from costcalc.ops import Counts
+from costcalc.spec.compiled import evaluate
 from costcalc.util import frozen, gc_paused
 
 MAX_PARTS = 200_000  # remembered blocks and layers, together, before they are all dropped
@@ -44,7 +46,7 @@ class Part:
     sums: tuple  # (flops, elementwise_flops, params, memory_access, activations) of all its layers
     nodes: int  # layers it made
     steps: int  # entries it visited
-    names: frozenset  # the spec's variables its expressions (and those of the parts inside it) read
+    names: frozenset  # its reads (costcalc.analysis.parts_reads), those of the parts inside it among them
     source: tuple | None = None  # with a layered Memo, what its layers are opened from (`layers_of`)
     latency: dict = field(default_factory=dict)  # its Layers, and costcalc.analysis.parts_latency's plans of it
 
@@ -107,8 +109,9 @@ class Memo:
     def __init__(self, layered: bool = False):
         self.layered = layered
         self.layers: dict = {}  # (op, frozen arguments, input shapes) -> (OpResult, Counts)
-        self.blocks: dict = {}  # costcalc.reuse.key(...) -> {names read: {their frozen values: Part}}
-        self.entries: dict = {}  # (top-level op entry, input shapes) -> {names read: {their values: (op, OpUse)}}
+        self.blocks: dict = {}  # costcalc.reuse.key(...) -> {reads: (their order, {what they found: Part})}
+        self.entries: dict = {}  # (top-level entry, input shapes) -> {reads: (their order, {what they found: Part})}
+        self.reads = Reads()  # what walks read of their points (costcalc.analysis.parts_reads)
         self.size = 0
 
     def grown(self) -> None:
@@ -117,6 +120,7 @@ class Memo:
             self.layers.clear()
             self.blocks.clear()
             self.entries.clear()
+            self.reads.clear()
             self.size = 0
 
 
@@ -154,38 +158,94 @@ class _PartsWalker(_Walker):
         super().__init__(spec, batch)
         self.memo = memo
         self.sums = [0, 0, 0, 0, 0]
-        self.frames: list = []  # per block being walked: (nodes, sums, nodes elsewhere, steps) at its start, names
-        self.values: dict = {}  # variable name -> its frozen value, made when first needed
+        self.frames: list = []  # per part being walked: (nodes, sums, nodes elsewhere, steps) at its start, reads
+        self.values: dict = {}  # a read (costcalc.analysis.parts_reads) -> what it finds at this point, frozen
+        self.expression: dict | None = None  # while an expression is evaluated: the scope's own names it read
+        self.names: dict | None = None  # the point's variables and input size, by name (parts_reads.point_names)
         self.items: list | None = [] if memo.layered else None  # Node, or (Part, input id, output ids) taken
         self.repeated: dict = {}  # (entry, scope, input shape) -> (Part, scope): the repetition before's part
         self.last: Part | None = None  # the part the latest block call took or remembered
         self.reads_of_i = 0  # how often an expression read `i`, the repetition's number
 
-    def value(self, name: str):
-        known = self.values.get(name, reuse.MISS)
+    def value(self, read: Read):
+        """What `read` (costcalc.analysis.parts_reads) finds at this point, frozen; made when first needed."""
+        known = self.values.get(read, reuse.MISS)
         if known is reuse.MISS:
-            if name in INPUT_VARS:  # the network's input size, read like a variable
-                network = self.tensors[0]
-                i = INPUT_VARS.index(name)
-                known = self.values[name] = network[i] if i < len(network) else None
-            else:
-                known = self.values[name] = frozen(self.globals[name])
+            known = self.values[read] = read.found(self.names or self.point_names())
         return known
 
-    def layer_lookup(self, tensor, env: dict):
+    def point_names(self) -> dict:
+        self.names = point_names(self.globals, self.tensors[0])
+        return self.names
+
+    def layer_lookup(self, tensor, env: dict, own: frozenset = frozenset()):
         lookup = super().layer_lookup(tensor, env)
         if not self.frames and "i" not in env:
             return lookup  # the top level, outside a repetition's arguments: nothing to note
-        names, variables = self.frames[-1][4] if self.frames else set(), self.globals
+        variables = self.globals
 
         def noting(name):
-            if name in variables or name in INPUT_VARS:
-                names.add(name)
             if name == "i":
                 self.reads_of_i += 1
+            if name in LAYER_VARS or name in own:  # the scope's own: the same wherever the part is taken
+                value = lookup(name)
+                if self.expression is not None:
+                    self.expression[name] = value
+                return value
+            if name in variables or name in INPUT_VARS:  # a variable of the point
+                if self.expression is not None:
+                    self.expression[VARIABLE] = True
+                else:  # read bare, not in an expression (a word chosen among choices, an op chosen)
+                    self.note(self.memo.reads.bare(name))
             return lookup(name)
 
+        noting.evaluate, noting.own = self.evaluated, own
         return noting
+
+    def evaluated(self, text: str, lookup):
+        """An expression's value; if it read a variable of the point, it is noted as a read of the block being
+        walked, with the scope's own names it read (costcalc.analysis.parts_reads)."""
+        outer, self.expression = self.expression, {}
+        try:
+            result = evaluate(text, lookup)
+            local = self.expression
+        finally:
+            self.expression = outer
+        if local.pop(VARIABLE, False) and self.frames:
+            self.note(self.memo.reads.of(text, local, lookup.own), frozen(result))
+        return result
+
+    def note(self, read: Read, value=reuse.MISS) -> None:
+        """`read` is one of the block being walked; `value`: what it found, when known."""
+        if self.frames:
+            self.frames[-1][4].add(read)
+            if value is not reuse.MISS:
+                self.values[read] = value
+
+    def found(self, table: dict, key: tuple):
+        """The parts filed under `key` whose reads find the same values here."""
+        choices = table.get(key)
+        if not choices:
+            return
+        values, names, miss = self.values, self.names or self.point_names(), reuse.MISS
+        for order, items in choices.values():
+            found = []
+            for read in order:  # self.value(read), inline: the look-up of every point
+                value = values.get(read, miss)
+                if value is miss:
+                    value = values[read] = read.found(names)
+                found.append(value)
+            item = items.get(tuple(found))
+            if item is not None:
+                yield item
+
+    def file(self, table: dict, key: tuple, noted: set, item) -> None:
+        """File `item` under `key` and the values of the reads `noted` at this point."""
+        noted = frozenset(noted)
+        choices = table.setdefault(key, {})
+        order, items = choices.get(noted) or choices.setdefault(noted, (tuple(noted), {}))
+        items[tuple([self.value(read) for read in order])] = item
+        self.memo.grown()
 
     def block(self, entry, name, path, kinds, current, r, scope):
         """A repetition after the first of a repeated block evaluates the same argument text in the same scope: on
@@ -203,51 +263,71 @@ class _PartsWalker(_Walker):
             self.repeated[key] = (self.last, scope.env)  # the scope held, so that no other takes its id
         return out
 
-    def op_entry(self, entry, name, inputs, scope, repeat):
-        """An op entry of the top level (whose scope is the spec's variables alone) is remembered like a block:
-        under its input shapes and the values of the variables its expressions read."""
-        if scope.env is not self.globals or entry.repeat is not None or entry.op_expr:
-            return super().op_entry(entry, name, inputs, scope, repeat)
+    def entry(self, entry, name, inputs, scope):
+        """An op or block entry of the top level (whose scope is the spec's variables alone) is remembered as a
+        part too, under its input shapes and what it read, so that a point takes each of its stages and layers
+        with one look-up. With a layered memo, an op entry's part is laid out as its layers again: the latency
+        estimate plans the top level's layers itself (a fused kernel would cross the edges of one-layer parts)."""
+        laid_out = self.items is not None and entry.block is None
+        if scope.env is not self.globals or entry.block is None and entry.op is None or \
+                self.items is not None and len(inputs) > 1:  # the plan needs an output passed on as that tensor
+            return super().entry(entry, name, inputs, scope)
         key = (id(entry), tuple([self.tensors[t] for t in inputs]))
-        choices = self.memo.entries.get(key)
-        if choices:
-            for names, uses in choices.items():
-                known = uses.get(tuple([self.value(n) for n in names]))
-                if known is not None:
-                    return self.emit(known[0], known[1], list(inputs), entry, scope.path + (name,),
-                                     scope.kinds + (known[0],))
-        self.frames.append((0, (), 0, 0, set(), 0))
-        try:
-            out = super().op_entry(entry, name, inputs, scope, repeat)
-        finally:
-            names = self.frames.pop()[4]
-        node = self.nodes[-1]
-        order = tuple(sorted(names))
-        self.memo.entries.setdefault(key, {}).setdefault(order, {})[tuple([self.value(n) for n in order])] = (
-            node.op, reuse.OpUse(node.args, node.result, node.counts, (), entry))
-        self.memo.grown()
+        for part in self.found(self.memo.entries, key):
+            if self.fits(part):
+                return self.lay_out(part, inputs[0], entry) if laid_out else self.take(part, inputs[0])
+        self.opened()
+        out = super().entry(entry, name, inputs, scope)
+        self.file(self.memo.entries, key, *self.closed(inputs[0], out))
         return out
+
+    def lay_out(self, part: Part, current: int, entry):
+        """The layers of an op entry's `part` (of a layered memo) on input `current`, as its walk made them."""
+        items, tensors, first, outputs = part.source
+        ids = {first: current}
+        self.steps += part.steps
+        if self.frames:
+            self.frames[-1][4].update(part.names)
+        for node in items:  # layers only: an op entry holds no part
+            out = self.add(node.name, node.path, node.kinds, node.op, node.args, [ids[t] for t in node.inputs],
+                           node.result, node.counts, entry)
+            ids.update(zip(node.outputs, out if isinstance(out, tuple) else (out,)))
+        out = tuple([ids[t] for t in outputs])
+        return out if part.split else out[0]
+
+    def op_entry(self, entry, name, inputs, scope, repeat):
+        """The walk reuses an evaluation of an earlier op entry of the same text, scope and input shapes
+        (costcalc.reuse), noting no read; in the top level's scope that entry may be another part's: not there."""
+        if scope.env is self.globals:
+            self.results.clear()
+        return super().op_entry(entry, name, inputs, scope, repeat)
 
     def fits(self, part: Part) -> bool:
         """Whether taking `part` keeps the walk within its limits (else it is walked, to fail where it fails)."""
         return self.steps + part.steps <= MAX_STEPS and len(self.nodes) + self.nodes_elsewhere + part.nodes <= MAX_NODES
 
     def recall(self, key: tuple, path: tuple, kinds: tuple, current: int):
-        choices = self.memo.blocks.get(key)
-        if choices:
-            for names, parts in choices.items():
-                part = parts.get(tuple([self.value(name) for name in names]))
-                if part is not None and self.fits(part):
-                    return self.take(part, current)
+        for part in self.found(self.memo.blocks, key):
+            if self.fits(part):
+                return self.take(part, current)
+        self.opened()
+        return reuse.MISS
+
+    def opened(self) -> None:
+        """A part's walk begins: where its layers, totals and reads start."""
         self.frames.append((len(self.nodes), tuple(self.sums), self.nodes_elsewhere, self.steps, set(),
                             len(self.items) if self.items is not None else 0))
-        return reuse.MISS
 
     def take(self, part: Part, current: int):
         self.last = part
         self.steps += part.steps
         self.nodes_elsewhere += part.nodes
-        self.sums = [a + b for a, b in zip(self.sums, part.sums)]
+        sums, more = self.sums, part.sums
+        sums[0] += more[0]
+        sums[1] += more[1]
+        sums[2] += more[2]
+        sums[3] += more[3]
+        sums[4] += more[4]
         if self.frames:
             self.frames[-1][4].update(part.names)
         ids = []
@@ -262,6 +342,11 @@ class _PartsWalker(_Walker):
         return tuple(ids) if part.split else ids[0]
 
     def remember(self, key: tuple, first: tuple, path: tuple, kinds: tuple, current: int, out) -> None:
+        self.file(self.memo.blocks, key, *self.closed(current, out))
+
+    def closed(self, current, out) -> tuple:
+        """(its reads, the Part) of the part whose walk began at the last `opened`, on input `current`, ending in
+        `out`."""
         start, sums, elsewhere, steps, names, first_item = self.frames.pop()
         walked = _summed([now - then for now, then in zip(self.sums, sums)], self.nodes[start:])
         split = isinstance(out, tuple)
@@ -273,9 +358,7 @@ class _PartsWalker(_Walker):
         if self.frames:
             self.frames[-1][4].update(names)
         self.last = part
-        order = tuple(sorted(names))
-        self.memo.blocks.setdefault(key, {}).setdefault(order, {})[tuple([self.value(n) for n in order])] = part
-        self.memo.grown()
+        return names, part
 
     def add(self, name, path, kinds, op, args, inputs, result, counts, entry):
         out = super().add(name, path, kinds, op, args, inputs, result, counts, entry)

@@ -1,5 +1,10 @@
 """Fork-join regions of a graph (the blocks G3 counts branches and fragments in): from a node whose output several
-layers read, or a split, to the first node where every path from it has met again."""
+layers read, or a split, to the first node where every path from it has met again.
+
+A token mixer forks too: attention's q, k and v leave one projection and meet again as the two operands of its
+products (q k^T, then attn v). Those paths are one computation, the way a conv reading its input and its weights is
+one, so paths that meet as the operands of a product of two activations (matmul, einsum) count as one branch.
+Heads written as separate tensors stay separate branches: each head's products meet only its own q, k and v."""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ from dataclasses import dataclass
 
 from costcalc.graph import Graph
 
-# G3's fragments: the individual conv and pooling ops of a block (the paper's Table 3 counts 1x1 convs).
-FRAGMENT_OPS = frozenset({"conv", "fc", "maxpool", "avgpool", "gap"})
+# G3's fragments: the individual conv and pooling ops of a block (the paper's Table 3 counts 1x1 convs), and the
+# products of two activations, each a kernel of its own: a batched matmul over all heads is one fragment, a head
+# multiplied by itself one per head.
+FRAGMENT_OPS = frozenset({"conv", "fc", "maxpool", "avgpool", "gap", "matmul", "einsum"})
+PRODUCT_OPS = frozenset({"matmul", "einsum"})  # whose operands' paths are one branch
 
 
 @dataclass(frozen=True)
@@ -19,8 +27,8 @@ class Block:
     name: str  # the longest common prefix of its layers' names
     fork: str  # the layer whose output forks ("input" for the network's input)
     join: str  # the layer where the branches meet
-    branches: int  # parallel paths out of the fork, identity shortcuts included
-    fragments: int  # conv and pooling ops inside
+    branches: int  # parallel paths out of the fork, identity shortcuts included, a product's operands as one
+    fragments: int  # conv, fc, pooling and product (matmul, einsum) ops inside
     nodes: tuple  # indices of its nodes in graph.nodes
 
 
@@ -56,7 +64,6 @@ def blocks(graph: Graph) -> list:
 def _region(graph: Graph, consumers: dict, start: int, tensors: tuple):
     pending = {t: len(consumers.get(t, ())) + (t == graph.output) for t in tensors}  # reads still to come
     live = {t for t, n in pending.items() if n > 0}
-    branches = sum(len(consumers.get(t, ())) for t in tensors)
     inside = []
     nodes = graph.nodes
     for i in range(start + 1, len(nodes)):
@@ -90,7 +97,39 @@ def _region(graph: Graph, consumers: dict, start: int, tensors: tuple):
             fork = "input" if start < 0 else nodes[start].name
             name = ".".join(prefix) or f"{fork} -> {node.name}"
             fragments = sum(nodes[j].op in FRAGMENT_OPS for j in inside)
-            return Block(name, fork, node.name, branches, fragments, tuple(inside))
+            return Block(name, fork, node.name, _branches(nodes, consumers, tensors, inside), fragments,
+                         tuple(inside))
         if not live:
             return None
     return None
+
+
+def _branches(nodes: list, consumers: dict, tensors: tuple, inside: list) -> int:
+    """The paths out of `tensors` (one per reading layer and tensor), those that meet as the operands of a product
+    counted once: a union-find over the paths, joined at each matmul or einsum that reads two of them."""
+    parent = []
+    first = {}  # (tensor, reader) -> its path
+    for t in tensors:
+        for reader in consumers.get(t, ()):
+            first[(t, reader)] = len(parent)
+            parent.append(len(parent))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    paths: dict = {}  # tensor -> the set of paths it carries
+    for j in inside:
+        node = nodes[j]
+        operands = [{first[(t, j)]} if (t, j) in first else paths.get(t, set()) for t in node.inputs]
+        carried = set().union(*operands)
+        if node.op in PRODUCT_OPS and sum(bool(o) for o in operands) > 1:
+            roots = {root(i) for i in carried}
+            keep = min(roots)
+            for r in roots:
+                parent[r] = keep
+        for t in node.outputs:
+            paths[t] = carried
+    return len({root(i) for i in range(len(parent))})

@@ -62,6 +62,7 @@ class Report:
     device: object = None  # the costcalc.latency.DeviceProfile it was estimated on
     device_path: str = ""  # the profile's file
     latency_costs: dict = field(default_factory=dict)  # (guideline, where) -> estimated seconds of the violation
+    warnings: tuple = ()  # the graph's SpecWarnings: legal but most likely not meant (the CLI prints them)
 
     @property
     def latency_s(self) -> float | None:

@@ -286,33 +286,3 @@ def sweep_result(model, points: list, rows: list, names: tuple, batch: int = 1, 
     if top is not None:
         rows = rows[:top]
     return Sweep(model.name, model.path, tuple(names), tuple(rows), len(points), batch, pareto, sort, device, every)
-
-
-def sweep(spec, *, grid: dict | None = None, random: int | None = None, ranges: dict | None = None, seed: int = 0,
-          batch: int = 1, jobs: int = 1, scheduler: str | None = None, pareto=(), top: int | None = None,
-          sort: str | None = None, device=None) -> Sweep:
-    """The Python form of `costcalc sweep`: `grid` maps names to values ({"width": [0.5, 1.0], "input":
-    ["3x160x160", (3, 224, 224)]}) swept as their product, or with `random` N points drawn from `ranges`
-    ({"width": (0.25, 2.0), "n[*]": (1, 4), "expand": (2, 6, 2), "k[*]": [3, 5, 7]}: a range, a stepped range,
-    choices; `n[*]` each element of a list variable) and the grid's values; `pareto` names two or more totals to
-    minimise; `device` (a profile's path or a DeviceProfile) adds each point's estimated latency, `latency_s`."""
-    from costcalc.api import _device, load
-
-    profile, device_path = _device(device)
-
-    model = load(spec)
-    axes = []
-    for name, values in (grid or {}).items():
-        values = [format_shape(parse_shape(v)) if name == INPUT else str(v) for v in values]
-        axes.append((name, tuple(values)))
-    spans = parse_ranges([f"{name}={','.join(map(str, span)) if isinstance(span, list) else ':'.join(map(str, span))}"
-                          for name, span in (ranges or {}).items()])
-    spans, axes = expand_elements(model, spans), expand_elements(model, axes)
-    if spans and random is None:
-        raise OptionError("ranges are drawn from: give random=N")
-    points = random_points(random, spans, axes, seed) if random is not None else grid_points(axes)
-    columns = pareto_columns(pareto if isinstance(pareto, str) else ",".join(pareto), profile is not None)
-    names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
-    check_names(model, names)
-    rows = run(model, points, batch, jobs, scheduler, profile=profile)
-    return sweep_result(model, points, rows, names, batch, columns, top, sort, device_path)

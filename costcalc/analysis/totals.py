@@ -44,7 +44,7 @@ class Cache:
         self.signatures: dict = {}  # (op, its arguments) -> a small int naming the pair
         self.results: dict = {}  # (signature, batch, input shapes) -> (output shapes, counts as 5 ints)
         self.memos: dict = {}  # batch -> costcalc.analysis.parts.Memo: blocks and layers across settings
-        self.met: dict = {}  # settings of the variables met once, not yet walked into a program
+        self.met: dict = {}  # settings of the variables met once, not yet walked into a program: (input, totals)
         self.walks = 0
         self.replays = 0
         self.whole_estimates = 0  # latency estimates made from the whole graph (costcalc.analysis.parts_latency)
@@ -78,13 +78,17 @@ def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, 
             return result
     if not checked:
         check(spec)
-    if not more and key not in cache.met:  # the first point of these variables: from parts (a random search meets most once)
+    met = None if more else cache.met.get(key)
+    if met is not None and met[0] == input_shape:  # the very point again (a random search may draw it twice)
+        return met[1]
+    if not more and met is None:  # the first point of these variables: from parts (a random search meets most once)
         if len(cache.met) >= MAX_RESULTS:
             cache.met.clear()
-        cache.met[key] = True
         cache.walks += 1
         memo = cache.memos.get(batch) or cache.memos.setdefault(batch, Memo())
-        return parts.totals(spec, overrides, input_shape, batch, memo)
+        result = parts.totals(spec, overrides, input_shape, batch, memo)
+        cache.met[key] = (input_shape, result)
+        return result
     walker = _RecordingWalker(spec, batch)  # met again (a grid of inputs): walked into a program, replayed after
     with gc_paused():
         graph = walker.run(overrides, input_shape)
@@ -130,7 +134,7 @@ class _RecordingWalker(_Walker):
         super().__init__(spec, batch)
         self.reads: list = []  # (tensor id, dimension), in order; a replayed block adds its own (costcalc.reuse)
 
-    def layer_lookup(self, tensor, env: dict):
+    def layer_lookup(self, tensor, env: dict, own: frozenset = frozenset()):
         lookup = super().layer_lookup(tensor, env)
         reads, shaped = self.reads, isinstance(tensor, int)  # a split's outputs: no shape to read, whatever the input
 

@@ -9,7 +9,7 @@ import click
 from costcalc.errors import CostcalcError
 
 
-@click.command()
+@click.command("calibrate")
 @click.option("-o", "--output", metavar="PROFILE.yaml", type=click.Path(dir_okay=False),
               help="Write the device profile to this file (with --check --refit-scale: the rescaled profile; "
                    "default: over PROFILE).")
@@ -30,7 +30,7 @@ from costcalc.errors import CostcalcError
 @click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
               help="Time each run by the wall clock, or (1 thread, on a machine shared with other work) by the "
                    "calling thread's CPU time, which other processes do not inflate.")
-def calibrate(output, check_path, refit_scale, threads, budget_s, passes, seed, clock):
+def command(output, check_path, refit_scale, threads, budget_s, passes, seed, clock):
     """Measure synthetic calibration networks (never the zoo's) on this machine with onnxruntime, fit the latency
     model's device profile (per op class throughput, bandwidth and per-kernel overhead; least squares on relative
     error), write it to PROFILE.yaml and print how well it fits. Then `costcalc report SPEC --device PROFILE.yaml`

@@ -9,9 +9,8 @@ import sys
 
 import click
 
-from costcalc.cli import (CONVENTION_NAMES, _fail, _parse_input, _parse_sets, _parse_thresholds, _width,
-                          analyse_checked, load_graph, settings, spec_options, threshold_option)
-from costcalc.commands.device import device_option, load_device
+from costcalc.cli import (CONVENTION_NAMES, device_option, fail, parse_input, parse_sets, parse_thresholds, settings,
+                          spec_options, threshold_option, warn, width)
 from costcalc.errors import CostcalcError
 from costcalc.report import FORMATS
 
@@ -26,7 +25,7 @@ def _refuse_max_mac(ctx, param, value):
     return value
 
 
-@click.command()
+@click.command("check")
 @click.argument("paths", metavar="SPEC|DIR...", nargs=-1, required=True)
 @spec_options
 @click.option("--max-flops", metavar="N", help="FLOPs limit, e.g. 4.5G (K/M/G/T are powers of 1000).")
@@ -58,10 +57,9 @@ def _refuse_max_mac(ctx, param, value):
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write a JUnit XML report to FILE.")
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
-def check(paths, sets, input_shape, batch, max_flops, max_params, max_memory_access, max_activations, max_latency,
-          device, fail_on,
-          thresholds, baseline, increases, check_published, exclude, convention, bytes_per_element, require_budget,
-          fmt, junit_file, exact):
+def command(paths, sets, input_shape, batch, max_flops, max_params, max_memory_access, max_activations, max_latency,
+            device, fail_on, thresholds, baseline, increases, check_published, exclude, convention, bytes_per_element,
+            require_budget, fmt, junit_file, exact):
     """Check each SPEC (every *.yaml under a DIR) against its `budget:` section and the --max-* limits.
 
     \b
@@ -86,30 +84,28 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_memory_acc
                                      "activations": max_activations, "latency_s": max_latency})
     except QuantityError as e:
         raise click.BadParameter(str(e).partition(": ")[2], param_hint=str(e).partition(":")[0]) from None
-    _parse_sets(sets), _parse_input(input_shape)  # a bad option is a usage error before any spec is read
-    if thresholds:
-        _parse_thresholds(thresholds)
+    overrides, shape, chosen = parse_sets(sets), parse_input(input_shape), parse_thresholds(thresholds)
     if max_latency and not device:
         raise click.UsageError("--max-latency gates on the estimated latency: give the device profile with --device")
-    try:
-        profile = load_device(device)
-    except CostcalcError as e:
-        _fail(e)
+    if device is not None:
+        from costcalc.latency.profile import load as load_profile
+
+        try:
+            load_profile(device)  # a bad profile: exit 2 before any spec is read
+        except CostcalcError as e:
+            fail(e)
     unit = "bytes" if bytes_per_element else "elements"
     reference = _baseline(baseline, increases, convention, unit)
     changed = settings(sets, input_shape)
 
     def load(path):
-        from dataclasses import replace
+        from costcalc.api import reported, walk
 
-        from costcalc.analysis import analyse
-        from costcalc.analysis.published import published_for
-
-        graph = load_graph(path, sets, input_shape, batch)
-        report = (analyse_checked(graph, thresholds, bytes_per_element, convention, device) if guidelines_failing
-                  else analyse(graph, bytes_per_element, convention, profile, device or ""))
-        report = replace(report, settings=changed)
-        return graph.spec, replace(report, published=published_for(graph.spec, report, batch, bytes_per_element))
+        graph = walk(path, overrides, shape, batch, input_shape)
+        warn(graph.warnings)
+        return graph.spec, reported(graph, thresholds=chosen, bytes_per_element=bytes_per_element,
+                                    convention=convention, device=device, guidelines=bool(guidelines_failing),
+                                    settings=changed)
 
     files = spec_files(paths, exclude)
     if not files:
@@ -120,7 +116,7 @@ def check(paths, sets, input_shape, batch, max_flops, max_params, max_memory_acc
     for item in run.checks:
         if item.error is not None:
             click.echo(str(item.error), err=True)
-    click.echo(render(Format(fmt), run, None, Options(exact=exact, width=_width())), nl=False)
+    click.echo(render(Format(fmt), run, None, Options(exact=exact, width=width())), nl=False)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         click.echo(github_annotations(run), nl=False, err=Format(fmt) in (Format.JSON, Format.CSV))
     if junit_file:

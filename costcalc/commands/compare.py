@@ -6,26 +6,12 @@ from dataclasses import replace
 
 import click
 
-from costcalc.cli import (CONVENTION_NAMES, CONVENTIONS_HELP, _depth, _fail, _options, _parse_sets, analyse_checked,
-                          load_graph, settings, spec_options, threshold_option)
-from costcalc.commands.device import device_option
-from costcalc.errors import CostcalcError
+from costcalc.cli import (CONVENTION_NAMES, CONVENTIONS_HELP, device_option, library_errors, output_options,
+                          parse_depth, parse_input, parse_sets, parse_thresholds, spec_options, threshold_option, warn)
 from costcalc.report import FORMATS
 
 
-def _side_sets(shared: tuple, side: tuple) -> tuple:
-    """--set for both sides, then --set-a (or --set-b) over it: each given once within its own option."""
-    merged = {**_parse_sets(shared), **_parse_sets(side)}
-    return tuple(f"{name}={value}" for name, value in merged.items())
-
-
-def _label(model: str, sets: tuple, input_shape: str | None) -> str:
-    from costcalc.report.as_table import model_label
-
-    return model_label(model, settings(sets, input_shape))
-
-
-@click.command(epilog=CONVENTIONS_HELP)
+@click.command("compare", epilog=CONVENTIONS_HELP)
 @click.argument("spec_a", metavar="A.yaml")
 @click.argument("spec_b", metavar="[B.yaml]", required=False)
 @spec_options
@@ -44,28 +30,29 @@ def _label(model: str, sets: tuple, input_shape: str | None) -> str:
               help="What the FLOPs columns count, on both sides (see report --help).")
 @threshold_option
 @device_option
-def compare(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, input_b, fmt, depth, changed, exact,
+def command(spec_a, spec_b, sets, input_shape, batch, sets_a, sets_b, input_a, input_b, fmt, depth, changed, exact,
             bytes_per_element, convention, thresholds, device):
     """Compare two specs (A.yaml B.yaml), or one spec under two settings (A.yaml --set-a width=1.0 --set-b
     width=0.5): totals side by side with their deltas (B - A), a row-by-row diff matched by name, then by
     position within a block, and the guideline violations that appear in B or disappear from A."""
-    from costcalc.analysis.compare import compare as compare_reports
+    from costcalc.api import compare, report_of
     from costcalc.report import Format, render
 
-    level = _depth(depth)
+    level = parse_depth(depth)
     if spec_b is None and not (sets_a or sets_b or input_a or input_b):
         raise click.UsageError("give B.yaml, or compare A.yaml with itself under --set-a/--set-b or "
                                "--input-a/--input-b")
-    sets_a, sets_b = _side_sets(sets, sets_a), _side_sets(sets, sets_b)
-    try:
-        graph_a = load_graph(spec_a, sets_a, input_a or input_shape, batch)
-        graph_b = load_graph(spec_b or spec_a, sets_b, input_b or input_shape, batch)
-        result = compare_reports(analyse_checked(graph_a, thresholds, bytes_per_element, convention, device),
-                                 analyse_checked(graph_b, thresholds, bytes_per_element, convention, device), level,
-                                 _label(graph_a.name, sets_a, input_a or input_shape),
-                                 _label(graph_b.name, sets_b, input_b or input_shape))
-    except CostcalcError as e:
-        _fail(e)
+    options = dict(thresholds=parse_thresholds(thresholds), bytes_per_element=bytes_per_element,
+                   convention=convention, device=device)
+    shared = parse_sets(sets)  # --set for both sides, then --set-a (or --set-b) over it
+    with library_errors():
+        a = report_of(spec_a, {**shared, **parse_sets(sets_a)}, parse_input(input_a or input_shape), batch,
+                      input_text=input_a or input_shape, **options)
+        warn(a.warnings)
+        b = report_of(spec_b or spec_a, {**shared, **parse_sets(sets_b)}, parse_input(input_b or input_shape), batch,
+                      input_text=input_b or input_shape, **options)
+        warn(b.warnings)
+        result = compare(a, b, depth=level)
     if changed:
         result = replace(result, rows=tuple(row for row in result.rows if row.changed))
-    click.echo(render(Format(fmt), result, None, _options(exact)), nl=False)
+    click.echo(render(Format(fmt), result, None, output_options(exact)), nl=False)

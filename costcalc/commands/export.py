@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from costcalc.cli import _fail, load_graph, spec_options
-from costcalc.errors import CostcalcError
+from costcalc.cli import library_errors, parse_input, parse_sets, spec_options, warn
 
 
 @click.command("export")
@@ -19,16 +18,16 @@ from costcalc.errors import CostcalcError
                    "initializers keep their dims and point to external data that is not written.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
 @spec_options
-def export(spec, output, opset, weights, seed, sets, input_shape, batch):
+def command(spec, output, opset, weights, seed, sets, input_shape, batch):
     """Write SPEC as an ONNX model that onnxruntime runs and Netron shows: node names are the spec's layer
     paths, every op maps to standard ONNX ops. `costcalc report FILE` gives the same totals as the spec."""
+    from costcalc.api import walk
     from costcalc.exporters.onnx import export as build, save
 
-    try:
-        graph = load_graph(spec, sets, input_shape, batch)
+    with library_errors():
+        graph = walk(spec, parse_sets(sets), parse_input(input_shape), batch, input_shape)
+        warn(graph.warnings)
         model = build(graph, opset=opset, weights=weights, seed=seed)
-    except CostcalcError as e:
-        _fail(e)
     try:
         save(model, output)
     except OSError as e:

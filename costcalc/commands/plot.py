@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from costcalc.commands.device import device_option
+from costcalc.cli import device_option
 from costcalc.errors import CostcalcError, OptionError
 
 KINDS = ("roofline", "stages", "layers")
@@ -26,7 +26,7 @@ Needs the [plot] extra (matplotlib): pip install 'costcalc[plot]'.
 """
 
 
-@click.command(epilog=PLOT_HELP)
+@click.command("plot", epilog=PLOT_HELP)
 @click.argument("spec")
 @click.option("--kind", type=click.Choice(KINDS), default="roofline", show_default=True)
 @click.option("-o", "--output", required=True, metavar="FILE.png|FILE.svg", help="The picture to write.")
@@ -38,7 +38,7 @@ Needs the [plot] extra (matplotlib): pip install 'costcalc[plot]'.
 @click.option("--label", "labelled", type=click.IntRange(min=0), default=5, show_default=True,
               help="roofline: how many of the heaviest layers to number.")
 @device_option
-def plot(spec, kind, output, sets, input_shape, batch, depth, labelled, device):
+def command(spec, kind, output, sets, input_shape, batch, depth, labelled, device):
     """Draw SPEC's costs as a picture: --kind roofline, stages or layers, to -o FILE (.png or .svg)."""
     from costcalc.analysis import series
     from costcalc.api import analyze

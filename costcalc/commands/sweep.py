@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from costcalc.commands.device import device_option, load_device
+from costcalc.cli import color, device_option, width
 from costcalc.errors import CostcalcError, OptionError
 
 SWEEP_HELP = """
@@ -25,7 +25,7 @@ Exit code 0 when the sweep ran (whatever its points), 2 when the spec or an opti
 COUNT_CHOICES = ("flops", "elementwise_flops", "params", "memory_access", "activations")
 
 
-@click.command(epilog=SWEEP_HELP)
+@click.command("sweep", epilog=SWEEP_HELP)
 @click.argument("spec")
 @click.option("--grid", "grid", multiple=True, metavar="NAME=V1,V2,...",
               help="Values of a variable, or input=CxHxW,...; several --grid sweep their product (repeatable).")
@@ -52,8 +52,8 @@ COUNT_CHOICES = ("flops", "elementwise_flops", "params", "memory_access", "activ
               help="Also draw the points and their front (needs --pareto with two totals, and the [plot] extra).")
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G in the table.")
 @device_option
-def sweep(spec, grid, random_count, ranges, candidates, seed, batch, fmt, pareto, top, sort, jobs, scheduler, plot_file,
-          exact, device):
+def command(spec, grid, random_count, ranges, candidates, seed, batch, fmt, pareto, top, sort, jobs, scheduler,
+            plot_file, exact, device):
     """Totals of SPEC at every point of a grid (--grid, the product) or of --random samples (--range, --grid):
     one row per point with its values, FLOPs, params, memory access and activations (and with --device, the
     estimated latency)."""
@@ -84,30 +84,24 @@ def sweep(spec, grid, random_count, ranges, candidates, seed, batch, fmt, pareto
         raise click.UsageError("--plot draws the front of two totals: give --pareto with two of them")
     if random_count is None and not axes:
         raise click.UsageError("give --grid NAME=V1,V2,... (the product), or --random N with --range / --grid")
-    from costcalc.api import load
+    from costcalc.api_sweep import swept
 
     try:
-        profile = load_device(device)
-        model = load(spec)
-        spans, axes = sweeping.expand_elements(model, spans), sweeping.expand_elements(model, axes)
-        names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
-        points = (sweeping.random_points(random_count, spans, axes, seed) if random_count is not None
-                  else sweeping.grid_points(axes))
-        sweeping.check_names(model, names)  # an ONNX model is read here: its errors come before any point
-        rows = _run(sweeping, model, points, batch, jobs, scheduler, profile)
+        with _progress() as progress:
+            result = swept(spec, axes, spans, random=random_count, seed=seed, batch=batch, jobs=jobs,
+                           scheduler=scheduler, columns=columns, top=top, sort=sort, device=device, progress=progress)
     except OptionError as e:
         raise click.UsageError(str(e)) from None
     except CostcalcError as e:
         click.echo(str(e), err=True)
         sys.exit(2)
-    result = sweeping.sweep_result(model, points, rows, names, batch, columns, top, sort, device or "")
     from costcalc.report import Options
     from costcalc.report.as_sweep import render
 
-    failed = sum(1 for row in rows if row.error is not None)
-    if failed:
-        click.echo(f"note: {failed} of {len(rows)} points could not be evaluated (their rows say why)", err=True)
-    click.echo(render(fmt, result, Options(exact=exact, color=_color(), width=_width())), nl=False)
+    if result.invalid:
+        click.echo(f"note: {result.invalid} of {result.points} points could not be evaluated (their rows say why)",
+                   err=True)
+    click.echo(render(fmt, result, Options(exact=exact, color=color(), width=width())), nl=False)
     if plot_file:
         _plot(result, plot_file)
 
@@ -117,10 +111,11 @@ def _stream(spec, candidates: str, batch: int, device) -> None:
     from costcalc.analysis.sweep import evaluate_settings
     from costcalc.analysis.sweep_points import read_candidates
     from costcalc.api import load
+    from costcalc.latency.profile import load as load_profile
     from costcalc.report.as_sweep import json_line
 
     try:
-        profile = load_device(device)
+        profile = load_profile(device) if device is not None else None
         model = load(spec)
         model.variables  # an ONNX model is read here: its errors come before any candidate
         stream = sys.stdin if candidates == "-" else open(candidates, encoding="utf-8")  # noqa: SIM115
@@ -141,17 +136,28 @@ def _stream(spec, candidates: str, batch: int, device) -> None:
         sys.exit(2)
 
 
-def _run(sweeping, model, points, batch, jobs, scheduler, profile):
-    if not sys.stderr.isatty():
-        return sweeping.run(model, points, batch, jobs, scheduler, profile=profile)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+class _progress:
+    """A progress bar over the points on a terminal (stderr), told (done, total); nothing when piped."""
 
-    columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("", total=len(points))
-        return sweeping.run(model, points, batch, jobs, scheduler, lambda done: bar.update(task, completed=done),
-                            profile)
+    def __init__(self):
+        self.bar = None
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            console=Console(stderr=True), transient=True)
+        self.bar.__enter__()
+        task = self.bar.add_task("", total=None)
+        return lambda done, total: self.bar.update(task, completed=done, total=total)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        return False
 
 
 def _plot(result, path: str) -> None:
@@ -164,14 +170,3 @@ def _plot(result, path: str) -> None:
         click.echo(str(e), err=True)
         sys.exit(2)
 
-
-def _color() -> bool:
-    from costcalc.cli import _color
-
-    return _color()
-
-
-def _width():
-    from costcalc.cli import _width
-
-    return _width()

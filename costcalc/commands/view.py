@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import click
 
-from costcalc.cli import (_depth, _fail, analyse_checked, load_graph, settings, spec_options, threshold_option,
-                          write_output)
-from costcalc.commands.device import device_option
-from costcalc.errors import CostcalcError
+from costcalc.cli import (device_option, library_errors, parse_depth, parse_input, parse_sets, parse_thresholds,
+                          spec_options, threshold_option, warn, write_output)
 
 METRICS = ("flops", "memory_access", "intensity", "params", "latency", "measured")
 
@@ -26,7 +24,7 @@ The page opens offline (everything is inlined: no server, no network):
 """
 
 
-@click.command(epilog=VIEW_HELP)
+@click.command("view", epilog=VIEW_HELP)
 @click.argument("spec")
 @spec_options
 @click.option("-o", "--output", metavar="FILE", help="Write the page (or the JSON) to FILE (default: stdout).")
@@ -43,27 +41,28 @@ The page opens offline (everything is inlined: no server, no network):
               help="Memory access in bytes, N bytes per element (default: elements).")
 @threshold_option
 @device_option
-def view(spec, sets, input_shape, batch, output, fmt, depth, metric, measured, other, bytes_per_element, thresholds,
-         device):
+def command(spec, sets, input_shape, batch, output, fmt, depth, metric, measured, other, bytes_per_element,
+            thresholds, device):
     """Write SPEC's graph as one self-contained HTML page: blocks that open and close, nodes coloured by a cost,
     guideline violations marked, details on click, the totals and the report's table beside it."""
-    from dataclasses import replace
-
     from costcalc.analysis.measured import read_measured
     from costcalc.analysis.view import build
+    from costcalc.api import report_of
     from costcalc.report.as_view import render_html, render_json
 
-    level = _depth(depth) if depth is not None else None
+    level = parse_depth(depth) if depth is not None else None
     if metric == "latency" and device is None:
         raise click.UsageError("--metric latency colours by the estimated latency: give --device PROFILE.yaml")
     if metric == "measured" and measured is None:
         raise click.UsageError("--metric measured colours by measured time: give --measured MEASURE.json")
     def side(path, sets, times=None, first=metric):
-        report = replace(analyse_checked(load_graph(path, sets, input_shape, batch), thresholds, bytes_per_element,
-                                         device=device), settings=settings(sets, input_shape))
+        report = report_of(path, parse_sets(sets), parse_input(input_shape), batch,
+                           thresholds=parse_thresholds(thresholds), bytes_per_element=bytes_per_element,
+                           device=device, input_text=input_shape)
+        warn(report.warnings)
         return build(report, times, open_depth=level if depth != "all" else report.max_depth, metric=first)
 
-    try:
+    with library_errors():
         result = side(spec, sets, read_measured(measured) if measured is not None else None)
         if other is not None:
             from costcalc.analysis.view_compare import compared
@@ -72,8 +71,6 @@ def view(spec, sets, input_shape, batch, output, fmt, depth, metric, measured, o
             b = side(other, (), first="flops")  # the measured time is A's only; a comparison opens on a delta
             result = compared(result, b, model_label(result.report.model, result.report.settings),
                               model_label(b.report.model, b.report.settings))[0]
-    except CostcalcError as e:
-        _fail(e)
     text = render_json(result) if fmt == "json" else render_html(result)
     write_output(text, output)
     if output is not None:

@@ -6,22 +6,7 @@ import json
 
 import click
 
-from costcalc.cli import _fail, _options, load_graph
-
-
-def zoo_rows(paths: list) -> list:
-    """(name, Report, Published or None) per shipped spec; a spec that fails to load is a CostcalcError."""
-    from costcalc.analysis import analyse
-    from costcalc.analysis.published import published_of
-    from costcalc.zoo import zoo_dir
-
-    root = zoo_dir()
-    rows = []
-    for path in paths:
-        graph = load_graph(str(path), (), None, 1)
-        report = analyse(graph)
-        rows.append((path.relative_to(root).with_suffix("").as_posix(), report, published_of(graph.spec, report.totals)))
-    return rows
+from costcalc.cli import library_errors, output_options
 
 
 def _figure(published, field: str):
@@ -38,22 +23,19 @@ def _agreement(published) -> str:
     return "within tolerance" if published.ok else "DIFFERS"
 
 
-@click.command()
+@click.command("zoo")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--exact", is_flag=True, help="Whole integers instead of K/M/G.")
-def zoo(fmt, exact):
+def command(fmt, exact):
     """List the specs shipped with costcalc (every command takes their names: `costcalc report resnet50`), each
     with its computed params and FLOPs beside the published figures it cites."""
-    from costcalc.errors import CostcalcError
+    from costcalc.api import zoo_reports
     from costcalc.report.as_json import published_dict
     from costcalc.report.layout import Column, box, fit
     from costcalc.report.units import human
-    from costcalc.zoo import zoo_specs
 
-    try:
-        rows = zoo_rows(zoo_specs())
-    except CostcalcError as e:
-        _fail(e)
+    with library_errors():
+        rows = zoo_reports()
     if fmt == "json":
         doc = [{"name": name, "model": report.model, "totals": {"params": report.totals.params,
                                                                 "flops": report.totals.flops},
@@ -71,7 +53,7 @@ def zoo(fmt, exact):
                Column("FLOPs", lambda row: h(row[1].totals.flops)),
                Column("published", published_cell("flops"), short="publ."),
                Column("Agreement", lambda row: _agreement(row[2]), right=False, short="Agr.")]
-    options = _options(exact)
+    options = output_options(exact)
     click.echo(f"{len(rows)} specs shipped with costcalc | FLOPs = conv + fc + matmul multiply-adds | "
                "published: the figures each spec's published: section cites")
     click.echo(box(fit(columns, rows, options.width or 160), options.color, footer=False), nl=False)

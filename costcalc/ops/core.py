@@ -16,6 +16,8 @@ class OpResult:
     elementwise_flops: int = 0
     params: int = 0
     moves_data: bool = True
+    read: int | None = None  # elements read from the inputs, per sample, when not all of them: a slice or gather
+    # that copies reads only the elements it picks (three slices of a tensor read what one split of it reads)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def account(result: OpResult, inputs: list, batch: int) -> Counts:
     if not result.moves_data:
         return Counts(params=result.params)
     written = sum(map(prod, result.outputs))
-    read = sum(map(prod, inputs))
+    read = sum(map(prod, inputs)) if result.read is None else result.read
     return Counts(
         flops=result.flops * batch,
         elementwise_flops=result.elementwise_flops * batch,

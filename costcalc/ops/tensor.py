@@ -5,8 +5,8 @@ them, the batch being axis 0: on N x C x H x W, `axis: 1` is the channels and `a
 name the batch axis. A `reshape` target is per sample, like a spec's `input:` (the batch is never written).
 
 A view relabels memory and moves nothing (reshape, and a permute or slice that keeps the elements where they are);
-a copy reads its input and writes its output (a permute that reorders elements, expand, tile, gather, a strided
-slice). The generic accounting in `core.account` does the rest.
+a copy reads its input and writes its output (a permute that reorders elements, expand, tile); a gather or a
+strided slice reads only the elements it picks. The generic accounting in `core.account` does the rest.
 """
 
 from __future__ import annotations
@@ -94,22 +94,25 @@ def tile(x, repeats) -> OpResult:
 
 def gather(x, axis, index=()) -> OpResult:
     """Elements picked along `axis` by a fixed index tensor of shape `index` ([] for one index, which removes the
-    axis): torch's x[:, i], index_select and embedding-style look-ups. A copy; the index is a buffer."""
+    axis): torch's x[:, i], index_select and embedding-style look-ups. A copy of the elements it picks (it reads
+    those, not the whole input); the index is a buffer."""
     a = axis_index(axis, x)
-    return OpResult(outputs=(_checked((*x[:a], *index, *x[a + 1:]), "gather"),))
+    out = _checked((*x[:a], *index, *x[a + 1:]), "gather")
+    return OpResult(outputs=(out,), read=prod(out))
 
 
 def slice_(x, out, start=0, axis=1, step=1) -> OpResult:
     """`out` elements along `axis` from `start`, every `step`-th (x[:, start:start + out * step:step]). A view when
     it takes a contiguous block of each sample (every axis before it of size 1 and step 1, as GhostNet's
-    out[:, :oup], or the whole axis); otherwise a copy."""
+    out[:, :oup], or the whole axis); otherwise a copy, which reads the elements it takes and writes them."""
     a = axis_index(axis, x)
     if start + (out - 1) * step + 1 > x[a]:
         if a == 0 and step == 1:
             raise OpError(f"slice of channels {start} to {start + out - 1} beyond in_channels={x[0]}", "out")
         raise OpError(f"slice of {out} from {start} every {step} goes beyond size {x[a]} of axis {axis}", "out")
     contiguous = (step == 1 or out == 1) and (prod(x[:a]) == 1 or out == x[a])
-    return OpResult(outputs=((*x[:a], out, *x[a + 1:]),), moves_data=not contiguous)
+    y = (*x[:a], out, *x[a + 1:])
+    return OpResult(outputs=(y,), moves_data=not contiguous, read=prod(y))
 
 
 def depth_to_space(x, blocksize) -> OpResult:

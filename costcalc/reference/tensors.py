@@ -214,12 +214,18 @@ def slice_axis(input, axis, start, length, step=1) -> np.ndarray:
     """input[..., start:start + length * step:step, ...] along `axis`."""
     index = [slice(None)] * input.ndim
     index[axis] = slice(start, start + length * step, step)
-    return _kept_or_copied(input, input[tuple(index)])
+    picked = input[tuple(index)]
+    if picked.shape[0] and not picked[0].flags.c_contiguous:  # a copy: it reads the elements it takes, no others
+        out = np.ascontiguousarray(picked)
+        touched(inputs=[picked], outputs=[out])
+        return out
+    return _kept_or_copied(input, picked)
 
 
-def _copied(input, out, buffers=()) -> np.ndarray:
+def _copied(input, out, buffers=(), read=None) -> np.ndarray:
+    """`out` written as a new array from `input`, all of which was read (or the elements `read` stands for)."""
     out = np.array(out, copy=True)
-    touched(inputs=[input], buffers=buffers, outputs=[out])
+    touched(inputs=[input if read is None else read], buffers=buffers, outputs=[out])
     return out
 
 
@@ -233,8 +239,10 @@ def tile(input, repeats) -> np.ndarray:
 
 
 def gather(input, axis, index) -> np.ndarray:
-    """np.take along `axis` by the integer array `index` (a buffer): its shape replaces the axis."""
-    return _copied(input, np.take(input, index, axis=axis), buffers=[index])
+    """np.take along `axis` by the integer array `index` (a buffer): its shape replaces the axis. It reads each
+    element it picks, not the whole input (an array of that many elements stands for them in the tally)."""
+    picked = np.take(input, index, axis=axis)
+    return _copied(input, picked, buffers=[index], read=np.empty(picked.shape, dtype=np.bool_))
 
 
 def depth_to_space(input, blocksize) -> np.ndarray:

@@ -9,7 +9,7 @@ import csv
 import io
 
 from costcalc.ops import COUNT_FIELDS
-from costcalc.report import Reporter
+from costcalc.report.base import Reporter
 from costcalc.report.as_table import model_label, row_markers
 from costcalc.report.units import shape
 

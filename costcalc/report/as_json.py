@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from costcalc.ops import COUNT_FIELDS
-from costcalc.report import Reporter
+from costcalc.report.base import Reporter
 from costcalc.report.json_lines import finding_lines, layer_lines
 from costcalc.util import gc_paused
 
@@ -239,18 +239,20 @@ def compare_document(comparison) -> dict:
                                                                if diff.latency_delta is not None else {})}}
             for diff in comparison.rows
         ],
-        **({"guidelines": _changes(comparison.guideline_changes)} if comparison.guideline_changes else {}),
+        **({"guidelines": _changes(comparison.guideline_changes, comparison.a.latency_costs,
+                                   comparison.b.latency_costs)} if comparison.guideline_changes else {}),
     }
 
 
-def _changes(changes) -> dict:
-    """{"violations": {"G1": {"a", "b"}, ...}, "appeared": [...], "disappeared": [...]}"""
+def _changes(changes, costs_a: dict | None = None, costs_b: dict | None = None) -> dict:
+    """{"violations": {"G1": {"a", "b"}, ...}, "appeared": [...], "disappeared": [...]}; with a device profile each
+    finding has its estimated `latency_s`, in B for those that appear, in A for those that disappear."""
     return {
         "violations": {g: {"a": a, "b": b} for g, a, b in changes.counts},
         "network": {g: {"a": {"elementwise_share": a, "passed": ok_a}, "b": {"elementwise_share": b, "passed": ok_b},
                         "max_share": limit} for g, a, b, limit, ok_a, ok_b in changes.network},
-        "appeared": [{"guideline": f.guideline, **finding_dict(f)} for f in changes.appeared],
-        "disappeared": [{"guideline": f.guideline, **finding_dict(f)} for f in changes.disappeared],
+        "appeared": [{"guideline": f.guideline, **finding_dict(f, costs_b)} for f in changes.appeared],
+        "disappeared": [{"guideline": f.guideline, **finding_dict(f, costs_a)} for f in changes.disappeared],
     }
 
 

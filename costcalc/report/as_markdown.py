@@ -4,8 +4,8 @@ reads the same raw."""
 
 from __future__ import annotations
 
-from costcalc.report import Reporter
-from costcalc.report.as_table import (TOTAL_NAMES, compare_header, diff_mark, diff_name, diff_op,
+from costcalc.report.base import Reporter
+from costcalc.report.as_table import (TOTAL_NAMES, change_costs, compare_header, diff_mark, diff_name, diff_op,
                                       guideline_change_lines, header, latency_footnote, panel, published_text,
                                       report_columns, selection_note)
 from costcalc.report.check_text import GATE_WORDS, check_line, check_summary, verdict_text, violations_text
@@ -81,7 +81,7 @@ def render_compare(comparison, options) -> str:
     if comparison.guideline_changes is not None:
         lines.append("")
         lines += [cell(line) if not line.startswith("   ") else f"- {cell(line.strip())}"
-                  for line in guideline_change_lines(comparison.guideline_changes)]
+                  for line in guideline_change_lines(comparison.guideline_changes, costs=change_costs(comparison))]
     return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-from costcalc.report import Format
+from costcalc.report.base import Format
 from costcalc.report.units import human, percent, shape
 
 PIPED_WIDTH = 160
@@ -46,6 +46,8 @@ def summary(report) -> list:
              f"the calling thread: min {_ms(report.cpu_s)} ms" + (
                  " (at 1 thread every kernel runs on it: the time without the machine's other load)"
                  if report.threads == 1 else " (one of the threads only)")]
+    if report.note:
+        lines.append(report.note)
     if report.rows:
         lines.append(f"per layer: onnxruntime's profiler's kernel times (each row's min over runs) in a separate "
                      f"profiled pass of {report.runs} run(s), whose wall time was min {_ms(report.profiled_wall_s)} "
@@ -68,7 +70,7 @@ def _cells(report, row, exact: bool) -> list:
 
 
 def _columns(report) -> list:
-    columns = ["Layer", "min (ms)", "median (ms)", "share"]
+    columns = ["Layer", "profiled min (ms)", "profiled median (ms)", "share"]  # the per-layer pass, not the total
     if report.flops is not None:
         columns += ["FLOPs", "G MAC/s"]
     return columns + ["note"]
@@ -80,7 +82,7 @@ def as_table(report, options) -> str:
     from rich.text import Text
 
     table = Table(header_style="bold", show_footer=True)
-    footer = ["total", _ms(report.rows_latency_s), _ms(sum(r.latency_median_s for r in report.rows)), "100.0%"]
+    footer = ["kernels, profiled", _ms(report.rows_latency_s), _ms(sum(r.latency_median_s for r in report.rows)), "100.0%"]
     if report.flops is not None:
         footer += [human(report.flops, options.exact), _rate(report.flops, report.rows_latency_s)]
     footer.append("")

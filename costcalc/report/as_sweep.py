@@ -16,7 +16,7 @@ import io
 import json
 
 from costcalc.ops import COUNT_FIELDS
-from costcalc.report import Options
+from costcalc.report.base import Options
 from costcalc.report.units import duration, human
 
 PIPED_WIDTH = 200  # fixed, so that piped output is the same on every machine

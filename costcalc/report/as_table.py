@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from costcalc.report import Reporter
+from costcalc.report.base import Reporter
 from costcalc.report.labels import op_label
 from costcalc.report.layout import Column, box, fit
 from costcalc.report.lines import published_text, wrap_fields, wrap_text  # noqa: F401 - also theirs
@@ -139,7 +139,8 @@ WORST = 5  # worst offenders shown per guideline
 def _figures(finding, h) -> str:
     f = finding.figures
     if finding.guideline == "G1":
-        return (f"c1:c2 {f['in_channels']}:{f['out_channels']} (1:{f['ratio']:.2f})  MAC {h(f['memory_access'])}  "
+        widths = "+".join(map(str, f["parts"])) if "parts" in f else f["out_channels"]  # a packed q/k/v projection
+        return (f"c1:c2 {f['in_channels']}:{widths} (1:{f['ratio']:.2f})  MAC {h(f['memory_access'])}  "
                 f"bound {h(f['bound'])}  excess {h(f['excess'])} (+{f['excess_ratio']:.1%})")
     if finding.guideline == "G2":
         k = "x".join(str(d) for d in f["kernel"])
@@ -171,10 +172,10 @@ def panel(guidelines, options, worst: int = WORST, costs: dict | None = None) ->
             share = result.summary[0][1]
             verdict = (f"{'FAIL' if violations else 'pass'}: element-wise share {share:.1%} of MAC "
                        f"over {result.checked} {what['G4']}")
-        elif violations:
-            verdict = f"FAIL: {len(violations)} of {result.checked} {what[result.guideline]}"
         else:
-            verdict = f"pass: {result.checked} {what[result.guideline]}"
+            checked = result.subject or what[result.guideline]
+            verdict = (f"FAIL: {len(violations)} of {result.checked} {checked}" if violations
+                       else f"pass: {result.checked} {checked}")
         lines.append(wrap_text(f"{result.guideline} {result.title}: {verdict} (limits: {limits})", columns, 3))
         shown = violations[:worst]
         width = max((len(f.where) for f in shown), default=0)
@@ -295,7 +296,7 @@ def render_compare(comparison, options) -> str:
     else:
         parts.append("no rows differ\n")
     if comparison.guideline_changes is not None:
-        lines = guideline_change_lines(comparison.guideline_changes)
+        lines = guideline_change_lines(comparison.guideline_changes, costs=change_costs(comparison))
         parts.append("\n" + "\n".join(wrap_text(line, width, 6) if line.startswith("   ")  # a finding: by words
                                        else wrap_text(line, width, 3, (", ",)) for line in lines) + "\n")
     return "".join(parts)
@@ -304,20 +305,30 @@ def render_compare(comparison, options) -> str:
 CHANGES_SHOWN = 10  # findings listed per direction; the rest are counted
 
 
-def guideline_change_lines(changes, shown: int = CHANGES_SHOWN) -> list:
+def change_costs(comparison) -> tuple:
+    """(A's, B's) estimated time of each guideline violation ((guideline, where) -> seconds; empty without
+    --device): what a violation that appears in B costs there, and what one that disappears from A cost in A."""
+    return comparison.a.latency_costs or {}, comparison.b.latency_costs or {}
+
+
+def guideline_change_lines(changes, shown: int = CHANGES_SHOWN, costs: tuple = ({}, {})) -> list:
     """ShuffleNet V2 guideline violations per guideline in A and B, then those that appear in B and those that
-    disappear from A (matched by guideline and layer or block name)."""
+    disappear from A (matched by guideline and layer or block name), each with its estimated time in B or in A
+    when `costs` (change_costs) has it."""
     counts = ", ".join(f"{g} {a} -> {b}" for g, a, b in changes.counts)
     network = "; ".join(f"{g} element-wise share of MAC {a:.1%} ({'pass' if ok_a else 'FAIL'}) -> {b:.1%} "
                         f"({'pass' if ok_b else 'FAIL'}), limit {limit:.0%}"
                         for g, a, b, limit, ok_a, ok_b in changes.network)
     lines = [f"Guideline violations (ShuffleNet V2), A -> B: {counts}", *([network] if network else [])]
-    for title, findings in (("appear in B", changes.appeared), ("disappear from A", changes.disappeared)):
+    for title, findings, side in (("appear in B", changes.appeared, costs[1]),
+                                  ("disappear from A", changes.disappeared, costs[0])):
         if not findings:
             lines.append(f"none {title}")
             continue
         lines.append(f"{len(findings)} {title}:")
-        lines += [f"   {f.guideline} {f.where}: {f.why}" for f in findings[:shown]]
+        for f in findings[:shown]:
+            cost = side.get((f.guideline, f.where))
+            lines.append(f"   {f.guideline} {f.where}: {f.why}" + ("" if cost is None else f" (est. {duration(cost)})"))
         if len(findings) > shown:
             lines.append(f"   ... and {len(findings) - shown} more")
     return lines

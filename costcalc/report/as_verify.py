@@ -75,3 +75,16 @@ def render(result, exact: bool = False, failures_only: bool = False, color: bool
         console.print(table)
     console.print(verdict(result), soft_wrap=True, markup=False)
     return buffer.getvalue()
+
+
+def render_runtime(result) -> str:
+    """`verify --against onnxruntime`: the two forward passes' outputs compared (costcalc.analysis.verify_runtime)."""
+    from costcalc.analysis.verify_runtime import ATOL_SCALE, RTOL
+
+    verdict = "agree" if result.passed else "DISAGREE"
+    return (f"{result.model} | input {shape(result.input)} | seed {result.seed} | numpy reference vs "
+            f"{result.runtime}, same weights and input\n"
+            f"output {shape(result.output)}: max |difference| {result.max_abs_diff:.3g}, max |output| "
+            f"{result.max_abs_reference:.3g}; tolerance {ATOL_SCALE:g} x max |output| + {RTOL:g} x |output| "
+            f"per element, worst element at {result.worst_excess:.3g} of it\n"
+            f"{verdict}: the two forward passes {'agree' if result.passed else 'differ'} within float32 tolerance\n")

@@ -3,33 +3,15 @@
 Timing: `warmup` runs first (not counted), then `runs` runs (fewer when `budget_s` is spent first, at least one),
 each timed by the wall clock around `session.run`, in a session whose profiler is off (onnxruntime's profiler
 writes an event per kernel: it doubles the time of a network of small kernels); `latency_s` is the minimum over
-runs and `latency_median_s` the median, in seconds for the whole batch. `cpu_s` is the calling thread's CPU time in a run (min over runs): at one
-thread onnxruntime runs every kernel on the calling thread, so it leaves out the time the process waited for the
-core on a busy machine. `threads` sets onnxruntime's intra-op thread pool (inter-op is 1, the
-executor sequential); 1 thread is the reproducible figure.
+runs and `latency_median_s` the median, in seconds for the whole batch. `cpu_s` is the calling thread's CPU time
+in a run (min over runs): at one thread onnxruntime runs every kernel on the calling thread, so it leaves out the
+time the process waited for the core on a busy machine. `threads` sets onnxruntime's intra-op thread pool
+(inter-op is 1, the executor sequential); 1 thread is the reproducible figure.
 
 Per-layer times come from onnxruntime's profiler (`enable_profiling`) in a second session, run as many times after
 its own warm-up: one event per kernel per run. Its wall times are kept apart (`profiled_wall_s`), so the
-profiler's overhead is stated, never part of the total. A kernel is
-named after the ONNX node it came from, or after a node of a fused group (`relu_nchwc` is conv1 + bn1 + relu), and
-carries the op type it runs (Conv). `attribute` maps kernels back to the model's nodes:
-- a kernel belongs to the node its name starts with (the longest such node name);
-- when that node's op type is not the kernel's (a Conv kernel named after the Relu that ends its group), the node
-  of the kernel's op type reached backwards through nodes that have no kernel of their own is its main node, and
-  every node on the way belongs to the kernel;
-- a fused kernel named after no node (onnxruntime's `Gelu` for the Div-Erf-Add-Mul-Mul of an exported GELU)
-  belongs to the first node after the previous kernel's that has no kernel and is of an op type it replaces;
-- a node left without a kernel (a BatchNormalization folded into its conv, an Add and Relu fused into the conv
-  before them, a Dropout removed) belongs to the kernel of its input that ran last, or, when it reads only the
-  network's input, to the kernel of the node that reads it.
-Each kernel's time goes on its main node; the other nodes of its group are marked `fused_into` the main node's
-layer, never dropped. Kernels of no node of the model (onnxruntime's layout reorders) are rows of their own, one
-per op type (`[ReorderOutput]`). A layer's time is the min (and the median) over runs of its kernels' time in a
-run, so a hiccup of the machine in one run does not land on one layer. The profiler times kernels only: the layers'
-times sum to less than the profiled pass's wall time, and `accounted` says which share of it they cover.
-
-Layers: in a model costcalc exported, a node `<layer>/<OpType>` is part of layer `<layer>`; in any other model
-each node is its own layer.
+profiler's overhead is stated, never part of the total; costcalc.runtime.kernels maps the kernels back to the
+model's nodes and layers.
 """
 
 from __future__ import annotations
@@ -45,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from costcalc.errors import Loc, SpecError
+from costcalc.runtime.kernels import LayerTime, attribute
 
 INSTALL_HINT = "measuring needs onnxruntime: pip install 'costcalc[runtime]'"
 MAX_INPUT_BYTES = 2**30  # of one random input (a batch of 64 at 3 x 1024 x 1024 is 805 MB)
@@ -52,15 +35,6 @@ MAX_INPUT_BYTES = 2**30  # of one random input (a batch of 64 at 3 x 1024 x 1024
 
 class RuntimeMissing(SpecError):
     """onnxruntime (the `[runtime]` extra) is not installed."""
-
-
-@dataclass(frozen=True)
-class LayerTime:
-    name: str
-    latency_s: float  # time of the kernels whose time goes on this layer, min over runs; 0 when fused
-    fused_into: str | None = None  # the layer whose kernel ran this one's work
-    latency_median_s: float = 0.0  # the same, median over runs
-    kernels: tuple = ()  # names of the profiler's kernels counted here
 
 
 @dataclass(frozen=True)
@@ -127,9 +101,11 @@ def model_proto(model, loc: Loc):
 
 
 def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_s: float | None = None,
-            profile: bool = True, input_shapes: dict | None = None, seed: int = 0, progress=None) -> Measurement:
+            profile: bool = True, input_shapes: dict | None = None, seed: int = 0, progress=None,
+            layer_names: dict | None = None) -> Measurement:
     """Run `model` (an onnx ModelProto, its serialized bytes, or a path) in onnxruntime and time it. Inputs are
-    seeded normal values; `input_shapes` (input name -> full shape) fixes dims the file leaves open.
+    seeded normal values; `input_shapes` (input name -> full shape) fixes dims the file leaves open; `layer_names`
+    (node name -> layer) groups the nodes into the layers the per-layer times are of (costcalc.runtime.kernels).
     `progress(done, total)` is told after each counted run. The total is timed with the profiler off; with
     `profile`, a second session with the profiler on runs as many times for the per-layer times, its own wall
     times kept apart (`profiled_wall_s`: the profiler's overhead is their difference)."""
@@ -149,7 +125,7 @@ def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_
             profiled_times, _ = _runs(profiling, feeds, warmup, len(times), None, None, loc)
             events = _read_profile(profiling.end_profiling())
             kernel_runs = _kernel_runs(events)[warmup:warmup + len(profiled_times)]
-            layers = attribute(proto, kernel_runs)
+            layers = attribute(proto, kernel_runs, layer_names)
             profiled = sum(layer.latency_s for layer in layers)
     batch = next(iter(feeds.values())).shape[0] if feeds else 1
     return Measurement(min(times), statistics.median(times), len(times), threads, layers, warmup, tuple(times),
@@ -253,135 +229,3 @@ def _kernel_runs(events: list) -> list:
             break
         grouped[k].append((e["name"][: -len("_kernel_time")], e["args"].get("op_name", ""), e["dur"] * 1e-6))
     return grouped
-
-
-def layer_of(model) -> dict:
-    """ONNX node name -> layer name: `<layer>/<OpType>` is part of `<layer>` in a file costcalc wrote."""
-    ours = model.producer_name == "costcalc"
-    return {n.name: (n.name.partition("/")[0] if ours else n.name) for n in model.graph.node}
-
-
-def attribute(model, kernel_runs: list) -> tuple:
-    """The LayerTime records of the kernel events of each run (see the module doc): a layer's `latency_s` is the
-    min over runs of its kernels' time in a run, its `latency_median_s` the median."""
-    nodes = list(model.graph.node)
-    names = [n.name or f"{n.op_type}_{i}" for i, n in enumerate(nodes)]
-    producer = {t: i for i, n in enumerate(nodes) for t in n.output if t}
-    by_name = {name: i for i, name in enumerate(names)}
-    kernel_main: dict = {}  # kernel name -> index of its main node
-    owner: dict = {}  # node index -> kernel name
-    order: dict = {}  # kernel name -> position in execution
-    for run in kernel_runs[:1]:
-        own = {_anchor(k, by_name) for k, _, _ in run}  # nodes a kernel is named after
-        for pos, (kernel, op, _) in enumerate(run):
-            order.setdefault(kernel, pos)
-            anchor = _anchor(kernel, by_name)
-            if anchor is None or kernel in kernel_main:
-                continue
-            main, path = anchor, [anchor]
-            if nodes[anchor].op_type != op:  # walk back to the node of the kernel's op type
-                found = _walk_back(anchor, op, nodes, producer, own)
-                if found is not None:
-                    main, path = found[0], found[1]
-            kernel_main[kernel] = main
-            for i in path:
-                owner.setdefault(i, kernel)
-        _place_fused(run, nodes, by_name, kernel_main, owner)
-    for i, node in enumerate(nodes):  # nodes without a kernel: the kernel of their input that ran last
-        if i in owner:
-            continue
-        inputs = [owner[producer[t]] for t in node.input if t in producer and producer[t] in owner]
-        if inputs:
-            owner[i] = max(inputs, key=lambda k: order.get(k, -1))
-    for i in reversed(range(len(nodes))):  # none of whose inputs has one (it reads the network's input): its reader's
-        if i not in owner:
-            readers = [j for j, n in enumerate(nodes) if j in owner and set(n.input) & set(nodes[i].output)]
-            if readers:
-                owner[i] = owner[readers[0]]
-    return _records(model, names, owner, kernel_main, kernel_runs)
-
-
-# onnxruntime's fused kernels named after no node of the model, and an op type of the nodes each replaces
-FUSED_FROM = {"Gelu": {"Erf", "Gelu"}, "FastGelu": {"Tanh", "Gelu"}, "BiasGelu": {"Erf", "Gelu"},
-              "QuickGelu": {"Sigmoid"}}
-
-
-def _place_fused(run: list, nodes, by_name: dict, kernel_main: dict, owner: dict) -> None:
-    """A fused kernel named after no node (onnxruntime's `Gelu` for Div-Erf-Add-Mul-Mul) belongs to the first node
-    after the last kernel placed before it that has no kernel yet and is of an op type it replaces."""
-    last = -1
-    for kernel, op, _ in run:
-        if kernel in kernel_main:
-            last = max(last, kernel_main[kernel])
-            continue
-        if _anchor(kernel, by_name) is not None or op not in FUSED_FROM:
-            continue
-        found = next((j for j in range(last + 1, len(nodes)) if j not in owner and nodes[j].op_type in FUSED_FROM[op]),
-                     None)
-        if found is not None:
-            kernel_main[kernel], owner[found], last = found, kernel, found
-
-
-def _anchor(kernel: str, by_name: dict):
-    """The node a kernel is named after: the longest node name it starts with (followed by '_', '/' or nothing)."""
-    best = None
-    for cut in range(len(kernel), 0, -1):
-        if cut == len(kernel) or kernel[cut] in "_/":
-            if kernel[:cut] in by_name:
-                best = by_name[kernel[:cut]]
-                break
-    return best
-
-
-def _walk_back(anchor: int, op: str, nodes, producer, own: set):
-    """(main node, nodes on the path) from `anchor` back through nodes with no kernel of their own to the nearest
-    node of op type `op`; None when there is none."""
-    frontier, seen = [(anchor, [anchor])], {anchor}
-    while frontier:
-        i, path = frontier.pop(0)
-        for t in nodes[i].input:
-            j = producer.get(t)
-            if j is None or j in seen or (j in own and j != anchor):
-                continue
-            seen.add(j)
-            if nodes[j].op_type == op:
-                return j, path + [j]
-            frontier.append((j, path + [j]))
-    return None
-
-
-def _records(model, names, owner, kernel_main, kernel_runs) -> tuple:
-    layer = layer_of(model)
-    layer_names = [layer.get(n, n) for n in names]
-    per_run = [{} for _ in kernel_runs]
-    for r, run in enumerate(kernel_runs):
-        for kernel, op, seconds in run:
-            key = layer_names[kernel_main[kernel]] if kernel in kernel_main else f"[{op or kernel}]"
-            per_run[r][key] = per_run[r].get(key, 0.0) + seconds
-    kernels_of: dict = {}
-    for kernel, main in kernel_main.items():
-        kernels_of.setdefault(layer_names[main], []).append(kernel)
-    members: dict = {}  # layer -> its node indices, in order
-    for i, name in enumerate(layer_names):
-        members.setdefault(name, []).append(i)
-    position = {name: k for k, name in enumerate(members)}
-    rows = []
-    for name, mine in members.items():
-        fused_into = None
-        if name not in kernels_of:
-            targets = {layer_names[kernel_main[owner[j]]] for j in mine if j in owner and owner[j] in kernel_main}
-            targets.discard(name)
-            fused_into = min(targets, key=position.get) if targets else None
-        rows.append(_row(name, per_run, fused_into, tuple(kernels_of.get(name, ()))))
-    extra: dict = {}  # onnxruntime's own kernels, by op type
-    for run in kernel_runs:
-        for kernel, op, _ in run:
-            if kernel not in kernel_main:
-                extra.setdefault(f"[{op or kernel}]", {})[kernel] = None
-    rows.extend(_row(k, per_run, None, tuple(names)) for k, names in sorted(extra.items()))
-    return tuple(rows)
-
-
-def _row(name: str, per_run: list, fused_into, kernels: tuple) -> LayerTime:
-    values = [run.get(name, 0.0) for run in per_run] or [0.0]
-    return LayerTime(name, min(values), fused_into, statistics.median(values), kernels)

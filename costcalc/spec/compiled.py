@@ -36,6 +36,21 @@ def evaluate(text: str, lookup):
     return expr.evaluate(text, lookup)
 
 
+def evaluator(text: str):
+    """`evaluate(text, ·)` as one function of the lookup, for a text evaluated many times."""
+    fn = _compiled(text)
+    if fn is None:
+        return lambda lookup: expr.evaluate(text, lookup)
+
+    def evaluated(lookup):
+        try:
+            return fn(lookup)
+        except Exception:  # noqa: BLE001 - as in evaluate
+            return expr.evaluate(text, lookup)
+
+    return evaluated
+
+
 @lru_cache(maxsize=8192)
 def _compiled(text: str):
     try:

@@ -19,12 +19,9 @@ _OPPOSITE = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast
 _MIRROR = {ast.Eq: ast.Eq, ast.NotEq: ast.NotEq, ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}
 
 
-def complementary_conditions(entries: list, where: str) -> list:
-    """A warning for each entry whose `if` is the opposite of the one before it and reads the input's shape."""
-    from costcalc.spec.model import auto_name
-
-    def label(entry, pos):
-        return entry.name or auto_name(entry, pos)
+def complementary_conditions(entries: list, names: list, where: str) -> list:
+    """A warning for each entry whose `if` is the opposite of the one before it and reads the input's shape
+    (`names`: each entry's name, given or automatic)."""
 
     warnings = []
     previous = None
@@ -33,13 +30,13 @@ def complementary_conditions(entries: list, where: str) -> list:
         if tree is not None and previous is not None and _opposite(previous[0], tree):
             shape_vars = sorted(_shape_vars(previous[0]) | _shape_vars(tree))
             if shape_vars:
-                name, before = label(entry, pos), previous[1]
+                name, before = names[pos], previous[1]
                 warnings.append(SpecWarning(
                     f"{where}layer '{shown(name)}': its 'if' is the opposite of that of '{shown(before)}' before it, "
                     f"but {', '.join(shape_vars)} in it is this entry's own input, which '{shown(before)}' has "
                     f"changed when it ran: both may run. Choose the op by an expression (op: \"a if c else b\") "
                     f"or test a block argument instead", entry.cond.loc))
-        previous = (tree, label(entry, pos)) if tree is not None else None
+        previous = (tree, names[pos]) if tree is not None else None
     return warnings
 
 

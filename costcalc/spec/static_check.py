@@ -24,7 +24,8 @@ def check(spec: Spec, errors: Collector | None = None) -> None:
 
     def entries(items: list, where: str) -> None:
         if any(entry.cond is not None for entry in items):
-            spec.warnings.extend(complementary_conditions(items, where))
+            names = [entry.name or auto_name(entry, pos) for pos, entry in enumerate(items)]
+            spec.warnings.extend(complementary_conditions(items, names, where))
         for pos, entry in enumerate(items):
             if id(entry) in seen:
                 continue

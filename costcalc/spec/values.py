@@ -20,6 +20,8 @@ _OP_NAMES = frozenset([*OPS, *ALIASES])
 
 
 def evaluate_value(value: Value, lookup, what: str):
+    """The value of `value` at `lookup`'s variables. A lookup may carry `evaluate`, its own way to evaluate an
+    expression's text, called as evaluate(text, lookup) (costcalc.analysis.parts notes what each one reads)."""
     raw = value.raw
     if isinstance(raw, list):
         if all(type(r) is int for r in raw):  # a list of whole numbers is itself (a variable's table row)
@@ -28,7 +30,7 @@ def evaluate_value(value: Value, lookup, what: str):
         return [evaluate_value(Value(r, loc), lookup, what) for r, loc in zip(raw, locs)]
     if isinstance(raw, str):
         try:
-            return evaluate(raw, lookup)
+            return getattr(lookup, "evaluate", evaluate)(raw, lookup)
         except ExprError as e:
             loc = value.loc
             raise SpecError(f"{what}: {e}", Loc(loc.file, loc.line, loc.col + e.offset)) from None

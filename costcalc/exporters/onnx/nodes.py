@@ -13,7 +13,8 @@ LEAKY_RELU_SLOPE = 0.01  # torch's default negative_slope, the one the spec lang
 
 
 def bn(b: Builder, node, x, y):
-    """BatchNormalization over axis 1; the channels of another axis (tokens L x C) are moved there and back."""
+    """BatchNormalization over axis 1; the channels of the last axis (tokens L x C) are flattened to N x C and
+    back; those of another axis are moved to axis 1 and back."""
     shape = b.shape(node.inputs[0])
     rank = len(shape) + 1
     axis = node.args.get("axis", 1) % rank
@@ -22,6 +23,14 @@ def bn(b: Builder, node, x, y):
              (("weight", "scale"), ("bias", "shift"), ("running_mean", "mean"), ("running_var", "var"))]
     if axis == 1:
         return b.add("BatchNormalization", [x[0], *stats], y, node.name, epsilon=BATCHNORM_EPSILON)
+    if axis == rank - 1:  # the last axis (tokens L x C): flattened to (N * L) x C and back, as torch writes LeViT's
+        # BatchNorm1d on x.flatten(0, 1); two views, which the importer reads back as this bn
+        flat, normed = f"{node.name}/flat", f"{node.name}/normed"
+        b.add("Reshape", [x[0], b.const(node, "flat_shape", np.array([-1, c[0]], np.int64))], [flat],
+              f"{node.name}/Reshape")
+        b.add("BatchNormalization", [flat, *stats], [normed], node.name, epsilon=BATCHNORM_EPSILON)
+        return b.add("Reshape", [normed, b.const(node, "shape", np.array([b.graph.batch, *shape], np.int64))], y,
+                     f"{node.name}/Reshape_back")
     perm = [0, axis] + [a for a in range(1, rank) if a != axis]
     moved, normed = f"{node.name}/channels_second", f"{node.name}/normed"
     b.add("Transpose", x, [moved], f"{node.name}/Transpose", perm=perm)

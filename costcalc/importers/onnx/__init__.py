@@ -21,7 +21,7 @@ from costcalc.ops import Counts
 from costcalc.importers.onnx.writing import write_yaml
 from costcalc.spec.loader import YMap
 
-__all__ = ["INSTALL_HINT", "import_document", "read_spec", "to_yaml", "write_yaml"]
+__all__ = ["INSTALL_HINT", "import_document", "import_layers", "read_spec", "to_yaml", "write_yaml"]
 
 
 def read_spec(path: str, input_shape: tuple | None = None):
@@ -65,3 +65,16 @@ def import_document(path: str, input_shape: tuple | None = None) -> YMap:
 
     model, omitted = load(path)
     return Importer(path, model, input_shape, omitted).run()
+
+
+def import_layers(path: str, input_shape: tuple | None = None) -> tuple:
+    """(the spec document of the ONNX model at `path`, the op of each imported layer in order, {ONNX node index:
+    position in that order of the layer that does its work}): the nodes a layer was made from, the nodes of a
+    pattern it took, and the shape arithmetic folded for it. A node that made no layer (a view, a constant) is
+    absent. The walked spec's layers come in the same order (`measure` checks their ops against these)."""
+    from costcalc.importers.onnx.importer import Importer
+
+    model, omitted = load(path)
+    importer = Importer(path, model, input_shape, omitted)
+    doc = importer.run()
+    return doc, [layer.op for layer in importer.layers], dict(importer.node_layer)

@@ -12,7 +12,7 @@ from math import prod
 import numpy as np
 
 from costcalc.importers.onnx.naming import node_name
-from costcalc.importers.onnx.reading import Const, Data, fmt
+from costcalc.importers.onnx.reading import FRESH, Const, Data, fmt
 
 
 def onnx_shape(imp, x: Data) -> tuple:
@@ -95,7 +95,12 @@ def plain(imp, node, x):
         source, pads, pad_node = x.padded
         top, left, bottom, right = pads
         x = imp.emit(pad_node, None, "pad", {"pad": (top, left), "pad_end": (bottom, right)}, [source])[0]
-    if x.last:  # the channels-last view the patterns keep as N x C x H x W: its real N x H x W x C order
+    if x.last == FRESH:  # a Transpose's channels-last view read by an op that knows only the plain order (LeViT's
+        # k.permute(0, 2, 3, 1) into a MatMul): the copy the Transpose put off
+        perm = (0, *range(2, len(x.shape)), 1)
+        x = imp.emit(node, f"{imp.layer_name(node)}_nhwc", "permute", {"perm": perm}, [Data(x.shape, x.ref)],
+                     note="the channels-last Transpose's copy")[0]
+    elif x.last:  # the output of an op that wrote it channels last (a layer norm): its real N x H x W x C order
         n, c, *rest = x.shape
         x = imp.emit(node, f"{imp.layer_name(node)}_nhwc", "reshape", {"shape": (*rest, c)}, [Data(x.shape, x.ref)],
                      note="channels-last view")[0]

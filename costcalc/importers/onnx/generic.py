@@ -13,7 +13,7 @@ from math import prod
 
 import numpy as np
 
-from costcalc.importers.onnx import views
+from costcalc.importers.onnx import patterns, views
 from costcalc.importers.onnx.layers import check_weights
 from costcalc.importers.onnx.batch import _text, axes_of, emit, learned_of, onnx_shape, plain, same_place, spec_axis
 from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
@@ -48,6 +48,8 @@ def binary(imp, node, inputs: list) -> None:
     data = [t for t in inputs if isinstance(t, Data)]
     consts = [t for t in inputs if isinstance(t, Const)]
     place = same_place(imp, node, data)
+    if op == "mul" and len(data) == 2 and not consts and patterns.gated(imp, node, *data):
+        return None
     if len(data) >= 2 and not consts:
         return emit(imp, node, op, {}, data, place)
     if len(data) != 1 or len(consts) != 1:

@@ -1,4 +1,4 @@
-"""The import walk: the ONNX graph's nodes in order, each either folded (all inputs constant: `folding`) or mapped
+"""The import walk: the ONNX graph's nodes in order, each either folded (all inputs constant: `constants`) or mapped
 to costcalc layers (`mapping.DATA_OPS`: one-to-one in `layers`, multi-node patterns in `patterns`).
 
 Every tensor of the graph is either *data* (computed from the network's input: it becomes a layer of the spec) or
@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from math import prod
 
-import numpy as np
-
 from costcalc.errors import Loc, SpecError, shown
 from costcalc.graph import MAX_DIM, MAX_NODES
-from costcalc.importers.onnx.folding import FOLD_OPS, MAX_CONST_ELEMENTS
-from costcalc.importers.onnx.layers import shape
+from costcalc.importers.onnx.folding import MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx import batch, generic, inputs
-from costcalc.importers.onnx.reading import Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, fmt
+from costcalc.importers.onnx import batch, constants, generic, inputs, rewrite
+from costcalc.importers.onnx.arguments import typed_args
+from costcalc.importers.onnx.reading import (Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, Taken,
+                                             fmt)
 from costcalc.importers.onnx.repeats import unique
 from costcalc.importers.onnx.wire import tensor_bytes
 from costcalc.importers.onnx.writing import document
 from costcalc.ops import OPS, OpError
 from costcalc.spec.loader import YMap
 
+INTEGER_TYPES = (2, 3, 4, 5, 6, 7, 12, 13)  # onnx.TensorProto's (u)int8 to (u)int64
 NEWEST_OPSET = 28  # the newest opset of the ONNX domain when this was written (onnx 1.23); onnx's own, if newer
 
 
@@ -44,7 +44,8 @@ class Importer:
         self.producer_layer: dict = {}  # ref -> Layer
         self.ref_shapes: dict = {}  # ref -> its shape (with the batch)
         self.consumers: dict = {}  # tensor name -> [node index]
-        self.done: set = set()  # node indices handled as part of a pattern
+        self.done = Taken()  # node indices handled as part of a pattern (or folded on demand), in order
+        self.node_layer: dict = {}  # ONNX node index -> index in `layers` of the first layer doing its work
         self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
         self.folded_params = 0  # the parameters that folding removed (a bias-free conv before each batchnorm)
         self.restored_biases = 0  # folded convs' zero biases an optimiser dropped, counted back
@@ -57,6 +58,9 @@ class Importer:
         if len(self.graph.node) > MAX_NODES:
             raise SpecError(f"the graph has {len(self.graph.node):,} nodes, more than the limit of {MAX_NODES:,}",
                             Loc(self.path))
+        rewrite.fuse_layernorm(self.graph)
+        rewrite.drop_noops(self.graph)
+        rewrite.merge_duplicates(self.graph)
         nodes = []
         for i, proto in enumerate(self.graph.node):
             nodes.append(OnnxNode(i, proto, proto.op_type, proto.name or f"{proto.op_type}_{i}"))
@@ -66,9 +70,9 @@ class Importer:
                 if t:
                     self.consumers.setdefault(t, []).append(node.index)
         self.initializers = {init.name: init for init in self.graph.initializer}
-        for init in self.graph.initializer:
+        for init in self.graph.initializer:  # an integer initializer is an index buffer, no parameter
             self.tensors[init.name] = Const(self.dims(init.dims, f"initializer '{init.name}'"), None, init.name,
-                                            param=True, stored=True)
+                                            param=init.data_type not in INTEGER_TYPES, stored=True)
         for init in self.graph.sparse_initializer:
             self.tensors[init.values.name] = Const(self.dims(init.dims, f"initializer '{init.values.name}'"), None,
                                                    init.values.name, param=True, stored=True)
@@ -78,6 +82,7 @@ class Importer:
         for node in nodes:
             if node.index in self.done or node.index not in needed:
                 continue
+            made, taken = len(self.layers), len(self.done.order)
             try:
                 node.attrs  # noqa: B018 - read here, so that a malformed attribute is this node's located error
                 self.node(node)
@@ -87,6 +92,9 @@ class Importer:
                 # a malformed node (a missing attribute or input, a constant of the wrong shape, a zero divisor):
                 # one located line naming it, never a traceback
                 self.fail(node, f"malformed {node.op} node: {type(e).__name__}: {e}")
+            if len(self.layers) > made:  # the node, and the pattern's other nodes it took, are the first new layer's
+                for i in (node.index, *self.done.order[taken:]):
+                    self.node_layer.setdefault(i, made)
         self.finish()
         return document(self, shape)
 
@@ -136,16 +144,21 @@ class Importer:
         return seen
 
     def finish(self) -> None:
-        """Check the graph's output and end the layers with it."""
+        """Check the graph's outputs and end the layers with the first: the network's output (torch's first return
+        value; FCN's `out` before its `aux`). The others are layers no layer reads, costed like every other."""
         outputs = [o.name for o in self.graph.output]
         if len(outputs) > 1:  # an extra output that is a constant or an empty Optional (scripted models) is no output
             outputs = [o for o in outputs if not isinstance(self.tensors.get(o), Const)]
-        if len(outputs) != 1:
-            raise SpecError(f"costcalc reads models with one output; this graph has {len(outputs)} "
-                            f"({', '.join(outputs)})", Loc(self.path))
+        if not outputs:
+            raise SpecError("the graph has no output computed from its input", Loc(self.path))
+        for name in outputs:
+            if not isinstance(self.tensors.get(name), Data) or self.tensors[name].pending:
+                raise SpecError(f"the graph's output '{name}' is not computed from its input", Loc(self.path))
+        for name in outputs[1:]:
+            extra = self.tensors[name]
+            if extra.last or extra.padded:  # a view the recognizers kept open: the layers it stands for
+                batch.plain(self, None, extra)
         out = self.tensors.get(outputs[0])
-        if not isinstance(out, Data) or out.pending:
-            raise SpecError(f"the graph's output '{outputs[0]}' is not computed from its input", Loc(self.path))
         if out.last or out.pending or out.padded:  # a view the recognizers kept open: its real shape
             out = batch.plain(self, None, out)
         declared = next(o for o in self.graph.output if o.name == outputs[0]).type.tensor_type.shape.dim
@@ -223,6 +236,11 @@ class Importer:
         init = self.initializers.get(t.name)
         return t.value is not None or (init is not None and init.data_location != 1 and t.name not in self.omitted)
 
+    def integer(self, t: Const) -> bool:
+        """Whether the constant is an initializer of integers (an index buffer, never a learned tensor)."""
+        init = self.initializers.get(t.name)
+        return init is not None and init.data_type in INTEGER_TYPES
+
     def set(self, node, k: int, tensor) -> None:
         outputs = node.proto.output
         if k < len(outputs) and outputs[k]:
@@ -250,11 +268,11 @@ class Importer:
                 self.fail(node, f"reads the {len(x.shape)}-D tensor of a Reshape that is not a channel shuffle "
                                 f"(Reshape to N x g x C/g x H x W, Transpose 0,2,1,3,4, Reshape back), a group "
                                 "norm or a flattening Gather")
-        last = {x.last for x in inputs}
+        last = {bool(x.last) for x in inputs}
         if len(last) > 1:
             self.fail(node, "combines a channels-last tensor (after Transpose 0,2,3,1) with a channels-first one")
         shapes = [x.shape[1:] for x in inputs]
-        args = self.typed_args(node, op, args)
+        args = typed_args(self, node, op, args)
         try:
             result = OPS[op].fn(*shapes, **args)
         except OpError as e:
@@ -269,33 +287,11 @@ class Importer:
             refs = [name]
         else:
             refs = [f"{name}.{k}" for k in range(len(result.outputs))]
-        out = [Data((self.batch, *s), r, last=bool(inputs) and inputs[0].last) for s, r in zip(result.outputs, refs)]
+        out = [Data((self.batch, *s), r, last=bool(inputs) and bool(inputs[0].last)) for s, r in zip(result.outputs, refs)]
         for d in out:
             self.producer_layer[d.ref] = layer
             self.ref_shapes[d.ref] = d.shape
         return out
-
-    def typed_args(self, node, op: str, args: dict) -> dict:
-        """The layer's arguments checked as the spec reader checks a spec's (a stride of at least 1, a pad of 0 to
-        MAX_DIM, a choice among words, ...), so that `report` refuses what `import` could not write; as the
-        types the op takes (pairs as tuples)."""
-        from costcalc.spec.model import Value
-        from costcalc.spec.values import typed
-
-        definition = OPS[op]
-        loc = self.loc(node) if node is not None else Loc(self.path)
-        where = node.where if node is not None else "the output"
-        checked = {}
-        for key, value in args.items():
-            arg = definition.args.get(key)
-            if arg is None or value is None:
-                checked[key] = value
-                continue
-            raw = [v.item() if isinstance(v, np.generic) else v for v in value] if isinstance(value, (tuple, list)) \
-                else (value.item() if isinstance(value, np.generic) else value)
-            result = typed(Value(raw, loc), arg.kind, _no_variables, f"{where}: '{key}'", arg.choices)
-            checked[key] = tuple(result) if isinstance(result, list) and arg.kind != "ints" else result
-        return checked
 
     def emit1(self, node, op, args, inputs, name=None, note=None) -> None:
         self.set(node, 0, self.emit(node, name, op, args, inputs, note=note)[0])
@@ -347,68 +343,9 @@ class Importer:
         handler(self, node)
 
     def fold(self, node) -> None:
-        """A node whose inputs are all constants: evaluate it (shape arithmetic), produce no layer. Identity and
-        Cast of a weight pass its shape on without reading its values (torch shares equal initializers through
-        Identity nodes)."""
-        first = self.tensors.get(node.proto.input[0]) if node.proto.input and node.proto.input[0] else None
-        passes = node.op in ("Identity", "Cast", "CastLike", "Transpose") and first is not None and first.param
-        if node.op == "Identity" and first is not None and not self.readable(first):  # a shared buffer
-            return self.set(node, 0, first)
-        if node.op in batch.SHAPE_ONLY and first is not None and first.param and not self.readable(first):
-            return batch.shape_of_param(self, node, first)
-        if passes and (node.op == "Identity" or not self.readable(first)):
-            name = first.name if node.op == "Identity" else ""  # a cast or transposed weight's values are not needed
-            shape = first.shape
-            if node.op == "Transpose":
-                perm = node.attrs.get("perm", range(len(shape))[::-1])
-                shape = tuple(shape[p] for p in perm)
-            return self.set(node, 0, Const(shape, None if node.op == "Transpose" else first.value, name, param=True,
-                                           learned=first.learned, stored=first.stored))
-        if node.op == "Optional" and not any(node.proto.input):  # an empty optional (torch.jit.script's None)
-            return self.set(node, 0, Const((), None, ""))
-        fn = FOLD_OPS.get(node.op)
-        if fn is None:
-            self.fail(node, f"op type '{node.op}' on constant inputs is not one costcalc can evaluate")
-        values = []
-        for k, t in enumerate(node.proto.input):
-            values.append(None if not t else self.const_value(node, self.tensors[t], f"input {k}"))
-        try:
-            results = fn(node, values)
-        except SpecError:
-            raise
-        except Exception as e:  # numpy's complaints about a malformed shape computation
-            self.fail(node, f"cannot evaluate it on its constant inputs ({e})")
-        learned = batch.learned_inputs(self, node)
-        for k, r in enumerate(results):
-            r = np.asarray(r)
-            if r.size > MAX_CONST_ELEMENTS:
-                self.fail(node, f"a constant of {r.size:,} elements is beyond what shape arithmetic needs")
-            self.set(node, k, Const(tuple(r.shape), r, node.proto.output[k], param=node.op == "Constant" or passes,
-                                    learned=None if passes else learned, stored=passes and first.stored))
-
+        """A node of constant inputs evaluated (`constants`)."""
+        constants.fold(self, node)
 
     def demand(self, name: str, depth: int = 0):
-        """The tensor `name`, folding the constant nodes it depends on now if they come later in the list; None
-        when it depends on a network tensor not computed yet."""
-        if name in self.tensors:
-            return self.tensors[name]
-        i = self.producer_index.get(name)
-        if i is None or depth > 256 or i in self.done:
-            return None
-        node = self.nodes[i]
-        for t in node.proto.input:
-            if t and self.demand(t, depth + 1) is None:
-                return None
-        inputs = [self.tensors[t] for t in node.proto.input if t]
-        if node.op == "Shape" and inputs and isinstance(inputs[0], Data) and not inputs[0].pending:
-            shape(self, node)
-        elif any(isinstance(t, Data) for t in inputs):
-            return None
-        else:
-            self.fold(node)
-        self.done.add(i)
-        return self.tensors.get(name)
-
-
-def _no_variables(name: str):
-    raise KeyError(name)  # an imported layer's arguments are numbers and words, never a spec variable
+        """The tensor `name`, its constant nodes folded now if they come later (`constants`)."""
+        return constants.demand(self, name, depth)

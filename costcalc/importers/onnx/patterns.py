@@ -11,20 +11,16 @@ from math import prod
 from costcalc.importers.onnx.layers import scalar
 from costcalc.importers.onnx.modern import channel_mul, per_channel, placeholder_affine
 from costcalc.importers.onnx.naming import note_of
-from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
+from costcalc.importers.onnx.reading import FRESH, Const, Data, Sequence, fmt
+from costcalc.importers.onnx.views import slice_bounds
 
 
 def mul(imp, node) -> None:
     a, b = imp.get(node, 0), imp.get(node, 1)
     if isinstance(a, Data) and isinstance(b, Data):
-        for x, gate in ((a, b), (b, a)):  # x * sigmoid(x) is swish, x * hardsigmoid(x) hardswish
-            layer = imp.producer_layer.get(gate.ref)
-            fused = {"sigmoid": "swish", "hardsigmoid": "hardswish"}.get(layer.op) if layer else None
-            if fused and layer.inputs == [x.ref] and imp.only_consumer(tensor_of(imp, node, gate)) is not None:
-                layer.op, layer.note = fused, f"{layer.note} + {note_of(node)}"
-                imp.set(node, 0, Data(x.shape, gate.ref))
-                return
-        return imp.emit1(node, "mul", {}, [a, b])
+        if not gated(imp, node, a, b):
+            imp.emit1(node, "mul", {}, [a, b])
+        return
     x, c = (a, b) if isinstance(a, Data) else (b, a)
     if prod(c.shape) != 1 and per_channel(x, c.shape):
         return channel_mul(imp, node, x, c)
@@ -32,6 +28,19 @@ def mul(imp, node) -> None:
         return
     factor = scalar(imp, node, c, "Mul by a constant")
     imp.emit1(node, "scale", {"factor": factor}, [x])
+
+
+def gated(imp, node, a: Data, b: Data) -> bool:
+    """x * sigmoid(x) is swish, x * hardsigmoid(x) hardswish: the gate's layer becomes that op, on any layout (the
+    generic rules ask too, for tokens whose batch has moved)."""
+    for x, gate in ((a, b), (b, a)):
+        layer = imp.producer_layer.get(gate.ref)
+        fused = {"sigmoid": "swish", "hardsigmoid": "hardswish"}.get(layer.op) if layer else None
+        if fused and layer.inputs == [x.ref] and imp.only_consumer(tensor_of(imp, node, gate)) is not None:
+            layer.op, layer.note = fused, f"{layer.note} + {note_of(node)}"
+            imp.set(node, 0, gate)
+            return True
+    return False
 
 
 def tensor_of(imp, node, tensor) -> str:
@@ -103,31 +112,9 @@ def concat_from_sequence(imp, node) -> None:
 
 
 def channel_slice(imp, node, x):
-    """(start, end) when `node` slices the channels of x with step 1, else None. Its bounds may be computed
-    by nodes further down the list (torch computes the second chunk's end after the first Slice): they are
-    evaluated on demand."""
-    if imp.opset < 10:
-        starts, ends = node.attrs.get("starts"), node.attrs.get("ends")
-        axes, steps = node.attrs.get("axes"), None
-    else:
-        values = []
-        for k in range(1, 5):
-            name = node.proto.input[k] if k < len(node.proto.input) else ""
-            t = imp.demand(name) if name else None
-            if name and not isinstance(t, Const):
-                return None
-            values.append(None if t is None else imp.const_value(node, t, f"input {k}"))
-        starts, ends, axes, steps = values
-    if starts is None or ends is None:
-        return None
-    axes = list(range(len(starts))) if axes is None else [int(a) % len(x.shape) for a in axes]
-    if axes != [1] or (steps is not None and int(steps[0]) != 1):
-        return None
-    c = x.shape[1]
-    start, end = int(starts[0]), int(ends[0])
-    start, end = (start + c if start < 0 else start), (end + c if end < 0 else end)
-    start, end = max(0, min(start, c)), max(0, min(end, c))
-    return (start, end) if end > start else None
+    """(start, end) when `node` slices the channels of x with step 1, else None (`views.slice_bounds`)."""
+    bounds = slice_bounds(imp, node, x.shape)
+    return bounds[1:] if bounds is not None and bounds[0] == 1 else None
 
 
 def split_to_sequence(imp, node) -> None:
@@ -228,7 +215,9 @@ def transpose(imp, node) -> None:
     x = imp.get(node, 0)
     perm = list(node.attrs.get("perm", reversed(range(len(x.shape)))))
     if not x.pending and not x.padded and len(x.shape) == 4 and perm == ([0, 3, 1, 2] if x.last else [0, 2, 3, 1]):
-        return imp.set(node, 0, Data(x.shape, x.ref, last=not x.last))  # channels last and back: a view
+        # channels last and back: a view, until an op that knows only the plain order reads it straight from the
+        # Transpose (batch.plain)
+        return imp.set(node, 0, Data(x.shape, x.ref, last=False if x.last else FRESH))
     if x.pending and x.pending[0] == "grouped" and perm == [0, 2, 1, 3, 4]:
         shape = (x.shape[0], x.shape[2], x.shape[1], *x.shape[3:])
         imp.set(node, 0, Data(shape, x.ref, ("shuffled", x.pending[1], x.pending[2])))

@@ -37,6 +37,9 @@ def load(path: str):
 
 
 
+FRESH = "fresh"  # Data.last of a Transpose's channels-last view
+
+
 @dataclass
 class Data:
     """A tensor computed from the network's input: `ref` is the spec name that stands for it."""
@@ -45,7 +48,8 @@ class Data:
     ref: str
     pending: tuple | None = None  # part of a channel shuffle: ("grouped", g, node) or ("shuffled", g, node)
     padded: tuple | None = None  # the output of a zero Pad a window op takes in: (the unpadded Data, pads, node)
-    last: bool = False  # channels last: the ONNX tensor is N x H x W x C (`shape` stays N x C x H x W)
+    last: bool | str = False  # channels last: the ONNX tensor is N x H x W x C (`shape` stays N x C x H x W);
+    # FRESH straight out of the Transpose (no op has written it in that order yet)
     batch_at: int | None = 0  # the ONNX axis that holds the batch (None: folded into axis 0): `generic`
 
 
@@ -132,3 +136,20 @@ def read_attributes(proto) -> dict:
 
 def fmt(shape) -> str:
     return " x ".join(str(d) for d in shape) if len(shape) else "a scalar"
+
+
+class Taken(set):
+    """A set of node indices that also keeps the order they were added in (`order`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.order: list = []
+
+    def add(self, index: int) -> None:
+        if index not in self:
+            self.order.append(index)
+            super().add(index)
+
+    def update(self, indices) -> None:
+        for index in indices:
+            self.add(index)

@@ -8,6 +8,7 @@ from math import prod
 import numpy as np
 
 from costcalc.importers.onnx.batch import axes_of, emit, learned_of, onnx_shape, same_place, spec_axis
+from costcalc.importers.onnx.naming import note_of
 from costcalc.importers.onnx.reading import Const, Data, fmt
 
 
@@ -106,6 +107,8 @@ def pad(imp, node, x: Data) -> None:
         amounts = spread
     if len(amounts) != 2 * rank or any(a < 0 for a in amounts):
         imp.fail(node, f"pads {amounts} for a {rank}-D tensor (costcalc pads, it does not crop)")
+    if not any(amounts):  # Swin's F.pad to a multiple of the window when it is one already: the tensor itself
+        return imp.set(node, 0, x)
     keep = [i for i in range(rank) if i != x.batch_at]
     if x.batch_at is not None and (amounts[x.batch_at] or amounts[x.batch_at + rank]):
         imp.fail(node, "pads the batch axis")
@@ -123,7 +126,68 @@ def split(imp, node, x: Data) -> None:
     emit(imp, node, "split", args, [x], x.batch_at)
 
 
+def slice_bounds(imp, node, full: tuple):
+    """(axis, start, end) when `node` slices one axis of a tensor of shape `full` with step 1, else None. Its bounds
+    may be computed by nodes further down the list (torch computes the second chunk's end after the first Slice):
+    they are evaluated on demand."""
+    if imp.opset < 10:
+        starts, ends = node.attrs.get("starts"), node.attrs.get("ends")
+        axes, steps = node.attrs.get("axes"), None
+    else:
+        values = []
+        for k in range(1, 5):
+            name = node.proto.input[k] if k < len(node.proto.input) else ""
+            t = imp.demand(name) if name else None
+            if name and not isinstance(t, Const):
+                return None
+            values.append(None if t is None else imp.const_value(node, t, f"input {k}"))
+        starts, ends, axes, steps = values
+    if starts is None or ends is None or len(starts) != 1 or len(ends) != 1:
+        return None
+    axes = [0] if axes is None else [int(a) for a in axes]
+    if len(axes) != 1 or not -len(full) <= axes[0] < len(full) or (steps is not None and int(steps[0]) != 1):
+        return None
+    axis = axes[0] % len(full)
+    c = full[axis]
+    start, end = int(starts[0]), int(ends[0])
+    start, end = (start + c if start < 0 else start), (end + c if end < 0 else end)
+    start, end = max(0, min(start, c)), max(0, min(end, c))
+    return (axis, start, end) if end > start else None
+
+
+def covering_split(imp, node, x: Data) -> bool:
+    """Slices of one tensor along one axis that together cover it are one split, as the TorchScript exporter
+    writes torch's unbind, chunk and split (the dynamo exporter writes Slices): a copy either way, whether each
+    part is a contiguous block or not (attention's q, k, v out of the packed qkv)."""
+    source, full = node.proto.input[0], onnx_shape(imp, x)
+    users = [imp.nodes[i] for i in imp.consumers.get(source, [])
+             if imp.nodes[i].op == "Slice" and imp.nodes[i].proto.input[0] == source and i in imp.needed_nodes
+             and i not in imp.done]
+    if len(users) < 2 or node not in users:
+        return False
+    parts = []
+    for u in users:
+        bounds = slice_bounds(imp, u, full)
+        if bounds is None:
+            return False
+        parts.append((bounds, u))
+    parts.sort(key=lambda p: p[0][1])
+    bounds = [b for b, _ in parts]
+    if len({b[0] for b in bounds}) != 1 or bounds[0][1] != 0 or bounds[-1][2] != full[bounds[0][0]] \
+            or any(a[2] != b[1] for a, b in zip(bounds, bounds[1:])) or bounds[0][0] == x.batch_at:
+        return False
+    args = {"axis": spec_axis(imp, node, x, bounds[0][0]), "sizes": [e - s for _, s, e in bounds]}
+    outs = imp.emit(node, None, "split", args, [x], note=" + ".join(note_of(u) for _, u in parts))
+    for d, (_, u) in zip(outs, parts):
+        d.batch_at = x.batch_at
+        imp.done.add(u.index)
+        imp.set(u, 0, d)
+    return True
+
+
 def slice_(imp, node, x: Data) -> None:
+    if covering_split(imp, node, x):
+        return
     full = onnx_shape(imp, x)
     starts, ends = (imp.value(node, k, n) for k, n in ((1, "starts"), (2, "ends")))
     axes = axes_of(imp, node, 3) or list(range(len(starts)))
