@@ -162,7 +162,7 @@ def test_calibrate_recovers_a_known_device(run, tmp_path, monkeypatch):
     truth = Truth()
     monkeypatch.setattr("costcalc.latency.calibration.default_measure", lambda clock: truth)
     out = tmp_path / "p.yaml"
-    result = run("calibrate", "-o", out, "--budget", "12")
+    result = run("calibrate", "-o", out, "--budget", "30")
     assert result.exit_code == 0, result.stderr
     fitted = load_profile(str(out))
     assert fitted.runtime == "truth 1.0" and fitted.threads == 1 and fitted.combine == "sum"

@@ -1,6 +1,8 @@
 """The latency model: the formula on hand-derived closed forms, fusion and layout rules, the device profile's
 round trip and located errors, and the fit recovering known parameters from synthetic measurements."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -168,11 +170,12 @@ def test_profile_round_trip(tmp_path):
 @pytest.mark.parametrize("edit, where, message", [
     (("threads: 1", "threads: 0"), (5, 10), "threads must be a whole number of at least 1"),
     (("combine: max", "combine: min"), (6, 10), "combine: 'min' is not one of max, sum"),
-    (("fusion: [conv+bn", "fusion: [conv+bm"), (11, 10), "fusion: unknown fusion 'conv+bm' (did you mean 'conv+bn'?)"),
+    (("fusion: [conv+bn", "fusion: [conv+bm"), (13, 10), "fusion: unknown fusion 'conv+bm' (did you mean 'conv+bn'?)"),
     (("layout_block: 8", "layuot_block: 8"), (8, 1), "unknown key 'layuot_block' (did you mean 'layout_block'?)"),
     (("context: 1.0", "context: 0"), (10, 10), "context must be more than 0, not 0"),
-    (("{throughput: 40000000000.0,", "{throughput: -1,"), (13, 38), "throughput must be more than 0, not -1"),
-    (("{throughput: 40000000000.0,", "{troughput: 1,"), (13, 26), "unknown key 'troughput'"),
+    (("llc_bytes: 0", "llc_bytes: -1"), (11, 12), "llc_bytes must be a whole number of at least 0, not -1"),
+    (("{throughput: 40000000000.0,", "{throughput: -1,"), (15, 38), "throughput must be more than 0, not -1"),
+    (("{throughput: 40000000000.0,", "{troughput: 1,"), (15, 26), "unknown key 'troughput'"),
 ])
 def test_profile_errors_are_located(tmp_path, edit, where, message):
     text = dump(profile())
@@ -312,3 +315,27 @@ def test_a_plain_kxk_conv_moves_its_im2col_buffer_a_blocked_or_1x1_one_does_not(
     assert kernels["g"].bytes == 4 * (node["g"].counts.memory_access + 2 * 12 * 9 * 4 * 4)  # output 4 x 4
     assert kernels["p"].bytes == 4 * node["p"].counts.memory_access  # 1x1: no expansion
     assert kernels["d"].op_class == "dense_conv" and kernels["d"].bytes == 4 * node["d"].counts.memory_access
+
+
+def test_bytes_beyond_the_cache_move_at_the_dram_bandwidth():
+    from costcalc.latency.model import split_bytes
+
+    assert split_bytes(100, 0) == (100, 0) and split_bytes(100, 64) == (64, 36) and split_bytes(10, 64) == (10, 0)
+    # 96 MB through a 32 MB cache: 32 MB at the class's 20 GB/s, 64 MB at 8 GB/s, by hand
+    p = replace(uniform(1e12, 2e10, 0.0, combine="sum"), llc_bytes=32 * 2 ** 20, dram_bandwidth=8e9)
+    k = Kernel("fc", 0, 96 * 2 ** 20, 0, "fc")
+    assert kernel_time(k, p) == pytest.approx(32 * 2 ** 20 / 2e10 + 64 * 2 ** 20 / 8e9, rel=1e-12)
+
+
+def test_the_fit_learns_the_cache_size_and_the_dram_bandwidth():
+    from costcalc.latency.fit import cache_size
+
+    truth = replace(_truth("sum"), llc_bytes=16 * 2 ** 20, dram_bandwidth=5e9)
+    samples = _synthetic(truth, 300, 4)  # kernels of 10 KB to 100 MB
+    llc, losses = cache_size(samples, uniform(1.0, 1.0, 0.0))
+    assert llc == 16 * 2 ** 20 and losses[llc] < 1e-12 < losses[0]
+    fitted, q = fit(samples, replace(uniform(1.0, 1.0, 0.0), llc_bytes=llc), "sum")
+    assert fitted.dram_bandwidth == pytest.approx(5e9, rel=1e-6) and q.max_abs_error < 1e-9
+    # a device without a cache term: none is learned
+    plain = _synthetic(_truth("sum"), 200, 5)
+    assert cache_size(plain, uniform(1.0, 1.0, 0.0))[0] == 0

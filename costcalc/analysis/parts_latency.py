@@ -56,6 +56,7 @@ class _Context:
     layouts: tuple  # whether each output is blocked
     reorders_input: bool
     exit_open: bool  # its last kernel could take in a layer after it
+    viewed: tuple = ()  # whether each output is a Reshape's (a view after it merges into that Reshape)
 
 
 def estimate(walker, output, profile) -> float | None:
@@ -82,7 +83,8 @@ class _Assembler(_Planner):
         if node.op is not PART:
             return super().step(i, node, absorbed)
         x = node.inputs[0]
-        context = _context(node.part, self.layout.get(x, False), x in self.reordered, self.profile, self.graph.batch)
+        context = _context(node.part, self.layout.get(x, False), x in self.reordered, self.profile, self.graph.batch,
+                           x in self.viewed)
         if context is None or (_entry_absorbable(node.part) and self.consumers.get(x) == [i]):
             raise Unsealed
         if context.exit_open:
@@ -95,6 +97,7 @@ class _Assembler(_Planner):
                 self.layout[y] = blocked
         if context.reorders_input:
             self.reordered.add(x)
+        self.viewed.update(y for y, viewed in zip(node.outputs, context.viewed) if viewed)
         self.times.extend(context.times)
 
 
@@ -112,10 +115,10 @@ def _entry_absorbable(part) -> bool:
     return known
 
 
-def _context(part, blocked: bool, reordered: bool, profile, batch: int) -> _Context | None:
+def _context(part, blocked: bool, reordered: bool, profile, batch: int, viewed: bool = False) -> _Context | None:
     """The part's plan when its input is `blocked` (or not) and already `reordered` (or not); None without its
     layers. Remembered in the part, with the profile it was made for."""
-    key = (id(profile), blocked, reordered)
+    key = (id(profile), blocked, reordered, viewed)
     known = part.latency.get(key)
     if known is not None and known[0] is profile:
         return known[1]
@@ -126,6 +129,8 @@ def _context(part, blocked: bool, reordered: bool, profile, batch: int) -> _Cont
     planner.layout[0] = blocked
     if reordered:
         planner.reordered.add(0)
+    if viewed:
+        planner.viewed.add(0)
     kernels = planner.run()
     producer = {t: node for node in layers.nodes for t in node.outputs}
     ends = {producer[t].name for t in layers.outputs if t in producer}
@@ -133,7 +138,8 @@ def _context(part, blocked: bool, reordered: bool, profile, batch: int) -> _Cont
                     and layers.nodes[int(k.members[-1])].op not in ENDS_CHAIN for k in kernels)
     context = _Context(tuple(kernel_time(k, profile) for k in kernels),
                        tuple(planner.layout.get(t, False) for t in layers.outputs),
-                       not reordered and 0 in planner.reordered, exit_open)
+                       not reordered and 0 in planner.reordered, exit_open,
+                       tuple(t in planner.viewed for t in layers.outputs))
     part.latency[key] = (profile, context)
     return context
 
@@ -143,8 +149,8 @@ class _Isolated(_Planner):
     assembler checks that it would not), and no reorder of the network's output is added."""
 
     def __init__(self, graph, profile, closed: set):
+        self.closed = closed  # before the planner's own set-up, which already asks for readers
         super().__init__(graph, profile)
-        self.closed = closed
 
     def only_reader(self, tensor: int):
         return None if tensor in self.closed else super().only_reader(tensor)

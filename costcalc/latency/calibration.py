@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from costcalc.latency.fit import Sample, cross_validate, fit, predict, quality
+from costcalc.latency.fit import Sample, cache_size, cross_validate, fit, predict, quality
 from costcalc.latency.model import plan
 from costcalc.latency.networks import WHOLE, Network, build, families, interleaved  # noqa: F401 - callers' names
 from costcalc.latency.profile import OP_CLASSES, DeviceProfile, uniform
@@ -60,10 +60,12 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     structure = replace(structure or uniform(1.0, 1.0, 0.0), threads=threads)
     rng = np.random.default_rng(seed)
     networks = interleaved(rng)
+    measuring = time.perf_counter()  # generating and sizing the networks (seconds on a loaded machine) is not
+    # measuring: the budget starts here
     # the first pass measures networks in turn for 1/passes of the budget; passes - 1 later passes measure the same
     # ones again, each network keeping its fastest time (the machine's load only slows). A fixed number of passes:
     # a minimum over more tries is lower, and networks measured as often as the calibration's compare alike.
-    deadline = start + budget_s * FIT_SHARE
+    deadline = measuring + budget_s * FIT_SHARE
     first_pass = None  # set once the first network is measured (loading the runtime is no measuring time)
     graphs, best = [], []
     for network in networks:
@@ -104,8 +106,33 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     samples = [Sample(network.name, tuple(plan(graph, structure)), seconds, sum(n.counts.flops for n in graph.nodes))
                for (network, graph), seconds in zip(graphs, best)]
     family_of = {network.name: network.family for network, _ in graphs}
+    fitted = fit_profile(samples, family_of, structure)
+    profile, record = fitted.profile, fitted.record
+    elapsed = time.perf_counter() - start
+    record = {"networks": len(samples), "passes": passes, "batch": 1,  # every calibration network runs at batch 1
+              "families": sorted(set(family_of.values())), "seed": seed, "seconds": round(elapsed, 1), **record}
+    profile = replace(profile, calibration=record)
+    return Calibration(profile, tuple(samples), family_of, fitted.fitted, fitted.held_out, fitted.other, elapsed,
+                       len(networks) - len(samples), passes)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    profile: DeviceProfile  # its calibration record not yet set
+    fitted: object  # fit.Quality on the networks fitted
+    held_out: object  # fit.Quality, 5-fold cross-validated
+    other: object  # fit.Quality of the other combine, held out
+    record: dict  # the fit's part of the calibration record
+
+
+def fit_profile(samples: list, family_of: dict, structure: DeviceProfile) -> Fitted:
+    """The profile `calibrate` fits to measured `samples` (their families in `family_of`): the cache size searched
+    (fit.cache_size), both combines fitted and cross-validated, the one of smaller held-out error kept, then the
+    context factor on the whole networks."""
     wholes = [s for s in samples if family_of[s.name] == WHOLE]
     weights = whole_weights(samples, family_of)
+    llc, losses = cache_size(samples, structure, weights)  # the last-level cache, learned: 0 when none explains more
+    structure = replace(structure, llc_bytes=llc)
     results = {}
     for combine in ("max", "sum"):
         profile, fitted = fit(samples, structure, combine, weights)
@@ -114,16 +141,13 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     other = "sum" if chosen == "max" else "max"
     profile, fitted, held = results[chosen]
     profile = replace(profile, context=context_factor(wholes, profile))
-    elapsed = time.perf_counter() - start
-    record = {"networks": len(samples), "passes": passes, "families": sorted(set(family_of.values())),
-              "seed": seed, "seconds": round(elapsed, 1), "fitted": fitted.as_dict(), "held_out": held.as_dict(),
-              f"held_out_{other}": results[other][2].as_dict(),
+    record = {"fitted": fitted.as_dict(), "held_out": held.as_dict(), f"held_out_{other}": results[other][2].as_dict(),
+              "cache": {"llc_bytes": llc, "dram_bandwidth": float(f"{profile.dram_bandwidth:.4g}"),
+                        "loss": round(losses[llc], 4), "loss_without": round(losses[0], 4)},
               "context": {"networks": len(wholes), "weight": round(max(weights), 2),
                           "factor": round(profile.context, 4),
                           **({"after": quality(wholes, profile).as_dict()} if wholes else {})}}
-    profile = replace(profile, calibration=record)
-    return Calibration(profile, tuple(samples), family_of, fitted, held, results[other][2], elapsed,
-                       len(networks) - len(samples), passes)
+    return Fitted(profile, fitted, held, results[other][2], record)
 
 
 def whole_weights(samples: list, family_of: dict) -> list:

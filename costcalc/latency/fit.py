@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from costcalc.latency.model import kernel_time
+from costcalc.latency.model import kernel_time, split_bytes
 from costcalc.latency.profile import OP_CLASSES, ClassParams, DeviceProfile
 
 MAX_ROUNDS = 40
@@ -30,7 +30,9 @@ FALLBACK = {"dense_conv_plain": "dense_conv", "pointwise_conv_plain": "pointwise
             "grouped_conv": "dense_conv", "depthwise_conv": "elementwise", "fc": "pointwise_conv_plain",
             "pooling": "elementwise", "data_movement": "elementwise", "dense_conv": "pointwise_conv",
             "shuffle": "data_movement", "elementwise_exp": "elementwise", "pooling_plain": "pooling",
-            "gelu": "elementwise_exp", "mish": "elementwise_exp", "normalization": "elementwise"}
+            "gelu": "elementwise_exp", "mish": "elementwise_exp", "normalization": "elementwise",
+            "gemm": "pointwise_conv_plain", "matmul": "gemm", "softmax": "elementwise_exp",
+            "transpose": "data_movement", "transpose_inner": "transpose", "view": "data_movement"}
 
 
 @dataclass(frozen=True)
@@ -87,16 +89,19 @@ def nnls(a: np.ndarray, b: np.ndarray, max_iter: int | None = None) -> np.ndarra
     return x
 
 
-def _columns(kernels, regime=None) -> np.ndarray:
-    """One design row: per class (flops, bytes, launches), then the run overhead's 1. `regime` maps a kernel's
+def _columns(kernels, regime=None, llc_bytes: int = 0) -> np.ndarray:
+    """One design row: per class (flops, bytes within the cache, launches), then the bytes beyond the cache
+    (`llc_bytes`; at the DRAM bandwidth, one for all classes), then the run overhead's 1. `regime` maps a kernel's
     index to 'compute' or 'memory' (combine: max); None adds both terms (combine: sum)."""
-    row = np.zeros(3 * len(OP_CLASSES) + 1)
+    row = np.zeros(3 * len(OP_CLASSES) + 2)
     for i, k in enumerate(kernels):
         base = 3 * OP_CLASSES.index(k.op_class)
         if regime is None or regime[i] == "compute":
             row[base] += k.flops
         if regime is None or regime[i] == "memory":
-            row[base + 1] += k.bytes
+            cached, spilled = split_bytes(k.bytes, llc_bytes)
+            row[base + 1] += cached
+            row[-2] += spilled
         row[base + 2] += k.launches
     row[-1] = 1.0
     return row
@@ -124,7 +129,8 @@ def _profile(x: np.ndarray, structure: DeviceProfile, combine: str, exercised: s
             seen.add(source)
             source = FALLBACK[source]
         classes[name] = classes[source] if name not in exercised else classes[name]
-    return replace(structure, classes=classes, combine=combine, run_overhead_s=float(x[-1]))
+    dram = 1 / x[-2] if x[-2] > 1 / UNBOUNDED else UNBOUNDED
+    return replace(structure, classes=classes, combine=combine, run_overhead_s=float(x[-1]), dram_bandwidth=dram)
 
 
 def predict(kernels, profile: DeviceProfile) -> float:
@@ -145,7 +151,8 @@ def fit(samples, structure: DeviceProfile, combine: str = "max", weights=None) -
     measured = np.array([s.measured_s for s in samples])
     weights = np.ones(len(samples)) if weights is None else np.asarray(weights, dtype=float)
     exercised = {k.op_class for s in samples for k in s.kernels}
-    x = _solve(np.array([_columns(s.kernels) for s in samples]), measured, weights)
+    llc = structure.llc_bytes
+    x = _solve(np.array([_columns(s.kernels, None, llc) for s in samples]), measured, weights)
     best = _profile(x, structure, "sum", exercised)
     unfitted = tuple(c for c in OP_CLASSES if c not in exercised)
     if combine == "sum":
@@ -158,7 +165,7 @@ def fit(samples, structure: DeviceProfile, combine: str = "max", weights=None) -
         if new == regimes:
             break
         regimes = new
-        x = _solve(np.array([_columns(s.kernels, r) for s, r in zip(samples, regimes)]), measured, weights)
+        x = _solve(np.array([_columns(s.kernels, r, llc) for s, r in zip(samples, regimes)]), measured, weights)
         current = _profile(x, structure, "max", exercised)
         loss = _loss(samples, current, weights)
         if loss < best_loss:
@@ -170,8 +177,27 @@ def _regimes(kernels, profile: DeviceProfile) -> list:
     out = []
     for k in kernels:
         p = profile[k.op_class]
-        out.append("compute" if k.flops / p.throughput >= k.bytes / p.bandwidth else "memory")
+        cached, spilled = split_bytes(k.bytes, profile.llc_bytes)
+        memory = cached / p.bandwidth + spilled / profile.dram_bandwidth
+        out.append("compute" if k.flops / p.throughput >= memory else "memory")
     return out
+
+
+LLC_CANDIDATES = tuple(2 ** k * 2 ** 20 for k in range(0, 9))  # 1 MB to 256 MB
+
+
+def cache_size(samples, structure: DeviceProfile, weights=None, candidates=LLC_CANDIDATES) -> tuple:
+    """(llc_bytes, {candidate: loss}): the last-level cache size that, with the DRAM bandwidth fitted for the
+    bytes beyond it, explains `samples` best (the weighted squared relative error of the `sum` fit); 0, no cache
+    term, unless a candidate does better. A kernel moving more than the cache holds shows it: the calibration's
+    fc layers with weights from 64 KB to 128 MB and its maps of up to 16 MB each way."""
+    weights = np.ones(len(samples)) if weights is None else np.asarray(weights, dtype=float)
+    losses = {}
+    for llc in (0, *candidates):
+        profile, _ = fit(samples, replace(structure, llc_bytes=llc), "sum", weights)
+        losses[llc] = _loss(samples, profile, weights)
+    best = min(losses, key=lambda llc: (losses[llc], llc))
+    return (best if losses[best] < losses[0] else 0), losses
 
 
 def _loss(samples, profile: DeviceProfile, weights) -> float:

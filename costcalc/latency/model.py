@@ -4,8 +4,10 @@ device profile (costcalc.latency.profile). Pure functions: no runtime is needed 
 The formula. The runtime does not run layers, it runs kernels: `plan` turns the graph into the kernels the
 runtime launches (fusion and layout, below), and each kernel k of op class c costs
 
-    t_k = max(F_k / throughput_c, B_k / bandwidth_c) + n_k * overhead_c        (combine: max, a roofline)
-    t_k = F_k / throughput_c + B_k / bandwidth_c + n_k * overhead_c            (combine: sum)
+    t_k = max(F_k / throughput_c, M_k) + n_k * overhead_c                      (combine: max, a roofline)
+    t_k = F_k / throughput_c + M_k + n_k * overhead_c                          (combine: sum)
+    M_k = min(B_k, L) / bandwidth_c + max(B_k - L, 0) / dram_bandwidth         (L: llc_bytes; M_k = B_k /
+                                                                                bandwidth_c when L is 0)
 
     F_k  FLOPs: multiply-adds of a conv or fc (a conv in the blocked layout computes its output channels rounded
          up to the block), element-wise FLOPs of any other op (0 for pure data movement)
@@ -16,7 +18,13 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
     n_k  kernels launched (1; a grouped conv, 1 < g < its input channels, runs one GEMM per group: g; a channel
          shuffle is Reshape-Transpose-Reshape: 3; a layernorm over channels is
          Transpose-LayerNormalization-Transpose, a groupnorm InstanceNormalization-Mul-Add, a mish before opset 18
-         Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k)
+         Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k; a view launches a Reshape that
+         moves nothing: F = B = 0, n = 1)
+
+A kernel that moves more bytes than the last-level cache holds (VGG's and AlexNet's fc weights, a big map at a
+large batch) moves the rest at the memory's bandwidth: the profile's `llc_bytes` and `dram_bandwidth`, both
+learned by the calibration (the cache size as the one that explains its networks best, costcalc.latency.fit),
+never read from a table of CPUs.
 
 and the network costs   T = run_overhead_s + context x sum of t_k   (the sum exactly rounded, in any order),
 
@@ -31,85 +39,17 @@ runtime removes or that only relabel memory (dropout, identity) cost nothing. Th
 (`threads`): a kernel's throughput, bandwidth and overhead are those measured with that many threads, so what
 parallelism a small kernel loses shows as its class's overhead and throughput.
 
-Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
-the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
-swish, softmax, hardswish), gelu, mish, normalization (layernorm, groupnorm), pooling (blocked and plain), data
-movement (concat, split, select, pad, resize, layout reorders), channel shuffle (a transpose).
-See profile.CLASS_DOCS. The generic tensor layer's ops take the class of the kernel onnxruntime runs for them: a
-product of two activations (matmul, einsum of two operands) is a batched GEMM, class fc; the element-wise ops of
-any rank, `where` and the reductions are element-wise (with an exponential: exp, log, erf, sin, softplus, elu,
-pow, log-sum-exp); a layernorm on an axis (tokens) is one LayerNormalization, class normalization; a copy without
-arithmetic (permute, a strided slice, expand, tile, gather, depth_to_space, space_to_depth, cast) is data
-movement; a view (reshape, a permute or slice that keeps the elements in place) costs nothing.
-
-Fusion, as onnxruntime's CPU provider does it (each rule can be switched off in the profile's `fusion:` list); a
-layer is absorbed only when it alone reads the kernel's output:
-    conv+bn          a batchnorm after a conv is folded into its weights (so is a layer_scale or a constant scale:
-                     a per-channel or scalar Mul)
-    conv+activation  relu, relu6, hardtanh, sigmoid, tanh, leaky_relu, hardsigmoid after a conv (and its bn) run
-                     inside it; so does a hardswish after a conv in the blocked layout
-    conv+add         in the blocked layout, a residual add of a conv's output and another blocked tensor runs
-                     inside the conv (an activation after it too)
-    bn+activation    in the blocked layout, a batchnorm on its own is a per-channel conv, with its activation
-Layout (`layout_block` b > 0: onnxruntime's NCHWc, channels padded to a multiple of b): a conv runs blocked when
-groups = 1 and its input channels are a multiple of b/2 (or fewer than b: the first conv reads the image as it
-is), a depthwise conv when its channels are a multiple of b/2, a grouped conv when its input and output channels
-per group are multiples of b; pooling runs blocked when its input is, or when its channels are a multiple of b;
-batchnorm and element-wise activations keep their input's layout; add and mul of equal shapes, and concat of
-channels that are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc,
-flatten, global mean, a broadcasting mul or one with a constant or learned operand, layernorm, groupnorm, adaptive
-pooling, pad, resize, conv_transpose, the generic tensor layer's ops, and any op on a tensor that is not C x H x
-W: 1-D and 3-D convs and pools, tokens) reads the plain layout. A tensor crossing between layouts is reordered
-once (a data-movement kernel moving it twice: read and write), charged to the layer that needs it; so is the
-network's output if it ends blocked.
+The op classes, the fusion and the layout rules are the planner's (costcalc.latency.plan).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import fsum, prod
+from math import fsum
 
+from costcalc.latency.plan import (ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, Kernel, _Planner, conv_blocked,  # noqa: F401
+                                   conv_class, padded, plan)
 from costcalc.latency.profile import DeviceProfile
-from costcalc.ops.core import per_axis
-
-ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "tanh", "leaky_relu", "hardsigmoid", "hardtanh"})  # fused
-BLOCKED_ACTIVATIONS = frozenset({"hardswish"})  # fused into a conv in the blocked layout only
-# class elementwise_exp: a transcendental function per element
-EXPONENTIAL = frozenset({"sigmoid", "tanh", "swish", "softmax", "hardswish", "exp", "log", "erf", "sin", "softplus",
-                         "elu", "pow", "reduce_log_sum_exp"})
-OWN_CLASS = {"gelu": "gelu", "mish": "mish", "layernorm": "normalization", "groupnorm": "normalization"}
-POOLING = frozenset({"maxpool", "avgpool", "gap", "mean", "adaptive_avgpool", "adaptive_maxpool"})
-# a copy of elements without arithmetic (a permute or slice that moves no data is a view: free)
-DATA_MOVEMENT = frozenset({"concat", "split", "shuffle", "select", "flatten", "pad", "resize", "permute", "slice",
-                           "expand", "tile", "gather", "depth_to_space", "space_to_depth", "cast"})
-PRODUCTS = frozenset({"matmul", "einsum"})  # products of two activations: a (batched) GEMM, class fc
-FREE = frozenset({"dropout", "identity"})  # removed by the runtime
-FOLDED = frozenset({"bn", "layer_scale", "scale"})  # a per-channel affine after a conv: folded into its weights
-# kernels launched per layer, when not 1, and the tensor passes they add (each a read and a write of the layer's
-# input) to its memory access: the ONNX form costcalc exports and onnxruntime runs
-KERNELS = {"shuffle": 3, "layernorm": 3, "groupnorm": 3, "mish": 3}
-EXTRA_PASSES = {"layernorm": 2, "groupnorm": 2, "mish": 2}  # two Transposes; Mul and Add; Tanh and Mul
-PLAIN_ONLY = frozenset({"split", "shuffle", "select", "fc", "flatten", "mean", "layernorm", "groupnorm",
-                        "adaptive_avgpool", "adaptive_maxpool", "pad", "resize", "conv_transpose", *PRODUCTS,
-                        *DATA_MOVEMENT - {"concat"}, "sub", "div", "pow", "maximum", "minimum", "compare", "where",
-                        "exp", "log", "sqrt", "reciprocal", "abs", "neg", "erf", "round", "sin", "softplus", "elu",
-                        "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_l1",
-                        "reduce_l2", "reduce_sum_square", "reduce_log_sum_exp", "reduce_log_sum", "reduce_argmax",
-                        "reduce_argmin"})
-REORDER = "reorder"
-IM2COL = frozenset({"dense_conv", "grouped_conv"})  # the plain-layout convs run as im2col + GEMM (k > 1)
-
-
-@dataclass(frozen=True)
-class Kernel:
-    """One kernel the runtime launches: a layer, several layers fused, or a layout reorder of a tensor."""
-
-    op_class: str
-    flops: int
-    bytes: int
-    launches: int
-    layer: str  # the layer it is charged to
-    members: tuple = ()  # names of the layers it runs (empty for a reorder)
 
 
 @dataclass(frozen=True)
@@ -135,39 +75,23 @@ class Estimate:
         return {layer.name: layer.latency_s for layer in self.layers}
 
 
-def conv_class(in_channels: int, out_channels: int, k: tuple, groups: int) -> str:
-    """The class of a conv before its layout: depthwise, grouped, pointwise or dense (k: its window, any rank)."""
-    if groups > 1:
-        return "depthwise_conv" if groups == in_channels else "grouped_conv"
-    return "pointwise_conv" if set(k) == {1} else "dense_conv"
-
-
-def conv_blocked(in_channels: int, out_channels: int, groups: int, block: int) -> bool:
-    """Whether onnxruntime runs this conv in its blocked (NCHWc) layout: channels padded to the block b, which it
-    does for channels that are a multiple of b / 2 (groups 1 and depthwise) or per-group channels that are a
-    multiple of b (grouped), and for a groups-1 conv reading fewer than b channels (the image)."""
-    if block <= 0:
-        return False
-    half = max(block // 2, 1)
-    if groups == 1:
-        return in_channels < block or in_channels % half == 0
-    if groups == in_channels == out_channels:
-        return in_channels % half == 0
-    return (in_channels // groups) % block == 0 and (out_channels // groups) % block == 0
-
-
-def padded(channels: int, block: int) -> int:
-    """Channels rounded up to the layout block (a blocked kernel computes the padding too)."""
-    return -(-channels // block) * block if block > 0 else channels
-
-
 def kernel_time(kernel: Kernel, profile: DeviceProfile) -> float:
     """The formula of the module docstring, for one kernel."""
     p = profile[kernel.op_class]
     compute = kernel.flops / p.throughput
-    memory = kernel.bytes / p.bandwidth
+    cached, spilled = split_bytes(kernel.bytes, profile.llc_bytes)
+    memory = cached / p.bandwidth + spilled / profile.dram_bandwidth
     body = max(compute, memory) if profile.combine == "max" else compute + memory
     return profile.context * (body + kernel.launches * p.overhead_s)
+
+
+def split_bytes(moved: int, llc_bytes: int) -> tuple:
+    """A kernel's bytes (cached, spilled): those within the last-level cache move at its class's bandwidth, those
+    beyond it (a kernel reading or writing more than the cache holds) at the DRAM bandwidth; no cache term
+    (`llc_bytes` 0): all at the class's."""
+    if llc_bytes <= 0:
+        return moved, 0
+    return min(moved, llc_bytes), max(moved - llc_bytes, 0)
 
 
 def estimate(graph, profile: DeviceProfile) -> Estimate:
@@ -188,173 +112,3 @@ def estimate(graph, profile: DeviceProfile) -> Estimate:
     # a sweep assembles the same kernels' times from remembered parts (costcalc.analysis.parts_latency)
     total = profile.run_overhead_s + fsum(kernel_time(kernel, profile) for kernel in kernels)
     return Estimate(total, layers, tuple(kernels), profile.threads, profile.run_overhead_s)
-
-
-def plan(graph, profile: DeviceProfile) -> list:
-    """The kernels the runtime launches for `graph`, in order, with their class, FLOPs, bytes and launches.
-    Uses only the profile's structure (fusion rules, layout block, bytes per element), never its timings."""
-    return _Planner(graph, profile).run()
-
-
-class _Planner:
-    def __init__(self, graph, profile: DeviceProfile):
-        self.graph = graph
-        self.profile = profile
-        self.block = profile.layout_block
-        self.bpe = profile.bytes_per_element
-        self.consumers: dict = {}
-        for i, node in enumerate(graph.nodes):
-            for t in dict.fromkeys(node.inputs):
-                self.consumers.setdefault(t, []).append(i)
-        self.layout: dict = {0: False}  # tensor -> blocked?
-        self.reordered: set = set()  # tensors already reordered to the other layout
-        self.kernels: list = []
-
-    def only_reader(self, tensor: int):
-        """The node that alone reads `tensor` (and the tensor is not the network's output), or None."""
-        readers = self.consumers.get(tensor, [])
-        if len(readers) != 1 or tensor == self.graph.output:
-            return None
-        return readers[0]
-
-    def run(self) -> list:
-        nodes = self.graph.nodes
-        absorbed: set = set()
-        for i, node in enumerate(nodes):
-            if i not in absorbed:
-                self.step(i, node, absorbed)
-        out = self.graph.output
-        if self.layout.get(out) and nodes:
-            self.kernels.append(self.reorder(out, nodes[-1].name))
-        return self.kernels
-
-    def step(self, i: int, node, absorbed: set) -> None:
-        """Plan node i (not fused into an earlier kernel): its kernel, with the nodes fused after it."""
-        if node.op in FREE or not node.result.moves_data and node.op != "flatten":
-            for t in node.outputs:
-                self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs else False
-            return
-        blocked = self.blocked(node)
-        group = [i] + self.fused_after(i, blocked)
-        absorbed.update(group[1:])
-        self.reorder_inputs(group, blocked, node)
-        for j in group:
-            for t in self.graph.nodes[j].outputs:
-                self.layout[t] = blocked
-        self.kernels.append(self.kernel(group, blocked))
-
-    # ---- layout -----------------------------------------------------------------------------------------------
-
-    def blocked(self, node) -> bool:
-        if self.block <= 0:
-            return False
-        ins = [self.layout.get(t, False) for t in node.inputs]
-        spatial_2d = len(self.graph.tensors[node.inputs[0]]) == 3 if node.inputs else False
-        if node.op == "conv":  # NCHWc holds 2-D maps: a 1-D or 3-D conv runs in the plain layout
-            c = self.graph.tensors[node.inputs[0]][0]
-            return spatial_2d and conv_blocked(c, node.args["out"], node.args.get("groups", 1), self.block)
-        if node.op in PLAIN_ONLY or not spatial_2d:
-            return False
-        if node.op == "concat":
-            return all(ins) and all(self.graph.tensors[t][0] % self.block == 0 for t in node.inputs)
-        if node.op in POOLING:  # reordered into the blocked layout when its channels are a multiple of b
-            return ins[0] or self.graph.tensors[node.inputs[0]][0] % self.block == 0
-        if node.op in ("add", "mul"):  # of tensors of one shape; a learned or constant operand reads plain
-            shapes = {self.graph.tensors[t] for t in node.inputs}
-            constant = any(node.args.get(key) is not None for key in ("param", "value", "const"))
-            return all(ins) and len(shapes) == 1 and not constant
-        return bool(ins) and ins[0]
-
-    def reorder_inputs(self, group: list, blocked: bool, head) -> None:
-        inside = {t for j in group for t in self.graph.nodes[j].outputs}
-        for j in group:
-            for t in dict.fromkeys(self.graph.nodes[j].inputs):
-                if t in inside or self.layout.get(t, False) == blocked or t in self.reordered:
-                    continue
-                if blocked and head.op == "conv" and self.graph.tensors[t][0] < self.block:
-                    continue  # the first conv reads a few-channel image in the plain layout directly
-                self.reordered.add(t)
-                self.kernels.append(self.reorder(t, head.name))
-
-    def reorder(self, tensor: int, layer: str) -> Kernel:
-        elements = prod(self.graph.tensors[tensor]) * self.graph.batch
-        return Kernel("data_movement", 0, 2 * elements * self.bpe, 1, layer)
-
-    # ---- fusion -----------------------------------------------------------------------------------------------
-
-    def fused_after(self, i: int, blocked: bool) -> list:
-        """The nodes after node i that the runtime runs inside its kernel."""
-        nodes, fuses = self.graph.nodes, self.profile.fuses
-        head = nodes[i]
-        if head.op == "bn" and not (blocked and fuses("bn+activation")):
-            return []
-        if head.op not in ("conv", "bn"):
-            return []
-        group, stage = [], 0  # stages: 0 bn may follow, 1 add may follow, 2 activation may follow, 3 done
-        current = head.outputs[0]
-        while stage < 3:
-            j = self.only_reader(current)
-            if j is None:
-                break
-            nxt = nodes[j]
-            if head.op == "conv" and stage == 0 and nxt.op in FOLDED and fuses("conv+bn"):
-                stage = 1
-            elif (head.op == "conv" and stage <= 1 and nxt.op == "add" and len(nxt.inputs) == 2 and blocked
-                  and fuses("conv+add") and all(self.layout.get(t, False) for t in nxt.inputs if t != current)
-                  and len({self.graph.tensors[t] for t in nxt.inputs}) == 1 and current in nxt.inputs
-                  and len(set(nxt.inputs)) == 2):
-                stage = 2
-            elif ((nxt.op in ACTIVATIONS or nxt.op in BLOCKED_ACTIVATIONS and blocked)
-                  and (fuses("conv+activation") if head.op == "conv" else True)):
-                stage = 3
-            else:
-                break
-            group.append(j)
-            current = nxt.outputs[0]
-        return group
-
-    # ---- one kernel ---------------------------------------------------------------------------------------------
-
-    def kernel(self, group: list, blocked: bool) -> Kernel:
-        nodes, tensors, batch = self.graph.nodes, self.graph.tensors, self.graph.batch
-        head = nodes[group[0]]
-        inside = {t for j in group[:-1] for t in nodes[j].outputs}
-        elements = sum(nodes[j].counts.memory_access for j in group)
-        elements -= 2 * sum(prod(tensors[t]) * batch for t in inside)
-        flops = head.counts.flops + head.counts.elementwise_flops
-        if head.op == "conv":
-            c_in, c_out = tensors[head.inputs[0]][0], head.args["out"]
-            window = per_axis(head.args["k"], len(tensors[head.inputs[0]]) - 1, "k")
-            kind = conv_class(c_in, c_out, window, head.args.get("groups", 1))
-            op_class = kind if blocked else f"{kind}_plain"
-            flops = head.counts.flops
-            groups = head.args.get("groups", 1)
-            if blocked and groups == 1:
-                c_in_padded = c_in if c_in < self.block else padded(c_in, self.block)
-                flops = flops * c_in_padded * padded(c_out, self.block) // (c_in * c_out)
-            elif blocked and groups == c_in:
-                flops = flops * padded(c_out, self.block) // c_out
-            if not blocked and kind in IM2COL:  # im2col + GEMM: the expanded input written, then read
-                _, *spatial_out = tensors[head.outputs[0]]
-                elements += 2 * c_in * prod(window) * prod(spatial_out) * batch
-        elif head.op == "fc" or head.op in PRODUCTS and head.counts.flops:
-            op_class, flops = "fc", head.counts.flops
-        elif head.op == "conv_transpose":  # onnxruntime's ConvTranspose: a GEMM and col2im, plain layout
-            op_class, flops = "dense_conv_plain", head.counts.flops
-        elif head.op in POOLING:
-            op_class = "pooling" if blocked else "pooling_plain"
-        elif head.op == "shuffle":
-            op_class, flops = "shuffle", 0
-        elif head.op in DATA_MOVEMENT:
-            op_class, flops = "data_movement", 0
-        else:
-            op_class = OWN_CLASS.get(head.op) or ("elementwise_exp" if head.op in EXPONENTIAL else "elementwise")
-        launches = KERNELS.get(head.op, 1)
-        if head.op == "conv" and 1 < head.args.get("groups", 1) < tensors[head.inputs[0]][0]:
-            launches = head.args["groups"]  # a grouped conv runs one GEMM per group
-        if head.op == "layernorm" and (len(tensors[head.inputs[0]]) != 3 or head.args.get("axis") is not None):
-            launches = 1  # over a flat input, or on an axis (tokens): one LayerNormalization, no Transposes
-        elif head.op in EXTRA_PASSES:
-            elements += EXTRA_PASSES[head.op] * 2 * prod(tensors[head.inputs[0]]) * batch
-        return Kernel(op_class, flops, max(elements, 0) * self.bpe, launches, head.name,
-                      tuple(nodes[j].name for j in group))

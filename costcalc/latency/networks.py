@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from costcalc.latency.profile import uniform
+from costcalc.latency.token_networks import random_hybrid, token_families
 
 TARGET_S = 2e-3  # each network's time, on the first-guess device below
 GUESS = uniform(3e10, 6e9, 8e-6)  # FLOPs/s, bytes/s, s per kernel: only to size the networks
@@ -133,6 +134,8 @@ def families(rng: np.random.Generator) -> dict:
         for out_f in (f, 1000, 10):
             add("fc", f"fc_{f}_{out_f}", (f,), [f"{{op: fc, out: {f}}}"] if out_f == f else [],
                 tail=[f"{{op: fc, out: {out_f}}}"] if out_f != f else [])
+    for f, out_f in ((4096, 4096), (6144, 4096), (8192, 4096), (12288, 2048)):  # weights of 64 to 128 MB, beyond
+        add("fc", f"fc_big_{f}_{out_f}", (f,), [], tail=[f"{{op: fc, out: {out_f}}}"], limit=8 * MAX_ONE_S)  # a cache
     elementwise_ops = ("relu", "relu6", "sigmoid", "swish", "hardswish", "tanh", "leaky_relu", "hardsigmoid", "bn",
                        "{op: scale, factor: 0.5}", "gelu", "{op: gelu, approximate: tanh}", "mish", "layernorm",
                        "{op: groupnorm, groups: 2}", "layer_scale", "hardtanh")
@@ -190,6 +193,9 @@ def families(rng: np.random.Generator) -> dict:
         add(WHOLE, f"net{i}", *_random_whole(rng), limit=8 * MAX_ONE_S)
     for i in range(24):
         add(WHOLE, f"net_res{i}", *_random_residual(rng), limit=8 * MAX_ONE_S)
+    token_families(rng, add)
+    for i in range(32):
+        add(WHOLE, f"net_hybrid{i}", *random_hybrid(rng), limit=8 * MAX_ONE_S)
     for family in out.values():
         rng.shuffle(family)
     return out

@@ -9,6 +9,8 @@ and written to a YAML file. A profile is for one machine, one runtime and one th
     layout_block: 8              # the runtime's blocked-channel layout (NCHWc): 8 with AVX2, 16 with AVX-512, 0 none
     run_overhead_s: 2.0e-05      # once per run of the network
     context: 1.06                # whole networks run this much slower than the classes say
+    llc_bytes: 16777216          # the last-level cache, as the calibration found it (0: no cache term)
+    dram_bandwidth: 1.2e+10      # bytes per second for a kernel's bytes beyond the cache
     fusion: [conv+bn, conv+activation, conv+add, bn+activation]
     classes:                     # per op class: FLOPs/s, bytes/s, seconds per kernel
       pointwise_conv: {throughput: 5.1e+10, bandwidth: 9.0e+09, overhead_s: 4.0e-06}
@@ -31,7 +33,8 @@ from costcalc.errors import Loc, SpecError, did_you_mean
 # different kernel, so each conv class has both.
 CONV_KINDS = ("dense_conv", "pointwise_conv", "grouped_conv", "depthwise_conv")
 OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "elementwise_exp",
-              "gelu", "mish", "normalization", "pooling", "pooling_plain", "data_movement", "shuffle")
+              "gelu", "mish", "normalization", "pooling", "pooling_plain", "data_movement", "shuffle", "gemm",
+              "matmul", "softmax", "transpose", "transpose_inner", "view")
 CLASS_DOCS = {
     "dense_conv": "k x k conv (k > 1), groups = 1, blocked layout",
     "pointwise_conv": "1 x 1 conv, groups = 1, blocked layout",
@@ -39,7 +42,7 @@ CLASS_DOCS = {
     "depthwise_conv": "groups = in_channels, blocked layout",
     "fc": "fully connected (Gemm)",
     "elementwise": "relu-like activations, add, mul, scale, batchnorm not folded into a conv",
-    "elementwise_exp": "activations that evaluate an exponential (sigmoid, tanh, swish, softmax) and hardswish",
+    "elementwise_exp": "activations that evaluate an exponential (sigmoid, tanh, swish) and hardswish",
     "gelu": "gelu, exact (erf) or tanh form: onnxruntime's own Gelu kernel",
     "mish": "mish: Softplus, Tanh, Mul before opset 18",
     "normalization": "layernorm (Transpose, LayerNormalization, Transpose) and groupnorm (InstanceNormalization, "
@@ -48,10 +51,16 @@ CLASS_DOCS = {
     "pooling_plain": "max / average / global pooling and global mean, plain (NCHW) layout",
     "data_movement": "concat, split, select, and the runtime's layout reorders",
     "shuffle": "channel shuffle: Reshape, Transpose, Reshape",
+    "gemm": "fc on tokens (N x d): one GEMM of N rows (Gemm, or MatMul without bias)",
+    "matmul": "product of two activations (attention's q k^T and attn v): batched MatMul / FusedMatMul",
+    "softmax": "softmax over an axis (attention's scores)",
+    "transpose": "permute that keeps the innermost axis innermost: rows copied whole",
+    "transpose_inner": "permute that moves the innermost axis: a strided gather",
+    "view": "reshape and other views: onnxruntime still launches a Reshape (no data moved)",
 }
 for _kind in CONV_KINDS:
     CLASS_DOCS[f"{_kind}_plain"] = CLASS_DOCS[_kind].replace("blocked", "plain (NCHW)")
-FUSIONS = ("conv+bn", "conv+activation", "conv+add", "bn+activation")
+FUSIONS = ("conv+bn", "conv+activation", "conv+add", "bn+activation", "matmul+scale")
 COMBINES = ("max", "sum")
 ORT_FUSION = FUSIONS  # what onnxruntime's CPU provider does at its default optimisation level (all)
 
@@ -76,6 +85,8 @@ class DeviceProfile:
     layout_block: int = 8
     run_overhead_s: float = 0.0
     context: float = 1.0  # every kernel's time is multiplied by it (costcalc.latency.model; 1 when absent)
+    llc_bytes: int = 0  # the last-level cache: a kernel's bytes beyond it move at dram_bandwidth (0: no cache term)
+    dram_bandwidth: float = 1e15  # bytes per second from memory
     fusion: tuple = ORT_FUSION
     device: str = ""
     runtime: str = ""
@@ -101,6 +112,7 @@ def with_class(profile: DeviceProfile, op_class: str, **changes) -> DeviceProfil
 # ---- YAML ---------------------------------------------------------------------------------------------------
 
 _TOP = ("device", "runtime", "threads", "combine", "bytes_per_element", "layout_block", "run_overhead_s", "context",
+        "llc_bytes", "dram_bandwidth",
         "fusion", "classes", "calibration")
 _REQUIRED = ("threads", "classes")
 _CLASS_KEYS = ("throughput", "bandwidth", "overhead_s")
@@ -140,6 +152,10 @@ def load(path: str) -> DeviceProfile:
         kwargs["run_overhead_s"] = _number(doc["run_overhead_s"], at["run_overhead_s"], "run_overhead_s", zero=True)
     if "context" in doc:
         kwargs["context"] = _number(doc["context"], at["context"], "context")
+    if "llc_bytes" in doc:
+        kwargs["llc_bytes"] = _integer(doc["llc_bytes"], at["llc_bytes"], "llc_bytes", 0)
+    if "dram_bandwidth" in doc:
+        kwargs["dram_bandwidth"] = _number(doc["dram_bandwidth"], at["dram_bandwidth"], "dram_bandwidth")
     if "fusion" in doc:
         kwargs["fusion"] = _fusion(doc["fusion"], at["fusion"])
     for key in ("device", "runtime"):
@@ -234,6 +250,8 @@ def dump(profile: DeviceProfile) -> str:
         f"layout_block: {profile.layout_block}",
         f"run_overhead_s: {_float(profile.run_overhead_s)}",
         f"context: {_float(profile.context)}",
+        f"llc_bytes: {profile.llc_bytes}",
+        f"dram_bandwidth: {_float(profile.dram_bandwidth)}",
         f"fusion: [{', '.join(profile.fusion)}]",
         "classes:",
     ]
