@@ -71,8 +71,10 @@ def zoo_targets(work: str, batch: int, only: str = "") -> list:
             continue
         graph = load(spec, batch=batch)
         path = os.path.join(work, f"{name}_b{batch}.onnx")
-        with open(path, "wb") as f:
-            f.write(export(graph, weights="random", seed=0).SerializeToString())
+        if not os.path.exists(path):  # a --work directory keeps them between runs
+            with open(path + ".part", "wb") as f:
+                f.write(export(graph, weights="random", seed=0).SerializeToString())
+            os.replace(path + ".part", path)
         out.append(Target(name, "zoo", graph, path))
     return out
 
@@ -181,6 +183,8 @@ def main() -> None:
     parser.add_argument("--clock", choices=("wall", "cpu"), default="cpu", help="the clock at 1 thread")
     parser.add_argument("--profile", default="", help="write each fitted profile here ({threads} in the name)")
     parser.add_argument("--json", default="", help="write every figure here")
+    parser.add_argument("--work", default="", help="keep the zoo's ONNX exports in this directory (reused)")
+    parser.add_argument("--prepare", action="store_true", help="only export the zoo into --work, measure nothing")
     parser.add_argument("--zoo", default="", help="only these zoo specs (comma-separated names; a quick try)")
     parser.add_argument("--outside-only", default="", help="only these outside models (manifest keys)")
     args = parser.parse_args()
@@ -189,8 +193,13 @@ def main() -> None:
     document = {"date": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()), "host": os.uname().nodename,
                 "device": device_name(), "uptime_before": _uptime(), "args": vars(args), "settings": {}}
     results = []
-    with tempfile.TemporaryDirectory(prefix="costcalc-latency-") as work:
+    with tempfile.TemporaryDirectory(prefix="costcalc-latency-") as temporary:
+        work = args.work or temporary
+        os.makedirs(work, exist_ok=True)
         zoo = zoo_targets(work, 1, args.zoo)
+        if args.prepare:
+            zoo_targets(work, BATCH, args.zoo)
+            return
         outside, refused = outside_targets(args.outside, args.outside_only) if args.outside else ([], [])
         zoo8 = zoo_targets(work, BATCH, args.zoo) if "b8" in chosen else []
         for t in zoo8:
@@ -209,6 +218,7 @@ def main() -> None:
                 results.append(judged(f"zoo, batch {BATCH}, 1 thread", zoo8, one["profile"],
                                       one["baseline_throughput"]))
             document["settings"]["1"] = {k: v for k, v in one.items() if k != "profile"}
+            _write(args.json, {**document, "results": results, "refused": refused})  # kept if the rest fails
         if "2" in chosen:
             for t in zoo:
                 t.best = float("inf")
@@ -225,8 +235,12 @@ def main() -> None:
                      "seconds": round(time.perf_counter() - start)})
     print(f"\n{time.perf_counter() - start:.0f} s; uptime before: {document['uptime_before']}; after: "
           f"{document['uptime_after']}")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
+    _write(args.json, document)
+
+
+def _write(path: str, document: dict) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
             json.dump(document, f, indent=1)
 
 

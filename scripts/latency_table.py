@@ -67,6 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.results, encoding="utf-8") as f:
         document = json.load(f)
+    if "results" not in document:  # one setting's figures (benchmarks/latency_loaded.py --json)
+        document = {"results": [{"name": "zoo", "rows": document["rows"], "summary": document["summary"]}]}
     print(summary(document["results"]))
     for result in document["results"]:
         print(f"\n{result['name']}: beyond ±{args.misses:.0%}: {misses(result, args.misses)}")
