@@ -55,7 +55,8 @@ CASES = {
     "einsum_one": ("[12, 8]", "{op: einsum, equation: 'bnc->bc'}"),
     "reshape": (None, "{op: reshape, shape: [8, -1]}"),
     "conv_windows": (None, "[{op: reshape, shape: [4, 2, 6, 6]}, {op: conv, out: 4, k: [3, 3], pad: [1, 1]}]"),
-    "constant": (None, "[{name: k, op: constant, shape: [8, 6, 6], from: input}, {op: add, from: [input, k]}]"),
+    "constant": (None, "[{name: k, op: constant, shape: [8, 6, 6], from: input}, {name: f, op: fc, out: 6, from: k}, "
+                       "{op: add, from: [input, f]}]"),
     "permute": (None, "{op: permute, perm: [0, 2, 3, 1]}"),
     "expand": ("[8, 1, 6]", "{op: expand, shape: [8, 5, 6]}"),
     "tile": (None, "{op: tile, repeats: [1, 2, 1]}"),
