@@ -80,3 +80,14 @@ def test_a_worker_that_fails_is_an_error_of_the_sweep_not_a_hang(monkeypatch):
     monkeypatch.setattr(sweep, "evaluate", failing)
     with pytest.raises(RuntimeError, match="a sweep worker failed: ValueError: boom"):
         sweep.evaluate_parallel(model, points, 1, 2)
+
+
+def test_a_point_drawn_twice_in_a_row_is_taken_from_parts_not_walked_into_a_program():
+    """A random search may draw the very point twice, side by side: the second is the first's totals, and neither
+    is walked into a replayable program (that is for more inputs of the same variables: a grid)."""
+    model = costcalc.load(SPECS / "mobilenet_v2.yaml")
+    point = (("width", "0.5"), ("input", "3x96x96"))
+    rows = evaluate(model, [point, point, (("width", "0.75"), ("input", "3x96x96"))])
+    assert rows[0].totals == rows[1].totals == costcalc.load(SPECS / "mobilenet_v2.yaml").totals(
+        set={"width": 0.5}, input="3x96x96")
+    assert model._cache.walks == 2 and not model._cache.programs

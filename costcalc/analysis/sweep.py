@@ -78,7 +78,9 @@ def evaluate(model, points, batch: int = 1, start: int = 0, profile=None) -> lis
     written = model.variables if points and any(name[-1] == "]" for name, _ in points[0]) else None
     for index, point in enumerate(points, start):
         variables, shape = settings(point, written)
-        more = index - start + 1 < len(points) and _variables(points[index - start + 1]) == _variables(point)
+        following = points[index - start + 1] if index - start + 1 < len(points) else None
+        # more inputs of these variables follow (a grid): walked once, replayed; the very point again is not that
+        more = following is not None and following != point and _variables(following) == _variables(point)
         rows.append(_row(model, index, point, variables, shape, batch, profile, more))
     return rows
 
