@@ -35,6 +35,7 @@ import torch
 import torchvision
 
 KEEP_ELEMENTS = 64  # initializers this small stay inline: shape constants, Clip bounds, scalars
+WEIGHT_VIEWS = ("Transpose", "Reshape", "Cast", "Identity", "Squeeze", "Unsqueeze")
 KEEP_DATA = 100_000  # indices and constant data up to this size stay inline too (below)
 WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "LayerNormalization",
               "InstanceNormalization", "GroupNormalization", "PRelu")  # their inputs after the first are weights
@@ -176,6 +177,15 @@ def strip(path: str, out: str) -> dict:
     # dynamo's folding; Swin's shifted-window mask scattered into place; EdgeNeXt's positional encoding), and every
     # integer tensor (indices)
     weights = {name for n in model.graph.node if n.op_type in WEIGHT_OPS for name in n.input[1:]}
+    # a weight read through a view first is a weight too (dynamo without its optimiser writes a linear's weight
+    # as Transpose, then MatMul)
+    producers = {o: n for n in model.graph.node for o in n.output}
+    todo = list(weights)
+    while todo:
+        n = producers.get(todo.pop())
+        if n is not None and n.op_type in WEIGHT_VIEWS and n.input and n.input[0] not in weights:
+            weights.add(n.input[0])
+            todo.append(n.input[0])
     data = {t.name for t in model.graph.initializer} - weights
     for t in model.graph.initializer:
         elements = 1

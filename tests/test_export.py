@@ -37,13 +37,11 @@ UNROLLED = {"specs/lraspp_mobilenet_v3_large.yaml"}  # repetitions too unlike fo
 
 
 # Issue 23's hybrids: the importer unrolls their unlike repetitions under other names (`rows.0` as `rows.rows_0`),
-# reads a permute before a LayerNorm into the norm (Swin, EdgeNeXt) and the transposes around a BatchNorm1d of
-# tokens (LeViT) as layers of their own; FLOPs and parameters come back the same, and everything for most.
+# so the names differ; every total comes back the same.
 HYBRIDS = {f"specs/{name}.yaml" for name in (
     "vit_b_16", "swin_t", "maxvit_t", "mobilevit_xxs", "mobilevit_xs", "mobilevit_s", "efficientvit_b0",
     "levit_128s", "mobilenetv4_conv_small", "mobilenetv4_conv_medium", "mobilenetv4_hybrid_medium",
     "edgenext_xx_small", "fastvit_t8")}
-HYBRIDS_OTHER_MEMORY = {"specs/swin_t.yaml", "specs/edgenext_xx_small.yaml", "specs/levit_128s.yaml"}
 
 
 @pytest.mark.parametrize("spec", sorted(set(ALL_SPECS) - SEVERAL_OUTPUTS - UNROLLED - HYBRIDS))
@@ -56,10 +54,7 @@ def test_round_trip_of_the_hybrids(spec, tmp_path):
     graph = load(spec)
     path = tmp_path / "model.onnx"
     save(export(graph, weights="none"), str(path))
-    back, want = analyse(load(str(path))).totals, analyse(graph).totals
-    assert (back.flops, back.params, back.elementwise_flops) == (want.flops, want.params, want.elementwise_flops)
-    if spec not in HYBRIDS_OTHER_MEMORY:
-        assert back == want
+    assert analyse(load(str(path))).totals == analyse(graph).totals  # memory access and activations too
 
 
 @pytest.mark.parametrize("spec", sorted(UNROLLED))

@@ -328,8 +328,8 @@ def test_compare_gives_a_new_violation_its_estimated_time(run, write_spec, tmp_p
     assert "G3 cut -> cat: 4 parallel branches" in table and "(est. 60.4 us)" in table
 
 
-@pytest.mark.parametrize("name", [n for n in HYBRIDS if n != "edgenext_xx_small"])  # its export is refused (tests/
-def test_the_exported_graph_gets_the_same_verdicts(name, tmp_path):  # test_onnx_library_models.py says why)
+@pytest.mark.parametrize("name", HYBRIDS)
+def test_the_exported_graph_gets_the_same_verdicts(name, tmp_path):
     """torch's own ONNX export of each hybrid (timm / torchvision, torch 2.14, opset 17; a graph nobody here wrote,
     recorded by scripts/hybrid_truth.py) read by the importer: G1, G2 and G3 find the same violations among as many
     layers and blocks as on the spec, and the same packed projections. (G4's share differs where the export has

@@ -33,6 +33,9 @@ PARAMS_DIFFER = {
     ("swin_t", "dyn18"): _BIAS_TABLE + "; and the shifted windows' masks",
     ("swin_t", "ts17_trained"): _BIAS_TABLE, ("swin_t", "dyn18_trained"): _BIAS_TABLE + "; and the masks",
     ("levit_128s", "dyn18_trained"): "not analysed yet (the dynamo export of a model with random biases)",
+    ("swin_t", "dyn18_noopt"): "torch.export lifts the region numbers of the shifted-window mask loop to float "
+                               "initializers, from which the importer computes each shifted block's mask as learned "
+                               "(5 blocks x 3,066 = 15,330 more: tests/test_onnx_one_answer.py)",
     **{(name, "dyn18"): _ZERO_BIAS for name in ("vit_b_16", "edgenext_xx_small", "mobilenetv4_conv_small",
                                                 "mobilenetv4_conv_medium", "mobilenetv4_hybrid_medium",
                                                 "mobilevit_xxs", "mobilevit_xs", "mobilevit_s")},

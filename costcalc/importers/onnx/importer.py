@@ -251,6 +251,27 @@ class Importer:
         graph_out = any(o.name == tensor_name for o in self.graph.output)
         return self.nodes[users[0]] if len(users) == 1 and not graph_out else None
 
+    def leaves_channels_last(self, tensor_name: str) -> bool:
+        """Whether the channels-last order of a Transpose's output (0,2,3,1) is ever read in memory: some path
+        from it through the ops that read the layout (CHANNELS_LAST_OPS) reaches an op that reads only the plain
+        order (Swin's windows: Reshapes of N x H x W x C), or the graph's output, before a Transpose back."""
+        outputs = {o.name for o in self.graph.output}
+        seen, todo = set(), [tensor_name]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in outputs:
+                return True
+            for reader in (self.nodes[i] for i in self.consumers.get(name, [])):
+                if reader.op == "Transpose" and list(reader.attrs.get("perm", ())) == [0, 3, 1, 2]:
+                    continue
+                if reader.op not in CHANNELS_LAST_OPS or reader.op == "Transpose":
+                    return True
+                todo.extend(o for o in reader.proto.output if o)
+        return False
+
     def layer_name(self, node) -> str:
         return self.unique(node_name(node.name) if node is not None else "output")
 
@@ -312,6 +333,8 @@ class Importer:
         if not data and node.op != "Shape":
             return self.fold(node)
         handler = DATA_OPS.get(node.op)
+        if node.op == "CastLike" and isinstance(inputs[0], Const):  # a constant given the type of a network tensor
+            return handler(self, node)  # (dynamo's x.new_zeros: Swin's mask), whatever that tensor's layout
         if any(isinstance(x, Data) and x.batch_at != 0 for x in inputs):
             batch.settle(self, node)
             inputs = [self.tensors.get(t) if t else None for t in node.proto.input]

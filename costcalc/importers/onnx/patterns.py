@@ -215,8 +215,12 @@ def transpose(imp, node) -> None:
     x = imp.get(node, 0)
     perm = list(node.attrs.get("perm", reversed(range(len(x.shape)))))
     if not x.pending and not x.padded and len(x.shape) == 4 and perm == ([0, 3, 1, 2] if x.last else [0, 2, 3, 1]):
-        # channels last and back: a view, until an op that knows only the plain order reads it straight from the
-        # Transpose (batch.plain)
+        # channels last and back: a view (ConvNeXt's block), until an op that knows only the plain order reads it
+        # straight from the Transpose (batch.plain); a change of order the graph keeps (Swin's stem: the windows
+        # are cut from N x H x W x C in memory) is the copy onnxruntime's Transpose makes, as torch's layer_norm
+        # makes its permuted input contiguous: the generic rule's permute
+        if not x.last and imp.leaves_channels_last(node.proto.output[0]):
+            imp.fail(node, "a Transpose to channels last whose order the graph keeps: a copy")
         return imp.set(node, 0, Data(x.shape, x.ref, last=False if x.last else FRESH))
     if x.pending and x.pending[0] == "grouped" and perm == [0, 2, 1, 3, 4]:
         shape = (x.shape[0], x.shape[2], x.shape[1], *x.shape[3:])

@@ -9,7 +9,8 @@ model gives one answer whichever exporter wrote it:
 - `fuse_layernorm`: nn.LayerNorm as the TorchScript exporter writes it before opset 17 (ReduceMean, Sub, Pow 2,
   ReduceMean, Add eps, Sqrt, Div, then Mul by the weight and Add of the bias) is the LayerNormalization node it
   writes from opset 17 on, and the dynamo exporter always (onnxruntime's LayerNormFusion).
-- `drop_noops`: a Cast to the type its input has already, and x + 0, x * 1 by a literal, are the input itself.
+- `drop_noops`: a Cast to the type its input has already, and x + 0, x * 1 by a literal (or a Cast of one: the
+  dynamo exporter's `scalar_tensor`), are the input itself.
 
 Each rewrite changes a node only where the whole pattern is there; anything malformed is left as it is, for the
 walk to locate.
@@ -106,6 +107,9 @@ def _identity_operand(index: _Index, proto):
     for k in (1, 0) if either else (1,):
         x, literal = proto.input[1 - k], proto.input[k]
         producer = index.producer.get(literal)
+        if producer is not None and producer.op_type == "Cast" and producer.input:  # dynamo's scalar_tensor(0)
+            literal = producer.input[0]
+            producer = index.producer.get(literal)
         if x in index.data and producer is not None and producer.op_type == "Constant" \
                 and index.number(literal) == element and _rank(producer) <= 1:
             return x

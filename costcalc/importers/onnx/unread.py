@@ -18,7 +18,7 @@ import numpy as np
 
 from costcalc.importers.onnx.folding import MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.naming import node_name
-from costcalc.importers.onnx.reading import Const, fmt
+from costcalc.importers.onnx.reading import Const, Data, fmt
 
 COSTED = {"MatMul", "Gemm", "Conv", "ConvTranspose", "Einsum"}  # multiply-adds: never folded away unread
 ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "Where", "Equal", "Less", "Greater", "LessOrEqual",
@@ -95,8 +95,8 @@ def _reduced(imp, node) -> tuple:
 
 
 def lift(imp, node) -> None:
-    """The node's first input as a `constant` layer (free, placed after the network's input), for the generic rule
-    to cost the node on it. The file's batch is 1, or the constant's leading axis."""
+    """The node's first input as a `constant` layer (free, placed after the layer emitted before it), for the
+    generic rule to cost the node on it. The file's batch is 1, or the constant's leading axis."""
     name = node.proto.input[0]
     shape = tuple(imp.tensors[name].shape)
     if len(shape) > 1 and shape[0] == imp.batch:
@@ -106,7 +106,12 @@ def lift(imp, node) -> None:
     else:
         imp.fail(node, f"computes on a constant of shape {fmt(shape)} alone in a file of batch {imp.batch}: costcalc "
                         "costs such a computation in a file of batch 1")
-    out = imp.emit(node, imp.unique(node_name(name)), "constant", {"shape": sample}, [imp.network],
+    place_after = imp.network
+    if imp.layers and imp.layers[-1].outputs == 1:  # after the layer before it, in its module (a hand-written
+        # spec's default), so that the module reads one tensor from outside (the hierarchy nests it)
+        last = imp.layers[-1].name
+        place_after = Data(imp.ref_shapes[last], last)
+    out = imp.emit(node, imp.unique(node_name(name)), "constant", {"shape": sample}, [place_after],
                    note=f"'{name}', computed from weights alone")[0]
     out.batch_at = place
     imp.tensors[name] = out
