@@ -271,3 +271,62 @@ def test_calibrate_passes_measure_each_network_that_many_times_keeping_the_faste
     assert "fit: median |error| 0.0%, within +-10% 100%" in result.stdout
     g = load("specs/resnet50.yaml")
     assert estimate(g, fitted).total_s == pytest.approx(truth.seconds(g, 1), rel=0.02)
+
+
+class FakeClock:
+    """time.perf_counter for calibrate: it moves only when a test says so (a measurement, a slow step)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_budget_is_measuring_time_only(monkeypatch):
+    """--budget is the seconds inside the runtime's measurements: generating the networks, building their graphs,
+    the first measurement (it loads the runtime), a benchmark's work between passes and the fit are not charged.
+    Each measurement here takes 0.25 s of the clock, generating the networks 100 s and the work between passes
+    50 s: a 25 s budget in 5 passes measures 1 + 20 networks in the first pass (5 s: the first one free), then
+    four more passes of the same 21 until 25 s of measuring is spent (80 measurements, 20 a pass)."""
+    from costcalc.latency import calibration
+
+    truth, clock = Truth(), FakeClock()
+    few = _few_networks(monkeypatch)
+    generate = calibration.interleaved
+
+    def slow_generation(rng):
+        clock.now += 100.0
+        return generate(rng)
+
+    def measure(graph, threads):
+        clock.now += 0.25
+        return truth.seconds(graph, threads)
+
+    def between(k):
+        clock.now += 50.0
+
+    monkeypatch.setattr(calibration, "interleaved", slow_generation)
+    monkeypatch.setattr(calibration.time, "perf_counter", clock)
+    result = calibration.calibrate(budget_s=25.0, measure=measure, structure=truth.profile, between_passes=between)
+    assert len(few) > 21 and len(result.samples) == 21 and result.passes == 5
+    assert result.measuring_s == 25.0 and result.profile.calibration["measuring_s"] == 25.0
+    assert result.elapsed_s == 100 + 0.25 * (21 + 80) + 50 * 5
+
+
+def test_the_first_pass_measures_twenty_networks_whatever_the_budget(monkeypatch):
+    """Measurements of 1 s each and a 5 s budget: the first pass does not stop at 1 s but at the 20 networks a fit
+    of every class takes (the first one not charged), and no later pass runs."""
+    from costcalc.latency import calibration
+
+    truth, clock = Truth(), FakeClock()
+    _few_networks(monkeypatch)
+
+    def measure(graph, threads):
+        clock.now += 1.0
+        return truth.seconds(graph, threads)
+
+    monkeypatch.setattr(calibration.time, "perf_counter", clock)
+    result = calibration.calibrate(budget_s=5.0, measure=measure, structure=truth.profile)
+    assert len(result.samples) == calibration.MIN_NETWORKS and result.passes == 1
+    assert result.measuring_s == calibration.MIN_NETWORKS - 1

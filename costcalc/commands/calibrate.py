@@ -22,7 +22,9 @@ from costcalc.errors import CostcalcError
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="onnxruntime's intra-op threads: a profile is for one thread count.")
 @click.option("--budget", "budget_s", type=click.FloatRange(min=5), default=240.0, show_default=True,
-              metavar="SECONDS", help="Time to spend, measuring and fitting (the default keeps within 5 minutes).")
+              metavar="SECONDS", help="Seconds of measuring: onnxruntime's runs of the networks (generating them "
+                                      "before and fitting after take some more; the first pass measures at least "
+                                      "20 networks whatever the budget).")
 @click.option("--passes", type=click.IntRange(min=1, max=20), default=5, show_default=True,
               help="Measure each network this many times over the budget, keeping its fastest (more passes: "
                    "steadier figures on a machine whose speed comes and goes with other work).")
