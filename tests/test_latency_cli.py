@@ -330,3 +330,31 @@ def test_the_first_pass_measures_twenty_networks_whatever_the_budget(monkeypatch
     result = calibration.calibrate(budget_s=5.0, measure=measure, structure=truth.profile)
     assert len(result.samples) == calibration.MIN_NETWORKS and result.passes == 1
     assert result.measuring_s == calibration.MIN_NETWORKS - 1
+
+
+def test_calibrate_batch_measures_the_networks_at_that_batch_and_the_profile_says_so(run, tmp_path, monkeypatch):
+    """--batch 4: every calibration network is measured at batch 4 (the truth here sees the graphs' batch), the
+    profile records it, and report --device says when a network's batch is not the profile's."""
+    truth = Truth()
+    batches = set()
+
+    class AtBatch:
+        runtime = "truth 1.0"
+
+        def seconds(self, graph, threads):
+            batches.add(graph.batch)
+            return truth.seconds(graph, threads)
+
+    monkeypatch.setattr("costcalc.latency.calibration.default_measure", lambda clock: AtBatch())
+    _few_networks(monkeypatch)
+    out = tmp_path / "p.yaml"
+    result = run("calibrate", "-o", out, "--budget", "60", "--batch", "4")
+    assert result.exit_code == 0, result.stderr
+    assert batches == {4} and load_profile(str(out)).calibration["batch"] == 4
+    covered = run("report", "specs/resnet18.yaml", "--batch", "4", "--device", out)
+    other = run("report", "specs/resnet18.yaml", "--device", out)
+    assert covered.exit_code == other.exit_code == 0
+    flat = lambda text: " ".join(text.split())  # noqa: E731 - the footnote wraps to the terminal's width
+    assert "does not cover" not in flat(covered.stdout)
+    assert ("the profile was fitted at batch 4 and this network runs at batch 1, which it does not cover "
+            "(`costcalc calibrate --batch 1` fits one that does)") in flat(other.stdout)

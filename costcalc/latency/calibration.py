@@ -48,8 +48,8 @@ class Calibration:
 
 def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 0, measure=None,
               structure: DeviceProfile | None = None, progress=None, between_passes=None,
-              passes: int = PASSES) -> Calibration:
-    """Measure the calibration networks (in `passes` passes until `budget_s` seconds of measuring are spent, the
+              passes: int = PASSES, batch: int = 1) -> Calibration:
+    """Measure the calibration networks, at `batch`, (in `passes` passes until `budget_s` seconds of measuring are spent, the
     fastest time of each network kept: on a machine whose speed comes and goes with other work, more passes spread
     each network's runs over more of the time) and fit the profile. The budget is measuring time only, the time
     spent inside `measure`: not generating the networks (before), building their graphs, the first measurement
@@ -79,7 +79,7 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     for network in networks:
         if spent >= budget_s / passes and len(graphs) >= MIN_NETWORKS:
             break
-        graph = build(network.text, f"{network.name}.yaml")
+        graph = build(network.text, f"{network.name}.yaml", batch)
         graphs.append((network, graph))
         best.append(timed(graph, first=not graphs[1:]))
         if progress is not None:
@@ -103,8 +103,9 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     fitted = fit_profile(samples, family_of, structure)
     profile, record = fitted.profile, fitted.record
     elapsed = time.perf_counter() - start
-    # every calibration network runs at batch 1; "seconds" is the whole call's, "measuring_s" the budget's part
-    record = {"networks": len(samples), "passes": passes, "measuring_s": round(spent, 1), "batch": 1,
+    # every calibration network runs at `batch`: the batch the profile covers (costcalc.latency.model); "seconds"
+    # is the whole call's time, "measuring_s" the budget's part of it
+    record = {"networks": len(samples), "passes": passes, "measuring_s": round(spent, 1), "batch": batch,
               "families": sorted(set(family_of.values())), "seed": seed, "seconds": round(elapsed, 1), **record}
     profile = replace(profile, calibration=record)
     return Calibration(profile, tuple(samples), family_of, fitted.fitted, fitted.held_out, fitted.other, elapsed,
