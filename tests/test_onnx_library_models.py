@@ -51,12 +51,10 @@ PARAMS_DIFFER = {
     ("swin_t", "dyn18_trained"): (_bias_tables(7, _SWIN_T) + 4_125, _BIAS_TABLE + _MASKS),
     ("swin_t", "dyn18"): (_bias_tables(7, _SWIN_T) + 4_125 - 1_000, _BIAS_TABLE + _MASKS + "; and " + _ZERO_BIAS
                           + ": the classifier's 1,000"),
-    # Swin-T, dynamo without its optimiser: torch.export lifts the region numbers of torchvision's mask loop to
-    # float initializers (`lifted_tensor_N`), from which the importer computes the mask of each of the 5 shifted
-    # blocks of stages 1 to 3 as learned: 3,066 values each (tests/test_onnx_one_answer.py derives them per stage)
-    ("swin_t", "dyn18_noopt"): (5 * 3_066, "torch.export stores the shifted windows' mask region numbers as float "
-                                "initializers, from which the importer computes each shifted block's mask as "
-                                "learned"),
+    # Swin-T, dynamo without its optimiser: torch.export lifts the 9 region numbers of torchvision's mask loop to
+    # float initializers (`lifted_tensor_0` to `_8`) in each of the 5 shifted blocks of stages 1 to 3
+    ("swin_t", "dyn18_noopt"): (5 * 9, "torch.export stores the region numbers of each shifted block's mask (9) as "
+                                "float initializers, which no rule tells from learned values"),
     # LeViT-128S with random biases, dynamo: the optimiser folded the gathered bias of the blocks of stages 2 and 3
     # (6 heads, 7 x 7 positions; 8 heads, 4 x 4) and of the second subsampling attention (16 heads, 4 x 4 queries
     # over 7 x 7 keys), not the larger ones of stage 1 and the first subsampling (4 x 196 x 196, 8 x 49 x 196)
