@@ -255,7 +255,8 @@ class Importer:
     def leaves_channels_last(self, tensor_name: str) -> bool:
         """Whether the channels-last order of a Transpose's output (0,2,3,1) is ever read in memory: some path
         from it through the ops that read the layout (CHANNELS_LAST_OPS) reaches an op that reads only the plain
-        order (Swin's windows: Reshapes of N x H x W x C), or the graph's output, before a Transpose back."""
+        order (Swin's windows: Reshapes of N x H x W x C), or the graph's output, before a Transpose back. Dead
+        nodes (an unfused layer norm's, left by rewrite.fuse_layernorm) read nothing."""
         outputs = {o.name for o in self.graph.output}
         seen, todo = set(), [tensor_name]
         while todo:
@@ -265,7 +266,7 @@ class Importer:
             seen.add(name)
             if name in outputs:
                 return True
-            for reader in (self.nodes[i] for i in self.consumers.get(name, [])):
+            for reader in (self.nodes[i] for i in self.consumers.get(name, []) if i in self.needed_nodes):
                 if reader.op == "Transpose" and list(reader.attrs.get("perm", ())) == [0, 3, 1, 2]:
                     continue
                 if reader.op not in CHANNELS_LAST_OPS or reader.op == "Transpose":
