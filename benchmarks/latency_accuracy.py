@@ -144,7 +144,8 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
                      calibration={**profile.calibration, "clock": clock,
                                   "fitted_on": fitted_record(measure.runtime, threads, clock)}),
              args.profile.replace("{threads}", str(threads)).replace("{batch}", str(batch)))
-    return {"label": label, "threads": threads, "batch": batch, "clock": clock, "started": started, "runtime": measure.runtime,
+    return {"label": label, "threads": threads, "batch": batch, "clock": clock, "started": started,
+            "runtime": measure.runtime,
             "load_before": load_before, "load_after": os.getloadavg(), "calibration": profile.calibration,
             "profile": profile, "baseline_throughput": flops_baseline(calibration.samples),
             "calibration_networks": len(calibration.samples), "calibration_passes": calibration.passes}
