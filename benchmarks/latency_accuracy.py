@@ -5,9 +5,11 @@ baseline:
   runs take seconds each) and the models outside the zoo (scripts/latency_outside_models.py: torchvision and timm
   models exported from torch, read by costcalc's ONNX importer and timed as exported), on a profile calibrated
   now at 1 thread;
-- **2 threads**: the zoo at 2 threads (wall clock: a thread's CPU time is no latency once work is shared), on a
-  profile calibrated now at 2 threads;
-- **batch 8**: the zoo at batch 8, 1 thread, on the 1-thread profile.
+- **N threads** (`--settings 2`, or any N > 1): the zoo at N threads (wall clock: a thread's CPU time is no
+  latency once work is shared), on a profile calibrated now at N threads;
+- **batch 8**: the zoo at batch 8, 1 thread, on a profile calibrated now at batch 8 (`calibrate --batch 8`: the
+  same synthetic networks, measured at batch 8), and beside it on the batch-1 profile of the 1-thread setting (what
+  a profile that does not cover the batch gives).
 
 Each profile is fitted by `costcalc calibrate`'s machinery on its synthetic networks only, never on the models
 judged here. The models are measured between the calibration's passes (`--passes`; each keeps its fastest), so that
@@ -15,7 +17,7 @@ both see the shared machine's load alike: onnxruntime, warm-up runs, then min ov
 
 The FLOPs-only baseline of each setting is FLOPs / P, with the one throughput P fitted (least squares on relative
 error, costcalc.latency.metrics.flops_baseline) on the same calibration's networks (the 1-thread calibration for
-1 thread and batch 8 x FLOPs, the 2-thread one for 2 threads): like the estimate, never on the answers.
+1 thread, the batch-8 one for batch 8, the 2-thread one for 2 threads): like the estimate, never on the answers.
 
 Printed per setting and group (zoo, outside): per model, measured, both estimates and their errors; then for each
 predictor the share within +-10 % and +-20 %, Spearman's rho, and the pairwise ranking accuracy over the pairs
@@ -110,8 +112,9 @@ def measure_all(targets: list, threads: int, clock: str, warmup: int, runs: int)
         t.best = min(t.best, m.cpu_s if clock == "cpu" else m.latency_s)
 
 
-def setting(label: str, threads: int, clock: str, targets: list, args, work_runs: tuple) -> dict:
-    """Calibrate at `threads` with the targets measured between the passes; return the setting's figures."""
+def setting(label: str, threads: int, clock: str, targets: list, args, work_runs: tuple, batch: int = 1) -> dict:
+    """Calibrate at `threads` and `batch` with the targets measured between the passes; return the setting's
+    figures."""
     from dataclasses import replace
 
     from costcalc.latency.calibration import RuntimeMeasure
@@ -127,10 +130,10 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
                 measure_all([t for t in targets if t.group == group], threads, clock, warmup, runs)
         print(f"  {label}: models' pass {k} of {args.passes} done", flush=True)
 
-    print(f"{label}: calibrating ({args.budget:.0f} s, {threads} thread(s), clock {clock}), the models measured "
-          "between its passes ...", flush=True)
+    print(f"{label}: calibrating ({args.budget:.0f} s, {threads} thread(s), batch {batch}, clock {clock}), the models "
+          "measured between its passes ...", flush=True)
     calibration = calibrate(threads, args.budget, measure=measure.seconds, between_passes=between,
-                            passes=args.passes)
+                            passes=args.passes, batch=batch)
     for k in range(calibration.passes + 1, args.passes + 1):
         between(k)
     profile = calibration.profile
@@ -141,8 +144,8 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
         save(replace(profile, device=device_name(), runtime=measure.runtime,
                      calibration={**profile.calibration, "clock": clock,
                                   "fitted_on": fitted_record(measure.runtime, threads, clock)}),
-             args.profile.replace("{threads}", str(threads)))
-    return {"label": label, "threads": threads, "clock": clock, "started": started, "runtime": measure.runtime,
+             args.profile.replace("{threads}", str(threads)).replace("{batch}", str(batch)))
+    return {"label": label, "threads": threads, "batch": batch, "clock": clock, "started": started, "runtime": measure.runtime,
             "load_before": load_before, "load_after": os.getloadavg(), "calibration": profile.calibration,
             "profile": profile, "baseline_throughput": flops_baseline(calibration.samples),
             "calibration_networks": [{"name": s.name, "family": calibration.families[s.name], "measured_s": s.measured_s}
@@ -177,7 +180,7 @@ def show(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outside", default="", help="directory of scripts/latency_outside_models.py's exports")
-    parser.add_argument("--settings", default="1,2,b8", help="of 1 (1 thread), 2 (2 threads), b8 (batch 8)")
+    parser.add_argument("--settings", default="1,2,b8", help="of 1 (1 thread), N (N threads, any N > 1), b8 (batch 8)")
     parser.add_argument("--budget", type=float, default=240.0, help="each calibration's budget, seconds")
     parser.add_argument("--passes", type=int, default=PASSES, help="passes of each calibration, and of the models")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement (after 2 warm-up runs)")
@@ -210,24 +213,30 @@ def main() -> None:
         print(f"{len(zoo)} zoo models, {len(outside)} outside models read ({len(refused)} not)", flush=True)
         runs = ("zoo", (2, args.runs, args.passes)), ("outside", (2, args.runs, args.passes)), \
             ("zoo8", (1, args.batch_runs, args.batch_passes))
-        if "1" in chosen or "b8" in chosen:
-            one = setting("1 thread", 1, args.clock, zoo + (outside if "1" in chosen else []) + zoo8, args, runs)
-            if "1" in chosen:
-                results.append(judged("zoo, 1 thread", zoo, one["profile"], one["baseline_throughput"]))
-                if outside:
-                    results.append(judged("outside the zoo, 1 thread", outside, one["profile"],
-                                          one["baseline_throughput"]))
-            if zoo8:
-                results.append(judged(f"zoo, batch {BATCH}, 1 thread", zoo8, one["profile"],
-                                      one["baseline_throughput"]))
+        one = None
+        if "1" in chosen:
+            one = setting("1 thread", 1, args.clock, zoo + outside, args, runs)
+            results.append(judged("zoo, 1 thread", zoo, one["profile"], one["baseline_throughput"]))
+            if outside:
+                results.append(judged("outside the zoo, 1 thread", outside, one["profile"], one["baseline_throughput"]))
             document["settings"]["1"] = {k: v for k, v in one.items() if k != "profile"}
             _write(args.json, {**document, "results": results, "refused": refused})  # kept if the rest fails
-        if "2" in chosen:
+        if zoo8:
+            eight = setting(f"batch {BATCH}", 1, args.clock, zoo8, args, runs[2:], batch=BATCH)
+            # the FLOPs-only baseline of a batch: FLOPs / P, P fitted on the calibration's networks at that batch
+            results.append(judged(f"zoo, batch {BATCH}, 1 thread, batch-{BATCH} profile", zoo8, eight["profile"],
+                                  eight["baseline_throughput"]))
+            if one is not None:
+                results.append(judged(f"zoo, batch {BATCH}, 1 thread, batch-1 profile (not covering it)", zoo8,
+                                      one["profile"], one["baseline_throughput"]))
+            document["settings"]["b8"] = {k: v for k, v in eight.items() if k != "profile"}
+            _write(args.json, {**document, "results": results, "refused": refused})
+        for threads in sorted(int(c) for c in chosen if c.isdigit() and int(c) > 1):  # any thread count
             for t in zoo:
                 t.best = float("inf")
-            two = setting("2 threads", 2, "wall", zoo, args, runs[:1])
-            results.append(judged("zoo, 2 threads", zoo, two["profile"], two["baseline_throughput"]))
-            document["settings"]["2"] = {k: v for k, v in two.items() if k != "profile"}
+            many = setting(f"{threads} threads", threads, "wall", zoo, args, runs[:1])
+            results.append(judged(f"zoo, {threads} threads", zoo, many["profile"], many["baseline_throughput"]))
+            document["settings"][str(threads)] = {k: v for k, v in many.items() if k != "profile"}
     for result in results:
         show(result)
     if refused:

@@ -6,9 +6,10 @@ rebuilt from their names (costcalc.latency.networks, seed 0), planned by the cur
 device, runtime and calibration record come from `--like` (the profile that run wrote), with the new fit's figures
 and a `refit` note. Nothing is measured.
 
-`--rescore OUT.json` then writes the run's figures again with every estimate from the refitted profile (the
-measured times and the FLOPs-only baseline as the run had them; zoo models from specs/, models outside the zoo
-from `--outside`, the directory the run read them from), for scripts/latency_table.py.
+`--rescore OUT.json` then writes the run's 1-thread batch-1 figures (the zoo, and the models outside it) again with
+every estimate from the refitted profile (the measured times and the FLOPs-only baseline as the run had them; zoo
+models from specs/, models outside the zoo from `--outside`, the directory the run read them from), for
+scripts/latency_table.py; its other settings (batch 8, more threads) are left out.
 
     python scripts/latency_refit.py r.json --like run_profile.yaml -o devices/new.yaml --note "..." \
         [--rescore r_refit.json --outside /tmp/costcalc-outside]
@@ -73,8 +74,8 @@ def main() -> None:
 
 
 def rescore(run: dict, profile, outside: str, path: str) -> None:
-    """The run's results (latency_accuracy.py's `results`, or latency_loaded.py's `rows`) with each estimate and
-    summary computed again on `profile`; batch-8 rows at batch 8. Writes them to `path`."""
+    """The run's 1-thread batch-1 results (latency_accuracy.py's `results`, or latency_loaded.py's `rows`) with
+    each estimate and summary computed again on `profile`. Writes them to `path`."""
     files = {}
     if outside:
         sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -82,21 +83,19 @@ def rescore(run: dict, profile, outside: str, path: str) -> None:
 
         files = {key: os.path.join(outside, record["file"]) for key, record in read_manifest(outside).items()
                  if record.get("status") == "ok"}
-    results = run.get("results") or [{"name": "zoo, 1 thread", "rows": run["rows"]}]
+    results = [r for r in run.get("results") or [{"name": "zoo, 1 thread", "rows": run["rows"]}]
+               if r["name"].endswith(", 1 thread") and "batch" not in r["name"]]  # what a 1-thread profile is for
     for result in results:
-        batch = 8 if "batch 8" in result["name"] else 1
-        if "2 threads" in result["name"]:
-            continue  # a 1-thread profile says nothing of them
         for row in result["rows"]:
             source = files[row["model"]] if "/" in row["model"] else os.path.join(ROOT, "specs", f"{row['model']}.yaml")
-            row["estimate_s"] = estimate(load_graph(source, batch=batch), profile).total_s
+            row["estimate_s"] = estimate(load_graph(source), profile).total_s
         measured, flops = [r["measured_s"] for r in result["rows"]], [r["flops"] for r in result["rows"]]
         result["summary"] = {key: summary([r[key] for r in result["rows"]], measured, flops)
                              for key in ("estimate_s", "baseline_s")}
         e = result["summary"]["estimate_s"]
         print(f"{result['name']}: within 10 % {e['within_10']:.0%}, within 20 % {e['within_20']:.0%}, "
               f"pairwise {e['pairwise']:.0%}")
-    out = {**run, "results": [r for r in results if "2 threads" not in r["name"]], "rescored_on": profile.calibration}
+    out = {**run, "results": results, "rescored_on": profile.calibration}
     with open(path, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1)
 

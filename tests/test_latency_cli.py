@@ -271,3 +271,90 @@ def test_calibrate_passes_measure_each_network_that_many_times_keeping_the_faste
     assert "fit: median |error| 0.0%, within +-10% 100%" in result.stdout
     g = load("specs/resnet50.yaml")
     assert estimate(g, fitted).total_s == pytest.approx(truth.seconds(g, 1), rel=0.02)
+
+
+class FakeClock:
+    """time.perf_counter for calibrate: it moves only when a test says so (a measurement, a slow step)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_budget_is_measuring_time_only(monkeypatch):
+    """--budget is the seconds inside the runtime's measurements: generating the networks, building their graphs,
+    the first measurement (it loads the runtime), a benchmark's work between passes and the fit are not charged.
+    Each measurement here takes 0.25 s of the clock, generating the networks 100 s and the work between passes
+    50 s: a 25 s budget in 5 passes measures 1 + 20 networks in the first pass (5 s: the first one free), then
+    four more passes of the same 21 until 25 s of measuring is spent (80 measurements, 20 a pass)."""
+    from costcalc.latency import calibration
+
+    truth, clock = Truth(), FakeClock()
+    few = _few_networks(monkeypatch)
+    generate = calibration.interleaved
+
+    def slow_generation(rng):
+        clock.now += 100.0
+        return generate(rng)
+
+    def measure(graph, threads):
+        clock.now += 0.25
+        return truth.seconds(graph, threads)
+
+    def between(k):
+        clock.now += 50.0
+
+    monkeypatch.setattr(calibration, "interleaved", slow_generation)
+    monkeypatch.setattr(calibration.time, "perf_counter", clock)
+    result = calibration.calibrate(budget_s=25.0, measure=measure, structure=truth.profile, between_passes=between)
+    assert len(few) > 21 and len(result.samples) == 21 and result.passes == 5
+    assert result.measuring_s == 25.0 and result.profile.calibration["measuring_s"] == 25.0
+    assert result.elapsed_s == 100 + 0.25 * (21 + 80) + 50 * 5
+
+
+def test_the_first_pass_measures_twenty_networks_whatever_the_budget(monkeypatch):
+    """Measurements of 1 s each and a 5 s budget: the first pass does not stop at 1 s but at the 20 networks a fit
+    of every class takes (the first one not charged), and no later pass runs."""
+    from costcalc.latency import calibration
+
+    truth, clock = Truth(), FakeClock()
+    _few_networks(monkeypatch)
+
+    def measure(graph, threads):
+        clock.now += 1.0
+        return truth.seconds(graph, threads)
+
+    monkeypatch.setattr(calibration.time, "perf_counter", clock)
+    result = calibration.calibrate(budget_s=5.0, measure=measure, structure=truth.profile)
+    assert len(result.samples) == calibration.MIN_NETWORKS and result.passes == 1
+    assert result.measuring_s == calibration.MIN_NETWORKS - 1
+
+
+def test_calibrate_batch_measures_the_networks_at_that_batch_and_the_profile_says_so(run, tmp_path, monkeypatch):
+    """--batch 4: every calibration network is measured at batch 4 (the truth here sees the graphs' batch), the
+    profile records it, and report --device says when a network's batch is not the profile's."""
+    truth = Truth()
+    batches = set()
+
+    class AtBatch:
+        runtime = "truth 1.0"
+
+        def seconds(self, graph, threads):
+            batches.add(graph.batch)
+            return truth.seconds(graph, threads)
+
+    monkeypatch.setattr("costcalc.latency.calibration.default_measure", lambda clock: AtBatch())
+    _few_networks(monkeypatch)
+    out = tmp_path / "p.yaml"
+    result = run("calibrate", "-o", out, "--budget", "60", "--batch", "4")
+    assert result.exit_code == 0, result.stderr
+    assert batches == {4} and load_profile(str(out)).calibration["batch"] == 4
+    covered = run("report", "specs/resnet18.yaml", "--batch", "4", "--device", out)
+    other = run("report", "specs/resnet18.yaml", "--device", out)
+    assert covered.exit_code == other.exit_code == 0
+    flat = lambda text: " ".join(text.split())  # noqa: E731 - the footnote wraps to the terminal's width
+    assert "does not cover" not in flat(covered.stdout)
+    assert ("the profile was fitted at batch 4 and this network runs at batch 1, which it does not cover "
+            "(`costcalc calibrate --batch 1` fits one that does)") in flat(other.stdout)

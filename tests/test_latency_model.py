@@ -257,6 +257,18 @@ def test_fit_recovers_a_roofline():
     assert quality(held_out, fitted).max_abs_error < 1e-3
 
 
+
+@pytest.mark.parametrize("combine", ["max", "sum"])
+def test_the_fits_estimate_of_many_networks_at_once_is_the_models_kernel_by_kernel(combine):
+    """The fit sums kernels with numpy over all networks at once; each network's sum is model.kernel_time's over
+    its kernels (with a cache term and a context factor), within rounding."""
+    from costcalc.latency.fit import _Table, predict
+
+    profile = replace(_truth(combine), llc_bytes=2 ** 24, dram_bandwidth=7e9, context=1.1)
+    samples = _synthetic(profile, 40, 6)
+    by_kernel = [predict(s.kernels, profile) for s in samples]
+    assert _Table(samples).predict(profile) == pytest.approx(by_kernel, rel=1e-12)
+
 # ---- the accuracy figures -----------------------------------------------------------------------------------
 
 

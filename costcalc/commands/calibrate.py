@@ -22,15 +22,20 @@ from costcalc.errors import CostcalcError
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="onnxruntime's intra-op threads: a profile is for one thread count.")
 @click.option("--budget", "budget_s", type=click.FloatRange(min=5), default=240.0, show_default=True,
-              metavar="SECONDS", help="Time to spend, measuring and fitting (the default keeps within 5 minutes).")
+              metavar="SECONDS", help="Seconds of measuring: onnxruntime's runs of the networks (generating them "
+                                      "before and fitting after take some more; the first pass measures at least "
+                                      "20 networks whatever the budget).")
 @click.option("--passes", type=click.IntRange(min=1, max=20), default=5, show_default=True,
               help="Measure each network this many times over the budget, keeping its fastest (more passes: "
                    "steadier figures on a machine whose speed comes and goes with other work).")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Measure the calibration networks at this batch: the profile covers that batch (the estimate of "
+                   "a network at another batch says it is not covered).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random calibration networks.")
 @click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
               help="Time each run by the wall clock, or (1 thread, on a machine shared with other work) by the "
                    "calling thread's CPU time, which other processes do not inflate.")
-def command(output, check_path, refit_scale, threads, budget_s, passes, seed, clock):
+def command(output, check_path, refit_scale, threads, budget_s, passes, batch, seed, clock):
     """Measure synthetic calibration networks (never the zoo's) on this machine with onnxruntime, fit the latency
     model's device profile (per op class throughput, bandwidth and per-kernel overhead; least squares on relative
     error), write it to PROFILE.yaml and print how well it fits. Then `costcalc report SPEC --device PROFILE.yaml`
@@ -58,7 +63,7 @@ def command(output, check_path, refit_scale, threads, budget_s, passes, seed, cl
     progress = _Bar() if sys.stderr.isatty() else None
     try:
         result = run(threads, budget_s, seed, measure.seconds, progress=progress.update if progress else None,
-                     passes=passes)
+                     passes=passes, batch=batch)
     except CostcalcError as e:
         click.echo(str(e), err=True)
         sys.exit(2)

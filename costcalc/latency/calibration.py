@@ -26,10 +26,10 @@ from costcalc.latency.model import plan
 from costcalc.latency.networks import WHOLE, Network, build, families, interleaved  # noqa: F401 - callers' names
 from costcalc.latency.profile import OP_CLASSES, DeviceProfile, uniform
 
-DEFAULT_BUDGET_S = 240.0  # `costcalc calibrate` stays within 5 minutes with the fit and the start-up
-FIT_SHARE = 0.85  # of the budget spent measuring; the fit (and its cross-validation) takes the rest
+DEFAULT_BUDGET_S = 240.0  # seconds of measuring (calibrate's docstring); generating, building and fitting add more
 PASSES = 5  # a network's runs spread over five passes: its fastest more often a quiet moment's (docs/latency.md)
-MIN_NETWORKS = 20  # a fit of every op class needs at least this many networks (the default budget measures ~400)
+MIN_NETWORKS = 20  # the first pass measures at least this many networks, whatever the budget (the default
+# budget measures several hundred)
 
 
 @dataclass(frozen=True)
@@ -43,77 +43,73 @@ class Calibration:
     elapsed_s: float
     skipped: int  # networks left out for the budget
     passes: int = 1  # times each network was measured (its fastest kept)
+    measuring_s: float = 0.0  # of elapsed_s, the budget's: inside the runtime's measurements
 
 
 def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 0, measure=None,
               structure: DeviceProfile | None = None, progress=None, between_passes=None,
-              passes: int = PASSES) -> Calibration:
-    """Measure the calibration networks (in `passes` passes until `budget_s` is spent, fitting time kept aside, the
+              passes: int = PASSES, batch: int = 1) -> Calibration:
+    """Measure the calibration networks, at `batch`, (in `passes` passes until `budget_s` seconds of measuring are spent, the
     fastest time of each network kept: on a machine whose speed comes and goes with other work, more passes spread
-    each network's runs over more of the time) and fit the profile. `between_passes(k)`, called after pass k, lets a
-    benchmark measure other networks in between (so that both see the machine's load alike); its time is not
-    charged to the budget.
+    each network's runs over more of the time) and fit the profile. The budget is measuring time only, the time
+    spent inside `measure`: not generating the networks (before), building their graphs, the first measurement
+    (it loads the runtime), `between_passes` or the fit (after), so that a loaded machine, slower at all of them,
+    loses networks only to its slower runs. The first pass spends budget / passes, and measures at least
+    MIN_NETWORKS networks whatever that takes (the fewest a fit of every class takes). `between_passes(k)`, called
+    after pass k, lets a benchmark measure other networks in between (so that both see the machine's load alike).
     `measure(graph, threads) -> seconds` defaults to costcalc.runtime's min over runs; `structure` gives the
     runtime's layout block and fusion rules (default: onnxruntime's on an AVX2 CPU, block 8)."""
     start = time.perf_counter()
     measure = measure or _runtime_measure
     structure = replace(structure or uniform(1.0, 1.0, 0.0), threads=threads)
-    rng = np.random.default_rng(seed)
-    networks = interleaved(rng)
-    measuring = time.perf_counter()  # generating and sizing the networks (seconds on a loaded machine) is not
-    # measuring: the budget starts here
-    # the first pass measures networks in turn for 1/passes of the budget; passes - 1 later passes measure the same
-    # ones again, each network keeping its fastest time (the machine's load only slows). A fixed number of passes:
-    # a minimum over more tries is lower, and networks measured as often as the calibration's compare alike.
-    deadline = measuring + budget_s * FIT_SHARE
-    first_pass = None  # set once the first network is measured (loading the runtime is no measuring time)
+    networks = interleaved(np.random.default_rng(seed))
+    spent = 0.0  # the budget's clock: seconds inside `measure`, the first call (loading the runtime) excepted
+
+    def timed(graph, first: bool = False) -> float:
+        nonlocal spent
+        began = time.perf_counter()
+        seconds = measure(graph, threads)
+        spent += 0.0 if first else time.perf_counter() - began
+        return seconds
+
+    # the first pass measures networks in turn for budget / passes; passes - 1 later passes measure the same ones
+    # again, each network keeping its fastest time (the machine's load only slows). A fixed number of passes: a
+    # minimum over more tries is lower, and networks measured as often as the calibration's compare alike.
     graphs, best = [], []
     for network in networks:
-        if first_pass is not None and time.perf_counter() > first_pass:
+        if spent >= budget_s / passes and len(graphs) >= MIN_NETWORKS:
             break
-        graph = build(network.text, f"{network.name}.yaml")
+        graph = build(network.text, f"{network.name}.yaml", batch)
         graphs.append((network, graph))
-        best.append(measure(graph, threads))
-        if first_pass is None:
-            first_pass = time.perf_counter() + (deadline - time.perf_counter()) / passes
+        best.append(timed(graph, first=not graphs[1:]))
         if progress is not None:
             progress(len(graphs), 0, network.name)
     total, passes = passes, 1
-
-    def pause(k):
-        nonlocal deadline
-        if between_passes is not None:
-            paused = time.perf_counter()
-            between_passes(k)
-            deadline += time.perf_counter() - paused
-
-    pause(1)
-    while passes < total and time.perf_counter() < deadline and graphs:
+    if between_passes is not None:
+        between_passes(1)
+    while passes < total and spent < budget_s:
         for i, (network, graph) in enumerate(graphs):
-            if time.perf_counter() > deadline:
+            if spent >= budget_s:
                 break
-            best[i] = min(best[i], measure(graph, threads))
+            best[i] = min(best[i], timed(graph))
             if progress is not None:
                 progress(i + 1, len(graphs), network.name)
         passes += 1
-        pause(passes)
-    if len(graphs) < MIN_NETWORKS:
-        from costcalc.errors import Loc, SpecError
-
-        raise SpecError(f"--budget {budget_s:g}: only {len(graphs)} calibration networks could be measured, fewer than "
-                        f"the {MIN_NETWORKS} a fit needs; give a larger budget (the default is {DEFAULT_BUDGET_S:g} s)",
-                        Loc("calibrate"))
+        if between_passes is not None:
+            between_passes(passes)
     samples = [Sample(network.name, tuple(plan(graph, structure)), seconds, sum(n.counts.flops for n in graph.nodes))
                for (network, graph), seconds in zip(graphs, best)]
     family_of = {network.name: network.family for network, _ in graphs}
     fitted = fit_profile(samples, family_of, structure)
     profile, record = fitted.profile, fitted.record
     elapsed = time.perf_counter() - start
-    record = {"networks": len(samples), "passes": passes, "batch": 1,  # every calibration network runs at batch 1
+    # every calibration network runs at `batch`: the batch the profile covers (costcalc.latency.model); "seconds"
+    # is the whole call's time, "measuring_s" the budget's part of it
+    record = {"networks": len(samples), "passes": passes, "measuring_s": round(spent, 1), "batch": batch,
               "families": sorted(set(family_of.values())), "seed": seed, "seconds": round(elapsed, 1), **record}
     profile = replace(profile, calibration=record)
     return Calibration(profile, tuple(samples), family_of, fitted.fitted, fitted.held_out, fitted.other, elapsed,
-                       len(networks) - len(samples), passes)
+                       len(networks) - len(samples), passes, spent)
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ class for it (and the quality record says so).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
-from costcalc.latency.model import kernel_time, split_bytes
+from costcalc.latency.model import kernel_time
 from costcalc.latency.profile import OP_CLASSES, ClassParams, DeviceProfile
 
 MAX_ROUNDS = 40
@@ -43,6 +44,56 @@ class Sample:
     kernels: tuple
     measured_s: float
     flops: int = 0  # the network's FLOPs (conv and fc multiply-adds): what the FLOPs-only baseline sees
+
+    @cached_property
+    def arrays(self) -> tuple:
+        """Its kernels as arrays (class index, FLOPs, bytes, launches), for the fit's vectorised sums."""
+        return (np.array([OP_CLASSES.index(k.op_class) for k in self.kernels], dtype=np.int64),
+                *(np.array([getattr(k, key) for k in self.kernels], dtype=float)
+                  for key in ("flops", "bytes", "launches")))
+
+
+class _Table:
+    """The kernels of many samples, one array each over all of them (`sample`: whose kernel it is): the fit's
+    design rows and every sample's estimate are sums over it (numpy), not Python loops over kernels."""
+
+    def __init__(self, samples):
+        parts = [s.arrays for s in samples]
+        self.n = len(samples)
+        self.sample = np.repeat(np.arange(self.n), [len(p[0]) for p in parts])
+        self.op_class = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        self.flops, self.bytes, self.launches = (np.concatenate([p[i] for p in parts]) if parts else np.zeros(0)
+                                                 for i in (1, 2, 3))
+        self.measured = np.array([s.measured_s for s in samples], dtype=float)
+
+    def split(self, llc_bytes: int) -> tuple:
+        """Each kernel's bytes (cached, spilled), as model.split_bytes."""
+        if llc_bytes <= 0:
+            return self.bytes, np.zeros_like(self.bytes)
+        cached = np.minimum(self.bytes, llc_bytes)
+        return cached, self.bytes - cached
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.sample, values, minlength=self.n)
+
+    def compute_and_memory(self, profile: DeviceProfile) -> tuple:
+        """Each kernel's (compute, memory) seconds under `profile`, as model.kernel_time's terms."""
+        throughput, bandwidth, _ = _class_arrays(profile)
+        cached, spilled = self.split(profile.llc_bytes)
+        memory = cached / bandwidth[self.op_class] + spilled / profile.dram_bandwidth
+        return self.flops / throughput[self.op_class], memory
+
+    def predict(self, profile: DeviceProfile) -> np.ndarray:
+        """Every sample's estimate under `profile` (predict's, vectorised)."""
+        compute, memory = self.compute_and_memory(profile)
+        body = np.maximum(compute, memory) if profile.combine == "max" else compute + memory
+        overhead = _class_arrays(profile)[2][self.op_class]
+        return profile.run_overhead_s + self.sums(profile.context * (body + self.launches * overhead))
+
+
+def _class_arrays(profile: DeviceProfile) -> tuple:
+    return tuple(np.array([getattr(profile[c], key) for c in OP_CLASSES], dtype=float)
+                 for key in ("throughput", "bandwidth", "overhead_s"))
 
 
 @dataclass(frozen=True)
@@ -67,8 +118,11 @@ def nnls(a: np.ndarray, b: np.ndarray, max_iter: int | None = None) -> np.ndarra
     m, n = a.shape
     x = np.zeros(n)
     passive = np.zeros(n, dtype=bool)
-    w = a.T @ (b - a @ x)
     tol = 10 * np.finfo(float).eps * np.linalg.norm(a, 1) * max(m, n)
+    if m > n:  # the same problem on n rows: with a = QR, ||a x - b|| differs from ||R x - Q^T b|| by a constant
+        q, r = np.linalg.qr(a)
+        a, b = r, q.T @ b
+    w = a.T @ (b - a @ x)
     for _ in range(max_iter or 3 * n):
         if passive.all() or (w[~passive] <= tol).all():
             break
@@ -89,22 +143,23 @@ def nnls(a: np.ndarray, b: np.ndarray, max_iter: int | None = None) -> np.ndarra
     return x
 
 
-def _columns(kernels, regime=None, llc_bytes: int = 0) -> np.ndarray:
-    """One design row: per class (flops, bytes within the cache, launches), then the bytes beyond the cache
-    (`llc_bytes`; at the DRAM bandwidth, one for all classes), then the run overhead's 1. `regime` maps a kernel's
-    index to 'compute' or 'memory' (combine: max); None adds both terms (combine: sum)."""
-    row = np.zeros(3 * len(OP_CLASSES) + 2)
-    for i, k in enumerate(kernels):
-        base = 3 * OP_CLASSES.index(k.op_class)
-        if regime is None or regime[i] == "compute":
-            row[base] += k.flops
-        if regime is None or regime[i] == "memory":
-            cached, spilled = split_bytes(k.bytes, llc_bytes)
-            row[base + 1] += cached
-            row[-2] += spilled
-        row[base + 2] += k.launches
-    row[-1] = 1.0
-    return row
+def _rows(table: _Table, compute=None, llc_bytes: int = 0) -> np.ndarray:
+    """The design rows, one per sample: per class (flops, bytes within the cache, launches), then the bytes beyond
+    the cache (`llc_bytes`; at the DRAM bandwidth, one for all classes), then the run overhead's 1. `compute` says
+    per kernel whether it is compute-bound (combine: max: only that term is added); None adds both (combine: sum)."""
+    columns = 3 * len(OP_CLASSES) + 2
+    cached, spilled = table.split(llc_bytes)
+    flops = table.flops if compute is None else np.where(compute, table.flops, 0.0)
+    if compute is not None:
+        cached, spilled = np.where(compute, 0.0, cached), np.where(compute, 0.0, spilled)
+    base = table.sample * columns + 3 * table.op_class
+    size = table.n * columns
+    rows = sum(np.bincount(base + offset, values, minlength=size) for offset, values in
+               ((0, flops), (1, cached), (2, table.launches)))
+    rows = rows + np.bincount(table.sample * columns + columns - 2, spilled, minlength=size)
+    rows = rows.reshape(table.n, columns)
+    rows[:, -1] = 1.0
+    return rows
 
 
 def _solve(rows: np.ndarray, measured: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -138,9 +193,12 @@ def predict(kernels, profile: DeviceProfile) -> float:
 
 
 def quality(samples, profile: DeviceProfile, unfitted: tuple = ()) -> Quality:
-    errors = np.array([predict(s.kernels, profile) / s.measured_s - 1 for s in samples])
+    return _quality(_Table(samples).predict(profile) / np.array([s.measured_s for s in samples]) - 1, unfitted)
+
+
+def _quality(errors: np.ndarray, unfitted: tuple = ()) -> Quality:
     absolute = np.abs(errors)
-    return Quality(len(samples), float(np.median(absolute)), float(absolute.max()), float((absolute <= 0.10).mean()),
+    return Quality(len(errors), float(np.median(absolute)), float(absolute.max()), float((absolute <= 0.10).mean()),
                    float((absolute <= 0.20).mean()), unfitted)
 
 
@@ -148,39 +206,30 @@ def fit(samples, structure: DeviceProfile, combine: str = "max", weights=None) -
     """(profile, quality): the profile of `structure` (threads, layout, fusion ... kept) whose class parameters and
     run overhead best explain `samples` under `combine`, each sample's squared relative error times its weight
     (1 each by default)."""
-    measured = np.array([s.measured_s for s in samples])
+    table = _Table(samples)
     weights = np.ones(len(samples)) if weights is None else np.asarray(weights, dtype=float)
-    exercised = {k.op_class for s in samples for k in s.kernels}
+    exercised = {OP_CLASSES[c] for c in set(table.op_class.tolist())}
     llc = structure.llc_bytes
-    x = _solve(np.array([_columns(s.kernels, None, llc) for s in samples]), measured, weights)
+    x = _solve(_rows(table, None, llc), table.measured, weights)
     best = _profile(x, structure, "sum", exercised)
     unfitted = tuple(c for c in OP_CLASSES if c not in exercised)
     if combine == "sum":
-        return best, quality(samples, best, unfitted)
+        return best, _quality(table.predict(best) / table.measured - 1, unfitted)
     best = replace(best, combine="max")
-    best_loss = _loss(samples, best, weights)
+    best_loss = _loss(table, best, weights)
     current, regimes = best, None
     for _ in range(MAX_ROUNDS):
-        new = [_regimes(s.kernels, current) for s in samples]
-        if new == regimes:
+        compute, memory = table.compute_and_memory(current)
+        new = compute >= memory
+        if regimes is not None and np.array_equal(new, regimes):
             break
         regimes = new
-        x = _solve(np.array([_columns(s.kernels, r, llc) for s, r in zip(samples, regimes)]), measured, weights)
+        x = _solve(_rows(table, regimes, llc), table.measured, weights)
         current = _profile(x, structure, "max", exercised)
-        loss = _loss(samples, current, weights)
+        loss = _loss(table, current, weights)
         if loss < best_loss:
             best, best_loss = current, loss
-    return best, quality(samples, best, unfitted)
-
-
-def _regimes(kernels, profile: DeviceProfile) -> list:
-    out = []
-    for k in kernels:
-        p = profile[k.op_class]
-        cached, spilled = split_bytes(k.bytes, profile.llc_bytes)
-        memory = cached / p.bandwidth + spilled / profile.dram_bandwidth
-        out.append("compute" if k.flops / p.throughput >= memory else "memory")
-    return out
+    return best, _quality(table.predict(best) / table.measured - 1, unfitted)
 
 
 LLC_CANDIDATES = tuple(2 ** k * 2 ** 20 for k in range(0, 9))  # 1 MB to 256 MB
@@ -192,16 +241,16 @@ def cache_size(samples, structure: DeviceProfile, weights=None, candidates=LLC_C
     term, unless a candidate does better. A kernel moving more than the cache holds shows it: the calibration's
     fc layers with weights from 64 KB to 128 MB and its maps of up to 16 MB each way."""
     weights = np.ones(len(samples)) if weights is None else np.asarray(weights, dtype=float)
-    losses = {}
+    table, losses = _Table(samples), {}
     for llc in (0, *candidates):
         profile, _ = fit(samples, replace(structure, llc_bytes=llc), "sum", weights)
-        losses[llc] = _loss(samples, profile, weights)
+        losses[llc] = _loss(table, profile, weights)
     best = min(losses, key=lambda llc: (losses[llc], llc))
     return (best if losses[best] < losses[0] else 0), losses
 
 
-def _loss(samples, profile: DeviceProfile, weights) -> float:
-    return float(sum(w * (predict(s.kernels, profile) / s.measured_s - 1) ** 2 for s, w in zip(samples, weights)))
+def _loss(table: _Table, profile: DeviceProfile, weights) -> float:
+    return float(np.sum(weights * (table.predict(profile) / table.measured - 1) ** 2))
 
 
 def cross_validate(samples, structure: DeviceProfile, combine: str, folds: int = 5, seed: int = 0,
@@ -219,7 +268,6 @@ def cross_validate(samples, structure: DeviceProfile, combine: str, folds: int =
         test = set(order[f::folds].tolist())
         train = [i for i in range(len(samples)) if i not in test]
         profile, _ = fit([samples[i] for i in train], structure, combine, [weights[i] for i in train])
-        held += [(samples[i], profile) for i in sorted(test)]
-    errors = np.abs([predict(s.kernels, p) / s.measured_s - 1 for s, p in held])
-    return Quality(len(held), float(np.median(errors)), float(errors.max()), float((errors <= 0.10).mean()),
-                   float((errors <= 0.20).mean()))
+        tested = [samples[i] for i in sorted(test)]
+        held.append(_Table(tested).predict(profile) / np.array([s.measured_s for s in tested]) - 1)
+    return _quality(np.concatenate(held))

@@ -49,13 +49,13 @@ def _sized(name: str, family: str, input_shape, unit: list, head: list = (), tai
     return Network(name, family, _spec(name, input_shape, unit, head, tail, repeat))
 
 
-def build(text: str, name: str = "calibration.yaml"):
-    """The walked graph of a spec text."""
+def build(text: str, name: str = "calibration.yaml", batch: int = 1):
+    """The walked graph of a spec text, at `batch`."""
     from costcalc.graph import build as walk
     from costcalc.spec.loader import load_text
     from costcalc.spec.reader import spec_from_document
 
-    return walk(spec_from_document(name, load_text(text, name)))
+    return walk(spec_from_document(name, load_text(text, name)), batch=batch)
 
 
 BN_RELU = ["{op: bn}", "{op: relu}"]

@@ -89,3 +89,14 @@ def describe(profile, moment: _dt.datetime | None = None) -> str:
     if isinstance(rescaled, dict) and parse_date(rescaled.get("date")):
         again = f"; rescaled x{rescaled.get('factor')} on {rescaled['date']}"
     return f"{date} on {host}{device}, {runtime}, {threads} thread{'s' if threads != 1 else ''}{again}"
+
+
+def batch_note(profile, batch: int) -> str:
+    """'' when `profile` covers `batch` (its calibration networks ran at it), else why not: a profile is fitted at
+    one batch (`costcalc calibrate --batch N`), and its classes' throughput there is not their throughput at
+    another (docs/latency.md, "Batch"). A profile that records no batch was fitted at batch 1."""
+    fitted_at = profile.calibration.get("batch", 1)
+    if fitted_at == batch:
+        return ""
+    return (f"the profile was fitted at batch {fitted_at} and this network runs at batch {batch}, which it does not "
+            f"cover (`costcalc calibrate --batch {batch}` fits one that does)")

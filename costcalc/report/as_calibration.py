@@ -19,7 +19,8 @@ def render(calibration, path: str) -> str:
     threads = f"{p.threads} thread{'s' if p.threads != 1 else ''}"
     lines = [f"wrote {path}: {p.runtime or 'runtime'} on {p.device or 'this machine'}, {threads}",
              f"{len(calibration.samples)} calibration networks, each measured {calibration.passes} times "
-             f"(fastest kept), in {calibration.elapsed_s:.0f} s; combine: {p.combine}",
+             f"(fastest kept), in {calibration.measuring_s:.0f} s of measuring ({calibration.elapsed_s:.0f} s in all: "
+             f"generating the networks and fitting besides); combine: {p.combine}",
              _quality("fit", calibration.fitted),
              _quality("held out (5-fold)", calibration.held_out),
              _quality(f"held out, combine {'sum' if p.combine == 'max' else 'max'}", calibration.other),

@@ -93,7 +93,8 @@ def latency_dict(report) -> dict:
     from costcalc.latency.provenance import fitted
 
     return {"estimate": True, "profile": report.device_path, "device": device.device, "runtime": device.runtime,
-            "threads": device.threads, "run_overhead_s": report.latency.run_overhead_s, "fitted_on": fitted(device)}
+            "threads": device.threads, "run_overhead_s": report.latency.run_overhead_s, "fitted_on": fitted(device),
+            "batch": device.calibration.get("batch", 1)}  # the batch the profile covers (its calibration's)
 
 
 def _latency_totals(report) -> dict:

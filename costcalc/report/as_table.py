@@ -31,11 +31,13 @@ def latency_note(report) -> str:
 
 
 def latency_footnote(report) -> str:
-    from costcalc.latency.provenance import describe
+    from costcalc.latency.provenance import batch_note, describe
 
+    shape = report.input if isinstance(report.input, tuple) else next(iter(report.input.values()))
+    note = batch_note(report.device, shape[0])
     return (f"latency: an estimate, not a measurement; the total includes {duration(report.latency.run_overhead_s)} "
             f"per run of the network; the profile was {describe(report.device)} (`costcalc calibrate --check "
-            f"{report.device_path or 'PROFILE.yaml'}` says whether it still holds here)")
+            f"{report.device_path or 'PROFILE.yaml'}` says whether it still holds here)" + (f"; {note}" if note else ""))
 
 
 def shows_intensity(report) -> bool:
