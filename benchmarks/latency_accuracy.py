@@ -148,8 +148,8 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
     return {"label": label, "threads": threads, "batch": batch, "clock": clock, "started": started, "runtime": measure.runtime,
             "load_before": load_before, "load_after": os.getloadavg(), "calibration": profile.calibration,
             "profile": profile, "baseline_throughput": flops_baseline(calibration.samples),
-            "calibration_networks": [{"name": s.name, "family": calibration.families[s.name], "measured_s": s.measured_s}
-                                     for s in calibration.samples],  # for scripts/latency_refit.py
+            "calibration_networks": [{"name": s.name, "family": calibration.families[s.name],  # for latency_refit.py
+                                      "measured_s": s.measured_s} for s in calibration.samples],
             "calibration_passes": calibration.passes}
 
 

@@ -31,8 +31,8 @@ sys.path.insert(0, ROOT)
 from costcalc.graph import load as load_graph  # noqa: E402
 from costcalc.latency import estimate  # noqa: E402
 from costcalc.latency.calibration import fit_profile  # noqa: E402
-from costcalc.latency.metrics import summary  # noqa: E402
 from costcalc.latency.fit import Sample  # noqa: E402
+from costcalc.latency.metrics import summary  # noqa: E402
 from costcalc.latency.model import plan  # noqa: E402
 from costcalc.latency.networks import build, interleaved  # noqa: E402
 from costcalc.latency.profile import load, save  # noqa: E402
