@@ -52,7 +52,7 @@ def settle(imp, node) -> None:
             imp.tensors[name] = y
 
 
-# a state-dict key, as both torch exporters name a module's parameter: `stages.0.blocks.1.mlp.act.scale`
+# a state-dict key of a submodule's parameter, as both torch exporters name it: `stages.0.blocks.1.mlp.act.scale`
 MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.\w+)+")
 
 SHAPE_ONLY = {"Expand", "Unsqueeze", "Reshape", "Squeeze", "Gather", "GatherND", "Transpose",
@@ -92,8 +92,9 @@ def learned_number(c: Const) -> bool:
     blocks, PoolFormerV2's StarReLU scale and bias) rather than a number of the forward (x + 3, 1 / sqrt(d)). Both
     exporters write either as a one-value initializer; a learned one keeps the module path the exporter names it by
     (`stem.stem1.lab.scale`, or costcalc's own `<layer>.param`), a number gets a name the exporter makes (dynamo's
-    `val_12` and `scalar_tensor_default`; TorchScript writes numbers as Constant nodes, never stored). A parameter
-    of the top module (no dot in its name) reads as a number. Its value is never read."""
+    `val_12` and `scalar_tensor_default`, costcalc's `<layer>/value`; TorchScript writes numbers as Constant nodes).
+    A parameter of the top module (`lab_scale`: no dot) reads as a number, as does a number any other tool stores
+    under a plain name (`w3`). Its value is never read."""
     return c.learned is None and learned_of(c) == 1 and MODULE_PATH.fullmatch(c.name) is not None
 
 
