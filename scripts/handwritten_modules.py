@@ -324,6 +324,48 @@ class TokenMixer(nn.Module):
         return self.head(x.mean(dim=1))
 
 
+class LearnableAffine(nn.Module):
+    """HGNetV2's learnable affine block (timm's LearnableAffineBlock): `scale * x + bias`, one value each."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale, self.bias = nn.Parameter(torch.ones(1)), nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return self.scale * x + self.bias
+
+
+class StarReLU(nn.Module):
+    """PoolFormerV2's StarReLU (timm's): `scale * relu(x) ** 2 + bias`, one learned value each."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale, self.bias = nn.Parameter(torch.ones(1)), nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return self.scale * F.relu(x) ** 2 + self.bias
+
+
+class LearnedScalars(nn.Module):
+    """learned numbers and LayerNorms without shift: a learnable affine block and StarReLU (modules of two
+    nn.Parameter of one value, as timm writes them), a channels-first LayerNorm without bias by F.layer_norm on the
+    permuted map (timm's LayerNorm2dNoBias), nn.LayerNorm(C, bias=False) on tokens."""
+
+    def __init__(self, c=16):
+        super().__init__()
+        self.conv = nn.Conv2d(3, c, 3, stride=2, padding=1)
+        self.lab, self.act = LearnableAffine(), StarReLU()
+        self.norm2d = nn.Parameter(torch.ones(c))
+        self.norm = nn.LayerNorm(c, bias=False)
+        self.fc = nn.Linear(c, 10)
+
+    def forward(self, x):
+        x = self.lab(self.conv(x))
+        x = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.norm2d).permute(0, 3, 1, 2)
+        tokens = self.norm(self.act(x).flatten(2).transpose(1, 2))
+        return self.fc(tokens.mean(dim=1))
+
+
 MODULES = {
     "squeeze_excite": (SqueezeExcite, 32),
     "functional_conv": (FunctionalConv, 32),
@@ -339,4 +381,5 @@ MODULES = {
     "reductions": (Reductions, 32),
     "pad_split": (PadSplit, 32),
     "token_mixer": (TokenMixer, 64),
+    "learned_scalars": (LearnedScalars, 32),
 }

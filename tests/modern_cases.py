@@ -6,6 +6,8 @@ CASES = {
     "conv_transpose_groups": "{op: conv_transpose, out: 8, k: 4, stride: 2, pad: 1, groups: 2}",
     "layernorm": "{op: layernorm}",
     "layernorm_plain": "{op: layernorm, affine: false}",
+    "layernorm_scale_only": "{op: layernorm, bias: false}",  # nn.LayerNorm(bias=False), timm's LayerNorm2dNoBias
+    "layernorm_channels_last_scale_only": "{op: layernorm, layout: channels_last, bias: false}",
     "groupnorm": "{op: groupnorm, groups: 2}",
     "groupnorm_plain": "{op: groupnorm, groups: 4, affine: false}",
     "layer_scale": "{op: layer_scale}",

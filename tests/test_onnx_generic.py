@@ -289,3 +289,63 @@ def test_layernorm_written_out_is_layernormalization(tmp_path):
     graph, totals, _ = _imported(net, y, tmp_path, opset=13)
     assert [(node.name, node.op) for node in graph.nodes] == [("norm", "layernorm")]
     assert totals.params == 2 * c and totals.elementwise_flops == 7 * 16 * c
+
+
+def _named(net, name, shape, value=0.0):
+    """An initializer named as torch's exporters name a module's parameter (its state-dict key) or a literal."""
+    from onnx import numpy_helper
+
+    net.inits.append(numpy_helper.from_array(np.full(shape, value, np.float32), name))
+    return name
+
+
+def test_a_learned_number_is_a_parameter_a_literal_is_not(tmp_path):
+    """HGNetV2's learnable affine block, `scale * x + bias` with nn.Parameter of one value each: both exporters store
+    them as one-value initializers named by their module path; dynamo stores `x * 2` as one named `val_3`. Values
+    never decide (a learned bias of 0 counts)."""
+    net = Net((1, 4, 8, 8), "lab")
+    y = net.node("Mul", ["x", _named(net, "stages.0.lab.scale", (1,), 1.0)], "/lab/Mul")
+    y = net.node("Add", [y, _named(net, "stages.0.lab.bias", (1,))], "/lab/Add")
+    y = net.node("Mul", [y, _named(net, "val_3", (), 2.0)], "/out/Mul")
+    graph, totals, path = _imported(net, y, tmp_path)
+    assert [(node.op, node.args.get("param"), node.args.get("value")) for node in graph.nodes] == [
+        ("mul", (1,), None), ("add", (1,), None), ("scale", None, None)]
+    assert totals.params == 2 and totals.elementwise_flops == 3 * 4 * 8 * 8
+
+
+def test_layernorm_written_out_with_gamma_alone_has_no_shift(tmp_path):
+    """nn.LayerNorm(C, bias=False) as TorchScript writes it before opset 17: the Mul by gamma and no Add after it."""
+    c = 8
+    net = Net((1, 16, c), "ln")
+    mean = net.node("ReduceMean", ["x"], "/norm/ReduceMean", axes=[-1], keepdims=1)
+    d = net.node("Sub", ["x", mean], "/norm/Sub")
+    var = net.node("ReduceMean", [net.node("Pow", [d, _literal(net, 2.0)], "/norm/Pow")], "/norm/ReduceMean_1",
+                   axes=[-1], keepdims=1)
+    s = net.node("Sqrt", [net.node("Add", [var, _literal(net, 1e-5)], "/norm/Add")], "/norm/Sqrt")
+    y = net.node("Mul", [net.node("Div", [d, s], "/norm/Div"), net.weight((c,))], "/norm/Mul")
+    graph, totals, _ = _imported(net, y, tmp_path, opset=13)
+    assert [(node.name, node.op, node.args.get("bias")) for node in graph.nodes] == [("norm", "layernorm", False)]
+    assert totals.params == c and totals.elementwise_flops == 6 * 16 * c
+
+
+@pytest.mark.parametrize("scale, shift, params, per_element", [
+    ("initializer", "initializer", 2, 7), ("initializer", "constant", 1, 6), ("initializer", None, 1, 6),
+    ("constant", "constant", 0, 5)])
+def test_layernormalization_learns_what_the_file_stores(scale, shift, params, per_element, tmp_path):
+    """timm's LayerNorm2dNoBias exported by TorchScript: B is a Constant node of zeros torch made, no parameter;
+    absent, none either; an initializer (whatever its values) is beta. nn.LayerNorm(elementwise_affine=False):
+    TorchScript's Constant ones and zeros, no parameters."""
+    from onnx import numpy_helper
+
+    c = 8
+    net = Net((1, 16, c), "ln")
+    inputs = ["x"]
+    for kind, value in ((scale, 1.0), (shift, 0.0)):
+        if kind == "initializer":
+            inputs.append(net.weight((c,)))
+        elif kind == "constant":
+            inputs.append(net.node("Constant", [], channels=0,
+                                   value=numpy_helper.from_array(np.full(c, value, np.float32))))
+    y = net.node("LayerNormalization", inputs, "/norm/LayerNormalization", axis=-1)
+    graph, totals, _ = _imported(net, y, tmp_path)
+    assert totals.params == params * c and totals.elementwise_flops == per_element * 16 * c

@@ -209,11 +209,13 @@ def test_conv_transpose_refuses_an_output_padding_as_large_as_the_stride():
 
 
 @pytest.mark.parametrize("op, args, per_element, params", [
-    ("layernorm", {}, 7, 2 * 12), ("layernorm", {"affine": False}, 5, 0), ("groupnorm", {"groups": 3}, 7, 2 * 12),
+    ("layernorm", {}, 7, 2 * 12), ("layernorm", {"affine": False}, 5, 0), ("layernorm", {"bias": False}, 6, 12),
+    ("groupnorm", {"groups": 3}, 7, 2 * 12),
     ("groupnorm", {"groups": 4, "affine": False}, 5, 0), ("layer_scale", {}, 1, 12),
 ])
 def test_norms_and_layer_scale(op, args, per_element, params):
-    """(x - mean) / sqrt(var + eps): sum, subtract, square, sum, divide = 5 per element; gamma, beta: 2 more."""
+    """(x - mean) / sqrt(var + eps): sum, subtract, square, sum, divide = 5 per element; gamma, beta: 2 more (gamma
+    alone, nn.LayerNorm(bias=False): 1 more, C parameters)."""
     result = OPS[op].fn((12, 5, 5), **args)
     assert result.outputs == ((12, 5, 5),) and result.elementwise_flops == per_element * 300
     assert result.params == params and result.flops == 0

@@ -276,6 +276,17 @@ def test_softmax_and_layernorm_on_an_axis():
     norm = OPS["layernorm"].fn((49, 96), axis=-1)
     assert norm.outputs == ((49, 96),) and norm.elementwise_flops == 7 * 49 * 96 and norm.params == 2 * 96
     assert OPS["layernorm"].fn((8, 4, 4), axis=1).params == 2 * 8 * 4 * 4  # ONNX's axis: every axis from it on
+    scale_only = OPS["layernorm"].fn((49, 96), axis=-1, bias=False)  # nn.LayerNorm(96, bias=False): gamma alone
+    assert scale_only.elementwise_flops == 6 * 49 * 96 and scale_only.params == 96
+
+
+def test_a_learned_number_is_a_param_of_one_value():
+    """HGNetV2's learnable affine block, `scale * x + bias` with nn.Parameter of one value each: `param: [1]`, one
+    parameter and one operation per element, where `value` is a number of the forward and no parameter."""
+    learned, number = OPS["mul"].fn((8, 4, 4), param=(1,)), OPS["mul"].fn((8, 4, 4), value=2.0)
+    assert learned.outputs == number.outputs == ((8, 4, 4),)
+    assert learned.elementwise_flops == number.elementwise_flops == 8 * 4 * 4
+    assert (learned.params, number.params) == (1, 0)
 
 
 def test_concat_and_split_on_an_axis():

@@ -356,6 +356,7 @@ layers:
   - {op: conv_transpose, out: 8, k: 3, stride: 2, pad: 1, output_padding: 1, groups: 2, bias: true}
   - {op: layernorm}
   - {op: layernorm, layout: channels_last, affine: false}
+  - {op: layernorm, bias: false}
   - {op: groupnorm, groups: 4}
   - {op: layer_scale}
   - {op: gelu}
@@ -373,7 +374,7 @@ layers:
 """), batch=2)
     result = verify(graph, seed=3)
     assert result.passed, [(layer.name, layer.mismatches) for layer in result.failures]
-    assert len(result.layers) == 17
+    assert len(result.layers) == 18
 
 
 def test_conv2d_on_threads_gives_the_same_output_and_tally():

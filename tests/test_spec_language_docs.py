@@ -26,6 +26,9 @@ def test_each_spec_example_loads(write_spec, text):
         assert names == ["expand", "keep"] and len(graph.warnings) == 1
     else:
         assert graph.warnings == []
+    if "name: starrelu" in text:  # a learned number and a LayerNorm without shift: 64 + 1 + 1
+        from costcalc.analysis import analyse
+        assert analyse(graph).totals.params == 64 + 1 + 1
     if "hardswish if hs" in text:
         assert graph.nodes[-1].op == "hardswish"
     if "basic if expansion == 1" in text:

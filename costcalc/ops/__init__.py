@@ -75,7 +75,9 @@ OPS: dict[str, OpDef] = {
                 doc="batch normalisation (inference), per channel of `axis`"),
     "layernorm": OpDef(layernorm, {"affine": _AFFINE, "layout": Arg("choice", "channels_first", choices=(
         "channels_first", "channels_last")), "axis": Arg("axis", None, "normalise over the axes from this one to the "
-                                                        "last (-1: the channels of tokens L x C)")},
+                                                        "last (-1: the channels of tokens L x C)"),
+        "bias": Arg("bool", True, "a learned shift beta with the scale gamma (false: nn.LayerNorm(bias=False), gamma "
+                                  "alone)")},
                        doc="layer normalisation over the channels at each position, or from `axis` on"),
     "groupnorm": OpDef(groupnorm, {"groups": Arg("int"), "affine": _AFFINE}, doc="group normalisation"),
     "layer_scale": OpDef(layer_scale, doc="learnable per-channel scale (C parameters)"),

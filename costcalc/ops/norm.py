@@ -11,6 +11,7 @@ BATCHNORM_FLOPS = 2  # inference: x * scale + shift (statistics are frozen)
 # one square, one add into the variance, one divide by sqrt(var + eps) (the per-group sqrt is not counted) ...
 NORM_FLOPS = 5
 AFFINE_FLOPS = 2  # ... and with affine parameters a multiply by gamma and an add of beta
+SHIFT_FLOPS = 1  # the add of beta, of AFFINE_FLOPS (a layernorm without bias has the multiply only)
 LAYER_SCALE_FLOPS = 1  # x * gamma[c]
 
 
@@ -26,18 +27,18 @@ def _norm(x, affine: bool) -> OpResult:
     return OpResult(outputs=(x,), elementwise_flops=per_element * prod(x), params=2 * x[0] if affine else 0)
 
 
-def layernorm(x, affine=True, layout="channels_first", axis=None) -> OpResult:
+def layernorm(x, affine=True, layout="channels_first", axis=None, bias=True) -> OpResult:
     """LayerNorm over the channels at each position: torchvision's LayerNorm2d on N x C x H x W (channels_first),
     or nn.LayerNorm(C) on a permuted N x H x W x C tensor (channels_last, ConvNeXt's blocks). The layout changes
     no count (shapes here stay C x H x W); an exporter reads it. Affine: gamma and beta, C each.
     With `axis` (framework-numbered), over the axes from `axis` to the last, as ONNX's LayerNormalization and
-    nn.LayerNorm on tokens (`axis: -1`: the channels of L x C); affine: gamma and beta of that shape."""
-    if axis is None:
-        return _norm(x, affine)
+    nn.LayerNorm on tokens (`axis: -1`: the channels of L x C); affine: gamma and beta of that shape.
+    Without `bias` (nn.LayerNorm(bias=False), timm's LayerNorm2dNoBias) the affine part is gamma alone."""
     from costcalc.ops.tensor import axis_index
-    normalized = prod(x[axis_index(axis, x):])
-    per_element = NORM_FLOPS + (AFFINE_FLOPS if affine else 0)
-    return OpResult(outputs=(x,), elementwise_flops=per_element * prod(x), params=2 * normalized if affine else 0)
+    normalized = x[0] if axis is None else prod(x[axis_index(axis, x):])
+    per_element = NORM_FLOPS + (AFFINE_FLOPS - (0 if bias else SHIFT_FLOPS) if affine else 0)
+    return OpResult(outputs=(x,), elementwise_flops=per_element * prod(x),
+                    params=(2 if bias else 1) * normalized if affine else 0)
 
 
 def groupnorm(x, groups, affine=True) -> OpResult:

@@ -136,12 +136,14 @@ def _affine(rng, args, c):
 def _layernorm(rng, args, x):
     """torchvision's LayerNorm2d and ConvNeXt's block norm alike: channels to the last axis, F.layer_norm over
     them, back (the transposes are views). With `axis`: F.layer_norm over every axis from it on (ONNX's
-    LayerNormalization; nn.LayerNorm(C) on tokens is axis -1), gamma and beta of that shape."""
+    LayerNormalization; nn.LayerNorm(C) on tokens is axis -1), gamma and beta of that shape; `bias: false`: gamma
+    alone."""
+    normalized = x.shape[args["axis"]:] if args.get("axis") is not None else x.shape[1]
+    weight, bias = _affine(rng, args, normalized)
+    if not args.get("bias", True):
+        bias = None
     if args.get("axis") is not None:
-        normalized = x.shape[args["axis"]:]
-        weight, bias = _affine(rng, args, normalized)
         return (F.layer_norm(x, normalized, weight, bias),), (weight, bias)
-    weight, bias = _affine(rng, args, x.shape[1])
     y = F.layer_norm(x.transpose(0, 2, 3, 1), (x.shape[1],), weight, bias, eps=1e-6).transpose(0, 3, 1, 2)
     return (np.ascontiguousarray(y),), (weight, bias)
 

@@ -32,7 +32,10 @@ def layernorm(b: Builder, node, x, y):
     """LayerNorm over the channels: channels last (Transpose), LayerNormalization over the last axis, back."""
     needs(b, node, 17, "layernorm (LayerNormalization)")
     c = b.shape(node.inputs[0])[0]
-    scale, bias = affine(b, node, c)
+    if node.args.get("affine", True) and not node.args.get("bias", True):  # gamma alone: no B input
+        scale, bias = b.param(node, "weight", (c,), "scale"), None
+    else:
+        scale, bias = affine(b, node, c)
     if len(b.shape(node.inputs[0])) == 1:
         return b.add("LayerNormalization", [x[0], scale] + ([bias] if bias else []), y, node.name, axis=-1,
                      epsilon=LAYERNORM_EPSILON)

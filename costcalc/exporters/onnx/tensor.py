@@ -124,9 +124,13 @@ def layernorm_on_axis(channels_first):
         normalized = shape[axis % (len(shape) + 1) - 1:]
         inputs = [x[0]]
         if node.args.get("affine", True):
-            inputs += [b.param(node, "weight", normalized, "scale"), b.param(node, "bias", normalized, "shift")]
-        else:
-            inputs.append(b.const(node, "ones", np.ones(normalized, np.float32)))
+            inputs.append(b.param(node, "weight", normalized, "scale"))
+            if node.args.get("bias", True):  # `bias: false`: gamma alone, no B input
+                inputs.append(b.param(node, "bias", normalized, "shift"))
+        else:  # computed in the graph (ConstantOfShape), not an initializer: no parameter to an importer
+            inputs.append(f"{node.name}/ones")
+            b.add("ConstantOfShape", [b.const(node, "shape", np.array(normalized, np.int64))], inputs[-1:],
+                  f"{node.name}/ConstantOfShape", value=_tensor(np.ones(1, np.float32)))
         b.add("LayerNormalization", inputs, y, node.name, axis=axis, epsilon=1e-5)  # torch's and the reference's
 
     return build

@@ -7,6 +7,7 @@ translate. Also here: the views the recognizers keep open (`plain`), and learned
 
 from __future__ import annotations
 
+import re
 from math import prod
 
 import numpy as np
@@ -51,6 +52,9 @@ def settle(imp, node) -> None:
             imp.tensors[name] = y
 
 
+# a state-dict key of a submodule's parameter, as both torch exporters name it: `stages.0.blocks.1.mlp.act.scale`
+MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.\w+)+")
+
 SHAPE_ONLY = {"Expand", "Unsqueeze", "Reshape", "Squeeze", "Gather", "GatherND", "Transpose",
               "ScatterND"}  # ScatterND: Swin V2's qkv bias with its k part zeroed (`bias.clone(); b[c:2c].zero_()`)
 
@@ -70,22 +74,43 @@ def shape_of_param(imp, node, w: Const) -> None:
     if out.size != prod(w.shape) and node.op not in ("Gather", "GatherND"):
         imp.fail(node, f"{node.op} of the learned tensor '{w.name}' to {fmt(out.shape)}: costcalc follows a learned "
                         "tensor through a change of shape that keeps its size")
-    imp.set(node, 0, Const(tuple(out.shape), None, w.name, param=True, learned=learned_of(w), stored=w.stored))
+    sources = w.behind or frozenset({(w.name, node.proto.output[0], learned_of(w))} if learned_of(w) else ())
+    imp.set(node, 0, Const(tuple(out.shape), None, w.name, param=True, learned=learned_of(w), stored=w.stored,
+                           behind=sources))
 
 
 def learned_of(c: Const) -> int:
-    """The learned values a constant stands for."""
+    """The learned values a constant stands for: a stored tensor's (whatever its name: dynamo's optimiser stores
+    LeViT's transposed bias table as `val_79`), or those behind one the graph computed from stored tensors."""
     if c.learned is not None:
         return c.learned
     return prod(c.shape) if c.param and c.stored else 0
 
 
-def learned_inputs(imp, node) -> int | None:
-    """The learned values behind a constant folded from `node`'s inputs (a relative-position bias table gathered
-    by its index buffer), None when it reads none."""
-    total = sum(learned_of(t) for t in (imp.tensors.get(n) for n in node.proto.input if n)
-                if isinstance(t, Const) and (t.param or t.learned))
-    return total or None
+def learned_number(c: Const) -> bool:
+    """Whether a one-value constant is a learned parameter (nn.Parameter of one value: HGNetV2's learnable affine
+    blocks, PoolFormerV2's StarReLU scale and bias) rather than a number of the forward (x + 3, 1 / sqrt(d)). Both
+    exporters write either as a one-value initializer; a learned one keeps the module path the exporter names it by
+    (`stem.stem1.lab.scale`, or costcalc's own `<layer>.param`), a number gets a name the exporter makes (dynamo's
+    `val_12` and `scalar_tensor_default`, costcalc's `<layer>/value`; TorchScript writes numbers as Constant nodes).
+    A parameter of the top module (`lab_scale`: no dot) reads as a number, as does a number any other tool stores
+    under a plain name (`w3`). Its value is never read."""
+    return c.learned is None and learned_of(c) == 1 and MODULE_PATH.fullmatch(c.name) is not None
+
+
+def learned_inputs(imp, node) -> tuple:
+    """(the learned values, their sources) behind a constant folded from `node`'s inputs. A source is a stored
+    tensor as one computation first reads it, (stored name, that node's output, size): a relative-position bias
+    table gathered by its index is one source however the result is sliced (EfficientViT's heads each add a slice
+    of one gathered table) or however many paths lead to it (Swin's shifted-window mask is folded from a few small
+    tensors along thousands of paths); the same table gathered twice is two. None when it reads none."""
+    tensors = set()
+    for t in (imp.tensors.get(n) for n in node.proto.input if n):
+        if isinstance(t, Const) and (t.behind or t.learned is not None):
+            tensors |= t.behind
+        elif isinstance(t, Const) and learned_of(t):
+            tensors.add((t.name, node.proto.output[0], prod(t.shape)))
+    return sum(size for *_, size in tensors) or None, frozenset(tensors)
 
 
 def plain(imp, node, x):

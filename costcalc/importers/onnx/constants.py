@@ -30,7 +30,7 @@ def fold(imp, node) -> None:
             perm = node.attrs.get("perm", range(len(shape))[::-1])
             shape = tuple(shape[p] for p in perm)
         return imp.set(node, 0, Const(shape, None if node.op == "Transpose" else first.value, name, param=True,
-                                       learned=first.learned, stored=first.stored))
+                                       learned=first.learned, stored=first.stored, behind=first.behind))
     if node.op == "Optional" and not any(node.proto.input):  # an empty optional (torch.jit.script's None)
         return imp.set(node, 0, Const((), None, ""))
     fn = FOLD_OPS.get(node.op)
@@ -53,13 +53,14 @@ def fold(imp, node) -> None:
         raise
     except Exception as e:  # numpy's complaints about a malformed shape computation
         imp.fail(node, f"cannot evaluate it on its constant inputs ({e})")
-    learned = batch.learned_inputs(imp, node)
+    learned, tensors = batch.learned_inputs(imp, node)
     for k, r in enumerate(results):
         r = np.asarray(r)
         if r.size > MAX_CONST_ELEMENTS:
             imp.fail(node, f"a constant of {r.size:,} elements is beyond what shape arithmetic needs")
         imp.set(node, k, Const(tuple(r.shape), r, node.proto.output[k], param=node.op == "Constant" or passes,
-                                learned=None if passes else learned, stored=passes and first.stored))
+                                learned=None if passes else learned, stored=passes and first.stored,
+                                behind=frozenset() if passes else tensors))
 
 
 def demand(imp, name: str, depth: int = 0):

@@ -15,7 +15,9 @@ import numpy as np
 
 from costcalc.importers.onnx import patterns, views
 from costcalc.importers.onnx.layers import check_weights, clip_op
-from costcalc.importers.onnx.batch import _text, axes_of, emit, learned_of, onnx_shape, plain, same_place, spec_axis
+from costcalc.importers.onnx.modern import stored
+from costcalc.importers.onnx.batch import (_text, axes_of, emit, learned_number, learned_of, onnx_shape,
+                                           plain, same_place, spec_axis)
 from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
 
 UNARY = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal": "reciprocal", "Abs": "abs", "Neg": "neg",
@@ -62,7 +64,7 @@ def binary(imp, node, inputs: list) -> None:
     cshape = tuple(c.shape)
     if len(cshape) > len(full):
         imp.fail(node, f"a constant of shape {fmt(cshape)} for a {len(full)}-D tensor")
-    if prod(cshape) <= 1:
+    if prod(cshape) <= 1 and not learned_number(c):  # a number (a learned one is a `param` of one value)
         value = imp.const_value(node, c, "the constant") if imp.readable(c) else np.ones(1)
         value = float(np.asarray(value, dtype=np.float64).reshape(-1)[0]) if np.size(value) else 0.0
         return emit(imp, node, op, {"value": value if np.isfinite(value) else 0.0}, [x], place)
@@ -73,10 +75,12 @@ def binary(imp, node, inputs: list) -> None:
         aligned = aligned[:place] + aligned[place + 1:]
     while len(aligned) > 1 and aligned[0] == 1:
         aligned = aligned[1:]
-    learned = learned_of(c)
-    if not learned:  # a constant tensor (a mask the exporter computed): no parameters
+    if not learned_of(c):  # a constant tensor (a mask the exporter computed): no parameters
         args = {"const": aligned}
-    else:
+    else:  # a computed constant's sources count once: EfficientViT's heads each add a slice of one gathered table
+        fresh = c.behind - imp.counted
+        imp.counted |= fresh
+        learned = sum(size for *_, size in fresh) if c.behind else learned_of(c)
         args = {"param": aligned, **({"learned": learned} if learned != prod(aligned) else {})}
     emit(imp, node, op, args, [x], place)
 
@@ -269,8 +273,10 @@ def layernorm(imp, node, x: Data) -> None:
     axis = spec_axis(imp, node, x, node.attrs.get("axis", -1))
     if x.batch_at is not None and axis <= x.batch_at:
         imp.fail(node, "normalises across the batch axis")
-    affine = len(node.proto.input) > 1 and bool(node.proto.input[1])
-    emit(imp, node, "layernorm", {"axis": axis, "affine": affine}, [x], x.batch_at)
+    scale, bias = (imp.get(node, k) if len(node.proto.input) > k and node.proto.input[k] else None for k in (1, 2))
+    affine, shift = stored(scale), stored(scale) and stored(bias)
+    emit(imp, node, "layernorm", {"axis": axis, "affine": affine, **({} if shift or not affine else {"bias": False})},
+         [x], x.batch_at)
 
 
 def reduce(imp, node, x: Data) -> None:

@@ -49,6 +49,7 @@ class Importer:
         self.folded_batchnorms = 0  # convs the exporter folded a batchnorm into
         self.folded_params = 0  # the parameters that folding removed (a bias-free conv before each batchnorm)
         self.restored_biases = 0  # folded convs' zero biases an optimiser dropped, counted back
+        self.counted: set = set()  # the sources of computed constants a learned operand has counted: `generic.binary`
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
 
     # ---- top level --------------------------------------------------------------------------------------------

@@ -37,12 +37,20 @@ def layernorm(imp, node) -> None:
     for t in (scale, bias):
         if t is not None and prod(t.shape) != c:
             imp.fail(node, f"a scale or shift of shape {fmt(t.shape)} for {c} channels")
-    affine = learned(imp, scale), learned(imp, bias)
-    if affine[0] != affine[1]:
-        imp.fail(node, "a learnable scale without a learnable shift (or the reverse): costcalc's layernorm has both "
-                        "(affine) or neither")
-    imp.emit1(node, "layernorm", {"affine": affine[0], "layout": "channels_last" if x.last else "channels_first"},
-              [x])
+    affine, shift = stored(scale), stored(bias)
+    if shift and not affine:
+        imp.fail(node, "a learnable shift without a learnable scale: costcalc's layernorm has both (affine), the "
+                        "scale alone (bias: false) or neither")
+    args = {"affine": affine, "layout": "channels_last" if x.last else "channels_first"}
+    imp.emit1(node, "layernorm", {**args, **({} if shift or not affine else {"bias": False})}, [x])
+
+
+def stored(t) -> bool:
+    """Whether a LayerNormalization's scale or shift input is learned: one the file stores (an initializer, or
+    Identity of one), whatever its values. Absent, a Constant node (torch's TorchScript exporter fills the zeros of
+    nn.LayerNorm(bias=False), timm's LayerNorm2dNoBias, into one; and the ones and zeros of
+    nn.LayerNorm(elementwise_affine=False)), or computed in the graph, it is no parameter."""
+    return t is not None and t.param and t.stored
 
 
 def gelu(imp, node) -> None:

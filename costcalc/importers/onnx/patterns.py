@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from math import prod
 
+from costcalc.importers.onnx.batch import learned_number
 from costcalc.importers.onnx.layers import scalar
 from costcalc.importers.onnx.modern import channel_mul, per_channel, placeholder_affine
 from costcalc.importers.onnx.naming import note_of
@@ -26,6 +27,8 @@ def mul(imp, node) -> None:
         return channel_mul(imp, node, x, c)
     if placeholder_affine(imp, node, x, c):
         return
+    if learned_number(c):  # a learned scale of one value (HGNetV2's learnable affine block)
+        return imp.emit1(node, "mul", {"param": (1,)}, [x])
     factor = scalar(imp, node, c, "Mul by a constant")
     imp.emit1(node, "scale", {"factor": factor}, [x])
 

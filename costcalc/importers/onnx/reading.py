@@ -76,6 +76,7 @@ class Const:
     param: bool = False
     learned: int | None = None  # learned values behind a constant computed from parameters (a bias table
     # gathered by a fixed index): `generic`
+    behind: frozenset = frozenset()  # the sources of those learned values, each counted once: `batch.learned_inputs`
     stored: bool = False  # an initializer or a graph input (a module's tensor), not a Constant node's literal
 
 

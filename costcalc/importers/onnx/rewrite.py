@@ -275,7 +275,7 @@ def _layernorm_at(ix: _Index, mean) -> tuple | None:
     add = ix.only_reader(mul.output[0], "Add")
     beta = None if add is None else _other(add, mul.output[0])
     if not (beta and ix.weight(beta, len(axes))):
-        return None  # a weight without a bias: not nn.LayerNorm's form
+        return x, axes, eps, gamma, "", mul  # gamma alone: nn.LayerNorm(bias=False)
     return x, axes, eps, gamma, beta, add
 
 
@@ -283,8 +283,9 @@ def _replace(graph, ix: _Index, mean, x, axes, eps, scale, shift, last) -> None:
     """The last node of the pattern becomes the LayerNormalization, named as its first; the rest is left dead."""
     from onnx import helper
 
-    fused = helper.make_node("LayerNormalization", [x, scale, shift][:3 if shift else 1], [last.output[0]],
-                             name=mean.name, axis=min(axes), epsilon=eps)
+    inputs = [x, scale, shift][:3 if shift else 2 if scale else 1]
+    fused = helper.make_node("LayerNormalization", inputs, [last.output[0]], name=mean.name, axis=min(axes),
+                             epsilon=eps)
     fused.metadata_props.extend(mean.metadata_props)
     last.CopyFrom(fused)
     ix.producer[last.output[0]] = last
