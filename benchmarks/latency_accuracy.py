@@ -22,7 +22,8 @@ error, costcalc.latency.metrics.flops_baseline) on the same calibration's networ
 Printed per setting and group (zoo, outside): per model, measured, both estimates and their errors; then for each
 predictor the share within +-10 % and +-20 %, Spearman's rho, and the pairwise ranking accuracy over the pairs
 whose FLOPs are within 20 % of each other (costcalc.latency.metrics). `--json` keeps every figure, the date, the
-host, the onnxruntime version and the load average before and after.
+host, the onnxruntime version, the load average before and after, and each calibration network's measured time
+(scripts/latency_refit.py fits a profile again from them).
 
     nice -n 15 /work/TV/bin/python scripts/latency_outside_models.py --out /tmp/costcalc-outside
     flock /work/measure.lock python benchmarks/latency_accuracy.py --outside /tmp/costcalc-outside \\
@@ -144,10 +145,13 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
                      calibration={**profile.calibration, "clock": clock,
                                   "fitted_on": fitted_record(measure.runtime, threads, clock)}),
              args.profile.replace("{threads}", str(threads)).replace("{batch}", str(batch)))
-    return {"label": label, "threads": threads, "batch": batch, "clock": clock, "started": started, "runtime": measure.runtime,
+    return {"label": label, "threads": threads, "batch": batch, "clock": clock, "started": started,
+            "runtime": measure.runtime,
             "load_before": load_before, "load_after": os.getloadavg(), "calibration": profile.calibration,
             "profile": profile, "baseline_throughput": flops_baseline(calibration.samples),
-            "calibration_networks": len(calibration.samples), "calibration_passes": calibration.passes}
+            "calibration_networks": [{"name": s.name, "family": calibration.families[s.name],  # for latency_refit.py
+                                      "measured_s": s.measured_s} for s in calibration.samples],
+            "calibration_passes": calibration.passes}
 
 
 def judged(name: str, targets: list, profile, throughput: float) -> dict:

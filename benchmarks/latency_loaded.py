@@ -7,9 +7,9 @@ figures as JSON (`--json`, read by scripts/latency_table.py) and the fitted prof
 
     python benchmarks/latency_loaded.py --budget 900 --passes 3 --runs 5 --json r.json --profile p.yaml
 
-The run behind README's time table (6-7 December 2026, load 14-20 on 2 CPUs) had these settings (from a scratch
-copy of this script, committed after); the profile in devices/ is its measurements refitted by
-scripts/latency_refit.py with the cache-size search added after the run.
+The run behind README's time table until 7 December (6-7 December 2026, load 14-20 on 2 CPUs) had these settings
+(from a scratch copy of this script, committed after); the profile in devices/ until 7 December was its
+measurements refitted by scripts/latency_refit.py with the cache-size search added after the run.
 """
 
 from __future__ import annotations

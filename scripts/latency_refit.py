@@ -6,7 +6,13 @@ rebuilt from their names (costcalc.latency.networks, seed 0), planned by the cur
 device, runtime and calibration record come from `--like` (the profile that run wrote), with the new fit's figures
 and a `refit` note. Nothing is measured.
 
-    python scripts/latency_refit.py r.json --like run_profile.yaml -o devices/new.yaml --note "..."
+`--rescore OUT.json` then writes the run's 1-thread batch-1 figures (the zoo, and the models outside it) again with
+every estimate from the refitted profile (the measured times and the FLOPs-only baseline as the run had them; zoo
+models from specs/, models outside the zoo from `--outside`, the directory the run read them from), for
+scripts/latency_table.py; its other settings (batch 8, more threads) are left out.
+
+    python scripts/latency_refit.py r.json --like run_profile.yaml -o devices/new.yaml --note "..." \
+        [--rescore r_refit.json --outside /tmp/costcalc-outside]
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from costcalc.graph import load as load_graph  # noqa: E402
+from costcalc.latency import estimate  # noqa: E402
 from costcalc.latency.calibration import fit_profile  # noqa: E402
 from costcalc.latency.fit import Sample  # noqa: E402
+from costcalc.latency.metrics import summary  # noqa: E402
 from costcalc.latency.model import plan  # noqa: E402
 from costcalc.latency.networks import build, interleaved  # noqa: E402
 from costcalc.latency.profile import load, save  # noqa: E402
@@ -35,6 +44,9 @@ def main() -> None:
     parser.add_argument("--like", required=True)
     parser.add_argument("-o", "--output", required=True)
     parser.add_argument("--note", default="")
+    parser.add_argument("--rescore", default="", help="write the run's figures again, estimated on the new profile")
+    parser.add_argument("--outside", default="", help="the directory of the run's models outside the zoo")
+    parser.add_argument("--setting", default="1", help="of a latency_accuracy.py run: which setting's calibration")
     args = parser.parse_args()
     with open(args.figures, encoding="utf-8") as f:
         run = json.load(f)
@@ -42,7 +54,8 @@ def main() -> None:
     networks = {n.name: n for n in interleaved(np.random.default_rng(like.calibration.get("seed", 0)))}
     structure = replace(like, llc_bytes=0, context=1.0)
     samples, family = [], {}
-    for measured in run["calibration_networks"]:
+    # benchmarks/latency_loaded.py keeps them at the top; latency_accuracy.py per setting (1 thread: "1")
+    for measured in run.get("calibration_networks") or run["settings"][args.setting]["calibration_networks"]:
         network = networks[measured["name"]]
         graph = build(network.text, f"{network.name}.yaml")
         samples.append(Sample(network.name, tuple(plan(graph, structure)), measured["measured_s"],
@@ -56,6 +69,35 @@ def main() -> None:
     save(replace(profile, device=like.device, runtime=like.runtime, calibration=record), args.output)
     print(f"{args.output}: combine {profile.combine}, llc {profile.llc_bytes} bytes, context {profile.context:.4f}, "
           f"held-out median |error| {result.held_out.median_abs_error:.1%}")
+    if args.rescore:
+        rescore(run, profile, args.outside, args.rescore)
+
+
+def rescore(run: dict, profile, outside: str, path: str) -> None:
+    """The run's 1-thread batch-1 results (latency_accuracy.py's `results`, or latency_loaded.py's `rows`) with
+    each estimate and summary computed again on `profile`. Writes them to `path`."""
+    files = {}
+    if outside:
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        from latency_outside_models import read_manifest
+
+        files = {key: os.path.join(outside, record["file"]) for key, record in read_manifest(outside).items()
+                 if record.get("status") == "ok"}
+    results = [r for r in run.get("results") or [{"name": "zoo, 1 thread", "rows": run["rows"]}]
+               if r["name"].endswith(", 1 thread") and "batch" not in r["name"]]  # what a 1-thread profile is for
+    for result in results:
+        for row in result["rows"]:
+            source = files[row["model"]] if "/" in row["model"] else os.path.join(ROOT, "specs", f"{row['model']}.yaml")
+            row["estimate_s"] = estimate(load_graph(source), profile).total_s
+        measured, flops = [r["measured_s"] for r in result["rows"]], [r["flops"] for r in result["rows"]]
+        result["summary"] = {key: summary([r[key] for r in result["rows"]], measured, flops)
+                             for key in ("estimate_s", "baseline_s")}
+        e = result["summary"]["estimate_s"]
+        print(f"{result['name']}: within 10 % {e['within_10']:.0%}, within 20 % {e['within_20']:.0%}, "
+              f"pairwise {e['pairwise']:.0%}")
+    out = {**run, "results": results, "rescored_on": profile.calibration}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

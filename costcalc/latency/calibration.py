@@ -49,13 +49,13 @@ class Calibration:
 def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 0, measure=None,
               structure: DeviceProfile | None = None, progress=None, between_passes=None,
               passes: int = PASSES, batch: int = 1) -> Calibration:
-    """Measure the calibration networks, at `batch`, (in `passes` passes until `budget_s` seconds of measuring are spent, the
-    fastest time of each network kept: on a machine whose speed comes and goes with other work, more passes spread
-    each network's runs over more of the time) and fit the profile. The budget is measuring time only, the time
-    spent inside `measure`: not generating the networks (before), building their graphs, the first measurement
-    (it loads the runtime), `between_passes` or the fit (after), so that a loaded machine, slower at all of them,
-    loses networks only to its slower runs. The first pass spends budget / passes, and measures at least
-    MIN_NETWORKS networks whatever that takes (the fewest a fit of every class takes). `between_passes(k)`, called
+    """Measure the calibration networks at `batch` (in `passes` passes until `budget_s` seconds of measuring are
+    spent, the fastest time of each network kept: on a machine whose speed comes and goes with other work, more
+    passes spread each network's runs over more of the time) and fit the profile. The budget is measuring time
+    only, the time spent inside `measure`: not generating the networks (before), building their graphs, the first
+    measurement (it loads the runtime), `between_passes` or the fit (after), so that a loaded machine, slower at
+    all of them, loses networks only to its slower runs. The first pass spends budget / passes, and measures at
+    least MIN_NETWORKS networks whatever that takes (the fewest a fit of every class takes). `between_passes(k)`, called
     after pass k, lets a benchmark measure other networks in between (so that both see the machine's load alike).
     `measure(graph, threads) -> seconds` defaults to costcalc.runtime's min over runs; `structure` gives the
     runtime's layout block and fusion rules (default: onnxruntime's on an AVX2 CPU, block 8)."""

@@ -37,7 +37,8 @@ def latency_footnote(report) -> str:
     note = batch_note(report.device, shape[0])
     return (f"latency: an estimate, not a measurement; the total includes {duration(report.latency.run_overhead_s)} "
             f"per run of the network; the profile was {describe(report.device)} (`costcalc calibrate --check "
-            f"{report.device_path or 'PROFILE.yaml'}` says whether it still holds here)" + (f"; {note}" if note else ""))
+            f"{report.device_path or 'PROFILE.yaml'}` says whether it still holds here)"
+            + (f"; {note}" if note else ""))
 
 
 def shows_intensity(report) -> bool:

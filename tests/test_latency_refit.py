@@ -1,0 +1,70 @@
+"""scripts/latency_refit.py: a profile fitted again from a benchmark run's saved calibration measurements, and the
+run's figures estimated again on it (`--rescore`). The measurements here are a stand-in's (test_latency_cli.Truth:
+every network timed as a known profile estimates it), so the refit must explain them, and each rescored estimate
+must be the written profile's own estimate of the model, computed here independently."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from costcalc.graph import load
+from costcalc.latency import estimate
+from costcalc.latency.fit import predict
+from costcalc.latency.metrics import summary
+from costcalc.latency.model import plan
+from costcalc.latency.networks import build, interleaved
+from costcalc.latency.profile import load as load_profile
+from costcalc.latency.profile import save
+from test_latency_cli import Truth
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = ("regnet_x_400mf", "mobilevit_xxs")  # 0.41 GFLOPs each: one pair for the ranking
+
+
+@pytest.fixture(scope="module")
+def refitted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("refit")
+    truth = Truth()
+    networks = interleaved(np.random.default_rng(0))[:30]
+    measured = [{"name": n.name, "family": n.family,
+                 "measured_s": truth.seconds(build(n.text, f"{n.name}.yaml"), 1)} for n in networks]
+    rows = []
+    for name in MODELS:
+        graph = load(os.path.join(ROOT, "specs", f"{name}.yaml"))
+        rows.append({"model": name, "flops": sum(node.counts.flops for node in graph.nodes),
+                     "measured_s": predict(plan(graph, truth.profile), truth.profile), "estimate_s": 0.0,
+                     "baseline_s": 1e-3})
+    run = {"results": [{"name": "zoo, 1 thread", "rows": rows}],
+           "settings": {"1": {"calibration_networks": measured}}}
+    (tmp / "run.json").write_text(json.dumps(run))
+    save(truth.profile, str(tmp / "like.yaml"))
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "latency_refit.py"), str(tmp / "run.json"),
+                           "--like", str(tmp / "like.yaml"), "-o", str(tmp / "p.yaml"),
+                           "--rescore", str(tmp / "r.json")], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return tmp, run
+
+
+def test_the_refit_explains_the_measurements(refitted):
+    tmp, _ = refitted
+    profile = load_profile(str(tmp / "p.yaml"))
+    assert profile.calibration["fitted"]["samples"] == 30
+    assert profile.calibration["fitted"]["median_abs_error"] < 0.01  # noiseless: a known profile's own times
+    assert "refit" in profile.calibration
+
+
+def test_rescored_estimates_are_the_refitted_profiles(refitted):
+    tmp, run = refitted
+    profile = load_profile(str(tmp / "p.yaml"))
+    rescored = json.loads((tmp / "r.json").read_text())["results"][0]
+    for before, row in zip(run["results"][0]["rows"], rescored["rows"]):
+        graph = load(os.path.join(ROOT, "specs", f"{row['model']}.yaml"))
+        assert row["estimate_s"] == estimate(graph, profile).total_s > 0
+        assert (row["measured_s"], row["baseline_s"]) == (before["measured_s"], before["baseline_s"])
+    rows = rescored["rows"]
+    expected = summary([r["estimate_s"] for r in rows], [r["measured_s"] for r in rows], [r["flops"] for r in rows])
+    assert rescored["summary"]["estimate_s"] == pytest.approx(expected)
