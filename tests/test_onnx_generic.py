@@ -275,17 +275,23 @@ def test_a_repeated_node_is_computed_once_but_shared_weights_stay_two_layers(tmp
     assert [node.op for node in graph.nodes].count("mean") == 1
 
 
-def test_layernorm_written_out_is_layernormalization(tmp_path):
-    """nn.LayerNorm over the last axis as TorchScript writes it before opset 17 costs what the fused node does."""
-    c = 8
+def _layernorm_written_out(c: int):
+    """nn.LayerNorm(c) over the last axis of a 1 x 16 x c input as TorchScript writes it before opset 17, up to
+    the multiply by gamma: (the net, that product's name)."""
     net = Net((1, 16, c), "ln")
     mean = net.node("ReduceMean", ["x"], "/norm/ReduceMean", axes=[-1], keepdims=1)
     d = net.node("Sub", ["x", mean], "/norm/Sub")
     var = net.node("ReduceMean", [net.node("Pow", [d, _literal(net, 2.0)], "/norm/Pow")], "/norm/ReduceMean_1",
                    axes=[-1], keepdims=1)
     s = net.node("Sqrt", [net.node("Add", [var, _literal(net, 1e-5)], "/norm/Add")], "/norm/Sqrt")
-    y = net.node("Add", [net.node("Mul", [net.node("Div", [d, s], "/norm/Div"), net.weight((c,))], "/norm/Mul"),
-                         net.weight((c,))], "/norm/Add_1")
+    return net, net.node("Mul", [net.node("Div", [d, s], "/norm/Div"), net.weight((c,))], "/norm/Mul")
+
+
+def test_layernorm_written_out_is_layernormalization(tmp_path):
+    """nn.LayerNorm over the last axis as TorchScript writes it before opset 17 costs what the fused node does."""
+    c = 8
+    net, scaled = _layernorm_written_out(c)
+    y = net.node("Add", [scaled, net.weight((c,))], "/norm/Add_1")
     graph, totals, _ = _imported(net, y, tmp_path, opset=13)
     assert [(node.name, node.op) for node in graph.nodes] == [("norm", "layernorm")]
     assert totals.params == 2 * c and totals.elementwise_flops == 7 * 16 * c
@@ -316,13 +322,7 @@ def test_a_learned_number_is_a_parameter_a_literal_is_not(tmp_path):
 def test_layernorm_written_out_with_gamma_alone_has_no_shift(tmp_path):
     """nn.LayerNorm(C, bias=False) as TorchScript writes it before opset 17: the Mul by gamma and no Add after it."""
     c = 8
-    net = Net((1, 16, c), "ln")
-    mean = net.node("ReduceMean", ["x"], "/norm/ReduceMean", axes=[-1], keepdims=1)
-    d = net.node("Sub", ["x", mean], "/norm/Sub")
-    var = net.node("ReduceMean", [net.node("Pow", [d, _literal(net, 2.0)], "/norm/Pow")], "/norm/ReduceMean_1",
-                   axes=[-1], keepdims=1)
-    s = net.node("Sqrt", [net.node("Add", [var, _literal(net, 1e-5)], "/norm/Add")], "/norm/Sqrt")
-    y = net.node("Mul", [net.node("Div", [d, s], "/norm/Div"), net.weight((c,))], "/norm/Mul")
+    net, y = _layernorm_written_out(c)
     graph, totals, _ = _imported(net, y, tmp_path, opset=13)
     assert [(node.name, node.op, node.args.get("bias")) for node in graph.nodes] == [("norm", "layernorm", False)]
     assert totals.params == c and totals.elementwise_flops == 6 * 16 * c
