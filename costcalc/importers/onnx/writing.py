@@ -26,8 +26,8 @@ def document(imp, sample: tuple) -> YMap:
               + (f", {producer})" if producer else ")"))
     if imp.folded_batchnorms:  # the exporter's changes to the parameters, in the header (a name: 128 at most)
         restored = f"; {imp.restored_biases:,} dropped zero biases counted" if imp.restored_biases else ""
-        note = (f" [batchnorm folded into {imp.folded_batchnorms} convs: {imp.folded_params:,} params fewer than the "
-                f"model's, 2C a conv if it had a bias of its own{restored}]")
+        note = (f" [batchnorm folded into {imp.folded_batchnorms} convs: {imp.folded_params:,} params fewer if "
+                f"they had no bias{restored}]")
         name = name[:max(16, 128 - len(note))] + note
     classes = {}
     for node in imp.nodes:
