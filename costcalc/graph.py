@@ -113,6 +113,12 @@ class _Walker:
     # ---- top level ------------------------------------------------------------------------------------------
 
     def run(self, overrides: dict, input_shape) -> Graph:
+        out = self.output(overrides, input_shape)
+        return Graph(self.spec.name, self.spec.path, self.batch, self.tensors, self.nodes, out, self.globals, self.spec,
+                     self.inputs, unread_inputs(self.spec, self.inputs, self.nodes))
+
+    def output(self, overrides: dict, input_shape) -> int:
+        """Walk the network into `tensors` and `nodes`: the tensor id of its output."""
         self.steps = 0
         bound = bind_input(self.spec, overrides, input_shape)  # `input: [3, H, W]` with --input: H, W from it
         self.globals = spec_variables(self.spec, {**overrides, **bound})
@@ -133,8 +139,7 @@ class _Walker:
         out = self.sequence(self.spec.layers, _Scope((), (), self.globals, 0), names)
         if isinstance(out, tuple):
             raise SpecError("the network ends in a split: its last layer must have one output", self.spec.layers[-1].loc)
-        return Graph(self.spec.name, self.spec.path, self.batch, self.tensors, self.nodes, out, self.globals, self.spec,
-                     self.inputs, unread_inputs(self.spec, self.inputs, self.nodes))
+        return out
 
     def input_shapes(self) -> dict:
         """input name -> shape: {"input": shape} for `input: [C, H, W]`, or the names of `input: {name: shape}`."""

@@ -10,6 +10,7 @@ import random
 import pytest
 
 import costcalc
+from costcalc import reuse
 from costcalc.analysis import parts
 from costcalc.errors import CostcalcError
 
@@ -184,3 +185,68 @@ def test_a_model_is_sent_to_a_worker_without_its_parts():
     copy = pickle.loads(pickle.dumps(model))
     assert model._cache is not None and copy._cache is None
     assert copy.totals(set=point) == before == fresh(MOBILENET, point)
+
+
+@pytest.fixture
+def chains(monkeypatch):
+    """How many points took their top level as a chain of parts (costcalc.analysis.parts_chain), and how many
+    looked one up and walked instead."""
+    counted = {"taken": 0, "walked": 0}
+    chained = parts.chained
+
+    def counting(walker, entries):
+        out = chained(walker, entries)
+        counted["walked" if out is reuse.MISS else "taken"] += 1
+        return out
+
+    monkeypatch.setattr(parts, "chained", counting)
+    return counted
+
+
+def test_a_point_whose_every_entry_was_met_is_a_chain_of_parts(chains, walks):
+    """MobileNet V2's top level is a chain: a point whose stages and layers were all met takes them in one look-up
+    each and walks nothing; a point with one new stage looks them up, walks, and remembers that stage."""
+    model = costcalc.load(MOBILENET)
+    base = {"width": 0.75, "n": [1, 2, 3, 4, 3, 3, 1], "k": [3] * 7}
+    assert memoised(model, base) == fresh(MOBILENET, base) and chains == {"taken": 0, "walked": 1}
+    narrower = {**base, "width": 0.7501}  # the same channels everywhere
+    assert memoised(model, narrower) == fresh(MOBILENET, narrower) and chains == {"taken": 1, "walked": 1}
+    deeper = {**base, "n": [1, 2, 3, 4, 3, 3, 2]}
+    assert memoised(model, deeper) == fresh(MOBILENET, deeper) and chains == {"taken": 1, "walked": 2}
+    assert walks["stage"] == 8
+    both = {**deeper, "width": 0.7501, "k": [3] * 7}
+    assert memoised(model, both) == fresh(MOBILENET, both) and chains == {"taken": 2, "walked": 2}
+    assert walks["stage"] == 8
+
+
+def test_a_top_level_that_is_not_a_chain_is_walked_entry_by_entry(chains):
+    """A `from:` or an inline `layers:` at the top level: no chain is looked up, the totals are the same."""
+    spec = MOBILENET.read_text().replace("  - {name: bn_last, op: bn}", "  - {name: bn_last, op: bn, from: conv_last}")
+    assert spec != MOBILENET.read_text()
+    model = costcalc.load(spec)
+    for width in (0.5, 0.75, 0.5001, 0.75):
+        assert memoised(model, {"width": width}) == fresh(spec, {"width": width})
+    assert chains == {"taken": 0, "walked": 0}
+
+
+def test_a_chain_over_the_walks_limits_is_walked_to_its_error(chains, monkeypatch):
+    """Each part within the limit of layers, the chain of them over it: walked, to fail where the walk fails."""
+    import costcalc.graph as graph
+
+    spec = """
+name: limit
+input: [4, 8, 8]
+vars: {a: 1, b: 1}
+blocks:
+  unit: [{op: conv, out: 4, k: 1}, relu]
+layers:
+  - {block: unit, repeat: a}
+  - {block: unit, repeat: b}
+"""
+    monkeypatch.setattr(graph, "MAX_NODES", 20)
+    monkeypatch.setattr(parts, "MAX_NODES", 20)
+    model = costcalc.load(spec)
+    for setting in [{"a": 6, "b": 1}, {"a": 1, "b": 6}, {"a": 6, "b": 6}, {"a": 6, "b": 6}, {"a": 1, "b": 1}]:
+        assert memoised(model, setting) == fresh(spec, setting), setting
+    assert "more than the limit of 20 layers" in memoised(model, {"a": 6, "b": 6})
+    assert chains == {"taken": 1, "walked": 5}  # (1, 1) takes (1, 6)'s first part and (6, 1)'s second

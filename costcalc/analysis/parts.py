@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from costcalc import reuse
+from costcalc.analysis.parts_chain import chained, is_chain
 from costcalc.analysis.parts_reads import VARIABLE, Read, Reads, point_names
 from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_NODES, MAX_STEPS, Node, _Walker
 from costcalc.ops import Counts
@@ -112,6 +113,7 @@ class Memo:
         self.blocks: dict = {}  # costcalc.reuse.key(...) -> {reads: (their order, {what they found: Part})}
         self.entries: dict = {}  # (top-level entry, input shapes) -> {reads: (their order, {what they found: Part})}
         self.reads = Reads()  # what walks read of their points (costcalc.analysis.parts_reads)
+        self.chain: bool | None = None  # whether the spec's top level is a chain (costcalc.analysis.parts_chain)
         self.size = 0
 
     def grown(self) -> None:
@@ -134,7 +136,7 @@ def walk(spec, overrides: dict, input_shape, batch: int, memo: Memo) -> tuple:
     parts it took, in order (costcalc.analysis.parts_latency estimates from them)."""
     walker = _PartsWalker(spec, batch, memo)
     with gc_paused():
-        output = walker.run(overrides, input_shape).output
+        output = walker.output(overrides, input_shape)
     return Counts(*_summed(walker.sums, walker.nodes)), walker, output
 
 
@@ -263,6 +265,16 @@ class _PartsWalker(_Walker):
             self.repeated[key] = (self.last, scope.env)  # the scope held, so that no other takes its id
         return out
 
+    def sequence(self, entries: list, scope, inputs: dict | None = None):
+        """The top level of a network of one input is first looked up as a chain of parts (parts_chain)."""
+        if entries is self.spec.layers and not scope.path and inputs is None and self.items is None:
+            if self.memo.chain is None:
+                self.memo.chain = is_chain(entries)
+            out = chained(self, entries) if self.memo.chain else reuse.MISS
+            if out is not reuse.MISS:
+                return out
+        return super().sequence(entries, scope, inputs)
+
     def entry(self, entry, name, inputs, scope):
         """An op or block entry of the top level (whose scope is the spec's variables alone) is remembered as a
         part too, under its input shapes and what it read, so that a point takes each of its stages and layers
@@ -304,7 +316,12 @@ class _PartsWalker(_Walker):
 
     def fits(self, part: Part) -> bool:
         """Whether taking `part` keeps the walk within its limits (else it is walked, to fail where it fails)."""
-        return self.steps + part.steps <= MAX_STEPS and len(self.nodes) + self.nodes_elsewhere + part.nodes <= MAX_NODES
+        return self.within(self.steps + part.steps, len(self.nodes) + self.nodes_elsewhere + part.nodes)
+
+    @staticmethod
+    def within(steps: int, nodes: int) -> bool:
+        """Whether a walk of `steps` entries and `nodes` layers is within the walk's limits."""
+        return steps <= MAX_STEPS and nodes <= MAX_NODES
 
     def recall(self, key: tuple, path: tuple, kinds: tuple, current: int):
         for part in self.found(self.memo.blocks, key):

@@ -80,7 +80,8 @@ def evaluate(model, points, batch: int = 1, start: int = 0, profile=None) -> lis
         variables, shape = settings(point, written)
         following = points[index - start + 1] if index - start + 1 < len(points) else None
         # more inputs of these variables follow (a grid): walked once, replayed; the very point again is not that
-        more = following is not None and following != point and _variables(following) == _variables(point)
+        more = following is not None and following != point and (_swept_input(point) or _swept_input(following)) \
+            and _variables(following) == _variables(point)
         rows.append(_row(model, index, point, variables, shape, batch, profile, more))
     return rows
 
@@ -142,6 +143,11 @@ def _groups(points: list):
         if i == len(points) or _variables(points[i]) != _variables(points[start]):
             yield start, i
             start = i
+
+
+def _swept_input(point: tuple) -> bool:
+    """Whether the point sets the input: two different points that do not differ only in their input."""
+    return any(name == INPUT for name, _ in point)
 
 
 def _variables(point: tuple) -> tuple:

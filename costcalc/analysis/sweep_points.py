@@ -12,6 +12,7 @@ import itertools
 import json
 import random as _random
 import re
+from functools import lru_cache
 
 from costcalc.errors import Loc, OptionError, SpecError, did_you_mean
 from costcalc.options import format_shape, parse_assignment, parse_shape
@@ -182,16 +183,29 @@ def settings(point: tuple, written: dict | None = None) -> tuple:
         if name == INPUT:
             shape = parse_shape(text)
             continue
-        value = int(text) if _INTEGER.match(text) else float(text) if _DECIMAL.match(text) else text
-        match = _ELEMENT.match(name) if name[-1] == "]" else None
-        if match is None:
+        value = _value(text)
+        element = _element(name)
+        if element is None:
             variables[name] = value
             continue
-        base = match.group(1)
+        base, index = element
         if base not in variables:
             variables[base] = list(written[base])
-        variables[base][int(match.group(2))] = value
+        variables[base][index] = value
     return variables, shape
+
+
+@lru_cache(maxsize=65536)
+def _value(text: str):
+    """A value's text as `settings` gives it: a plain number as the number, anything else as its text."""
+    return int(text) if _INTEGER.match(text) else float(text) if _DECIMAL.match(text) else text
+
+
+@lru_cache(maxsize=4096)
+def _element(name: str):
+    """(list variable, index) of a swept name `n[2]`; None for a variable's own name."""
+    match = _ELEMENT.match(name) if name[-1:] == "]" else None
+    return None if match is None else (match.group(1), int(match.group(2)))
 
 
 def read_candidates(lines, path: str, model):

@@ -16,6 +16,7 @@ import math
 from functools import lru_cache
 
 from costcalc.spec import expr
+from costcalc.spec.codegen import generated
 from costcalc.spec.expr import _BINARY, _COMPARE, FUNCTIONS, LIST_ARGUMENTS, MAX_BITS, ExprError
 
 _SEQUENCES = (list, tuple)
@@ -57,7 +58,7 @@ def _compiled(text: str):
         tree = expr.parse(text)
     except ExprError:
         return None
-    return _compile(tree.body, text)
+    return generated(tree.body) or _compile(tree.body, text)
 
 
 def _bounded(value):

@@ -211,6 +211,14 @@ def spec_variables(spec, overrides: dict) -> dict:
     unknown.raise_any()
     for name, value in spec.vars.items():
         if name in overrides:
+            given = overrides[name]
+            kind = type(given)  # a number or a list of whole numbers is itself, as evaluate_value gives it
+            if kind is int or kind is float and math.isfinite(given):
+                env[name] = given
+                continue
+            if kind is list and all(type(item) is int for item in given):
+                env[name] = list(given)
+                continue
             value = Value(overrides[name], value.loc)
             what = f"--set {name}={overrides[name]}"
         else:
