@@ -222,6 +222,54 @@ def test_fusion_across_a_parts_edge_is_estimated_from_the_whole_graph():
     assert model._cache.whole_estimates > 0
 
 
+RUN_AFTER_ACTIVATION = """
+name: runs
+input: [3, 32, 32]
+vars: {c: 16, lead: 1}
+blocks:
+  unit:                   # ends in an activation: no kernel of it takes in what follows
+    args: {c: ~}
+    layers:
+      - {op: conv, out: c, k: 3, pad: 1}
+      - relu
+layers:
+  - {op: conv, out: c, k: 3, pad: 1, stride: 2}
+  - {op: bn}
+  - {op: relu}
+  - {block: unit, args: {c: c}}
+  - {op: bn, if: lead == 1}
+  - {op: conv, out: 2 * c, k: 1}
+  - {op: relu}
+  - gap
+"""
+
+
+def test_runs_of_top_level_layers_are_taken_as_one_part_where_no_kernel_crosses_their_edges():
+    """MobileNet V2's top level: conv, bn, relu6 before the stages, conv, bn, relu6, pooling and the classifier
+    after them: each run is one part with the stages, and every point is assembled from parts. Where a run starts
+    with a layer the kernel before could take in (a batchnorm after a block), its edge could be crossed: the
+    points are walked with the top level laid out, as before, and still equal a fresh report."""
+    from costcalc.analysis import parts_chain
+    from costcalc.latency import load
+
+    profile = load(str(PROFILE))
+    model = costcalc.load(SPECS / "mobilenet_v2.yaml")
+    rng = random.Random(3)
+    points = [mobilenet_point(rng) for _ in range(40)]
+    for point in points + points[:10]:
+        assert memoised_timed(model, profile, point) == fresh_timed(SPECS / "mobilenet_v2.yaml", point), point
+    memo = model._cache.memos[(1, True)]
+    assert memo.grouped and len(memo.runs) >= 2 and model._cache.whole_estimates == 0
+    assert {len(run) for run, _ in memo.runs.values()} == {3, 7}  # conv1, bn1, relu1 | conv_last ... fc
+
+    model = costcalc.load(RUN_AFTER_ACTIVATION)
+    for setting in ({"lead": 2}, {"lead": 2, "c": 8}, {}, {"c": 8}, {}, {"lead": 2}):  # {} again: a chain
+        assert memoised_timed(model, profile, setting) == fresh_timed(RUN_AFTER_ACTIVATION, setting), setting
+    assert not model._cache.memos[(1, True)].grouped  # the batchnorm after `unit`: laid out from then on
+    assert model._cache.whole_estimates == 0
+    assert parts_chain.is_chain(costcalc.load(RUN_AFTER_ACTIVATION).spec().layers)
+
+
 def test_evaluate_many_yields_each_result_as_its_setting_comes():
     """A generator of settings is read one at a time: the first result comes before the second setting is made."""
     asked = []

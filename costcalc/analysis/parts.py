@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from costcalc import reuse
 from costcalc.analysis.parts_chain import chained, is_chain
 from costcalc.analysis.parts_reads import VARIABLE, Read, Reads, point_names
-from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_NODES, MAX_STEPS, Node, _Walker
+from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_NODES, MAX_STEPS, _Walker
 from costcalc.ops import Counts
 from costcalc.spec.compiled import evaluate
 from costcalc.util import frozen, gc_paused
@@ -48,59 +48,8 @@ class Part:
     nodes: int  # layers it made
     steps: int  # entries it visited
     names: frozenset  # its reads (costcalc.analysis.parts_reads), those of the parts inside it among them
-    source: tuple | None = None  # with a layered Memo, what its layers are opened from (`layers_of`)
+    source: tuple | None = None  # with a layered Memo, what its layers are opened from (parts_latency.layers_of)
     latency: dict = field(default_factory=dict)  # its Layers, and costcalc.analysis.parts_latency's plans of it
-
-
-@dataclass(frozen=True, slots=True)
-class Layers:
-    """A part's layers as a graph of their own: tensor 0 is the block's input, k >= 1 the k-th tensor made."""
-
-    shapes: tuple  # the shape of each tensor, its input's first
-    nodes: tuple  # costcalc.graph.Node, their tensor ids in this numbering, named by their index
-    outputs: tuple  # the tensor id of each output
-
-
-def layers_of(part: Part) -> Layers | None:
-    """The part's layers as a graph of their own, the parts inside it opened (made when first asked for); None
-    without them, or if a layer reads a tensor that is neither the block's input nor one it made (which a block
-    cannot do)."""
-    known = part.latency.get("layers", reuse.MISS)
-    if known is reuse.MISS:
-        try:
-            known = _opened(*part.source) if part.source is not None else None
-        except (KeyError, TypeError):
-            known = None
-        part.latency["layers"] = known
-    return known
-
-
-def _opened(items: tuple, tensors: list, current: int, outputs: tuple) -> Layers:
-    shapes, ids, nodes = [tensors[current]], {current: 0}, []
-
-    def made(shape) -> int:
-        shapes.append(shape)
-        return len(shapes) - 1
-
-    for item in items:
-        if isinstance(item, Node):
-            inputs = tuple([ids[t] for t in item.inputs])
-            outs = []
-            for t in item.outputs:
-                ids[t] = made(tensors[t])
-                outs.append(ids[t])
-            nodes.append(Node(str(len(nodes)), (), (), item.op, item.args, inputs, tuple(outs), item.result,
-                              item.counts, item.loc))
-            continue
-        part, x, taken = item
-        inner = layers_of(part)  # None: a TypeError, caught by layers_of
-        local = [ids[x]] + [made(shape) for shape in inner.shapes[1:]]
-        for node in inner.nodes:
-            nodes.append(Node(str(len(nodes)), (), (), node.op, node.args, tuple([local[t] for t in node.inputs]),
-                              tuple([local[t] for t in node.outputs]), node.result, node.counts, node.loc))
-        for t, rel in zip(taken, inner.outputs):
-            ids[t] = local[rel]
-    return Layers(tuple(shapes), tuple(nodes), tuple([ids[t] for t in outputs]))
 
 
 class Memo:
@@ -114,6 +63,8 @@ class Memo:
         self.entries: dict = {}  # (top-level entry, input shapes) -> {reads: (their order, {what they found: Part})}
         self.reads = Reads()  # what walks read of their points (costcalc.analysis.parts_reads)
         self.chain: bool | None = None  # whether the spec's top level is a chain (costcalc.analysis.parts_chain)
+        self.runs: dict = {}  # a layered memo's runs of top-level op entries taken as one part (parts_chain)
+        self.grouped = True  # whether such runs are taken as one part (else laid out as their layers)
         self.size = 0
 
     def grown(self) -> None:
@@ -123,6 +74,7 @@ class Memo:
             self.blocks.clear()
             self.entries.clear()
             self.reads.clear()
+            self.runs.clear()
             self.size = 0
 
 
@@ -168,6 +120,7 @@ class _PartsWalker(_Walker):
         self.repeated: dict = {}  # (entry, scope, input shape) -> (Part, scope): the repetition before's part
         self.last: Part | None = None  # the part the latest block call took or remembered
         self.reads_of_i = 0  # how often an expression read `i`, the repetition's number
+        self.grouped = False  # whether it took a run of top-level op entries as one part (parts_chain)
 
     def value(self, read: Read):
         """What `read` (costcalc.analysis.parts_reads) finds at this point, frozen; made when first needed."""
@@ -267,7 +220,7 @@ class _PartsWalker(_Walker):
 
     def sequence(self, entries: list, scope, inputs: dict | None = None):
         """The top level of a network of one input is first looked up as a chain of parts (parts_chain)."""
-        if entries is self.spec.layers and not scope.path and inputs is None and self.items is None:
+        if entries is self.spec.layers and not scope.path and inputs is None:
             if self.memo.chain is None:
                 self.memo.chain = is_chain(entries)
             out = chained(self, entries) if self.memo.chain else reuse.MISS

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import fsum
 
-from costcalc.analysis.parts import layers_of
+from costcalc import reuse
 from costcalc.graph import Node
 from costcalc.latency.model import ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, _Planner, kernel_time
 
@@ -57,6 +57,57 @@ class _Context:
     reorders_input: bool
     exit_open: bool  # its last kernel could take in a layer after it
     viewed: tuple = ()  # whether each output is a Reshape's (a view after it merges into that Reshape)
+
+
+@dataclass(frozen=True, slots=True)
+class Layers:
+    """A part's layers as a graph of their own: tensor 0 is the block's input, k >= 1 the k-th tensor made."""
+
+    shapes: tuple  # the shape of each tensor, its input's first
+    nodes: tuple  # costcalc.graph.Node, their tensor ids in this numbering, named by their index
+    outputs: tuple  # the tensor id of each output
+
+
+def layers_of(part: Part) -> Layers | None:
+    """The part's layers as a graph of their own, the parts inside it opened (made when first asked for); None
+    without them, or if a layer reads a tensor that is neither the block's input nor one it made (which a block
+    cannot do)."""
+    known = part.latency.get("layers", reuse.MISS)
+    if known is reuse.MISS:
+        try:
+            known = _opened(*part.source) if part.source is not None else None
+        except (KeyError, TypeError):
+            known = None
+        part.latency["layers"] = known
+    return known
+
+
+def _opened(items: tuple, tensors: list, current: int, outputs: tuple) -> Layers:
+    shapes, ids, nodes = [tensors[current]], {current: 0}, []
+
+    def made(shape) -> int:
+        shapes.append(shape)
+        return len(shapes) - 1
+
+    for item in items:
+        if isinstance(item, Node):
+            inputs = tuple([ids[t] for t in item.inputs])
+            outs = []
+            for t in item.outputs:
+                ids[t] = made(tensors[t])
+                outs.append(ids[t])
+            nodes.append(Node(str(len(nodes)), (), (), item.op, item.args, inputs, tuple(outs), item.result,
+                              item.counts, item.loc))
+            continue
+        part, x, taken = item
+        inner = layers_of(part)  # None: a TypeError, caught by layers_of
+        local = [ids[x]] + [made(shape) for shape in inner.shapes[1:]]
+        for node in inner.nodes:
+            nodes.append(Node(str(len(nodes)), (), (), node.op, node.args, tuple([local[t] for t in node.inputs]),
+                              tuple([local[t] for t in node.outputs]), node.result, node.counts, node.loc))
+        for t, rel in zip(taken, inner.outputs):
+            ids[t] = local[rel]
+    return Layers(tuple(shapes), tuple(nodes), tuple([ids[t] for t in outputs]))
 
 
 def estimate(walker, output, profile) -> float | None:

@@ -154,11 +154,14 @@ def _variables(point: tuple) -> tuple:
     return tuple(item for item in point if item[0] != INPUT)
 
 
-def _claim(model, pieces: list, claimed, done, batch: int, profile, progress=None) -> list:
-    """The rows of the pieces this process claims, one after another, until none is left: `claimed` (shared by
-    the processes of the sweep) numbers the next piece, `done` counts the points evaluated."""
+def _claim(model, pieces: list, claimed, done, batch: int, profile, progress=None, most: int | None = None) -> list:
+    """The rows of the pieces this process claims, one after another, until none is left (or it has claimed
+    `most`): `claimed` (shared by the processes of the sweep) numbers the next piece, `done` counts the points
+    evaluated."""
     rows: list = []
-    while True:
+    pieces_claimed = 0
+    while most is None or pieces_claimed < most:
+        pieces_claimed += 1
         with claimed.get_lock():
             index = claimed.value
             claimed.value += 1
@@ -170,6 +173,7 @@ def _claim(model, pieces: list, claimed, done, batch: int, profile, progress=Non
             done.value += len(piece)
         if progress is not None:
             progress(done.value)
+    return rows
 
 
 def _worker(connection, *state) -> None:
@@ -187,12 +191,16 @@ def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None,
     each claiming the next piece of the sweep when it is done with one, so that none waits while pieces are left
     and a process slowed by other work on the machine takes fewer. This process keeps its remembered walks and
     starts no worker for its own share; each worker is a bare process with a pipe for its rows (a pool's own
-    threads and tear-down cost more than a small sweep)."""
+    threads and tear-down cost more than a small sweep). Where workers are forked, this process evaluates the
+    first piece before it starts them: they begin with the parts it remembered (a random search meets most of its
+    new stages and units in its first points), instead of each walking them again."""
     import multiprocessing
 
     pieces = chunks(points, jobs)
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    forked = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forked else "spawn")
     state = (model, pieces, context.Value("q", 0), context.Value("q", 0), batch, profile)
+    first = _claim(*state, progress, most=1) if forked and len(pieces) > jobs else []
     workers = []
     for _ in range(jobs - 1):
         receive, send = context.Pipe(duplex=False)
@@ -201,7 +209,7 @@ def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None,
         send.close()
         workers.append((process, receive))
     try:
-        rows = _claim(*state, progress)
+        rows = first + _claim(*state, progress)
         for process, receive in workers:
             try:
                 part, error = receive.recv()

@@ -118,6 +118,10 @@ def timed(spec, overrides: dict | None, input_shape: tuple | None, batch: int, c
     memo = cache.memos.get((batch, True)) or cache.memos.setdefault((batch, True), Memo(layered=True))
     result, walker, output = parts.walk(spec, overrides, input_shape, batch, memo)
     seconds = estimate(walker, output, profile)
+    if seconds is None and walker.grouped:  # a kernel may fuse across a run's edge: runs laid out from now on
+        memo.grouped = False
+        result, walker, output = parts.walk(spec, overrides, input_shape, batch, memo)
+        seconds = estimate(walker, output, profile)
     if seconds is None:
         from costcalc.graph import build
         from costcalc.latency import estimate as whole
