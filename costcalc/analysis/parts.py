@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from costcalc import reuse
 from costcalc.analysis.parts_chain import chained, is_chain
-from costcalc.analysis.parts_reads import VARIABLE, Read, Reads, point_names
+from costcalc.analysis.parts_reads import VARIABLE, Read, Reads, matching, point_names
 from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_NODES, MAX_STEPS, _Walker
 from costcalc.ops import Counts
 from costcalc.spec.compiled import evaluate
@@ -180,19 +180,7 @@ class _PartsWalker(_Walker):
     def found(self, table: dict, key: tuple):
         """The parts filed under `key` whose reads find the same values here."""
         choices = table.get(key)
-        if not choices:
-            return
-        values, names, miss = self.values, self.names or self.point_names(), reuse.MISS
-        for order, items in choices.values():
-            found = []
-            for read in order:  # self.value(read), inline: the look-up of every point
-                value = values.get(read, miss)
-                if value is miss:
-                    value = values[read] = read.found(names)
-                found.append(value)
-            item = items.get(tuple(found))
-            if item is not None:
-                yield item
+        return matching(choices, self.values, self.names or self.point_names()) if choices else ()
 
     def file(self, table: dict, key: tuple, noted: set, item) -> None:
         """File `item` under `key` and the values of the reads `noted` at this point."""

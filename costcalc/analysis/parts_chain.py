@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from costcalc.analysis.parts_reads import matching
 from costcalc.reuse import MISS
 
 
@@ -39,17 +40,7 @@ def chained(walker, entries: list):
         choices = table.get((id(entry), (shape,)))
         if not choices:
             return MISS
-        part = None
-        for order, items in choices.values():
-            found = []
-            for read in order:  # walker.value(read), inline: the look-up of every point
-                value = values.get(read, MISS)
-                if value is MISS:
-                    value = values[read] = read.found(names)
-                found.append(value)
-            part = items.get(tuple(found))
-            if part is not None:
-                break
+        part = next(matching(choices, values, names), None)
         if part is None or part.split:
             return MISS
         taken.append((entry, part))

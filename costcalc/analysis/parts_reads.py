@@ -81,6 +81,21 @@ class Read:
             return object()
 
 
+def matching(choices: dict, values: dict, names: dict):
+    """The items filed in `choices` ({reads: (their order, {what they found: item})}) whose reads find the same
+    values at the point whose names are `names` (`point_names`); `values` holds what reads found there so far."""
+    for order, items in choices.values():
+        found = []
+        for read in order:  # inline: the look-up of every point
+            value = values.get(read, _MISS)
+            if value is _MISS:
+                value = values[read] = read.found(names)
+            found.append(value)
+        item = items.get(tuple(found))
+        if item is not None:
+            yield item
+
+
 def point_names(variables: dict, network: tuple) -> dict:
     """What an expression finds by name at a point, besides its scope's own names: the network's input size
     (`input_height`, ...) and the spec's variables, which take precedence, as in costcalc.graph; never a layer's
