@@ -336,6 +336,16 @@ def test_an_attribute_name_that_is_not_text_is_no_traceback(tmp_path):
     assert imported(tmp_path, path)[0] == 0
 
 
+def test_a_graph_signature_that_is_not_text_is_no_traceback(tmp_path):
+    """benchmarks/onnx_fuzz.py's mutant 220 (seed 2931): a byte flipped in the dynamo exporter's graph signature (the
+    list of the module's parameters the importer reads) made it bytes that are not UTF-8: a TypeError. It is read
+    with the bad byte replaced: the model reads (exit 0)."""
+    path = fixture("fuzz_signature_bytes.onnx")
+    code, lines = check_promises(path, "--format", "json")
+    assert (code, lines) == (0, [])
+    assert imported(tmp_path, path)[0] == 0
+
+
 def test_a_tensor_name_that_is_not_text_is_its_located_error(tmp_path):
     """Mutant 2,747 of seed 2930: a Constant's output name of bytes that are not UTF-8 (protobuf gives it as bytes),
     equal to another Constant, was set as the input of the nodes reading that one: a UnicodeDecodeError. Now the
