@@ -5,8 +5,10 @@ Some kernels pay per row, beyond their bytes: onnxruntime's LayerNormalization a
 Its profiler shows it (scripts/ort_kernels.py, 1 thread): LayerNormalization on 1,024 rows of 48 took 2.4 times the
 bytes-only estimate, on 196 rows of 768 1.0 times; Softmax on Swin-T's rows of 49 2.4 times, on ViT-B/16's rows of
 197 1.2 times; a Transpose copying blocks of 672 elements (Swin-T's first windows) moved 20 to 24 GB/s, one copying
-blocks of 16 (LeViT's heads) 1.6 to 4 GB/s. The model charges each row its class's `row_s`
-(costcalc.latency.model); the calibration fits it (costcalc.latency.fit).
+blocks of 16 (LeViT's heads) 1.6 to 4 GB/s; its broadcasting element-wise ops call their loop once per span
+(EfficientViT-B0's division of each token's 16 channels by a number per token took 44 us where its bytes say 4,
+EdgeNeXt-XXS's layer scale on 1,024 tokens of 48 41 us where they say 7), and its Pad writes row by row. The model
+charges each row its class's `row_s` (costcalc.latency.model); the calibration fits it (costcalc.latency.fit).
 
     layernorm        its rows: the positions it normalises (tokens, or H x W over channels), x batch
     groupnorm        its groups x batch (InstanceNormalization over each group)
@@ -19,6 +21,9 @@ blocks of 16 (LeViT's heads) 1.6 to 4 GB/s. The model charges each row its class
                        runs MLAS's tiled 2-D transpose (rows 0: its bytes only); any other gathers element by
                        element, computing each element's index (rows = its elements): MobileViT's unfold
                        (0, 3, 2, 1) and MaxViT's grids moved 1 to 2 GB/s, the single-axis ones 8 to 22 GB/s
+    add, mul, ...    element-wise of operands of unequal shapes (no number among them): the spans of its
+                     broadcasting loop (`broadcast_rows`)
+    pad              the rows before its innermost padded axis (`pad_rows`)
 """
 
 from __future__ import annotations
