@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from costcalc import reuse
+from costcalc import reuse, sharing
 from costcalc.errors import Loc, SpecError, did_you_mean
 from costcalc.ops import Counts, OpError, OpResult, account
 from costcalc.ops.tensor import MAX_RANK
@@ -44,6 +44,7 @@ class Node:
     result: OpResult
     counts: Counts
     loc: Loc
+    shares: str | None = None  # the layer whose parameters it uses (`shares:`, costcalc.sharing): no params of its own
 
 
 @dataclass
@@ -291,6 +292,8 @@ class _Walker:
         return reuse.MISS
 
     def remember(self, key: tuple, first: tuple, path: tuple, kinds: tuple, current: int, out) -> None:
+        if sharing.uses_shares(self.spec) and any(n.shares for n in self.nodes[first[0]:]):
+            return  # a replay would keep the names its layers share: walked at each call
         if key not in self.recordings and len(self.recordings) < reuse.MAX_RECORDINGS:
             self.recordings[key] = reuse.Span(path, kinds, current, (first[0], len(self.nodes)),
                                               (first[1], len(self.tensors)), (first[2], len(self.reads or ())),
@@ -324,6 +327,8 @@ class _Walker:
                 out = self.apply(op, definition, args, current, entry, path, kinds)
                 if len(self.results) < reuse.MAX_RESULTS:
                     self.results[key] = reuse.op_result(self, self.nodes[-1], first_read, scope.env)
+            if entry.shares is not None:
+                sharing.share(self, entry, scope.path)
             current = list(out) if isinstance(out, tuple) else [out]
         return out
 

@@ -366,6 +366,34 @@ class LearnedScalars(nn.Module):
         return self.fc(tokens.mean(dim=1))
 
 
+class SharedWeights(nn.Module):
+    """one module applied at several places: a depthwise conv position encoding added in two blocks (CoaT's shared
+    ConvPosEnc), a head conv run on two pyramid levels of different sizes (RetinaNet's head over its levels), one
+    nn.Linear applied twice to the tokens and another twice to the pooled vector (weight-tied layers)."""
+
+    def __init__(self, c=16, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, stride=2, padding=1)
+        self.cpe = nn.Conv2d(c, c, 3, padding=1, groups=c)
+        self.mix1, self.mix2 = nn.Conv2d(c, c, 1), nn.Conv2d(c, c, 1)
+        self.down = nn.Conv2d(c, c, 3, stride=2, padding=1)
+        self.head = nn.Conv2d(c, c, 3, padding=1)
+        self.mlp = nn.Linear(c, c)
+        self.fc = nn.Linear(c, c)
+        self.out = nn.Linear(c, classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = F.relu(self.mix1(x + self.cpe(x)))
+        x = F.relu(self.mix2(x + self.cpe(x)))
+        p1, p2 = self.head(x), self.head(self.down(x))
+        t = p1.flatten(2).transpose(1, 2)
+        t = t + self.mlp(F.gelu(self.mlp(t)))
+        y = t.mean(dim=1) + p2.mean(dim=(2, 3))
+        y = self.fc(F.relu(self.fc(y)))
+        return self.out(y)
+
+
 MODULES = {
     "squeeze_excite": (SqueezeExcite, 32),
     "functional_conv": (FunctionalConv, 32),
@@ -382,4 +410,5 @@ MODULES = {
     "pad_split": (PadSplit, 32),
     "token_mixer": (TokenMixer, 64),
     "learned_scalars": (LearnedScalars, 32),
+    "shared_weights": (SharedWeights, 32),
 }

@@ -2,6 +2,7 @@
 with onnx.helper; the output shape onnx's own shape inference declares is checked by the importer against its own
 (an independent check of every shape on the way), and the counts against closed forms derived here."""
 
+import os
 from math import prod
 
 import numpy as np
@@ -12,6 +13,8 @@ pytest.importorskip("onnx")
 from costcalc.analysis import analyse  # noqa: E402
 from costcalc.graph import load  # noqa: E402
 from tests.onnx_graphs import Net  # noqa: E402
+
+HANDWRITTEN = os.path.join(os.path.dirname(__file__), "fixtures", "onnx", "handwritten")
 
 
 def _imported(net, out, tmp_path, name="g.onnx", opset=17):
@@ -260,19 +263,26 @@ def test_what_returns_its_input_is_no_layer_but_a_learned_zero_is(tmp_path):
     assert totals.params == 4 * 4 + 4
 
 
-def test_a_repeated_node_is_computed_once_but_shared_weights_stay_two_layers(tmp_path):
-    """Two equal ReduceMeans of one tensor (torch's x.var and x.mean) are one; two convs reading one initializer
-    through Identity nodes (TorchScript's storage of equal untrained weights) stay two layers, with their params."""
+@pytest.mark.parametrize("through_identity", [True, False])
+def test_a_repeated_node_is_computed_once_and_one_initializer_read_twice_is_shared_only_when_read_itself(
+        through_identity, tmp_path):
+    """Two equal ReduceMeans of one tensor (torch's x.var and x.mean) are one. Two convs reading one initializer
+    through Identity nodes (TorchScript's storage of equal untrained weights: two modules) stay two layers, with
+    their params; read directly (one nn.Conv2d applied twice), the second `shares` the first's weights."""
     net = Net((1, 4, 8, 8), "cse")
     w = net.weight((4, 4, 1, 1))
-    a = net.node("Conv", ["x", net.node("Identity", [w])], "/a/Conv", kernel_shape=[1, 1])
-    b = net.node("Conv", ["x", net.node("Identity", [w])], "/b/Conv", kernel_shape=[1, 1])
+    a = net.node("Conv", ["x", net.node("Identity", [w]) if through_identity else w], "/a/Conv", kernel_shape=[1, 1])
+    b = net.node("Conv", [a, net.node("Identity", [w]) if through_identity else w], "/b/Conv", kernel_shape=[1, 1])
     m1 = net.node("ReduceMean", [a], "/m/ReduceMean", axes=[2, 3], keepdims=1)
     m2 = net.node("ReduceMean", [a], "/m/ReduceMean_1", axes=[2, 3], keepdims=1)
     y = net.node("Add", [net.node("Add", [m1, m2], "/m/Add"), b], "/m/Add_1")
     graph, totals, _ = _imported(net, y, tmp_path)
-    assert [node.op for node in graph.nodes].count("conv") == 2 and totals.params == 2 * 16
-    assert [node.op for node in graph.nodes].count("mean") == 1
+    convs = [node for node in graph.nodes if node.op == "conv"]
+    assert totals.flops == 2 * 16 * 64 and [node.op for node in graph.nodes].count("mean") == 1
+    if through_identity:
+        assert [node.shares for node in convs] == [None, None] and totals.params == 2 * 16
+    else:
+        assert [node.shares for node in convs] == [None, convs[0].name] and totals.params == 16
 
 
 def _layernorm_written_out(c: int):
@@ -317,6 +327,30 @@ def test_a_learned_number_is_a_parameter_a_literal_is_not(tmp_path):
     assert [(node.op, node.args.get("param"), node.args.get("value")) for node in graph.nodes] == [
         ("mul", (1,), None), ("add", (1,), None), ("scale", None, None)]
     assert totals.params == 2 and totals.elementwise_flops == 3 * 4 * 8 * 8
+
+
+@pytest.mark.parametrize("listed, params", [("PARAMETER", 654), ("BUFFER", 653), (None, 653)])
+def test_the_dynamo_exporters_list_of_parameters_says_which_number_is_learned(listed, params, tmp_path):
+    """A one-value parameter of the top module has no dot in its name (`lab_scale`). The dynamo exporter lists the
+    module's parameters and buffers in the file (its graph signature): listed as a PARAMETER it is learned, as a
+    BUFFER a number; without the list (TorchScript's files) a plain name reads as a number. The handwritten
+    learned_scalars export (654 parameters) with HGNetV2's `lab.scale` moved to the top module."""
+    import onnx
+
+    model = onnx.load(os.path.join(HANDWRITTEN, "learned_scalars_dyn18.onnx"), load_external_data=False)
+    next(i for i in model.graph.initializer if i.name == "lab.scale").name = "lab_scale"
+    for node in model.graph.node:
+        node.input[:] = ["lab_scale" if t == "lab.scale" else t for t in node.input]
+    signature = next(p for p in model.graph.metadata_props if p.key.endswith("graph_signature"))
+    assert "p_lab_scale: PARAMETER target='lab.scale'" in signature.value
+    entry = ("p_lab_scale: PARAMETER target='lab_scale'" if listed == "PARAMETER"
+             else "b_lab_scale: BUFFER target='lab_scale' persistent=True")
+    signature.value = signature.value.replace("p_lab_scale: PARAMETER target='lab.scale'", entry)
+    if listed is None:
+        del model.graph.metadata_props[:]
+    path = str(tmp_path / "top.onnx")
+    onnx.save(model, path)
+    assert analyse(load(path)).totals.params == params
 
 
 def test_layernorm_written_out_with_gamma_alone_has_no_shift(tmp_path):

@@ -72,12 +72,6 @@ PARAMS_DIFFER = {
     ("timm/tresnet_m", "ts17"): (9 * (128 + 256 + 512), "anti-aliasing's fixed 3 x 3 blur filter is a buffer in "
                                  "torch and a depthwise Conv's weight in the file (9 C values for each of the 3 "
                                  "downsamplings: 128, 256 and 512 channels)"),
-    ("timm/coat_lite_tiny", "ts17"): (41 * (64 + 128 + 256 + 320), "a module called twice: the two blocks of a "
-                                      "stage share one conv position encoding (a depthwise 3 x 3 conv with bias: "
-                                      "10 C) and one conv relative-position encoding (depthwise 3, 5 and 7 windows "
-                                      "over 2, 3 and 3 of 8 heads, with biases: 31 C); torch and the file hold their "
-                                      "weights once, costcalc's spec language has no conv that shares another's "
-                                      "weights, so it counts them at each use"),
 }
 
 

@@ -54,6 +54,11 @@ def test_each_spec_example_loads(write_spec, text):
         flops = {node.name: node.result.flops for node in graph.nodes}
         assert flops["attn.scores"] == flops["attn.context"] == 4 * 196 * 196 * 16
         assert sum(flops.values()) == 196 * 64 * 192 + 196 * 64 * 64 + 2 * 4 * 196 * 196 * 16 == 8_128_512
+    if "shares: cpe" in text:  # three layers use others' weights: counted once, the arithmetic at each use
+        from costcalc.analysis import analyse
+        nodes = {node.name: node for node in graph.nodes}
+        assert analyse(graph).totals.params == 5_488 and [n.counts.params for n in graph.nodes if n.shares] == [0] * 3
+        assert (nodes["head"].counts.flops, nodes["head_small"].counts.flops) == (589_824, 147_456)
     if "position_bias" in text:  # Swin-T's first windows: 2 x HW x M^2 x C, and (2M - 1)^2 x heads learned biases
         nodes = {node.name: node for node in graph.nodes}
         assert nodes["scores"].result.flops + nodes["context"].result.flops == 2 * 56 * 56 * 49 * 96

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from costcalc.analysis import parts
 from costcalc.analysis.parts import Memo
-from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_DIM, _Walker, check
+from costcalc.graph import INPUT_VARS, LAYER_VARS, MAX_DIM, _Walker, build, check
+from costcalc.sharing import uses_shares
 from costcalc.ops import CALL_KEY, OPS, Counts, account
 from costcalc.util import frozen, gc_paused
 
@@ -66,6 +67,8 @@ def totals(spec, overrides: dict | None, input_shape: tuple | None, batch: int, 
     for the first time are evaluated from remembered parts (costcalc.analysis.parts); met again, or with `more`
     (more points of these variables follow: a grid over inputs), walked into a program, replayed after."""
     overrides = overrides or {}
+    if uses_shares(spec):  # which layer a name shares is the walk's to decide, at each point: walked every time
+        return sum((node.counts for node in build(spec, overrides, input_shape, batch, checked).nodes), Counts())
     cache = cache.of(spec)
     key = (frozen(overrides), batch, input_shape is None)
     program = cache.programs.get(key)
@@ -115,11 +118,15 @@ def timed(spec, overrides: dict | None, input_shape: tuple | None, batch: int, c
     cache = cache.of(spec)
     if not checked:
         check(spec)
+    if uses_shares(spec):  # walked every time (see `totals`); estimated on the whole graph
+        from costcalc.latency import estimate as whole
+
+        graph = build(spec, overrides, input_shape, batch, checked=True)
+        return sum((node.counts for node in graph.nodes), Counts()), whole(graph, profile).total_s
     memo = cache.memos.get((batch, True)) or cache.memos.setdefault((batch, True), Memo(layered=True))
     result, walker, output = parts.walk(spec, overrides, input_shape, batch, memo)
     seconds = estimate(walker, output, profile)
     if seconds is None:
-        from costcalc.graph import build
         from costcalc.latency import estimate as whole
 
         cache.whole_estimates += 1

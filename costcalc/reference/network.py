@@ -232,8 +232,13 @@ def run(graph, seed: int = 0, keep: dict | None = None):
     """Run `graph` on a random input with random weights; yield (node, Measured) for each node, in order.
     Raises NoReference at the first node whose op has no reference runner. With `keep` (a dict), the run leaves
     there the arrays another runtime needs to run the same network: "input", "output", and "arrays" (layer name ->
-    the parameter and buffer arrays it used, in the order its op names them)."""
+    the parameter and buffer arrays it used, in the order its op names them). A layer that shares another's
+    parameters (`shares:`) draws its weights again from the state the generator had when that layer drew them: it
+    holds no parameters of its own when the arrays it built are that layer's, value for value, and the count of
+    those it built otherwise (then `verify` reports the difference)."""
     rng = np.random.default_rng(seed)
+    owners = {node.shares for node in graph.nodes if node.shares}
+    drawn: dict = {}  # owner's name -> (the generator's state before its weights, the arrays it built)
     last_use = {t: i for i, node in enumerate(graph.nodes) for t in node.inputs}
     arrays = {t: rng.standard_normal((graph.batch, *graph.tensors[t]), dtype=np.float32) for t in graph.inputs.values()}
     if keep is not None:
@@ -243,8 +248,16 @@ def run(graph, seed: int = 0, keep: dict | None = None):
         if runner is None:
             raise NoReference(f"the reference has no implementation of op '{node.op}' (layer '{node.name}')")
         inputs = [arrays[t] for t in node.inputs]
+        state = rng.bit_generator.state if node.name in owners else None
+        source = rng
+        if node.shares in drawn:
+            source = np.random.default_rng()
+            source.bit_generator.state = drawn[node.shares][0]
         with counting(record=keep is not None) as tally:
-            outputs, learnable = runner(rng, node.args, *inputs)
+            outputs, learnable = runner(source, node.args, *inputs)
+        learnable = [p for p in learnable if p is not None]
+        if state is not None:
+            drawn[node.name] = (state, learnable)
         if keep is not None:
             keep["arrays"][node.name] = tally.arrays
         for t, y in zip(node.outputs, outputs):
@@ -261,5 +274,12 @@ def run(graph, seed: int = 0, keep: dict | None = None):
             params_read=tally.params_read,
             buffers_read=tally.buffers_read,
             written=tally.written,
-            params=sum(p.size for p in learnable if p is not None),
+            params=0 if node.shares in drawn and _same(learnable, drawn[node.shares][1])
+            else sum(p.size for p in learnable),
         )
+
+
+def _same(arrays: list, others: list) -> bool:
+    """Whether two layers' learnable arrays are the same values, array by array."""
+    return len(arrays) == len(others) and all(a.shape == b.shape and np.array_equal(a, b)
+                                              for a, b in zip(arrays, others))

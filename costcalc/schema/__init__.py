@@ -61,6 +61,9 @@ ENTRY_DOCS = {
     "first": ({"type": "object", "additionalProperties": _VALUE},
               "Block arguments of the first repetition only (stride 2 opening a stage)."),
     "if": (_VALUE, "A condition; when false the entry is an identity and its name stands for its input."),
+    "shares": (_TEXT, "An op layer only: the earlier layer whose parameters this one uses (one module applied "
+                      "twice): a name of this list, or a full name from the top. Its params are 0; its FLOPs and "
+                      "memory access are counted."),
 }
 MAX_RANK = 8  # costcalc.ops.tensor.MAX_RANK: dims per sample (the schema module imports no op code at load)
 

@@ -6,7 +6,7 @@ from costcalc.errors import Collector, Loc, SpecError, did_you_mean, shown
 from costcalc.spec.choice import is_op_expression
 from costcalc.spec.fields import check_name, check_variable, kind_of, list_value, mapping_value, plain_value
 from costcalc.spec.loader import YList, YMap
-from costcalc.spec.model import ENTRY_KEYS, NAME, RESERVED, BlockDef, Entry
+from costcalc.spec.model import ENTRY_KEYS, NAME, RESERVED, BlockDef, Entry, Value
 
 
 def read_vars(doc: YMap, errors: Collector) -> dict:
@@ -139,6 +139,14 @@ def _entry(item, loc: Loc, where: str, pos: int, entries: EntryReader) -> Entry:
             raise SpecError(f"{prefix}'parallel' needs 'repeat': the number of branches", item.key_locs["parallel"])
     if "if" in item:
         entry.cond = plain_value(item, "if", item.value_locs["if"], prefix)
+    if "shares" in item:
+        if kind != "op":
+            raise SpecError(f"{prefix}'shares' belongs to an op layer: it names the layer whose parameters this one "
+                            "uses", item.key_locs["shares"])
+        if not isinstance(item["shares"], str) or not item["shares"]:
+            raise SpecError(f"{prefix}'shares' names an earlier layer, not {kind_of(item['shares'])}",
+                            item.value_locs["shares"])
+        entry.shares = Value(item["shares"], item.value_locs["shares"])
     for key in ("args", "first"):
         if key in item:
             if kind == "op":

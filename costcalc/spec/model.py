@@ -14,7 +14,7 @@ from costcalc.spec.loader import YMap
 
 TOP_KEYS = ("name", "description", "source", "extends", "input", "vars", "blocks", "layers", "published",
             "guidelines", "budget")
-ENTRY_KEYS = ("name", "op", "block", "layers", "from", "repeat", "parallel", "args", "first", "if")
+ENTRY_KEYS = ("name", "op", "block", "layers", "from", "repeat", "parallel", "args", "first", "if", "shares")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 RESERVED = ("input",)
 MAX_EXTENDS = 16
@@ -50,6 +50,7 @@ class Entry:
     cond: Value | None = None
     params: dict = field(default_factory=dict)  # op arguments: key -> Value
     key_locs: dict = field(default_factory=dict)
+    shares: Value | None = None  # `shares:` the earlier layer whose parameters this op layer uses (costcalc.sharing)
 
 
 def auto_name(entry: Entry, pos: int) -> str:
@@ -100,3 +101,4 @@ class Spec:
     section_locs: dict = field(default_factory=dict)  # top-level key -> Loc of its key
     invalid_blocks: set = field(default_factory=set)  # blocks left out for their errors (read_partial)
     warnings: list = field(default_factory=list)  # SpecWarning, set by graph.check
+    shares: bool | None = None  # whether a layer entry says `shares:` (costcalc.sharing.uses_shares, when asked)

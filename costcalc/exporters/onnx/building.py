@@ -59,6 +59,7 @@ class Builder:
         self.weights = weights
         self.nodes: list = []
         self.initializers: list = []
+        self.params: dict = {}  # initializer name -> shape, of the weights made so far
         self.names = {t: name for name, t in graph.inputs.items()}  # {0: "input"}, or the names of several
         for node in graph.nodes:
             for k, t in enumerate(node.outputs):
@@ -101,11 +102,20 @@ class Builder:
         self.nodes.append(helper.make_node(op_type, inputs, outputs, name=name, **attrs))
 
     def param(self, node, role: str, shape: tuple, kind: str, fan_in: int = 1, high: int = 1) -> str:
-        """A weight initializer `<layer>.<role>`; its name."""
+        """A weight initializer `<layer>.<role>`; its name. A layer that shares another's parameters (`shares:`)
+        reads that layer's initializer: one initializer read by both nodes, as torch exports a module applied
+        twice."""
         from onnx import TensorProto, numpy_helper
 
-        name = f"{node.name}.{role}"
         shape = tuple(int(d) for d in shape)
+        if node.shares:
+            name = f"{node.shares}.{role}"
+            if self.params.get(name) != shape:
+                self.refuse(node, f"it shares the parameters of '{node.shares}', which has no {role} of shape "
+                                  f"{'x'.join(map(str, shape))} in this export")
+            return name
+        name = f"{node.name}.{role}"
+        self.params[name] = shape
         value = self.weights.value(node.name, kind, shape, fan_in, high)
         if value is not None:
             self.initializers.append(numpy_helper.from_array(value, name))

@@ -87,15 +87,31 @@ def learned_of(c: Const) -> int:
     return prod(c.shape) if c.param and c.stored else 0
 
 
-def learned_number(c: Const) -> bool:
+def learned_number(imp, c: Const) -> bool:
     """Whether a one-value constant is a learned parameter (nn.Parameter of one value: HGNetV2's learnable affine
     blocks, PoolFormerV2's StarReLU scale and bias) rather than a number of the forward (x + 3, 1 / sqrt(d)). Both
-    exporters write either as a one-value initializer; a learned one keeps the module path the exporter names it by
-    (`stem.stem1.lab.scale`, or costcalc's own `<layer>.param`), a number gets a name the exporter makes (dynamo's
-    `val_12` and `scalar_tensor_default`, costcalc's `<layer>/value`; TorchScript writes numbers as Constant nodes).
-    A parameter of the top module (`lab_scale`: no dot) reads as a number, as does a number any other tool stores
+    exporters write either as a one-value initializer. The dynamo exporter lists the module's parameters in the
+    file (`parameters`): a learned one is there, a buffer or a number is not. Elsewhere a learned one keeps the
+    module path the exporter names it by (`stem.stem1.lab.scale`, or costcalc's own `<layer>.param`), a number gets
+    a name the exporter makes (costcalc's `<layer>/value`; TorchScript writes numbers as Constant nodes). There a
+    parameter of the top module (`lab_scale`: no dot) reads as a number, as does a number any other tool stores
     under a plain name (`w3`). Its value is never read."""
-    return c.learned is None and learned_of(c) == 1 and MODULE_PATH.fullmatch(c.name) is not None
+    if c.learned is not None or learned_of(c) != 1:
+        return False
+    if imp.parameters is not None:
+        return c.name in imp.parameters
+    return MODULE_PATH.fullmatch(c.name) is not None
+
+
+SIGNATURE = "pkg.torch.export.ExportedProgram.graph_signature"  # the dynamo exporter's record of the module's
+# inputs: `p_lab_scale: PARAMETER target='lab.scale'`, `b_mean: BUFFER target='mean' persistent=True`, ...
+PARAMETER = re.compile(r"^\s*\w+: PARAMETER target='([^']*)'", re.M)
+
+
+def parameters(graph) -> frozenset | None:
+    """The names of the module's parameters, where the file lists them (the dynamo exporter's graph signature)."""
+    text = next((p.value for p in graph.metadata_props if p.key == SIGNATURE), None)
+    return None if text is None else frozenset(PARAMETER.findall(text))
 
 
 def learned_inputs(imp, node) -> tuple:

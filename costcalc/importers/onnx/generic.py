@@ -13,7 +13,7 @@ from math import prod
 
 import numpy as np
 
-from costcalc.importers.onnx import patterns, views
+from costcalc.importers.onnx import patterns, shared, views
 from costcalc.importers.onnx.layers import check_weights, clip_op
 from costcalc.importers.onnx.modern import stored
 from costcalc.importers.onnx.batch import (_text, axes_of, emit, learned_number, learned_of, onnx_shape,
@@ -64,7 +64,7 @@ def binary(imp, node, inputs: list) -> None:
     cshape = tuple(c.shape)
     if len(cshape) > len(full):
         imp.fail(node, f"a constant of shape {fmt(cshape)} for a {len(full)}-D tensor")
-    if prod(cshape) <= 1 and not learned_number(c):  # a number (a learned one is a `param` of one value)
+    if prod(cshape) <= 1 and not learned_number(imp, c):  # a number (a learned one is a `param` of one value)
         value = imp.const_value(node, c, "the constant") if imp.readable(c) else np.ones(1)
         value = float(np.asarray(value, dtype=np.float64).reshape(-1)[0]) if np.size(value) else 0.0
         return emit(imp, node, op, {"value": value if np.isfinite(value) else 0.0}, [x], place)
@@ -95,6 +95,7 @@ def bias_of(imp, node, x: Data, c: Const) -> bool:
     if imp.only_consumer(next(t for t in node.proto.input if imp.tensors.get(t) is x)) is None:
         return False
     layer.args = {**layer.args, "bias": True}
+    shared.note_bias(layer, c, node)
     layer.note = f"{layer.note} + {node.name} (Add)"
     imp.set(node, 0, x)
     return True

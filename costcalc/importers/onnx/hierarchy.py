@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from costcalc.importers.onnx import shared
 from costcalc.importers.onnx.naming import spec_name
 from costcalc.importers.onnx.repeats import Entry, base_ref, repeat_block, unique
 
@@ -43,7 +44,10 @@ def nest(layers: list, output_ref: str, classes: dict | None = None) -> tuple:
     root = _tree(layers, {_spec_path(path): name for path, name in (classes or {}).items()})
     readers = _readers(layers, output_ref)
     blocks: list = []
-    return _scope(root.items, "input", readers, blocks, set()), blocks
+    entries = _scope(root.items, "input", readers, blocks, set())
+    if any(layer.shares is not None for layer in layers):
+        shared.resolve(entries)
+    return entries, blocks
 
 
 def _spec_path(components) -> tuple:
@@ -153,7 +157,8 @@ def _scope(items: list, scope_input: str, readers: dict, blocks: list, block_nam
             entry = _group_entry(item, local, source, readers, blocks, block_names)
             inputs, out = [source], _members(item)[-1].name
         else:
-            entry = Entry(local, op=item.op, args=item.args, loc=item.loc, note=item.note)
+            entry = Entry(local, op=item.op, args=item.args, loc=item.loc, note=item.note, origin=item,
+                          shares=item.shares)
             inputs, out = item.inputs, item.name
         if inputs != [previous]:
             entry.sources = [_local_ref(ref, names) for ref in inputs]
@@ -180,7 +185,8 @@ def _group_entry(group: _Group, local: str, source: str, readers: dict, blocks: 
     children = group.items
     first = _members(group)[0]
     numbered = all(isinstance(c, _Group) and c.name == str(k) for k, c in enumerate(children))
-    if numbered and all(_boundary(c, readers) is not None for c in children):
+    alike = not any(m.shares is not None or m.shared for m in _members(group))  # named one by one (`shared`)
+    if alike and numbered and all(_boundary(c, readers) is not None for c in children):
         trial_blocks, trial_names = list(blocks), set(block_names)  # kept only if the repeat is written
         lists = [_scope(c.items, _boundary(c, readers), readers, trial_blocks, trial_names, c.name)
                  for c in children]
@@ -192,6 +198,6 @@ def _group_entry(group: _Group, local: str, source: str, readers: dict, blocks: 
             return repeated
     if all(not isinstance(c, _Group) and c.local == str(k) for k, c in enumerate(children)):
         chained = all(c.inputs == [children[k - 1].name if k else source] for k, c in enumerate(children))
-        if chained and all(c.op == first.op and c.args == first.args and c.outputs == 1 for c in children):
+        if alike and chained and all(c.op == first.op and c.args == first.args and c.outputs == 1 for c in children):
             return Entry(local, op=first.op, args=first.args, repeat=len(children), loc=first.loc, note=first.note)
     return Entry(local, layers=_scope(children, source, readers, blocks, block_names, local), loc=first.loc)

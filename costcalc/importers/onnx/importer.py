@@ -16,7 +16,7 @@ from costcalc.graph import MAX_DIM, MAX_NODES
 from costcalc.importers.onnx.folding import MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx import batch, constants, generic, inputs, rewrite
+from costcalc.importers.onnx import batch, constants, generic, inputs, rewrite, shared
 from costcalc.importers.onnx.arguments import typed_args
 from costcalc.importers.onnx.reading import (Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, Taken,
                                              fmt)
@@ -51,6 +51,7 @@ class Importer:
         self.restored_biases = 0  # folded convs' zero biases an optimiser dropped, counted back
         self.counted: set = set()  # the sources of computed constants a learned operand has counted: `generic.binary`
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+        self.parameters = batch.parameters(model.graph)  # the module's parameters, where the file lists them
 
     # ---- top level --------------------------------------------------------------------------------------------
 
@@ -97,6 +98,7 @@ class Importer:
                 for i in (node.index, *self.done.order[taken:]):
                     self.node_layer.setdefault(i, made)
         self.finish()
+        shared.mark(self.layers)
         return document(self, shape)
 
     def check_opset(self) -> None:
@@ -305,6 +307,7 @@ class Importer:
         module = module_path(node, self.tensors) if node is not None else ((), "output")
         layer = Layer(name, op, args, [x.ref for x in inputs], loc, note if note is not None else note_of(node),
                       len(result.outputs), module)
+        shared.note_weights(self, node, layer)
         self.layers.append(layer)
         if len(result.outputs) == 1:
             refs = [name]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from math import prod
 
+from costcalc.importers.onnx import shared
 from costcalc.importers.onnx.batch import learned_number
 from costcalc.importers.onnx.layers import scalar
 from costcalc.importers.onnx.modern import channel_mul, per_channel, placeholder_affine
@@ -27,7 +28,7 @@ def mul(imp, node) -> None:
         return channel_mul(imp, node, x, c)
     if placeholder_affine(imp, node, x, c):
         return
-    if learned_number(c):  # a learned scale of one value (HGNetV2's learnable affine block)
+    if learned_number(imp, c):  # a learned scale of one value (HGNetV2's learnable affine block)
         return imp.emit1(node, "mul", {"param": (1,)}, [x])
     factor = scalar(imp, node, c, "Mul by a constant")
     imp.emit1(node, "scale", {"factor": factor}, [x])
@@ -63,6 +64,7 @@ def add(imp, node) -> None:
     if (len(inputs) == 2 and layer is not None and (layer.op == "fc" or layer.open_bias) and not layer.args["bias"]
             and per_channel(x, c.shape) and imp.only_consumer(tensor_of(imp, node, x))):
         layer.args = {**layer.args, "bias": True}  # MatMul + Add(bias): one fc (or 1x1 conv) with a bias
+        shared.note_bias(layer, c, node)
         layer.note = f"{layer.note} + {note_of(node)}"
         imp.set(node, 0, x)
         return

@@ -91,6 +91,10 @@ class Layer:
     outputs: int = 1
     module: tuple = ((), None)  # (module path components, the op's name in it): naming.module_path
     open_bias: bool = False  # a MatMul's layer: a bias Add after it is its bias
+    weights: tuple = ()  # the stored tensors a weighted layer reads as its weights (`shared`)
+    direct: bool = False  # its node reads one of them itself, not through an Identity (`shared`)
+    shares: object = None  # the earlier Layer whose weights it reads (`shared.mark`)
+    shared: bool = False  # a later layer reads its weights
 
 
 class MalformedAttribute(ValueError):

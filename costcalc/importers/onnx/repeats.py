@@ -29,6 +29,8 @@ class Entry:
     cond: str | None = None  # `if:` expression
     loc: object = None
     note: str = ""
+    origin: object = None  # the imported Layer of an op entry
+    shares: object = None  # the Layer whose weights it reads (`shared`), its full name once nested
 
 
 @dataclass

@@ -77,6 +77,8 @@ def _entry_map(e, loc: Loc) -> YMap:
             fields["first"] = e.first
         return _ymap(fields, loc)
     fields["op"] = e.op
+    if e.shares is not None:
+        fields["shares"] = e.shares
     if e.repeat is not None:
         fields["repeat"] = e.repeat
     fields.update(_doc_args(e.op, e.args))
