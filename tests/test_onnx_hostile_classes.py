@@ -237,6 +237,9 @@ def test_batchnorm_statistics_must_have_one_value_per_channel(tmp_path):
     ("garbage2.onnx", ("--input", "3x8x8"), "not a readable ONNX model"),
     ("garbage2.onnx", (), "not a readable ONNX model"),
     ("s02679.onnx", (), "onnxruntime cannot load the model: "),
+    # benchmarks/onnx_fuzz.py's mutant 6,520 (seed 2931): a byte flipped in an external-data key; onnx's warning
+    # about the key it ignores was a second line before the located one
+    ("fuzz_external_data_key_bytes.onnx", (), "the weights kept in external data cannot be read"),
 ])
 def test_measure_failures_are_one_located_line(capfd, name, options, fragment):
     """capfd, not only click's stderr: onnxruntime's own logger writes to the process's stderr (class 8)."""
@@ -331,6 +334,16 @@ def test_an_attribute_name_that_is_not_text_is_no_traceback(tmp_path):
     that are not UTF-8, which the merging of repeated nodes (importers/onnx/rewrite.py) sorted beside text: a
     TypeError. The attribute is unknown, the Conv's kernel comes from its weight: the model reads (exit 0)."""
     path = fixture("fuzz_attribute_name_bytes.onnx")
+    code, lines = check_promises(path, "--format", "json")
+    assert (code, lines) == (0, [])
+    assert imported(tmp_path, path)[0] == 0
+
+
+def test_a_graph_signature_that_is_not_text_is_no_traceback(tmp_path):
+    """benchmarks/onnx_fuzz.py's mutant 220 (seed 2931): a byte flipped in the dynamo exporter's graph signature (the
+    list of the module's parameters the importer reads) made it bytes that are not UTF-8: a TypeError. It is read
+    with the bad byte replaced: the model reads (exit 0)."""
+    path = fixture("fuzz_signature_bytes.onnx")
     code, lines = check_promises(path, "--format", "json")
     assert (code, lines) == (0, [])
     assert imported(tmp_path, path)[0] == 0

@@ -102,18 +102,31 @@ DIFFER = [_param(key, kind, export["params_in_file"], NOT_YET) for key, kind, ex
 FILES = {(key, kind): export["file"] for key, kind, export, truth in CASES}
 
 
-@lru_cache(maxsize=None)  # the totals only: each file is read once for both tests
-def _totals(key, kind):
+@lru_cache(maxsize=None)  # each file is read once for all the tests
+def _read(key, kind) -> tuple:
+    """(the file's totals, the totals of the spec `import` writes for it)."""
+    from costcalc.importers.onnx import to_yaml
+
     path = os.path.join(ROOT, FILES[key, kind])
     folder = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"costcalc-library-{os.getpid()}")
     os.makedirs(folder, exist_ok=True)
     onnx_path = os.path.join(folder, os.path.basename(path)[:-3])
+    spec_path = onnx_path[:-len(".onnx")] + ".yaml"
     with gzip.open(path) as src, open(onnx_path, "wb") as dst:
         shutil.copyfileobj(src, dst)
     try:
-        return analyse(load(onnx_path)).totals
+        totals = analyse(load(onnx_path)).totals
+        with open(spec_path, "w") as f:
+            f.write(to_yaml(onnx_path))
+        return totals, analyse(load(spec_path)).totals
     finally:
         os.remove(onnx_path)
+        if os.path.exists(spec_path):
+            os.remove(spec_path)
+
+
+def _totals(key, kind):
+    return _read(key, kind)[0]
 
 
 NOT_EXPORTED = {  # model -> why scripts/onnx_model_truth.py holds no export of it (recorded in the JSON)
@@ -137,6 +150,13 @@ def test_every_torchvision_model_and_timm_across_families_are_exported():
 @pytest.mark.parametrize("key, kind, macs", FLOPS)
 def test_flops_equal_torchs(key, kind, macs):
     assert _totals(key, kind).flops == macs
+
+
+@pytest.mark.parametrize("key, kind", sorted(FILES), ids=[f"{key}-{kind}" for key, kind in sorted(FILES)])
+def test_import_then_report_gives_the_files_totals(key, kind):
+    """Issue 29: the spec `costcalc import` writes for each library file gives the totals `report` gives the file."""
+    totals, written = _read(key, kind)
+    assert written == totals
 
 
 @pytest.mark.parametrize("key, kind, params", PARAMS)

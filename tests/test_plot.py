@@ -79,7 +79,9 @@ def test_timed_series_follow_the_estimate():
         kernel = kernels[point.name]
         work = sum(by_name[m].counts.flops + by_name[m].counts.elementwise_flops for m in kernel.members)
         assert point.work == work and point.memory_access == kernel.bytes
-        assert point.height == pytest.approx(work / kernel_time(kernel, timed.device))
+        # the classifier's weights come from memory: MobileNetV2 moves more than the profile's cache in a run
+        assert point.height == pytest.approx(work / kernel_time(kernel, timed.device, timed.latency.evicted))
+    assert timed.latency.evicted
     conv1 = {p.name: p for p in roof.points}["conv1"]
     assert kernels["conv1"].members[:3] == ("conv1", "bn1", "relu1")  # fused: one point for the three layers
     assert conv1.work == sum(by_name[n].counts.flops + by_name[n].counts.elementwise_flops

@@ -11,8 +11,10 @@ A part's plan is its plan in the whole graph as long as no fused kernel crosses 
 block's input has one reader in the whole graph, inside the block, that a kernel may take in (a batchnorm, an
 activation, an add: the kernel that wrote the input could absorb it), or where the block's last kernel is a conv
 or batchnorm chain not ended by an activation and its output's only reader is such a layer. Then `estimate`
-returns None and the point is estimated from its whole graph, as `costcalc report --device` does. The kernels'
-times are summed exactly rounded, as the estimate sums them, so the two give the same float.
+returns None and the point is estimated from its whole graph, as `costcalc report --device` does. An fc on a
+vector reads its weights from memory when the whole point moves more bytes than the cache holds (model.evicts): a
+part keeps those kernels, and the bytes its kernels move, and they are timed once the point's bytes are summed. The
+kernels' times are summed exactly rounded, as the estimate sums them, so the two give the same float.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from math import fsum
 
 from costcalc import reuse
 from costcalc.graph import Node
-from costcalc.latency.model import ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, _Planner, kernel_time
+from costcalc.latency.model import ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, _Planner, evicts, kernel_time
 
 PART = "<part>"  # the op of a taken part in the plan
 ENDS_CHAIN = ACTIVATIONS | BLOCKED_ACTIVATIONS  # a conv or batchnorm kernel takes nothing in after one
@@ -52,11 +54,13 @@ class _Graph:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    times: tuple  # its kernels' times
+    times: tuple  # its kernels' times, but those that read weights which a run may evict (`cold`)
     layouts: tuple  # whether each output is blocked
     reorders_input: bool
     exit_open: bool  # its last kernel could take in a layer after it
     viewed: tuple = ()  # whether each output is a Reshape's (a view after it merges into that Reshape)
+    cold: tuple = ()  # its kernels with weight_bytes: timed once the point's bytes are known
+    bytes: int = 0  # its kernels' bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +124,9 @@ def estimate(walker, output, profile) -> float | None:
         kernels = planner.run()
     except Unsealed:
         return None
-    return profile.run_overhead_s + fsum(planner.times + [kernel_time(k, profile) for k in kernels])
+    evicted = evicts(planner.bytes + sum(k.bytes for k in kernels), profile)
+    return profile.run_overhead_s + fsum(planner.times + [kernel_time(k, profile, evicted)
+                                                          for k in planner.cold + kernels])
 
 
 class _Assembler(_Planner):
@@ -129,6 +135,8 @@ class _Assembler(_Planner):
     def __init__(self, graph, profile):
         super().__init__(graph, profile)
         self.times: list = []  # of the parts' kernels
+        self.cold: list = []  # the parts' kernels whose time waits for the point's bytes
+        self.bytes = 0  # the parts' kernels' bytes
 
     def step(self, i: int, node, absorbed: set) -> None:
         if node.op is not PART:
@@ -150,6 +158,8 @@ class _Assembler(_Planner):
             self.reordered.add(x)
         self.viewed.update(y for y, viewed in zip(node.outputs, context.viewed) if viewed)
         self.times.extend(context.times)
+        self.cold.extend(context.cold)
+        self.bytes += context.bytes
 
 
 def _absorbable(node) -> bool:
@@ -187,10 +197,11 @@ def _context(part, blocked: bool, reordered: bool, profile, batch: int, viewed: 
     ends = {producer[t].name for t in layers.outputs if t in producer}
     exit_open = any(k.members and k.members[-1] in ends and layers.nodes[int(k.members[0])].op in ("conv", "bn")
                     and layers.nodes[int(k.members[-1])].op not in ENDS_CHAIN for k in kernels)
-    context = _Context(tuple(kernel_time(k, profile) for k in kernels),
+    context = _Context(tuple(kernel_time(k, profile) for k in kernels if not k.weight_bytes),
                        tuple(planner.layout.get(t, False) for t in layers.outputs),
                        not reordered and 0 in planner.reordered, exit_open,
-                       tuple(t in planner.viewed for t in layers.outputs))
+                       tuple(t in planner.viewed for t in layers.outputs),
+                       tuple(k for k in kernels if k.weight_bytes), sum(k.bytes for k in kernels))
     part.latency[key] = (profile, context)
     return context
 

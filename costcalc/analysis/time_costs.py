@@ -53,13 +53,14 @@ def violation_costs(graph, guidelines, profile, estimate, bytes_per_element: int
                 plain = kernel.op_class.endswith("_plain")
                 kind = conv_class(f["in_channels"], f["out_channels"], k, 1)
                 better = replace(better, op_class=kind + ("_plain" if plain else ""))
-            costs[key] = max(kernel_time(kernel, profile) - kernel_time(better, profile), 0.0)
+            evicted = estimate.evicted
+            costs[key] = max(kernel_time(kernel, profile, evicted) - kernel_time(better, profile, evicted), 0.0)
         elif finding.guideline == "G3":
             costs[key] = _fragmentation(graph, finding, estimate, profile)
         else:
             kernel = kernel_of.get(finding.where)
             own = kernel is not None and kernel.members[0] == finding.where
-            costs[key] = kernel_time(kernel, profile) if own else 0.0
+            costs[key] = kernel_time(kernel, profile, estimate.evicted) if own else 0.0
     return costs
 
 
@@ -72,6 +73,7 @@ def _fragmentation(graph, finding, estimate, profile) -> float:
     names = {graph.nodes[i].name for i in block.nodes}
     inside = [k for k in estimate.kernels if k.layer in names]
     overheads = sorted((profile.context * k.launches * profile[k.op_class].overhead_s for k in inside), reverse=True)
-    moving = sum(kernel_time(k, profile) - profile.context * k.launches * profile[k.op_class].overhead_s
+    moving = sum(kernel_time(k, profile, estimate.evicted)
+                 - profile.context * k.launches * profile[k.op_class].overhead_s
                  for k in inside if k.op_class == "data_movement")
     return sum(overheads[1:]) + moving

@@ -1,14 +1,16 @@
 """Fitting a device profile to measured networks: non-negative least squares on relative error.
 
 Each measured network gives one equation, its measured time = the model's (costcalc.latency.model) sum over its
-kernels. The unknowns are, per op class, 1/throughput, 1/bandwidth and the per-kernel overhead, and the run
-overhead: all >= 0, and the equation is linear in them once each kernel's regime is fixed. With `combine: sum`
-every kernel adds its FLOPs, bytes and launches to its class's three columns and one NNLS solve gives the
-profile. With `combine: max` a kernel adds only the term that is larger under the current parameters: starting
-from the sum fit, the regimes are reassigned and the system solved again until no regime changes (or
-`MAX_ROUNDS`), keeping the best fit seen. Rows are divided by the measured time, so that a 100 us network weighs
-as much as a 100 ms one (the error minimised is relative); a sample's weight w multiplies its squared error (the
-calibration weighs its few whole networks as much as all its units together).
+kernels. The unknowns are, per op class, 1/throughput, 1/bandwidth, the per-kernel overhead and the per-row
+time, then 1/(DRAM bandwidth) and the run overhead: all >= 0, and the equation is linear in them once each
+kernel's regime is fixed. With `combine: sum` every kernel adds its FLOPs, bytes, launches and rows to its class's
+four columns and one NNLS solve gives the profile. With `combine: max` a kernel adds only the term that is larger
+under the current parameters (its launches and rows always): starting from the sum fit, the regimes are
+reassigned and the system solved again until no regime changes (or `MAX_ROUNDS`), keeping the best fit seen.
+The weights of an evicted fc (costcalc.latency.model.evicts) go to the DRAM column for each cache size tried.
+Rows are divided by the measured time, so that a 100 us network weighs as much as a 100 ms one (the error
+minimised is relative); a sample's weight w multiplies its squared error (the calibration weighs its few whole
+networks as much as all its units together).
 
 A class the calibration networks never exercise has all-zero columns; it keeps the parameters of `FALLBACK`'s
 class for it (and the quality record says so).
@@ -21,10 +23,11 @@ from functools import cached_property
 
 import numpy as np
 
-from costcalc.latency.model import kernel_time
+from costcalc.latency.model import evicts, kernel_time
 from costcalc.latency.profile import OP_CLASSES, ClassParams, DeviceProfile
 
 MAX_ROUNDS = 40
+TERMS = ("flops", "bytes", "launches", "rows")  # a kernel's quantities, each a column of its class
 UNBOUNDED = 1e15  # a throughput or bandwidth whose fitted term is 0 (the other one, or the overhead, explains it)
 FALLBACK = {"dense_conv_plain": "dense_conv", "pointwise_conv_plain": "pointwise_conv",
             "grouped_conv_plain": "grouped_conv", "depthwise_conv_plain": "depthwise_conv",
@@ -47,10 +50,10 @@ class Sample:
 
     @cached_property
     def arrays(self) -> tuple:
-        """Its kernels as arrays (class index, FLOPs, bytes, launches), for the fit's vectorised sums."""
+        """Its kernels as arrays (class index, FLOPs, bytes, launches, rows, weight bytes), for the fit's vectorised
+        sums."""
         return (np.array([OP_CLASSES.index(k.op_class) for k in self.kernels], dtype=np.int64),
-                *(np.array([getattr(k, key) for k in self.kernels], dtype=float)
-                  for key in ("flops", "bytes", "launches")))
+                *(np.array([getattr(k, key) for k in self.kernels], dtype=float) for key in (*TERMS, "weight_bytes")))
 
 
 class _Table:
@@ -62,15 +65,17 @@ class _Table:
         self.n = len(samples)
         self.sample = np.repeat(np.arange(self.n), [len(p[0]) for p in parts])
         self.op_class = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        self.flops, self.bytes, self.launches = (np.concatenate([p[i] for p in parts]) if parts else np.zeros(0)
-                                                 for i in (1, 2, 3))
+        self.flops, self.bytes, self.launches, self.rows, self.weight_bytes = (
+            np.concatenate([p[i] for p in parts]) if parts else np.zeros(0) for i in (1, 2, 3, 4, 5))
+        self.total_bytes = np.bincount(self.sample, self.bytes, minlength=self.n)  # each sample's, per run
         self.measured = np.array([s.measured_s for s in samples], dtype=float)
 
     def split(self, llc_bytes: int) -> tuple:
-        """Each kernel's bytes (cached, spilled), as model.split_bytes."""
+        """Each kernel's bytes (cached, spilled), as model.split_bytes with model.evicts."""
         if llc_bytes <= 0:
             return self.bytes, np.zeros_like(self.bytes)
-        cached = np.minimum(self.bytes, llc_bytes)
+        cold = np.where(self.total_bytes[self.sample] > llc_bytes, self.weight_bytes, 0.0)
+        cached = np.minimum(self.bytes - cold, llc_bytes)
         return cached, self.bytes - cached
 
     def sums(self, values: np.ndarray) -> np.ndarray:
@@ -78,7 +83,7 @@ class _Table:
 
     def compute_and_memory(self, profile: DeviceProfile) -> tuple:
         """Each kernel's (compute, memory) seconds under `profile`, as model.kernel_time's terms."""
-        throughput, bandwidth, _ = _class_arrays(profile)
+        throughput, bandwidth, _, _ = _class_arrays(profile)
         cached, spilled = self.split(profile.llc_bytes)
         memory = cached / bandwidth[self.op_class] + spilled / profile.dram_bandwidth
         return self.flops / throughput[self.op_class], memory
@@ -87,13 +92,14 @@ class _Table:
         """Every sample's estimate under `profile` (predict's, vectorised)."""
         compute, memory = self.compute_and_memory(profile)
         body = np.maximum(compute, memory) if profile.combine == "max" else compute + memory
-        overhead = _class_arrays(profile)[2][self.op_class]
-        return profile.run_overhead_s + self.sums(profile.context * (body + self.launches * overhead))
+        _, _, overhead, row = _class_arrays(profile)
+        return profile.run_overhead_s + self.sums(profile.context * (body + self.launches * overhead[self.op_class]
+                                                                     + self.rows * row[self.op_class]))
 
 
 def _class_arrays(profile: DeviceProfile) -> tuple:
     return tuple(np.array([getattr(profile[c], key) for c in OP_CLASSES], dtype=float)
-                 for key in ("throughput", "bandwidth", "overhead_s"))
+                 for key in ("throughput", "bandwidth", "overhead_s", "row_s"))
 
 
 @dataclass(frozen=True)
@@ -144,18 +150,19 @@ def nnls(a: np.ndarray, b: np.ndarray, max_iter: int | None = None) -> np.ndarra
 
 
 def _rows(table: _Table, compute=None, llc_bytes: int = 0) -> np.ndarray:
-    """The design rows, one per sample: per class (flops, bytes within the cache, launches), then the bytes beyond
+    """The design rows, one per sample: per class (flops, bytes within the cache, launches, rows), then the bytes beyond
     the cache (`llc_bytes`; at the DRAM bandwidth, one for all classes), then the run overhead's 1. `compute` says
     per kernel whether it is compute-bound (combine: max: only that term is added); None adds both (combine: sum)."""
-    columns = 3 * len(OP_CLASSES) + 2
+    width = len(TERMS)
+    columns = width * len(OP_CLASSES) + 2
     cached, spilled = table.split(llc_bytes)
     flops = table.flops if compute is None else np.where(compute, table.flops, 0.0)
     if compute is not None:
         cached, spilled = np.where(compute, 0.0, cached), np.where(compute, 0.0, spilled)
-    base = table.sample * columns + 3 * table.op_class
+    base = table.sample * columns + width * table.op_class
     size = table.n * columns
     rows = sum(np.bincount(base + offset, values, minlength=size) for offset, values in
-               ((0, flops), (1, cached), (2, table.launches)))
+               ((0, flops), (1, cached), (2, table.launches), (3, table.rows)))
     rows = rows + np.bincount(table.sample * columns + columns - 2, spilled, minlength=size)
     rows = rows.reshape(table.n, columns)
     rows[:, -1] = 1.0
@@ -175,9 +182,9 @@ def _solve(rows: np.ndarray, measured: np.ndarray, weights: np.ndarray) -> np.nd
 def _profile(x: np.ndarray, structure: DeviceProfile, combine: str, exercised: set) -> DeviceProfile:
     classes = {}
     for c, name in enumerate(OP_CLASSES):
-        inv_t, inv_b, overhead = x[3 * c: 3 * c + 3]
+        inv_t, inv_b, overhead, row = x[len(TERMS) * c: len(TERMS) * (c + 1)]
         classes[name] = ClassParams(1 / inv_t if inv_t > 1 / UNBOUNDED else UNBOUNDED,
-                                    1 / inv_b if inv_b > 1 / UNBOUNDED else UNBOUNDED, float(overhead))
+                                    1 / inv_b if inv_b > 1 / UNBOUNDED else UNBOUNDED, float(overhead), float(row))
     for name in OP_CLASSES:  # classes without data: their fallback's (followed until one has data)
         source, seen = name, set()
         while source not in exercised and source in FALLBACK and source not in seen:
@@ -189,7 +196,8 @@ def _profile(x: np.ndarray, structure: DeviceProfile, combine: str, exercised: s
 
 
 def predict(kernels, profile: DeviceProfile) -> float:
-    return profile.run_overhead_s + sum(kernel_time(k, profile) for k in kernels)
+    evicted = evicts(sum(k.bytes for k in kernels), profile)
+    return profile.run_overhead_s + sum(kernel_time(k, profile, evicted) for k in kernels)
 
 
 def quality(samples, profile: DeviceProfile, unfitted: tuple = ()) -> Quality:

@@ -4,10 +4,10 @@ device profile (costcalc.latency.profile). Pure functions: no runtime is needed 
 The formula. The runtime does not run layers, it runs kernels: `plan` turns the graph into the kernels the
 runtime launches (fusion and layout, below), and each kernel k of op class c costs
 
-    t_k = max(F_k / throughput_c, M_k) + n_k * overhead_c                      (combine: max, a roofline)
-    t_k = F_k / throughput_c + M_k + n_k * overhead_c                          (combine: sum)
-    M_k = min(B_k, L) / bandwidth_c + max(B_k - L, 0) / dram_bandwidth         (L: llc_bytes; M_k = B_k /
-                                                                                bandwidth_c when L is 0)
+    t_k = max(F_k / throughput_c, M_k) + n_k * overhead_c + r_k * row_c        (combine: max, a roofline)
+    t_k = F_k / throughput_c + M_k + n_k * overhead_c + r_k * row_c            (combine: sum)
+    M_k = min(B_k - W_k, L) / bandwidth_c + (max(B_k - W_k - L, 0) + W_k) / dram_bandwidth
+                                                 (L: llc_bytes; M_k = B_k / bandwidth_c when L is 0)
 
     F_k  FLOPs: multiply-adds of a conv or fc (a conv in the blocked layout computes its output channels rounded
          up to the block), element-wise FLOPs of any other op (0 for pure data movement)
@@ -20,8 +20,19 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
          Transpose-LayerNormalization-Transpose, a groupnorm InstanceNormalization-Mul-Add, a mish before opset 18
          Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k; a view launches a Reshape that
          moves nothing: F = B = 0, n = 1)
+    r_k  rows it takes one at a time (costcalc.latency.rows): rows normalised by a layernorm or groupnorm, rows
+         of a softmax, blocks a Transpose copies one memcpy at a time, elements it gathers one by one, spans of a
+         broadcasting element-wise op, rows of a pad; 0 for the other kernels. onnxruntime's profiler shows the
+         cost: its LayerNormalization took 2.4 times the bytes-only estimate on rows of 48 and 1.0 times on rows
+         of 768, its Softmax 2.4 times on Swin-T's rows of 49, its Transpose 1.6 to 4 GB/s copying blocks of 16
+         elements (LeViT's heads) and 20 to 24 GB/s copying blocks of 672 (Swin-T's first windows)
+    W_k  the weights of an fc on a vector (a classifier), read from memory whenever the network moves more bytes
+         in a run than the cache holds (`evicts`): the rest of the network has evicted them since the last run.
+         onnxruntime's profiler shows it: the zoo's classifiers (0.17 to 1.3 M weights) ran 2.2 to 3.3 times
+         their in-cache estimate, 13 to 18 GB/s by its clock, as fast as the DRAM; W_k is 0 for other kernels
 
-A kernel that moves more bytes than the last-level cache holds (VGG's and AlexNet's fc weights, a big map at a
+Per class, `row_c` is the profile's `row_s` (0 for the classes whose rows are not counted). A kernel that moves
+more bytes than the last-level cache holds (VGG's and AlexNet's fc weights, a big map at a
 large batch) moves the rest at the memory's bandwidth: the profile's `llc_bytes` and `dram_bandwidth`, both
 learned by the calibration (the cache size as the one that explains its networks best, costcalc.latency.fit),
 never read from a table of CPUs.
@@ -70,37 +81,47 @@ class Estimate:
     kernels: tuple  # Kernel, in launch order
     threads: int
     run_overhead_s: float
+    evicted: bool = False  # its fc's weights are read from memory (model.evicts): kernel_time's `evicted`
 
     def by_layer(self) -> dict:
         return {layer.name: layer.latency_s for layer in self.layers}
 
 
-def kernel_time(kernel: Kernel, profile: DeviceProfile) -> float:
-    """The formula of the module docstring, for one kernel."""
+def kernel_time(kernel: Kernel, profile: DeviceProfile, evicted: bool = False) -> float:
+    """The formula of the module docstring, for one kernel; `evicted`: the network moves more bytes than the
+    cache holds (`evicts`), so that an fc on a vector reads its weights from memory."""
     p = profile[kernel.op_class]
     compute = kernel.flops / p.throughput
-    cached, spilled = split_bytes(kernel.bytes, profile.llc_bytes)
+    cached, spilled = split_bytes(kernel.bytes, profile.llc_bytes, kernel.weight_bytes if evicted else 0)
     memory = cached / p.bandwidth + spilled / profile.dram_bandwidth
     body = max(compute, memory) if profile.combine == "max" else compute + memory
-    return profile.context * (body + kernel.launches * p.overhead_s)
+    return profile.context * (body + kernel.launches * p.overhead_s + kernel.rows * p.row_s)
 
 
-def split_bytes(moved: int, llc_bytes: int) -> tuple:
+def split_bytes(moved: int, llc_bytes: int, cold: int = 0) -> tuple:
     """A kernel's bytes (cached, spilled): those within the last-level cache move at its class's bandwidth, those
-    beyond it (a kernel reading or writing more than the cache holds) at the DRAM bandwidth; no cache term
-    (`llc_bytes` 0): all at the class's."""
+    beyond it (a kernel reading or writing more than the cache holds), and its `cold` bytes (weights evicted since
+    the last run), at the DRAM bandwidth; no cache term (`llc_bytes` 0): all at the class's."""
     if llc_bytes <= 0:
         return moved, 0
-    return min(moved, llc_bytes), max(moved - llc_bytes, 0)
+    warm = moved - cold
+    return min(warm, llc_bytes), max(warm - llc_bytes, 0) + cold
+
+
+def evicts(total_bytes: int, profile: DeviceProfile) -> bool:
+    """Whether a network whose kernels move `total_bytes` in a run evicts an fc's weights before the next run: it
+    moves more than the last-level cache holds (never without a cache term)."""
+    return 0 < profile.llc_bytes < total_bytes
 
 
 def estimate(graph, profile: DeviceProfile) -> Estimate:
     """The estimated time of `graph` (costcalc.graph.Graph) on `profile`, per layer and in total."""
     kernels = plan(graph, profile)
+    evicted = evicts(sum(kernel.bytes for kernel in kernels), profile)
     own: dict = {}
     reorders: dict = {}
     for kernel in kernels:
-        t = kernel_time(kernel, profile)
+        t = kernel_time(kernel, profile, evicted)
         target = reorders if kernel.op_class == "data_movement" and not kernel.members else own
         target[kernel.layer] = target.get(kernel.layer, 0.0) + t
     classes = {k.layer: k.op_class for k in kernels if k.members}
@@ -110,5 +131,5 @@ def estimate(graph, profile: DeviceProfile) -> Estimate:
                    for node in graph.nodes)
     # the kernels' times summed exactly rounded (math.fsum), so that the total does not depend on their order:
     # a sweep assembles the same kernels' times from remembered parts (costcalc.analysis.parts_latency)
-    total = profile.run_overhead_s + fsum(kernel_time(kernel, profile) for kernel in kernels)
-    return Estimate(total, layers, tuple(kernels), profile.threads, profile.run_overhead_s)
+    total = profile.run_overhead_s + fsum(kernel_time(kernel, profile, evicted) for kernel in kernels)
+    return Estimate(total, layers, tuple(kernels), profile.threads, profile.run_overhead_s, evicted)

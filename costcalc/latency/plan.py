@@ -25,9 +25,10 @@ assumed):
     layernorm (axis)   one LayerNormalization on tokens, class normalization (over channels of a map: Transpose,
                        LayerNormalization, Transpose, below)
     permute (a copy)   a Transpose: class transpose when the innermost axis (of more than one element) stays
-                       innermost (rows copied whole: heads first, the merge after attn v), transpose_inner when it
-                       moves (an element-wise strided gather: k^T not fused, tokens from a C x H x W map); 4 to 6
-                       times slower per byte here
+                       innermost (blocks copied whole: heads first, the merge after attn v), transpose_inner when it
+                       moves (k^T not fused, tokens from a C x H x W map); which blocks or elements it takes one at
+                       a time (Kernel.rows) is costcalc.latency.rows's, as are the rows of a layernorm, softmax,
+                       groupnorm, broadcasting element-wise op and pad
     a view             a reshape, a permute that keeps the elements in place: no data moved, but
                        onnxruntime still launches its Reshape: class view, 0 bytes, 1 launch; a view of a view's
                        output merges into its Reshape (no launch). A slice that keeps a block is a view in
@@ -68,6 +69,8 @@ from dataclasses import dataclass
 from math import prod
 
 from costcalc.latency.profile import DeviceProfile
+from costcalc.latency.rows import (broadcast_rows, norm_rows, pad_rows, softmax_rows, transpose_class,  # noqa: F401
+                                   transpose_kernel)
 from costcalc.ops.conv import conv_input
 from costcalc.ops.core import per_axis
 
@@ -111,6 +114,8 @@ class Kernel:
     launches: int
     layer: str  # the layer it is charged to
     members: tuple = ()  # names of the layers it runs (empty for a reorder)
+    rows: int = 0  # rows it takes one at a time, each costing its class's row_s (costcalc.latency.rows)
+    weight_bytes: int = 0  # of `bytes`, the weights of an fc on a vector (read from memory when evicted: model)
 
 
 def conv_class(in_channels: int, out_channels: int, k: tuple, groups: int) -> str:
@@ -292,6 +297,7 @@ class _Planner:
         elements = sum(nodes[j].counts.memory_access for j in group)
         elements -= 2 * sum(prod(tensors[t]) * batch for t in inside)
         flops = head.counts.flops + head.counts.elementwise_flops
+        rows = weights = 0
         if head.op == "conv":
             _, c_in, sizes = conv_input(tensors[head.inputs[0]], head.args["k"])  # after any leading windows
             c_out = head.args["out"]
@@ -310,12 +316,14 @@ class _Planner:
                 elements += 2 * c_in * prod(window) * prod(out) // c_out * batch
         elif head.op == "fc":  # on a vector: Gemm, one row; on tokens (N x d): a GEMM of N rows
             op_class, flops = ("fc" if len(tensors[head.inputs[0]]) == 1 else "gemm"), head.counts.flops
+            weights = head.counts.params * self.bpe if op_class == "fc" else 0
         elif head.op in PRODUCTS and head.counts.flops:
             op_class, flops = "matmul", head.counts.flops
         elif head.op == "softmax":
-            op_class = "softmax"
+            op_class, rows = "softmax", softmax_rows(tensors[head.inputs[0]], head.args.get("axis", 1), batch)
         elif head.op == "permute":
-            op_class, flops = transpose_class(tensors[head.inputs[0]], head.args["perm"]), 0
+            op_class, rows = transpose_kernel(tensors[head.inputs[0]], head.args["perm"], batch, self.bpe)
+            flops = 0
         elif head.op == "conv_transpose":  # onnxruntime's ConvTranspose: a GEMM and col2im, plain layout
             op_class, flops = "dense_conv_plain", head.counts.flops
         elif head.op in POOLING:
@@ -324,8 +332,18 @@ class _Planner:
             op_class, flops = "shuffle", 0
         elif head.op in DATA_MOVEMENT:
             op_class, flops = "data_movement", 0
+            if head.op == "pad":
+                rows = pad_rows((batch, *tensors[head.outputs[0]]), head.args)
         else:
             op_class = OWN_CLASS.get(head.op) or ("elementwise_exp" if head.op in EXPONENTIAL else "elementwise")
+            if head.op == "layernorm":
+                rows = norm_rows(tensors[head.inputs[0]], head.args.get("axis"), batch)
+            elif head.op == "groupnorm":
+                rows = head.args["groups"] * batch
+            else:
+                operands = [(batch, *tensors[t]) for t in head.inputs] + [
+                    tuple(head.args[key]) for key in ("param", "const") if head.args.get(key) is not None]
+                rows = broadcast_rows((batch, *tensors[head.outputs[0]]), operands) if len(operands) > 1 else 0
         launches = KERNELS.get(head.op, 1)
         if head.op == "conv" and 1 < head.args.get("groups", 1) < conv_input(tensors[head.inputs[0]],
                                                                                head.args["k"])[1]:
@@ -335,7 +353,7 @@ class _Planner:
         elif head.op in EXTRA_PASSES:
             elements += EXTRA_PASSES[head.op] * 2 * prod(tensors[head.inputs[0]]) * batch
         return Kernel(op_class, flops, max(elements, 0) * self.bpe, launches, head.name,
-                      tuple(nodes[j].name for j in group))
+                      tuple(nodes[j].name for j in group), rows, weights)
 
     def view(self, node) -> list:
         """The kernel onnxruntime runs for a layer that only relabels memory: a Reshape (or a Transpose it turns
@@ -373,12 +391,3 @@ class _Planner:
 def _scale(node) -> bool:
     """A multiplication or division by a constant number (a scalar operand, no tensor)."""
     return node.op == "scale" or node.op in SCALES and node.args.get("value") is not None and len(node.inputs) == 1
-
-
-def transpose_class(shape: tuple, perm) -> str:
-    """transpose when the innermost axis (of more than one element) stays innermost: rows of it are copied whole;
-    transpose_inner when it moves (onnxruntime's Transpose then gathers element by element, at a stride)."""
-    order = [p - 1 for p in perm[1:]]
-    moved = [i for i in order if shape[i] != 1]
-    inner = [i for i in range(len(shape)) if shape[i] != 1]
-    return "transpose" if not inner or moved[-1] == inner[-1] else "transpose_inner"

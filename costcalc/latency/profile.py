@@ -41,21 +41,21 @@ CLASS_DOCS = {
     "grouped_conv": "1 < groups < in_channels, blocked layout",
     "depthwise_conv": "groups = in_channels, blocked layout",
     "fc": "fully connected (Gemm)",
-    "elementwise": "relu-like activations, add, mul, scale, batchnorm not folded into a conv",
+    "elementwise": "relu-like activations, add, mul, scale, batchnorm not folded into a conv; rows: broadcast spans",
     "elementwise_exp": "activations that evaluate an exponential (sigmoid, tanh, swish) and hardswish",
     "gelu": "gelu, exact (erf) or tanh form: onnxruntime's own Gelu kernel",
     "mish": "mish: Softplus, Tanh, Mul before opset 18",
     "normalization": "layernorm (Transpose, LayerNormalization, Transpose) and groupnorm (InstanceNormalization, "
-                     "Mul, Add)",
+                     "Mul, Add); rows: those normalised",
     "pooling": "max / average / global pooling, blocked layout",
     "pooling_plain": "max / average / global pooling and global mean, plain (NCHW) layout",
-    "data_movement": "concat, split, select, and the runtime's layout reorders",
+    "data_movement": "concat, split, select, pad, and the runtime's layout reorders; rows: a pad's rows",
     "shuffle": "channel shuffle: Reshape, Transpose, Reshape",
     "gemm": "fc on tokens (N x d): one GEMM of N rows (Gemm, or MatMul without bias)",
     "matmul": "product of two activations (attention's q k^T and attn v): batched MatMul / FusedMatMul",
-    "softmax": "softmax over an axis (attention's scores)",
-    "transpose": "permute that keeps the innermost axis innermost: rows copied whole",
-    "transpose_inner": "permute that moves the innermost axis: a strided gather",
+    "softmax": "softmax over an axis (attention's scores); rows: those normalised",
+    "transpose": "permute that keeps the innermost axis innermost: blocks copied whole (rows: the blocks)",
+    "transpose_inner": "permute that moves the innermost axis: a 2-D transpose, or a gather (rows: its elements)",
     "view": "reshape and other views: onnxruntime still launches a Reshape (no data moved)",
 }
 for _kind in CONV_KINDS:
@@ -74,6 +74,7 @@ class ClassParams:
     throughput: float  # FLOPs per second (multiply-adds for conv and fc, element-wise FLOPs otherwise)
     bandwidth: float  # bytes per second
     overhead_s: float  # seconds per kernel launched
+    row_s: float = 0.0  # seconds per row the kernel takes one at a time (Kernel.rows; 0 for most classes)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ _TOP = ("device", "runtime", "threads", "combine", "bytes_per_element", "layout_
         "fusion", "classes", "calibration")
 _REQUIRED = ("threads", "classes")
 _CLASS_KEYS = ("throughput", "bandwidth", "overhead_s")
+_OPTIONAL_CLASS_KEYS = ("row_s",)  # 0 when absent (profiles written before the per-row term)
 
 
 def load(path: str) -> DeviceProfile:
@@ -184,16 +186,19 @@ def _classes(section, loc: Loc) -> dict:
             raise ProfileError(f"classes: {name} is a mapping {{throughput, bandwidth, overhead_s}}",
                                section.value_locs[name])
         for key in body:
-            if key not in _CLASS_KEYS:
-                raise ProfileError(f"classes: {name}: unknown key '{key}'{did_you_mean(str(key), _CLASS_KEYS)} "
-                                   f"(it has: {', '.join(_CLASS_KEYS)})", body.key_locs[key])
+            if key not in _CLASS_KEYS + _OPTIONAL_CLASS_KEYS:
+                known = _CLASS_KEYS + _OPTIONAL_CLASS_KEYS
+                raise ProfileError(f"classes: {name}: unknown key '{key}'{did_you_mean(str(key), known)} "
+                                   f"(it has: {', '.join(known)})", body.key_locs[key])
         for key in _CLASS_KEYS:
             if key not in body:
                 raise ProfileError(f"classes: {name} has no '{key}'", section.value_locs[name])
         out[name] = ClassParams(
             _number(body["throughput"], body.value_locs["throughput"], f"classes: {name}: throughput"),
             _number(body["bandwidth"], body.value_locs["bandwidth"], f"classes: {name}: bandwidth"),
-            _number(body["overhead_s"], body.value_locs["overhead_s"], f"classes: {name}: overhead_s", zero=True))
+            _number(body["overhead_s"], body.value_locs["overhead_s"], f"classes: {name}: overhead_s", zero=True),
+            _number(body["row_s"], body.value_locs["row_s"], f"classes: {name}: row_s", zero=True)
+            if "row_s" in body else 0.0)
     missing = [c for c in OP_CLASSES if c not in out]
     if missing:
         raise ProfileError(f"classes: missing {', '.join(missing)} (every op class needs its parameters)", loc)
@@ -241,7 +246,7 @@ def dump(profile: DeviceProfile) -> str:
 
     lines = [
         "# costcalc device profile: the parameters of the latency model (costcalc.latency.model states the formula).",
-        "# throughput: FLOPs per second; bandwidth: bytes per second; overhead_s: seconds per kernel.",
+        "# throughput: FLOPs/s; bandwidth: bytes/s; overhead_s: seconds per kernel; row_s: seconds per row (rows.py).",
         f"device: {_q(profile.device)}",
         f"runtime: {_q(profile.runtime)}",
         f"threads: {profile.threads}",
@@ -259,7 +264,8 @@ def dump(profile: DeviceProfile) -> str:
     for name in OP_CLASSES:
         p = profile.classes[name]
         lines.append(f"  {name + ':':<{width + 1}} {{throughput: {_float(p.throughput)}, "
-                     f"bandwidth: {_float(p.bandwidth)}, overhead_s: {_float(p.overhead_s)}}}"
+                     f"bandwidth: {_float(p.bandwidth)}, overhead_s: {_float(p.overhead_s)}"
+                     + (f", row_s: {_float(p.row_s)}" if p.row_s else "") + "}"
                      f"  # {CLASS_DOCS[name]}")
     if profile.calibration:
         text = yaml.safe_dump({"calibration": profile.calibration}, sort_keys=False, default_flow_style=None,

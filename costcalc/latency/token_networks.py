@@ -112,6 +112,7 @@ def token_families(rng: np.random.Generator, add) -> None:
         shape = (seqs, n, d) if seqs else (n, d)
         add(ATTENTION, f"attn{i}_{kind}_d{d}_h{heads}_n{n}_s{seqs}", shape,
             transformer("", "input", d, heads, n, seqs, mlp, act, kind, rng.random() < 0.8))
+    row_units(add)
 
 
 def random_hybrid(rng: np.random.Generator) -> tuple:
@@ -169,3 +170,29 @@ def random_hybrid(rng: np.random.Generator) -> tuple:
     layers += [f"{{op: conv, out: {int(rng.choice([256, 384, 640]))}, k: 1}}", "{op: bn}", f"{{op: {act}}}",
                "{op: gap}", "{op: flatten}", "{op: fc, out: 1000, bias: true}"]
     return (3, size, size), [], layers
+
+
+def row_units(add) -> None:
+    """Units of the kernels whose rows cost (costcalc.latency.rows): Transposes of windows cut from a map, blocks
+    of w x C copied whole (as Swin's), and of the innermost axis moved with others, gathered element by element
+    (as MobileViT's unfold and MaxViT's grids); element-wise ops broadcasting a vector over tokens (a layer scale)
+    or a number per token (EfficientViT's division), and pads of the innermost axis (its column of ones). No
+    draws: the other networks keep their names."""
+    for size, w, c in ((56, 7, 32), (56, 7, 96), (28, 7, 64), (28, 7, 192), (14, 7, 384), (32, 8, 48),
+                       (16, 8, 128), (16, 4, 96)):
+        grid = f"[{size // w}, {w}, {size // w}, {w}, {c}]"
+        add(TOKENS, f"win_s{size}_w{w}_c{c}", (size, size, c),
+            [f"{{op: reshape, shape: {grid}}}", "{op: permute, perm: [0, 1, 3, 2, 4, 5]}",
+             f"{{op: reshape, shape: [{size}, {size}, {c}]}}", "{op: layernorm, axis: -1}"])
+    for d, n, p in ((32, 1024, 4), (64, 256, 4), (80, 64, 4), (96, 256, 4), (144, 64, 4), (240, 16, 4)):
+        add(TOKENS, f"unfold_d{d}_n{n}_p{p}", (d, n, p),
+            ["{op: permute, perm: [0, 3, 2, 1]}", "{op: layernorm, axis: -1}",
+             f"{{op: reshape, shape: [{d}, {n}, {p}]}}"])
+    for c, g, w in ((32, 8, 7), (64, 4, 7), (128, 2, 7)):
+        add(TOKENS, f"grid_c{c}_g{g}_w{w}", (c, g * w, g * w),
+            [f"{{op: reshape, shape: [{c}, {g}, {w}, {g}, {w}]}}", "{op: permute, perm: [0, 2, 4, 3, 5, 1]}",
+             "{op: layernorm, axis: -1}", f"{{op: reshape, shape: [{c}, {g * w}, {g * w}]}}"])
+    for n, d in ((3136, 16), (3136, 48), (784, 32), (784, 96), (196, 16), (196, 192), (64, 168), (1024, 24)):
+        add(TOKENS, f"scale_n{n}_d{d}", (n, d), [f"{{op: mul, param: [{d}]}}"])
+        add(TOKENS, f"perrow_n{n}_d{d}", (n, d), [f"{{op: div, param: [{n}, 1]}}"])
+        add(TOKENS, f"padcol_n{n}_d{d}", (n, d), ["{op: pad, pads: [0, 0, 0, 1]}"])

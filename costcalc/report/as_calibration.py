@@ -27,15 +27,17 @@ def render(calibration, path: str) -> str:
              "", f"{'family':<14} {'networks':>8} {'median |error|':>15} {'within 10%':>11}"]
     for family, n, median, within in per_family(calibration):
         lines.append(f"{family:<14} {n:>8} {median:>15.1%} {within:>11.0%}")
-    lines += ["", f"{'op class':<22} {'GFLOP/s':>9} {'GB/s':>9} {'per kernel':>11}  what"]
+    lines += ["", f"{'op class':<22} {'GFLOP/s':>9} {'GB/s':>9} {'per kernel':>11} {'per row':>9}  what"]
     for name in OP_CLASSES:
         c = p[name]
         flops = "-" if c.throughput >= 1e14 else f"{c.throughput / 1e9:.1f}"
         bandwidth = "-" if c.bandwidth >= 1e14 else f"{c.bandwidth / 1e9:.1f}"
-        lines.append(f"{name:<22} {flops:>9} {bandwidth:>9} {duration(c.overhead_s):>11}  {CLASS_DOCS[name]}")
+        row = f"{c.row_s * 1e9:.1f} ns" if c.row_s else "-"
+        lines.append(f"{name:<22} {flops:>9} {bandwidth:>9} {duration(c.overhead_s):>11} {row:>9}  {CLASS_DOCS[name]}")
     if calibration.fitted.unfitted:
         lines.append(f"not exercised (parameters borrowed): {', '.join(calibration.fitted.unfitted)}")
-    lines.append(f"run overhead {duration(p.run_overhead_s)}; '-': that term explained nothing (the other did)")
+    lines.append(f"run overhead {duration(p.run_overhead_s)}; '-': that term explained nothing (the other did), or the "
+                 "class has no rows")
     record = p.calibration.get("context", {}) if isinstance(p.calibration, dict) else {}
     wholes, weight = record.get("networks", 0), record.get("weight", 1)
     lines.append(f"context factor {p.context:.3f}: whole networks run that much slower than the fitted classes say "

@@ -22,6 +22,7 @@ import os
 import statistics
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +93,9 @@ def model_proto(model, loc: Loc):
         try:  # the weights onnxruntime runs with, from the files beside the model
             from onnx.external_data_helper import load_external_data_for_model
 
-            load_external_data_for_model(proto, os.path.dirname(os.path.abspath(path)))
+            with warnings.catch_warnings():  # onnx's own note of a key it ignores: no second line on stderr
+                warnings.simplefilter("ignore")
+                load_external_data_for_model(proto, os.path.dirname(os.path.abspath(path)))
         except Exception as e:
             raise SpecError(f"the weights kept in external data cannot be read ({type(e).__name__}: "
                             f"{' '.join(str(e).split())[:300]})", loc) from None

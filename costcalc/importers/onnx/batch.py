@@ -109,8 +109,11 @@ PARAMETER = re.compile(r"^\s*\w+: PARAMETER target='([^']*)'", re.M)
 
 
 def parameters(graph) -> frozenset | None:
-    """The names of the module's parameters, where the file lists them (the dynamo exporter's graph signature)."""
+    """The names of the module's parameters, where the file lists them (the dynamo exporter's graph signature; a
+    value that is not UTF-8, which protobuf gives as bytes, is read with its bad bytes replaced)."""
     text = next((p.value for p in graph.metadata_props if p.key == SIGNATURE), None)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
     return None if text is None else frozenset(PARAMETER.findall(text))
 
 

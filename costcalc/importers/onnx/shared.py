@@ -22,15 +22,21 @@ WEIGHTED = ("conv", "conv_transpose", "fc")  # the ops whose weights a Conv, Gem
 
 def note_weights(imp, node, layer) -> None:
     """Record on a weighted `layer` the stored tensors its ONNX `node` reads as weights (their names)."""
-    if layer.op in WEIGHTED and node is not None:
-        consts = [imp.tensors.get(t) for t in node.proto.input if t]
-        layer.weights = tuple(c.name for c in consts if isinstance(c, Const) and c.param and c.name)
+    if layer.op not in WEIGHTED or node is None or len(node.proto.input) < 2:
+        return
+    consts = [imp.tensors.get(t) for t in node.proto.input[1:] if t]
+    if _stored(consts[0] if consts else None):  # the weight itself, not a bias alone (a computed weight: none)
+        layer.weights = tuple(c.name for c in consts if _stored(c))
         layer.direct = any(name in node.proto.input for name in layer.weights)
+
+
+def _stored(c) -> bool:
+    return isinstance(c, Const) and c.param and bool(c.name)
 
 
 def note_bias(layer, bias, node) -> None:
     """A bias Add `node` after a MatMul joins `layer`: its tensor is one of the layer's weights."""
-    if isinstance(bias, Const) and bias.param and bias.name and layer.weights:
+    if _stored(bias) and layer.weights:
         layer.weights = (*layer.weights, bias.name)
         layer.direct = layer.direct or bias.name in node.proto.input
 

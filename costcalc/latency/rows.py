@@ -1,0 +1,117 @@
+"""The rows a kernel takes one at a time (Kernel.rows), and which Transpose onnxruntime runs for a permute.
+
+Some kernels pay per row, beyond their bytes: onnxruntime's LayerNormalization and Softmax reduce each row
+(a mean and a variance, a max and a sum) before they write it, and its Transpose copies a tensor block by block.
+Its profiler shows it (scripts/ort_kernels.py, 1 thread): LayerNormalization on 1,024 rows of 48 took 2.4 times the
+bytes-only estimate, on 196 rows of 768 1.0 times; Softmax on Swin-T's rows of 49 2.4 times, on ViT-B/16's rows of
+197 1.2 times; a Transpose copying blocks of 672 elements (Swin-T's first windows) moved 20 to 24 GB/s, one copying
+blocks of 16 (LeViT's heads) 1.6 to 4 GB/s; its broadcasting element-wise ops call their loop once per span
+(EfficientViT-B0's division of each token's 16 channels by a number per token took 44 us where its bytes say 4,
+EdgeNeXt-XXS's layer scale on 1,024 tokens of 48 41 us where they say 7), and its Pad writes row by row. The model
+charges each row its class's `row_s` (costcalc.latency.model); the calibration fits it (costcalc.latency.fit).
+
+    layernorm        its rows: the positions it normalises (tokens, or H x W over channels), x batch
+    groupnorm        its groups x batch (InstanceNormalization over each group)
+    softmax          the positions it normalises over its axis, x batch
+    permute          by onnxruntime's Transpose (core/providers/cpu/tensor/transpose.cc), which runs one of:
+      transpose        the innermost axis stays innermost: blocks of the trailing axes that keep their place are
+                       copied one call at a time (memcpy): rows = its blocks; a block of 8 bytes or less (one or two
+                       float32) is copied by a typed loop, per element: rows 0, its bytes only
+      transpose_inner  the innermost axis moves: a permute that moves one axis only (IsTransposeMovingSingleAxis)
+                       runs MLAS's tiled 2-D transpose (rows 0: its bytes only); any other gathers element by
+                       element, computing each element's index (rows = its elements): MobileViT's unfold
+                       (0, 3, 2, 1) and MaxViT's grids moved 1 to 2 GB/s, the single-axis ones 8 to 22 GB/s
+    add, mul, ...    element-wise of operands of unequal shapes (no number among them): the spans of its
+                     broadcasting loop (`broadcast_rows`)
+    pad              the rows before its innermost padded axis (`pad_rows`)
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from costcalc.ops.core import ZEROS, per_axis
+
+TYPED_COPY_BYTES = 8  # onnxruntime copies a block of 1, 2, 4 or 8 bytes by a typed assignment, not memcpy
+
+
+def norm_rows(shape: tuple, axis, batch: int) -> int:
+    """The rows a layernorm normalises: over the axes from `axis` (framework-numbered, the batch axis 0) to the
+    last, or over the channels of C x H x W (axis None): its positions."""
+    if axis is None:
+        return prod(shape[1:]) * batch
+    first = axis - 1 if axis > 0 else len(shape) + axis
+    return prod(shape[:first]) * batch
+
+
+def softmax_rows(shape: tuple, axis: int, batch: int) -> int:
+    """The rows a softmax over `axis` (framework-numbered) normalises."""
+    index = axis - 1 if axis > 0 else len(shape) + axis
+    return prod(shape) // shape[index] * batch
+
+
+def transpose_kernel(shape: tuple, perm, batch: int, bytes_per_element: int) -> tuple:
+    """(class, rows) of the Transpose onnxruntime runs for a permute of `shape` (without the batch axis; `perm`
+    with it, as the spec's permute takes it)."""
+    op_class = transpose_class(shape, perm)
+    elements = prod(shape) * batch
+    dims = (batch, *shape)
+    if op_class == "transpose":
+        kept = 0  # trailing axes that keep their place: one contiguous block
+        while kept < len(perm) and perm[len(perm) - 1 - kept] == len(perm) - 1 - kept:
+            kept += 1
+        block = prod(dims[len(dims) - kept:])
+        return op_class, (elements // block if block * bytes_per_element > TYPED_COPY_BYTES else 0)
+    return op_class, (0 if single_axis_move(perm) else elements)
+
+
+def single_axis_move(perm) -> bool:
+    """Whether `perm` moves one axis and keeps the others in order (onnxruntime's IsTransposeMovingSingleAxis)."""
+    perm = list(perm)
+    return any(perm[:i] + perm[i + 1:] == sorted(perm[:i] + perm[i + 1:]) for i in range(len(perm)))
+
+
+def transpose_class(shape: tuple, perm) -> str:
+    """transpose when the innermost axis (of more than one element) stays innermost: rows of it are copied whole;
+    transpose_inner when it moves (onnxruntime's Transpose then gathers at a stride)."""
+    order = [p - 1 for p in perm[1:]]
+    moved = [i for i in order if shape[i] != 1]
+    inner = [i for i in range(len(shape)) if shape[i] != 1]
+    return "transpose" if not inner or moved[-1] == inner[-1] else "transpose_inner"
+
+
+def broadcast_rows(out: tuple, operands: list) -> int:
+    """The spans onnxruntime's broadcasting loop runs for an element-wise op of `operands` (shapes aligned at the
+    last axis, as numpy's) into `out`: 0 when the operands have one shape or one is a single number (one span);
+    else the output is cut into spans of the innermost axes over which each operand either runs along or stays
+    one value (a per-channel vector on tokens: spans of the channels, one per token; a per-token number: spans of
+    the channels again), and each span is a call."""
+    rank = len(out)
+    full = [(1,) * (rank - len(s)) + tuple(s) for s in operands]
+    if all(f == tuple(out) for f in full) or any(prod(f) == 1 for f in full):
+        return 0
+    span, status = 1, None
+    for i in reversed(range(rank)):
+        if out[i] == 1:
+            continue
+        now = [f[i] == out[i] for f in full]
+        if status is None:
+            status = now
+        elif now != status:
+            break
+        span *= out[i]
+    return prod(out) // span
+
+
+def pad_rows(out: tuple, args: dict) -> int:
+    """The rows onnxruntime's Pad writes one at a time: one per position of the axes before the innermost padded
+    one of `out` (its output, the batch first), from the pad's `pads`, or `pad` and `pad_end` on the rows and
+    columns of C x H x W."""
+    if args.get("pads") is not None:
+        rank = len(args["pads"]) // 2
+        padded = [i + 1 for i in range(rank) if args["pads"][i] or args["pads"][rank + i]]
+    else:
+        before = per_axis(args.get("pad", ZEROS), 2, "pad")
+        after = before if args.get("pad_end") is None else per_axis(args["pad_end"], 2, "pad_end")
+        padded = [i + 2 for i in range(2) if before[i] or after[i]]
+    return prod(out[:padded[-1]]) if padded else 0
