@@ -64,6 +64,18 @@ def test_the_fast_totals_of_a_sweep_walk_a_sharing_spec(write_spec):
         assert totals(spec, {}, shape, 1, cache) == expected
 
 
+def test_the_timed_totals_of_a_sweep_are_the_whole_graphs_estimate(write_spec):
+    from costcalc.analysis.totals import timed
+    from costcalc.latency import estimate
+    from costcalc.latency.profile import load as load_profile
+    from conftest import ROOT
+
+    profile = load_profile(str(ROOT / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml"))
+    graph = load(write_spec(SPEC))
+    counts, seconds = timed(graph.spec, {}, None, 1, Cache(), profile)
+    assert counts == analyse(graph).totals and seconds == estimate(graph, profile).total_s
+
+
 def test_export_writes_one_initializer_read_twice_and_import_reads_it_back(write_spec, tmp_path):
     onnx = pytest.importorskip("onnx")
     from costcalc.exporters.onnx import export, save
