@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -48,6 +50,7 @@ from costcalc.graph import load  # noqa: E402
 from costcalc.latency import estimate  # noqa: E402
 from costcalc.latency.calibration import PASSES, calibrate, device_name  # noqa: E402
 from costcalc.latency.metrics import flops_baseline, summary  # noqa: E402
+from costcalc.latency.networks import interleaved, repeat_of  # noqa: E402
 
 LEFT_OUT = ("deeplabv3_resnet50", "fcn_resnet50")  # seconds per run at 520 x 520: the run would take an hour
 BATCH = 8
@@ -137,6 +140,7 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
     for k in range(calibration.passes + 1, args.passes + 1):
         between(k)
     profile = calibration.profile
+    repeats = {n.name: repeat_of(n.text) for n in interleaved(np.random.default_rng(profile.calibration.get("seed", 0)))}
     if args.profile:
         from costcalc.latency.profile import save
         from costcalc.latency.provenance import fitted_record
@@ -150,7 +154,8 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
             "load_before": load_before, "load_after": os.getloadavg(), "calibration": profile.calibration,
             "profile": profile, "baseline_throughput": flops_baseline(calibration.samples),
             "calibration_networks": [{"name": s.name, "family": calibration.families[s.name],  # for latency_refit.py
-                                      "measured_s": s.measured_s} for s in calibration.samples],
+                                      "measured_s": s.measured_s, "repeat": repeats[s.name]}
+                                     for s in calibration.samples],
             "calibration_passes": calibration.passes}
 
 

@@ -1,10 +1,10 @@
 """Fit a profile again from a latency benchmark's saved calibration measurements, with the model as it is now.
 
-The benchmarks' `--json` keeps every calibration network's name, family and measured seconds; the networks are
-rebuilt from their names (costcalc.latency.networks, seed 0), planned by the current model, and fitted as
-`costcalc calibrate` fits them (the cache-size search, both combines cross-validated, the context factor). The
-device, runtime and calibration record come from `--like` (the profile that run wrote), with the new fit's figures
-and a `refit` note. Nothing is measured.
+The benchmarks' `--json` keeps every calibration network's name, family, measured seconds and (since 7 December)
+its unit's repeat; the networks are rebuilt from their names (costcalc.latency.networks, seed 0) with that repeat
+(the sizing estimate may have changed since), planned by the current model, and fitted as `costcalc calibrate`
+fits them (the cache-size search, both combines cross-validated, the context factor). The device, runtime and
+calibration record come from `--like` (the profile that run wrote), with the new fit's figures and a `refit` note. Nothing is measured.
 
 `--rescore OUT.json` then writes the run's 1-thread batch-1 figures (the zoo, and the models outside it) again with
 every estimate from the refitted profile (the measured times and the FLOPs-only baseline as the run had them; zoo
@@ -34,7 +34,7 @@ from costcalc.latency.calibration import fit_profile  # noqa: E402
 from costcalc.latency.fit import Sample  # noqa: E402
 from costcalc.latency.metrics import summary  # noqa: E402
 from costcalc.latency.model import plan  # noqa: E402
-from costcalc.latency.networks import build, interleaved  # noqa: E402
+from costcalc.latency.networks import build, interleaved, with_repeat  # noqa: E402
 from costcalc.latency.profile import load, save  # noqa: E402
 
 
@@ -57,7 +57,8 @@ def main() -> None:
     # benchmarks/latency_loaded.py keeps them at the top; latency_accuracy.py per setting (1 thread: "1")
     for measured in run.get("calibration_networks") or run["settings"][args.setting]["calibration_networks"]:
         network = networks[measured["name"]]
-        graph = build(network.text, f"{network.name}.yaml")
+        text = with_repeat(network.text, measured["repeat"]) if "repeat" in measured else network.text
+        graph = build(text, f"{network.name}.yaml")
         samples.append(Sample(network.name, tuple(plan(graph, structure)), measured["measured_s"],
                               sum(node.counts.flops for node in graph.nodes)))
         family[network.name] = measured["family"]

@@ -48,9 +48,9 @@ def test_conv_bn_relu_run_as_one_kernel(write_spec):
     layers = estimate(g, profile(layout_block=0)).layers
     assert [layer.fused_into for layer in layers] == [None, "c", "c"]
     assert layers[1].latency_s == layers[2].latency_s == 0.0
-    # without the fusion rules: three kernels, bn and relu element-wise
+    # without the fusion rules: three kernels, bn onnxruntime's BatchNormalization, relu element-wise
     unfused = plan(g, profile(layout_block=0, fusion=()))
-    assert [k.op_class for k in unfused] == ["dense_conv_plain", "elementwise", "elementwise"]
+    assert [k.op_class for k in unfused] == ["dense_conv_plain", "batchnorm", "elementwise"]
     assert unfused[2].bytes == 4 * 2 * 16 * hw and unfused[2].flops == 16 * hw
 
 

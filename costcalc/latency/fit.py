@@ -36,7 +36,8 @@ FALLBACK = {"dense_conv_plain": "dense_conv", "pointwise_conv_plain": "pointwise
             "shuffle": "data_movement", "elementwise_exp": "elementwise", "pooling_plain": "pooling",
             "gelu": "elementwise_exp", "mish": "elementwise_exp", "normalization": "elementwise",
             "gemm": "pointwise_conv_plain", "matmul": "gemm", "softmax": "elementwise_exp",
-            "transpose": "data_movement", "transpose_inner": "transpose", "view": "data_movement"}
+            "transpose": "data_movement", "transpose_inner": "transpose", "view": "data_movement",
+            "batchnorm": "elementwise"}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ See costcalc.latency.calibration for how they are measured and fitted."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,18 @@ def _sized(name: str, family: str, input_shape, unit: list, head: list = (), tai
         return None
     repeat = int(min(MAX_REPEAT, max(1, round(TARGET_S / max(one, 1e-9)))))
     return Network(name, family, _spec(name, input_shape, unit, head, tail, repeat))
+
+
+def repeat_of(text: str) -> int:
+    """How many times a network's unit repeats (1 without a unit): with the name, what identifies a measured
+    network when the sizing estimate has changed since (scripts/latency_refit.py)."""
+    found = re.search(r"block: unit, repeat: (\d+)\}", text)
+    return int(found.group(1)) if found else 1
+
+
+def with_repeat(text: str, repeat: int) -> str:
+    """The network's text with its unit repeated `repeat` times."""
+    return re.sub(r"(block: unit, repeat: )\d+\}", lambda m: f"{m.group(1)}{repeat}}}", text)
 
 
 def build(text: str, name: str = "calibration.yaml", batch: int = 1):

@@ -33,6 +33,14 @@ assumed):
                        onnxruntime still launches its Reshape: class view, 0 bytes, 1 launch; a view of a view's
                        output merges into its Reshape (no launch). A slice that keeps a block is a view in
                        costcalc's counts, but onnxruntime's Slice copies it: data movement of its output
+    bn (not folded)    onnxruntime's BatchNormalization in the plain layout, class batchnorm: its loop runs one
+                       span per sample and channel (on tokens L x C, flattened to (N L) x C between two Reshapes: a
+                       span per value, 3 launches; over another axis, between two Transposes); in the blocked layout
+                       a per-channel conv, element-wise (below, bn+activation)
+    hardswish          outside a conv: onnxruntime runs HardSigmoid, then Mul of x and it (2 launches, 5 passes)
+    a learned operand  (add, mul, ... with `param`) read whole each run, even when fewer values are learned (a
+                       gathered bias table: one constant of the full shape), and, as an fc's weights on a vector,
+                       from memory once the network moves more than the cache (Kernel.weight_bytes)
     the rest           element-wise ops of any rank, `where` and the reductions are element-wise (with an
                        exponential: exp, log, erf, sin, softplus, elu, pow, log-sum-exp); copies (a strided slice,
                        expand, tile, gather, depth_to_space, space_to_depth, cast) are data movement
@@ -69,8 +77,8 @@ from dataclasses import dataclass
 from math import prod
 
 from costcalc.latency.profile import DeviceProfile
-from costcalc.latency.rows import (broadcast_rows, norm_rows, pad_rows, softmax_rows, transpose_class,  # noqa: F401
-                                   transpose_kernel)
+from costcalc.latency.rows import (bn_kernel, broadcast_rows, norm_rows, pad_rows, softmax_rows,  # noqa: F401
+                                   transpose_class, transpose_kernel)
 from costcalc.ops.conv import conv_input
 from costcalc.ops.core import per_axis
 
@@ -91,7 +99,8 @@ FREE = frozenset({"dropout", "identity", "constant"})  # removed by the runtime 
 FOLDED = frozenset({"bn", "layer_scale", "scale"})  # a per-channel affine after a conv: folded into its weights
 # kernels launched per layer, when not 1, and the tensor passes they add (each a read and a write of the layer's
 # input) to its memory access: the ONNX form costcalc exports and onnxruntime runs
-KERNELS = {"shuffle": 3, "layernorm": 3, "groupnorm": 3, "mish": 3}
+KERNELS = {"shuffle": 3, "layernorm": 3, "groupnorm": 3, "mish": 3, "hardswish": 2}
+SPLIT_ACTIVATIONS = frozenset({"hardswish"})  # not inside a conv: onnxruntime runs HardSigmoid, then Mul
 EXTRA_PASSES = {"layernorm": 2, "groupnorm": 2, "mish": 2}  # two Transposes; Mul and Add; Tanh and Mul
 PLAIN_ONLY = frozenset({"split", "shuffle", "select", "fc", "flatten", "mean", "layernorm", "groupnorm",
                         "adaptive_avgpool", "adaptive_maxpool", "pad", "resize", "conv_transpose", *PRODUCTS,
@@ -334,6 +343,10 @@ class _Planner:
             op_class, flops = "data_movement", 0
             if head.op == "pad":
                 rows = pad_rows((batch, *tensors[head.outputs[0]]), head.args)
+        elif head.op == "bn" and not blocked:  # onnxruntime's BatchNormalization (on tokens: between Reshapes)
+            op_class = "batchnorm"
+            rows, launches, passes = bn_kernel(tensors[head.inputs[0]], head.args.get("axis"), batch)
+            elements += passes * 2 * prod(tensors[head.inputs[0]]) * batch
         else:
             op_class = OWN_CLASS.get(head.op) or ("elementwise_exp" if head.op in EXPONENTIAL else "elementwise")
             if head.op == "layernorm":
@@ -342,9 +355,15 @@ class _Planner:
                 rows = head.args["groups"] * batch
             else:
                 operands = [(batch, *tensors[t]) for t in head.inputs] + [
-                    tuple(head.args[key]) for key in ("param", "const") if head.args.get(key) is not None]
+                    tuple(head.args[key]) for key in ("param", "const") if head.args.get(key) is not None] + [
+                    (1,) for key in ("value", "factor") if head.args.get(key) is not None]
                 rows = broadcast_rows((batch, *tensors[head.outputs[0]]), operands) if len(operands) > 1 else 0
-        launches = KERNELS.get(head.op, 1)
+                table = head.args.get("param")
+                if table is not None:  # read whole each run (a gathered bias table: one constant), evictable
+                    elements += prod(table) - head.counts.params
+                    weights = prod(table) * self.bpe
+        if head.op != "bn" or blocked:
+            launches = KERNELS.get(head.op, 1)
         if head.op == "conv" and 1 < head.args.get("groups", 1) < conv_input(tensors[head.inputs[0]],
                                                                                head.args["k"])[1]:
             launches = head.args["groups"]  # a grouped conv runs one GEMM per group
@@ -352,6 +371,8 @@ class _Planner:
             launches = 1  # over a flat input, or on an axis (tokens): one LayerNormalization, no Transposes
         elif head.op in EXTRA_PASSES:
             elements += EXTRA_PASSES[head.op] * 2 * prod(tensors[head.inputs[0]]) * batch
+        elif head.op in SPLIT_ACTIVATIONS:  # HardSigmoid, then Mul reads x and it: 3 more element passes
+            elements += 3 * prod(tensors[head.inputs[0]]) * batch
         return Kernel(op_class, flops, max(elements, 0) * self.bpe, launches, head.name,
                       tuple(nodes[j].name for j in group), rows, weights)
 

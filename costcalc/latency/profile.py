@@ -17,7 +17,8 @@ and written to a YAML file. A profile is for one machine, one runtime and one th
       ...
     calibration: {...}           # how it was fitted (free-form, written by `costcalc calibrate`)
 
-Every class of `OP_CLASSES` must be present; an unknown key, a missing one or a value that is not a positive
+Every class of `OP_CLASSES` must be present (but those of `OPTIONAL_CLASSES`, added later: absent, they take
+another class's parameters, so that an older profile still reads); an unknown key, a missing one or a value that is not a positive
 number is a located error (`profile.yaml:9:22: error: ...`).
 """
 
@@ -34,14 +35,17 @@ from costcalc.errors import Loc, SpecError, did_you_mean
 CONV_KINDS = ("dense_conv", "pointwise_conv", "grouped_conv", "depthwise_conv")
 OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "elementwise_exp",
               "gelu", "mish", "normalization", "pooling", "pooling_plain", "data_movement", "shuffle", "gemm",
-              "matmul", "softmax", "transpose", "transpose_inner", "view")
+              "matmul", "softmax", "transpose", "transpose_inner", "view", "batchnorm")
+# classes a profile may leave out (written before them): each takes another class's parameters when absent
+OPTIONAL_CLASSES = {"batchnorm": "elementwise"}
 CLASS_DOCS = {
     "dense_conv": "k x k conv (k > 1), groups = 1, blocked layout",
     "pointwise_conv": "1 x 1 conv, groups = 1, blocked layout",
     "grouped_conv": "1 < groups < in_channels, blocked layout",
     "depthwise_conv": "groups = in_channels, blocked layout",
     "fc": "fully connected (Gemm)",
-    "elementwise": "relu-like activations, add, mul, scale, batchnorm not folded into a conv; rows: broadcast spans",
+    "elementwise": "relu-like activations, add, mul, scale, a lone batchnorm in the blocked layout; rows: broadcast "
+                   "spans",
     "elementwise_exp": "activations that evaluate an exponential (sigmoid, tanh, swish) and hardswish",
     "gelu": "gelu, exact (erf) or tanh form: onnxruntime's own Gelu kernel",
     "mish": "mish: Softplus, Tanh, Mul before opset 18",
@@ -57,6 +61,8 @@ CLASS_DOCS = {
     "transpose": "permute that keeps the innermost axis innermost: blocks copied whole (rows: the blocks)",
     "transpose_inner": "permute that moves the innermost axis: a 2-D transpose, or a gather (rows: its elements)",
     "view": "reshape and other views: onnxruntime still launches a Reshape (no data moved)",
+    "batchnorm": "batchnorm not folded, plain layout: BatchNormalization (on tokens between two Reshapes); rows: "
+                 "its sample x channel spans",
 }
 for _kind in CONV_KINDS:
     CLASS_DOCS[f"{_kind}_plain"] = CLASS_DOCS[_kind].replace("blocked", "plain (NCHW)")
@@ -199,6 +205,9 @@ def _classes(section, loc: Loc) -> dict:
             _number(body["overhead_s"], body.value_locs["overhead_s"], f"classes: {name}: overhead_s", zero=True),
             _number(body["row_s"], body.value_locs["row_s"], f"classes: {name}: row_s", zero=True)
             if "row_s" in body else 0.0)
+    for name, source in OPTIONAL_CLASSES.items():
+        if name not in out and source in out:
+            out[name] = out[source]
     missing = [c for c in OP_CLASSES if c not in out]
     if missing:
         raise ProfileError(f"classes: missing {', '.join(missing)} (every op class needs its parameters)", loc)

@@ -196,3 +196,22 @@ def row_units(add) -> None:
         add(TOKENS, f"scale_n{n}_d{d}", (n, d), [f"{{op: mul, param: [{d}]}}"])
         add(TOKENS, f"perrow_n{n}_d{d}", (n, d), [f"{{op: div, param: [{n}, 1]}}"])
         add(TOKENS, f"padcol_n{n}_d{d}", (n, d), ["{op: pad, pads: [0, 0, 0, 1]}"])
+    norm_units(add)
+
+
+def norm_units(add) -> None:
+    """Units of the kernels that LeViT's and EfficientViT's token mixers run outside the classes of the units
+    above: a batchnorm over the channels of tokens (Reshape, BatchNormalization, Reshape) and over a map's channels
+    in the plain layout, hardswish on tokens (HardSigmoid, Mul), a number added to N x 1 values (one span each),
+    and a learned heads x N x N operand added to attention scores (a gathered bias table: read whole, beyond the
+    L2 cache). No draws, as row_units."""
+    for n, d in ((16, 128), (49, 256), (196, 128), (196, 256), (784, 64), (3136, 32), (64, 384), (196, 640)):
+        add(TOKENS, f"bntok_n{n}_d{d}", (n, d), ["{op: bn, axis: -1}"])
+        add(TOKENS, f"hswish_n{n}_d{d}", (n, d), ["{op: hardswish}"])
+    for c, hw in ((30, 56), (58, 28), (116, 14), (174, 14), (64, 56), (256, 14)):
+        add(TOKENS, f"bnmap_c{c}_hw{hw}", (c, hw, hw), ["{op: bn}", "{op: relu}"])
+    for heads, n in ((4, 392), (8, 196), (1, 3136), (12, 49), (16, 784), (1, 64)):
+        add(TOKENS, f"eps_h{heads}_n{n}", (heads, n, 1), ["{op: add, value: 0.001}"])
+    for heads, n in ((4, 196), (8, 49), (4, 64), (3, 256), (6, 144), (12, 197), (2, 576)):
+        add(TOKENS, f"abias_h{heads}_n{n}", (heads, n, n), [f"{{op: add, param: [{heads}, {n}, {n}], "
+                                                          f"learned: {heads * n}}}", "{op: softmax, axis: -1}"])
