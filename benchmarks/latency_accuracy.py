@@ -140,7 +140,8 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
     for k in range(calibration.passes + 1, args.passes + 1):
         between(k)
     profile = calibration.profile
-    repeats = {n.name: repeat_of(n.text) for n in interleaved(np.random.default_rng(profile.calibration.get("seed", 0)))}
+    seed = profile.calibration.get("seed", 0)
+    repeats = {n.name: repeat_of(n.text) for n in interleaved(np.random.default_rng(seed))}
     if args.profile:
         from costcalc.latency.profile import save
         from costcalc.latency.provenance import fitted_record

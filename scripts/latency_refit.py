@@ -4,7 +4,8 @@ The benchmarks' `--json` keeps every calibration network's name, family, measure
 its unit's repeat; the networks are rebuilt from their names (costcalc.latency.networks, seed 0) with that repeat
 (the sizing estimate may have changed since), planned by the current model, and fitted as `costcalc calibrate`
 fits them (the cache-size search, both combines cross-validated, the context factor). The device, runtime and
-calibration record come from `--like` (the profile that run wrote), with the new fit's figures and a `refit` note. Nothing is measured.
+calibration record come from `--like` (the profile that run wrote), with the new fit's figures and a `refit` note.
+Nothing is measured.
 
 `--rescore OUT.json` then writes the run's 1-thread batch-1 figures (the zoo, and the models outside it) again with
 every estimate from the refitted profile (the measured times and the FLOPs-only baseline as the run had them; zoo

@@ -2,8 +2,8 @@
 
 Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
 the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
-swish, hardswish), gelu, mish, normalization (layernorm, groupnorm), pooling (blocked and plain), data movement
-(concat, split, select, pad, resize, layout reorders), channel shuffle (a transpose), and the classes of
+swish, hardswish), gelu, mish, normalization (layernorm, groupnorm), batchnorm, pooling (blocked and plain), data
+movement (concat, split, select, pad, resize, layout reorders), channel shuffle (a transpose), and the classes of
 attention: gemm, matmul, softmax, transpose, transpose_inner, view. See profile.CLASS_DOCS.
 
 Attention and the generic tensor layer: each op takes the class of the kernel onnxruntime runs for costcalc's
@@ -33,14 +33,11 @@ assumed):
                        onnxruntime still launches its Reshape: class view, 0 bytes, 1 launch; a view of a view's
                        output merges into its Reshape (no launch). A slice that keeps a block is a view in
                        costcalc's counts, but onnxruntime's Slice copies it: data movement of its output
-    bn (not folded)    onnxruntime's BatchNormalization in the plain layout, class batchnorm: its loop runs one
-                       span per sample and channel (on tokens L x C, flattened to (N L) x C between two Reshapes: a
-                       span per value, 3 launches; over another axis, between two Transposes); in the blocked layout
-                       a per-channel conv, element-wise (below, bn+activation)
+    bn (not folded)    plain layout: BatchNormalization, class batchnorm (rows and launches: rows.bn_kernel);
+                       blocked: a per-channel conv, element-wise (below, bn+activation)
     hardswish          outside a conv: onnxruntime runs HardSigmoid, then Mul of x and it (2 launches, 5 passes)
-    a learned operand  (add, mul, ... with `param`) read whole each run, even when fewer values are learned (a
-                       gathered bias table: one constant of the full shape), and, as an fc's weights on a vector,
-                       from memory once the network moves more than the cache (Kernel.weight_bytes)
+    a learned operand  (`param`) read whole each run (a gathered bias table is one constant), from memory once
+                       the network evicts it, as an fc's weights on a vector (Kernel.weight_bytes)
     the rest           element-wise ops of any rank, `where` and the reductions are element-wise (with an
                        exponential: exp, log, erf, sin, softplus, elu, pow, log-sum-exp); copies (a strided slice,
                        expand, tile, gather, depth_to_space, space_to_depth, cast) are data movement

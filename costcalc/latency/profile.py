@@ -18,8 +18,8 @@ and written to a YAML file. A profile is for one machine, one runtime and one th
     calibration: {...}           # how it was fitted (free-form, written by `costcalc calibrate`)
 
 Every class of `OP_CLASSES` must be present (but those of `OPTIONAL_CLASSES`, added later: absent, they take
-another class's parameters, so that an older profile still reads); an unknown key, a missing one or a value that is not a positive
-number is a located error (`profile.yaml:9:22: error: ...`).
+another class's parameters, so that an older profile still reads); an unknown key, a missing one or a value that
+is not a positive number is a located error (`profile.yaml:9:22: error: ...`).
 """
 
 from __future__ import annotations
