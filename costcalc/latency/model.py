@@ -19,8 +19,7 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
          shuffle is Reshape-Transpose-Reshape: 3; a layernorm over channels is
          Transpose-LayerNormalization-Transpose, a groupnorm InstanceNormalization-Mul-Add, a mish before opset 18
          Softplus-Tanh-Mul: 3, and each adds two passes over its input to B_k; a batchnorm on tokens
-         Reshape-BatchNormalization-Reshape: 3; a hardswish outside a conv HardSigmoid-Mul: 2, three more element
-         passes; a view launches a Reshape that moves nothing: F = B = 0, n = 1)
+         Reshape-BatchNormalization-Reshape: 3; a view launches a Reshape that moves nothing: F = B = 0, n = 1)
     r_k  rows it takes one at a time (costcalc.latency.rows): rows normalised by a layernorm or groupnorm, rows
          of a softmax, blocks a Transpose copies one memcpy at a time, elements it gathers one by one, spans of a
          broadcasting element-wise op (a number over an innermost axis of 1: one per value), rows of a pad, spans
@@ -28,11 +27,13 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
          cost: its LayerNormalization took 2.4 times the bytes-only estimate on rows of 48 and 1.0 times on rows
          of 768, its Softmax 2.4 times on Swin-T's rows of 49, its Transpose 1.6 to 4 GB/s copying blocks of 16
          elements (LeViT's heads) and 20 to 24 GB/s copying blocks of 672 (Swin-T's first windows)
-    W_k  the weights of an fc on a vector (a classifier), read from memory whenever the network moves more bytes
+    W_k  the weights of an fc (on a vector, a classifier, or on tokens, a GEMM of N rows: each weight read once
+         a run), read from memory whenever the network moves more bytes
          in a run than the cache holds (`evicts`): the rest of the network has evicted them since the last run.
          onnxruntime's profiler shows it: the zoo's classifiers (0.17 to 1.3 M weights) ran 2.2 to 3.3 times
-         their in-cache estimate, 13 to 18 GB/s by its clock, as fast as the DRAM; so are the learned operands of
-         element-wise ops (LeViT's attention biases, read whole: 4 x 196 x 196); W_k is 0 for other kernels
+         their in-cache estimate, 13 to 18 GB/s by its clock, as fast as the DRAM; so did LeViT-128S's token
+         GEMMs of 16 to 196 rows on an AVX-512 host (50 to 55 G multiply-adds/s where the gemm class runs at 114);
+         W_k is 0 for other kernels
 
 Per class, `row_c` is the profile's `row_s` (0 for the classes whose rows are not counted). A kernel that moves
 more bytes than the last-level cache holds (VGG's and AlexNet's fc weights, a big map at a

@@ -9,7 +9,8 @@ attention: gemm, matmul, softmax, transpose, transpose_inner, view. See profile.
 Attention and the generic tensor layer: each op takes the class of the kernel onnxruntime runs for costcalc's
 export of it, as its profiler shows (`costcalc measure`, scripts/ort_kernels.py lists them per spec; none is
 assumed):
-    fc on a vector     Gemm of one row: class fc (memory-bound: the weights read once)
+    fc on a vector     Gemm of one row: class fc (memory-bound: the weights read once; any fc's weights are
+                       read from memory once the network evicts them: Kernel.weight_bytes)
     fc on tokens       (any input of more than one axis, N x d) a GEMM of N rows, class gemm: compute-bound. With
                        a bias, onnxruntime's MatMulAddFusion runs it as Reshape, Gemm, Reshape: two more launches
                        of class view (one when the input is already a Reshape's output: the two Reshapes merge);
@@ -35,9 +36,6 @@ assumed):
                        costcalc's counts, but onnxruntime's Slice copies it: data movement of its output
     bn (not folded)    plain layout: BatchNormalization, class batchnorm (rows and launches: rows.bn_kernel);
                        blocked: a per-channel conv, element-wise (below, bn+activation)
-    hardswish          outside a conv: onnxruntime runs HardSigmoid, then Mul of x and it (2 launches, 5 passes)
-    a learned operand  (`param`) read whole each run (a gathered bias table is one constant), from memory once
-                       the network evicts it, as an fc's weights on a vector (Kernel.weight_bytes)
     the rest           element-wise ops of any rank, `where` and the reductions are element-wise (with an
                        exponential: exp, log, erf, sin, softplus, elu, pow, log-sum-exp); copies (a strided slice,
                        expand, tile, gather, depth_to_space, space_to_depth, cast) are data movement
@@ -96,8 +94,7 @@ FREE = frozenset({"dropout", "identity", "constant"})  # removed by the runtime 
 FOLDED = frozenset({"bn", "layer_scale", "scale"})  # a per-channel affine after a conv: folded into its weights
 # kernels launched per layer, when not 1, and the tensor passes they add (each a read and a write of the layer's
 # input) to its memory access: the ONNX form costcalc exports and onnxruntime runs
-KERNELS = {"shuffle": 3, "layernorm": 3, "groupnorm": 3, "mish": 3, "hardswish": 2}
-SPLIT_ACTIVATIONS = frozenset({"hardswish"})  # not inside a conv: onnxruntime runs HardSigmoid, then Mul
+KERNELS = {"shuffle": 3, "layernorm": 3, "groupnorm": 3, "mish": 3}
 EXTRA_PASSES = {"layernorm": 2, "groupnorm": 2, "mish": 2}  # two Transposes; Mul and Add; Tanh and Mul
 PLAIN_ONLY = frozenset({"split", "shuffle", "select", "fc", "flatten", "mean", "layernorm", "groupnorm",
                         "adaptive_avgpool", "adaptive_maxpool", "pad", "resize", "conv_transpose", *PRODUCTS,
@@ -121,7 +118,7 @@ class Kernel:
     layer: str  # the layer it is charged to
     members: tuple = ()  # names of the layers it runs (empty for a reorder)
     rows: int = 0  # rows it takes one at a time, each costing its class's row_s (costcalc.latency.rows)
-    weight_bytes: int = 0  # of `bytes`, the weights of an fc on a vector (read from memory when evicted: model)
+    weight_bytes: int = 0  # of `bytes`, the weights of an fc, on a vector or tokens (from memory when evicted: model)
 
 
 def conv_class(in_channels: int, out_channels: int, k: tuple, groups: int) -> str:
@@ -326,7 +323,7 @@ class _Planner:
                 elements += 2 * c_in * prod(window) * prod(out) // c_out * batch
         elif head.op == "fc":  # on a vector: Gemm, one row; on tokens (N x d): a GEMM of N rows
             op_class, flops = ("fc" if len(tensors[head.inputs[0]]) == 1 else "gemm"), head.counts.flops
-            weights = head.counts.params * self.bpe if op_class == "fc" else 0
+            weights = head.counts.params * self.bpe  # streamed once a run: from memory when evicted
         elif head.op in PRODUCTS and head.counts.flops:
             op_class, flops = "matmul", head.counts.flops
         elif head.op == "softmax":
@@ -359,10 +356,6 @@ class _Planner:
                     tuple(head.args[key]) for key in ("param", "const") if head.args.get(key) is not None] + [
                     (1,) for key in ("value", "factor") if head.args.get(key) is not None]
                 rows = broadcast_rows((batch, *tensors[head.outputs[0]]), operands) if len(operands) > 1 else 0
-                table = head.args.get("param")
-                if table is not None:  # read whole each run (a gathered bias table: one constant), evictable
-                    elements += prod(table) - head.counts.params
-                    weights = prod(table) * self.bpe
         if head.op != "bn" or blocked:
             launches = KERNELS.get(head.op, 1)
         if head.op == "conv" and 1 < head.args.get("groups", 1) < conv_input(tensors[head.inputs[0]],
@@ -372,8 +365,6 @@ class _Planner:
             launches = 1  # over a flat input, or on an axis (tokens): one LayerNormalization, no Transposes
         elif head.op in EXTRA_PASSES:
             elements += EXTRA_PASSES[head.op] * 2 * prod(tensors[head.inputs[0]]) * batch
-        elif head.op in SPLIT_ACTIVATIONS:  # HardSigmoid, then Mul reads x and it: 3 more element passes
-            elements += 3 * prod(tensors[head.inputs[0]]) * batch
         return Kernel(op_class, flops, max(elements, 0) * self.bpe, launches, head.name,
                       tuple(nodes[j].name for j in group), rows, weights)
 
