@@ -9,7 +9,8 @@ and a `refit` note. Nothing is measured.
 `--rescore OUT.json` then writes the run's 1-thread batch-1 figures (the zoo, and the models outside it) again with
 every estimate from the refitted profile (the measured times and the FLOPs-only baseline as the run had them; zoo
 models from specs/, models outside the zoo from `--outside`, the directory the run read them from), for
-scripts/latency_table.py; its other settings (batch 8, more threads) are left out.
+scripts/latency_table.py; its other settings (batch 8, more threads) are left out; `--setting N` refits and rescores the N-thread setting
+instead.
 
     python scripts/latency_refit.py r.json --like run_profile.yaml -o devices/new.yaml --note "..." \
         [--rescore r_refit.json --outside /tmp/costcalc-outside]
@@ -70,12 +71,13 @@ def main() -> None:
     print(f"{args.output}: combine {profile.combine}, llc {profile.llc_bytes} bytes, context {profile.context:.4f}, "
           f"held-out median |error| {result.held_out.median_abs_error:.1%}")
     if args.rescore:
-        rescore(run, profile, args.outside, args.rescore)
+        rescore(run, profile, args.outside, args.rescore, args.setting)
 
 
-def rescore(run: dict, profile, outside: str, path: str) -> None:
-    """The run's 1-thread batch-1 results (latency_accuracy.py's `results`, or latency_loaded.py's `rows`) with
-    each estimate and summary computed again on `profile`. Writes them to `path`."""
+def rescore(run: dict, profile, outside: str, path: str, setting: str = "1") -> None:
+    """The run's batch-1 results of `setting` (1: 1 thread, N: N threads; latency_accuracy.py's `results`, or
+    latency_loaded.py's `rows`) with each estimate and summary computed again on `profile`. Writes them to
+    `path`."""
     files = {}
     if outside:
         sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -83,8 +85,9 @@ def rescore(run: dict, profile, outside: str, path: str) -> None:
 
         files = {key: os.path.join(outside, record["file"]) for key, record in read_manifest(outside).items()
                  if record.get("status") == "ok"}
+    suffix = ", 1 thread" if setting == "1" else f", {setting} threads"  # what a profile of that many is for
     results = [r for r in run.get("results") or [{"name": "zoo, 1 thread", "rows": run["rows"]}]
-               if r["name"].endswith(", 1 thread") and "batch" not in r["name"]]  # what a 1-thread profile is for
+               if r["name"].endswith(suffix) and "batch" not in r["name"]]
     for result in results:
         for row in result["rows"]:
             source = files[row["model"]] if "/" in row["model"] else os.path.join(ROOT, "specs", f"{row['model']}.yaml")
