@@ -172,3 +172,34 @@ def test_fork_s_errors_are_located(tmp_path, threads, value, message):
     with pytest.raises(ProfileError) as e:
         load_profile(str(path))
     assert str(e.value) == f"{path}:{line}:9: error: {message}"
+
+
+class TwoThreads:
+    """A stand-in for onnxruntime at 2 threads: each network's time is what the thread model says under a known
+    profile (serial rates, overheads and a fork cost of 3 us)."""
+
+    runtime = "truth 1.0"
+
+    def __init__(self):
+        p = uniform(1.0, 1.0, 0.0, threads=2, run_overhead_s=1.5e-5, combine="sum")
+        for i, c in enumerate(OP_CLASSES):
+            p = with_class(p, c, throughput=1e10 * (1 + i), bandwidth=2e9 * (1 + i % 5), overhead_s=1e-6 * (1 + i % 7))
+        self.profile = replace(p, fork_s=3e-6)
+
+    def seconds(self, graph, threads):
+        assert threads == 2
+        return predict(plan(graph, self.profile), self.profile)
+
+
+def test_calibrate_threads_2_fits_the_fork_cost(run, tmp_path, monkeypatch):
+    truth = TwoThreads()
+    monkeypatch.setattr("costcalc.latency.calibration.default_measure", lambda clock: truth)
+    out = tmp_path / "p.yaml"
+    result = run("calibrate", "-o", out, "--budget", "30", "--threads", "2")
+    assert result.exit_code == 0, result.stderr
+    fitted = load_profile(str(out))
+    assert fitted.threads == 2 and fitted.fork_s == pytest.approx(3e-6, rel=1e-3)
+    assert "fork and join 3.0 us per launch of a kernel shared among the 2 threads" in result.stdout
+    for spec in ("resnet50", "shufflenet_v2_x0_5"):  # fitted on synthetic networks only
+        g = load(f"specs/{spec}.yaml")
+        assert estimate(g, fitted).total_s == pytest.approx(truth.seconds(g, 2), rel=0.02)
