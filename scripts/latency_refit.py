@@ -9,8 +9,8 @@ and a `refit` note. Nothing is measured.
 `--rescore OUT.json` then writes the run's 1-thread batch-1 figures (the zoo, and the models outside it) again with
 every estimate from the refitted profile (the measured times and the FLOPs-only baseline as the run had them; zoo
 models from specs/, models outside the zoo from `--outside`, the directory the run read them from), for
-scripts/latency_table.py; its other settings (batch 8, more threads) are left out; `--setting N` refits and rescores the N-thread setting
-instead.
+scripts/latency_table.py; its other settings (batch 8, more threads) are left out; `--setting N` refits and
+rescores the N-thread setting instead, `--setting b8` the batch-8 one (its networks built at batch 8).
 
     python scripts/latency_refit.py r.json --like run_profile.yaml -o devices/new.yaml --note "..." \
         [--rescore r_refit.json --outside /tmp/costcalc-outside]
@@ -55,10 +55,11 @@ def main() -> None:
     networks = {n.name: n for n in interleaved(np.random.default_rng(like.calibration.get("seed", 0)))}
     structure = replace(like, llc_bytes=0, context=1.0)
     samples, family = [], {}
+    batch = run.get("settings", {}).get(args.setting, {}).get("batch", 1)  # b8: the networks were measured at 8
     # benchmarks/latency_loaded.py keeps them at the top; latency_accuracy.py per setting (1 thread: "1")
     for measured in run.get("calibration_networks") or run["settings"][args.setting]["calibration_networks"]:
         network = networks[measured["name"]]
-        graph = build(network.text, f"{network.name}.yaml")
+        graph = build(network.text, f"{network.name}.yaml", batch)
         samples.append(Sample(network.name, tuple(plan(graph, structure)), measured["measured_s"],
                               sum(node.counts.flops for node in graph.nodes)))
         family[network.name] = measured["family"]
@@ -85,13 +86,15 @@ def rescore(run: dict, profile, outside: str, path: str, setting: str = "1") -> 
 
         files = {key: os.path.join(outside, record["file"]) for key, record in read_manifest(outside).items()
                  if record.get("status") == "ok"}
-    suffix = ", 1 thread" if setting == "1" else f", {setting} threads"  # what a profile of that many is for
+    batch = int(setting[1:]) if setting.startswith("b") else 1
+    suffix = (f", batch-{batch} profile" if batch > 1 else ", 1 thread" if setting == "1"  # what the profile is for
+              else f", {setting} threads")
     results = [r for r in run.get("results") or [{"name": "zoo, 1 thread", "rows": run["rows"]}]
-               if r["name"].endswith(suffix) and "batch" not in r["name"]]
+               if r["name"].endswith(suffix) and ("batch" not in r["name"] or batch > 1)]
     for result in results:
         for row in result["rows"]:
             source = files[row["model"]] if "/" in row["model"] else os.path.join(ROOT, "specs", f"{row['model']}.yaml")
-            row["estimate_s"] = estimate(load_graph(source), profile).total_s
+            row["estimate_s"] = estimate(load_graph(source, batch=batch), profile).total_s
         measured, flops = [r["measured_s"] for r in result["rows"]], [r["flops"] for r in result["rows"]]
         result["summary"] = {key: summary([r[key] for r in result["rows"]], measured, flops)
                              for key in ("estimate_s", "baseline_s")}
