@@ -20,11 +20,14 @@ them: a fork and a join per launch. The rules, per op class (`SPLIT`: the axis; 
 
 Read off onnxruntime 1.32's profiler on this repository's 2-CPU machine (each kernel at 1 and at 2 threads, quiet
 machine, 2026-12-07 12:56 UTC; 864 conv kernels of the calibration's networks among them): a kernel that splits
-takes its serial time / 2 plus about 4 us (a conv of 15 us took 11.5, one of 300 us 160; a Gemm of 15 us 11.5;
-an Add of 13 us on 100,352 elements 11; a Softmax of 368 us 217; a Gelu of 44 us 26), one that does not takes its
-serial time plus about 1 us (every Reshape; a Split of 20 us 21; a LayerNormalization 12 to 20 us 24 to 30; a
-per-group GEMM of a grouped conv in the plain layout, 4 to 8 channels a group, 31 us 31; a Transpose keeping
-the innermost axis, 7 us 8).
+takes its serial time / 2 plus about 4 us (convs of 10 to 20 us took 0.78 of it, median, over 320 us 0.53;
+Gemms of 10 to 20 us 0.76; an Add of 13 us on 100,352 elements 11; a Softmax of 368 us 217; a Gelu of 44 us 26;
+a plain depthwise conv of 1,481 us 775), one that does not takes its
+serial time plus 1 to 2 us (every Reshape; a Split of 20 us 21; LayerNormalization 0.62 to 1.5 times, mostly
+more; the per-group GEMMs of a grouped conv in the plain layout, 4 channels a group, 31 us 31; a per-token Div
+14 us 16). The profiler's own cost per kernel hides what a kernel of a few microseconds costs: `fork_s` is fitted
+on the calibration's wall-clock times of whole networks (0.5 us at 2 threads here). On the calibration networks
+alone these rules beat no splitting and every class splitting (held-out error, docs/latency.md, Threads).
 
 The cost at N threads (the model's formula, with P the kernel's parallelism):
 
