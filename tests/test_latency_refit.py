@@ -91,7 +91,8 @@ def test_an_n_thread_or_batch_setting_is_refitted_and_rescored(tmp_path, setting
            "settings": {setting: {"batch": batch, "calibration_networks": measured}}}
     (tmp_path / "run.json").write_text(json.dumps(run))
     save(truth.profile, str(tmp_path / "like.yaml"))
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "latency_refit.py"), str(tmp_path / "run.json"),
+    script = os.path.join(ROOT, "scripts", "latency_refit.py")
+    done = subprocess.run([sys.executable, script, str(tmp_path / "run.json"),
                            "--like", str(tmp_path / "like.yaml"), "-o", str(tmp_path / "p.yaml"), "--setting", setting,
                            "--rescore", str(tmp_path / "r.json")], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr

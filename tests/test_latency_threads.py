@@ -62,7 +62,8 @@ def test_every_class_has_a_rule():
 def test_the_planner_gives_each_kernel_its_units(write_spec):
     g = load(write_spec("name: t\ninput: [16, 14, 14]\nlayers:\n"
                         "  - {name: c, op: conv, out: 20, k: 3, pad: 1}\n  - {name: relu, op: relu}\n"
-                        "  - {name: ln, op: layernorm}\n  - {name: f, op: flatten}\n  - {name: fc, op: fc, out: 100}\n"))
+                        "  - {name: ln, op: layernorm}\n  - {name: f, op: flatten}\n"
+                        "  - {name: fc, op: fc, out: 100}\n"))
     kernels = {k.layer: k for k in plan(g, uniform(P, W, O, layout_block=8)) if k.members}
     assert kernels["c"].op_class == "dense_conv" and kernels["c"].units == ceil(20 / 8) * 14
     assert kernels["ln"].op_class == "normalization" and kernels["ln"].units == 1

@@ -5,8 +5,9 @@ kernels. The unknowns are, per op class, 1/throughput, 1/bandwidth, the per-kern
 time, then 1/(DRAM bandwidth), the fork cost (fork_s: per launch of a kernel shared among threads,
 costcalc.latency.threads; an all-zero column at 1 thread) and the run overhead: all >= 0, and the equation is
 linear in them once each kernel's regime is fixed (and its parallelism, which divides its FLOPs, cached bytes
-and rows). With `combine: sum` every kernel adds its FLOPs, bytes, launches and rows to its class's four columns and one NNLS solve gives the profile. With `combine: max` a kernel adds only the term that is larger
-under the current parameters (its launches and rows always): starting from the sum fit, the regimes are
+and rows). With `combine: sum` every kernel adds its FLOPs, bytes, launches and rows to its class's four columns
+and one NNLS solve gives the profile. With `combine: max` a kernel adds only the term that is larger under the
+current parameters (its launches and rows always): starting from the sum fit, the regimes are
 reassigned and the system solved again until no regime changes (or `MAX_ROUNDS`), keeping the best fit seen.
 The weights of an evicted fc (costcalc.latency.model.evicts) go to the DRAM column for each cache size tried.
 Rows are divided by the measured time, so that a 100 us network weighs as much as a 100 ms one (the error
