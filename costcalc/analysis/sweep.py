@@ -126,6 +126,8 @@ def chunks(points: list, parts: int) -> list:
     worker walks once and replays the rest (costcalc.analysis.totals). Consecutive groups share a piece while it
     stays within the size; a group over twice the size is cut into pieces of the size."""
     size = max(1, min(2000, -(-len(points) // (parts * 8))))
+    if not (points and _swept_input(points[0])):  # no input swept: nothing to replay, pieces of the size
+        return [(start, points[start:start + size]) for start in range(0, len(points), size)]
     pieces: list = []
     piece_start = 0
     for group_start, group_end in _groups(points):
@@ -143,9 +145,10 @@ def chunks(points: list, parts: int) -> list:
 
 def _groups(points: list):
     """(start, end) of each run of consecutive points with the same variables."""
+    keys = [_variables(point) for point in points]
     start = 0
-    for i in range(1, len(points) + 1):
-        if i == len(points) or _variables(points[i]) != _variables(points[start]):
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
             yield start, i
             start = i
 

@@ -1,22 +1,29 @@
 """`--jobs N`: a sweep's points over this process and N - 1 worker processes.
 
-Where two processes lost against one on a random search (MobileNet V2, 10,000 points, a point about 0.15 ms once
-its parts are known; timestamps per phase, docs/sweep.md): each process met every part of the search, because
-the pieces were claimed in turn and each process saw points of every width, so the parts a point is made of
-(costcalc.analysis.parts: a stage under its channels, depth and kernel) were walked once in every process; this
-process walked a first piece of 625 points alone before it started the worker; and the rows came back as pickled
-SweepRow and Counts objects (a tenth of the run, pickled by the worker and read by this process after the end).
+Where --jobs 2 lost against one process on random searches (MobileNet V2, 10,000 and 50,000 points; timestamps
+per phase and the collector's callbacks, docs/sweep.md "Where --jobs lost"):
+- each process met nearly every part of the search: pieces were claimed in turn, so both processes saw points of
+  every width, and the parts a point is made of (costcalc.analysis.parts: a stage under its channels, depth and
+  kernel) were walked once in each;
+- this process evaluated a first piece (625 points) alone before it forked the worker;
+- the rows came back as pickled SweepRow and Counts objects: pickled by the worker after its last piece, read
+  here after this process's last, and making 25,000 of them here set off a full collection of the cyclic garbage
+  collector over every part this process remembered (a quarter second at 50,000 points).
 So:
 
-- The points are handed out in an order that keeps alike points together (`locality_order`): by the values of
-  their whole variables (the width, the groups), then of their list elements (each row's depth and kernel), then
-  their input. The order is cut into one segment per process, each segment into pieces. A process takes the
-  pieces of its own segment from its front; when none is left, it takes the last piece of the segment with the
-  most pieces left. The parts of one range of widths are then met by one process, which learns them once.
-- Where workers are forked, this process evaluates a few points first (`WARM`): the modules imported on first
-  use and the expressions compiled (costcalc.spec.codegen) are then the workers' too, without a serial piece.
+- The points are handed out in an order that keeps alike points together (`locality_order`): by their whole
+  variables (the width, the groups), then their list elements (each row's depth and kernel). The order is cut
+  into one segment per process, each segment into pieces (`segments`). A process takes the pieces of its own
+  segment from its front; when none is left, it takes the last piece of the segment with the most left (`take`).
+  The parts of one range of widths are then met by one process, which learns them once, and a process slowed by
+  other work on the machine still ends with the others.
+- Where workers are forked, this process evaluates a few points first (`WARM`): the modules imported on first use
+  and the expressions compiled (costcalc.spec.codegen) are then the workers' too, without a serial piece.
+  (gc.freeze before the fork, to keep the pages shared, made the workers slower: with objects frozen,
+  costcalc.util.gc_paused leaves what a walk makes in the youngest generation, which each collection traverses.)
 - A worker sends its rows back as tuples of plain values (`compact`): index, the five counts, the error, the
-  latency; this process makes the rows of them, with the points it already has.
+  latency; this process makes the rows of them (`expand`), with the points it already has and the collector
+  paused.
 
 Every point is evaluated by the same `evaluate` as in one process, from the parts of its own process; the rows
 are put back in point order, so the output is the one process's, byte for byte (tests/test_sweep_jobs.py).
@@ -24,16 +31,12 @@ are put back in point order, so the output is the one process's, byte for byte (
 
 from __future__ import annotations
 
-import gc
-
 from costcalc.analysis.sweep_points import INPUT
 from costcalc.ops import COUNT_FIELDS, Counts
+from costcalc.util import gc_paused
 
-import os  # EXPERIMENT
-WARM = int(os.environ.get("J25_WARM", 8))  # points this process evaluates before it forks the workers
-PIECES_PER_JOB = int(os.environ.get("J25_PIECES", 16))
-_LOCAL = os.environ.get("J25_LOCAL", "1") == "1"
-_FREEZE = os.environ.get("J25_FREEZE", "1") == "1"
+WARM = 8  # points this process evaluates before it forks the workers
+PIECES_PER_JOB = 16
 
 
 def locality_order(points: list) -> list:
@@ -41,12 +44,13 @@ def locality_order(points: list) -> list:
     values, then of their list elements' (a text's order is a number's where the integer parts are as long:
     only the grouping matters, never the result); points alike, and the inputs of one setting, come together and
     equal keys keep their order."""
-    if not _LOCAL:
-        return list(range(len(points)))
     names = [name for name, _ in points[0]] if points else []
     keyed = [i for i, name in enumerate(names) if name != INPUT and name[-1:] != "]"] + \
         [i for i, name in enumerate(names) if name[-1:] == "]"]
-    keys = ["\0".join([point[i][1] for i in keyed if i < len(point)]) for point in points]
+    try:
+        keys = ["\0".join([point[i][1] for i in keyed]) for point in points]
+    except IndexError:  # points of different names (from Python): in their own order
+        return list(range(len(points)))
     return sorted(range(len(points)), key=keys.__getitem__)
 
 
@@ -119,9 +123,10 @@ def expand(sweep_row, points: list, values: tuple):
 
 def _worker(connection, evaluate, *state) -> None:
     """A worker process: its rows, compact (or what went wrong), sent back through `connection`."""
-    gc.enable()
     try:
-        result = ([compact(row) for row in claim(evaluate, *state)], None)
+        rows = claim(evaluate, *state)
+        with gc_paused():
+            result = ([compact(row) for row in rows], None)
     except BaseException as e:  # noqa: BLE001 - handed to the sweep's process, which raises it
         result = (None, RuntimeError(f"a sweep worker failed: {type(e).__name__}: {e}"))
     connection.send(result)
@@ -143,23 +148,13 @@ def evaluate_parallel(evaluate, sweep_row, model, points: list, batch: int, jobs
     first = claim(evaluate, model, pieces, shared_bounds, 0, done, batch, profile, progress, most=1) \
         if forked and len(pieces) > jobs else []
     workers = []
-    collecting = gc.isenabled()
-    if forked and _FREEZE:
-        gc.disable()
-        gc.freeze()  # the workers' collections leave what this process made alone: its pages stay shared
-    try:
-        for job in range(1, jobs):
-            receive, send = context.Pipe(duplex=False)
-            state = (model, pieces, shared_bounds, job, done, batch, profile)
-            process = context.Process(target=_worker, args=(send, evaluate, *state), daemon=True)
-            process.start()
-            send.close()
-            workers.append((process, receive))
-    finally:
-        if forked and _FREEZE:
-            gc.unfreeze()
-            if collecting:
-                gc.enable()
+    for job in range(1, jobs):
+        receive, send = context.Pipe(duplex=False)
+        state = (model, pieces, shared_bounds, job, done, batch, profile)
+        process = context.Process(target=_worker, args=(send, evaluate, *state), daemon=True)
+        process.start()
+        send.close()
+        workers.append((process, receive))
     try:
         rows = first + claim(evaluate, model, pieces, shared_bounds, 0, done, batch, profile, progress)
         for process, receive in workers:
@@ -171,7 +166,8 @@ def evaluate_parallel(evaluate, sweep_row, model, points: list, batch: int, jobs
                                                  f"{process.exitcode})")
             if error is not None:
                 raise error
-            rows.extend(expand(sweep_row, points, values) for values in part)
+            with gc_paused():  # a full collection here would traverse every part remembered (a quarter second)
+                rows.extend([expand(sweep_row, points, values) for values in part])
     finally:
         for process, receive in workers:
             receive.close()
