@@ -4,6 +4,9 @@ come first, the front and the ranking. Run as whole processes, as a user runs th
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import random
 import subprocess
 import sys
@@ -53,3 +56,22 @@ def test_the_draw_is_the_plain_one_of_randint_uniform_and_choice():
                  ("e", rng.choice(("2", "4", "6"))), ("input", rng.choice(("3x96x96", "3x128x128")))]
         expected.append(tuple(point))
     assert random_points(500, ranges, axes, seed=5) == expected
+
+
+def test_sampled_rows_of_a_search_over_processes_are_each_a_fresh_costcalc_report():
+    """Issue 25's check as a user would make it: a whole `costcalc sweep --random ... --jobs 2 --device` process,
+    and for a random sample of its rows a fresh `costcalc report --set ... --device ... --format json` process of
+    that point: the same five totals and the same estimate, to the last bit."""
+    rows = list(csv.DictReader(io.StringIO(sweep(*MOBILENET, "--random", "3000", "--seed", "11", "--jobs", "2",
+                                                 "--device", PROFILE, "--format", "csv").decode())))
+    assert len(rows) == 3000
+    for row in random.Random(25).sample(rows, 4):
+        settings = [f"width={row['width']}"] + [f"{name}=[{','.join(row[f'{name}[{i}]'] for i in range(7))}]"
+                                                for name in ("n", "k")]
+        report = subprocess.run([sys.executable, "-m", "costcalc", "report", "specs/mobilenet_v2.yaml",
+                                 *(arg for setting in settings for arg in ("--set", setting)), "--device", PROFILE,
+                                 "--format", "json"], cwd=ROOT, capture_output=True, check=True)
+        totals = json.loads(report.stdout)["totals"]
+        assert {field: int(row[field]) for field in totals if field != "latency_s"} == \
+            {field: value for field, value in totals.items() if field != "latency_s"}
+        assert float(row["latency_s"]) == totals["latency_s"] and not row["error"]
