@@ -166,6 +166,8 @@ def test_calibrate_recovers_a_known_device(run, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
     fitted = load_profile(str(out))
     assert fitted.runtime == "truth 1.0" and fitted.threads == 1 and fitted.combine == "sum"
+    assert fitted.layout_block == truth.profile.layout_block == 8  # measured by the layout probe
+    assert "layout block 8 (onnxruntime's NCHWc; measured: 20 channels took 0." in result.stdout
     assert fitted.run_overhead_s == pytest.approx(truth.profile.run_overhead_s, rel=1e-3)
     # how many networks a time budget measures depends on the machine's load: only the classes every first pass
     # exercises many times are checked here (test_latency_model recovers every class from a fixed sample)
@@ -267,7 +269,9 @@ def test_calibrate_passes_measure_each_network_that_many_times_keeping_the_faste
     result = run("calibrate", "-o", out, "--budget", "60", "--passes", "4")
     assert result.exit_code == 0, result.stderr
     fitted = load_profile(str(out))
-    assert fitted.calibration["passes"] == 4 and set(calls.values()) == {4}
+    probes = {path: n for path, n in calls.items() if "layout_probe" in path}  # the layout block's, once each
+    assert fitted.calibration["passes"] == 4 and len(probes) == 2 and set(probes.values()) == {1}
+    assert set(n for path, n in calls.items() if path not in probes) == {4}
     assert "fit: median |error| 0.0%, within +-10% 100%" in result.stdout
     g = load("specs/resnet50.yaml")
     assert estimate(g, fitted).total_s == pytest.approx(truth.seconds(g, 1), rel=0.02)

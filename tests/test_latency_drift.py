@@ -83,6 +83,21 @@ def test_check_and_refit_on_the_command_line(run, tmp_path, stand_in):
     assert "rescaled x1.0" in ok.stdout  # 2 x 0.5, recorded in the profile
 
 
+def test_check_names_a_layout_block_other_than_the_profiles(run, tmp_path, stand_in):
+    """The stand-in runs blocks of 8 channels; a profile fitted where they hold 16 (an AVX-512 CPU) is told apart by
+    the layout probe, whatever its overall error; the stand-in's own profile is not."""
+    from dataclasses import replace
+
+    note = ("note: onnxruntime's channel blocks here hold 8 channels, the profile's 16 (a CPU with other vector "
+            "instructions: a new calibration, not --refit-scale)")
+    for block, named in ((16, True), (8, False)):
+        path = tmp_path / f"block{block}.yaml"
+        save(replace(stand_in.profile, layout_block=block), str(path))
+        out = run("calibrate", "--check", path).stdout
+        assert (note in out) is named and ("rescale it" in out) is (not named and "does not hold" in out), block
+    assert check(stand_in.profile, stand_in.seconds, reference_networks(2), passes=1).layout_block == 8
+
+
 @pytest.mark.parametrize("args, message", [
     (("--refit-scale",), "give --check PROFILE.yaml"),
     ((), "give -o PROFILE.yaml"),

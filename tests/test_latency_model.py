@@ -89,10 +89,14 @@ def test_shuffle_and_split_need_the_plain_layout(write_spec):
 @pytest.mark.parametrize("c_in, c_out, groups, block, expected", [
     (64, 58, 1, 8, True), (58, 64, 1, 8, False), (3, 24, 1, 8, True), (64, 64, 2, 8, True), (64, 64, 8, 8, True),
     (64, 64, 16, 8, False), (24, 24, 24, 8, True), (58, 58, 58, 8, False), (64, 64, 1, 0, False),
-    (64, 64, 1, 16, True), (40, 40, 1, 16, True), (36, 36, 1, 16, False), (36, 36, 36, 8, True), (12, 12, 1, 8, True),
-    (96, 96, 8, 8, False),
+    (64, 64, 1, 16, True), (40, 40, 1, 16, True), (36, 36, 1, 16, True), (36, 36, 36, 8, True), (12, 12, 1, 8, True),
+    (96, 96, 8, 8, False), (20, 20, 1, 16, True), (20, 20, 20, 16, True), (12, 12, 1, 16, True), (18, 18, 1, 16, False),
+    (18, 18, 18, 16, False), (48, 48, 2, 16, False), (64, 64, 2, 16, True),
 ])
 def test_which_convs_run_blocked(c_in, c_out, groups, block, expected):
+    """As onnxruntime 1.32 runs them (scripts/ort_kernels.py: a ReorderInput before the conv, or none), with AVX2's
+    block of 8 and AVX-512's of 16: groups-1 and depthwise convs whose channels are a multiple of 4 run blocked at
+    either block (20 channels at 56 x 56, padded to 32, ran as long as 32 did at b = 16)."""
     assert conv_blocked(c_in, c_out, groups, block) is expected
 
 

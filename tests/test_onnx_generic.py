@@ -329,15 +329,21 @@ def test_a_learned_number_is_a_parameter_a_literal_is_not(tmp_path):
     assert totals.params == 2 and totals.elementwise_flops == 3 * 4 * 8 * 8
 
 
-@pytest.mark.parametrize("listed, params", [("PARAMETER", 654), ("BUFFER", 653), (None, 653)])
+@pytest.mark.parametrize("listed, params", [("PARAMETER", 654), ("BUFFER", 653), (None, 653), ("costcalc", 654),
+                                            ("costcalc without it", 653)])
 def test_the_dynamo_exporters_list_of_parameters_says_which_number_is_learned(listed, params, tmp_path):
     """A one-value parameter of the top module has no dot in its name (`lab_scale`). The dynamo exporter lists the
     module's parameters and buffers in the file (its graph signature): listed as a PARAMETER it is learned, as a
-    BUFFER a number; without the list (TorchScript's files) a plain name reads as a number. The handwritten
+    BUFFER a number; without the list (TorchScript's files) a plain name reads as a number. costcalc's own list,
+    which `costcalc.analyze(module)` writes into the file it exports, says the same. The handwritten
     learned_scalars export (654 parameters) with HGNetV2's `lab.scale` moved to the top module."""
     import onnx
 
+    from costcalc.importers.onnx.batch import MODULE_PARAMETERS, parameters
+
     model = onnx.load(os.path.join(HANDWRITTEN, "learned_scalars_dyn18.onnx"), load_external_data=False)
+    names = sorted({"lab_scale" if n == "lab.scale" else n for n in parameters(model.graph)}
+                   - ({"lab_scale"} if listed == "costcalc without it" else set()))  # the module's, as in this file
     next(i for i in model.graph.initializer if i.name == "lab.scale").name = "lab_scale"
     for node in model.graph.node:
         node.input[:] = ["lab_scale" if t == "lab.scale" else t for t in node.input]
@@ -346,8 +352,11 @@ def test_the_dynamo_exporters_list_of_parameters_says_which_number_is_learned(li
     entry = ("p_lab_scale: PARAMETER target='lab_scale'" if listed == "PARAMETER"
              else "b_lab_scale: BUFFER target='lab_scale' persistent=True")
     signature.value = signature.value.replace("p_lab_scale: PARAMETER target='lab.scale'", entry)
-    if listed is None:
+    if listed is None or listed.startswith("costcalc"):
         del model.graph.metadata_props[:]
+    if listed is not None and listed.startswith("costcalc"):
+        entry = model.graph.metadata_props.add()
+        entry.key, entry.value = MODULE_PARAMETERS, "\n".join(names)
     path = str(tmp_path / "top.onnx")
     onnx.save(model, path)
     assert analyse(load(path)).totals.params == params

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from costcalc.latency.fit import Sample, cache_size, cross_validate, fit, predict, quality
+from costcalc.latency.layout import measured_block
 from costcalc.latency.model import plan
 from costcalc.latency.networks import WHOLE, Network, build, families, interleaved  # noqa: F401 - callers' names
 from costcalc.latency.profile import OP_CLASSES, DeviceProfile, uniform
@@ -58,10 +59,16 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     least MIN_NETWORKS networks whatever that takes (the fewest a fit of every class takes). `between_passes(k)`, called
     after pass k, lets a benchmark measure other networks in between (so that both see the machine's load alike).
     `measure(graph, threads) -> seconds` defaults to costcalc.runtime's min over runs; `structure` gives the
-    runtime's layout block and fusion rules (default: onnxruntime's on an AVX2 CPU, block 8)."""
+    runtime's layout block and fusion rules (default: onnxruntime's fusion rules, the layout block measured first
+    by costcalc.latency.layout's two probe networks, outside the budget)."""
     start = time.perf_counter()
     measure = measure or _runtime_measure
-    structure = replace(structure or uniform(1.0, 1.0, 0.0), threads=threads)
+    layout = {}
+    if structure is None:  # the runtime's NCHWc block on this machine, measured (costcalc.latency.layout)
+        block, ratio = measured_block(lambda graph: measure(graph, threads), batch)
+        structure = replace(uniform(1.0, 1.0, 0.0), layout_block=block)
+        layout = {"layout": {"block": block, "probe_ratio": round(ratio, 3)}}
+    structure = replace(structure, threads=threads)
     networks = interleaved(np.random.default_rng(seed))
     spent = 0.0  # the budget's clock: seconds inside `measure`, the first call (loading the runtime) excepted
 
@@ -106,7 +113,8 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
     # every calibration network runs at `batch`: the batch the profile covers (costcalc.latency.model); "seconds"
     # is the whole call's time, "measuring_s" the budget's part of it
     record = {"networks": len(samples), "passes": passes, "measuring_s": round(spent, 1), "batch": batch,
-              "families": sorted(set(family_of.values())), "seed": seed, "seconds": round(elapsed, 1), **record}
+              "families": sorted(set(family_of.values())), "seed": seed, "seconds": round(elapsed, 1), **layout,
+              **record}
     profile = replace(profile, calibration=record)
     return Calibration(profile, tuple(samples), family_of, fitted.fitted, fitted.held_out, fitted.other, elapsed,
                        len(networks) - len(samples), passes, spent)

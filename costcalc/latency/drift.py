@@ -11,6 +11,8 @@ and compares each with the profile's estimate:
   and by the clock it was fitted with;
 - `error` of a network = estimate / measured - 1; `overall` = the geometric mean of estimate / measured, less 1
   (+0.12: the profile estimates 12 % too slow here, now);
+- the layout probe of `calibrate` (costcalc.latency.layout) is measured too: a block other than the profile's
+  (the profile fitted on a CPU with other vector instructions) is named among the differences;
 - the profile holds when |overall| <= TOLERANCE. A fresh profile's whole networks are within a few per cent
   (calibrate prints them): TOLERANCE leaves room for the machine's own spread between runs.
 
@@ -27,6 +29,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 
+from costcalc.latency.layout import measured_block
 from costcalc.latency.model import estimate
 from costcalc.latency.profile import DeviceProfile
 from costcalc.latency.provenance import date_text, fitted, host_name, now_utc, runtime_version
@@ -61,6 +64,7 @@ class DriftCheck:
     host: str = ""
     tolerance: float = TOLERANCE
     differences: tuple = field(default=())  # what differs from where the profile was fitted, as sentences
+    layout_block: int = 0  # the runtime's NCHWc block measured now (costcalc.latency.layout; 0: not measured)
 
     @property
     def overall(self) -> float:
@@ -109,7 +113,9 @@ def check(profile: DeviceProfile, measure, networks=None, passes: int = PASSES, 
         if now + (now - began) - start > budget_s:
             break  # one more pass would overrun the budget
     rows = tuple(Reference(name, best[name], estimate(graph, profile).total_s) for name, graph in graphs)
-    return DriftCheck(rows, profile.threads, "", done, time.perf_counter() - start, tolerance=tolerance)
+    block = measured_block(lambda graph: measure(graph, profile.threads))[0] if profile.layout_block > 0 else 0
+    return DriftCheck(rows, profile.threads, "", done, time.perf_counter() - start, tolerance=tolerance,
+                      layout_block=block)
 
 
 def reestimate(result: DriftCheck, profile: DeviceProfile, networks=None) -> DriftCheck:
@@ -133,6 +139,10 @@ def with_context(result: DriftCheck, profile: DeviceProfile, runtime: str, clock
         differences.append(f"the profile was fitted with onnxruntime {fitted_version}, this is {version}")
     if record.get("host") and record["host"] != host:
         differences.append(f"the profile was fitted on host {record['host']}, this is {host}")
+    if result.layout_block and result.layout_block != profile.layout_block:
+        differences.append(f"onnxruntime's channel blocks here hold {result.layout_block} channels, the profile's "
+                           f"{profile.layout_block} (a CPU with other vector instructions: a new calibration, not "
+                           "--refit-scale)")
     fitted_clock = record.get("clock") or profile.calibration.get("clock")
     if fitted_clock and fitted_clock != clock:
         differences.append(f"the profile was fitted by the {fitted_clock} clock, this measured by the {clock} clock")

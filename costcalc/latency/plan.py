@@ -50,9 +50,9 @@ layer is absorbed only when it alone reads the kernel's output:
     conv+add         in the blocked layout, a residual add of a conv's output and another blocked tensor runs
                      inside the conv (an activation after it too)
     bn+activation    in the blocked layout, a batchnorm on its own is a per-channel conv, with its activation
-Layout (`layout_block` b > 0: onnxruntime's NCHWc, channels padded to a multiple of b): a conv runs blocked when
-groups = 1 and its input channels are a multiple of b/2 (or fewer than b: the first conv reads the image as it
-is), a depthwise conv when its channels are a multiple of b/2, a grouped conv when its input and output channels
+Layout (`layout_block` b > 0: onnxruntime's NCHWc, channels padded to a multiple of b; 8 with AVX2, 16 with
+AVX-512, measured by `calibrate`): a conv runs blocked when groups = 1 and its input channels are a multiple of 4
+(or fewer than b: the first conv reads the image as it is), a depthwise conv when its channels are a multiple of 4, a grouped conv when its input and output channels
 per group are multiples of b; pooling runs blocked when its input is, or when its channels are a multiple of b;
 batchnorm and element-wise activations keep their input's layout; add and mul of equal shapes, and concat of
 channels that are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc,
@@ -125,17 +125,21 @@ def conv_class(in_channels: int, out_channels: int, k: tuple, groups: int) -> st
     return "pointwise_conv" if set(k) == {1} else "dense_conv"
 
 
+REORDER_ALIGN = 4  # onnxruntime reorders a map into NCHWc when its channels are a multiple of 4, whatever the block
+
+
 def conv_blocked(in_channels: int, out_channels: int, groups: int, block: int) -> bool:
     """Whether onnxruntime runs this conv in its blocked (NCHWc) layout: channels padded to the block b, which it
-    does for channels that are a multiple of b / 2 (groups 1 and depthwise) or per-group channels that are a
-    multiple of b (grouped), and for a groups-1 conv reading fewer than b channels (the image)."""
+    does for channels that are a multiple of 4 (groups 1 and depthwise: its reorder's alignment, measured on
+    onnxruntime 1.32 with b = 8 (AVX2) and b = 16 (AVX-512), where 20, 24 and 36 channels run blocked, padded to
+    32, 32 and 48) or per-group channels that are a multiple of b (grouped), and for a groups-1 conv reading fewer
+    than b channels (the image)."""
     if block <= 0:
         return False
-    half = max(block // 2, 1)
     if groups == 1:
-        return in_channels < block or in_channels % half == 0
+        return in_channels < block or in_channels % REORDER_ALIGN == 0
     if groups == in_channels == out_channels:
-        return in_channels % half == 0
+        return in_channels % REORDER_ALIGN == 0
     return (in_channels // groups) % block == 0 and (out_channels // groups) % block == 0
 
 

@@ -40,6 +40,10 @@ def render(calibration, path: str) -> str:
                  "class has no rows")
     record = p.calibration.get("context", {}) if isinstance(p.calibration, dict) else {}
     wholes, weight = record.get("networks", 0), record.get("weight", 1)
+    layout = p.calibration.get("layout") if isinstance(p.calibration, dict) else None
+    if layout:
+        lines.append(f"layout block {layout['block']} (onnxruntime's NCHWc; measured: 20 channels took "
+                     f"{layout['probe_ratio']:.2f} of 32's time)")
     lines.append(f"context factor {p.context:.3f}: whole networks run that much slower than the fitted classes say "
                  f"(on the {wholes} random whole networks, 'networks' above, each weighted {weight:g} in the fit)")
     return "\n".join(lines) + "\n"
@@ -74,6 +78,9 @@ def render_check(result, path: str, profile, written: str = "", after=None) -> s
         lines.append(f"wrote {written}: the profile rescaled by x{result.factor:.4f}; on these measurements its "
                      f"estimates are {after.overall:+.1%} overall, each network from {min(r.error for r in after.rows):+.1%}"
                      f" to {max(r.error for r in after.rows):+.1%}")
+    elif not result.holds and result.layout_block and result.layout_block != profile.layout_block:
+        lines.append(f"fit a new one: costcalc calibrate -o NEW.yaml --threads {result.threads} (docs/latency.md, "
+                     "\"When a profile drifts\")")
     elif not result.holds:
         lines.append(f"rescale it: costcalc calibrate --check {path} --refit-scale -o NEW.yaml; or fit a new one: "
                      f"costcalc calibrate -o NEW.yaml --threads {result.threads} (docs/latency.md, \"When a profile "

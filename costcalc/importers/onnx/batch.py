@@ -91,7 +91,8 @@ def learned_number(imp, c: Const) -> bool:
     """Whether a one-value constant is a learned parameter (nn.Parameter of one value: HGNetV2's learnable affine
     blocks, PoolFormerV2's StarReLU scale and bias) rather than a number of the forward (x + 3, 1 / sqrt(d)). Both
     exporters write either as a one-value initializer. The dynamo exporter lists the module's parameters in the
-    file (`parameters`): a learned one is there, a buffer or a number is not. Elsewhere a learned one keeps the
+    file (`parameters`), as costcalc does in the file it exports from a torch module (`costcalc.analyze(module)`):
+    a learned one is there, a buffer or a number is not. Elsewhere a learned one keeps the
     module path the exporter names it by (`stem.stem1.lab.scale`, or costcalc's own `<layer>.param`), a number gets
     a name the exporter makes (costcalc's `<layer>/value`; TorchScript writes numbers as Constant nodes). There a
     parameter of the top module (`lab_scale`: no dot) reads as a number, as does a number any other tool stores
@@ -106,15 +107,20 @@ def learned_number(imp, c: Const) -> bool:
 SIGNATURE = "pkg.torch.export.ExportedProgram.graph_signature"  # the dynamo exporter's record of the module's
 # inputs: `p_lab_scale: PARAMETER target='lab.scale'`, `b_mean: BUFFER target='mean' persistent=True`, ...
 PARAMETER = re.compile(r"^\s*\w+: PARAMETER target='([^']*)'", re.M)
+MODULE_PARAMETERS = "costcalc.module_parameters"  # costcalc's own list, in the file it exports from a torch module
 
 
 def parameters(graph) -> frozenset | None:
-    """The names of the module's parameters, where the file lists them (the dynamo exporter's graph signature; a
-    value that is not UTF-8, which protobuf gives as bytes, is read with its bad bytes replaced)."""
-    text = next((p.value for p in graph.metadata_props if p.key == SIGNATURE), None)
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return None if text is None else frozenset(PARAMETER.findall(text))
+    """The names of the module's parameters, where the file lists them: the dynamo exporter's graph signature, or
+    the list costcalc writes into the file it exports from a torch module (`MODULE_PARAMETERS`, one name a line).
+    A value that is not UTF-8, which protobuf gives as bytes, is read with its bad bytes replaced."""
+    props = {p.key: p.value for p in graph.metadata_props if p.key in (SIGNATURE, MODULE_PARAMETERS)}
+    props = {k: v.decode("utf-8", "replace") if isinstance(v, bytes) else v for k, v in props.items()}
+    if SIGNATURE in props:
+        return frozenset(PARAMETER.findall(props[SIGNATURE]))
+    if MODULE_PARAMETERS in props:
+        return frozenset(props[MODULE_PARAMETERS].splitlines())
+    return None
 
 
 def learned_inputs(imp, node) -> tuple:
