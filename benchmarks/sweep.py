@@ -5,28 +5,30 @@ points, writing the CSV included), N points over
 - MobileNet V2: width in [0.35, 1.4], each row's depth n[i] in 1..4 and depthwise kernel k[i] in {3, 5, 7};
   without and with --device (the latency estimate);
 - ResNet-50: each stage's depth in 1..6, width_per_group in {16, 32, 48, 64}, groups in {1, 2, 4, 8, 32};
-- the MobileNet V2 and ResNet-50 searches with --jobs 2, and the MobileNet V2 search with --scheduler on a local
-  Dask cluster of two single-threaded worker processes (when dask.distributed is installed);
+- each of them with --jobs N (default 2), beside N copies of its one-process search run side by side (what N
+  processes of this very work reach on the machine in the same run: the ceiling, printed with the share of it
+  --jobs N reached), and the MobileNet V2 search with --scheduler on a local Dask cluster of N single-threaded
+  worker processes (when dask.distributed is installed; --no-dask leaves it out);
 beside the baseline: per point, read the spec, walk it, analyse it (and estimate its latency), on a sample of the
 same points. Goals: >= 2,000 points/s (MobileNet V2), >= 1,000 with --device, >= 1,000 (ResNet-50), --jobs N
 close to N times one process. Every sampled point's totals (and estimate) are checked equal to the baseline's.
 Each figure is the median of --runs runs, the cases measured in turn within each run; beside each, the range of
-the machine's 1-minute load average (`uptime`) as it was run, and what two processes of pure CPU work gain over
-one on the machine in the same runs (the most --jobs 2 can reach there).
+the machine's 1-minute load average (`uptime`) as it was run, and what N processes of pure CPU work gain over
+one on the machine in the same runs.
 
 MobileNet V2 over width x resolution (a grid of widths times input sizes, the last varying fastest, as
 `--grid width=... --grid input=...` orders it):
 - baseline: what a script calling costcalc per point did before: read the spec file, walk it, analyse it;
 - sweep, 1 process: `costcalc.analysis.sweep.run` with jobs=1 (parsed once, walks replayed across resolutions);
-- sweep, 2 processes: the same with jobs=2 (the pool's start-up included).
-Goal: >= 1,000 variants per second on one core, and jobs=2 close to twice that. Each figure is the median of
---runs runs, the three measured in turn within each run so that machine noise hits them alike. Every point's
-totals are checked equal to the baseline's. Each run also measures what two processes of pure CPU work gain over
-one on the machine at that moment (2x only with two free cores), and what two copies of the one-process sweep
-running at the same time reach together (the cores' shared caches and memory included): the ceilings of jobs=2.
+- sweep, N processes: the same with jobs=N (--jobs, default 2; the workers' start-up included).
+Goal: >= 1,000 variants per second on one core, and jobs=N close to N times that. Each figure is the median of
+--runs runs, measured in turn within each run so that machine noise hits them alike. Every point's totals are
+checked equal to the baseline's. Each run also measures what N processes of pure CPU work gain over one on the
+machine at that moment (N x only with N free cores), and what N copies of the one-process sweep running at the
+same time reach together (the cores' shared caches and memory included): the ceiling of jobs=N.
 
-Run: python benchmarks/sweep.py [--runs N] [--widths N] [--sizes N]
-     python benchmarks/sweep.py --random [--runs N] [--points N]
+Run: python benchmarks/sweep.py [--runs N] [--widths N] [--sizes N] [--jobs N]
+     python benchmarks/sweep.py --random [--runs N] [--points N] [--jobs N] [--no-dask]
 """
 
 from __future__ import annotations
@@ -78,37 +80,37 @@ def _burn(seconds: float) -> int:
     return n
 
 
-def parallel_ceiling(seconds: float = 0.3) -> float:
-    """How much faster two processes of pure CPU work finish than one, on this machine now: 2.0 on two free cores,
-    1.0 when other work leaves the equivalent of one. What --jobs 2 can reach at best in the same run."""
+def parallel_ceiling(jobs: int = 2, seconds: float = 0.3) -> float:
+    """How much faster `jobs` processes of pure CPU work finish than one, on this machine now: `jobs` on that many
+    free cores, 1.0 when other work leaves the equivalent of one. What --jobs N can reach at best in the same run."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     walls = []
-    for n in (1, 2):
+    for n in (1, jobs):
         with context.Pool(n) as pool:
             start = time.perf_counter()
             pool.map(_burn, [seconds] * n)
             walls.append(time.perf_counter() - start)
-    return 2 * walls[0] / walls[1]
+    return jobs * walls[0] / walls[1]
 
 
 def _one_sweep(points: list) -> int:
     return len(swept(points, 1))
 
 
-def two_copies(points: list) -> float:
-    """Points per second when two processes each run the whole one-process sweep at the same time: what two
-    processes of this very work reach on this machine now (its cores, caches and memory shared), with nothing
-    split, started or sent back. The ceiling --jobs 2 is held to, beside pure CPU work's."""
+def copies(points: list, jobs: int) -> float:
+    """Points per second when `jobs` processes each run the whole one-process sweep at the same time: what that
+    many processes of this very work reach on this machine now (its cores, caches and memory shared), with nothing
+    split, started or sent back. The ceiling --jobs N is held to, beside pure CPU work's."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(2) as pool:
-        pool.map(abs, [0, 0])  # both started before the clock
+    with context.Pool(jobs) as pool:
+        pool.map(abs, [0] * jobs)  # all started before the clock
         start = time.perf_counter()
-        pool.map(_one_sweep, [points, points], chunksize=1)
-        return 2 * len(points) / (time.perf_counter() - start)
+        pool.map(_one_sweep, [points] * jobs, chunksize=1)
+        return jobs * len(points) / (time.perf_counter() - start)
 
 
 def cpu_seconds() -> float:
@@ -130,34 +132,38 @@ def main() -> None:
     parser.add_argument("--widths", type=int, default=22, help="widths 0.35, 0.40, ... (default 22: to 1.40)")
     parser.add_argument("--sizes", type=int, default=17, help="input sizes 96, 104, ... (default 17: to 224)")
     parser.add_argument("--baseline-points", type=int, default=60, help="points the baseline is timed on")
+    parser.add_argument("--jobs", type=int, default=2, help="processes of the --jobs figure and its ceiling")
     parser.add_argument("--random", action="store_true", help="the random searches of issue 25 instead")
     parser.add_argument("--points", type=int, default=10_000, help="points of each random search")
+    parser.add_argument("--no-dask", action="store_true", help="without the --scheduler (Dask) figure")
     args = parser.parse_args()
     if args.random:
         from sweep_random import main as random_main
 
-        random_main(args.runs, args.points, args.baseline_points)
+        random_main(args.runs, args.points, args.baseline_points, args.jobs, not args.no_dask)
         return
+    jobs = args.jobs
     points = grid(args.widths, args.sizes)
     sample = points[:: max(1, len(points) // args.baseline_points)][: args.baseline_points]
     reference = dict(zip(sample, baseline(sample)))
-    rates: dict = {"baseline": [], "jobs=1": [], "jobs=2": [], "copies": []}
-    cpu_rates: dict = {"baseline": [], "jobs=1": [], "jobs=2": []}
+    rates: dict = {"baseline": [], "jobs=1": [], "jobs=N": [], "copies": []}
+    cpu_rates: dict = {"baseline": [], "jobs=1": [], "jobs=N": []}
     ceilings = []
     for _ in range(args.runs):
-        ceilings.append(parallel_ceiling())
+        ceilings.append(parallel_ceiling(jobs))
         seconds, cpu, _ = timed(baseline, sample)
         rates["baseline"].append(len(sample) / seconds)
         cpu_rates["baseline"].append(len(sample) / cpu)
-        for jobs in (1, 2):
-            seconds, cpu, totals = timed(swept, points, jobs)
-            rates[f"jobs={jobs}"].append(len(points) / seconds)
-            cpu_rates[f"jobs={jobs}"].append(len(points) / cpu)
+        for label, n in (("jobs=1", 1), ("jobs=N", jobs)):
+            seconds, cpu, totals = timed(swept, points, n)
+            rates[label].append(len(points) / seconds)
+            cpu_rates[label].append(len(points) / cpu)
             index = {point: t for point, t in zip(points, totals)}
             assert all(index[p] == reference[p] for p in sample), "sweep totals differ from the baseline's"
-        rates["copies"].append(two_copies(points))
+        rates["copies"].append(copies(points, jobs))
     wall = {name: statistics.median(values) for name, values in rates.items()}
     cpu = {name: statistics.median(values) for name, values in cpu_rates.items()}
+    speedup, ceiling = wall["jobs=N"] / wall["jobs=1"], wall["copies"] / wall["jobs=1"]
     print(f"MobileNet V2, {args.widths} widths x {args.sizes} input sizes = {len(points)} points; "
           f"medians of {args.runs} runs; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     print("                                    points/s (wall)   points per CPU-second")
@@ -165,14 +171,13 @@ def main() -> None:
           f"   ({len(sample)} points)")
     print(f"sweep, 1 process:                   {wall['jobs=1']:15.0f}   {cpu['jobs=1']:21.0f}"
           f"   {wall['jobs=1'] / wall['baseline']:.1f}x the baseline (goal >= 1,000/s)")
-    print(f"sweep, --jobs 2:                    {wall['jobs=2']:15.0f}   {cpu['jobs=2']:21.0f}"
-          f"   {wall['jobs=2'] / wall['jobs=1']:.2f}x one process (goal close to 2x)")
-    print(f"two copies of the 1-process sweep at once: {wall['copies']:9.0f}   (points/s of both together: "
-          f"{wall['copies'] / wall['jobs=1']:.2f}x one process; --jobs 2 reached "
-          f"{wall['jobs=2'] / wall['copies']:.0%} of that)")
-    ceiling = statistics.median(ceilings)
-    print(f"two processes of pure CPU work on this machine in the same runs: {ceiling:.2f}x one "
-          f"(2.00x on two free cores): --jobs 2 reached {wall['jobs=2'] / wall['jobs=1'] / ceiling:.0%} of that")
+    print(f"sweep, --jobs {jobs}:                    {wall['jobs=N']:15.0f}   {cpu['jobs=N']:21.0f}"
+          f"   {speedup:.2f}x one process (goal close to {jobs}x)")
+    print(f"{jobs} copies of the 1-process sweep at once: {wall['copies']:9.0f}   (points/s of all together: "
+          f"{ceiling:.2f}x one process, the ceiling: --jobs {jobs} reached {speedup / ceiling:.0%} of it)")
+    pure = statistics.median(ceilings)
+    print(f"{jobs} processes of pure CPU work on this machine in the same runs: {pure:.2f}x one "
+          f"({jobs:.2f}x on {jobs} free cores): --jobs {jobs} reached {speedup / pure:.0%} of that")
     print("On a machine shared with other work, wall rates fall with the load; points per CPU-second do not.")
 
 

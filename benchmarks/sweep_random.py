@@ -23,14 +23,23 @@ PROFILE = str(ROOT / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml")
 MOBILENET = ("mobilenet_v2", ["--range", "width=0.35:1.4", "--range", "n[*]=1:4", "--range", "k[*]=3,5,7"])
 RESNET = ("resnet50", ["--range", "depths[*]=1:6", "--range", "width_per_group=16,32,48,64", "--range",
                        "groups=1,2,4,8,32"])
-CASES = [  # (label, spec, ranges, extra options, goal in points/s)
+SEARCHES = [  # (label, spec, ranges, extra options, goal in points/s on one core)
     ("MobileNet V2: width, n[*], k[*]", *MOBILENET, [], 2000),
     ("MobileNet V2, --device", *MOBILENET, ["--device", PROFILE], 1000),
     ("ResNet-50: depths[*], width, groups", *RESNET, [], 1000),
-    ("MobileNet V2, --jobs 2", *MOBILENET, ["--jobs", "2"], None),
-    ("ResNet-50, --jobs 2", *RESNET, ["--jobs", "2"], None),
 ]
-DASK = "MobileNet V2, --scheduler (local Dask, 2 workers)"
+
+
+def cases(jobs: int) -> list:
+    """(label, spec, ranges, extra options, goal, the one-process search it splits or None): each search in one
+    process, then each with --jobs N."""
+    out = [(*search, None) for search in SEARCHES]
+    out += [(f"{label.split(':')[0]}, --jobs {jobs}", spec, ranges, [*extra, "--jobs", str(jobs)], None, label)
+            for label, spec, ranges, extra, _ in SEARCHES]
+    return out
+
+
+
 
 
 def command(spec: str, ranges: list, extra: list, points: int) -> list:
@@ -98,25 +107,26 @@ def check(stdout: str, sample: list, expected: list) -> None:
         assert seconds is None or float(row["latency_s"]) == seconds, (index, row, seconds)
 
 
-def side_by_side(spec: str, ranges: list, points: int) -> float:
-    """Points/s of two copies of the one-process search run at the same time, as two whole processes: what two
-    processes of this very work reach on this machine now (cores, caches and memory shared), with nothing split,
-    started or sent back. The ceiling --jobs 2 is held to, beside pure CPU work's."""
+def side_by_side(spec: str, ranges: list, extra: list, points: int, copies: int) -> float:
+    """Points/s of `copies` copies of the one-process search run at the same time, as whole processes: what that
+    many processes of this very work reach on this machine now (cores, caches and memory shared, each its own
+    start-up, draw and output), with nothing split, started or sent back. The ceiling --jobs N is held to."""
     start = time.perf_counter()
-    copies = [subprocess.Popen(command(spec, ranges, [], points), stdout=subprocess.DEVNULL) for _ in range(2)]
-    if any(copy.wait() for copy in copies):
+    running = [subprocess.Popen(command(spec, ranges, extra, points), stdout=subprocess.DEVNULL)
+               for _ in range(copies)]
+    if any(copy.wait() for copy in running):
         raise RuntimeError("a copy of the search failed")
-    return 2 * points / (time.perf_counter() - start)
+    return copies * points / (time.perf_counter() - start)
 
 
-def dask_rate(points: int) -> float | None:
-    """Points/s of the MobileNet V2 search with --scheduler on a local cluster of two single-threaded worker
+def dask_rate(points: int, workers: int) -> float | None:
+    """Points/s of the MobileNet V2 search with --scheduler on a local cluster of `workers` single-threaded worker
     processes (the cluster started before the clock); None without dask.distributed."""
     try:
         from distributed import LocalCluster
     except ImportError:
         return None
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         args = command(*MOBILENET, ["--scheduler", cluster.scheduler_address], points)
         wall, _, _ = whole_process(args)
     return points / wall
@@ -127,25 +137,27 @@ def load_now() -> float:
     return os.getloadavg()[0]
 
 
-def main(runs: int, points: int, baseline_points: int) -> None:
+def main(runs: int, points: int, baseline_points: int, jobs: int = 2, dask: bool = True) -> None:
     from sweep import parallel_ceiling
 
+    table = cases(jobs)
+    dask_label = f"MobileNet V2, --scheduler (local Dask, {jobs} workers)"
     samples = {}
-    for label, spec, ranges, extra, _ in CASES:
+    for label, spec, ranges, extra, *_ in table:
         sample, written = sample_points(spec, ranges, points, baseline_points)
         samples[label] = (sample, written, baseline(spec, sample, written, "--device" in extra))
-    labels = [label for label, *_ in CASES] + [DASK]
+    labels = [label for label, *_ in table] + [dask_label]
     rates: dict = {label: [] for label in labels}
     cpu_rates: dict = {label: [] for label in labels}
     base: dict = {label: [] for label in labels}
     base_cpu: dict = {label: [] for label in labels}
     loads: dict = {label: [] for label in labels}
-    ceilings, copies = [], {MOBILENET[0]: [], RESNET[0]: []}
+    ceilings, copies = [], {label: [] for label, *_ in SEARCHES}
     for _ in range(runs):
-        ceilings.append(parallel_ceiling())
-        for spec, ranges in (MOBILENET, RESNET):
-            copies[spec].append(side_by_side(spec, ranges, points))
-        for label, spec, ranges, extra, _ in CASES:
+        ceilings.append(parallel_ceiling(jobs))
+        for label, spec, ranges, extra, _ in SEARCHES:
+            copies[label].append(side_by_side(spec, ranges, extra, points, jobs))
+        for label, spec, ranges, extra, *_ in table:
             sample, written, expected = samples[label]
             start, cpu = time.perf_counter(), time.process_time()
             baseline(spec, sample, written, "--device" in extra)
@@ -156,36 +168,39 @@ def main(runs: int, points: int, baseline_points: int) -> None:
             rates[label].append(points / wall)
             cpu_rates[label].append(points / cpu)
             check(stdout, sample, expected)
-        loads[DASK].append(load_now())
-        rate = dask_rate(points)
-        if rate is not None:
-            rates[DASK].append(rate)
+        if dask:
+            loads[dask_label].append(load_now())
+            rate = dask_rate(points, jobs)
+            if rate is not None:
+                rates[dask_label].append(rate)
     print(f"random searches of {points:,} points, whole process (`costcalc sweep --random {points} ...`); medians "
           f"of {runs} runs; {os.cpu_count()} cores; load: the 1-minute load average (`uptime`) as each was run")
     print(f"{'':44} {'points/s (wall)':>16} {'per CPU-second':>15} {'baseline: wall':>15} {'per CPU-s':>10}  "
           f"{'x (CPU)':>7}  {'load':>11}  goal")
-    one_process = {spec: statistics.median(rates[label]) for label, spec, _, extra, _ in CASES if not extra}
-    one = one_process["mobilenet_v2"]
-    for label, spec, *_, goal in CASES:
+    one_process = {label: statistics.median(rates[label]) for label, *_ in SEARCHES}
+    for label, spec, ranges, extra, goal, split in table:
         wall, cpu, slow, slow_cpu = (statistics.median(v) for v in (rates[label], cpu_rates[label], base[label],
                                                                     base_cpu[label]))
         if goal is not None:
             note = (f">= {goal:,}/s: wall {'met' if wall >= goal else 'NOT met'}, per CPU-second "
                     f"{'met' if cpu >= goal else 'NOT met'}")
         else:
-            note = (f"{wall / one_process[spec]:.2f}x one process (wall); two one-process copies side by side: "
-                    f"{statistics.median(copies[spec]) / one_process[spec]:.2f}x")
+            speedup = wall / one_process[split]
+            ceiling = statistics.median(copies[split]) / one_process[split]
+            note = (f"{speedup:.2f}x one process (wall); {jobs} one-process copies side by side: {ceiling:.2f}x "
+                    f"(the ceiling): --jobs {jobs} reached {speedup / ceiling:.0%} of it")
         print(f"{label:44} {wall:16,.0f} {cpu:15,.0f} {slow:15,.0f} {slow_cpu:10,.0f}  {cpu / slow_cpu:7.1f}  "
               f"{_span(loads[label]):>11}  {note}")
-    if rates[DASK]:
-        print(f"{DASK:44} {statistics.median(rates[DASK]):16,.0f} {'':15} {'':15} {'':10}  {'':7}  "
-              f"{_span(loads[DASK]):>11}  {statistics.median(rates[DASK]) / one:.2f}x one process (wall)")
+    if rates[dask_label]:
+        one = one_process[SEARCHES[0][0]]
+        print(f"{dask_label:44} {statistics.median(rates[dask_label]):16,.0f} {'':15} {'':15} {'':10}  {'':7}  "
+              f"{_span(loads[dask_label]):>11}  {statistics.median(rates[dask_label]) / one:.2f}x one process (wall)")
     ceiling = statistics.median(ceilings)
-    print(f"two processes of pure CPU work on this machine in the same runs: {ceiling:.2f}x one (2.00x on two free "
-          f"cores): the most --jobs 2 could reach here")
-    ranges = {spec: " ".join(r) for _, spec, r, *_ in CASES}
-    print("commands: python -m costcalc sweep specs/<spec>.yaml --random N --seed 0 <ranges> [--device ...] "
-          "[--jobs 2] --format csv; the ranges: " + " | ".join(f"{spec}: {r}" for spec, r in ranges.items()))
+    print(f"{jobs} processes of pure CPU work on this machine in the same runs: {ceiling:.2f}x one ({jobs:.2f}x on "
+          f"{jobs} free cores)")
+    ranges = {spec: " ".join(r) for _, spec, r, *_ in SEARCHES}
+    print(f"commands: python -m costcalc sweep specs/<spec>.yaml --random N --seed 0 <ranges> [--device ...] "
+          f"[--jobs {jobs}] --format csv; the ranges: " + " | ".join(f"{spec}: {r}" for spec, r in ranges.items()))
 
 
 def _span(values: list) -> str:

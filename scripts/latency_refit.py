@@ -10,7 +10,8 @@ Nothing is measured.
 `--rescore OUT.json` then writes the run's 1-thread batch-1 figures (the zoo, and the models outside it) again with
 every estimate from the refitted profile (the measured times and the FLOPs-only baseline as the run had them; zoo
 models from specs/, models outside the zoo from `--outside`, the directory the run read them from), for
-scripts/latency_table.py; its other settings (batch 8, more threads) are left out.
+scripts/latency_table.py; its other settings (batch 8, more threads) are left out; `--setting N` refits and
+rescores the N-thread setting instead, `--setting b8` the batch-8 one (its networks built at batch 8).
 
     python scripts/latency_refit.py r.json --like run_profile.yaml -o devices/new.yaml --note "..." \
         [--rescore r_refit.json --outside /tmp/costcalc-outside]
@@ -55,11 +56,12 @@ def main() -> None:
     networks = {n.name: n for n in interleaved(np.random.default_rng(like.calibration.get("seed", 0)))}
     structure = replace(like, llc_bytes=0, context=1.0)
     samples, family = [], {}
+    batch = run.get("settings", {}).get(args.setting, {}).get("batch", 1)  # b8: the networks were measured at 8
     # benchmarks/latency_loaded.py keeps them at the top; latency_accuracy.py per setting (1 thread: "1")
     for measured in run.get("calibration_networks") or run["settings"][args.setting]["calibration_networks"]:
         network = networks[measured["name"]]
         text = with_repeat(network.text, measured["repeat"]) if "repeat" in measured else network.text
-        graph = build(text, f"{network.name}.yaml")
+        graph = build(text, f"{network.name}.yaml", batch)
         samples.append(Sample(network.name, tuple(plan(graph, structure)), measured["measured_s"],
                               sum(node.counts.flops for node in graph.nodes)))
         family[network.name] = measured["family"]
@@ -72,12 +74,13 @@ def main() -> None:
     print(f"{args.output}: combine {profile.combine}, llc {profile.llc_bytes} bytes, context {profile.context:.4f}, "
           f"held-out median |error| {result.held_out.median_abs_error:.1%}")
     if args.rescore:
-        rescore(run, profile, args.outside, args.rescore)
+        rescore(run, profile, args.outside, args.rescore, args.setting)
 
 
-def rescore(run: dict, profile, outside: str, path: str) -> None:
-    """The run's 1-thread batch-1 results (latency_accuracy.py's `results`, or latency_loaded.py's `rows`) with
-    each estimate and summary computed again on `profile`. Writes them to `path`."""
+def rescore(run: dict, profile, outside: str, path: str, setting: str = "1") -> None:
+    """The run's batch-1 results of `setting` (1: 1 thread, N: N threads; latency_accuracy.py's `results`, or
+    latency_loaded.py's `rows`) with each estimate and summary computed again on `profile`. Writes them to
+    `path`."""
     files = {}
     if outside:
         sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -85,12 +88,15 @@ def rescore(run: dict, profile, outside: str, path: str) -> None:
 
         files = {key: os.path.join(outside, record["file"]) for key, record in read_manifest(outside).items()
                  if record.get("status") == "ok"}
+    batch = int(setting[1:]) if setting.startswith("b") else 1
+    suffix = (f", batch-{batch} profile" if batch > 1 else ", 1 thread" if setting == "1"  # what the profile is for
+              else f", {setting} threads")
     results = [r for r in run.get("results") or [{"name": "zoo, 1 thread", "rows": run["rows"]}]
-               if r["name"].endswith(", 1 thread") and "batch" not in r["name"]]  # what a 1-thread profile is for
+               if r["name"].endswith(suffix) and ("batch" not in r["name"] or batch > 1)]
     for result in results:
         for row in result["rows"]:
             source = files[row["model"]] if "/" in row["model"] else os.path.join(ROOT, "specs", f"{row['model']}.yaml")
-            row["estimate_s"] = estimate(load_graph(source), profile).total_s
+            row["estimate_s"] = estimate(load_graph(source, batch=batch), profile).total_s
         measured, flops = [r["measured_s"] for r in result["rows"]], [r["flops"] for r in result["rows"]]
         result["summary"] = {key: summary([r[key] for r in result["rows"]], measured, flops)
                              for key in ("estimate_s", "baseline_s")}

@@ -1,4 +1,5 @@
-"""`--jobs N`: this process and N - 1 workers claim the sweep's pieces from one counter; every piece once."""
+"""`--jobs N`: the points handed out in locality order, one segment per process, the pieces of a segment taken
+from its front by its process and from its back by the others once theirs are done; every piece once."""
 
 from __future__ import annotations
 
@@ -6,17 +7,63 @@ import multiprocessing
 
 import costcalc
 from conftest import SPECS
-from costcalc.analysis.sweep import _claim, chunks, evaluate, grid_points, parse_grid, run
+from costcalc.analysis.sweep import (SweepRow, chunks, evaluate, evaluate_items, grid_points, parse_grid,
+                                     parse_ranges, random_points, run)
+from costcalc.analysis.sweep_jobs import claim, compact, expand, locality_order, segments, take
+from costcalc.analysis.sweep_points import expand_elements
+
+PROFILE = SPECS.parent / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml"
 
 
-def test_one_process_claims_every_piece_in_order_and_counts_the_points():
+def test_a_process_takes_its_segment_from_the_front_then_the_others_from_their_back():
+    bounds = multiprocessing.Array("q", [0, 3, 3, 6, 6, 7])
+    assert [take(bounds, 1) for _ in range(3)] == [3, 4, 5]  # its own, in order
+    assert take(bounds, 1) == 2  # then the last piece of the segment with the most left (0: 3 left, 2: 1 left)
+    assert [take(bounds, 0) for _ in range(2)] == [0, 1]
+    assert take(bounds, 0) == 6 and take(bounds, 2) is None and list(bounds) == [2, 2, 6, 6, 6, 6]
+
+
+def test_one_process_takes_every_piece_and_counts_the_points():
     model = costcalc.load(SPECS / "mobilenet_v2.yaml")
     points = grid_points(parse_grid(["width=0.5,1.0", "input=3x64x64,3x96x96,3x128x128"]))
-    pieces = chunks(points, 2)
-    claimed, done, seen = multiprocessing.Value("q", 0), multiprocessing.Value("q", 0), []
-    rows = _claim(model, pieces, claimed, done, 1, None, seen.append)
-    assert rows == evaluate(model, points) and [row.index for row in rows] == list(range(len(points)))
-    assert done.value == len(points) and seen[-1] == len(points) and claimed.value == len(pieces) + 1
+    pieces, bounds = segments(points, 2, chunks)
+    assert sorted(index for piece in pieces for index, _ in piece) == list(range(len(points)))
+    shared, done, seen = multiprocessing.Array("q", bounds), multiprocessing.Value("q", 0), []
+    rows = claim(evaluate_items, model, pieces, shared, 0, done, 1, None, seen.append)
+    assert sorted(rows, key=lambda row: row.index) == evaluate(model, points)
+    assert done.value == len(points) and seen[-1] == len(points) and take(shared, 1) is None
+
+
+def _search(count: int = 2000) -> list:
+    model = costcalc.load(SPECS / "mobilenet_v2.yaml")
+    return random_points(count, expand_elements(model, parse_ranges(["width=0.35:1.4", "n[*]=1:4",
+                                                                      "k[*]=3,5,7"])), (), 0)
+
+
+def test_a_random_search_is_handed_out_by_width_so_each_process_meets_its_own_channels():
+    """MobileNet V2's stages are parts keyed by their channels (the width's): with the points in locality order,
+    the two segments of --jobs 2 share no width, and the first piece is the few points warmed before the fork."""
+    points = _search()
+    order = locality_order(points)
+    assert sorted(order) == list(range(len(points)))
+    widths = [float(points[index][0][1]) for index in order]
+    assert widths == sorted(widths)
+    pieces, bounds = segments(points, 2, chunks, warm=8)
+    assert len(pieces[0]) == 8 and bounds[1] == bounds[2] and bounds[0] == 0 and bounds[3] == len(pieces)
+    first = [float(point[0][1]) for piece in pieces[:bounds[1]] for _, point in piece]
+    second = [float(point[0][1]) for piece in pieces[bounds[2]:] for _, point in piece]
+    assert max(first) <= min(second) and abs(len(first) - len(second)) <= max(len(piece) for piece in pieces)
+
+
+def test_a_row_goes_through_the_pipe_as_plain_values_and_comes_back_equal():
+    model = costcalc.load(SPECS / "mobilenet_v2.yaml")
+    points = _search(50) + [_search(1)[0] + (("t[6]", "0"),)]
+    rows = evaluate(model, points)
+    assert any(row.error for row in rows) and any(row.totals for row in rows)
+    for row in [*rows, *costcalc.sweep(SPECS / "mobilenet_v2.yaml", grid={"width": [0.5]}, device=PROFILE).rows]:
+        values = compact(row)
+        assert all(isinstance(value, (int, float, str, tuple, type(None))) for value in values)
+        assert expand(SweepRow, {row.index: row.values}, values) == row
 
 
 def test_three_processes_give_the_rows_of_one():
@@ -71,13 +118,13 @@ def test_a_worker_that_fails_is_an_error_of_the_sweep_not_a_hang(monkeypatch):
     points = grid_points(parse_grid(["width=0.5,0.75,1.0", "input=3x64x64,3x96x96"]))
     parent = multiprocessing.current_process().pid
 
-    def failing(model, piece, batch=1, start=0, profile=None):
+    def failing(model, items, batch=1, profile=None):
         if multiprocessing.current_process().pid != parent:
             raise ValueError("boom")
-        time.sleep(0.5)  # the worker claims a piece while this process is busy with its own
-        return evaluate(model, piece, batch, start, profile)
+        time.sleep(0.5)  # the worker takes a piece while this process is busy with its own
+        return evaluate_items(model, items, batch, profile)
 
-    monkeypatch.setattr(sweep, "evaluate", failing)
+    monkeypatch.setattr(sweep, "evaluate_items", failing)
     with pytest.raises(RuntimeError, match="a sweep worker failed: ValueError: boom"):
         sweep.evaluate_parallel(model, points, 1, 2)
 

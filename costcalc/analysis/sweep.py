@@ -74,11 +74,16 @@ class Sweep:
 def evaluate(model, points, batch: int = 1, start: int = 0, profile=None) -> list:
     """The rows of `points` (numbered from `start`) under `model` (a costcalc.api.Model), in this process; with
     `profile` (a DeviceProfile), each with its estimated latency too (a walk of the whole graph per point)."""
+    return evaluate_items(model, list(enumerate(points, start)), batch, profile)
+
+
+def evaluate_items(model, items: list, batch: int = 1, profile=None) -> list:
+    """The rows of `items` ((index, point) pairs, in the order given) under `model`, in this process."""
     rows = []
-    written = model.variables if points and any(name[-1] == "]" for name, _ in points[0]) else None
-    for index, point in enumerate(points, start):
+    written = model.variables if items and any(name[-1] == "]" for name, _ in items[0][1]) else None
+    for position, (index, point) in enumerate(items):
         variables, shape = settings(point, written)
-        following = points[index - start + 1] if index - start + 1 < len(points) else None
+        following = items[position + 1][1] if position + 1 < len(items) else None
         # more inputs of these variables follow (a grid): walked once, replayed; the very point again is not that
         more = following is not None and following != point and (_swept_input(point) or _swept_input(following)) \
             and _variables(following) == _variables(point)
@@ -121,6 +126,8 @@ def chunks(points: list, parts: int) -> list:
     worker walks once and replays the rest (costcalc.analysis.totals). Consecutive groups share a piece while it
     stays within the size; a group over twice the size is cut into pieces of the size."""
     size = max(1, min(2000, -(-len(points) // (parts * 8))))
+    if not (points and _swept_input(points[0])):  # no input swept: nothing to replay, pieces of the size
+        return [(start, points[start:start + size]) for start in range(0, len(points), size)]
     pieces: list = []
     piece_start = 0
     for group_start, group_end in _groups(points):
@@ -138,9 +145,10 @@ def chunks(points: list, parts: int) -> list:
 
 def _groups(points: list):
     """(start, end) of each run of consecutive points with the same variables."""
+    keys = [_variables(point) for point in points]
     start = 0
-    for i in range(1, len(points) + 1):
-        if i == len(points) or _variables(points[i]) != _variables(points[start]):
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
             yield start, i
             start = i
 
@@ -154,82 +162,11 @@ def _variables(point: tuple) -> tuple:
     return tuple(item for item in point if item[0] != INPUT)
 
 
-def _claim(model, pieces: list, claimed, done, batch: int, profile, progress=None, most: int | None = None) -> list:
-    """The rows of the pieces this process claims, one after another, until none is left (or it has claimed
-    `most`): `claimed` (shared by the processes of the sweep) numbers the next piece, `done` counts the points
-    evaluated."""
-    rows: list = []
-    pieces_claimed = 0
-    while most is None or pieces_claimed < most:
-        pieces_claimed += 1
-        with claimed.get_lock():
-            index = claimed.value
-            claimed.value += 1
-        if index >= len(pieces):
-            return rows
-        start, piece = pieces[index]
-        rows.extend(evaluate(model, piece, batch, start, profile))
-        with done.get_lock():
-            done.value += len(piece)
-        if progress is not None:
-            progress(done.value)
-    return rows
-
-
-def _worker(connection, *state) -> None:
-    """A worker process: its claimed rows (or what went wrong) sent back through `connection`."""
-    try:
-        result = (_claim(*state), None)
-    except BaseException as e:  # noqa: BLE001 - handed to the sweep's process, which raises it
-        result = (None, RuntimeError(f"a sweep worker failed: {type(e).__name__}: {e}"))
-    connection.send(result)
-    connection.close()
-
-
 def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None, profile=None) -> list:
-    """The rows of `points` over `jobs` processes: this one and jobs - 1 workers started with the parsed model,
-    each claiming the next piece of the sweep when it is done with one, so that none waits while pieces are left
-    and a process slowed by other work on the machine takes fewer. This process keeps its remembered walks and
-    starts no worker for its own share; each worker is a bare process with a pipe for its rows (a pool's own
-    threads and tear-down cost more than a small sweep). Where workers are forked, this process evaluates the
-    first piece before it starts them: they begin with the parts it remembered (a random search meets most of its
-    new stages and units in its first points), instead of each walking them again."""
-    import multiprocessing
+    """The rows of `points` over `jobs` processes (costcalc.analysis.sweep_jobs), in point order."""
+    from costcalc.analysis.sweep_jobs import evaluate_parallel as over_processes
 
-    pieces = chunks(points, jobs)
-    forked = "fork" in multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if forked else "spawn")
-    state = (model, pieces, context.Value("q", 0), context.Value("q", 0), batch, profile)
-    first = _claim(*state, progress, most=1) if forked and len(pieces) > jobs else []
-    workers = []
-    for _ in range(jobs - 1):
-        receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=_worker, args=(send, *state), daemon=True)
-        process.start()
-        send.close()
-        workers.append((process, receive))
-    try:
-        rows = first + _claim(*state, progress)
-        for process, receive in workers:
-            try:
-                part, error = receive.recv()
-            except EOFError:
-                process.join()
-                part, error = None, RuntimeError(f"a sweep worker ended without its rows (exit code "
-                                                 f"{process.exitcode})")
-            if error is not None:
-                raise error
-            rows.extend(part)
-    finally:
-        for process, receive in workers:
-            receive.close()
-            process.join(timeout=5)
-            if process.is_alive():
-                process.terminate()
-    if progress is not None:
-        progress(len(rows))
-    rows.sort(key=lambda row: row.index)
-    return rows
+    return over_processes(evaluate_items, SweepRow, model, points, batch, jobs, chunks, progress, profile)
 
 
 def run(model, points: list, batch: int = 1, jobs: int = 1, scheduler: str | None = None, progress=None,

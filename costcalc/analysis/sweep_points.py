@@ -120,19 +120,29 @@ def random_points(count: int, ranges: list, axes: list = (), seed: int = 0) -> l
     if count > MAX_POINTS:
         raise OptionError(f"{count:,} points is beyond the limit of {MAX_POINTS:,}")
     rng = _random.Random(seed)
+    choice, uniform = rng.choice, rng.uniform
+    # an integer range as the choice of its values' texts: the same draw (randint(a, b) is a + _randbelow(b - a
+    # + 1), choice(seq) is seq[_randbelow(len(seq))]), without making each text again
+    draws = [(name, span[0]) if len(span) == 1 else
+             (name, tuple(str(v) for v in range(span[0], span[1] + 1))) if _whole(span) and span[1] - span[0] < 4096
+             else (name, span) for name, *span in ranges]
+    draws.extend(axes)
     points = []
     for _ in range(count):
         point = []
-        for name, *span in ranges:
-            if len(span) == 1:
-                point.append((name, rng.choice(span[0])))
-            elif isinstance(span[0], int) and isinstance(span[1], int):
+        for name, span in draws:
+            if isinstance(span, tuple):
+                point.append((name, choice(span)))
+            elif _whole(span):
                 point.append((name, str(rng.randint(*span))))
             else:
-                point.append((name, repr(round(rng.uniform(*span), 4))))
-        point.extend((name, rng.choice(values)) for name, values in axes)
+                point.append((name, repr(round(uniform(*span), 4))))
         points.append(tuple(point))
     return points
+
+
+def _whole(span) -> bool:
+    return isinstance(span[0], int) and isinstance(span[1], int)
 
 
 def expand_elements(model, swept: list) -> list:

@@ -2,10 +2,12 @@
 
 Each measured network gives one equation, its measured time = the model's (costcalc.latency.model) sum over its
 kernels. The unknowns are, per op class, 1/throughput, 1/bandwidth, the per-kernel overhead and the per-row
-time, then 1/(DRAM bandwidth) and the run overhead: all >= 0, and the equation is linear in them once each
-kernel's regime is fixed. With `combine: sum` every kernel adds its FLOPs, bytes, launches and rows to its class's
-four columns and one NNLS solve gives the profile. With `combine: max` a kernel adds only the term that is larger
-under the current parameters (its launches and rows always): starting from the sum fit, the regimes are
+time, then 1/(DRAM bandwidth), the fork cost (fork_s: per launch of a kernel shared among threads,
+costcalc.latency.threads; an all-zero column at 1 thread) and the run overhead: all >= 0, and the equation is
+linear in them once each kernel's regime is fixed (and its parallelism, which divides its FLOPs, cached bytes
+and rows). With `combine: sum` every kernel adds its FLOPs, bytes, launches and rows to its class's four columns
+and one NNLS solve gives the profile. With `combine: max` a kernel adds only the term that is larger under the
+current parameters (its launches and rows always): starting from the sum fit, the regimes are
 reassigned and the system solved again until no regime changes (or `MAX_ROUNDS`), keeping the best fit seen.
 The weights of an evicted fc (costcalc.latency.model.evicts) go to the DRAM column for each cache size tried.
 Rows are divided by the measured time, so that a 100 us network weighs as much as a 100 ms one (the error
@@ -54,7 +56,8 @@ class Sample:
         """Its kernels as arrays (class index, FLOPs, bytes, launches, rows, weight bytes), for the fit's vectorised
         sums."""
         return (np.array([OP_CLASSES.index(k.op_class) for k in self.kernels], dtype=np.int64),
-                *(np.array([getattr(k, key) for k in self.kernels], dtype=float) for key in (*TERMS, "weight_bytes")))
+                *(np.array([getattr(k, key) for k in self.kernels], dtype=float)
+                  for key in (*TERMS, "weight_bytes", "units")))
 
 
 class _Table:
@@ -66,8 +69,8 @@ class _Table:
         self.n = len(samples)
         self.sample = np.repeat(np.arange(self.n), [len(p[0]) for p in parts])
         self.op_class = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        self.flops, self.bytes, self.launches, self.rows, self.weight_bytes = (
-            np.concatenate([p[i] for p in parts]) if parts else np.zeros(0) for i in (1, 2, 3, 4, 5))
+        self.flops, self.bytes, self.launches, self.rows, self.weight_bytes, self.units = (
+            np.concatenate([p[i] for p in parts]) if parts else np.zeros(0) for i in (1, 2, 3, 4, 5, 6))
         self.total_bytes = np.bincount(self.sample, self.bytes, minlength=self.n)  # each sample's, per run
         self.measured = np.array([s.measured_s for s in samples], dtype=float)
 
@@ -79,6 +82,16 @@ class _Table:
         cached = np.minimum(self.bytes - cold, llc_bytes)
         return cached, self.bytes - cached
 
+    def share(self, threads: int) -> np.ndarray:
+        """Each kernel's parallelism at `threads` (costcalc.latency.threads.parallelism, vectorised)."""
+        if threads <= 1:
+            return np.ones_like(self.units)
+        return np.where(self.units > 1, self.units / np.ceil(self.units / threads), 1.0)
+
+    def forks(self, threads: int) -> np.ndarray:
+        """Each kernel's launches that split among `threads` (each paying the profile's fork_s)."""
+        return np.where(self.share(threads) > 1, self.launches, 0.0)
+
     def sums(self, values: np.ndarray) -> np.ndarray:
         return np.bincount(self.sample, values, minlength=self.n)
 
@@ -86,16 +99,18 @@ class _Table:
         """Each kernel's (compute, memory) seconds under `profile`, as model.kernel_time's terms."""
         throughput, bandwidth, _, _ = _class_arrays(profile)
         cached, spilled = self.split(profile.llc_bytes)
-        memory = cached / bandwidth[self.op_class] + spilled / profile.dram_bandwidth
-        return self.flops / throughput[self.op_class], memory
+        share = self.share(profile.threads)
+        memory = cached / bandwidth[self.op_class] / share + spilled / profile.dram_bandwidth
+        return self.flops / throughput[self.op_class] / share, memory
 
     def predict(self, profile: DeviceProfile) -> np.ndarray:
         """Every sample's estimate under `profile` (predict's, vectorised)."""
         compute, memory = self.compute_and_memory(profile)
         body = np.maximum(compute, memory) if profile.combine == "max" else compute + memory
         _, _, overhead, row = _class_arrays(profile)
-        return profile.run_overhead_s + self.sums(profile.context * (body + self.launches * overhead[self.op_class]
-                                                                     + self.rows * row[self.op_class]))
+        share, forks = self.share(profile.threads), self.forks(profile.threads) * profile.fork_s
+        return profile.run_overhead_s + self.sums(profile.context * (
+            body + self.launches * overhead[self.op_class] + self.rows * row[self.op_class] / share + forks))
 
 
 def _class_arrays(profile: DeviceProfile) -> tuple:
@@ -150,21 +165,27 @@ def nnls(a: np.ndarray, b: np.ndarray, max_iter: int | None = None) -> np.ndarra
     return x
 
 
-def _rows(table: _Table, compute=None, llc_bytes: int = 0) -> np.ndarray:
-    """The design rows, one per sample: per class (flops, bytes within the cache, launches, rows), then the bytes beyond
-    the cache (`llc_bytes`; at the DRAM bandwidth, one for all classes), then the run overhead's 1. `compute` says
-    per kernel whether it is compute-bound (combine: max: only that term is added); None adds both (combine: sum)."""
+def _rows(table: _Table, compute=None, llc_bytes: int = 0, threads: int = 1) -> np.ndarray:
+    """The design rows, one per sample: per class (flops, bytes within the cache, launches, rows; the flops, cached
+    bytes and rows divided by each kernel's parallelism at `threads`), then the bytes beyond the cache
+    (`llc_bytes`; at the DRAM bandwidth, one for all classes), the launches that split (fork_s), then the run
+    overhead's 1. `compute` says per kernel whether it is compute-bound (combine: max: only that term is added);
+    None adds both (combine: sum)."""
     width = len(TERMS)
-    columns = width * len(OP_CLASSES) + 2
+    columns = width * len(OP_CLASSES) + 3
     cached, spilled = table.split(llc_bytes)
-    flops = table.flops if compute is None else np.where(compute, table.flops, 0.0)
+    share = table.share(threads)
+    cached = cached / share
+    flops = table.flops / share
+    flops = flops if compute is None else np.where(compute, flops, 0.0)
     if compute is not None:
         cached, spilled = np.where(compute, 0.0, cached), np.where(compute, 0.0, spilled)
     base = table.sample * columns + width * table.op_class
     size = table.n * columns
     rows = sum(np.bincount(base + offset, values, minlength=size) for offset, values in
-               ((0, flops), (1, cached), (2, table.launches), (3, table.rows)))
-    rows = rows + np.bincount(table.sample * columns + columns - 2, spilled, minlength=size)
+               ((0, flops), (1, cached), (2, table.launches), (3, table.rows / share)))
+    rows = rows + np.bincount(table.sample * columns + columns - 3, spilled, minlength=size)
+    rows = rows + np.bincount(table.sample * columns + columns - 2, table.forks(threads), minlength=size)
     rows = rows.reshape(table.n, columns)
     rows[:, -1] = 1.0
     return rows
@@ -192,8 +213,9 @@ def _profile(x: np.ndarray, structure: DeviceProfile, combine: str, exercised: s
             seen.add(source)
             source = FALLBACK[source]
         classes[name] = classes[source] if name not in exercised else classes[name]
-    dram = 1 / x[-2] if x[-2] > 1 / UNBOUNDED else UNBOUNDED
-    return replace(structure, classes=classes, combine=combine, run_overhead_s=float(x[-1]), dram_bandwidth=dram)
+    dram = 1 / x[-3] if x[-3] > 1 / UNBOUNDED else UNBOUNDED
+    return replace(structure, classes=classes, combine=combine, run_overhead_s=float(x[-1]), dram_bandwidth=dram,
+                   fork_s=float(x[-2]))
 
 
 def predict(kernels, profile: DeviceProfile) -> float:
@@ -219,7 +241,7 @@ def fit(samples, structure: DeviceProfile, combine: str = "max", weights=None) -
     weights = np.ones(len(samples)) if weights is None else np.asarray(weights, dtype=float)
     exercised = {OP_CLASSES[c] for c in set(table.op_class.tolist())}
     llc = structure.llc_bytes
-    x = _solve(_rows(table, None, llc), table.measured, weights)
+    x = _solve(_rows(table, None, llc, structure.threads), table.measured, weights)
     best = _profile(x, structure, "sum", exercised)
     unfitted = tuple(c for c in OP_CLASSES if c not in exercised)
     if combine == "sum":
@@ -233,7 +255,7 @@ def fit(samples, structure: DeviceProfile, combine: str = "max", weights=None) -
         if regimes is not None and np.array_equal(new, regimes):
             break
         regimes = new
-        x = _solve(_rows(table, regimes, llc), table.measured, weights)
+        x = _solve(_rows(table, regimes, llc, structure.threads), table.measured, weights)
         current = _profile(x, structure, "max", exercised)
         loss = _loss(table, current, weights)
         if loss < best_loss:

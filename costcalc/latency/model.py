@@ -50,9 +50,14 @@ after the classes are fitted on those and the calibration's networks of one repe
 
 A layer's time is that of the kernels charged to it: its own (the first layer of a fused kernel carries the whole
 kernel, the others are marked fused into it, at 0) and the layout reorders its inputs need. Layers that the
-runtime removes or that only relabel memory (dropout, identity) cost nothing. The profile is for one thread count
-(`threads`): a kernel's throughput, bandwidth and overhead are those measured with that many threads, so what
-parallelism a small kernel loses shows as its class's overhead and throughput.
+runtime removes or that only relabel memory (dropout, identity) cost nothing.
+
+Threads. The profile is for one thread count N (`threads`). At N > 1 a kernel that onnxruntime shares among its
+threads divides its compute, its in-cache bytes and its rows by its parallelism P (its work units dealt out to N
+threads: P = U / ceil(U / N)), moves its bytes beyond the cache at the DRAM bandwidth undivided, and pays the
+profile's `fork_s` per launch besides its class's overhead; a kernel that does not split (P = 1) runs as at one
+thread. Which classes split, along which axis, and what it was read off, is costcalc.latency.threads'. At N = 1
+every P is 1 and fork_s 0: the formula above, to the last bit.
 
 The op classes, the fusion and the layout rules are the planner's (costcalc.latency.plan).
 """
@@ -65,6 +70,7 @@ from math import fsum
 from costcalc.latency.plan import (ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, Kernel, _Planner, conv_blocked,  # noqa: F401
                                    conv_class, padded, plan)
 from costcalc.latency.profile import DeviceProfile
+from costcalc.latency.threads import parallelism
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,13 @@ def kernel_time(kernel: Kernel, profile: DeviceProfile, evicted: bool = False) -
     """The formula of the module docstring, for one kernel; `evicted`: the network moves more bytes than the
     cache holds (`evicts`), so that an fc on a vector reads its weights from memory."""
     p = profile[kernel.op_class]
-    compute = kernel.flops / p.throughput
+    share = parallelism(kernel.units, profile.threads)  # 1 at 1 thread: every term below as the 1-thread model's
+    compute = kernel.flops / p.throughput / share
     cached, spilled = split_bytes(kernel.bytes, profile.llc_bytes, kernel.weight_bytes if evicted else 0)
-    memory = cached / p.bandwidth + spilled / profile.dram_bandwidth
+    memory = cached / p.bandwidth / share + spilled / profile.dram_bandwidth
     body = max(compute, memory) if profile.combine == "max" else compute + memory
-    return profile.context * (body + kernel.launches * p.overhead_s + kernel.rows * p.row_s)
+    forks = kernel.launches * profile.fork_s if share > 1 else 0.0
+    return profile.context * (body + kernel.launches * p.overhead_s + kernel.rows * p.row_s / share + forks)
 
 
 def split_bytes(moved: int, llc_bytes: int, cold: int = 0) -> tuple:

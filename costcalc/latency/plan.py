@@ -74,6 +74,7 @@ from math import prod
 from costcalc.latency.profile import DeviceProfile
 from costcalc.latency.rows import (bn_kernel, broadcast_rows, norm_rows, pad_rows, softmax_rows,  # noqa: F401
                                    transpose_class, transpose_kernel)
+from costcalc.latency.threads import work_units
 from costcalc.ops.conv import conv_input
 from costcalc.ops.core import per_axis
 
@@ -119,6 +120,7 @@ class Kernel:
     members: tuple = ()  # names of the layers it runs (empty for a reorder)
     rows: int = 0  # rows it takes one at a time, each costing its class's row_s (costcalc.latency.rows)
     weight_bytes: int = 0  # of `bytes`, the weights of an fc, on a vector or tokens (from memory when evicted: model)
+    units: int = 1  # work units it deals out to threads (costcalc.latency.threads; 1: it runs on one thread)
 
 
 def conv_class(in_channels: int, out_channels: int, k: tuple, groups: int) -> str:
@@ -255,8 +257,9 @@ class _Planner:
                 self.kernels.append(self.reorder(t, head.name))
 
     def reorder(self, tensor: int, layer: str) -> Kernel:
-        elements = prod(self.graph.tensors[tensor]) * self.graph.batch
-        return Kernel("data_movement", 0, 2 * elements * self.bpe, 1, layer)
+        shape = (self.graph.batch, *self.graph.tensors[tensor])
+        return Kernel("data_movement", 0, 2 * prod(shape) * self.bpe, 1, layer,
+                      units=work_units("data_movement", shape, reorder=True))
 
     # ---- fusion -----------------------------------------------------------------------------------------------
 
@@ -365,8 +368,9 @@ class _Planner:
             launches = 1  # over a flat input, or on an axis (tokens): one LayerNormalization, no Transposes
         elif head.op in EXTRA_PASSES:
             elements += EXTRA_PASSES[head.op] * 2 * prod(tensors[head.inputs[0]]) * batch
+        units = work_units(op_class, (batch, *tensors[head.outputs[0]]), self.block, rows)
         return Kernel(op_class, flops, max(elements, 0) * self.bpe, launches, head.name,
-                      tuple(nodes[j].name for j in group), rows, weights)
+                      tuple(nodes[j].name for j in group), rows, weights, units)
 
     def view(self, node) -> list:
         """The kernel onnxruntime runs for a layer that only relabels memory: a Reshape (or a Transpose it turns

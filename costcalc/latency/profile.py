@@ -11,6 +11,7 @@ and written to a YAML file. A profile is for one machine, one runtime and one th
     context: 1.06                # whole networks run this much slower than the classes say
     llc_bytes: 16777216          # the last-level cache, as the calibration found it (0: no cache term)
     dram_bandwidth: 1.2e+10      # bytes per second for a kernel's bytes beyond the cache
+    fork_s: 3.0e-06              # at threads > 1: per launch of a kernel shared among them (fork and join; 0 at 1)
     fusion: [conv+bn, conv+activation, conv+add, bn+activation]
     classes:                     # per op class: FLOPs/s, bytes/s, seconds per kernel
       pointwise_conv: {throughput: 5.1e+10, bandwidth: 9.0e+09, overhead_s: 4.0e-06}
@@ -94,6 +95,7 @@ class DeviceProfile:
     context: float = 1.0  # every kernel's time is multiplied by it (costcalc.latency.model; 1 when absent)
     llc_bytes: int = 0  # the last-level cache: a kernel's bytes beyond it move at dram_bandwidth (0: no cache term)
     dram_bandwidth: float = 1e15  # bytes per second from memory
+    fork_s: float = 0.0  # seconds per launch of a kernel shared among threads (costcalc.latency.threads; 0 at 1)
     fusion: tuple = ORT_FUSION
     device: str = ""
     runtime: str = ""
@@ -119,7 +121,7 @@ def with_class(profile: DeviceProfile, op_class: str, **changes) -> DeviceProfil
 # ---- YAML ---------------------------------------------------------------------------------------------------
 
 _TOP = ("device", "runtime", "threads", "combine", "bytes_per_element", "layout_block", "run_overhead_s", "context",
-        "llc_bytes", "dram_bandwidth",
+        "llc_bytes", "dram_bandwidth", "fork_s",
         "fusion", "classes", "calibration")
 _REQUIRED = ("threads", "classes")
 _CLASS_KEYS = ("throughput", "bandwidth", "overhead_s")
@@ -164,6 +166,11 @@ def load(path: str) -> DeviceProfile:
         kwargs["llc_bytes"] = _integer(doc["llc_bytes"], at["llc_bytes"], "llc_bytes", 0)
     if "dram_bandwidth" in doc:
         kwargs["dram_bandwidth"] = _number(doc["dram_bandwidth"], at["dram_bandwidth"], "dram_bandwidth")
+    if "fork_s" in doc:
+        kwargs["fork_s"] = _number(doc["fork_s"], at["fork_s"], "fork_s", zero=True)
+        if kwargs["fork_s"] and kwargs["threads"] == 1:
+            raise ProfileError(f"fork_s: a profile of 1 thread shares no kernel among threads, so its fork_s is 0, "
+                               f"not {doc['fork_s']!r}", at["fork_s"])
     if "fusion" in doc:
         kwargs["fusion"] = _fusion(doc["fusion"], at["fusion"])
     for key in ("device", "runtime"):
@@ -266,6 +273,7 @@ def dump(profile: DeviceProfile) -> str:
         f"context: {_float(profile.context)}",
         f"llc_bytes: {profile.llc_bytes}",
         f"dram_bandwidth: {_float(profile.dram_bandwidth)}",
+        *([f"fork_s: {_float(profile.fork_s)}"] if profile.threads > 1 or profile.fork_s else []),
         f"fusion: [{', '.join(profile.fusion)}]",
         "classes:",
     ]

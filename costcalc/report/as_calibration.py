@@ -38,6 +38,10 @@ def render(calibration, path: str) -> str:
         lines.append(f"not exercised (parameters borrowed): {', '.join(calibration.fitted.unfitted)}")
     lines.append(f"run overhead {duration(p.run_overhead_s)}; '-': that term explained nothing (the other did), or the "
                  "class has no rows")
+    if p.threads > 1:
+        lines.append(f"fork and join {duration(p.fork_s)} per launch of a kernel shared among the {p.threads} threads "
+                     "(beside its class's per-kernel time; which classes split, along which axis: "
+                     "costcalc/latency/threads.py)")
     record = p.calibration.get("context", {}) if isinstance(p.calibration, dict) else {}
     wholes, weight = record.get("networks", 0), record.get("weight", 1)
     layout = p.calibration.get("layout") if isinstance(p.calibration, dict) else None
