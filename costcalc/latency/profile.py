@@ -37,7 +37,8 @@ CONV_KINDS = ("dense_conv", "pointwise_conv", "grouped_conv", "depthwise_conv")
 OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "elementwise_exp",
               "gelu", "mish", "normalization", "pooling", "pooling_plain", "data_movement", "shuffle", "gemm",
               "matmul", "softmax", "transpose", "transpose_inner", "view", "batchnorm")
-# classes a profile may leave out (written before them): each takes another class's parameters when absent
+# classes a profile may leave out (written before them): each takes another class's parameters when absent, without
+# its per-row time (the kernels were costed by that class, rows uncounted)
 OPTIONAL_CLASSES = {"batchnorm": "elementwise"}
 CLASS_DOCS = {
     "dense_conv": "k x k conv (k > 1), groups = 1, blocked layout",
@@ -212,9 +213,9 @@ def _classes(section, loc: Loc) -> dict:
             _number(body["overhead_s"], body.value_locs["overhead_s"], f"classes: {name}: overhead_s", zero=True),
             _number(body["row_s"], body.value_locs["row_s"], f"classes: {name}: row_s", zero=True)
             if "row_s" in body else 0.0)
-    for name, source in OPTIONAL_CLASSES.items():
+    for name, source in OPTIONAL_CLASSES.items():  # as its kernels were costed before the class: no rows
         if name not in out and source in out:
-            out[name] = out[source]
+            out[name] = replace(out[source], row_s=0.0)
     missing = [c for c in OP_CLASSES if c not in out]
     if missing:
         raise ProfileError(f"classes: missing {', '.join(missing)} (every op class needs its parameters)", loc)
