@@ -180,3 +180,34 @@ def test_report_device_prints_the_profiles_age_and_origin(run):
     doc = json.loads(run("report", "specs/mobilenet_v2.yaml", "--device", SHIPPED, "--format", "json").stdout)
     assert doc["latency"]["fitted_on"] == profile.calibration["fitted_on"]
     assert doc["totals"]["latency_s"] == pytest.approx(estimate(load("specs/mobilenet_v2.yaml"), profile).total_s)
+
+
+def test_the_check_judges_the_drift_since_the_fit_not_the_fits_own_error(few):
+    """A profile that estimated its reference networks 12 % slow on the calibration's own measurements (as a
+    2-thread profile can: docs/latency.md, Threads) holds while the machine runs as then; 30 % slower, it does not,
+    and --refit-scale brings its error back to the 12 % it had, not to 0."""
+    from dataclasses import replace
+
+    truth = Truth()
+    names = [n.name for n in few]
+    profile = replace(rescaled(truth.profile, 1.12), calibration={"reference": {"names": names, "overall": 0.12}})
+    same = check(profile, truth.seconds, few, passes=1)
+    assert same.at_fit == 0.12 and same.overall == pytest.approx(0.12) and same.drift == pytest.approx(0.0, abs=1e-9)
+    assert same.holds and same.factor == pytest.approx(1.0)
+    slower = check(profile, lambda graph, threads: 1.3 * truth.seconds(graph, threads), few, passes=1)
+    assert slower.drift == pytest.approx(1 / 1.3 - 1) and not slower.holds
+    fixed = rescaled(profile, slower.factor, slower)
+    assert slower.factor == pytest.approx(1.3)
+    assert reestimate(slower, fixed, few).overall == pytest.approx(0.12)
+    other = replace(profile, calibration={"reference": {"names": names[:2], "overall": 0.12}})  # other networks
+    assert check(other, truth.seconds, few, passes=1).at_fit == 0.0
+
+
+def test_calibrate_records_the_reference_networks_error(run, tmp_path, monkeypatch):
+    truth = Truth()
+    monkeypatch.setattr("costcalc.latency.calibration.default_measure", lambda clock: truth)
+    out = tmp_path / "p.yaml"
+    assert run("calibrate", "-o", out, "--budget", "30").exit_code == 0
+    record = load_profile(str(out)).calibration["reference"]
+    assert record["names"] == [n.name for n in reference_networks()]
+    assert record["overall"] == pytest.approx(0.0, abs=0.01)  # the stand-in runs as a profile of the model

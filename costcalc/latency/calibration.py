@@ -145,12 +145,16 @@ def fit_profile(samples: list, family_of: dict, structure: DeviceProfile) -> Fit
     other = "sum" if chosen == "max" else "max"
     profile, fitted, held = results[chosen]
     profile = replace(profile, context=context_factor(wholes, profile))
+    from costcalc.latency.drift import reference_record  # the check's networks, as this fit estimates them
+
+    reference = reference_record(samples, profile)
     record = {"fitted": fitted.as_dict(), "held_out": held.as_dict(), f"held_out_{other}": results[other][2].as_dict(),
               "cache": {"llc_bytes": llc, "dram_bandwidth": float(f"{profile.dram_bandwidth:.4g}"),
                         "loss": round(losses[llc], 4), "loss_without": round(losses[0], 4)},
               "context": {"networks": len(wholes), "weight": round(max(weights), 2),
                           "factor": round(profile.context, 4),
-                          **({"after": quality(wholes, profile).as_dict()} if wholes else {})}}
+                          **({"after": quality(wholes, profile).as_dict()} if wholes else {})},
+              **({"reference": reference} if reference else {})}
     return Fitted(profile, fitted, held, results[other][2], record)
 
 

@@ -13,13 +13,16 @@ and compares each with the profile's estimate:
   (+0.12: the profile estimates 12 % too slow here, now);
 - the layout probe of `calibrate` (costcalc.latency.layout) is measured too: a block other than the profile's
   (the profile fitted on a CPU with other vector instructions) is named among the differences;
-- the profile holds when |overall| <= TOLERANCE. A fresh profile's whole networks are within a few per cent
-  (calibrate prints them): TOLERANCE leaves room for the machine's own spread between runs.
+- `at_fit` = the same geometric mean on the calibration's own measurements of these networks, which `calibrate`
+  records (`calibration: reference: {networks, overall}`; 0 for a profile without the record): a fresh 1-thread
+  profile is within a few per cent of them, a 2-thread one can be 10 % or more off them (docs/latency.md,
+  Threads). `drift` = (1 + overall) / (1 + at_fit) - 1: how far the estimates moved since the fit;
+- the profile holds when |drift| <= TOLERANCE: TOLERANCE leaves room for the machine's own spread between runs.
 
 `rescaled(profile, factor)` multiplies every estimate of the profile by `factor` (the model is T = run_overhead +
 context x sum of kernels: both are multiplied), which is what `--refit-scale` writes, with factor = 1 / (1 +
-overall): the profile then estimates the reference networks, on the check's own measurements, with an overall
-error of 0. A drift that is not one factor (a new onnxruntime that runs one class of kernels faster) needs a new
+drift): the profile then estimates the reference networks, on the check's own measurements, with the overall
+error it had on them when it was fitted (at_fit; 0 without the record). A drift that is not one factor (a new onnxruntime that runs one class of kernels faster) needs a new
 calibration; the per-network errors show which.
 """
 
@@ -65,6 +68,7 @@ class DriftCheck:
     tolerance: float = TOLERANCE
     differences: tuple = field(default=())  # what differs from where the profile was fitted, as sentences
     layout_block: int = 0  # the runtime's NCHWc block measured now (costcalc.latency.layout; 0: not measured)
+    at_fit: float = 0.0  # the overall error on these networks when the profile was fitted (0: not recorded)
 
     @property
     def overall(self) -> float:
@@ -72,13 +76,18 @@ class DriftCheck:
         return math.exp(sum(math.log(r.estimate_s / r.measured_s) for r in self.rows) / len(self.rows)) - 1
 
     @property
+    def drift(self) -> float:
+        """How far the estimates moved since the fit: (1 + overall) / (1 + at_fit) - 1."""
+        return (1 + self.overall) / (1 + self.at_fit) - 1
+
+    @property
     def holds(self) -> bool:
-        return abs(self.overall) <= self.tolerance
+        return abs(self.drift) <= self.tolerance
 
     @property
     def factor(self) -> float:
-        """What the profile's estimates are multiplied by to match the measurements (overall 0)."""
-        return 1 / (1 + self.overall)
+        """What the profile's estimates are multiplied by to undo the drift (overall back to at_fit)."""
+        return 1 / (1 + self.drift)
 
 
 def reference_networks(count: int = REFERENCE_NETWORKS) -> list:
@@ -115,7 +124,30 @@ def check(profile: DeviceProfile, measure, networks=None, passes: int = PASSES, 
     rows = tuple(Reference(name, best[name], estimate(graph, profile).total_s) for name, graph in graphs)
     block = measured_block(lambda graph: measure(graph, profile.threads))[0] if profile.layout_block > 0 else 0
     return DriftCheck(rows, profile.threads, "", done, time.perf_counter() - start, tolerance=tolerance,
-                      layout_block=block)
+                      layout_block=block, at_fit=at_fit(profile, [name for name, _ in graphs]))
+
+
+def at_fit(profile: DeviceProfile, names: list) -> float:
+    """The profile's overall error on the networks `names` when it was fitted (its `calibration: reference:`
+    record, when it is of these networks), else 0."""
+    record = profile.calibration.get("reference") if isinstance(profile.calibration, dict) else None
+    if not isinstance(record, dict) or record.get("names") != list(names):
+        return 0.0
+    value = record.get("overall", 0.0)
+    return float(value) if isinstance(value, (int, float)) and value > -1 else 0.0
+
+
+def reference_record(samples: list, profile: DeviceProfile) -> dict:
+    """What `calibrate` records for the check: the reference networks' names and the fitted profile's overall
+    error on the calibration's own measurements of them ({} when the budget did not measure all of them)."""
+    from costcalc.latency.fit import predict
+
+    names = [n.name for n in reference_networks()]
+    measured = {s.name: s for s in samples if s.name in names}
+    if len(measured) < len(names):
+        return {}
+    logs = [math.log(predict(measured[n].kernels, profile) / measured[n].measured_s) for n in names]
+    return {"names": names, "overall": round(math.exp(sum(logs) / len(logs)) - 1, 4)}
 
 
 def reestimate(result: DriftCheck, profile: DeviceProfile, networks=None) -> DriftCheck:

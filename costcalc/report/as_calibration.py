@@ -69,15 +69,19 @@ def render_check(result, path: str, profile, written: str = "", after=None) -> s
         lines.append(f"{row.name:<12} {duration(row.measured_s):>10} {duration(row.estimate_s):>10} "
                      f"{row.error:>+8.1%}")
     lines.append(f"{'overall':<12} {'':>10} {'':>10} {result.overall:>+8.1%}  (geometric mean of estimate / measured)")
+    if result.at_fit:
+        lines.append(f"{'at fitting':<12} {'':>10} {'':>10} {result.at_fit:>+8.1%}  (the same, on the calibration's "
+                     "own measurements of these networks)")
     lines.append("")
     lines += [f"note: {d}" for d in result.differences]
     direction = "too slow" if result.overall > 0 else "too fast"
+    since = (f", {result.at_fit:+.1%} when it was fitted: moved {result.drift:+.1%} since," if result.at_fit else ",")
     if result.holds:
-        lines.append(f"the profile holds: its estimates are {abs(result.overall):.1%} {direction} here now, within "
-                     f"the tolerance of +-{result.tolerance:.0%}")
+        lines.append(f"the profile holds: its estimates are {abs(result.overall):.1%} {direction} here now{since} "
+                     f"within the tolerance of +-{result.tolerance:.0%}")
     else:
-        lines.append(f"the profile does not hold: its estimates are {abs(result.overall):.1%} {direction} here now, "
-                     f"beyond the tolerance of +-{result.tolerance:.0%}")
+        lines.append(f"the profile does not hold: its estimates are {abs(result.overall):.1%} {direction} here "
+                     f"now{since} beyond the tolerance of +-{result.tolerance:.0%}")
     if written:
         lines.append(f"wrote {written}: the profile rescaled by x{result.factor:.4f}; on these measurements its "
                      f"estimates are {after.overall:+.1%} overall, each network from {min(r.error for r in after.rows):+.1%}"
