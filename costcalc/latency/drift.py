@@ -22,8 +22,8 @@ and compares each with the profile's estimate:
 `rescaled(profile, factor)` multiplies every estimate of the profile by `factor` (the model is T = run_overhead +
 context x sum of kernels: both are multiplied), which is what `--refit-scale` writes, with factor = 1 / (1 +
 drift): the profile then estimates the reference networks, on the check's own measurements, with the overall
-error it had on them when it was fitted (at_fit; 0 without the record). A drift that is not one factor (a new onnxruntime that runs one class of kernels faster) needs a new
-calibration; the per-network errors show which.
+error it had on them when it was fitted (at_fit; 0 without the record). A drift that is not one factor (a new
+onnxruntime that runs one class of kernels faster) needs a new calibration; the per-network errors show which.
 """
 
 from __future__ import annotations

@@ -53,17 +53,17 @@ layer is absorbed only when it alone reads the kernel's output:
     conv+add         in the blocked layout, a residual add of a conv's output and another blocked tensor runs
                      inside the conv (an activation after it too)
     bn+activation    in the blocked layout, a batchnorm on its own is a per-channel conv, with its activation
-Layout (`layout_block` b > 0: onnxruntime's NCHWc, channels padded to a multiple of b; 8 with AVX2, 16 with
-AVX-512, measured by `calibrate`): a conv runs blocked when groups = 1 and its input channels are a multiple of 4
-(or fewer than b: the first conv reads the image as it is), a depthwise conv when its channels are a multiple of 4, a grouped conv when its input and output channels
-per group are multiples of b; pooling runs blocked when its input is, or when its channels are a multiple of b;
-batchnorm and element-wise activations keep their input's layout; add and mul of equal shapes, and concat of
-channels that are multiples of b, stay blocked when all inputs are. Everything else (split, shuffle, select, fc,
-flatten, global mean, a broadcasting mul or one with a constant or learned operand, layernorm, groupnorm, adaptive
-pooling, pad, resize, conv_transpose, the generic tensor layer's ops, and any op on a tensor that is not C x H x
-W: 1-D and 3-D convs and pools, tokens) reads the plain layout. A tensor crossing between layouts is reordered
-once (a data-movement kernel moving it twice: read and write), charged to the layer that needs it; so is the
-network's output if it ends blocked.
+Layout (`layout_block` b > 0: onnxruntime's NCHWc, channels padded to a multiple of b; 8 with AVX2, 16 with AVX-512,
+measured by `calibrate`): a conv runs blocked when groups = 1 and its input channels are a multiple of 4 (or fewer
+than b: the first conv reads the image as it is), a depthwise conv when its channels are a multiple of 4, a grouped
+conv when its input and output channels per group are multiples of b; pooling runs blocked when its input is, or
+when its channels are a multiple of b; batchnorm and element-wise activations keep their input's layout; add and mul
+of equal shapes, and concat of channels that are multiples of b, stay blocked when all inputs are. Everything else
+(split, shuffle, select, fc, flatten, global mean, a broadcasting mul or one with a constant or learned operand,
+layernorm, groupnorm, adaptive pooling, pad, resize, conv_transpose, the generic tensor layer's ops, and any op on a
+tensor that is not C x H x W: 1-D and 3-D convs and pools, tokens) reads the plain layout. A tensor crossing between
+layouts is reordered once (a data-movement kernel moving it twice: read and write), charged to the layer that needs
+it; so is the network's output if it ends blocked.
 """
 
 from __future__ import annotations
