@@ -23,7 +23,9 @@ runtime launches (fusion and layout, below), and each kernel k of op class c cos
     r_k  rows it takes one at a time (costcalc.latency.rows): rows normalised by a layernorm or groupnorm, rows
          of a softmax, blocks a Transpose copies one memcpy at a time, elements it gathers one by one, spans of a
          broadcasting element-wise op (a number over an innermost axis of 1: one per value), rows of a pad, spans
-         of a BatchNormalization (one per sample and channel); 0 for the other kernels. onnxruntime's profiler shows the
+         of a BatchNormalization (one per sample and channel), the input values an NCHWc conv loads (each into
+         at most four blocks of output channels) and the elements of a plain k x k conv's im2col
+         (costcalc.latency.convs); 0 for the other kernels. onnxruntime's profiler shows the
          cost: its LayerNormalization took 2.4 times the bytes-only estimate on rows of 48 and 1.0 times on rows
          of 768, its Softmax 2.4 times on Swin-T's rows of 49, its Transpose 1.6 to 4 GB/s copying blocks of 16
          elements (LeViT's heads) and 20 to 24 GB/s copying blocks of 672 (Swin-T's first windows)

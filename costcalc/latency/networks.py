@@ -209,9 +209,23 @@ def families(rng: np.random.Generator) -> dict:
     token_families(rng, add)
     for i in range(32):
         add(WHOLE, f"net_hybrid{i}", *random_hybrid(rng), limit=8 * MAX_ONE_S)
+    resize_family(add)
     for family in out.values():
         rng.shuffle(family)
     return out
+
+
+def resize_family(add) -> None:
+    """Resizes (nearest and bilinear) by 2, 4 and 8 of maps of 8 to 256 channels, as decoders and segmentation heads
+    upsample (outputs of 25 thousand to 6 million elements); a conv before each so that its input is a kernel's
+    output."""
+    for c, hw in ((8, 28), (16, 56), (21, 65), (24, 28), (32, 14), (64, 28), (96, 7), (128, 14), (256, 7)):
+        for scale in (2, 4, 8):
+            if c * (hw * scale) ** 2 > 6_000_000:
+                continue
+            for mode in ("nearest", "bilinear"):
+                add("resize", f"resize_{mode}{scale}_c{c}_hw{hw}", (c, hw, hw), [],
+                    [f"{{op: conv, out: {c}, k: 1}}", f"{{op: resize, scale: {scale}, mode: {mode}}}"])
 
 
 def _random_whole(rng: np.random.Generator) -> tuple:

@@ -3,8 +3,10 @@
 Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
 the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
 swish, hardswish), gelu, mish, normalization (layernorm, groupnorm), batchnorm, pooling (blocked and plain), data
-movement (concat, split, select, pad, resize, layout reorders), channel shuffle (a transpose), and the classes of
-attention: gemm, matmul, softmax, transpose, transpose_inner, view. See profile.CLASS_DOCS.
+movement (concat, split, select, pad, layout reorders), resize (its interpolation's FLOPs besides its bytes),
+channel shuffle (a transpose), and the classes of attention: gemm, matmul, softmax, transpose, transpose_inner,
+view. See profile.CLASS_DOCS. A conv's class, the FLOPs it computes in the blocked layout and its rows (the input
+values an NCHWc kernel loads; a plain k x k conv's im2col elements) are costcalc.latency.convs'.
 
 Attention and the generic tensor layer: each op takes the class of the kernel onnxruntime runs for costcalc's
 export of it, as its profiler shows (`costcalc measure`, scripts/ort_kernels.py lists them per spec; none is
@@ -71,6 +73,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from costcalc.latency.convs import (IM2COL, REORDER_ALIGN, conv_blocked, conv_class, conv_kernel,  # noqa: F401
+                                    filter_blocks, padded)
 from costcalc.latency.profile import DeviceProfile
 from costcalc.latency.rows import (bn_kernel, broadcast_rows, norm_rows, pad_rows, softmax_rows,  # noqa: F401
                                    transpose_class, transpose_kernel)
@@ -105,7 +109,6 @@ PLAIN_ONLY = frozenset({"split", "shuffle", "select", "fc", "flatten", "mean", "
                         "reduce_l2", "reduce_sum_square", "reduce_log_sum_exp", "reduce_log_sum", "reduce_argmax",
                         "reduce_argmin"})
 REORDER = "reorder"
-IM2COL = frozenset({"dense_conv", "grouped_conv"})  # the plain-layout convs run as im2col + GEMM (k > 1)
 
 
 @dataclass(frozen=True)
@@ -121,36 +124,6 @@ class Kernel:
     rows: int = 0  # rows it takes one at a time, each costing its class's row_s (costcalc.latency.rows)
     weight_bytes: int = 0  # of `bytes`, the weights of an fc, on a vector or tokens (from memory when evicted: model)
     units: int = 1  # work units it deals out to threads (costcalc.latency.threads; 1: it runs on one thread)
-
-
-def conv_class(in_channels: int, out_channels: int, k: tuple, groups: int) -> str:
-    """The class of a conv before its layout: depthwise, grouped, pointwise or dense (k: its window, any rank)."""
-    if groups > 1:
-        return "depthwise_conv" if groups == in_channels else "grouped_conv"
-    return "pointwise_conv" if set(k) == {1} else "dense_conv"
-
-
-REORDER_ALIGN = 4  # onnxruntime reorders a map into NCHWc when its channels are a multiple of 4, whatever the block
-
-
-def conv_blocked(in_channels: int, out_channels: int, groups: int, block: int) -> bool:
-    """Whether onnxruntime runs this conv in its blocked (NCHWc) layout: channels padded to the block b, which it
-    does for channels that are a multiple of 4 (groups 1 and depthwise: its reorder's alignment, measured on
-    onnxruntime 1.32 with b = 8 (AVX2) and b = 16 (AVX-512), where 20, 24 and 36 channels run blocked, padded to
-    32, 32 and 48) or per-group channels that are a multiple of b (grouped), and for a groups-1 conv reading fewer
-    than b channels (the image)."""
-    if block <= 0:
-        return False
-    if groups == 1:
-        return in_channels < block or in_channels % REORDER_ALIGN == 0
-    if groups == in_channels == out_channels:
-        return in_channels % REORDER_ALIGN == 0
-    return (in_channels // groups) % block == 0 and (out_channels // groups) % block == 0
-
-
-def padded(channels: int, block: int) -> int:
-    """Channels rounded up to the layout block (a blocked kernel computes the padding too)."""
-    return -(-channels // block) * block if block > 0 else channels
 
 
 def plan(graph, profile: DeviceProfile) -> list:
@@ -308,22 +281,12 @@ class _Planner:
         elements -= 2 * sum(prod(tensors[t]) * batch for t in inside)
         flops = head.counts.flops + head.counts.elementwise_flops
         rows = weights = 0
-        if head.op == "conv":
+        if head.op == "conv":  # class, FLOPs as computed, im2col and rows: costcalc.latency.convs
             _, c_in, sizes = conv_input(tensors[head.inputs[0]], head.args["k"])  # after any leading windows
-            c_out = head.args["out"]
-            window = per_axis(head.args["k"], len(sizes), "k")
-            kind = conv_class(c_in, c_out, window, head.args.get("groups", 1))
-            op_class = kind if blocked else f"{kind}_plain"
-            flops = head.counts.flops
-            groups = head.args.get("groups", 1)
-            if blocked and groups == 1:
-                c_in_padded = c_in if c_in < self.block else padded(c_in, self.block)
-                flops = flops * c_in_padded * padded(c_out, self.block) // (c_in * c_out)
-            elif blocked and groups == c_in:
-                flops = flops * padded(c_out, self.block) // c_out
-            if not blocked and kind in IM2COL:  # im2col + GEMM: the expanded input written, then read
-                out = tensors[head.outputs[0]]  # (windows..., C, spatial...)
-                elements += 2 * c_in * prod(window) * prod(out) // c_out * batch
+            op_class, flops, extra, rows = conv_kernel(
+                c_in, head.args["out"], per_axis(head.args["k"], len(sizes), "k"), head.args.get("groups", 1),
+                tensors[head.outputs[0]], head.counts.flops, batch, blocked, self.block)
+            elements += extra
         elif head.op == "fc":  # on a vector: Gemm, one row; on tokens (N x d): a GEMM of N rows
             op_class, flops = ("fc" if len(tensors[head.inputs[0]]) == 1 else "gemm"), head.counts.flops
             weights = head.counts.params * self.bpe  # streamed once a run: from memory when evicted
@@ -340,6 +303,8 @@ class _Planner:
             op_class = "pooling" if blocked else "pooling_plain"
         elif head.op == "shuffle":
             op_class, flops = "shuffle", 0
+        elif head.op == "resize":  # onnxruntime's Resize: its interpolation's FLOPs (0 for nearest)
+            op_class = "resize"
         elif head.op in DATA_MOVEMENT:
             op_class, flops = "data_movement", 0
             if head.op == "pad":
