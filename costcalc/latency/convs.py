@@ -83,7 +83,7 @@ def conv_kernel(c_in: int, c_out: int, window: tuple, groups: int, out_shape: tu
         flops = flops * padded(c_out, block) // c_out
     if blocked and kind != "depthwise_conv":  # the input values loaded, each into f blocks of b outputs
         rows = flops // (block * filter_blocks(c_out, groups, block))
-    if not blocked and kind in IM2COL and prod(window) > 1:  # im2col + GEMM: the expanded input written (element by element), then read
+    if not blocked and kind in IM2COL and prod(window) > 1:  # im2col + GEMM: the expanded input written, then read
         expanded = c_in * prod(window) * prod(out_shape) // c_out * batch
         extra, rows = 2 * expanded, expanded
     return op_class, flops, extra, rows

@@ -39,7 +39,7 @@ FALLBACK = {"dense_conv_plain": "dense_conv", "pointwise_conv_plain": "pointwise
             "gelu": "elementwise_exp", "mish": "elementwise_exp", "normalization": "elementwise",
             "gemm": "pointwise_conv_plain", "matmul": "gemm", "softmax": "elementwise_exp",
             "transpose": "data_movement", "transpose_inner": "transpose", "view": "data_movement",
-            "batchnorm": "elementwise", "resize": "data_movement"}
+            "batchnorm": "elementwise", "resize": "data_movement", "resize_plain": "resize"}
 
 
 @dataclass(frozen=True)

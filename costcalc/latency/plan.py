@@ -60,9 +60,13 @@ measured by `calibrate`): a conv runs blocked when groups = 1 and its input chan
 than b: the first conv reads the image as it is), a depthwise conv when its channels are a multiple of 4, a grouped
 conv when its input and output channels per group are multiples of b; pooling runs blocked when its input is, or
 when its channels are a multiple of b; batchnorm and element-wise activations keep their input's layout; add and mul
-of equal shapes, and concat of channels that are multiples of b, stay blocked when all inputs are. Everything else
+of equal shapes, and concat of channels that are multiples of b, stay blocked when all inputs are; a resize by
+integer scales, nearest or bilinear, of a blocked input runs blocked (onnxruntime's NCHWc Upsample, on the padded
+channels: in LR-ASPP's profile its resize by 8 of a 21-channel map blocked after its conv ran as Upsample, its
+resize from 33 x 33 to 65 x 65 as Resize; the calibration's resizes of a plain 21-channel map took 2.2 to 2.7 times
+what one class fitted over all resizes said). Everything else
 (split, shuffle, select, fc, flatten, global mean, a broadcasting mul or one with a constant or learned operand,
-layernorm, groupnorm, adaptive pooling, pad, resize, conv_transpose, the generic tensor layer's ops, and any op on a
+layernorm, groupnorm, adaptive pooling, pad, conv_transpose, the generic tensor layer's ops, and any op on a
 tensor that is not C x H x W: 1-D and 3-D convs and pools, tokens) reads the plain layout. A tensor crossing between
 layouts is reordered once (a data-movement kernel moving it twice: read and write), charged to the layer that needs
 it; so is the network's output if it ends blocked.
@@ -206,6 +210,10 @@ class _Planner:
         if node.op == "conv":  # NCHWc holds 2-D maps: a 1-D or 3-D conv runs in the plain layout
             c = self.graph.tensors[node.inputs[0]][0]
             return spatial_2d and conv_blocked(c, node.args["out"], node.args.get("groups", 1), self.block)
+        if node.op == "resize":  # onnxruntime's NCHWc Upsample: a blocked input, integer scales, nearest or linear
+            sizes = zip(self.graph.tensors[node.inputs[0]][1:], self.graph.tensors[node.outputs[0]][1:])
+            return (spatial_2d and ins[0] and node.args.get("mode", "nearest") in ("nearest", "bilinear")
+                    and all(o % i == 0 for i, o in sizes))
         if node.op in PLAIN_ONLY or not spatial_2d:
             return False
         if node.op == "concat":
@@ -303,8 +311,11 @@ class _Planner:
             op_class = "pooling" if blocked else "pooling_plain"
         elif head.op == "shuffle":
             op_class, flops = "shuffle", 0
-        elif head.op == "resize":  # onnxruntime's Resize: its interpolation's FLOPs (0 for nearest)
-            op_class = "resize"
+        elif head.op == "resize":  # its interpolation's FLOPs (0 for nearest); blocked: on the padded channels
+            op_class = "resize" if blocked else "resize_plain"
+            if blocked:
+                c = tensors[head.inputs[0]][0]
+                flops, elements = (v * padded(c, self.block) // c for v in (flops, elements))
         elif head.op in DATA_MOVEMENT:
             op_class, flops = "data_movement", 0
             if head.op == "pad":

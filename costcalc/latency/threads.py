@@ -63,8 +63,8 @@ SPLIT = {
     # onnxruntime's BatchNormalization: 15.7 and 15.7 us on 3,136 x 32 values at 1 and 2 threads, 58.9 and 58.2 us
     # on 58 x 112 x 112 (a chain of ten timed alone, wall clock, quiet machine, 14:04 UTC 7 December 2026)
     "batchnorm": None,
-    # onnxruntime's Resize: not yet read off at 2 threads; costed as before its class (data movement: one thread)
-    "resize": None,
+    # onnxruntime's Resize and NCHWc Upsample: not yet read off at 2 threads; as before their classes (data movement)
+    "resize": None, "resize_plain": None,
 }
 REORDER_SPLIT = "elements"  # a layout reorder (a data-movement kernel of no layer) splits over blocks of elements
 
