@@ -90,9 +90,10 @@ def zoo_targets(work: str, batch: int, only: str = "") -> list:
     return out
 
 
-def outside_targets(directory: str, only: str = "", group: str = "outside") -> tuple:
-    """(targets, refused): every model the manifest lists as exported that costcalc reads, and (name, reason) of
-    each it cannot read or that was not exported; the targets are of `group`."""
+def outside_targets(directory: str, only: str = "", group: str = "outside", batch: int = 1) -> tuple:
+    """(targets, refused): every model the manifest lists as exported that costcalc reads (at `batch`: the batch
+    the directory's exports were made at), and (name, reason) of each it cannot read or that was not exported; the
+    targets are of `group`."""
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     from latency_outside_models import MODELS, read_manifest
 
@@ -104,9 +105,12 @@ def outside_targets(directory: str, only: str = "", group: str = "outside") -> t
         if record.get("status") != "ok":
             refused.append((key, f"not exported: {record.get('error', '')[:120]}"))
             continue
+        if record.get("batch", 1) != batch:
+            refused.append((key, f"exported at batch {record.get('batch', 1)}, not {batch}"))
+            continue
         path = os.path.join(directory, record["file"])
         try:
-            targets.append(Target(key, group, load(path), path))
+            targets.append(Target(key, group, load(path, batch=batch), path))
         except CostcalcError as e:
             refused.append((key, " ".join(str(e).split())[:200]))
     return targets, refused
@@ -225,7 +229,7 @@ def main() -> None:
         zoo8 = zoo_targets(work, BATCH, args.zoo) if "b8" in chosen else []
         for t in zoo8:
             t.group = "zoo8"
-        outside8, refused8 = (outside_targets(args.outside8, args.outside_only, "outside8")
+        outside8, refused8 = (outside_targets(args.outside8, args.outside_only, "outside8", BATCH)
                               if args.outside8 and "b8" in chosen else ([], []))
         print(f"{len(zoo)} zoo models, {len(outside)} outside models read ({len(refused)} not), "
               f"{len(outside8)} at batch {BATCH} ({len(refused8)} not)", flush=True)
