@@ -9,7 +9,8 @@ by the TorchScript exporter at opset 17, batch 1 (`--batch 8`: batch 8, for the 
 fixes the batch in the graph's reshapes, so each batch is its own export), at each model's native input size
 (torchvision: its DEFAULT weights' crop; timm: its pretrained_cfg), into a directory outside the repository (a few
 GB: never committed; the repository keeps graph-only copies of some under tests/fixtures/onnx/models). Each model
-runs in its own process with a time limit; NAME.json beside each export records its file, input and parameters, or the failure.
+runs in its own process with a time limit; NAME.json beside each export records its file, input and parameters,
+or the failure.
 
 Run by hand in the venv with torch, torchvision and timm (never dependencies of costcalc):
 
