@@ -13,7 +13,7 @@ from math import prod
 
 import numpy as np
 
-from costcalc.importers.onnx import patterns, shared, views
+from costcalc.importers.onnx import patterns, recurrent, shared, views
 from costcalc.importers.onnx.layers import check_weights, clip_op
 from costcalc.importers.onnx.modern import stored
 from costcalc.importers.onnx.batch import (_text, axes_of, emit, learned_number, learned_of, onnx_shape,
@@ -336,6 +336,7 @@ RULES = {
     "Pad": _first(views.pad),
     "DepthToSpace": _first(views.pixel),
     "SpaceToDepth": _first(views.pixel),
+    **{op: recurrent.rule for op in recurrent.CELLS},  # LSTM, GRU, RNN: a module of their own
 }
 
 
