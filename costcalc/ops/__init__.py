@@ -32,8 +32,8 @@ from costcalc.ops.norm import (AFFINE_FLOPS, BATCHNORM_FLOPS, LAYER_SCALE_FLOPS,
                                layer_scale, layernorm)
 from costcalc.ops.pool import POOL_FLOPS_PER_WINDOW_ELEMENT, adaptive_pool, global_avgpool, pool
 from costcalc.ops.recurrent import RECURRENT_OPS
-from costcalc.ops.shape import (BICUBIC_FLOPS, BILINEAR_FLOPS, concat, flatten, identity, pad, resize, select, shuffle,
-                                split)
+from costcalc.ops.shape import (BICUBIC_FLOPS, BILINEAR_FLOPS, COL2IM_FLOPS, col2im, concat, flatten, identity, pad,
+                                resize, select, shuffle, split)
 from costcalc.ops.tensor import (broadcast, constant, depth_to_space, expand, gather, permute, reshape, slice_,
                                  space_to_depth, tile)
 from costcalc.ops.tensor_math import (BINARY_FLOPS, REDUCE_FLOPS, WHERE_FLOPS, binary, einsum, matmul, reduction,
@@ -147,9 +147,12 @@ OPS: dict[str, OpDef] = {
     "flatten": OpDef(flatten, doc="C x H x W to C*H*W (a view: moves no data)"),
     "dropout": OpDef(identity, {"p": Arg("number", 0.0)}, doc="identity at inference (free)"),
     "identity": OpDef(identity, doc="passes its input on (free)"),
+    "col2im": OpDef(col2im, {"size": Arg("pair", REQUIRED, "the image's [h, w]"), "k": Arg("pair"),
+                             "stride": Arg("pair", ONES), "pad": Arg("pad", ZEROS), "dilation": Arg("pair", ONES)},
+                    doc="nn.Fold: columns C*k_h*k_w x L added back into a C x h x w image"),
     **RECURRENT_OPS,
 }
 
 ALIASES = {"linear": "fc", "batchnorm": "bn", "silu": "swish", "global_avgpool": "gap", "channel_shuffle": "shuffle",
            "index_select": "select", "upsample": "resize", "interpolate": "resize", "deconv": "conv_transpose",
-           "transpose": "permute", "view": "reshape", "bmm": "matmul"}
+           "transpose": "permute", "view": "reshape", "bmm": "matmul", "fold": "col2im"}

@@ -118,5 +118,6 @@ BUILDERS = {
     "gather": tensor.gather,
     "depth_to_space": tensor.depth_to_space,
     "space_to_depth": tensor.space_to_depth,
+    "col2im": tensor.col2im,
     **{cell: recurrent.build for cell in recurrent.NODE},  # lstm, gru, rnn (costcalc.exporters.onnx.recurrent)
 }

@@ -85,7 +85,11 @@ def rule(imp, node, inputs: list) -> None:
             imp.invalid(node, f"{name} of shape {fmt(got)}: a {direction} {node.op} of hidden size {hidden} over "
                               f"{features} features has {fmt(want)}")
     # where the batch is: layout 0 keeps it at axis 1, layout 1 at axis 0; folded with M sequences at batch 1
-    folded = x.batch_at is None and imp.batch == 1 and layout == 0
+    folded = x.batch_at not in (1, None) and imp.batch == 1 and layout == 0
+    if folded:  # at batch 1 the same ONNX tensor whatever axis holds the batch: viewed as sequences of one sample
+        x = imp.emit(node, imp.unique(f"{node_name(node.name)}_sequences"), "reshape", {"shape": full}, [x],
+                     note="the sequences of one sample")[0]
+    folded = folded or (x.batch_at is None and imp.batch == 1 and layout == 0)
     if x.batch_at != (1 if layout == 0 else 0) and not folded:
         imp.fail(node, f"its sequence {fmt(full)} holds the batch at an axis layout {layout} does not read it from")
     y_at, state_at = (None, None) if folded else ((2, 1) if layout == 0 else (0, 0))
