@@ -5,8 +5,9 @@ Run by hand in the venv with torch and timm (never dependencies of costcalc):
 
     nice -n 10 /work/TV/bin/python scripts/fold_truth.py [--only NAME,...]
 
-For a hand-written module (nn.Unfold, a per-block Linear, nn.Fold: VOLO's outlook attention in small) and timm's
-volo_d1_224 it records in tests/fixtures/onnx/fold/expected.json `params` (`sum(p.numel())`) and `macs`
+For nn.Fold alone (and what fvcore 0.1.5, ptflops 0.7.5 and thop 0.1.1 print for it, `tools`: the truth of the
+tool conventions' col2im rules), a hand-written module (nn.Unfold, a per-block Linear, nn.Fold: VOLO's outlook
+attention in small) and timm's volo_d1_224 it records in tests/fixtures/onnx/fold/expected.json `params` (`sum(p.numel())`) and `macs`
 (torch.utils.flop_counter.FlopCounterMode's total halved, timm's fused attention off: scripts/torch_truth.py), what
 torch's TorchScript exporter says at opset 17 (`opset17`: it refuses aten::col2im there), and keeps the opset-18
 export (TorchScript's; dynamo's, unoptimised, where TorchScript's fails: VOLO folds to its input's size, which
@@ -52,7 +53,9 @@ class FoldBlocks(nn.Module):
 
 
 def cases() -> dict:
-    return {"fold_blocks": (FoldBlocks, (1, 16, 14, 14)),
+    """name -> (module factory, input shape); `fold_only` is nn.Fold alone: what the tools print for it is recorded."""
+    return {"fold_only": (lambda: nn.Fold((14, 14), 3, padding=1, stride=2), (1, 144, 49)),
+            "fold_blocks": (FoldBlocks, (1, 16, 14, 14)),
             "volo_d1_224": (lambda: __import__("timm").create_model("volo_d1_224", pretrained=False),
                             (1, 3, 224, 224))}
 
@@ -99,6 +102,10 @@ def main() -> int:
                  "input": list(shape), "outputs": truth["outputs"], "opset17": opset17, "exporter": exporter,
                  "onnxruntime_equal": bool(numpy.allclose(got, want, rtol=1e-3, atol=1e-4))}
         kept = os.path.join(args.out, f"{name}.onnx")
+        if name == "fold_only":
+            from tool_flops import tool_flops
+
+            entry["tools"] = {tool: tool_flops(tool, factory().eval(), x) for tool in ("fvcore", "ptflops", "thop")}
         strip(full, kept)
         if os.path.getsize(kept) > GZIP_ABOVE:  # a large graph is kept gzipped (the tests unpack it)
             with open(kept, "rb") as f, open(kept + ".gz", "wb") as g:

@@ -12,6 +12,7 @@ from costcalc.errors import SpecError
 from costcalc.graph import load
 from costcalc.ops import OPS, OpError
 
+TESTED = {"col2im"}  # for tests/test_ops.py and the tool conventions' probes (test_conventions.py)
 SPEC = ROOT / "tests" / "data" / "more_ops.yaml"
 FIXTURES = ROOT / "tests" / "fixtures" / "onnx" / "fold"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text()) if (FIXTURES / "expected.json").exists() else {}
@@ -95,3 +96,14 @@ def test_params_and_flops_are_torchs(name, tmp_path):
     totals = analyse(load(fixture(name, tmp_path))).totals
     assert (totals.params, totals.flops) == (truth["params"], truth["macs"])
     assert truth["opset17"].startswith("refused") and truth["onnxruntime_equal"]
+
+
+def test_the_tools_conventions_are_what_the_tools_print(tmp_path):
+    """nn.Fold alone: what fvcore, ptflops and thop printed for it (scripts/fold_truth.py)."""
+    pytest.importorskip("onnx")
+    from costcalc.analysis.conventions import recount
+
+    graph = load(fixture("fold_only", tmp_path))
+    assert {"col2im"} == {n.op for n in graph.nodes}
+    for tool, printed in EXPECTED["fold_only"]["tools"].items():
+        assert sum(recount(graph, tool)) == printed, tool
