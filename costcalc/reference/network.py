@@ -227,6 +227,8 @@ RUNNERS = {
     "identity": _unary(F.identity),
     **TENSOR_RUNNERS,  # add, mul and the other ops of the generic tensor layer, slice on any axis
     **RECURRENT_RUNNERS,  # lstm, gru, rnn
+    "col2im": lambda rng, args, x: ((F.col2im(x, args["size"], args["k"], args["stride"], args["pad"],
+                                              args["dilation"]),), ()),
 }
 
 
