@@ -54,19 +54,6 @@ def unary(imp, node, x: Data) -> None:
     emit(imp, node, op, args, [x], x.batch_at)
 
 
-def mean(imp, node, inputs: list) -> None:
-    """Mean of n tensors: their sum (n - 1 adds per element) and a divide by n."""
-    if len(inputs) == 1:
-        return emit(imp, node, "identity", {}, inputs, inputs[0].batch_at)
-    data = [t for t in inputs if isinstance(t, Data)]
-    if len(data) != len(inputs):
-        imp.fail(node, "a Mean of network tensors and constants: costcalc averages tensors of the network")
-    place = same_place(imp, node, data)
-    total = imp.emit(node, imp.unique(f"{imp.layer_name(node)}_sum"), "add", {}, data, note="the sum of the Mean")[0]
-    total.batch_at = place
-    emit(imp, node, "div", {"value": float(len(data))}, [total], place)
-
-
 def binary(imp, node, inputs: list) -> None:
     op = BINARY[node.op]
     data = [t for t in inputs if isinstance(t, Data)]
@@ -321,19 +308,6 @@ def reduce(imp, node, x: Data) -> None:
     emit(imp, node, f"reduce_{kind}", {"axes": spec, "keepdims": keep}, [x], place)
 
 
-def col2im(imp, node, x: Data) -> None:
-    """Col2Im (torch's nn.Fold, from opset 18) of 2-D blocks: `col2im`, its image and block shapes constant."""
-    size = [int(v) for v in imp.value(node, 1, "image_shape")]
-    k = [int(v) for v in imp.value(node, 2, "block_shape")]
-    pads = list(node.attrs.get("pads", [0] * 2 * len(size)))
-    if len(size) != 2 or len(k) != 2 or x.batch_at != 0 or pads[:2] != pads[2:]:
-        imp.fail(node, f"a Col2Im of image {size}, blocks {k}, pads {pads}: costcalc costs 2-D blocks padded "
-                        "equally on both sides")
-    emit(imp, node, "col2im", {"size": tuple(size), "k": tuple(k), "stride": tuple(node.attrs.get("strides", (1, 1))),
-                               "pad": tuple(pads[:2]), "dilation": tuple(node.attrs.get("dilations", (1, 1)))},
-         [x], 0)
-
-
 def _first(rule):
     return lambda imp, node, inputs: rule(imp, node, inputs[0])
 
@@ -371,8 +345,8 @@ RULES = {
     "Pad": _first(views.pad),
     "DepthToSpace": _first(views.pixel),
     "SpaceToDepth": _first(views.pixel),
-    "Col2Im": _first(col2im),
-    "Mean": mean,
+    "Col2Im": lambda imp, node, inputs: more.col2im(imp, node, inputs[0]),
+    "Mean": more.mean,
     **more.RULES,  # CumSum, Hardmax, Trilu, LpNormalization, LRN, MVN, GlobalLpPool, GatherElements, Scatter*, TopK
     **{op: recurrent.rule for op in recurrent.CELLS},  # LSTM, GRU, RNN: a module of their own
 }

@@ -2,7 +2,7 @@
 and for the ones that are other ops' forms: CumSum, CumProd, Hardmax, Trilu, LpNormalization, LRN,
 MeanVarianceNormalization (a layernorm without affine when it normalises the trailing axes), GlobalLpPool (reduce_l1
 or reduce_l2 over the spatial axes), GatherElements, ScatterElements, ScatterND (by a constant index) and TopK (a
-constant k)."""
+constant k); and Mean (a sum and a divide) and Col2Im (nn.Fold)."""
 
 from __future__ import annotations
 
@@ -101,6 +101,32 @@ def topk(imp, node, inputs: list) -> None:
     k = _constant(imp, node, 1, "k", [node.attrs.get("k", 1)])[0]
     emit(imp, node, "topk", {"k": k, "axis": spec_axis(imp, node, x, node.attrs.get("axis", -1)),
                              "largest": imp.flag(node, "largest", 1)}, [x], x.batch_at)
+
+
+def mean(imp, node, inputs: list) -> None:
+    """Mean of n tensors: their sum (n - 1 adds per element) and a divide by n."""
+    if len(inputs) == 1:
+        return emit(imp, node, "identity", {}, inputs, inputs[0].batch_at)
+    data = [t for t in inputs if isinstance(t, Data)]
+    if len(data) != len(inputs):
+        imp.fail(node, "a Mean of network tensors and constants: costcalc averages tensors of the network")
+    place = same_place(imp, node, data)
+    total = imp.emit(node, imp.unique(f"{imp.layer_name(node)}_sum"), "add", {}, data, note="the sum of the Mean")[0]
+    total.batch_at = place
+    emit(imp, node, "div", {"value": float(len(data))}, [total], place)
+
+
+def col2im(imp, node, x: Data) -> None:
+    """Col2Im (torch's nn.Fold, from opset 18) of 2-D blocks: `col2im`, its image and block shapes constant."""
+    size = [int(v) for v in imp.value(node, 1, "image_shape")]
+    k = [int(v) for v in imp.value(node, 2, "block_shape")]
+    pads = list(node.attrs.get("pads", [0] * 2 * len(size)))
+    if len(size) != 2 or len(k) != 2 or x.batch_at != 0 or pads[:2] != pads[2:]:
+        imp.fail(node, f"a Col2Im of image {size}, blocks {k}, pads {pads}: costcalc costs 2-D blocks padded "
+                        "equally on both sides")
+    emit(imp, node, "col2im", {"size": tuple(size), "k": tuple(k), "stride": tuple(node.attrs.get("strides", (1, 1))),
+                               "pad": tuple(pads[:2]), "dilation": tuple(node.attrs.get("dilations", (1, 1)))},
+         [x], 0)
 
 
 RULES = {"CumSum": scan, "CumProd": scan, "Hardmax": hardmax, "Trilu": trilu, "LpNormalization": lp_normalization,
