@@ -9,7 +9,7 @@ import costcalc
 from conftest import SPECS
 from costcalc.analysis.sweep import (SweepRow, chunks, evaluate, evaluate_items, grid_points, parse_grid,
                                      parse_ranges, random_points, run)
-from costcalc.analysis.sweep_jobs import claim, compact, expand, locality_order, segments, take
+from costcalc.analysis.sweep_jobs import Rows, claim, compact, expand, items, locality_order, segments, take
 from costcalc.analysis.sweep_points import expand_elements
 
 PROFILE = SPECS.parent / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml"
@@ -26,10 +26,10 @@ def test_a_process_takes_its_segment_from_the_front_then_the_others_from_their_b
 def test_one_process_takes_every_piece_and_counts_the_points():
     model = costcalc.load(SPECS / "mobilenet_v2.yaml")
     points = grid_points(parse_grid(["width=0.5,1.0", "input=3x64x64,3x96x96,3x128x128"]))
-    pieces, bounds = segments(points, 2, chunks)
-    assert sorted(index for piece in pieces for index, _ in piece) == list(range(len(points)))
+    order, pieces, bounds = segments(points, 2, chunks)
+    assert sorted(index for piece in pieces for index, _ in items(points, order, piece)) == list(range(len(points)))
     shared, done, seen = multiprocessing.Array("q", bounds), multiprocessing.Value("q", 0), []
-    rows = claim(evaluate_items, model, pieces, shared, 0, done, 1, None, seen.append)
+    rows = claim(Rows(evaluate_items, model, 1, None), points, order, pieces, shared, 0, done, seen.append)
     assert sorted(rows, key=lambda row: row.index) == evaluate(model, points)
     assert done.value == len(points) and seen[-1] == len(points) and take(shared, 1) is None
 
@@ -48,11 +48,12 @@ def test_a_random_search_is_handed_out_by_width_so_each_process_meets_its_own_ch
     assert sorted(order) == list(range(len(points)))
     widths = [float(points[index][0][1]) for index in order]
     assert widths == sorted(widths)
-    pieces, bounds = segments(points, 2, chunks, warm=8)
-    assert len(pieces[0]) == 8 and bounds[1] == bounds[2] and bounds[0] == 0 and bounds[3] == len(pieces)
-    first = [float(point[0][1]) for piece in pieces[:bounds[1]] for _, point in piece]
-    second = [float(point[0][1]) for piece in pieces[bounds[2]:] for _, point in piece]
-    assert max(first) <= min(second) and abs(len(first) - len(second)) <= max(len(piece) for piece in pieces)
+    order, pieces, bounds = segments(points, 2, chunks, warm=8)
+    sizes = [end - start for start, end in pieces]
+    assert sizes[0] == 8 and bounds[1] == bounds[2] and bounds[0] == 0 and bounds[3] == len(pieces)
+    first = [float(point[0][1]) for piece in pieces[:bounds[1]] for _, point in items(points, order, piece)]
+    second = [float(point[0][1]) for piece in pieces[bounds[2]:] for _, point in items(points, order, piece)]
+    assert max(first) <= min(second) and abs(len(first) - len(second)) <= max(sizes)
 
 
 def test_a_row_goes_through_the_pipe_as_plain_values_and_comes_back_equal():
