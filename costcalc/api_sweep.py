@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from costcalc.analysis.sweep import (INPUT, Sweep, check_names, expand_elements, grid_points, pareto_columns,
+from costcalc.analysis.sweep import (INPUT, Draw, Sweep, check_names, expand_elements, grid_points, pareto_columns,
                                      parse_ranges, random_points, run, run_rendered, sweep_result)
 from costcalc.api import device_profile, load
 from costcalc.errors import OptionError
@@ -45,12 +45,16 @@ def swept(spec, axes: list, spans: list, *, random: int | None = None, seed: int
     spans, axes = expand_elements(model, spans), expand_elements(model, axes)
     if spans and random is None:
         raise OptionError("ranges are drawn from: give random=N")
-    with gc_paused():  # many small acyclic tuples
-        points = random_points(random, spans, axes, seed) if random is not None else grid_points(axes)
+    rendered = fmt in ("csv", "jsonl", "json") and (jobs > 1 or scheduler is not None) and not (columns or top or sort)
+    if rendered and random is not None and scheduler is None:
+        points = Draw(random, spans, axes, seed)  # drawn by each process (costcalc.analysis.sweep_jobs)
+    else:
+        with gc_paused():  # many small acyclic tuples
+            points = random_points(random, spans, axes, seed) if random is not None else grid_points(axes)
     names = tuple(name for name, *_ in spans) + tuple(name for name, _ in axes)
     check_names(model, names)  # an ONNX model is read here: its errors come before any point
     told = (lambda done: progress(done, len(points))) if progress is not None else None
-    if fmt in ("csv", "jsonl", "json") and (jobs > 1 or scheduler is not None) and not (columns or top or sort):
+    if rendered:
         from costcalc.report.as_sweep import row_lines
 
         lines, failed = run_rendered(model, points, row_lines(fmt, names, profile is not None), batch, jobs,

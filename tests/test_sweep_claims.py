@@ -42,15 +42,15 @@ def _search(count: int = 2000) -> list:
 
 def test_a_random_search_is_handed_out_by_width_so_each_process_meets_its_own_channels():
     """MobileNet V2's stages are parts keyed by their channels (the width's): with the points in locality order,
-    the two segments of --jobs 2 share no width, and the first piece is the few points warmed before the fork."""
+    the two segments of --jobs 2 share no width."""
     points = _search()
     order = locality_order(points)
     assert sorted(order) == list(range(len(points)))
     widths = [float(points[index][0][1]) for index in order]
     assert widths == sorted(widths)
-    order, pieces, bounds = segments(points, 2, chunks, warm=8)
+    order, pieces, bounds = segments(points, 2, chunks)
     sizes = [end - start for start, end in pieces]
-    assert sizes[0] == 8 and bounds[1] == bounds[2] and bounds[0] == 0 and bounds[3] == len(pieces)
+    assert bounds[1] == bounds[2] and bounds[0] == 0 and bounds[3] == len(pieces)
     first = [float(point[0][1]) for piece in pieces[:bounds[1]] for _, point in items(points, order, piece)]
     second = [float(point[0][1]) for piece in pieces[bounds[2]:] for _, point in items(points, order, piece)]
     assert max(first) <= min(second) and abs(len(first) - len(second)) <= max(sizes)
@@ -139,3 +139,22 @@ def test_a_point_drawn_twice_in_a_row_is_taken_from_parts_not_walked_into_a_prog
     assert rows[0].totals == rows[1].totals == costcalc.load(SPECS / "mobilenet_v2.yaml").totals(
         set={"width": 0.5}, input="3x96x96")
     assert model._cache.walks == 2 and not model._cache.programs
+
+
+def test_the_inputs_of_one_setting_come_together_whatever_the_grid_order():
+    """A grid whose input varies slowest: handed out, the inputs of each setting (width and n[0]) are side by side,
+    so that one process walks the setting once and replays its inputs."""
+    points = grid_points(parse_grid(["input=3x64x64,3x96x96,3x128x128", "n[0]=1,2", "width=0.5,0.75,1.0"]))
+    order = locality_order(points)
+    settings = [tuple(item for item in points[index] if item[0] != "input") for index in order]
+    assert len({settings[i] for i in range(0, len(settings), 3)}) == 6 and \
+        all(len(set(settings[i:i + 3])) == 1 for i in range(0, len(settings), 3))
+
+
+def test_a_search_is_keyed_by_its_whole_variables_and_keeps_the_draw_order_among_equal_ones():
+    model = costcalc.load(SPECS / "resnet50.yaml")
+    points = random_points(3000, expand_elements(model, parse_ranges(["depths[*]=1:6", "width_per_group=16,32",
+                                                                      "groups=1,2,4"])), (), 0)
+    order = locality_order(points)
+    whole = [(dict(points[index])["width_per_group"], dict(points[index])["groups"]) for index in order]
+    assert whole == sorted(whole) and all(a < b for a, b, x, y in zip(order, order[1:], whole, whole[1:]) if x == y)

@@ -83,3 +83,15 @@ def test_sampled_rows_of_a_search_over_processes_are_each_a_fresh_costcalc_repor
         assert {field: int(row[field]) for field in totals if field != "latency_s"} == \
             {field: value for field, value in totals.items() if field != "latency_s"}
         assert float(row["latency_s"]) == totals["latency_s"] and not row["error"]
+
+
+def test_the_plain_draw_is_the_one_used_where_this_python_draws_otherwise(monkeypatch):
+    """random_points' own loop is checked once against random.Random's methods; where they differ it draws with
+    the methods: the same points either way here."""
+    from costcalc.analysis import sweep_points
+
+    ranges = parse_ranges(["width=0.35:1.4", "n=1:4", "wide=0:100000", "k=3,5,7", "one=8"])
+    inline = random_points(300, ranges, parse_grid(["input=3x96x96,3x128x128"]), seed=9)
+    assert sweep_points._inline_draws()
+    monkeypatch.setattr(sweep_points, "_inline_draws", lambda: False)
+    assert random_points(300, ranges, parse_grid(["input=3x96x96,3x128x128"]), seed=9) == inline

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from costcalc.analysis.sweep_points import (INPUT, MAX_POINTS, check_names, expand_elements, grid_points,  # noqa: F401
-                                            parse_grid, parse_ranges, random_points, settings, split_values)
+from costcalc.analysis.sweep_points import (INPUT, MAX_POINTS, Draw, check_names, expand_elements,  # noqa: F401
+                                            grid_points, parse_grid, parse_ranges, random_points, settings,
+                                            split_values)
 from costcalc.errors import CostcalcError, OptionError
 from costcalc.ops import COUNT_FIELDS, Counts
 from costcalc.options import format_shape, parse_shape
@@ -173,11 +174,12 @@ def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None,
     return over_processes(evaluate_items, SweepRow, model, points, batch, jobs, chunks, progress, profile, render)
 
 
-def run_rendered(model, points: list, render, batch: int = 1, jobs: int = 1, scheduler: str | None = None,
+def run_rendered(model, points, render, batch: int = 1, jobs: int = 1, scheduler: str | None = None,
                  progress=None, profile=None) -> tuple:
     """(each point's text, in point order; the points that could not be evaluated): what `run` gives, rendered by
     `render` (rows -> a text each, costcalc.report.as_sweep.row_lines). Over processes or a cluster, each renders
-    the rows it evaluates and this process only puts the texts in order: no row is made here."""
+    the rows it evaluates and this process only puts the texts in order: no row is made here. `points` is a list,
+    or a Draw, which each process of `jobs` draws itself."""
     if scheduler is not None:
         from costcalc.analysis.sweep_dask import evaluate_on_cluster
 
@@ -185,7 +187,7 @@ def run_rendered(model, points: list, render, batch: int = 1, jobs: int = 1, sch
                                    chunks=chunks, render=render)
     if jobs > 1 and len(points) > 1:
         return evaluate_parallel(model, points, batch, jobs, progress, profile, render)
-    rows = run(model, points, batch, 1, None, progress, profile)
+    rows = run(model, points() if isinstance(points, Draw) else points, batch, 1, None, progress, profile)
     return render(rows), sum(row.error is not None for row in rows)
 
 

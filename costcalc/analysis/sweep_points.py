@@ -124,6 +124,22 @@ def random_points(count: int, ranges: list, axes: list = (), seed: int = 0) -> l
     return (_inline_points if _inline_draws() else _plain_points)(_random.Random(seed), count, draws)
 
 
+class Draw:
+    """The points random_points(count, ranges, axes, seed) draws, not drawn yet: called, it draws them (a sweep
+    over processes has each process draw its own, costcalc.analysis.sweep_jobs)."""
+
+    def __init__(self, count: int, ranges: list, axes: list = (), seed: int = 0):
+        if count > MAX_POINTS:
+            raise OptionError(f"{count:,} points is beyond the limit of {MAX_POINTS:,}")
+        self.count, self.ranges, self.axes, self.seed = count, list(ranges), list(axes), seed
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __call__(self) -> list:
+        return random_points(self.count, self.ranges, self.axes, self.seed)
+
+
 def _draws(ranges) -> list:
     """(name, what is drawn from, n, bits) of each range or axis: a choice of n values (an integer range as the
     choice of its texts where it is short: randint(a, b) is a + _randbelow(b - a + 1), choice(seq) is
