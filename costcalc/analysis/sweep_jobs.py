@@ -25,8 +25,8 @@ values, writing the CSV. So:
 - The workers are started first, and a random search's points are drawn by each process itself (a `Draw`), then
   ordered and cut (each process makes the same segments; the first ready writes their bounds, `_prepared`): the
   points are then no pages a worker shares with this process, each of which the first write (a reference
-  counted) would copy; and this process's draw and order, on nobody's path but its own, take no longer than
-  any process's. (Before, this process evaluated 8 points before it forked: as fast, where the workers compile
+  counted) would copy, and no worker waits for this process's draw and order: each makes its own alongside.
+  (Before, this process evaluated 8 points before it forked: as fast, where the workers compile
   their expressions alongside it. gc.freeze before the fork, to keep the pages shared, made the workers slower:
   with objects frozen, costcalc.util.gc_paused leaves what a walk makes in the youngest generation.)
 - With `render` (what `costcalc sweep --format csv|jsonl|json` asks for), every process renders the rows it
@@ -111,14 +111,14 @@ def take(bounds, own: int):
         return bounds[2 * other + 1]
 
 
-def claim(work, points: list, order: list, pieces: list, bounds, own: int, done, progress=None,
-          most: int | None = None, sent=None, after=None) -> list:
-    """What `work(items)` gives (a list) for the items of each piece process `own` takes, until none is left (or it
-    has taken `most`), one list; or with `sent`, each piece's made ready for the pipe (`work.send`) and handed to
+def claim(work, points: list, order: list, pieces: list, bounds, own: int, done, progress=None, sent=None,
+          after=None) -> list:
+    """What `work(items)` gives (a list) for the items of each piece process `own` takes, until none is left, one
+    list; or with `sent`, each piece's made ready for the pipe (`work.send`) and handed to
     `sent` as soon as it is done. `done` (shared) counts the points evaluated, told to `progress`; `after()` is
     called after each piece."""
     out: list = []
-    while most is None or most > 0:
+    while True:
         index = take(bounds, own)
         if index is None:
             break
@@ -133,7 +133,6 @@ def claim(work, points: list, order: list, pieces: list, bounds, own: int, done,
             progress(done.value)
         if after is not None:
             after()
-        most = None if most is None else most - 1
     return out
 
 
