@@ -60,13 +60,15 @@ def render_json(sweep, options=None) -> str:
 
 
 def render_csv(sweep, options=None) -> str:
-    return csv_header(sweep.names, bool(sweep.device)) + "".join(sweep.lines or row_lines("csv", sweep.names,
-                                                                                           bool(sweep.device))(sweep.rows))
+    timed = bool(sweep.device)
+    return csv_header(sweep.names, timed) + "".join(sweep.lines or row_lines("csv", sweep.names, timed)(sweep.rows))
 
 
 def csv_header(names, timed: bool) -> str:
-    return ",".join(_csv_text(cell) for cell in ["index", *names, *COUNT_FIELDS, *(["latency_s"] if timed else []),
-                                                  "pareto", "error"]) + "\n"
+    out: list = []
+    csv.writer(_Appender(out.append), lineterminator="\n").writerow(
+        ["index", *names, *COUNT_FIELDS, *(["latency_s"] if timed else []), "pareto", "error"])
+    return out[0]
 
 
 def row_lines(fmt: str, names, timed: bool):
@@ -112,12 +114,6 @@ class _Appender:
 
     def __init__(self, append):
         self.write = append
-
-
-def _csv_text(cell: str) -> str:
-    out: list = []
-    csv.writer(_Appender(out.append), lineterminator="").writerow([cell])
-    return out[0]
 
 
 def _spliced(doc: dict, lines) -> str:
