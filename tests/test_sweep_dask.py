@@ -13,11 +13,14 @@ MOBILENET = str(SPECS / "mobilenet_v2.yaml")
 GRID = {"width": [0.5, 1.0, 0.3], "input": ["3x96x96", "3x128x128"]}
 
 
+def _local(workers: int):
+    distributed = pytest.importorskip("distributed")
+    return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None)
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as local:
+    with _local(1) as local:
         yield local
 
 
@@ -60,9 +63,7 @@ def test_without_the_extra(run, monkeypatch):
 
 @pytest.fixture(scope="module")
 def two_workers():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as local:
+    with _local(2) as local:
         yield local
 
 
