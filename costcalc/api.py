@@ -341,7 +341,7 @@ def analyze(spec, *, set=None, input=None, batch: int = 1, convention: str = "pa
     thresholds: guideline thresholds, {"G1.max_ratio": 3}; device: a device profile (its path, or a DeviceProfile
     from costcalc.latency.load) that adds the estimated latency: `report.latency_s`, seconds for the batch.
     """
-    from costcalc.importers.torch_module import exported, is_module
+    from costcalc.importers.torch_module import exported, is_module, remove
 
     if is_module(spec):  # a torch.nn.Module: exported with the caller's torch into a temporary file, then read
         path = exported(spec, parse_shape(input), batch)
@@ -349,7 +349,7 @@ def analyze(spec, *, set=None, input=None, batch: int = 1, convention: str = "pa
             report = load(path).analyze(batch=batch, convention=convention, device=device,
                                         bytes_per_element=bytes_per_element, thresholds=thresholds)
         finally:
-            os.remove(path)
+            remove(path)
         return replace(report, model=f"{type(spec).__name__} (torch module)")
     return load(spec).analyze(set=set, input=input, batch=batch, convention=convention, device=device,
                               bytes_per_element=bytes_per_element, thresholds=thresholds)

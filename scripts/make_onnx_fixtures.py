@@ -38,7 +38,7 @@ KEEP_ELEMENTS = 64  # initializers this small stay inline: shape constants, Clip
 WEIGHT_VIEWS = ("Transpose", "Reshape", "Cast", "Identity", "Squeeze", "Unsqueeze")
 KEEP_DATA = 100_000  # indices and constant data up to this size stay inline too (below)
 WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "LayerNormalization",
-              "InstanceNormalization", "GroupNormalization", "PRelu")  # their inputs after the first are weights
+              "InstanceNormalization", "GroupNormalization", "PRelu", "LSTM", "GRU", "RNN")  # inputs after the first: weights
 # the node metadata dropped: all but the module path (name_scopes) and the modules' classes (class_hierarchy), which
 # costcalc reads; `namespace` says the same as the two, `rule_name` names the optimiser's rewrites (costcalc reads
 # both when present: tests build them)

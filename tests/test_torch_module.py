@@ -98,3 +98,56 @@ def test_a_handwritten_module_reads_torchs_own_counts():
     names = {layer.name for layer in report.layers}  # the module paths, as the exporter's scopes name them
     assert {"stem", "se", "qkv", "mix", "head"} <= {name.split(".")[0] for name in names}, sorted(names)
     assert report.model == "Net (torch module)"
+
+
+def _folding(dynamic: bool):
+    """nn.Unfold, a Linear per block, F.fold back: VOLO's outlook attention in small. `dynamic`: the fold's size
+    taken from the input's shape, as timm's VOLO writes it (TorchScript's opset-18 Col2Im needs a constant size)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Fold(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mix = nn.Linear(8 * 9, 8 * 9)
+
+        def forward(self, x):
+            size = x.shape[-2:] if dynamic else (12, 12)
+            cols = self.mix(F.unfold(x, 3, padding=1, stride=2).transpose(1, 2)).transpose(1, 2)
+            return F.fold(cols, size, 3, padding=1, stride=2)
+
+    torch.manual_seed(0)
+    return Fold()
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_a_fold_exports_at_opset_18_and_reads_torchs_own_counts(dynamic):
+    """nn.Fold exports from opset 18 on: the opset-17 export fails and the module is read at 18 (TorchScript's, or
+    dynamo's when the fold's size comes from the input)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = _folding(dynamic)
+    with FlopCounterMode(display=False) as counter:
+        module.eval()(torch.zeros(1, 8, 12, 12))
+    report = costcalc.analyze(module, input="8x12x12")
+    assert report.totals.params == sum(p.numel() for p in module.parameters())
+    assert report.totals.flops == counter.get_total_flops() // 2
+    assert "col2im" in {layer.op for layer in report.layers}
+
+
+def test_a_module_no_exporter_writes_names_the_first_failure_first():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+
+    class Sorts(torch.nn.Module):
+        def forward(self, x):
+            return torch.linalg.svd(x)[1]
+
+    with pytest.raises(SpecError) as e:
+        costcalc.analyze(Sorts(), input="3x4x4")
+    message = str(e.value)
+    assert message.startswith("<module>:1:1: error: torch could not export Sorts to ONNX: the TorchScript exporter "
+                              "at opset 17: ") and "\n" not in message

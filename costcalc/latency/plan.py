@@ -83,7 +83,8 @@ BLOCKED_ACTIVATIONS = frozenset({"hardswish"})  # fused into a conv in the block
 # class elementwise_exp: a transcendental function per element
 EXPONENTIAL = frozenset({"sigmoid", "tanh", "swish", "softmax", "hardswish", "exp", "log", "erf", "sin", "softplus",
                          "elu", "pow", "reduce_log_sum_exp"})
-OWN_CLASS = {"gelu": "gelu", "mish": "mish", "layernorm": "normalization", "groupnorm": "normalization"}
+OWN_CLASS = {"gelu": "gelu", "mish": "mish", "layernorm": "normalization", "groupnorm": "normalization", "lstm": "gemm",
+             "gru": "gemm", "rnn": "gemm"}  # a recurrent layer: its gate products as one GEMM (not calibrated)
 POOLING = frozenset({"maxpool", "avgpool", "gap", "mean", "adaptive_avgpool", "adaptive_maxpool"})
 # a copy of elements without arithmetic (a permute or slice that moves no data is a view: free)
 DATA_MOVEMENT = frozenset({"concat", "split", "shuffle", "select", "flatten", "pad", "resize", "permute", "slice",

@@ -2,14 +2,15 @@
 
 Shapes are per sample, without the batch: (C, H, W) for feature maps, (F,) after flatten. Every function takes the
 input shapes and plain ints and returns one frozen OpResult; nothing here reads a spec or prints. The formulas
-live by family: conv.py (conv, conv_transpose, fc), norm.py, activation.py, pool.py, shape.py, and the generic
-tensor layer of any rank: tensor.py (views and copies) and tensor_math.py (element-wise with broadcasting,
-reductions, matmul, einsum); core.py holds what they share.
+live by family: conv.py (conv, conv_transpose, fc), norm.py, activation.py, pool.py, shape.py, recurrent.py (lstm,
+gru, rnn), and the generic tensor layer of any rank: tensor.py (views and copies) and tensor_math.py (element-wise
+with broadcasting, reductions, matmul, einsum); core.py holds what they share.
 
 Counting conventions (docs/ops.md and `costcalc report --help` repeat them):
 - flops: multiply-adds of conv, conv_transpose and fc layers, bias not counted (the seed papers' and
   torchvision's convention), and of the products of two activations (matmul, einsum: attention's q k^T and
-  attn v), as torchvision counts them.
+  attn v), as torchvision counts them, and the gate products of recurrent layers (W x_t and R h_{t-1}, each step
+  and direction of an lstm, gru or rnn).
 - elementwise_flops: every other arithmetic operation, at the per-element costs named by the constants of each
   family module (a conv or fc bias adds one per output element).
 - params: every learnable parameter: weights, biases, batchnorm / layernorm / groupnorm scale and shift, layer
@@ -30,8 +31,9 @@ from costcalc.ops.core import (CALL_ARG, CALL_KEY, CALLS, COUNT_FIELDS, REQUIRED
 from costcalc.ops.norm import (AFFINE_FLOPS, BATCHNORM_FLOPS, LAYER_SCALE_FLOPS, NORM_FLOPS, batchnorm, groupnorm,
                                layer_scale, layernorm)
 from costcalc.ops.pool import POOL_FLOPS_PER_WINDOW_ELEMENT, adaptive_pool, global_avgpool, pool
-from costcalc.ops.shape import (BICUBIC_FLOPS, BILINEAR_FLOPS, concat, flatten, identity, pad, resize, select, shuffle,
-                                split)
+from costcalc.ops.recurrent import RECURRENT_OPS
+from costcalc.ops.shape import (BICUBIC_FLOPS, BILINEAR_FLOPS, COL2IM_FLOPS, col2im, concat, flatten, identity, pad,
+                                resize, select, shuffle, split)
 from costcalc.ops.tensor import (broadcast, constant, depth_to_space, expand, gather, permute, reshape, slice_,
                                  space_to_depth, tile)
 from costcalc.ops.tensor_math import (BINARY_FLOPS, REDUCE_FLOPS, WHERE_FLOPS, binary, einsum, matmul, reduction,
@@ -145,8 +147,12 @@ OPS: dict[str, OpDef] = {
     "flatten": OpDef(flatten, doc="C x H x W to C*H*W (a view: moves no data)"),
     "dropout": OpDef(identity, {"p": Arg("number", 0.0)}, doc="identity at inference (free)"),
     "identity": OpDef(identity, doc="passes its input on (free)"),
+    "col2im": OpDef(col2im, {"size": Arg("pair", REQUIRED, "the image's [h, w]"), "k": Arg("pair"),
+                             "stride": Arg("pair", ONES), "pad": Arg("pad", ZEROS), "dilation": Arg("pair", ONES)},
+                    doc="nn.Fold: columns C*k_h*k_w x L added back into a C x h x w image"),
+    **RECURRENT_OPS,
 }
 
 ALIASES = {"linear": "fc", "batchnorm": "bn", "silu": "swish", "global_avgpool": "gap", "channel_shuffle": "shuffle",
            "index_select": "select", "upsample": "resize", "interpolate": "resize", "deconv": "conv_transpose",
-           "transpose": "permute", "view": "reshape", "bmm": "matmul"}
+           "transpose": "permute", "view": "reshape", "bmm": "matmul", "fold": "col2im"}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from math import floor, prod
 
-from costcalc.ops.core import ZEROS, OpError, OpResult, feature_map, fmt, per_axis
+from costcalc.ops.core import ONES, ZEROS, OpError, OpResult, feature_map, fmt, per_axis
 from costcalc.ops.tensor import axis_index, broadcast
 
 BICUBIC_FLOPS = 31  # per output element: sixteen taps weighted and summed (16 multiplies, 15 adds)
 BILINEAR_FLOPS = 7  # per output element: four taps weighted and summed (4 multiplies, 3 adds); the weights,
 # shared by every channel, are not counted. Nearest-neighbour resizing copies: no arithmetic.
+COL2IM_FLOPS = 1  # per column value: one add into the image (col2im)
 MAX_SPLIT_PARTS = 4096  # outputs of one split: bounds the tensors a single layer creates
 
 
@@ -103,3 +104,21 @@ def flatten(x) -> OpResult:
 
 def identity(x, p=0.0) -> OpResult:
     return OpResult(outputs=(x,), moves_data=False)
+
+
+def col2im(x, size, k, stride=ONES, pad=ZEROS, dilation=ONES) -> OpResult:
+    """torch's nn.Fold (F.fold, ONNX's Col2Im): the columns C·k_h·k_w x L, one block of k_h x k_w values of every
+    channel per column, added back into a C x h x w image at the blocks' places (`size`: [h, w]; L must be the number
+    of blocks the window's stride, padding and dilation fit in it). Each column value is added into the image: one
+    element-wise FLOP per input element (COL2IM_FLOPS); no products, no parameters."""
+    if len(x) != 2:
+        raise OpError(f"col2im reads columns C*k_h*k_w x L, not {fmt(x)}")
+    size, k = per_axis(size, 2, "size"), per_axis(k, 2, "k")
+    stride, pad, dilation = per_axis(stride, 2, "stride"), per_axis(pad, 2, "pad"), per_axis(dilation, 2, "dilation")
+    if x[0] % (k[0] * k[1]):
+        raise OpError(f"{x[0]} rows of columns are not a whole number of {k[0]}x{k[1]} blocks", "k")
+    blocks = [(s + 2 * p - d * (kk - 1) - 1) // st + 1 for s, p, d, kk, st in zip(size, pad, dilation, k, stride)]
+    if min(blocks) < 1 or blocks[0] * blocks[1] != x[1]:
+        raise OpError(f"{x[1]} columns for a {size[0]}x{size[1]} image of {k[0]}x{k[1]} blocks: it holds "
+                      f"{max(blocks[0], 0) * max(blocks[1], 0)}", "size")
+    return OpResult(outputs=((x[0] // (k[0] * k[1]), *size),), elementwise_flops=COL2IM_FLOPS * prod(x))

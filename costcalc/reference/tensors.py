@@ -19,7 +19,7 @@ from costcalc.reference.functional import _avg_divisors, _out_len
 from costcalc.reference.tally import matmul, matmul_done, touched
 
 __all__ = ["conv_nd", "conv_transpose_nd", "pool_nd", "elementwise", "where", "reduce", "bmm", "einsum", "reshape",
-           "permute", "slice_axis", "expand", "tile", "gather", "depth_to_space", "space_to_depth"]
+           "permute", "slice_axis", "expand", "tile", "gather", "depth_to_space", "space_to_depth", "col2im"]
 
 
 def _tuple(v, n: int) -> tuple:
@@ -259,3 +259,21 @@ def space_to_depth(input, blocksize) -> np.ndarray:
     b = blocksize
     moved = input.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
     return _copied(input, moved.reshape(n, c * b * b, h // b, w // b))
+
+
+def col2im(x: np.ndarray, size, k, stride=1, pad=0, dilation=1) -> np.ndarray:
+    """torch's F.fold: columns N x C*k_h*k_w x L added into N x C x h x w, one strided slice per kernel position."""
+    (h, w), (kh, kw) = _tuple(size, 2), _tuple(k, 2)
+    (sh, sw), (ph, pw), (dh, dw) = _tuple(stride, 2), _tuple(pad, 2), _tuple(dilation, 2)
+    n, rows, length = x.shape
+    bh, bw = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if rows % (kh * kw) or bh * bw != length:
+        raise ValueError(f"col2im: {x.shape} is not columns of {kh}x{kw} blocks of a {h}x{w} image")
+    cols = x.reshape(n, rows // (kh * kw), kh, kw, bh, bw)
+    out = np.zeros((n, rows // (kh * kw), h + 2 * ph, w + 2 * pw), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i * dh:i * dh + sh * (bh - 1) + 1:sh, j * dw:j * dw + sw * (bw - 1) + 1:sw] += cols[:, :, i, j]
+    y = np.ascontiguousarray(out[:, :, ph:ph + h, pw:pw + w])
+    touched(inputs=[x], outputs=[y])
+    return y

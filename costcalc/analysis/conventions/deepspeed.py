@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from math import prod
 
-from costcalc.analysis.conventions import tensor
+from costcalc.analysis.conventions import recurrent, tensor
 from costcalc.analysis.conventions.rules import (Convention, Rule, conv_macs, conv_transpose_macs, fc_macs, free,
                                                  in_elements, out_elements, per_element)
 
@@ -100,6 +100,7 @@ DEEPSPEED = Convention("deepspeed", "DeepSpeed 0.19.8 flops profiler",
     "identity": free("0 (no call)"),
     "select": free(_NOT_WRAPPED.format("torch.index_select")),
     **tensor.DEEPSPEED,
+    **recurrent.DEEPSPEED,
 })
 
 # `call: functional`: the same wrapped calls, except that add, mul and scale become torch.add / torch.mul calls and

@@ -6,7 +6,7 @@ warns "unsupported operator"); the ignored ones count zero silently."""
 
 from __future__ import annotations
 
-from costcalc.analysis.conventions import tensor
+from costcalc.analysis.conventions import recurrent, tensor
 from costcalc.analysis.conventions.rules import (Convention, Rule, conv_macs, conv_transpose_macs, fc_macs, free,
                                                  in_elements, out_elements, per_element)
 
@@ -66,4 +66,5 @@ FVCORE = Convention("fvcore", "fvcore 0.1.5 FlopCountAnalysis",
     "identity": free("0 (no aten op)"),
     "select": _unsupported("aten::index_select"),
     **tensor.FVCORE,
+    **recurrent.FVCORE,
 })

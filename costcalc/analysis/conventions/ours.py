@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from costcalc.analysis.conventions import tensor
+from costcalc.analysis.conventions import recurrent, tensor
 from costcalc.analysis.conventions.rules import (DATA_MOVEMENT, Convention, Rule, bias, conv_macs, conv_transpose_macs,
                                                  doubled, fc_macs, free, in_elements, own, per_element,
                                                  window_elements)
@@ -23,6 +23,7 @@ PAPER = Convention("paper", "costcalc", PAPER_SUMMARY, {
     **{op: free("0 (pooling: not counted)") for op in POOLS},
     **DATA_MOVEMENT,
     **tensor.PAPER,
+    **recurrent.PAPER,
 })
 
 _WINDOWS = f"{POOL_FLOPS_PER_WINDOW_ELEMENT} per window element per output (k_h*k_w per output)"
@@ -59,6 +60,7 @@ FULL = Convention("full", "costcalc", "FLOPs = conv + fc + matmul multiply-adds 
     "adaptive_maxpool": Rule(_ADAPTIVE, own),
     **DATA_MOVEMENT,
     **tensor.FULL,  # add and mul among them: (operands - 1) per output element, a constant operand included
+    **recurrent.FULL,
 })
 
 # "FLOPs = 2 x MACs" as a plain rule: the papers' conv + fc multiply-adds doubled, and nothing else. The tools that

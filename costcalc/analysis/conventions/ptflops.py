@@ -12,7 +12,7 @@ part (`FUNCTIONAL`)."""
 
 from __future__ import annotations
 
-from costcalc.analysis.conventions import tensor
+from costcalc.analysis.conventions import recurrent, tensor
 from costcalc.analysis.conventions.rules import (Convention, Rule, bias, conv_macs, conv_transpose_macs, fc_macs,
                                                  free, in_elements, out_elements, per_element)
 
@@ -83,6 +83,7 @@ PTFLOPS = Convention("ptflops", "ptflops 0.7.5 (pytorch backend)",
     "identity": free("0 (no hook)"),
     "select": free(_NO_HOOK.format("torch.index_select")),
     **tensor.PTFLOPS,
+    **recurrent.PTFLOPS,
 }, functional={
     **{op: free(f"0 ({fn} is not patched)") for op, fn in (
         ("conv", "F.conv2d"), ("conv_transpose", "F.conv_transpose2d"), ("bn", "F.batch_norm"),
@@ -103,4 +104,5 @@ PTFLOPS = Convention("ptflops", "ptflops 0.7.5 (pytorch backend)",
         ("adaptive_avgpool", "F.adaptive_avg_pool2d"), ("adaptive_maxpool", "F.adaptive_max_pool2d"))},
     "scale": Rule("1 per element: patched torch.mul with a number", per_element(1, in_elements)),
     **tensor.PTFLOPS_FUNCTIONAL,  # add and mul: patched torch.add / torch.mul, against a tensor or a number
+    **recurrent.PTFLOPS_FUNCTIONAL,
 })

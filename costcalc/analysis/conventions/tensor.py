@@ -109,6 +109,7 @@ PAPER = {
     "einsum": Rule("multiply-adds of two operands: one per combination of the letters' sizes", own_flops),
     **{op: free("0 (a view)" if op == "reshape" else "0 (moves data)") for op in REARRANGE_OPS},
     "constant": free("0 (computed from weights alone: the layers on it count)"),
+    "col2im": free("0 (nn.Fold adds its blocks into the image: element-wise, not counted)"),
 }
 
 FULL = {
@@ -122,10 +123,12 @@ FULL = {
     "einsum": Rule("multiply-adds of two operands; one operand: 1 per input element when it sums", own),
     **{op: free("0 (a view)" if op == "reshape" else "0 (moves data)") for op in REARRANGE_OPS},
     "constant": free("0 (computed from weights alone: the layers on it count)"),
+    "col2im": Rule("1 per input element (each column value added into the image)", own),
 }
 
 FVCORE = {
     **_not_seen("0 (the aten op of {} has no handle, or is in _IGNORED_OPS)"),
+    "col2im": free("0 (aten::col2im has no handle: 'unsupported operator')"),
     "matmul": Rule("aten::matmul (matmul_flop_jit): prod(first operand) * last axis of the second = multiply-adds",
                    matmul_numel_rule),
     "einsum": Rule("aten::einsum (einsum_flop_jit): 'abc,abd->acd' and 'abc,adc->adb' exactly, else floor(numpy's "
@@ -135,12 +138,14 @@ FVCORE = {
 _PTFLOPS_NOT = "0 (no module hook, and {} is not patched)"
 PTFLOPS = {
     **_not_seen(_PTFLOPS_NOT),
+    "col2im": free(_PTFLOPS_NOT.format("F.fold")),
     "elu": Rule("2 per element: relu hook on nn.ELU (output numel) + patched F.elu (input numel)", per_element(2)),
     "matmul": free("0 (the @ operator: only torch.matmul / Tensor.matmul / torch.bmm calls are patched)"),
     "einsum": free(_PTFLOPS_NOT.format("torch.einsum")),
 }
 PTFLOPS_FUNCTIONAL = {
     **_not_seen(_PTFLOPS_NOT.replace("no module hook, and ", "")),
+    "col2im": free("0 (F.fold is not patched)"),
     "elu": Rule("1 per input element: patched F.elu", per_element(1, in_elements)),
     "matmul": Rule("patched torch.matmul: prod(first operand) * last axis of the second", matmul_numel_rule),
     "einsum": free("0 (torch.einsum is not patched)"),
@@ -153,6 +158,7 @@ PTFLOPS_FUNCTIONAL = {
 _THOP = "0 (a tensor operation, not a module: never seen)"
 THOP = {
     **{op: free(_THOP) for op in (*_FREE_ELEMENTWISE, *REARRANGE_OPS, *SOURCE_OPS, "matmul", "einsum")},
+    "col2im": free("0 (no rule for nn.Fold: 'treat it as zero Macs')"),
     "elu": free("0 (no rule for nn.ELU: 'treat it as zero Macs')"),
 }
 
@@ -164,6 +170,7 @@ _DS_MATMUL = Rule("_matmul_flops_compute: 2 x prod(first operand) * last axis of
                   lambda s: 2 * matmul_numel_rule(s))
 DEEPSPEED = {
     **_not_seen(_DS_NOT),
+    "col2im": free(_DS_NOT.format("F.fold")),
     "elu": Rule("_elu_flops_compute (F.elu): 1 per input element", per_element(1, in_elements)),
     "matmul": Rule(_DS_MATMUL.says.replace(":", " (Tensor.__matmul__, the @ operator, is wrapped too):", 1),
                    _DS_MATMUL.count),

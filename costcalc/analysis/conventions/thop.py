@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import prod
 
-from costcalc.analysis.conventions import tensor
+from costcalc.analysis.conventions import recurrent, tensor
 from costcalc.analysis.conventions.rules import (Convention, Rule, conv_macs, doubled, fc_macs, free, in_elements,
                                                  kernel, out_elements, per_element)
 from costcalc.ops import OPS
@@ -84,6 +84,7 @@ THOP = Convention("thop", "thop 0.1.1", "FLOPs as thop 0.1.1 profile() counts th
     "identity": free(_NO_RULE.format("nn.Identity")),
     "select": free(_TENSOR_OP),
     **tensor.THOP,
+    **recurrent.THOP,
 }, functional={op: free("0 (a function call: module hooks never see it)") for op in OPS})
 
 YOLO = doubled(THOP, "yolo", "ultralytics (thop 0.1.1 x 2)",

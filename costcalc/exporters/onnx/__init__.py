@@ -3,7 +3,8 @@
 One table, BUILDERS (below), maps each costcalc op to a function that adds its ONNX node(s); it mirrors the
 importer's tables (costcalc.importers.onnx). The functions live by family: `nodes` (the seed ops), `modern` (the
 norms, activations, resampling and padding of modern CNNs), `tensor` (the generic tensor layer, and conv, pool,
-fc, softmax, layernorm, concat, split and slice of any rank or axis); `building` holds the machinery they call.
+fc, softmax, layernorm, concat, split and slice of any rank or axis), `recurrent` (LSTM, GRU, RNN); `building`
+holds the machinery they call.
 Node names are the spec's layer paths (`layer2.0.conv2`); an op written as several ONNX nodes names its main node
 after the layer and the others `<layer>/<OpType>`. Tensors are named after the layer
 that writes them (`<layer>.<k>` for the outputs of a split); the network's input is `input`.
@@ -23,7 +24,7 @@ always written inline.
 from __future__ import annotations
 
 from costcalc.errors import Loc, SpecError
-from costcalc.exporters.onnx import modern, nodes, tensor
+from costcalc.exporters.onnx import modern, nodes, recurrent, tensor
 from costcalc.exporters.onnx.building import Builder, Weights
 
 INSTALL_HINT = "writing ONNX files needs the onnx package: pip install 'costcalc[onnx]'"
@@ -117,4 +118,6 @@ BUILDERS = {
     "gather": tensor.gather,
     "depth_to_space": tensor.depth_to_space,
     "space_to_depth": tensor.space_to_depth,
+    "col2im": tensor.col2im,
+    **{cell: recurrent.build for cell in recurrent.NODE},  # lstm, gru, rnn (costcalc.exporters.onnx.recurrent)
 }

@@ -297,6 +297,17 @@ def space_to_depth(b: Builder, node, x, y):
     b.add("SpaceToDepth", x, y, node.name, blocksize=node.args["blocksize"])
 
 
+def col2im(b: Builder, node, x, y):
+    """Col2Im, ONNX's from opset 18 on (torch's exporter writes nn.Fold so there, and refuses it before)."""
+    if b.opset < 18:
+        b.refuse(node, f"col2im is ONNX's Col2Im, from opset 18 on: export with --opset 18 or later, not {b.opset}")
+    a = node.args
+    size, k, stride, pad, dilation = (list(per_axis(a.get(key, default), 2, key)) for key, default in (
+        ("size", None), ("k", None), ("stride", ONES), ("pad", ZEROS), ("dilation", ONES)))
+    b.add("Col2Im", [x[0], _ints(b, node, "image_shape", size), _ints(b, node, "block_shape", k)], y, node.name,
+          dilations=dilation, pads=pad + pad, strides=stride)
+
+
 def _tensor(array):
     from onnx import numpy_helper  # the [onnx] extra, loaded only when a file is written
 

@@ -13,7 +13,7 @@ from math import prod
 
 import numpy as np
 
-from costcalc.importers.onnx import patterns, shared, views
+from costcalc.importers.onnx import patterns, recurrent, shared, views
 from costcalc.importers.onnx.layers import check_weights, clip_op
 from costcalc.importers.onnx.modern import stored
 from costcalc.importers.onnx.batch import (_text, axes_of, emit, learned_number, learned_of, onnx_shape,
@@ -299,6 +299,19 @@ def reduce(imp, node, x: Data) -> None:
     emit(imp, node, f"reduce_{kind}", {"axes": spec, "keepdims": keep}, [x], place)
 
 
+def col2im(imp, node, x: Data) -> None:
+    """Col2Im (torch's nn.Fold, from opset 18) of 2-D blocks: `col2im`, its image and block shapes constant."""
+    size = [int(v) for v in imp.value(node, 1, "image_shape")]
+    k = [int(v) for v in imp.value(node, 2, "block_shape")]
+    pads = list(node.attrs.get("pads", [0] * 2 * len(size)))
+    if len(size) != 2 or len(k) != 2 or x.batch_at != 0 or pads[:2] != pads[2:]:
+        imp.fail(node, f"a Col2Im of image {size}, blocks {k}, pads {pads}: costcalc costs 2-D blocks padded "
+                        "equally on both sides")
+    emit(imp, node, "col2im", {"size": tuple(size), "k": tuple(k), "stride": tuple(node.attrs.get("strides", (1, 1))),
+                               "pad": tuple(pads[:2]), "dilation": tuple(node.attrs.get("dilations", (1, 1)))},
+         [x], 0)
+
+
 def _first(rule):
     return lambda imp, node, inputs: rule(imp, node, inputs[0])
 
@@ -336,6 +349,8 @@ RULES = {
     "Pad": _first(views.pad),
     "DepthToSpace": _first(views.pixel),
     "SpaceToDepth": _first(views.pixel),
+    "Col2Im": _first(col2im),
+    **{op: recurrent.rule for op in recurrent.CELLS},  # LSTM, GRU, RNN: a module of their own
 }
 
 
