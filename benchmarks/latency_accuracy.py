@@ -14,6 +14,10 @@ baseline:
 Each profile is fitted by `costcalc calibrate`'s machinery on its synthetic networks only, never on the models
 judged here. The models are measured between the calibration's passes (`--passes`; each keeps its fastest), so that
 both see the shared machine's load alike: onnxruntime, warm-up runs, then min over `--runs` runs, profiler off.
+By the wall clock (N threads; 1 thread with --clock wall) only clean runs count: a run during which the process's
+threads waited for a CPU (another process had a core) is run again, up to 4 times as many runs in all
+(costcalc.runtime.waits: at 2 threads on 2 cores one busy core made a pass 3.2 times slower); a model that had no
+clean run in some pass is marked with their number.
 
 The FLOPs-only baseline of each setting is FLOPs / P, with the one throughput P fitted (least squares on relative
 error, costcalc.latency.metrics.flops_baseline) on the same calibration's networks (the 1-thread calibration for
@@ -63,6 +67,7 @@ class Target:
         self.name, self.group, self.graph, self.path = name, group, graph, path
         self.flops = sum(node.counts.flops for node in graph.nodes)
         self.best = float("inf")
+        self.unclean = 0  # measurements (by the wall clock) without a clean run (costcalc.runtime.waits)
 
 
 def zoo_targets(work: str, batch: int, only: str = "") -> list:
@@ -85,9 +90,10 @@ def zoo_targets(work: str, batch: int, only: str = "") -> list:
     return out
 
 
-def outside_targets(directory: str, only: str = "") -> tuple:
-    """(targets, refused): every model the manifest lists as exported that costcalc reads, and (name, reason) of
-    each it cannot read or that was not exported."""
+def outside_targets(directory: str, only: str = "", group: str = "outside", batch: int = 1) -> tuple:
+    """(targets, refused): every model the manifest lists as exported that costcalc reads (at `batch`: the batch
+    the directory's exports were made at), and (name, reason) of each it cannot read or that was not exported; the
+    targets are of `group`."""
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     from latency_outside_models import MODELS, read_manifest
 
@@ -99,9 +105,12 @@ def outside_targets(directory: str, only: str = "") -> tuple:
         if record.get("status") != "ok":
             refused.append((key, f"not exported: {record.get('error', '')[:120]}"))
             continue
+        if record.get("batch", 1) != batch:
+            refused.append((key, f"exported at batch {record.get('batch', 1)}, not {batch}"))
+            continue
         path = os.path.join(directory, record["file"])
         try:
-            targets.append(Target(key, "outside", load(path), path))
+            targets.append(Target(key, group, load(path, batch=batch), path))
         except CostcalcError as e:
             refused.append((key, " ".join(str(e).split())[:200]))
     return targets, refused
@@ -110,9 +119,10 @@ def outside_targets(directory: str, only: str = "") -> tuple:
 def measure_all(targets: list, threads: int, clock: str, warmup: int, runs: int) -> None:
     from costcalc.runtime import measure
 
-    for t in targets:
-        m = measure(t.path, threads=threads, warmup=warmup, runs=runs, profile=False)
+    for t in targets:  # by the wall clock, the min over the clean runs (measure's clean=True)
+        m = measure(t.path, threads=threads, warmup=warmup, runs=runs, profile=False, clean=clock == "wall")
         t.best = min(t.best, m.cpu_s if clock == "cpu" else m.latency_s)
+        t.unclean += m.clean_runs == 0
 
 
 def setting(label: str, threads: int, clock: str, targets: list, args, work_runs: tuple, batch: int = 1) -> dict:
@@ -162,7 +172,7 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
 
 def judged(name: str, targets: list, profile, throughput: float) -> dict:
     rows = [{"model": t.name, "flops": t.flops, "measured_s": t.best, "estimate_s": estimate(t.graph, profile).total_s,
-             "baseline_s": t.flops / throughput} for t in targets]
+             "baseline_s": t.flops / throughput, "unclean": t.unclean} for t in targets]
     measured, flops = [r["measured_s"] for r in rows], [r["flops"] for r in rows]
     return {"name": name, "rows": rows,
             "summary": {key: summary([r[key] for r in rows], measured, flops) for key in ("estimate_s", "baseline_s")}}
@@ -174,7 +184,8 @@ def show(result: dict) -> None:
     for r in result["rows"]:
         m = r["measured_s"]
         print(f"{r['model']:<34} {r['flops'] / 1e9:>7.2f} {m * 1e3:>8.2f}ms {r['estimate_s'] * 1e3:>8.2f}ms "
-              f"{r['estimate_s'] / m - 1:>+7.1%} {r['baseline_s'] * 1e3:>9.2f}ms {r['baseline_s'] / m - 1:>+7.1%}")
+              f"{r['estimate_s'] / m - 1:>+7.1%} {r['baseline_s'] * 1e3:>9.2f}ms {r['baseline_s'] / m - 1:>+7.1%}"
+              + (f"  ({r['unclean']} pass(es) without a clean run)" if r.get("unclean") else ""))
     n = len(result["rows"])
     print(f"{'predictor':<22} {'within 10%':>14} {'within 20%':>14} {'Spearman':>9} {'pairwise':>15}")
     for label, key in (("estimate (costcalc)", "estimate_s"), ("FLOPs-only baseline", "baseline_s")):
@@ -187,6 +198,7 @@ def show(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outside", default="", help="directory of scripts/latency_outside_models.py's exports")
+    parser.add_argument("--outside8", default="", help="the same models exported at batch 8 (the script's --batch 8)")
     parser.add_argument("--settings", default="1,2,b8", help="of 1 (1 thread), N (N threads, any N > 1), b8 (batch 8)")
     parser.add_argument("--budget", type=float, default=240.0, help="each calibration's budget, seconds")
     parser.add_argument("--passes", type=int, default=PASSES, help="passes of each calibration, and of the models")
@@ -217,9 +229,12 @@ def main() -> None:
         zoo8 = zoo_targets(work, BATCH, args.zoo) if "b8" in chosen else []
         for t in zoo8:
             t.group = "zoo8"
-        print(f"{len(zoo)} zoo models, {len(outside)} outside models read ({len(refused)} not)", flush=True)
+        outside8, refused8 = (outside_targets(args.outside8, args.outside_only, "outside8", BATCH)
+                              if args.outside8 and "b8" in chosen else ([], []))
+        print(f"{len(zoo)} zoo models, {len(outside)} outside models read ({len(refused)} not), "
+              f"{len(outside8)} at batch {BATCH} ({len(refused8)} not)", flush=True)
         runs = ("zoo", (2, args.runs, args.passes)), ("outside", (2, args.runs, args.passes)), \
-            ("zoo8", (1, args.batch_runs, args.batch_passes))
+            ("zoo8", (1, args.batch_runs, args.batch_passes)), ("outside8", (1, args.batch_runs, args.batch_passes))
         one = None
         if "1" in chosen:
             one = setting("1 thread", 1, args.clock, zoo + outside, args, runs)
@@ -229,28 +244,35 @@ def main() -> None:
             document["settings"]["1"] = {k: v for k, v in one.items() if k != "profile"}
             _write(args.json, {**document, "results": results, "refused": refused})  # kept if the rest fails
         if zoo8:
-            eight = setting(f"batch {BATCH}", 1, args.clock, zoo8, args, runs[2:], batch=BATCH)
+            eight = setting(f"batch {BATCH}", 1, args.clock, zoo8 + outside8, args, runs[2:], batch=BATCH)
             # the FLOPs-only baseline of a batch: FLOPs / P, P fitted on the calibration's networks at that batch
             results.append(judged(f"zoo, batch {BATCH}, 1 thread, batch-{BATCH} profile", zoo8, eight["profile"],
                                   eight["baseline_throughput"]))
+            if outside8:
+                results.append(judged(f"outside the zoo, batch {BATCH}, 1 thread, batch-{BATCH} profile", outside8,
+                                      eight["profile"], eight["baseline_throughput"]))
             if one is not None:
                 results.append(judged(f"zoo, batch {BATCH}, 1 thread, batch-1 profile (not covering it)", zoo8,
                                       one["profile"], one["baseline_throughput"]))
             document["settings"]["b8"] = {k: v for k, v in eight.items() if k != "profile"}
             _write(args.json, {**document, "results": results, "refused": refused})
         for threads in sorted(int(c) for c in chosen if c.isdigit() and int(c) > 1):  # any thread count
-            for t in zoo:
+            for t in zoo + outside:
                 t.best = float("inf")
-            many = setting(f"{threads} threads", threads, "wall", zoo, args, runs[:1])
+            many = setting(f"{threads} threads", threads, "wall", zoo + outside, args, runs[:2])
             results.append(judged(f"zoo, {threads} threads", zoo, many["profile"], many["baseline_throughput"]))
+            if outside:
+                results.append(judged(f"outside the zoo, {threads} threads", outside, many["profile"],
+                                      many["baseline_throughput"]))
             document["settings"][str(threads)] = {k: v for k, v in many.items() if k != "profile"}
     for result in results:
         show(result)
-    if refused:
-        print("\noutside models costcalc cannot read (not judged):")
-        for key, reason in refused:
-            print(f"  {key}: {reason}")
-    document.update({"results": results, "refused": refused, "uptime_after": _uptime(),
+    for label, out in (("", refused), (f" at batch {BATCH}", refused8)):
+        if out:
+            print(f"\noutside models{label} costcalc cannot read (not judged):")
+            for key, reason in out:
+                print(f"  {key}: {reason}")
+    document.update({"results": results, "refused": refused, "refused8": refused8, "uptime_after": _uptime(),
                      "seconds": round(time.perf_counter() - start)})
     print(f"\n{time.perf_counter() - start:.0f} s; uptime before: {document['uptime_before']}; after: "
           f"{document['uptime_after']}")

@@ -5,10 +5,12 @@ any was estimated, from the models scripts/onnx_model_truth.py already exports, 
 family so that one benchmark run can time them all.
 
 Exports them as whole models, weights and all (untrained, seed 0: a kernel's time does not depend on the values),
-by the TorchScript exporter at opset 17, batch 1, at each model's native input size (torchvision: its DEFAULT
-weights' crop; timm: its pretrained_cfg), into a directory outside the repository (a few GB: never committed;
-the repository keeps graph-only copies of some under tests/fixtures/onnx/models). Each model runs in its own
-process with a time limit; NAME.json beside each export records its file, input and parameters, or the failure.
+by the TorchScript exporter at opset 17, batch 1 (`--batch 8`: batch 8, for the batch-8 setting; the exporter
+fixes the batch in the graph's reshapes, so each batch is its own export), at each model's native input size
+(torchvision: its DEFAULT weights' crop; timm: its pretrained_cfg), into a directory outside the repository (a few
+GB: never committed; the repository keeps graph-only copies of some under tests/fixtures/onnx/models). Each model
+runs in its own process with a time limit; NAME.json beside each export records its file, input and parameters,
+or the failure.
 
 Run by hand in the venv with torch, torchvision and timm (never dependencies of costcalc):
 
@@ -66,7 +68,7 @@ def file_name(source: str, name: str) -> str:
     return f"{'timm_' if source == 'timm' else ''}{name}.onnx"
 
 
-def worker(source: str, name: str, out: str, result: str) -> None:
+def worker(source: str, name: str, out: str, result: str, batch: int = 1) -> None:
     warnings.filterwarnings("ignore")
     import torch
 
@@ -76,10 +78,11 @@ def worker(source: str, name: str, out: str, result: str) -> None:
     torch.set_num_threads(1)
     start = time.time()
     model, size = build(source, name)
-    record = {"source": source, "input": [3, size, size], "params": sum(p.numel() for p in model.parameters())}
+    record = {"source": source, "input": [3, size, size], "params": sum(p.numel() for p in model.parameters()),
+              "batch": batch}
     path = os.path.join(out, file_name(source, name))
     try:  # with gradients on: under no_grad torchvision's attention takes a fused path no exporter knows
-        export(model, torch.randn(1, 3, size, size), path, "ts17")
+        export(model, torch.randn(batch, 3, size, size), path, "ts17")
         record.update({"status": "ok", "file": os.path.basename(path), "bytes": os.path.getsize(path)})
     except Exception as e:  # recorded, not hidden
         record.update({"status": "failed", "error": f"{type(e).__name__}: {' '.join(str(e).split())[-300:]}"})
@@ -111,10 +114,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="exports at a time (one process each)")
     parser.add_argument("--timeout", type=int, default=400, help="seconds per model")
     parser.add_argument("--list", action="store_true", help="print the models and exit")
+    parser.add_argument("--batch", type=int, default=1, help="the batch each model is exported at")
     parser.add_argument("--worker", nargs=3, metavar=("SOURCE", "NAME", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker[:2], args.out, args.worker[2])
+        worker(*args.worker[:2], args.out, args.worker[2], args.batch)
         return 0
     if args.list:
         for source, name in MODELS:
@@ -132,7 +136,8 @@ def main() -> int:
             result = record_path(args.out, source, name)
             if os.path.exists(result):
                 os.remove(result)
-            proc = subprocess.Popen([sys.executable, __file__, "--out", args.out, "--worker", source, name, result])
+            proc = subprocess.Popen([sys.executable, __file__, "--out", args.out, "--batch", str(args.batch),
+                                     "--worker", source, name, result])
             running.append((proc, source, name, result, time.time()))
         time.sleep(1)
         for item in list(running):

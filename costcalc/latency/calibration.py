@@ -178,7 +178,8 @@ def context_factor(wholes: list, profile: DeviceProfile) -> float:
 class RuntimeMeasure:
     """costcalc.runtime's measurement (onnxruntime): `seconds(graph, threads)` is the fastest of `runs` runs after
     `warmup`, by the wall clock (or, `clock="cpu"`, by the calling thread's CPU time); `runtime` names the runtime,
-    as the first measurement reports it."""
+    as the first measurement reports it. By the wall clock only clean runs count (measure(clean=True): a run
+    during which another process had one of the cores the threads need is run again, costcalc.runtime.waits)."""
 
     def __init__(self, warmup: int = 2, runs: int = 10, clock: str = "wall"):
         self.warmup, self.runs, self.clock, self.runtime = warmup, runs, clock, ""
@@ -196,7 +197,8 @@ class RuntimeMeasure:
             from costcalc.runtime.ort import load_onnxruntime
 
             load_onnxruntime(Loc("calibrate"))
-        m = measure_graph(graph, threads=threads, warmup=self.warmup, runs=self.runs, profile=False)
+        m = measure_graph(graph, threads=threads, warmup=self.warmup, runs=self.runs, profile=False,
+                          clean=self.clock == "wall")
         self.runtime = self.runtime or m.runtime
         return m.cpu_s if self.clock == "cpu" else m.latency_s
 

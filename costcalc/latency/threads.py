@@ -28,6 +28,9 @@ more; the per-group GEMMs of a grouped conv in the plain layout, 4 channels a gr
 14 us 16). The profiler's own cost per kernel hides what a kernel of a few microseconds costs: `fork_s` is fitted
 on the calibration's wall-clock times of whole networks (0.5 us at 2 threads here). On the calibration networks
 alone these rules beat no splitting and every class splitting (held-out error, docs/latency.md, Threads).
+Read off synthetic kernels and not kept (scripts/thread_probe.py, 15:50 UTC 7 December 2026): a GEMM of fewer than
+65,536 multiply-adds runs on one thread, and a plain grouped conv splits by groups; neither improved the held-out
+error of a 2-thread calibration (8.90 and 8.93 % against 8.85 %), so SPLIT does not carry them.
 
 The cost at N threads (the model's formula, with P the kernel's parallelism):
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from costcalc.errors import Loc, SpecError
 from costcalc.runtime.kernels import LayerTime, attribute
+from costcalc.runtime.waits import TRIES, clean_min, is_clean, waited_ns
 
 INSTALL_HINT = "measuring needs onnxruntime: pip install 'costcalc[runtime]'"
 MAX_INPUT_BYTES = 2**30  # of one random input (a batch of 64 at 3 x 1024 x 1024 is 805 MB)
@@ -55,6 +56,10 @@ class Measurement:
     cpu_median_s: float = 0.0
     profiled_wall_s: float = 0.0  # wall time of one run with the profiler on (the per-layer pass), min over runs
     profiled_wall_median_s: float = 0.0
+    waited_s: tuple = ()  # per counted run, how long its threads waited for a CPU (costcalc.runtime.waits; None
+    # where the kernel does not tell)
+    clean_runs: int = -1  # with measure(clean=True), the runs latency_s is the min of (0: none was clean, min
+    # over all); -1 without
 
     @property
     def accounted(self) -> float:
@@ -105,13 +110,15 @@ def model_proto(model, loc: Loc):
 
 def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_s: float | None = None,
             profile: bool = True, input_shapes: dict | None = None, seed: int = 0, progress=None,
-            layer_names: dict | None = None) -> Measurement:
+            layer_names: dict | None = None, clean: bool = False) -> Measurement:
     """Run `model` (an onnx ModelProto, its serialized bytes, or a path) in onnxruntime and time it. Inputs are
     seeded normal values; `input_shapes` (input name -> full shape) fixes dims the file leaves open; `layer_names`
     (node name -> layer) groups the nodes into the layers the per-layer times are of (costcalc.runtime.kernels).
     `progress(done, total)` is told after each counted run. The total is timed with the profiler off; with
     `profile`, a second session with the profiler on runs as many times for the per-layer times, its own wall
-    times kept apart (`profiled_wall_s`: the profiler's overhead is their difference)."""
+    times kept apart (`profiled_wall_s`: the profiler's overhead is their difference). With `clean`, a run during
+    which the process's threads waited for a CPU (another process had it: costcalc.runtime.waits) is not counted
+    in `latency_s`, and more are run, up to waits.TRIES x `runs` in all, until `runs` are clean."""
     loc = Loc(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else Loc("<model>")
     ort = load_onnxruntime(loc)
     proto = model_proto(model, loc)
@@ -120,21 +127,22 @@ def measure(model, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_
     if not session.get_outputs():
         raise SpecError("the model has no outputs: onnxruntime runs nothing", loc)
     feeds = _inputs(session, input_shapes or {}, seed, loc)
-    times, cpu = _runs(session, feeds, warmup, runs, budget_s, progress, loc)
+    times, cpu, waits = _runs(session, feeds, warmup, runs, budget_s, progress, loc, clean)
     layers, profiled, profiled_times = (), 0.0, ()
     if profile:
         with tempfile.TemporaryDirectory(prefix="costcalc-ort-") as tmp:
             profiling = _session(ort, proto, threads, os.path.join(tmp, "profile"), loc)
-            profiled_times, _ = _runs(profiling, feeds, warmup, len(times), None, None, loc)
+            profiled_times, *_ = _runs(profiling, feeds, warmup, len(times), None, None, loc)
             events = _read_profile(profiling.end_profiling())
             kernel_runs = _kernel_runs(events)[warmup:warmup + len(profiled_times)]
             layers = attribute(proto, kernel_runs, layer_names)
             profiled = sum(layer.latency_s for layer in layers)
     batch = next(iter(feeds.values())).shape[0] if feeds else 1
-    return Measurement(min(times), statistics.median(times), len(times), threads, layers, warmup, tuple(times),
+    best, clean_runs = clean_min(times, waits) if clean else (min(times), -1)
+    return Measurement(best, statistics.median(times), len(times), threads, layers, warmup, tuple(times),
                        profiled, batch, f"onnxruntime {ort.__version__} (CPUExecutionProvider)", min(cpu),
                        statistics.median(cpu), min(profiled_times, default=0.0),
-                       statistics.median(profiled_times) if profiled_times else 0.0)
+                       statistics.median(profiled_times) if profiled_times else 0.0, tuple(waits), clean_runs)
 
 
 def _session(ort, proto, threads: int, profile_prefix: str | None, loc: Loc):
@@ -154,25 +162,27 @@ def _session(ort, proto, threads: int, profile_prefix: str | None, loc: Loc):
         raise SpecError(f"onnxruntime cannot load the model: {' '.join(str(e).split())[:600]}", loc) from None
 
 
-def _runs(session, feeds: dict, warmup: int, runs: int, budget_s: float | None, progress, loc: Loc) -> tuple:
-    """`warmup` runs, then the timed ones: (wall times, CPU times of the calling thread)."""
+def _runs(session, feeds: dict, warmup: int, runs: int, budget_s: float | None, progress, loc: Loc,
+          clean: bool = False) -> tuple:
+    """`warmup` runs, then the timed ones: (wall times, CPU times of the calling thread, waits for a CPU)."""
     try:
         for _ in range(warmup):
             session.run(None, feeds)
-        return _timed_runs(session, feeds, runs, budget_s, progress)
+        return _timed_runs(session, feeds, runs, budget_s, progress, clean)
     except Exception as e:  # onnxruntime's errors while running (an index out of range, a shape mismatch)
         raise SpecError(f"onnxruntime cannot run the model: {' '.join(str(e).split())[:600]}", loc) from None
 
 
 def measure_graph(graph, *, threads: int = 1, warmup: int = 3, runs: int = 10, budget_s: float | None = None,
-                  profile: bool = True, seed: int = 0, opset: int | None = None, progress=None) -> Measurement:
+                  profile: bool = True, seed: int = 0, opset: int | None = None, progress=None,
+                  clean: bool = False) -> Measurement:
     """Export the walked `graph` with seeded random weights (costcalc.exporters.onnx) and measure it."""
     from costcalc.exporters.onnx import DEFAULT_OPSET, export
 
     load_onnxruntime(Loc(graph.path))
     model = export(graph, opset=opset or DEFAULT_OPSET, weights="random", seed=seed)
     return measure(model, threads=threads, warmup=warmup, runs=runs, budget_s=budget_s, profile=profile, seed=seed,
-                   progress=progress)
+                   progress=progress, clean=clean)
 
 
 def _inputs(session, shapes: dict, seed: int, loc: Loc) -> dict:
@@ -194,21 +204,29 @@ def _inputs(session, shapes: dict, seed: int, loc: Loc) -> dict:
     return feeds
 
 
-def _timed_runs(session, feeds: dict, runs: int, budget_s: float | None, progress) -> tuple:
-    """(wall times, CPU times of the calling thread) of each run."""
+def _timed_runs(session, feeds: dict, runs: int, budget_s: float | None, progress, clean: bool = False) -> tuple:
+    """(wall times, CPU times of the calling thread, seconds its threads waited for a CPU) of each run; with
+    `clean`, until `runs` runs are clean (costcalc.runtime.waits), at most TRIES x `runs`."""
     times: list = []
     cpu: list = []
+    waits: list = []
     start = time.perf_counter()
-    while len(times) < max(runs, 1):
+    wanted = max(runs, 1)
+    while len(times) < (TRIES * wanted if clean else wanted):
+        before = waited_ns()  # read outside the wall clock's interval
         t, c = time.perf_counter(), time.thread_time()
         session.run(None, feeds)
         cpu.append(time.thread_time() - c)  # read inside the wall clock's interval
         times.append(time.perf_counter() - t)
+        after = waited_ns()
+        waits.append(None if before is None or after is None else (after - before) * 1e-9)
         if progress is not None:
             progress(len(times), runs)
         if budget_s is not None and time.perf_counter() - start >= budget_s:
             break
-    return times, cpu
+        if clean and sum(is_clean(w, x) for w, x in zip(times, waits)) >= wanted:
+            break
+    return times, cpu, waits
 
 
 def _read_profile(path: str) -> list:
