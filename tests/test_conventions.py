@@ -140,6 +140,7 @@ layers:
 TENSOR_OPS = ROOT / "tests" / "data" / "tensor_ops.yaml"  # the generic tensor layer's ops, 1-D and 3-D windows
 RECURRENT_OPS = ROOT / "tests" / "data" / "recurrent_ops.yaml"  # lstm, gru, rnn in each of their forms
 MORE_OPS = ROOT / "tests" / "data" / "more_ops.yaml"  # the ONNX ops added after the tensor layer: col2im, ...
+CUMPROD = ROOT / "tests" / "data" / "more_ops_opset26.yaml"  # cumprod (ONNX's from opset 26 on)
 
 
 @pytest.fixture
@@ -147,7 +148,7 @@ def every_op(write_spec):
     graph = load(write_spec(EVERY_OP))
     assert {node.op for node in graph.nodes} | {n.op for n in load(write_spec(MODERN_OPS)).nodes} \
         | {n.op for n in load(TENSOR_OPS).nodes} | {n.op for n in load(RECURRENT_OPS).nodes} \
-        | {n.op for n in load(MORE_OPS).nodes} == set(OPS)
+        | {n.op for n in load(MORE_OPS).nodes} | {n.op for n in load(CUMPROD).nodes} == set(OPS)
     return graph
 
 
@@ -368,10 +369,11 @@ def test_one_op_probe_matches_what_the_tool_printed(probe, s, printed):
 
 def test_probes_cover_every_op():
     from test_conventions_tensor import PRINTED  # the generic tensor layer's probes
-    from test_col2im import TESTED as MORE  # col2im: nn.Fold against what the tools printed
+    from test_col2im import TESTED as FOLD  # col2im: nn.Fold against what the tools printed
+    from test_more_ops import TESTED as MORE  # their torch forms against what the tools printed
     from test_recurrent import TESTED as RECURRENT  # lstm, gru, rnn: whole modules against what the tools printed
 
-    assert {s.op for _, s, _ in PROBES} | {s.op for _, s, _ in PRINTED} | RECURRENT | MORE == set(OPS)
+    assert {s.op for _, s, _ in PROBES} | {s.op for _, s, _ in PRINTED} | RECURRENT | FOLD | MORE == set(OPS)
 
 
 # ---- the command line -------------------------------------------------------------------------------------------

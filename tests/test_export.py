@@ -127,7 +127,8 @@ def test_the_op_cases_cover_the_registry():
     from tests.test_export_tensor import CASES as TENSOR_CASES  # the generic tensor layer, checked there
 
     shipped = {node.op for spec in ALL_SPECS for node in load(spec).nodes}
-    for extra in ("recurrent_ops", "more_ops"):  # run through onnxruntime in tests/test_recurrent.py, test_col2im.py
+    for extra in ("recurrent_ops", "more_ops", "more_ops_opset26"):  # run through onnxruntime in tests/test_recurrent.py,
+        # test_col2im.py and test_more_ops.py
         shipped |= {node.op for node in load(ROOT / "tests" / "data" / f"{extra}.yaml").nodes}
     bodies = [*OP_CASES.values(), *(body for _, body in TENSOR_CASES.values())]
     named = {body.split("op: ")[k].split(",")[0].split("}")[0] for body in bodies

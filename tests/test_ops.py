@@ -157,10 +157,11 @@ def test_every_op_has_a_test_here():
               "tanh", "scale", "select", "mean", "conv_transpose", "layernorm", "groupnorm", "layer_scale", "gelu",
               "mish", "hardtanh", "softmax", "adaptive_avgpool", "adaptive_maxpool", "resize", "pad", "slice"}
     from test_ops_tensor import TESTED  # the generic tensor layer's ops
-    from test_col2im import TESTED as MORE  # col2im
+    from test_col2im import TESTED as FOLD  # col2im
+    from test_more_ops import TESTED as MORE  # cumsum, hardmax, trilu, ..., topk
     from test_recurrent import TESTED as RECURRENT  # lstm, gru, rnn
 
-    assert set(OPS) <= tested | TESTED | RECURRENT | MORE
+    assert set(OPS) <= tested | TESTED | RECURRENT | FOLD | MORE
 
 
 def test_scale():

@@ -9,7 +9,7 @@ import costcalc
 from conftest import SPECS
 from costcalc.analysis.sweep import (SweepRow, chunks, evaluate, evaluate_items, grid_points, parse_grid,
                                      parse_ranges, random_points, run)
-from costcalc.analysis.sweep_jobs import claim, compact, expand, locality_order, segments, take
+from costcalc.analysis.sweep_jobs import Rows, claim, compact, expand, items, locality_order, segments, take
 from costcalc.analysis.sweep_points import expand_elements
 
 PROFILE = SPECS.parent / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml"
@@ -26,10 +26,10 @@ def test_a_process_takes_its_segment_from_the_front_then_the_others_from_their_b
 def test_one_process_takes_every_piece_and_counts_the_points():
     model = costcalc.load(SPECS / "mobilenet_v2.yaml")
     points = grid_points(parse_grid(["width=0.5,1.0", "input=3x64x64,3x96x96,3x128x128"]))
-    pieces, bounds = segments(points, 2, chunks)
-    assert sorted(index for piece in pieces for index, _ in piece) == list(range(len(points)))
+    order, pieces, bounds = segments(points, 2, chunks)
+    assert sorted(index for piece in pieces for index, _ in items(points, order, piece)) == list(range(len(points)))
     shared, done, seen = multiprocessing.Array("q", bounds), multiprocessing.Value("q", 0), []
-    rows = claim(evaluate_items, model, pieces, shared, 0, done, 1, None, seen.append)
+    rows = claim(Rows(evaluate_items, model, 1, None), points, order, pieces, shared, 0, done, seen.append)
     assert sorted(rows, key=lambda row: row.index) == evaluate(model, points)
     assert done.value == len(points) and seen[-1] == len(points) and take(shared, 1) is None
 
@@ -42,17 +42,18 @@ def _search(count: int = 2000) -> list:
 
 def test_a_random_search_is_handed_out_by_width_so_each_process_meets_its_own_channels():
     """MobileNet V2's stages are parts keyed by their channels (the width's): with the points in locality order,
-    the two segments of --jobs 2 share no width, and the first piece is the few points warmed before the fork."""
+    the two segments of --jobs 2 share no width."""
     points = _search()
     order = locality_order(points)
     assert sorted(order) == list(range(len(points)))
     widths = [float(points[index][0][1]) for index in order]
     assert widths == sorted(widths)
-    pieces, bounds = segments(points, 2, chunks, warm=8)
-    assert len(pieces[0]) == 8 and bounds[1] == bounds[2] and bounds[0] == 0 and bounds[3] == len(pieces)
-    first = [float(point[0][1]) for piece in pieces[:bounds[1]] for _, point in piece]
-    second = [float(point[0][1]) for piece in pieces[bounds[2]:] for _, point in piece]
-    assert max(first) <= min(second) and abs(len(first) - len(second)) <= max(len(piece) for piece in pieces)
+    order, pieces, bounds = segments(points, 2, chunks)
+    sizes = [end - start for start, end in pieces]
+    assert bounds[1] == bounds[2] and bounds[0] == 0 and bounds[3] == len(pieces)
+    first = [float(point[0][1]) for piece in pieces[:bounds[1]] for _, point in items(points, order, piece)]
+    second = [float(point[0][1]) for piece in pieces[bounds[2]:] for _, point in items(points, order, piece)]
+    assert max(first) <= min(second) and abs(len(first) - len(second)) <= max(sizes)
 
 
 def test_a_row_goes_through_the_pipe_as_plain_values_and_comes_back_equal():
@@ -138,3 +139,22 @@ def test_a_point_drawn_twice_in_a_row_is_taken_from_parts_not_walked_into_a_prog
     assert rows[0].totals == rows[1].totals == costcalc.load(SPECS / "mobilenet_v2.yaml").totals(
         set={"width": 0.5}, input="3x96x96")
     assert model._cache.walks == 2 and not model._cache.programs
+
+
+def test_the_inputs_of_one_setting_come_together_whatever_the_grid_order():
+    """A grid whose input varies slowest: handed out, the inputs of each setting (width and n[0]) are side by side,
+    so that one process walks the setting once and replays its inputs."""
+    points = grid_points(parse_grid(["input=3x64x64,3x96x96,3x128x128", "n[0]=1,2", "width=0.5,0.75,1.0"]))
+    order = locality_order(points)
+    settings = [tuple(item for item in points[index] if item[0] != "input") for index in order]
+    assert len({settings[i] for i in range(0, len(settings), 3)}) == 6 and \
+        all(len(set(settings[i:i + 3])) == 1 for i in range(0, len(settings), 3))
+
+
+def test_a_search_is_keyed_by_its_whole_variables_and_keeps_the_draw_order_among_equal_ones():
+    model = costcalc.load(SPECS / "resnet50.yaml")
+    points = random_points(3000, expand_elements(model, parse_ranges(["depths[*]=1:6", "width_per_group=16,32",
+                                                                      "groups=1,2,4"])), (), 0)
+    order = locality_order(points)
+    whole = [(dict(points[index])["width_per_group"], dict(points[index])["groups"]) for index in order]
+    assert whole == sorted(whole) and all(a < b for a, b, x, y in zip(order, order[1:], whole, whole[1:]) if x == y)

@@ -13,11 +13,14 @@ MOBILENET = str(SPECS / "mobilenet_v2.yaml")
 GRID = {"width": [0.5, 1.0, 0.3], "input": ["3x96x96", "3x128x128"]}
 
 
+def _local(workers: int):
+    distributed = pytest.importorskip("distributed")
+    return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None)
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as local:
+    with _local(1) as local:
         yield local
 
 
@@ -56,3 +59,28 @@ def test_without_the_extra(run, monkeypatch):
     assert result.exit_code == 2
     assert result.stderr == ("scheduler tcp://127.0.0.1:8786: error: sweeping on a Dask cluster needs the "
                              "distributed package: pip install 'costcalc[dask]'\n")
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    with _local(2) as local:
+        yield local
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+def test_a_search_on_two_workers_writes_what_one_process_writes(two_workers, run, fmt):
+    """The points handed out in locality order, a segment per worker, each worker rendering its own rows: the
+    output is the one process's, byte for byte, points that fail and the latency estimate included."""
+    profile = str(SPECS.parent / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml")
+    args = ["sweep", MOBILENET, "--random", "300", "--range", "width=0.35:1.4", "--range", "n[*]=1:4", "--range",
+            "t[6]=0,6", "--device", profile, "--format", fmt]
+    local = run(*args)
+    remote = run(*args, "--scheduler", two_workers.scheduler_address)
+    assert local.exit_code == remote.exit_code == 0 and local.stdout.count("\n") > 200
+    assert remote.stdout == local.stdout and remote.stderr == local.stderr
+
+
+def test_rows_from_two_workers_are_the_rows_of_one_process(two_workers):
+    ranges = {"width": (0.35, 1.4), "n[*]": (1, 4), "t[6]": [0, 6]}
+    remote = costcalc.sweep(MOBILENET, random=400, ranges=ranges, scheduler=two_workers.scheduler_address)
+    assert remote.rows == costcalc.sweep(MOBILENET, random=400, ranges=ranges).rows and remote.invalid > 0

@@ -1,6 +1,7 @@
-"""`--jobs N` writes, byte for byte, what one process writes: random searches (the points handed out by width and
-the rows sent back as plain values, costcalc.analysis.sweep_jobs), with the latency estimate, grids whose inputs
-come first, the front and the ranking. Run as whole processes, as a user runs them."""
+"""`--jobs N` (and `--scheduler`) writes, byte for byte, what one process writes: random searches (the points handed
+out by width; each process renders its own rows in CSV, JSON lines or JSON and this one puts the texts in order,
+costcalc.analysis.sweep_jobs), with the latency estimate, with points that fail, grids whose inputs come first, the
+front and the ranking (rows sent back as plain values). Run as whole processes, as a user runs them."""
 
 from __future__ import annotations
 
@@ -36,7 +37,14 @@ def sweep(*args) -> bytes:
      "--format", "json"],
     ["specs/mobilenet_v2.yaml", "--grid", "input=3x96x96,3x128x128,3x160x160", "--grid", "width=0.5,0.75,1.0,1.4",
      "--format", "csv"],
-], ids=["mobilenet", "resnet50", "device", "errors-front-sort", "grid-input-first"])
+    [*MOBILENET, "--random", "700", "--range", "t[6]=0,6", "--format", "csv"],
+    [*MOBILENET, "--random", "700", "--range", "t[6]=0,6", "--device", PROFILE, "--format", "jsonl"],
+    [*RESNET, "--random", "900", "--seed", "5", "--format", "jsonl"],
+    [*MOBILENET, "--random", "500", "--range", "t[6]=0,6", "--device", PROFILE, "--format", "json"],
+    ["specs/mobilenet_v2.yaml", "--grid", "width=0.5,0.75,1.0,1.4", "--grid", "input=3x96x96,3x128x128",
+     "--format", "json"],
+], ids=["mobilenet", "resnet50", "device", "errors-front-sort", "grid-input-first", "errors-csv",
+        "errors-device-jsonl", "resnet50-jsonl", "errors-device-json", "grid-json"])
 def test_jobs_write_what_one_process_writes(args):
     one = sweep(*args)
     assert one.count(b"\n") > 10
@@ -75,3 +83,15 @@ def test_sampled_rows_of_a_search_over_processes_are_each_a_fresh_costcalc_repor
         assert {field: int(row[field]) for field in totals if field != "latency_s"} == \
             {field: value for field, value in totals.items() if field != "latency_s"}
         assert float(row["latency_s"]) == totals["latency_s"] and not row["error"]
+
+
+def test_the_plain_draw_is_the_one_used_where_this_python_draws_otherwise(monkeypatch):
+    """random_points' own loop is checked once against random.Random's methods; where they differ it draws with
+    the methods: the same points either way here."""
+    from costcalc.analysis import sweep_points
+
+    ranges = parse_ranges(["width=0.35:1.4", "n=1:4", "wide=0:100000", "k=3,5,7", "one=8"])
+    inline = random_points(300, ranges, parse_grid(["input=3x96x96,3x128x128"]), seed=9)
+    assert sweep_points._inline_draws()
+    monkeypatch.setattr(sweep_points, "_inline_draws", lambda: False)
+    assert random_points(300, ranges, parse_grid(["input=3x96x96,3x128x128"]), seed=9) == inline

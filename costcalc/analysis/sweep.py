@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from costcalc.analysis.sweep_points import (INPUT, MAX_POINTS, check_names, expand_elements, grid_points,  # noqa: F401
-                                            parse_grid, parse_ranges, random_points, settings, split_values)
+from costcalc.analysis.sweep_points import (INPUT, MAX_POINTS, Draw, check_names, expand_elements,  # noqa: F401
+                                            grid_points, parse_grid, parse_ranges, random_points, settings,
+                                            split_values)
 from costcalc.errors import CostcalcError, OptionError
 from costcalc.ops import COUNT_FIELDS, Counts
 from costcalc.options import format_shape, parse_shape
@@ -52,6 +53,8 @@ class Sweep:
     sort: str | None = None
     device: str = ""  # the device profile the latency was estimated on ("" without one)
     every: tuple = ()  # every row, when `top` keeps only some of them in `rows`
+    lines: tuple = ()  # instead of `rows`: each row's text, rendered where it was evaluated (run_rendered)
+    failed: int = 0  # with `lines`: the points that could not be evaluated
 
     @property
     def front(self) -> tuple:
@@ -61,7 +64,7 @@ class Sweep:
     @property
     def invalid(self) -> int:
         """The points that could not be evaluated, shown or not."""
-        return sum(1 for row in (self.every or self.rows) if row.error is not None)
+        return self.failed + sum(1 for row in (self.every or self.rows) if row.error is not None)
 
     @property
     def errors(self) -> int:
@@ -120,12 +123,13 @@ def evaluate_settings(model, settings, batch: int = 1, profile=None):
         yield _row(model, index, tuple(setting.items()), variables, shape, batch, profile)
 
 
-def chunks(points: list, parts: int) -> list:
-    """(start, points) pieces: about 8 per worker, at most 2,000 points each, for even progress and balance. A piece
+def chunks(points: list, parts: int, size: int | None = None) -> list:
+    """(start, points) pieces: about 8 per worker, at most 2,000 points each (or of `size`), for even progress and
+    balance. A piece
     ends where the variables change: the points that differ only in their input (a group) stay together, so that one
     worker walks once and replays the rest (costcalc.analysis.totals). Consecutive groups share a piece while it
     stays within the size; a group over twice the size is cut into pieces of the size."""
-    size = max(1, min(2000, -(-len(points) // (parts * 8))))
+    size = size or max(1, min(2000, -(-len(points) // (parts * 8))))
     if not (points and _swept_input(points[0])):  # no input swept: nothing to replay, pieces of the size
         return [(start, points[start:start + size]) for start in range(0, len(points), size)]
     pieces: list = []
@@ -162,11 +166,29 @@ def _variables(point: tuple) -> tuple:
     return tuple(item for item in point if item[0] != INPUT)
 
 
-def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None, profile=None) -> list:
-    """The rows of `points` over `jobs` processes (costcalc.analysis.sweep_jobs), in point order."""
+def evaluate_parallel(model, points: list, batch: int, jobs: int, progress=None, profile=None, render=None):
+    """The rows of `points` over `jobs` processes (costcalc.analysis.sweep_jobs), in point order; with `render`,
+    (their texts in point order, the points that failed)."""
     from costcalc.analysis.sweep_jobs import evaluate_parallel as over_processes
 
-    return over_processes(evaluate_items, SweepRow, model, points, batch, jobs, chunks, progress, profile)
+    return over_processes(evaluate_items, SweepRow, model, points, batch, jobs, chunks, progress, profile, render)
+
+
+def run_rendered(model, points, render, batch: int = 1, jobs: int = 1, scheduler: str | None = None,
+                 progress=None, profile=None) -> tuple:
+    """(each point's text, in point order; the points that could not be evaluated): what `run` gives, rendered by
+    `render` (rows -> a text each, costcalc.report.as_sweep.row_lines). Over processes or a cluster, each renders
+    the rows it evaluates and this process only puts the texts in order: no row is made here. `points` is a list,
+    or a Draw, which each process of `jobs` draws itself."""
+    if scheduler is not None:
+        from costcalc.analysis.sweep_dask import evaluate_on_cluster
+
+        return evaluate_on_cluster(model, points, batch, scheduler, progress, profile, evaluate=evaluate_items,
+                                   chunks=chunks, render=render)
+    if jobs > 1 and len(points) > 1:
+        return evaluate_parallel(model, points, batch, jobs, progress, profile, render)
+    rows = run(model, points() if isinstance(points, Draw) else points, batch, 1, None, progress, profile)
+    return render(rows), sum(row.error is not None for row in rows)
 
 
 def run(model, points: list, batch: int = 1, jobs: int = 1, scheduler: str | None = None, progress=None,
@@ -176,7 +198,8 @@ def run(model, points: list, batch: int = 1, jobs: int = 1, scheduler: str | Non
     if scheduler is not None:
         from costcalc.analysis.sweep_dask import evaluate_on_cluster
 
-        return evaluate_on_cluster(model, points, batch, scheduler, progress, profile, evaluate=evaluate, chunks=chunks)
+        return evaluate_on_cluster(model, points, batch, scheduler, progress, profile, evaluate=evaluate_items,
+                                   chunks=chunks, sweep_row=SweepRow)
     if jobs > 1 and len(points) > 1:
         return evaluate_parallel(model, points, batch, jobs, progress, profile)
     rows = []

@@ -116,29 +116,87 @@ def grid_points(axes: list) -> list:
 def random_points(count: int, ranges: list, axes: list = (), seed: int = 0) -> list:
     """`count` points drawn with `seed`: each range uniformly (integers when its bounds are; floats rounded to 4
     decimals, so that each point reads as it is evaluated), each choice (a stepped range, a list of values, a grid
-    axis) by choosing one of its values."""
+    axis) by choosing one of its values. The draws are random.Random(seed)'s own: uniform(low, high),
+    randint(low, high), choice(values), point after point, name after name."""
     if count > MAX_POINTS:
         raise OptionError(f"{count:,} points is beyond the limit of {MAX_POINTS:,}")
-    rng = _random.Random(seed)
-    choice, uniform = rng.choice, rng.uniform
-    # an integer range as the choice of its values' texts: the same draw (randint(a, b) is a + _randbelow(b - a
-    # + 1), choice(seq) is seq[_randbelow(len(seq))]), without making each text again
-    draws = [(name, span[0]) if len(span) == 1 else
-             (name, tuple(str(v) for v in range(span[0], span[1] + 1))) if _whole(span) and span[1] - span[0] < 4096
-             else (name, span) for name, *span in ranges]
-    draws.extend(axes)
+    draws = _draws(ranges) + _draws(axes)
+    return (_inline_points if _inline_draws() else _plain_points)(_random.Random(seed), count, draws)
+
+
+class Draw:
+    """The points random_points(count, ranges, axes, seed) draws, not drawn yet: called, it draws them (a sweep
+    over processes has each process draw its own, costcalc.analysis.sweep_jobs)."""
+
+    def __init__(self, count: int, ranges: list, axes: list = (), seed: int = 0):
+        if count > MAX_POINTS:
+            raise OptionError(f"{count:,} points is beyond the limit of {MAX_POINTS:,}")
+        self.count, self.ranges, self.axes, self.seed = count, list(ranges), list(axes), seed
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __call__(self) -> list:
+        return random_points(self.count, self.ranges, self.axes, self.seed)
+
+
+def _draws(ranges) -> list:
+    """(name, what is drawn from, n, bits) of each range or axis: a choice of n values (an integer range as the
+    choice of its texts where it is short: randint(a, b) is a + _randbelow(b - a + 1), choice(seq) is
+    seq[_randbelow(len(seq))], the same draw without making each text again); a long integer range as (low,
+    -count); a float range as ((low, high, high - low), 0)."""
+    out = []
+    for name, *span in ranges:
+        if len(span) == 1 or (_whole(span) and span[1] - span[0] < 4096):
+            values = span[0] if len(span) == 1 else tuple(str(v) for v in range(span[0], span[1] + 1))
+            out.append((name, values, len(values), len(values).bit_length()))
+        elif _whole(span):
+            size = span[1] - span[0] + 1
+            out.append((name, span[0], -size, size.bit_length()))
+        else:
+            out.append((name, (span[0], span[1], span[1] - span[0]), 0, 0))
+    return out
+
+
+def _inline_points(rng, count: int, draws: list) -> list:
+    """The points, drawn as random.Random's choice, randint and uniform draw them, without their calls."""
+    getrandbits, random = rng.getrandbits, rng.random
     points = []
     for _ in range(count):
         point = []
-        for name, span in draws:
-            if isinstance(span, tuple):
-                point.append((name, choice(span)))
-            elif _whole(span):
-                point.append((name, str(rng.randint(*span))))
-            else:
-                point.append((name, repr(round(uniform(*span), 4))))
+        for name, span, n, bits in draws:
+            if n > 0:  # choice(span): span[_randbelow(n)]
+                r = getrandbits(bits)
+                while r >= n:
+                    r = getrandbits(bits)
+                point.append((name, span[r]))
+            elif n < 0:  # randint(low, low - n - 1): low + _randbelow(-n)
+                r = getrandbits(bits)
+                while r >= -n:
+                    r = getrandbits(bits)
+                point.append((name, str(span + r)))
+            else:  # uniform(low, high): low + (high - low) * random()
+                point.append((name, repr(round(span[0] + span[2] * random(), 4))))
         points.append(tuple(point))
     return points
+
+
+def _plain_points(rng, count: int, draws: list) -> list:
+    """The points, drawn by random.Random's own methods (where this Python draws otherwise: _inline_draws)."""
+    points = []
+    for _ in range(count):
+        points.append(tuple((name, rng.choice(span) if n > 0 else str(rng.randint(span, span - n - 1)) if n < 0
+                             else repr(round(rng.uniform(span[0], span[1]), 4))) for name, span, n, _ in draws))
+    return points
+
+
+@lru_cache(maxsize=1)
+def _inline_draws() -> bool:
+    """Whether _inline_points draws what this Python's random.Random draws (choice and randint through
+    _randbelow's getrandbits, uniform as low + (high - low) * random()): checked once, on a sample."""
+    draws = _draws([("c", ("a", "b", "c", "d", "e")), ("one", ("x",)), ("i", 1, 6), ("wide", 0, 100_000),
+                    ("f", 0.25, 2.0)])
+    return _inline_points(_random.Random(12345), 64, draws) == _plain_points(_random.Random(12345), 64, draws)
 
 
 def _whole(span) -> bool:

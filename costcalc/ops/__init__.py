@@ -4,7 +4,8 @@ Shapes are per sample, without the batch: (C, H, W) for feature maps, (F,) after
 input shapes and plain ints and returns one frozen OpResult; nothing here reads a spec or prints. The formulas
 live by family: conv.py (conv, conv_transpose, fc), norm.py, activation.py, pool.py, shape.py, recurrent.py (lstm,
 gru, rnn), and the generic tensor layer of any rank: tensor.py (views and copies) and tensor_math.py (element-wise
-with broadcasting, reductions, matmul, einsum); core.py holds what they share.
+with broadcasting, reductions, matmul, einsum) and tensor_more.py (the later ONNX ops: running sums, hardmax,
+trilu, norms, gathers and scatters by index, topk); core.py holds what they share.
 
 Counting conventions (docs/ops.md and `costcalc report --help` repeat them):
 - flops: multiply-adds of conv, conv_transpose and fc layers, bias not counted (the seed papers' and
@@ -32,6 +33,7 @@ from costcalc.ops.norm import (AFFINE_FLOPS, BATCHNORM_FLOPS, LAYER_SCALE_FLOPS,
                                layer_scale, layernorm)
 from costcalc.ops.pool import POOL_FLOPS_PER_WINDOW_ELEMENT, adaptive_pool, global_avgpool, pool
 from costcalc.ops.recurrent import RECURRENT_OPS
+from costcalc.ops.tensor_more import MORE_OPS
 from costcalc.ops.shape import (BICUBIC_FLOPS, BILINEAR_FLOPS, COL2IM_FLOPS, col2im, concat, flatten, identity, pad,
                                 resize, select, shuffle, split)
 from costcalc.ops.tensor import (broadcast, constant, depth_to_space, expand, gather, permute, reshape, slice_,
@@ -58,7 +60,8 @@ BINARY_OPS = {"add": "sum (of any number of tensors)", "sub": "difference",
               "compare": "comparison (equal, less, greater, and, or, ...)"}
 UNARY_OPS = {"exp": (1, "exp"), "log": (1, "natural log"), "sqrt": (1, "square root"), "reciprocal": (1, "1 / x"),
              "abs": (1, "absolute value"), "neg": (1, "negation"), "erf": (1, "error function"),
-             "round": (1, "rounding (floor, ceil, round, sign)"), "sin": (1, "sine or cosine"),
+             "round": (1, "rounding (floor, ceil, round, sign)"),
+             "sin": (1, "a trigonometric or hyperbolic function or its inverse (sin, cos, tan, asin, sinh, ...)"),
              "softplus": (3, "log(1 + exp(x))"), "elu": (3, "ELU / SELU / CELU"),
              "cast": (0, "a type conversion (reads and writes, no arithmetic)")}
 REDUCE_OPS = tuple(f"reduce_{kind}" for kind in REDUCE_FLOPS)
@@ -150,6 +153,7 @@ OPS: dict[str, OpDef] = {
     "col2im": OpDef(col2im, {"size": Arg("pair", REQUIRED, "the image's [h, w]"), "k": Arg("pair"),
                              "stride": Arg("pair", ONES), "pad": Arg("pad", ZEROS), "dilation": Arg("pair", ONES)},
                     doc="nn.Fold: columns C*k_h*k_w x L added back into a C x h x w image"),
+    **MORE_OPS,  # cumsum, cumprod, hardmax, trilu, lp_normalization, lrn, gather_elements, scatter, topk
     **RECURRENT_OPS,
 }
 

@@ -15,6 +15,7 @@ import costcalc.reference as F
 from costcalc.ops import Uniform
 from costcalc.ops.conv import conv_input
 from costcalc.reference.recurrent import RECURRENT_RUNNERS
+from costcalc.reference.tensor_more import MORE_RUNNERS
 from costcalc.reference.tally import counting
 from costcalc.reference.tensor_runners import TENSOR_RUNNERS
 
@@ -227,8 +228,7 @@ RUNNERS = {
     "identity": _unary(F.identity),
     **TENSOR_RUNNERS,  # add, mul and the other ops of the generic tensor layer, slice on any axis
     **RECURRENT_RUNNERS,  # lstm, gru, rnn
-    "col2im": lambda rng, args, x: ((F.col2im(x, args["size"], args["k"], args["stride"], args["pad"],
-                                              args["dilation"]),), ()),
+    **MORE_RUNNERS,  # cumsum, hardmax, trilu, lp_normalization, lrn, gather_elements, scatter, topk
 }
 
 

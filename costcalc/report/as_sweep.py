@@ -54,21 +54,74 @@ def document(sweep) -> dict:
 
 
 def render_json(sweep, options=None) -> str:
+    if sweep.lines:  # the rows rendered where they were evaluated (row_lines): put in the document as they are
+        return _spliced(document(sweep), sweep.lines)
     return json.dumps(document(sweep), indent=1) + "\n"
 
 
 def render_csv(sweep, options=None) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    timed = ["latency_s"] if sweep.device else []
-    writer.writerow(["index", *sweep.names, *COUNT_FIELDS, *timed, "pareto", "error"])
-    for row in sweep.rows:
-        values = dict(row.values)
-        counts = [getattr(row.totals, f) if row.totals is not None else "" for f in COUNT_FIELDS]
-        latency = [row.latency_s if row.latency_s is not None else ""] if timed else []
-        writer.writerow([row.index, *(values.get(n, "") for n in sweep.names), *counts, *latency, int(row.pareto),
-                         row.error or ""])
-    return buffer.getvalue()
+    timed = bool(sweep.device)
+    return csv_header(sweep.names, timed) + "".join(sweep.lines or row_lines("csv", sweep.names, timed)(sweep.rows))
+
+
+def csv_header(names, timed: bool) -> str:
+    out: list = []
+    csv.writer(_Appender(out.append), lineterminator="\n").writerow(
+        ["index", *names, *COUNT_FIELDS, *(["latency_s"] if timed else []), "pareto", "error"])
+    return out[0]
+
+
+def row_lines(fmt: str, names, timed: bool):
+    """A function making the text of rows in `fmt` (csv, jsonl or json): one string per row, each what the renderer
+    of that format writes for it, so that the processes of a sweep can render their own rows and this process
+    only put the texts in point order (Sweep.lines): a CSV line; a JSON line; a row of the JSON document, as it
+    is indented there, without the comma between rows."""
+    if fmt not in ("csv", "jsonl", "json"):
+        raise ValueError(f"no rows of their own in format {fmt!r}")
+    return RowLines(fmt, tuple(names), timed)
+
+
+class RowLines:
+    """rows -> [text of each row] in one format (a class, not a closure: a spawned worker receives it pickled)."""
+
+    def __init__(self, fmt: str, names: tuple, timed: bool):
+        self.fmt, self.names, self.timed = fmt, names, timed
+
+    def __call__(self, rows) -> list:
+        timed = self.timed
+        if self.fmt == "jsonl":
+            return [json_line(row, timed) + "\n" for row in rows]
+        if self.fmt == "json":
+            return ["  " + json.dumps({**row_document(row, timed), "pareto": row.pareto}, indent=1)
+                    .replace("\n", "\n  ") for row in rows]
+        out: list = []
+        writer = csv.writer(_Appender(out.append), lineterminator="\n")
+        names = self.names
+        for row in rows:
+            values = dict(row.values)
+            counts = [getattr(row.totals, f) for f in COUNT_FIELDS] if row.totals is not None else _EMPTY
+            latency = [row.latency_s if row.latency_s is not None else ""] if timed else []
+            writer.writerow([row.index, *(values.get(n, "") for n in names), *counts, *latency, int(row.pareto),
+                             row.error or ""])
+        return out
+
+
+_EMPTY = [""] * len(COUNT_FIELDS)
+
+
+class _Appender:
+    """A file for csv.writer whose every write (one row's line) is appended to a list."""
+
+    def __init__(self, append):
+        self.write = append
+
+
+def _spliced(doc: dict, lines) -> str:
+    """The JSON document of `doc` (its rows left out) with the rendered `lines` as its rows: what json.dumps of
+    the whole document with indent=1 writes (a raw line break is only ever json's own, between items)."""
+    text = json.dumps({**doc, "rows": []}, indent=1) + "\n"
+    head, tail = text.split('\n "rows": []', 1)
+    return head + '\n "rows": [\n' + ",\n".join(lines) + "\n ]" + tail if lines else text
 
 
 def render_table(sweep, options) -> str:
@@ -114,7 +167,7 @@ def render_table(sweep, options) -> str:
 
 
 def render_jsonl(sweep, options=None) -> str:
-    return "".join(json_line(row, bool(sweep.device)) + "\n" for row in sweep.rows)
+    return "".join(sweep.lines or row_lines("jsonl", sweep.names, bool(sweep.device))(sweep.rows))
 
 
 RENDERERS = {"table": render_table, "csv": render_csv, "json": render_json, "jsonl": render_jsonl}

@@ -26,6 +26,12 @@ from costcalc.analysis.conventions.rules import Rule, free, in_elements, out_ele
 from costcalc.ops import BINARY_OPS, REARRANGE_OPS, REDUCE_OPS, SOURCE_OPS, UNARY_OPS
 
 _FREE_ELEMENTWISE = ("sub", "div", "pow", "maximum", "minimum", "compare", "where", *UNARY_OPS, *REDUCE_OPS)
+# the later ONNX ops (costcalc.ops.tensor_more), as torch writes them: none is a module or call the tools count but
+# LocalResponseNorm, whose forward runs Tensor.mul, avg_pool3d and Tensor.add, which ptflops and DeepSpeed count
+_MORE = {"cumsum": "torch.cumsum", "cumprod": "torch.cumprod", "hardmax": "F.one_hot of argmax",
+         "trilu": "torch.triu / tril", "lp_normalization": "F.normalize", "gather_elements": "torch.gather",
+         "scatter": "Tensor.scatter", "topk": "torch.topk", "thresholded_relu": "nn.Threshold",
+         "shrink": "nn.Hardshrink / Softshrink"}
 _TORCH = {"sub": "torch.sub", "div": "torch.div", "pow": "torch.pow", "maximum": "torch.maximum",
           "minimum": "torch.minimum", "compare": "torch.lt / gt / eq", "where": "torch.where", "exp": "torch.exp",
           "log": "torch.log", "sqrt": "torch.sqrt", "reciprocal": "torch.reciprocal", "abs": "torch.abs",
@@ -33,7 +39,7 @@ _TORCH = {"sub": "torch.sub", "div": "torch.div", "pow": "torch.pow", "maximum":
           "softplus": "F.softplus", "elu": "F.elu", "cast": "Tensor.to", "reshape": "Tensor.reshape / view",
           "permute": "Tensor.permute", "expand": "Tensor.expand", "tile": "Tensor.repeat", "gather": "torch.gather",
           "depth_to_space": "F.pixel_shuffle", "space_to_depth": "F.pixel_unshuffle",
-          "constant": "a buffer or torch.arange",
+          "constant": "a buffer or torch.arange", **_MORE,
           **{op: f"Tensor.{op[len('reduce_'):]}" for op in REDUCE_OPS}}
 
 
@@ -96,7 +102,14 @@ def torch_elementwise(first: bool):
 
 
 def _not_seen(says: str) -> dict:
-    return {op: free(says.format(_TORCH[op])) for op in (*_FREE_ELEMENTWISE, *REARRANGE_OPS, *SOURCE_OPS)}
+    return {op: free(says.format(_TORCH[op])) for op in (*_FREE_ELEMENTWISE, *REARRANGE_OPS, *SOURCE_OPS, *_MORE)}
+
+
+def lrn_calls(s) -> int:
+    """F.local_response_norm's wrapped calls (ptflops, DeepSpeed, calflops): input.mul(input), avg_pool3d of the
+    squares padded by size - 1 channels (its input's numel), .mul(alpha), .add(k): 3 n + (C + size - 1) H W."""
+    c, *rest = s.inputs[0]
+    return 3 * in_elements(s) + (c + s.args["size"] - 1) * prod(rest)
 
 
 # ---- each convention's rules for the tensor layer -----------------------------------------------------------
@@ -110,6 +123,7 @@ PAPER = {
     **{op: free("0 (a view)" if op == "reshape" else "0 (moves data)") for op in REARRANGE_OPS},
     "constant": free("0 (computed from weights alone: the layers on it count)"),
     "col2im": free("0 (nn.Fold adds its blocks into the image: element-wise, not counted)"),
+    **{op: free("0 (element-wise or moves data: not counted)") for op in (*_MORE, "lrn")},
 }
 
 FULL = {
@@ -124,11 +138,13 @@ FULL = {
     **{op: free("0 (a view)" if op == "reshape" else "0 (moves data)") for op in REARRANGE_OPS},
     "constant": free("0 (computed from weights alone: the layers on it count)"),
     "col2im": Rule("1 per input element (each column value added into the image)", own),
+    **{op: Rule("costcalc's own per-element count (docs/ops.md)", own) for op in (*_MORE, "lrn")},
 }
 
 FVCORE = {
     **_not_seen("0 (the aten op of {} has no handle, or is in _IGNORED_OPS)"),
     "col2im": free("0 (aten::col2im has no handle: 'unsupported operator')"),
+    "lrn": free("0 (aten::mul, avg_pool3d, add, pow, div: no handle)"),
     "matmul": Rule("aten::matmul (matmul_flop_jit): prod(first operand) * last axis of the second = multiply-adds",
                    matmul_numel_rule),
     "einsum": Rule("aten::einsum (einsum_flop_jit): 'abc,abd->acd' and 'abc,adc->adb' exactly, else floor(numpy's "
@@ -139,6 +155,8 @@ _PTFLOPS_NOT = "0 (no module hook, and {} is not patched)"
 PTFLOPS = {
     **_not_seen(_PTFLOPS_NOT),
     "col2im": free(_PTFLOPS_NOT.format("F.fold")),
+    "lrn": Rule("nn.LocalResponseNorm has no hook; its forward's patched calls: input.mul(input), F.avg_pool3d, "
+                ".mul(alpha), .add(k): 3 n + (C + size - 1) H W", lrn_calls),
     "elu": Rule("2 per element: relu hook on nn.ELU (output numel) + patched F.elu (input numel)", per_element(2)),
     "matmul": free("0 (the @ operator: only torch.matmul / Tensor.matmul / torch.bmm calls are patched)"),
     "einsum": free(_PTFLOPS_NOT.format("torch.einsum")),
@@ -146,6 +164,7 @@ PTFLOPS = {
 PTFLOPS_FUNCTIONAL = {
     **_not_seen(_PTFLOPS_NOT.replace("no module hook, and ", "")),
     "col2im": free("0 (F.fold is not patched)"),
+    "lrn": Rule("F.local_response_norm's patched calls: 3 n + (C + size - 1) H W", lrn_calls),
     "elu": Rule("1 per input element: patched F.elu", per_element(1, in_elements)),
     "matmul": Rule("patched torch.matmul: prod(first operand) * last axis of the second", matmul_numel_rule),
     "einsum": free("0 (torch.einsum is not patched)"),
@@ -159,6 +178,8 @@ _THOP = "0 (a tensor operation, not a module: never seen)"
 THOP = {
     **{op: free(_THOP) for op in (*_FREE_ELEMENTWISE, *REARRANGE_OPS, *SOURCE_OPS, "matmul", "einsum")},
     "col2im": free("0 (no rule for nn.Fold: 'treat it as zero Macs')"),
+    **{op: free(_THOP) for op in _MORE},
+    "lrn": free("0 (no rule for nn.LocalResponseNorm: 'treat it as zero Macs')"),
     "elu": free("0 (no rule for nn.ELU: 'treat it as zero Macs')"),
 }
 
@@ -171,6 +192,8 @@ _DS_MATMUL = Rule("_matmul_flops_compute: 2 x prod(first operand) * last axis of
 DEEPSPEED = {
     **_not_seen(_DS_NOT),
     "col2im": free(_DS_NOT.format("F.fold")),
+    "lrn": Rule("F.local_response_norm's wrapped calls: Tensor.mul (n), F.avg_pool3d (its input's numel), "
+                "Tensor.mul and Tensor.add (n each): 3 n + (C + size - 1) H W", lrn_calls),
     "elu": Rule("_elu_flops_compute (F.elu): 1 per input element", per_element(1, in_elements)),
     "matmul": Rule(_DS_MATMUL.says.replace(":", " (Tensor.__matmul__, the @ operator, is wrapped too):", 1),
                    _DS_MATMUL.count),

@@ -24,7 +24,7 @@ always written inline.
 from __future__ import annotations
 
 from costcalc.errors import Loc, SpecError
-from costcalc.exporters.onnx import modern, nodes, recurrent, tensor
+from costcalc.exporters.onnx import modern, more, nodes, recurrent, tensor
 from costcalc.exporters.onnx.building import Builder, Weights
 
 INSTALL_HINT = "writing ONNX files needs the onnx package: pip install 'costcalc[onnx]'"
@@ -119,5 +119,6 @@ BUILDERS = {
     "depth_to_space": tensor.depth_to_space,
     "space_to_depth": tensor.space_to_depth,
     "col2im": tensor.col2im,
+    **more.BUILDERS,  # cumsum, hardmax, trilu, lp_normalization, lrn, gather_elements, scatter, topk
     **{cell: recurrent.build for cell in recurrent.NODE},  # lstm, gru, rnn (costcalc.exporters.onnx.recurrent)
 }

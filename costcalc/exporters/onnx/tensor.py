@@ -16,7 +16,8 @@ from costcalc.ops.core import ONES, ZEROS, per_axis
 BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow", "maximum": "Max", "minimum": "Min",
           "compare": "Less"}
 UNARY = {"exp": "Exp", "log": "Log", "sqrt": "Sqrt", "reciprocal": "Reciprocal", "abs": "Abs", "neg": "Neg",
-         "erf": "Erf", "round": "Round", "sin": "Sin", "softplus": "Softplus", "elu": "Elu"}
+         "erf": "Erf", "round": "Round", "sin": "Sin", "softplus": "Softplus", "elu": "Elu",
+         "thresholded_relu": "ThresholdedRelu", "shrink": "Shrink"}
 REDUCE = {"sum": "ReduceSum", "mean": "ReduceMean", "max": "ReduceMax", "min": "ReduceMin", "prod": "ReduceProd",
           "l1": "ReduceL1", "l2": "ReduceL2", "sum_square": "ReduceSumSquare", "log_sum_exp": "ReduceLogSumExp",
           "log_sum": "ReduceLogSum"}

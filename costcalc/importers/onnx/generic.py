@@ -13,25 +13,30 @@ from math import prod
 
 import numpy as np
 
-from costcalc.importers.onnx import patterns, recurrent, shared, views
+from costcalc.importers.onnx import more, patterns, recurrent, shared, views
 from costcalc.importers.onnx.layers import check_weights, clip_op
 from costcalc.importers.onnx.modern import stored
 from costcalc.importers.onnx.batch import (_text, axes_of, emit, learned_number, learned_of, onnx_shape,
                                            plain, same_place, spec_axis)
 from costcalc.importers.onnx.reading import Const, Data, Sequence, fmt
 
+# the trigonometric and hyperbolic functions and their inverses: one transcendental each, as `sin`
+TRIGONOMETRIC = ("Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh")
 UNARY = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal": "reciprocal", "Abs": "abs", "Neg": "neg",
-         "Erf": "erf", "Floor": "round", "Ceil": "round", "Round": "round", "Sign": "round", "Not": "compare",
-         "Sin": "sin", "Cos": "sin", "Softplus": "softplus", "Elu": "elu", "Selu": "elu", "Celu": "elu",
+         "Erf": "erf", "Floor": "round", "Ceil": "round", "Round": "round", "Sign": "round", "Not": "compare", "BitwiseNot": "compare",
+         "Sin": "sin", "Cos": "sin", **dict.fromkeys(TRIGONOMETRIC, "sin"), "Softplus": "softplus", "Elu": "elu",
+         "Selu": "elu", "Celu": "elu",
          "Softsign": "elu", "Relu": "relu", "LeakyRelu": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh",
          "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish", "Mish": "mish", "Gelu": "gelu", "Cast": "cast",
-         "CastLike": "cast", "Identity": "identity", "Dropout": "dropout", "IsNaN": "compare", "IsInf": "compare"}
+         "CastLike": "cast", "Identity": "identity", "Dropout": "dropout", "IsNaN": "compare", "IsInf": "compare",
+         "Swish": "swish", "ThresholdedRelu": "thresholded_relu", "Shrink": "shrink"}
 
 
 BINARY = {"Add": "add", "Sum": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow", "Max": "maximum",
           "Min": "minimum", "Mod": "div", "Equal": "compare", "Less": "compare", "Greater": "compare",
           "LessOrEqual": "compare", "GreaterOrEqual": "compare", "And": "compare", "Or": "compare",
-          "Xor": "compare", "PRelu": "maximum", "BitShift": "compare"}
+          "Xor": "compare", "PRelu": "maximum", "BitShift": "compare", "BitwiseAnd": "compare",
+          "BitwiseOr": "compare", "BitwiseXor": "compare"}
 
 
 REDUCE = {"ReduceSum": "sum", "ReduceMean": "mean", "ReduceMax": "max", "ReduceMin": "min", "ReduceProd": "prod",
@@ -42,6 +47,10 @@ REDUCE = {"ReduceSum": "sum", "ReduceMean": "mean", "ReduceMax": "max", "ReduceM
 def unary(imp, node, x: Data) -> None:
     op = UNARY[node.op]
     args = {"approximate": _text(node.attrs.get("approximate"), "none")} if op == "gelu" else {}
+    if op == "compare":  # Not, IsNaN, IsInf: a test of each element, as a comparison with a number
+        args = {"value": 0.0}
+    if op == "swish" and node.attrs.get("alpha", 1.0) != 1.0:
+        imp.fail(node, f"alpha={node.attrs['alpha']}: costcalc costs x * sigmoid(x), Swish of alpha 1")
     emit(imp, node, op, args, [x], x.batch_at)
 
 
@@ -299,19 +308,6 @@ def reduce(imp, node, x: Data) -> None:
     emit(imp, node, f"reduce_{kind}", {"axes": spec, "keepdims": keep}, [x], place)
 
 
-def col2im(imp, node, x: Data) -> None:
-    """Col2Im (torch's nn.Fold, from opset 18) of 2-D blocks: `col2im`, its image and block shapes constant."""
-    size = [int(v) for v in imp.value(node, 1, "image_shape")]
-    k = [int(v) for v in imp.value(node, 2, "block_shape")]
-    pads = list(node.attrs.get("pads", [0] * 2 * len(size)))
-    if len(size) != 2 or len(k) != 2 or x.batch_at != 0 or pads[:2] != pads[2:]:
-        imp.fail(node, f"a Col2Im of image {size}, blocks {k}, pads {pads}: costcalc costs 2-D blocks padded "
-                        "equally on both sides")
-    emit(imp, node, "col2im", {"size": tuple(size), "k": tuple(k), "stride": tuple(node.attrs.get("strides", (1, 1))),
-                               "pad": tuple(pads[:2]), "dilation": tuple(node.attrs.get("dilations", (1, 1)))},
-         [x], 0)
-
-
 def _first(rule):
     return lambda imp, node, inputs: rule(imp, node, inputs[0])
 
@@ -349,7 +345,9 @@ RULES = {
     "Pad": _first(views.pad),
     "DepthToSpace": _first(views.pixel),
     "SpaceToDepth": _first(views.pixel),
-    "Col2Im": _first(col2im),
+    "Col2Im": lambda imp, node, inputs: more.col2im(imp, node, inputs[0]),
+    "Mean": more.mean,
+    **more.RULES,  # CumSum, Hardmax, Trilu, LpNormalization, LRN, MVN, GlobalLpPool, GatherElements, Scatter*, TopK
     **{op: recurrent.rule for op in recurrent.CELLS},  # LSTM, GRU, RNN: a module of their own
 }
 
@@ -360,6 +358,7 @@ def apply(imp, node) -> None:
     if any(isinstance(t, Sequence) for t in inputs):
         imp.fail(node, "reads a sequence of tensors: costcalc reads sequences only with SequenceAt and "
                         "ConcatFromSequence")
-    if not isinstance(inputs[0], Data) and node.op not in BINARY and node.op not in ("Where", "Concat", "MatMul"):
+    if not isinstance(inputs[0], Data) and node.op not in BINARY and node.op not in ("Where", "Concat", "MatMul",
+                                                                                      "Mean"):
         imp.fail(node, "its first input is a constant and a later one a tensor of the network")
     RULES[node.op](imp, node, [t for t in inputs])

@@ -16,7 +16,7 @@ from costcalc.graph import MAX_DIM, MAX_NODES
 from costcalc.importers.onnx.folding import MAX_CONST_ELEMENTS
 from costcalc.importers.onnx.mapping import ANY_INPUT_OPS, CHANNELS_LAST_OPS, DATA_OPS, SEQUENCE_OPS
 from costcalc.importers.onnx.naming import module_path, node_name, note_of
-from costcalc.importers.onnx import batch, constants, generic, inputs, rewrite, shared
+from costcalc.importers.onnx import batch, constants, generic, inputs, refused, rewrite, shared
 from costcalc.importers.onnx.arguments import typed_args
 from costcalc.importers.onnx.reading import (Const, Data, Layer, MalformedAttribute, OnnxNode, Refused, Sequence, Taken,
                                              fmt)
@@ -142,8 +142,8 @@ class Importer:
             wanted.extend(x for x in nodes[i].proto.input if x)
             for a in nodes[i].proto.attribute:
                 if a.g.node or a.graphs:
-                    raise SpecError(f"{nodes[i].where}: control flow (subgraphs) is not supported",
-                                    self.loc(nodes[i]))
+                    raise SpecError(f"{nodes[i].where}: control flow (subgraphs) is not supported: "
+                                    f"{refused.REFUSED['If']}", self.loc(nodes[i]))
         return seen
 
     def finish(self) -> None:
@@ -346,6 +346,8 @@ class Importer:
         moved = any(isinstance(x, Data) and x.batch_at != 0 for x in inputs)
         if (handler is None or moved) and node.op in generic.RULES:
             return generic.apply(self, node)
+        if handler is None and node.op in refused.REFUSED:
+            self.fail(node, refused.reason(node.op))
         if handler is None:
             self.fail(node, f"op type '{node.op}' is not one costcalc knows how to cost "
                             f"(it knows: {', '.join(sorted({*DATA_OPS, *generic.RULES}))})")

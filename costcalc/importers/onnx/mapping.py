@@ -62,6 +62,7 @@ DATA_OPS = {
     "Softmax": modern.softmax,
     "ConvTranspose": modern.conv_transpose,
     "Resize": modern.resize,
+    "Upsample": modern.resize,  # Resize's form before opset 10, its scales an input (an attribute before opset 9)
     "Gather": modern.gather,
     "InstanceNormalization": modern.instance_norm,
 }

@@ -106,8 +106,10 @@ def resize(imp, node) -> None:
     mode = {"nearest": "nearest", "linear": "bilinear", "cubic": "bicubic"}.get(_text(node.attrs.get("mode"), "nearest"))
     if mode is None:
         imp.fail(node, f"mode '{_text(node.attrs.get('mode'), '')}': ONNX resizes by nearest, linear or cubic")
-    scales = _optional(imp, node, 1 if imp.opset < 11 else 2, "scales")
-    sizes = None if imp.opset < 11 else _optional(imp, node, 3, "sizes")
+    scales = _optional(imp, node, 1 if imp.opset < 11 or node.op == "Upsample" else 2, "scales")
+    if scales is None and node.op == "Upsample" and node.attrs.get("scales") is not None:  # opset 7 and 8
+        scales = list(node.attrs["scales"])
+    sizes = None if imp.opset < 11 or node.op == "Upsample" else _optional(imp, node, 3, "sizes")
     n, c = x.shape[:2]
     if sizes is not None:
         target = [int(s) for s in sizes]
