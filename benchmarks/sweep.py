@@ -41,6 +41,8 @@ import statistics
 import sys
 import time
 
+from ceiling import parallel_ceiling
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -71,28 +73,6 @@ def swept(points: list, jobs: int) -> list:
     from costcalc.api import load
 
     return [row.totals for row in run(load(SPEC), points, jobs=jobs)]
-
-
-def _burn(seconds: float) -> int:
-    start, n = time.process_time(), 0
-    while time.process_time() - start < seconds:
-        n += 1
-    return n
-
-
-def parallel_ceiling(jobs: int = 2, seconds: float = 0.3) -> float:
-    """How much faster `jobs` processes of pure CPU work finish than one, on this machine now: `jobs` on that many
-    free cores, 1.0 when other work leaves the equivalent of one. What --jobs N can reach at best in the same run."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    walls = []
-    for n in (1, jobs):
-        with context.Pool(n) as pool:
-            start = time.perf_counter()
-            pool.map(_burn, [seconds] * n)
-            walls.append(time.perf_counter() - start)
-    return jobs * walls[0] / walls[1]
 
 
 def _one_sweep(points: list) -> int:

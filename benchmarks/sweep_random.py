@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from ceiling import parallel_ceiling
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROFILE = str(ROOT / "devices" / "epyc-2cpu-onnxruntime-1.32-1thread.yaml")
 MOBILENET = ("mobilenet_v2", ["--range", "width=0.35:1.4", "--range", "n[*]=1:4", "--range", "k[*]=3,5,7"])
@@ -138,8 +140,6 @@ def load_now() -> float:
 
 
 def main(runs: int, points: int, baseline_points: int, jobs: int = 2, dask: bool = True) -> None:
-    from sweep import parallel_ceiling
-
     table = cases(jobs)
     dask_label = f"MobileNet V2, --scheduler (local Dask, {jobs} workers)"
     samples = {}
