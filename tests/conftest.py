@@ -1,3 +1,4 @@
+import gzip
 import os
 import pathlib
 
@@ -57,3 +58,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "fuzz" in item.keywords:
             item.add_marker(skip)
+
+
+def onnx_fixture(folder, name: str, tmp_path) -> str:
+    """The path of fixture NAME in `folder`: NAME.onnx, or NAME.onnx.gz unpacked into tmp_path (the large graphs
+    are kept gzipped)."""
+    path = folder / f"{name}.onnx"
+    if path.exists():
+        return str(path)
+    unpacked = tmp_path / path.name
+    unpacked.write_bytes(gzip.decompress((folder / f"{name}.onnx.gz").read_bytes()))
+    return str(unpacked)

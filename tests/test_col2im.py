@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, onnx_fixture
 from costcalc.analysis import analyse
 from costcalc.errors import SpecError
 from costcalc.graph import load
@@ -20,13 +20,7 @@ CASES = sorted(k for k in EXPECTED if not k.startswith("_"))
 
 
 def fixture(name: str, tmp_path) -> str:
-    """The fixture's path: NAME.onnx, or NAME.onnx.gz unpacked into tmp_path (the large graphs are kept gzipped)."""
-    path = FIXTURES / f"{name}.onnx"
-    if path.exists():
-        return str(path)
-    unpacked = tmp_path / path.name
-    unpacked.write_bytes(__import__("gzip").decompress((FIXTURES / f"{name}.onnx.gz").read_bytes()))
-    return str(unpacked)
+    return onnx_fixture(FIXTURES, name, tmp_path)
 
 
 @pytest.mark.parametrize("size, k, stride, pad, dilation", [((14, 14), (3, 3), (2, 2), (1, 1), (1, 1)),
