@@ -8,10 +8,9 @@ shapes are all costcalc reads), the module in eval mode (its training mode is re
 warnings (constant folding it skipped, tracing a Python value) are not shown: they are about the file, which the
 caller never sees, and costcalc's report says what it read. It is written at opset 17, or, when that fails, at 18
 (torch writes nn.Fold only from 18 on, as Col2Im), by the dynamo exporter when TorchScript's fails there too; when
-every one fails, the error names each failure, the first first. The
-file lists the module's parameters by name (as the dynamo exporter's graph signature does), so that a one-value
-parameter of the top module (`self.alpha`) counts as learned, which its plain name alone would not tell
-(costcalc.importers.onnx.batch.learned_number)."""
+every one fails, the error names each failure, the first first. The file lists the module's parameters by name (as
+the dynamo exporter's graph signature does), so that a one-value parameter of the top module (`self.alpha`) counts
+as learned, which its plain name alone would not tell (costcalc.importers.onnx.batch.learned_number)."""
 
 from __future__ import annotations
 
