@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from handwritten_reuse import SharedNorms, UnevenPooling  # noqa: E402  (scripts/ is the path)
+
 
 def hardswish(x):
     return x * F.relu6(x + 3) / 6
@@ -411,4 +413,6 @@ MODULES = {
     "token_mixer": (TokenMixer, 64),
     "learned_scalars": (LearnedScalars, 32),
     "shared_weights": (SharedWeights, 32),
+    "shared_norms": (SharedNorms, 32),
+    "uneven_pooling": (UnevenPooling, 32),
 }

@@ -4,6 +4,7 @@ its outputs' values; it produces no layer."""
 
 from __future__ import annotations
 
+from functools import reduce
 from math import prod
 
 import numpy as np
@@ -150,8 +151,8 @@ FOLD_OPS = {
     "Floor": lambda node, v: [np.floor(v[0])],
     "Ceil": lambda node, v: [np.ceil(v[0])],
     "Sqrt": lambda node, v: [np.sqrt(v[0])],
-    "Min": lambda node, v: [np.minimum.reduce(v)],
-    "Max": lambda node, v: [np.maximum.reduce(v)],
+    "Min": lambda node, v: [reduce(np.minimum, v)],  # variadic, broadcasting: a list of shapes
+    "Max": lambda node, v: [reduce(np.maximum, v)],
     "Equal": lambda node, v: [np.equal(v[0], v[1])],
     "Where": lambda node, v: [np.where(v[0], v[1], v[2])],
     "Range": lambda node, v: [np.arange(*_bounded_range(v[0].item(), v[1].item(), v[2].item()))],

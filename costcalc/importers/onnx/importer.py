@@ -72,9 +72,14 @@ class Importer:
                 if t:
                     self.consumers.setdefault(t, []).append(node.index)
         self.initializers = {init.name: init for init in self.graph.initializer}
+        # a file that lists the module's parameters but stores some not under their names: its optimiser folded
+        # or merged them (equal tensors stored once and read directly, ConvNeXt's untrained layer scales)
+        self.merged = self.parameters is not None and not self.parameters <= self.initializers.keys()
+        constant = batch.unlisted(self.parameters, self.initializers)
         for init in self.graph.initializer:  # an integer initializer is an index buffer, no parameter
             self.tensors[init.name] = Const(self.dims(init.dims, f"initializer '{init.name}'"), None, init.name,
-                                            param=init.data_type not in INTEGER_TYPES, stored=True)
+                                            param=init.data_type not in INTEGER_TYPES, stored=True,
+                                            learned=0 if init.name in constant else None)
         for init in self.graph.sparse_initializer:
             self.tensors[init.values.name] = Const(self.dims(init.dims, f"initializer '{init.values.name}'"), None,
                                                    init.values.name, param=True, stored=True)
@@ -307,7 +312,7 @@ class Importer:
         module = module_path(node, self.tensors) if node is not None else ((), "output")
         layer = Layer(name, op, args, [x.ref for x in inputs], loc, note if note is not None else note_of(node),
                       len(result.outputs), module)
-        shared.note_weights(self, node, layer)
+        shared.note_weights(self, node, layer, result.params)
         self.layers.append(layer)
         if len(result.outputs) == 1:
             refs = [name]

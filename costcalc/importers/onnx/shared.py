@@ -1,15 +1,22 @@
-"""Weighted layers that read another's weights: a module applied at several places (CoaT's conv position encoding
-in both blocks of a stage, a head run over every pyramid level, a weight-tied Linear) holds its weights once in the
-file: one initializer read by several Conv, Gemm or MatMul nodes. The later layers are written `shares: <the first>`
+"""Layers that read another's parameters: a module applied at several places (CoaT's conv position encoding in
+both blocks of a stage, a head run over every pyramid level, a weight-tied Linear, one nn.LayerNorm before both the
+attention and the MLP, one nn.PReLU after several convs, a position embedding added twice) holds its parameters
+once in the file: one initializer read by several nodes. The later layers are written `shares: <the first>`
 (costcalc.sharing): their FLOPs and memory access are counted, their parameters once.
 
-A conv, transposed conv or fc layer shares an earlier one when it reads exactly the same stored tensors (its weight,
-and its bias or none), reads one of them itself rather than through an Identity node, and has the same arguments
-but for where its window goes. The Identity is the TorchScript exporter's mark of equal values stored once: it keeps
-one copy of equal initializers and feeds the others' readers through Identity nodes (every untrained timm ResNet's
-folded conv whose batchnorm scale starts at zero: 30 library files), while a module applied twice reads its own
-tensor (CoaT's convs, and the bias of a Linear on tokens, whose transposed weight TorchScript folds at each use and
-joins by Identity). A weight-tied Linear on tokens without bias therefore counts at each use in a TorchScript file.
+A layer with parameters shares an earlier one of the same op when it reads exactly the same stored tensors (a conv,
+transposed conv or fc layer: its weight, and its bias or none; any other op: the stored tensors among its node's
+inputs, a layernorm's scale and shift, a PReLU's slope, an added table), reads one of them itself rather than
+through an Identity node, and has the same arguments but for where its window goes.
+
+The Identity is the TorchScript exporter's mark of equal values stored once: it keeps one copy of equal
+initializers and feeds the others' readers through Identity nodes (every untrained timm ResNet's folded conv whose
+batchnorm scale starts at zero: 30 library files), while a module applied twice reads its own tensor (CoaT's convs).
+What TorchScript folds at each use it also joins by Identity (a Linear's transposed weight on tokens, a PReLU's
+reshaped slope), so a weight-tied Linear on tokens without bias, or one PReLU applied twice, counts at each use in a
+TorchScript file. The dynamo exporter's optimiser merges equal tensors without an Identity (an untrained ConvNeXt's
+layer scales, one tensor for each stage's blocks): in a file that lists its parameters and leaves some of them
+unstored (`imp.merged`), only convs and fcs, whose weights are never equal by chance, are read as shared.
 """
 
 from __future__ import annotations
@@ -20,14 +27,21 @@ from costcalc.sharing import PLACEMENT
 WEIGHTED = ("conv", "conv_transpose", "fc")  # the ops whose weights a Conv, Gemm or MatMul node reads
 
 
-def note_weights(imp, node, layer) -> None:
-    """Record on a weighted `layer` the stored tensors its ONNX `node` reads as weights (their names)."""
-    if layer.op not in WEIGHTED or node is None or len(node.proto.input) < 2:
+def note_weights(imp, node, layer, params: int) -> None:
+    """Record on `layer`, which has `params` parameters, the stored tensors its ONNX `node` reads as its
+    parameters (their names)."""
+    if not params or node is None or len(node.proto.input) < 2:
         return
-    consts = [imp.tensors.get(t) for t in node.proto.input[1:] if t]
-    if _stored(consts[0] if consts else None):  # the weight itself, not a bias alone (a computed weight: none)
-        layer.weights = tuple(c.name for c in consts if _stored(c))
-        layer.direct = any(name in node.proto.input for name in layer.weights)
+    if layer.op in WEIGHTED:
+        consts = [imp.tensors.get(t) for t in node.proto.input[1:] if t]
+        if not _stored(consts[0] if consts else None):  # the weight itself, not a bias alone (a computed weight)
+            return
+    elif imp.merged:  # equal tensors merged and read directly: one tensor read twice is not one module
+        return
+    else:  # a norm's scale and shift, a slope, an added table: wherever the node takes them
+        consts = [imp.tensors.get(t) for t in node.proto.input if t]
+    layer.weights = tuple(c.name for c in consts if _stored(c))
+    layer.direct = any(name in node.proto.input for name in layer.weights)
 
 
 def _stored(c) -> bool:
@@ -45,7 +59,7 @@ def mark(layers: list) -> None:
     """Set `shares` on each weighted layer that reads the same weights as an earlier one, `shared` on that one."""
     owners: dict = {}
     for layer in layers:
-        if not layer.weights or layer.op not in WEIGHTED:
+        if not layer.weights:
             continue
         owner = owners.setdefault(layer.weights, layer)
         if owner is not layer and layer.direct and owner.op == layer.op and _shape(owner.args) == _shape(layer.args):
