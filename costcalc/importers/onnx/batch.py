@@ -123,17 +123,6 @@ def parameters(graph) -> frozenset | None:
     return None
 
 
-def unlisted(listed: frozenset | None, initializers) -> frozenset:
-    """The float initializers that hold no learned values, where the file says so: it lists the module's parameters
-    (`parameters`) and stores every one of them under its own name, so nothing learned was folded into a new tensor,
-    and an initializer the list does not name is a buffer or a constant the exporter computed (the unoptimised dynamo
-    exporter stores adaptive pooling's bin sizes as `convert_element_type_default`). Elsewhere none: an optimiser's
-    folded tensors (`val_79`) may hold learned values."""
-    if not listed or not listed <= set(initializers):
-        return frozenset()
-    return frozenset(initializers) - listed
-
-
 def learned_inputs(imp, node) -> tuple:
     """(the learned values, their sources) behind a constant folded from `node`'s inputs. A source is a stored
     tensor as one computation first reads it, (stored name, that node's output, size): a relative-position bias

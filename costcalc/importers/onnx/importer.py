@@ -72,10 +72,12 @@ class Importer:
                 if t:
                     self.consumers.setdefault(t, []).append(node.index)
         self.initializers = {init.name: init for init in self.graph.initializer}
-        # a file that lists the module's parameters but stores some not under their names: its optimiser folded
-        # or merged them (equal tensors stored once and read directly, ConvNeXt's untrained layer scales)
-        self.merged = self.parameters is not None and not self.parameters <= self.initializers.keys()
-        constant = batch.unlisted(self.parameters, self.initializers)
+        # a file that lists the module's parameters and stores every one under its own name: nothing learned was
+        # folded into a new tensor or merged with an equal one (`shared`, `batch.unlisted`)
+        self.complete = bool(self.parameters) and self.parameters <= self.initializers.keys()
+        # there an initializer the list does not name is a buffer or a constant the exporter computed (the
+        # unoptimised dynamo exporter stores adaptive pooling's bin sizes as `convert_element_type_default`)
+        constant = set(self.initializers) - self.parameters if self.complete else ()
         for init in self.graph.initializer:  # an integer initializer is an index buffer, no parameter
             self.tensors[init.name] = Const(self.dims(init.dims, f"initializer '{init.name}'"), None, init.name,
                                             param=init.data_type not in INTEGER_TYPES, stored=True,

@@ -58,7 +58,7 @@ def module_path(node, parameters) -> tuple:
     if node.op in WEIGHTED and len(inputs) > 1 and inputs[1] in parameters and inputs[1].endswith(".weight"):
         return _components(inputs[1][: -len(".weight")]), None
     meta = {p.key: p.value for p in node.proto.metadata_props}
-    scopes = _literal_list(meta.get("pkg.torch.onnx.name_scopes"))
+    scopes = literal_list(meta.get("pkg.torch.onnx.name_scopes"))
     if scopes is None and "namespace" in meta:
         scopes = [part.split(":")[0].strip() for part in meta["namespace"].split("/")]
     if scopes and len(scopes) >= 2:
@@ -81,7 +81,7 @@ def _components(qualified: str) -> tuple:
     return tuple(c for c in qualified.split(".") if c)
 
 
-def _literal_list(text):
+def literal_list(text):
     if not text:
         return None
     try:
@@ -100,7 +100,7 @@ def folded_batchnorm(node) -> bool:
         return True
     if "batch_norm" in meta.get("namespace", "").rpartition("/")[2]:
         return True
-    scopes = _literal_list(meta.get("pkg.torch.onnx.name_scopes"))
+    scopes = literal_list(meta.get("pkg.torch.onnx.name_scopes"))
     if scopes and "batch_norm" in scopes[-1]:
         return True
     inputs = node.proto.input
@@ -112,8 +112,8 @@ def module_classes(node) -> dict:
     (`pkg.torch.onnx.class_hierarchy` beside `name_scopes`, or `namespace`'s `path: class` pairs), e.g.
     {('layer1', '0'): 'Bottleneck'}; {} when the file does not say."""
     meta = {p.key: p.value for p in node.proto.metadata_props}
-    scopes = _literal_list(meta.get("pkg.torch.onnx.name_scopes"))
-    classes = _literal_list(meta.get("pkg.torch.onnx.class_hierarchy"))
+    scopes = literal_list(meta.get("pkg.torch.onnx.name_scopes"))
+    classes = literal_list(meta.get("pkg.torch.onnx.class_hierarchy"))
     if (scopes is None or classes is None or len(scopes) != len(classes)) and "namespace" in meta:
         pairs = [part.split(":", 1) for part in meta["namespace"].split("/")]
         scopes, classes = [p[0].strip() for p in pairs], [p[1].strip() if len(p) > 1 else "" for p in pairs]

@@ -12,15 +12,22 @@ through an Identity node, and has the same arguments but for where its window go
 The Identity is the TorchScript exporter's mark of equal values stored once: it keeps one copy of equal
 initializers and feeds the others' readers through Identity nodes (every untrained timm ResNet's folded conv whose
 batchnorm scale starts at zero: 30 library files), while a module applied twice reads its own tensor (CoaT's convs).
-What TorchScript folds at each use it also joins by Identity (a Linear's transposed weight on tokens, a PReLU's
-reshaped slope), so a weight-tied Linear on tokens without bias, or one PReLU applied twice, counts at each use in a
-TorchScript file. The dynamo exporter's optimiser merges equal tensors without an Identity (an untrained ConvNeXt's
-layer scales, one tensor for each stage's blocks): in a file that lists its parameters and leaves some of them
-unstored (`imp.merged`), only convs and fcs, whose weights are never equal by chance, are read as shared.
+What TorchScript folds at each use it also joins by Identity (a Linear's transposed weight on tokens), so a
+weight-tied Linear on tokens without bias counts at each use in a TorchScript file.
+
+Other layers' parameters (norms, slopes, learned numbers, tables) are equal by chance in an untrained model, and
+exporters merge equal tensors without an Identity: TorchScript an untrained PoolFormerV2's LayerNorm scales and
+FastViT's batchnorms (without constant folding), the dynamo optimiser an untrained ConvNeXt's layer scales, one
+tensor for each stage's blocks. So such a layer shares only in a dynamo exporter's file, which records the module
+each node ran in (`pkg.torch.onnx.name_scopes`), with an earlier layer of the same module instance (one module that
+ran twice; ConvNeXt's blocks are different modules), and only where none of that module's listed parameters is
+missing from the file (merged with an equal one, or folded: a PReLU's slope reshaped into `val_1`). Elsewhere, and in
+every TorchScript file, one nn.LayerNorm or nn.PReLU applied twice counts at each use.
 """
 
 from __future__ import annotations
 
+from costcalc.importers.onnx.naming import literal_list
 from costcalc.importers.onnx.reading import Const
 from costcalc.sharing import PLACEMENT
 
@@ -36,12 +43,31 @@ def note_weights(imp, node, layer, params: int) -> None:
         consts = [imp.tensors.get(t) for t in node.proto.input[1:] if t]
         if not _stored(consts[0] if consts else None):  # the weight itself, not a bias alone (a computed weight)
             return
-    elif imp.merged:  # equal tensors merged and read directly: one tensor read twice is not one module
-        return
-    else:  # a norm's scale and shift, a slope, an added table: wherever the node takes them
+    else:  # a norm's scale and shift, a slope, an added table: one module instance that ran twice (below)
+        scope = _scope(node)
+        if scope is None or imp.parameters is None or _unstored(imp, scope):
+            return
         consts = [imp.tensors.get(t) for t in node.proto.input if t]
-    layer.weights = tuple(c.name for c in consts if _stored(c))
+        if not any(_stored(c) for c in consts):
+            return
+        consts = [*consts, ("module", scope)]  # shared only with a layer of the same module
+    layer.weights = tuple(c if isinstance(c, tuple) else c.name for c in consts if isinstance(c, tuple) or _stored(c))
     layer.direct = any(name in node.proto.input for name in layer.weights)
+
+
+def _scope(node) -> tuple | None:
+    """The module a dynamo exporter's node ran in (its `pkg.torch.onnx.name_scopes` less the op's own name; the
+    same for each call of one module instance), None in a file without that record."""
+    meta = {p.key: p.value for p in node.proto.metadata_props}
+    scopes = literal_list(meta.get("pkg.torch.onnx.name_scopes"))
+    return tuple(scopes[1:-1]) if scopes and len(scopes) >= 2 else None
+
+
+def _unstored(imp, scope: tuple) -> bool:
+    """Whether a parameter of this module (listed in the file's graph signature) is not stored under its name:
+    folded into another tensor, or merged with an equal one (CaiT's gamma_1 and gamma_2 of an untrained block)."""
+    prefix = scope[-1] if scope else ""
+    return any(p.rpartition(".")[0] == prefix and p not in imp.initializers for p in imp.parameters)
 
 
 def _stored(c) -> bool:
