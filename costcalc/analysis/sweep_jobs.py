@@ -75,11 +75,12 @@ def input_order(points: list) -> list:
 
 
 def segments(points: list, jobs: int, chunks, order=locality_order) -> tuple:
-    """(order, pieces, bounds): the points' locality order (or what `order` gives); its pieces, each a [start, end) range of it, cut where
-    `chunks(points, parts)` cuts the points in that order (the points of one setting together); and for each of
-    the `jobs` processes the [first, end) range of its pieces: about the same number of points each. Where no input
-    is swept, chunks cuts by count alone, and is given the points as they are (making them in order here would
-    touch each point, scattered in memory: the processes make the items of their own pieces, `items`)."""
+    """(order, pieces, bounds): the points' locality order (or what `order` gives); its pieces, each a [start, end)
+    range of it, cut where `chunks(points, parts)` cuts the points in that order (the points of one setting
+    together); and for each of the `jobs` processes the [first, end) range of its pieces: about the same number of
+    points each. Where no input is swept, chunks cuts by count alone, and is given the points as they are (making
+    them in order here would touch each point, scattered in memory: the processes make the items of their own
+    pieces, `items`)."""
     with gc_paused():
         order = order(points)
         grouped = bool(points) and any(name == INPUT for name, _ in points[0])
