@@ -141,6 +141,7 @@ def load_now() -> float:
 
 def main(runs: int, points: int, baseline_points: int, jobs: int = 2, dask: bool = True) -> None:
     table = cases(jobs)
+    started = time.strftime("%H:%M:%S", time.gmtime())
     dask_label = f"MobileNet V2, --scheduler (local Dask, {jobs} workers)"
     samples = {}
     for label, spec, ranges, extra, *_ in table:
@@ -174,7 +175,8 @@ def main(runs: int, points: int, baseline_points: int, jobs: int = 2, dask: bool
             if rate is not None:
                 rates[dask_label].append(rate)
     print(f"random searches of {points:,} points, whole process (`costcalc sweep --random {points} ...`); medians "
-          f"of {runs} runs; {os.cpu_count()} cores; load: the 1-minute load average (`uptime`) as each was run")
+          f"of {runs} runs; {os.cpu_count()} cores; load: the 1-minute load average (`uptime`) as each was run; "
+          f"{started} to {time.strftime('%H:%M:%S UTC', time.gmtime())}")
     print(f"{'':44} {'points/s (wall)':>16} {'per CPU-second':>15} {'baseline: wall':>15} {'per CPU-s':>10}  "
           f"{'x (CPU)':>7}  {'load':>11}  goal")
     one_process = {label: statistics.median(rates[label]) for label, *_ in SEARCHES}
