@@ -7,7 +7,8 @@ points, writing the CSV included), N points over
 - ResNet-50: each stage's depth in 1..6, width_per_group in {16, 32, 48, 64}, groups in {1, 2, 4, 8, 32};
 - each of them with --jobs N (default 2), beside N copies of its one-process search run side by side (what N
   processes of this very work reach on the machine in the same run: the ceiling, printed with the share of it
-  --jobs N reached), and the MobileNet V2 search with --scheduler on a local Dask cluster of N single-threaded
+  --jobs N reached), and beside N one-process searches of 1/N of the points each, side by side (the naive split:
+  each its own start-up on its share, as in --jobs N), and the MobileNet V2 search with --scheduler on a local Dask cluster of N single-threaded
   worker processes (when dask.distributed is installed; --no-dask leaves it out);
 beside the baseline: per point, read the spec, walk it, analyse it (and estimate its latency), on a sample of the
 same points. Goals: >= 2,000 points/s (MobileNet V2), >= 1,000 with --device, >= 1,000 (ResNet-50), --jobs N
