@@ -210,6 +210,7 @@ def families(rng: np.random.Generator) -> dict:
     for i in range(32):
         add(WHOLE, f"net_hybrid{i}", *random_hybrid(rng), limit=8 * MAX_ONE_S)
     resize_family(add)
+    fused_hardswish_family(add)
     for family in out.values():
         rng.shuffle(family)
     return out
@@ -226,6 +227,15 @@ def resize_family(add) -> None:
             for mode in ("nearest", "bilinear"):
                 add("resize", f"resize_{mode}{scale}_c{c}_hw{hw}", (c, hw, hw), [],
                     [f"{{op: conv, out: {c}, k: 1}}", f"{{op: resize, scale: {scale}, mode: {mode}}}"])
+
+
+def fused_hardswish_family(add) -> None:
+    """Blocked pointwise and depthwise convs with a hardswish inside (as MobileNetV3's and the random whole networks'
+    hardswish units): the pass over the output it adds (costcalc.latency.plan, conv+activation). No draws."""
+    for c, hw in ((16, 112), (16, 56), (32, 56), (64, 28), (128, 14), (256, 7), (96, 28), (48, 56)):
+        act = ["{op: bn}", "{op: hardswish}"]
+        add("elementwise", f"hswish_pw_c{c}_hw{hw}", (c, hw, hw), _conv(2 * c, 1, 1, act) + _conv(c, 1, 1, act))
+        add("elementwise", f"hswish_dw_c{c}_hw{hw}", (c, hw, hw), _conv(c, 3, c, act))
 
 
 def _random_whole(rng: np.random.Generator) -> tuple:
