@@ -7,7 +7,8 @@ points, writing the CSV included), N points over
 - ResNet-50: each stage's depth in 1..6, width_per_group in {16, 32, 48, 64}, groups in {1, 2, 4, 8, 32};
 - each of them with --jobs N (default 2), beside N copies of its one-process search run side by side (what N
   processes of this very work reach on the machine in the same run: the ceiling, printed with the share of it
-  --jobs N reached), and the MobileNet V2 search with --scheduler on a local Dask cluster of N single-threaded
+  --jobs N reached), and beside N one-process searches of 1/N of the points each, side by side (the naive split:
+  each its own start-up on its share, as in --jobs N), and the MobileNet V2 search with --scheduler on a local Dask cluster of N single-threaded
   worker processes (when dask.distributed is installed; --no-dask leaves it out);
 beside the baseline: per point, read the spec, walk it, analyse it (and estimate its latency), on a sample of the
 same points. Goals: >= 2,000 points/s (MobileNet V2), >= 1,000 with --device, >= 1,000 (ResNet-50), --jobs N
@@ -27,8 +28,9 @@ checked equal to the baseline's. Each run also measures what N processes of pure
 machine at that moment (N x only with N free cores), and what N copies of the one-process sweep running at the
 same time reach together (the cores' shared caches and memory included): the ceiling of jobs=N.
 
-Run: python benchmarks/sweep.py [--runs N] [--widths N] [--sizes N] [--jobs N]
+Run: python benchmarks/sweep.py [--runs N] [--widths N] [--sizes N] [--grids WxS,...] [--jobs N]
      python benchmarks/sweep.py --random [--runs N] [--points N] [--jobs N] [--no-dask]
+                                [--grids WxS,... [--grid-runs N]]   (the grids too, in the same run)
 """
 
 from __future__ import annotations
@@ -116,20 +118,32 @@ def main() -> None:
     parser.add_argument("--random", action="store_true", help="the random searches of issue 25 instead")
     parser.add_argument("--points", type=int, default=10_000, help="points of each random search")
     parser.add_argument("--no-dask", action="store_true", help="without the --scheduler (Dask) figure")
+    parser.add_argument("--grids", metavar="WxS,...", help="grids of W widths x S sizes (e.g. 22x17,160x34); with "
+                        "--random, measured after the random searches in the same run")
+    parser.add_argument("--grid-runs", type=int, help="with --random --grids: runs of each grid (default --runs)")
     args = parser.parse_args()
+    grids = [tuple(int(n) for n in text.split("x")) for text in args.grids.split(",")] if args.grids else []
     if args.random:
         from sweep_random import main as random_main
 
         random_main(args.runs, args.points, args.baseline_points, args.jobs, not args.no_dask)
+        for widths, sizes in grids:  # the grids in the same run, after the random searches
+            print()
+            grid_main(args.grid_runs or args.runs, widths, sizes, args.baseline_points, args.jobs)
         return
-    jobs = args.jobs
-    points = grid(args.widths, args.sizes)
-    sample = points[:: max(1, len(points) // args.baseline_points)][: args.baseline_points]
+    for widths, sizes in grids or [(args.widths, args.sizes)]:
+        grid_main(args.runs, widths, sizes, args.baseline_points, args.jobs)
+
+
+def grid_main(runs: int, widths: int, sizes: int, baseline_points: int, jobs: int) -> None:
+    """The grid of `widths` x `sizes` points: the baseline, one process, --jobs N and N copies, medians of `runs`."""
+    points = grid(widths, sizes)
+    sample = points[:: max(1, len(points) // baseline_points)][: baseline_points]
     reference = dict(zip(sample, baseline(sample)))
     rates: dict = {"baseline": [], "jobs=1": [], "jobs=N": [], "copies": []}
     cpu_rates: dict = {"baseline": [], "jobs=1": [], "jobs=N": []}
     ceilings = []
-    for _ in range(args.runs):
+    for _ in range(runs):
         ceilings.append(parallel_ceiling(jobs))
         seconds, cpu, _ = timed(baseline, sample)
         rates["baseline"].append(len(sample) / seconds)
@@ -144,8 +158,9 @@ def main() -> None:
     wall = {name: statistics.median(values) for name, values in rates.items()}
     cpu = {name: statistics.median(values) for name, values in cpu_rates.items()}
     speedup, ceiling = wall["jobs=N"] / wall["jobs=1"], wall["copies"] / wall["jobs=1"]
-    print(f"MobileNet V2, {args.widths} widths x {args.sizes} input sizes = {len(points)} points; "
-          f"medians of {args.runs} runs; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(f"grid: MobileNet V2, {widths} widths x {sizes} input sizes = {len(points)} points "
+          f"(costcalc.analysis.sweep.run in process); medians of {runs} runs; {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f} at {time.strftime('%H:%M:%S UTC', time.gmtime())}")
     print("                                    points/s (wall)   points per CPU-second")
     print(f"baseline (read + walk + analyse):   {wall['baseline']:15.0f}   {cpu['baseline']:21.0f}"
           f"   ({len(sample)} points)")

@@ -44,9 +44,9 @@ def cases(jobs: int) -> list:
 
 
 
-def command(spec: str, ranges: list, extra: list, points: int) -> list:
+def command(spec: str, ranges: list, extra: list, points: int, seed: int = 0) -> list:
     return [sys.executable, "-m", "costcalc", "sweep", str(ROOT / "specs" / f"{spec}.yaml"), "--random", str(points),
-            "--seed", "0", *ranges, *extra, "--format", "csv"]
+            "--seed", str(seed), *ranges, *extra, "--format", "csv"]
 
 
 def children_cpu() -> float:
@@ -109,16 +109,20 @@ def check(stdout: str, sample: list, expected: list) -> None:
         assert seconds is None or float(row["latency_s"]) == seconds, (index, row, seconds)
 
 
-def side_by_side(spec: str, ranges: list, extra: list, points: int, copies: int) -> float:
+def side_by_side(spec: str, ranges: list, extra: list, points: int, copies: int, split: bool = False) -> float:
     """Points/s of `copies` copies of the one-process search run at the same time, as whole processes: what that
     many processes of this very work reach on this machine now (cores, caches and memory shared, each its own
-    start-up, draw and output), with nothing split, started or sent back. The ceiling --jobs N is held to."""
+    start-up, draw and output), with nothing split, started or sent back. The ceiling --jobs N is held to. With
+    `split`, each copy searches points / copies points (seeds 0, 1, ...): the naive split of a search into N whole
+    processes, each paying its own start-up on its share, as the processes of --jobs N do, each meeting parts of
+    every setting (--jobs hands alike points to one process); nothing is put back together."""
     start = time.perf_counter()
-    running = [subprocess.Popen(command(spec, ranges, extra, points), stdout=subprocess.DEVNULL)
-               for _ in range(copies)]
+    share = points // copies if split else points
+    running = [subprocess.Popen(command(spec, ranges, extra, share, seed if split else 0),
+                                stdout=subprocess.DEVNULL) for seed in range(copies)]
     if any(copy.wait() for copy in running):
         raise RuntimeError("a copy of the search failed")
-    return copies * points / (time.perf_counter() - start)
+    return copies * share / (time.perf_counter() - start)
 
 
 def dask_rate(points: int, workers: int) -> float | None:
@@ -141,6 +145,7 @@ def load_now() -> float:
 
 def main(runs: int, points: int, baseline_points: int, jobs: int = 2, dask: bool = True) -> None:
     table = cases(jobs)
+    started = time.strftime("%H:%M:%S", time.gmtime())
     dask_label = f"MobileNet V2, --scheduler (local Dask, {jobs} workers)"
     samples = {}
     for label, spec, ranges, extra, *_ in table:
@@ -153,10 +158,12 @@ def main(runs: int, points: int, baseline_points: int, jobs: int = 2, dask: bool
     base_cpu: dict = {label: [] for label in labels}
     loads: dict = {label: [] for label in labels}
     ceilings, copies = [], {label: [] for label, *_ in SEARCHES}
+    halves = {label: [] for label, *_ in SEARCHES}
     for _ in range(runs):
         ceilings.append(parallel_ceiling(jobs))
         for label, spec, ranges, extra, _ in SEARCHES:
             copies[label].append(side_by_side(spec, ranges, extra, points, jobs))
+            halves[label].append(side_by_side(spec, ranges, extra, points, jobs, split=True))
         for label, spec, ranges, extra, *_ in table:
             sample, written, expected = samples[label]
             start, cpu = time.perf_counter(), time.process_time()
@@ -174,7 +181,8 @@ def main(runs: int, points: int, baseline_points: int, jobs: int = 2, dask: bool
             if rate is not None:
                 rates[dask_label].append(rate)
     print(f"random searches of {points:,} points, whole process (`costcalc sweep --random {points} ...`); medians "
-          f"of {runs} runs; {os.cpu_count()} cores; load: the 1-minute load average (`uptime`) as each was run")
+          f"of {runs} runs; {os.cpu_count()} cores; load: the 1-minute load average (`uptime`) as each was run; "
+          f"{started} to {time.strftime('%H:%M:%S UTC', time.gmtime())}")
     print(f"{'':44} {'points/s (wall)':>16} {'per CPU-second':>15} {'baseline: wall':>15} {'per CPU-s':>10}  "
           f"{'x (CPU)':>7}  {'load':>11}  goal")
     one_process = {label: statistics.median(rates[label]) for label, *_ in SEARCHES}
@@ -187,8 +195,10 @@ def main(runs: int, points: int, baseline_points: int, jobs: int = 2, dask: bool
         else:
             speedup = wall / one_process[split]
             ceiling = statistics.median(copies[split]) / one_process[split]
+            cut = statistics.median(halves[split]) / one_process[split]
             note = (f"{speedup:.2f}x one process (wall); {jobs} one-process copies side by side: {ceiling:.2f}x "
-                    f"(the ceiling): --jobs {jobs} reached {speedup / ceiling:.0%} of it")
+                    f"(the ceiling): --jobs {jobs} reached {speedup / ceiling:.0%} of it; {jobs} one-process searches "
+                    f"of 1/{jobs} of the points side by side (each its own start-up): {cut:.2f}x")
         print(f"{label:44} {wall:16,.0f} {cpu:15,.0f} {slow:15,.0f} {slow_cpu:10,.0f}  {cpu / slow_cpu:7.1f}  "
               f"{_span(loads[label]):>11}  {note}")
     if rates[dask_label]:

@@ -1,5 +1,6 @@
 """The graph walker: expands a spec's blocks and repeats into a DAG of nodes in topological order, evaluating
-every expression and inferring every shape on the way. Each node carries its op's OpResult and its Counts.
+every expression and inferring every shape on the way. Each node carries its op's OpResult and its Counts; the
+records, Node and Graph, are costcalc.nodes (imported from here too).
 
 Naming: a node's name is the path of names from the top (`layer2.0.conv2`); a repeated block or op adds the
 repetition index whenever the entry has `repeat:` (even when it is 1); an unnamed entry is named after its op or
@@ -12,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from costcalc import reuse, sharing
-from costcalc.errors import Loc, SpecError, did_you_mean
-from costcalc.ops import Counts, OpError, OpResult, account
+from costcalc.errors import SpecError, did_you_mean
+from costcalc.nodes import Graph, Node  # noqa: F401 - costcalc.graph.Graph for callers
+from costcalc.ops import OpError, account
 from costcalc.ops.tensor import MAX_RANK
 from costcalc.spec.calls import block_call, op_call
 from costcalc.spec.inputs import bind_input, bound_read, check_bound_input, named_inputs, unread_inputs
@@ -30,50 +32,6 @@ MAX_NODES = 250_000  # layers after expanding blocks and repeats
 MAX_STEPS = 4 * MAX_NODES  # entries visited while expanding, switched-off (`if`) and empty ones included
 MAX_REPEAT = MAX_NODES
 LAYER_VARS = ("in_channels", "in_height", "in_width")
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    name: str
-    path: tuple  # the name's components
-    kinds: tuple  # what each component is: a block name (with xN when repeated), "layers", or the op
-    op: str
-    args: dict  # evaluated op arguments
-    inputs: tuple  # tensor ids
-    outputs: tuple  # tensor ids
-    result: OpResult
-    counts: Counts
-    loc: Loc
-    shares: str | None = None  # the layer whose parameters it uses (`shares:`, costcalc.sharing): no params of its own
-
-
-@dataclass
-class Graph:
-    name: str
-    path: str
-    batch: int
-    tensors: list  # tensor id -> per-sample Shape; tensors 0, 1, ... are the network's inputs
-    nodes: list  # list[Node], topological order
-    output: int  # tensor id of the network's output
-    variables: dict  # the spec's variables as evaluated
-    spec: Spec = field(repr=False, default=None)
-    inputs: dict = field(default_factory=lambda: {"input": 0})  # input name -> tensor id, in the spec's order
-    warnings: list = field(default_factory=list)  # SpecWarning: located, printed on stderr by the CLI
-
-    @property
-    def input_shape(self) -> tuple:
-        """The (first) input's per-sample shape."""
-        return self.tensors[0]
-
-    def input_shapes(self):
-        """(N, C, H, W) of the input; for a network of several inputs, {name: (N, C, H, W)} in the spec's order."""
-        if len(self.inputs) == 1:
-            return (self.batch, *self.tensors[0])
-        return {name: (self.batch, *self.tensors[t]) for name, t in self.inputs.items()}
-
-    def producer(self) -> dict:
-        """tensor id -> index of the node that wrote it (the input has none)."""
-        return {t: i for i, node in enumerate(self.nodes) for t in node.outputs}
 
 
 def build(spec: Spec, overrides: dict | None = None, input_shape: tuple | None = None, batch: int = 1,

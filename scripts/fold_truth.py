@@ -17,23 +17,15 @@ TorchScript's Col2Im cannot write), checked by onnxruntime against torch's outpu
 
 from __future__ import annotations
 
-import argparse
-import gzip
-import json
 import os
 import sys
-import tempfile
-import time
-import warnings
 
 import torch
 import torch.nn as nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-GZIP_ABOVE = 200_000  # bytes of a stripped graph kept as NAME.onnx.gz
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_truth  # noqa: E402  (sets TIMM_FUSED_ATTN before anything imports timm)
-from make_onnx_fixtures import strip  # noqa: E402
+import truth_cases  # noqa: E402  (main(): the cases run, checked, kept as fixtures)
 
 
 class FoldBlocks(nn.Module):
@@ -60,64 +52,32 @@ def cases() -> dict:
                             (1, 3, 224, 224))}
 
 
+def measure(name: str, case: tuple, model, x, full: str) -> dict:
+    """torch's figures for one case, what TorchScript says at opset 17, and its opset-18 export at `full`."""
+    truth = torch_truth.measure(model, x, modules=False)
+    try:
+        torch.onnx.export(model, (x,), full, opset_version=17, dynamo=False)
+        opset17 = "exported"
+    except Exception as e:  # noqa: BLE001 - what the exporter says is the record
+        opset17 = f"refused: {type(e).__name__}: {str(e).splitlines()[0][:160]}"
+    try:  # TorchScript writes Col2Im for a constant output size only; dynamo otherwise (timm's VOLO)
+        torch.onnx.export(model, (x,), full, opset_version=18, dynamo=False, input_names=["x"], output_names=["y"])
+        exporter = "TorchScript opset 18"
+    except Exception:  # noqa: BLE001 - then the dynamo exporter, as costcalc.analyze(module) does
+        torch.onnx.export(model, (x,), full, opset_version=18, dynamo=True, external_data=True, optimize=False,
+                          input_names=["x"], output_names=["y"])
+        exporter = "dynamo opset 18 (TorchScript's opset 18 fails: the fold's size is the input's)"
+    entry = {"params": truth["params"], "macs": truth["macs"], "macs_by_op": truth["macs_by_op"],
+             "input": list(x.shape), "outputs": truth["outputs"], "opset17": opset17, "exporter": exporter}
+    if name == "fold_only":
+        from tool_flops import tool_flops
+
+        entry["tools"] = {tool: tool_flops(tool, case[0]().eval(), x) for tool in ("fvcore", "ptflops", "thop")}
+    return entry
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures", "onnx", "fold"))
-    parser.add_argument("--only", help="comma-separated case names")
-    args = parser.parse_args()
-    warnings.filterwarnings("ignore")
-    torch.set_num_threads(1)
-    import numpy
-    import onnxruntime
-
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "expected.json")
-    expected = json.load(open(path)) if os.path.exists(path) else {}
-    work = tempfile.mkdtemp(prefix="costcalc-fold-")
-    for name, (factory, shape) in cases().items():
-        if args.only and name not in args.only.split(","):
-            continue
-        torch.manual_seed(0)
-        model = factory().eval()
-        x = torch.randn(*shape)
-        truth = torch_truth.measure(model, x, modules=False)
-        full = os.path.join(work, f"{name}.onnx")
-        try:
-            torch.onnx.export(model, (x,), full, opset_version=17, dynamo=False)
-            opset17 = "exported"
-        except Exception as e:  # noqa: BLE001 - what the exporter says is the record
-            opset17 = f"refused: {type(e).__name__}: {str(e).splitlines()[0][:160]}"
-        try:  # TorchScript writes Col2Im for a constant output size only; dynamo otherwise (timm's VOLO)
-            torch.onnx.export(model, (x,), full, opset_version=18, dynamo=False, input_names=["x"],
-                              output_names=["y"])
-            exporter = "TorchScript opset 18"
-        except Exception:  # noqa: BLE001 - then the dynamo exporter, as costcalc.analyze(module) does
-            torch.onnx.export(model, (x,), full, opset_version=18, dynamo=True, external_data=True, optimize=False,
-                              input_names=["x"], output_names=["y"])
-            exporter = "dynamo opset 18 (TorchScript's opset 18 fails: the fold's size is the input's)"
-        with torch.no_grad():
-            want = model(x).numpy()
-        got = onnxruntime.InferenceSession(full, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
-        entry = {"params": truth["params"], "macs": truth["macs"], "macs_by_op": truth["macs_by_op"],
-                 "input": list(shape), "outputs": truth["outputs"], "opset17": opset17, "exporter": exporter,
-                 "onnxruntime_equal": bool(numpy.allclose(got, want, rtol=1e-3, atol=1e-4))}
-        kept = os.path.join(args.out, f"{name}.onnx")
-        if name == "fold_only":
-            from tool_flops import tool_flops
-
-            entry["tools"] = {tool: tool_flops(tool, factory().eval(), x) for tool in ("fvcore", "ptflops", "thop")}
-        strip(full, kept)
-        if os.path.getsize(kept) > GZIP_ABOVE:  # a large graph is kept gzipped (the tests unpack it)
-            with open(kept, "rb") as f, open(kept + ".gz", "wb") as g:
-                g.write(gzip.compress(f.read(), compresslevel=9, mtime=0))
-            os.remove(kept)
-        expected[name] = entry
-        print(name, {k: v for k, v in entry.items() if k != "macs_by_op"}, flush=True)
-    expected["_run"] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **torch_truth.versions()}
-    with open(path, "w") as f:
-        json.dump(dict(sorted(expected.items())), f, indent=1)
-        f.write("\n")
-    return 0
+    return truth_cases.run(__doc__, "fold", cases(), measure, tolerance=(1e-3, 1e-4))
 
 
 if __name__ == "__main__":

@@ -58,13 +58,19 @@ def main() -> None:
     samples, family = [], {}
     batch = run.get("settings", {}).get(args.setting, {}).get("batch", 1)  # b8: the networks were measured at 8
     # benchmarks/latency_loaded.py keeps them at the top; latency_accuracy.py per setting (1 thread: "1")
+    dropped = []  # networks the calibration no longer has (costcalc.latency.networks): left out of the fit
     for measured in run.get("calibration_networks") or run["settings"][args.setting]["calibration_networks"]:
-        network = networks[measured["name"]]
+        network = networks.get(measured["name"])
+        if network is None:
+            dropped.append(measured["name"])
+            continue
         text = with_repeat(network.text, measured["repeat"]) if "repeat" in measured else network.text
         graph = build(text, f"{network.name}.yaml", batch)
         samples.append(Sample(network.name, tuple(plan(graph, structure)), measured["measured_s"],
                               sum(node.counts.flops for node in graph.nodes)))
         family[network.name] = measured["family"]
+    if dropped:
+        print(f"left out, no longer calibration networks: {', '.join(dropped)}")
     result = fit_profile(samples, family, structure)
     profile = result.profile
     record = {key: value for key, value in like.calibration.items() if not key.startswith("held_out")}

@@ -1,5 +1,5 @@
 """What fvcore 0.1.5, ptflops 0.7.5 (pytorch backend) and thop 0.1.1 print for the torch forms of the generic tensor
-layer's later ops (costcalc.ops.tensor_more, and the unary thresholded_relu and shrink): the truth the tool
+layer's later ops (costcalc.ops.tensor_more, the unary thresholded_relu and shrink, lppool and rmsnorm): the truth the tool
 conventions' rules for them are tested against (tests/test_more_ops.py).
 
 Run by hand in the venv with torch and the tools (never dependencies of costcalc):
@@ -44,6 +44,12 @@ PROBES = {  # name -> (spec op, its arguments, the torch call, its source text)
     "topk": ("topk", {"k": 3, "axis": -1}, lambda x: torch.topk(x, 3, -1)[0], "torch.topk(x, 3, -1)"),
     "thresholded_relu": ("thresholded_relu", {}, nn.Threshold(1.0, 0.0), "nn.Threshold(1.0, 0.0)"),
     "shrink": ("shrink", {}, nn.Hardshrink(0.5), "nn.Hardshrink(0.5)"),
+    "lppool": ("lppool", {"k": [3, 3], "stride": [2, 2], "p": 2}, nn.LPPool2d(2, 3, stride=2),
+               "nn.LPPool2d(2, 3, stride=2)"),
+    "lppool_p3": ("lppool", {"k": [2, 2], "p": 3}, nn.LPPool2d(3, 2), "nn.LPPool2d(3, 2)"),
+    "rmsnorm": ("rmsnorm", {"axis": -1}, nn.RMSNorm(6), "nn.RMSNorm(6)"),
+    "rmsnorm_plain": ("rmsnorm", {"axis": -2, "affine": False}, nn.RMSNorm([6, 6], elementwise_affine=False),
+                      "nn.RMSNorm([6, 6], elementwise_affine=False)"),
 }
 
 

@@ -6,7 +6,7 @@ Run by hand in the venv with torch and timm (never dependencies of costcalc):
     nice -n 10 /work/TV/bin/python scripts/recurrent_truth.py [--only NAME,...]
 
 For nn.LSTM, nn.GRU and nn.RNN in several settings (layers, bidirectional, batch_first or not, no bias, initial
-states computed from the input, relu), a CRNN written here (a conv backbone, a two-layer bidirectional LSTM over the
+states computed from the input or learned (nn.Parameter h_0 and c_0 expanded over the batch), relu), a CRNN written here (a conv backbone, a two-layer bidirectional LSTM over the
 image's columns, a per-step classifier) and timm's sequencer2d_s, it records in
 tests/fixtures/onnx/recurrent/expected.json:
 
@@ -29,23 +29,16 @@ output, and stripped to its graph by make_onnx_fixtures.strip into tests/fixture
 
 from __future__ import annotations
 
-import argparse
-import gzip
-import json
 import os
 import sys
 import tempfile
-import time
-import warnings
 
 import torch
 import torch.nn as nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-GZIP_ABOVE = 200_000  # bytes of a stripped graph kept as NAME.onnx.gz
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_truth  # noqa: E402  (sets TIMM_FUSED_ATTN before anything imports timm)
-from make_onnx_fixtures import strip  # noqa: E402
+import truth_cases  # noqa: E402  (main(): the cases run, checked, kept as fixtures)
 from onnx_model_truth import folded_params  # noqa: E402
 
 
@@ -87,6 +80,26 @@ class WithStates(nn.Module):
         return y + h.transpose(0, 1) + c.transpose(0, 1)
 
 
+class LearnedState(nn.Module):
+    """A recurrent module whose initial states are learned: nn.Parameter h_0 (and the LSTM's c_0), one per layer
+    and direction, repeated over the batch (`repeat`, a copy: an expanded view of a parameter under no_grad keeps
+    requires_grad without a grad_fn, which FlopCounterMode's module tracker refuses)."""
+
+    def __init__(self, cell="gru", features=32, hidden=40, layers=2, bidirectional=True):
+        super().__init__()
+        self.rnn = getattr(nn, cell.upper())(features, hidden, num_layers=layers, bidirectional=bidirectional,
+                                             batch_first=True)
+        states = layers * (2 if bidirectional else 1)
+        self.h0 = nn.Parameter(0.1 * torch.randn(states, 1, hidden))
+        self.c0 = nn.Parameter(0.1 * torch.randn(states, 1, hidden)) if cell == "lstm" else None
+
+    def forward(self, x):
+        h = self.h0.repeat(1, x.shape[0], 1)
+        if self.c0 is None:
+            return self.rnn(x, h)[0]
+        return self.rnn(x, (h, self.c0.repeat(1, x.shape[0], 1)))[0]
+
+
 class CRNN(nn.Module):
     """A CRNN text recogniser (Shi et al. 2015, reduced): conv backbone, columns as steps, a two-layer bidirectional
     LSTM, a classifier per step."""
@@ -124,6 +137,9 @@ def cases() -> dict:
         "rnn_tanh_2layer": (lambda: BatchFirst(nn.RNN(32, 24, num_layers=2, batch_first=True)), (1, 12, 32), True),
         "rnn_relu_bidir": (lambda: SequenceFirst(nn.RNN(32, 24, nonlinearity="relu", bidirectional=True)),
                            (1, 12, 32), True),
+        "gru_learned_h0": (LearnedState, (1, 10, 32), False),
+        "lstm_learned_h0_c0": (lambda: LearnedState("lstm", layers=1, bidirectional=False), (1, 10, 32), False),
+        "rnn_learned_h0": (lambda: LearnedState("rnn", layers=1), (1, 10, 32), False),
         "crnn": (CRNN, (1, 1, 32, 128), False),
         "sequencer2d_s": (lambda: __import__("timm").create_model("sequencer2d_s", pretrained=False), (1, 3, 224, 224),
                           False),
@@ -159,55 +175,24 @@ def proj_size_exports() -> str:
     return "exported"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures", "onnx", "recurrent"))
-    parser.add_argument("--only", help="comma-separated case names")
-    args = parser.parse_args()
-    warnings.filterwarnings("ignore")
-    torch.set_num_threads(1)
-    import numpy
-    import onnxruntime
+def measure(name: str, case: tuple, model, x, full: str) -> dict:
+    """torch's figures for one case (oneDNN off, and on: `macs_onednn`) and its opset-17 export at `full`."""
+    factory, shape, single = case
+    with torch.backends.mkldnn.flags(enabled=False):
+        truth = torch_truth.measure(model, x, modules=False)
+    onednn = onednn_macs(model, x)
+    torch.onnx.export(model, (x,), full, opset_version=17, dynamo=False, input_names=["x"], output_names=["y"])
+    entry = {"params": truth["params"], "params_in_file": folded_params(factory().eval(), x, full),
+             "macs": truth["macs"], "macs_by_op": truth["macs_by_op"], "macs_onednn": onednn[0],
+             "ops_onednn": onednn[1], "input": list(shape), "outputs": truth["outputs"]}
+    if single:
+        entry["tools"] = tools(factory().eval(), x)
+    return entry
 
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "expected.json")
-    expected = json.load(open(path)) if os.path.exists(path) else {}
-    work = tempfile.mkdtemp(prefix="costcalc-recurrent-")
-    for name, (factory, shape, single) in cases().items():
-        if args.only and name not in args.only.split(","):
-            continue
-        torch.manual_seed(0)
-        model = factory().eval()
-        x = torch.randn(*shape)
-        with torch.backends.mkldnn.flags(enabled=False):
-            truth = torch_truth.measure(model, x, modules=False)
-        onednn = onednn_macs(model, x)
-        full = os.path.join(work, f"{name}.onnx")
-        torch.onnx.export(model, (x,), full, opset_version=17, dynamo=False, input_names=["x"],
-                          output_names=["y"])
-        with torch.no_grad():
-            want = model(x).numpy()
-        got = onnxruntime.InferenceSession(full, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
-        entry = {"params": truth["params"], "params_in_file": folded_params(factory().eval(), x, full),
-                 "macs": truth["macs"], "macs_by_op": truth["macs_by_op"],
-                 "macs_onednn": onednn[0], "ops_onednn": onednn[1], "input": list(shape), "outputs": truth["outputs"],
-                 "onnxruntime_equal": bool(numpy.allclose(got, want, rtol=1e-4, atol=1e-5))}
-        if single:
-            entry["tools"] = tools(factory().eval(), x)
-        kept = os.path.join(args.out, f"{name}.onnx")
-        strip(full, kept)
-        if os.path.getsize(kept) > GZIP_ABOVE:  # a large graph is kept gzipped (the tests unpack it)
-            with open(kept, "rb") as f, open(kept + ".gz", "wb") as g:
-                g.write(gzip.compress(f.read(), compresslevel=9, mtime=0))
-            os.remove(kept)
-        expected[name] = entry
-        print(name, {k: v for k, v in entry.items() if k not in ("macs_by_op",)}, flush=True)
-    expected["_proj_size"] = proj_size_exports()
-    expected["_run"] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **torch_truth.versions()}
-    with open(path, "w") as f:
-        json.dump(dict(sorted(expected.items())), f, indent=1)
-        f.write("\n")
-    return 0
+
+def main() -> int:
+    return truth_cases.run(__doc__, "recurrent", cases(), measure, tolerance=(1e-4, 1e-5),
+                           extra=lambda: {"_proj_size": proj_size_exports()})
 
 
 if __name__ == "__main__":

@@ -204,3 +204,21 @@ def test_calibrate_threads_2_fits_the_fork_cost(run, tmp_path, monkeypatch):
     for spec in ("resnet50", "shufflenet_v2_x0_5"):  # fitted on synthetic networks only
         g = load(f"specs/{spec}.yaml")
         assert estimate(g, fitted).total_s == pytest.approx(truth.seconds(g, 2), rel=0.02)
+
+
+def test_no_calibration_shuffle_undoes_itself():
+    """A channel shuffle of C channels in g groups is its own inverse when g x g = C (16 channels in 4 groups of 4):
+    onnxruntime cancels two such shuffles in a row, so a network repeating one measures kernels the planner never
+    planned (shuffle4_c16_hw112 ran 1 Transpose for its 7 shuffles). The calibration has none."""
+    import re
+
+    from costcalc.latency.networks import interleaved
+
+    shuffles = 0
+    for network in interleaved(np.random.default_rng(0)):
+        channels = int(re.search(r"input: \[(\d+)", network.text).group(1))
+        for groups in re.findall(r"op: shuffle, groups: (\d+)", network.text):
+            shuffles += 1
+            if "block: unit" in network.text and network.text.count("op: shuffle") == 1:
+                assert int(groups) ** 2 != channels, network.name
+    assert shuffles >= 20

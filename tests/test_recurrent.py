@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, onnx_fixture
 from costcalc.analysis import analyse
 from costcalc.analysis.conventions import recount
+from costcalc.analysis.verify import verify
 from costcalc.errors import SpecError
 from costcalc.graph import load
 from costcalc.ops import OPS
@@ -51,6 +52,31 @@ def test_lstm_peepholes_steps_states_and_sequences():
     assert r.params == 2 * (4 * h * i + 4 * h * h + 3 * h)  # P: 3 H a direction
     assert r.elementwise_flops == 2 * m * 4 * h * (4 + 9 + 2 + 3 + 1 + 6)  # peepholes: 2 per gate they feed
     assert r.read == 4 * m * i + 2 * 2 * m * h
+
+
+def test_learned_initial_states_are_parameters(tmp_path):
+    r = OPS["gru"].fn((6, 5), hidden=4, learned_states=8)  # nn.Parameter h_0, 2 x 4, read from the file
+    assert r.params == 3 * 4 * 5 + 3 * 4 * 4 + 6 * 4 + 8
+    spec = tmp_path / "learned.yaml"
+    spec.write_text("name: learned\ninput: [6, 5]\nlayers:\n"
+                    "  - {name: rec, op: lstm, hidden: 4, direction: bidirectional, learned_states: 16}\n"
+                    "  - {name: y, op: identity, from: rec.0}\n")
+    graph = load(spec, batch=2)
+    assert verify(graph).passed  # the reference reads h_0 and c_0 from a learned vector of 16 values
+    pytest.importorskip("onnx")
+    from costcalc.exporters.onnx import export
+
+    with pytest.raises(SpecError, match="learned_states: the exporter writes no learned initial state"):
+        export(graph, opset=17, weights="none")
+
+
+def test_a_learned_h0_counts_once_at_the_layer_that_reads_it_first(tmp_path):
+    """Two GRU layers, bidirectional, nn.Parameter h_0 of 4 x 1 x 40 repeated over the batch, which
+    TorchScript stores once and slices per layer (scripts/recurrent_truth.py's gru_learned_h0)."""
+    pytest.importorskip("onnx")
+    graph = load(fixture("gru_learned_h0", tmp_path))
+    assert [n.args.get("learned_states", 0) for n in graph.nodes if n.op == "gru"] == [4 * 40, 0]
+    assert EXPECTED["gru_learned_h0"]["params"] == analyse(graph).totals.params
 
 
 @pytest.mark.parametrize("lbr", [False, True])

@@ -73,10 +73,10 @@ def test_suggestions_among_keys_and_variables(word, choices, meant):
 
 
 def test_a_cli_error_does_not_suggest_a_wrong_op(run, write_spec):
-    path = write_spec("input: [8, 4, 4]\nlayers:\n  - {op: rmsnorm}\n  - {op: cnov, out: 4, k: 1}\n")
+    path = write_spec("input: [8, 4, 4]\nlayers:\n  - {op: rms_norm}\n  - {op: cnov, out: 4, k: 1}\n")
     result = run("report", path)
     assert result.exit_code == 2
     first, second = result.stderr.splitlines()
-    assert first.startswith(f"{path}:3:10: error: layer 'rmsnorm_0': unknown op 'rmsnorm' (known ops: conv, ")
+    assert first.startswith(f"{path}:3:10: error: layer 'rms_norm_0': unknown op 'rms_norm' (known ops: conv, ")
     assert "did you mean" not in first
     assert second == f"{path}:4:10: error: layer 'cnov_1': unknown op 'cnov' (did you mean 'conv'?)"

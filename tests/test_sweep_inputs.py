@@ -80,7 +80,7 @@ def test_candidates_from_standard_input_and_their_errors(run, tmp_path):
     lines = result.stdout.splitlines()
     assert result.exit_code == 2 and len(lines) == 2 and "<stdin>:3:1: error: candidate" in result.stderr
     assert json.loads(lines[0])["error"].endswith("'out' must be at least 1, not 0")
-    for args in (["--random", "3"], ["--format", "csv"], ["--jobs", "2"]):
+    for args in (["--random", "3"], ["--format", "csv"], ["--scheduler", "tcp://127.0.0.1:1"]):
         assert run("sweep", MOBILENET, "--candidates", "-", *args).exit_code == 2
     missing = run("sweep", MOBILENET, "--candidates", tmp_path / "none.jsonl")
     assert missing.exit_code == 2 and "cannot read the candidates" in missing.stderr

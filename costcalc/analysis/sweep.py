@@ -113,14 +113,37 @@ def evaluate_settings(model, settings, batch: int = 1, profile=None):
     for index, setting in enumerate(settings):
         if not isinstance(setting, dict):
             raise OptionError(f"setting {index}: a mapping of names to values, not {type(setting).__name__}")
-        variables = {name: value for name, value in setting.items() if name != INPUT}
-        shape = setting.get(INPUT)
-        try:
-            shape = parse_shape(shape) if shape is not None else None
-        except OptionError as e:
-            yield SweepRow(index, tuple(setting.items()), error=str(e))
-            continue
-        yield _row(model, index, tuple(setting.items()), variables, shape, batch, profile)
+        yield _setting_row(model, index, setting, batch, profile)
+
+
+def evaluate_candidates(model, items: list, batch: int = 1, profile=None) -> list:
+    """The rows of `items` ((index, the items of a setting) pairs), each as evaluate_settings makes it."""
+    return [_setting_row(model, index, dict(setting), batch, profile) for index, setting in items]
+
+
+def _setting_row(model, index: int, setting: dict, batch: int, profile):
+    variables = {name: value for name, value in setting.items() if name != INPUT}
+    shape = setting.get(INPUT)
+    try:
+        shape = parse_shape(shape) if shape is not None else None
+    except OptionError as e:
+        return SweepRow(index, tuple(setting.items()), error=str(e))
+    return _row(model, index, tuple(setting.items()), variables, shape, batch, profile)
+
+
+def run_candidates(model, settings: list, render, batch: int = 1, jobs: int = 1, profile=None) -> tuple:
+    """(each setting's text, in the settings' order; the settings that could not be evaluated): the rows
+    evaluate_settings gives, rendered by `render` (rows -> a text each), over `jobs` processes where there are
+    more (costcalc.analysis.sweep_jobs: the settings cut in their own order, not regrouped; each process renders
+    the rows it evaluates, and this one puts the texts in order)."""
+    points = [tuple(setting.items()) for setting in settings]
+    if jobs > 1 and len(points) > 1:
+        from costcalc.analysis.sweep_jobs import evaluate_parallel, input_order
+
+        return evaluate_parallel(evaluate_candidates, SweepRow, model, points, batch, jobs, chunks, None, profile,
+                                 render, order=input_order)
+    rows = evaluate_candidates(model, list(enumerate(points)), batch, profile)
+    return render(rows), sum(row.error is not None for row in rows)
 
 
 def chunks(points: list, parts: int, size: int | None = None) -> list:

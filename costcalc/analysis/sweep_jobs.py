@@ -69,14 +69,20 @@ def locality_order(points: list) -> list:
     return sorted(range(len(points)), key=keys.__getitem__)
 
 
-def segments(points: list, jobs: int, chunks) -> tuple:
-    """(order, pieces, bounds): the points' locality order; its pieces, each a [start, end) range of it, cut where
-    `chunks(points, parts)` cuts the points in that order (the points of one setting together); and for each of
-    the `jobs` processes the [first, end) range of its pieces: about the same number of points each. Where no input
-    is swept, chunks cuts by count alone, and is given the points as they are (making them in order here would
-    touch each point, scattered in memory: the processes make the items of their own pieces, `items`)."""
+def input_order(points: list) -> list:
+    """The indexes of `points` as they come (candidates from a search: cut in their own order)."""
+    return list(range(len(points)))
+
+
+def segments(points: list, jobs: int, chunks, order=locality_order) -> tuple:
+    """(order, pieces, bounds): the points' locality order (or what `order` gives); its pieces, each a [start, end)
+    range of it, cut where `chunks(points, parts)` cuts the points in that order (the points of one setting
+    together); and for each of the `jobs` processes the [first, end) range of its pieces: about the same number of
+    points each. Where no input is swept, chunks cuts by count alone, and is given the points as they are (making
+    them in order here would touch each point, scattered in memory: the processes make the items of their own
+    pieces, `items`)."""
     with gc_paused():
-        order = locality_order(points)
+        order = order(points)
         grouped = bool(points) and any(name == INPUT for name, _ in points[0])
         cut = chunks([points[index] for index in order] if grouped else points, jobs * PIECES_PER_JOB // 8)
     pieces = [(start, start + len(piece)) for start, piece in cut]
@@ -197,19 +203,6 @@ def expand(sweep_row, points: list, values: tuple):
     return sweep_row(index, points[index], None if counts is None else Counts(*counts), error, latency_s=latency)
 
 
-def _worker(connection, work, *state) -> None:
-    """A worker process: what each of its pieces gave, sent back through `connection` as soon as it is done (so
-    that it is read while this process evaluates, and nothing large is left to send at the end), then None; or
-    what went wrong."""
-    try:
-        claim(work, *state, sent=lambda part: connection.send((part, None)))
-        result = (None, None)
-    except BaseException as e:  # noqa: BLE001 - handed to the sweep's process, which raises it
-        result = (None, RuntimeError(f"a sweep worker failed: {type(e).__name__}: {e}"))
-    connection.send(result)
-    connection.close()
-
-
 class _Received:
     """What the workers sent, read as it comes (`read`: what is waiting; `read(wait=True)`: all, to the end)."""
 
@@ -235,14 +228,14 @@ class _Received:
                     self.out.extend(self.work.received(self.sweep_row, self.points, part))
 
 
-def _prepared(points, jobs: int, chunks, bounds) -> tuple:
+def _prepared(points, jobs: int, chunks, bounds, order=locality_order) -> tuple:
     """(points, order, pieces) in a process of the sweep: the points drawn here where they are a Draw, their
     segments; the first process to be ready writes the segments' bounds in the shared `bounds` (every process
     makes the same), whose last entry says they are written."""
     if callable(points):
         with gc_paused():  # many small acyclic tuples
             points = points()
-    order, pieces, own = segments(points, jobs, chunks)
+    order, pieces, own = segments(points, jobs, chunks, order)
     with bounds.get_lock():
         if not bounds[2 * jobs]:
             bounds[:2 * jobs] = own
@@ -250,12 +243,12 @@ def _prepared(points, jobs: int, chunks, bounds) -> tuple:
     return points, order, pieces
 
 
-def _worker(connection, work, points, jobs: int, chunks, bounds, own: int, done) -> None:
+def _worker(connection, work, points, jobs: int, chunks, bounds, own: int, done, order) -> None:
     """A worker process: what each of its pieces gave, sent back through `connection` as soon as it is done (so
     that it is read while this process evaluates, and nothing large is left to send at the end), then None; or
     what went wrong."""
     try:
-        state = _prepared(points, jobs, chunks, bounds)
+        state = _prepared(points, jobs, chunks, bounds, order)
         claim(work, *state, bounds, own, done, sent=lambda part: connection.send((part, None)))
         result = (None, None)
     except BaseException as e:  # noqa: BLE001 - handed to the sweep's process, which raises it
@@ -265,13 +258,14 @@ def _worker(connection, work, points, jobs: int, chunks, bounds, own: int, done)
 
 
 def evaluate_parallel(evaluate, sweep_row, model, points, batch: int, jobs: int, chunks, progress=None,
-                      profile=None, render=None):
+                      profile=None, render=None, order=locality_order):
     """The rows of `points` (a list, or a costcalc.analysis.sweep_points.Draw, which each process draws itself)
     over `jobs` processes: this one and jobs - 1 workers, started first (forked where the system can: they
     inherit the parsed model and what it remembered; else spawned with it). `evaluate(model, [(index, point),
     ...], batch, profile)` gives a piece's rows; `sweep_row` makes a row of a worker's compact tuple. With `render`
     (rows -> their texts), (the texts of every row in point order, the points that failed) instead: each process
-    renders its own rows."""
+    renders its own rows. `order(points)` gives the order the points are cut in (alike points together, or
+    `input_order`)."""
     import multiprocessing
 
     forked = "fork" in multiprocessing.get_all_start_methods()
@@ -283,16 +277,16 @@ def evaluate_parallel(evaluate, sweep_row, model, points, batch: int, jobs: int,
     workers = []
     for job in range(1, jobs):
         receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=_worker, args=(send, work, points, jobs, chunks, bounds, job, done),
+        process = context.Process(target=_worker, args=(send, work, points, jobs, chunks, bounds, job, done, order),
                                   daemon=True)
         process.start()
         send.close()
         workers.append((process, receive))
     try:
-        points, order, pieces = _prepared(points, jobs, chunks, bounds)
+        points, cut, pieces = _prepared(points, jobs, chunks, bounds, order)
         out: list = []
         received = _Received(work, sweep_row, points, workers, out)
-        out.extend(claim(work, points, order, pieces, bounds, 0, done, progress, after=received.read))
+        out.extend(claim(work, points, cut, pieces, bounds, 0, done, progress, after=received.read))
         received.read(wait=True)
     finally:
         for process, receive in workers:

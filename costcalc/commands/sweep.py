@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 import click
@@ -18,6 +19,7 @@ Examples:
   costcalc sweep specs/mobilenet_v2.yaml --random 10000 --range width=0.35:1.4 --range 'n[*]=1:4' \\
       --range 'k[*]=3,5,7' --format csv
   search.py | costcalc sweep specs/mobilenet_v2.yaml --candidates - | ...   (JSON lines in, JSON lines out)
+  costcalc sweep specs/mobilenet_v2.yaml --candidates found.jsonl --jobs 2   (a file: over 2 processes)
 A point that cannot be evaluated (a width that breaks a divisibility) is a row with its error.
 Exit code 0 when the sweep ran (whatever its points), 2 when the spec or an option is bad.
 """
@@ -36,7 +38,8 @@ COUNT_CHOICES = ("flops", "elementwise_flops", "params", "memory_access", "activ
                    "or from V1,V2,...; NAME[i] is one element of a list variable, NAME[*] each (repeatable).")
 @click.option("--candidates", metavar="FILE.jsonl|-",
               help="Evaluate the settings of a JSON-lines file (or standard input), one object a line, and stream "
-                   "one JSON line out per candidate as it is evaluated.")
+                   "one JSON line out per candidate as it is evaluated (a file with --jobs N: over N processes, "
+                   "written in the file's order).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size N.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default=None,
@@ -60,12 +63,12 @@ def command(spec, grid, random_count, ranges, candidates, seed, batch, fmt, pare
     from costcalc.analysis import sweep as sweeping
 
     if candidates is not None:
-        if grid or ranges or random_count or pareto or top or sort or plot_file or jobs > 1 or scheduler or \
+        if grid or ranges or random_count or pareto or top or sort or plot_file or scheduler or \
                 fmt not in (None, "jsonl"):
-            raise click.UsageError("--candidates streams a JSON line out per candidate, in this process: it takes "
-                                   "no --grid, --random, --range, --pareto, --sort, --top, --plot, --jobs, "
-                                   "--scheduler or --format other than jsonl")
-        _stream(spec, candidates, batch, device)
+            raise click.UsageError("--candidates writes a JSON line out per candidate, in their order: it takes "
+                                   "no --grid, --random, --range, --pareto, --sort, --top, --plot, --scheduler or "
+                                   "--format other than jsonl")
+        _candidates(spec, candidates, batch, device, jobs)
         return
     fmt = fmt or "table"
     try:
@@ -110,13 +113,13 @@ def command(spec, grid, random_count, ranges, candidates, seed, batch, fmt, pare
         _plot(result, plot_file)
 
 
-def _stream(spec, candidates: str, batch: int, device) -> None:
-    """Each candidate's row, one JSON line, written as soon as it is evaluated."""
-    from costcalc.analysis.sweep import evaluate_settings
+def _candidates(spec, candidates: str, batch: int, device, jobs: int) -> None:
+    """Each candidate's row, one JSON line. From a file with --jobs N: read whole, evaluated over N processes, the
+    lines written in the file's order (costcalc.analysis.sweep.run_candidates). From standard input or a pipe:
+    each line written as soon as it is evaluated, in this process (a search may wait for it to write the next)."""
     from costcalc.analysis.sweep_points import read_candidates
     from costcalc.api import load
     from costcalc.latency.profile import load as load_profile
-    from costcalc.report.as_sweep import json_line
 
     try:
         profile = load_profile(device) if device is not None else None
@@ -129,14 +132,59 @@ def _stream(spec, candidates: str, batch: int, device) -> None:
     except CostcalcError as e:
         click.echo(str(e), err=True)
         sys.exit(2)
-    name = "<stdin>" if candidates == "-" else candidates
+    read = read_candidates(stream, "<stdin>" if candidates == "-" else candidates, model)
+    with stream:
+        if jobs > 1 and _regular(stream):
+            _over_processes(model, read, batch, profile, jobs)
+            return
+        if jobs > 1:
+            click.echo(f"note: --jobs {jobs}: candidates from standard input or a pipe are evaluated in this "
+                       "process, each as it comes", err=True)
+        _stream(model, read, batch, profile)
+
+
+def _regular(stream) -> bool:
+    """Whether `stream` reads a regular file (not a terminal, a pipe or a socket), which can be read whole first."""
+    import os
+    import stat
+
     try:
-        with stream:
-            for row in evaluate_settings(model, read_candidates(stream, name, model), batch, profile):
-                click.echo(json_line(row, profile is not None))
-                sys.stdout.flush()
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+
+
+def _stream(model, read, batch: int, profile) -> None:
+    """Each candidate's row, one JSON line, written as soon as it is evaluated."""
+    from costcalc.analysis.sweep import evaluate_settings
+    from costcalc.report.as_sweep import json_line
+
+    try:
+        for row in evaluate_settings(model, read, batch, profile):
+            click.echo(json_line(row, profile is not None))
+            sys.stdout.flush()
     except CostcalcError as e:
         click.echo(str(e), err=True)
+        sys.exit(2)
+
+
+def _over_processes(model, read, batch: int, profile, jobs: int) -> None:
+    """The candidates read up to the first bad line, evaluated over `jobs` processes; their lines in the file's
+    order, then the bad line's located error: what _stream writes, byte for byte."""
+    from costcalc.analysis.sweep import run_candidates
+    from costcalc.report.as_sweep import row_lines
+
+    settings: list = []
+    error = None
+    try:
+        settings.extend(read)
+    except CostcalcError as e:
+        error = e
+    texts, _ = run_candidates(model, settings, row_lines("jsonl", (), profile is not None), batch, jobs, profile)
+    click.echo("".join(texts), nl=False)
+    if error is not None:
+        sys.stdout.flush()
+        click.echo(str(error), err=True)
         sys.exit(2)
 
 

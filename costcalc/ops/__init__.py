@@ -29,9 +29,9 @@ from costcalc.ops.activation import (GELU_FLOPS, GELU_TANH_FLOPS, HARDSIGMOID_FL
 from costcalc.ops.conv import BIAS_FLOPS, conv, conv_transpose, fc
 from costcalc.ops.core import (CALL_ARG, CALL_KEY, CALLS, COUNT_FIELDS, REQUIRED, Arg, Counts, OpDef, OpError,
                                ONES, ZEROS, OpResult, Shape, Uniform, account, adaptive_windows, window_out)
-from costcalc.ops.norm import (AFFINE_FLOPS, BATCHNORM_FLOPS, LAYER_SCALE_FLOPS, NORM_FLOPS, batchnorm, groupnorm,
-                               layer_scale, layernorm)
-from costcalc.ops.pool import POOL_FLOPS_PER_WINDOW_ELEMENT, adaptive_pool, global_avgpool, pool
+from costcalc.ops.norm import (AFFINE_FLOPS, BATCHNORM_FLOPS, LAYER_SCALE_FLOPS, NORM_FLOPS, RMS_NORM_FLOPS,
+                               batchnorm, groupnorm, layer_scale, layernorm, rmsnorm)
+from costcalc.ops.pool import POOL_FLOPS_PER_WINDOW_ELEMENT, adaptive_pool, global_avgpool, lp_pool, pool
 from costcalc.ops.recurrent import RECURRENT_OPS
 from costcalc.ops.tensor_more import MORE_OPS
 from costcalc.ops.shape import (BICUBIC_FLOPS, BILINEAR_FLOPS, COL2IM_FLOPS, col2im, concat, flatten, identity, pad,
@@ -84,6 +84,10 @@ OPS: dict[str, OpDef] = {
         "bias": Arg("bool", True, "a learned shift beta with the scale gamma (false: nn.LayerNorm(bias=False), gamma "
                                   "alone)")},
                        doc="layer normalisation over the channels at each position, or from `axis` on"),
+    "rmsnorm": OpDef(rmsnorm, {"axis": Arg("axis", -1, "normalise over the axes from this one to the last (-1: the "
+                                                    "channels of tokens L x C)"),
+                               "affine": Arg("bool", True, "a learned scale gamma of the normalised axes' shape")},
+                     doc="RMS normalisation (ONNX's RMSNormalization, nn.RMSNorm): layernorm without the mean"),
     "groupnorm": OpDef(groupnorm, {"groups": Arg("int"), "affine": _AFFINE}, doc="group normalisation"),
     "layer_scale": OpDef(layer_scale, doc="learnable per-channel scale (C parameters)"),
     "relu": elementwise(RELU_FLOPS),
@@ -103,6 +107,8 @@ OPS: dict[str, OpDef] = {
     "scale": OpDef(scale, {"factor": Arg("number")}, doc="multiply by a constant (residual scaling)"),
     "maxpool": OpDef(pool, {**_WINDOW, "dilation": Arg("pair", ONES)}, doc="max pooling"),
     "avgpool": OpDef(pool, dict(_WINDOW), doc="average pooling"),
+    "lppool": OpDef(lp_pool, {**_WINDOW, "dilation": Arg("pair", ONES), "p": Arg("int", 2, "the norm's p (1 or more)")},
+                    doc="Lp pooling: the p-norm of each window (ONNX's LpPool, nn.LPPool2d)"),
     "gap": OpDef(global_avgpool, doc="global average pooling to C x 1 x 1"),
     "mean": OpDef(global_avgpool, doc="global average written as x.mean([2, 3]) (torchvision's ShuffleNetV2): the cost "
                                       "of gap, but FLOP counters that see only modules skip it"),

@@ -12,6 +12,11 @@ BATCHNORM_FLOPS = 2  # inference: x * scale + shift (statistics are frozen)
 NORM_FLOPS = 5
 AFFINE_FLOPS = 2  # ... and with affine parameters a multiply by gamma and an add of beta
 SHIFT_FLOPS = 1  # the add of beta, of AFFINE_FLOPS (a layernorm without bias has the multiply only)
+# RMS norm is layer norm without the mean: per element a square, an add into the mean square and a divide by
+# sqrt(mean square + eps) (the per-position sqrt is not counted, as layer norm's is not): NORM_FLOPS less the add
+# into the mean and the subtract of it
+RMS_NORM_FLOPS = NORM_FLOPS - 2
+SCALE_ONLY_FLOPS = AFFINE_FLOPS - SHIFT_FLOPS  # RMS norm's gamma: a multiply, no beta
 LAYER_SCALE_FLOPS = 1  # x * gamma[c]
 
 
@@ -39,6 +44,15 @@ def layernorm(x, affine=True, layout="channels_first", axis=None, bias=True) -> 
     per_element = NORM_FLOPS + (AFFINE_FLOPS - (0 if bias else SHIFT_FLOPS) if affine else 0)
     return OpResult(outputs=(x,), elementwise_flops=per_element * prod(x),
                     params=(2 if bias else 1) * normalized if affine else 0)
+
+
+def rmsnorm(x, axis=-1, affine=True) -> OpResult:
+    """RMS normalisation over the axes from `axis` (framework-numbered) to the last, as ONNX's RMSNormalization
+    (opset 23) and nn.RMSNorm: x / sqrt(mean(x^2) + eps), times gamma of the normalised axes' shape when affine."""
+    from costcalc.ops.tensor import axis_index
+    normalized = prod(x[axis_index(axis, x):])
+    per_element = RMS_NORM_FLOPS + (SCALE_ONLY_FLOPS if affine else 0)
+    return OpResult(outputs=(x,), elementwise_flops=per_element * prod(x), params=normalized if affine else 0)
 
 
 def groupnorm(x, groups, affine=True) -> OpResult:

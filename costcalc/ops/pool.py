@@ -8,6 +8,11 @@ from costcalc.ops.core import (AXIS_NAMES, ONES, ZEROS, OpError, OpResult, adapt
                                spatial, window_out)
 
 POOL_FLOPS_PER_WINDOW_ELEMENT = 1  # a max pool compares, an average pool adds, once per element of the window
+# an Lp pool, (sum of |x|^p over the window)^(1/p), as reduce_l1 / reduce_l2 count their norms: per window element
+# |x| and an add (p 1), a square and an add (p 2), or |x|, pow p and an add (any other p) ...
+LP_POOL_FLOPS_PER_WINDOW_ELEMENT = {1: 2, 2: 2}
+LP_POOL_FLOPS_OTHER_P = 3
+LP_POOL_ROOT_FLOPS = 1  # ... and per output element the root (a sqrt, or pow 1/p), none for p 1
 
 
 def pool(x, k, stride=None, pad=ZEROS, dilation=ONES, ceil_mode=False, pad_end=None) -> OpResult:
@@ -28,6 +33,18 @@ def pool(x, k, stride=None, pad=ZEROS, dilation=ONES, ceil_mode=False, pad_end=N
         outputs=((c, *spatial_out),),
         elementwise_flops=c * prod(spatial_out) * prod(k) * POOL_FLOPS_PER_WINDOW_ELEMENT,
     )
+
+
+def lp_pool(x, k, p=2, stride=None, pad=ZEROS, dilation=ONES, ceil_mode=False, pad_end=None) -> OpResult:
+    """ONNX's LpPool (nn.LPPool1d / 2d / 3d): the p-norm of each window, the windows as `pool`'s (zeros in the
+    padding, which add nothing to the norm)."""
+    if p < 1:
+        raise OpError(f"p={p}: an Lp pool takes p of 1 or more", "p")
+    (out,) = pool(x, k, stride, pad, dilation, ceil_mode, pad_end).outputs
+    window_elements = prod(out) * prod(per_axis(k, len(out) - 1, "k"))
+    per_element = LP_POOL_FLOPS_PER_WINDOW_ELEMENT.get(p, LP_POOL_FLOPS_OTHER_P)
+    root = 0 if p == 1 else LP_POOL_ROOT_FLOPS * prod(out)
+    return OpResult(outputs=(out,), elementwise_flops=per_element * window_elements + root)
 
 
 def global_avgpool(x) -> OpResult:

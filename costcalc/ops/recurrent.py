@@ -15,7 +15,9 @@ Per step, per direction and per sequence, with G gates (LSTM 4, GRU 3, RNN 1), H
   b_ih and b_hh), two adds per gate; the nonlinearities at their per-element costs (sigmoid SIGMOID_FLOPS, tanh
   TANH_FLOPS, relu RELU_FLOPS); the element-wise products and sums of the cell, named in `_ELEMENTWISE`; the LSTM's
   peepholes (P, 3 H values), a multiply and an add per gate they feed.
-- params: W (D G H I), R (D G H H), B (D 2 G H) and P (D 3 H): what the file holds.
+- params: W (D G H I), R (D G H H), B (D 2 G H) and P (D 3 H): what the file holds; and `learned_states`, the
+  learned values behind constant initial states (a module's nn.Parameter h_0 repeated over the batch), counted at
+  the layer that reads them first (a two-layer module's one h_0 tensor, sliced per layer, counts at the first).
 - memory_access (the generic account): the steps computed of the input read, the initial states read, Y, Y_h (and
   Y_c) written, the parameters read once. The gates' intermediate values stay inside the op, as a conv's products.
 `steps`: how many of the T steps are computed (ONNX's sequence_lens, the same for every sequence); Y's later steps
@@ -59,7 +61,7 @@ def recurrent(cell: str):
     gates = GATES[cell]
 
     def apply(x, *states, hidden, direction="forward", bias=True, steps=None, peepholes=False,
-              linear_before_reset=False, activation="tanh") -> OpResult:
+              linear_before_reset=False, activation="tanh", learned_states=0) -> OpResult:
         directions = 2 if direction == "bidirectional" else 1
         y, state, features, sequences = _shapes(tuple(x), hidden, directions, cell)
         if len(states) > (2 if cell == "lstm" else 1):
@@ -80,7 +82,7 @@ def recurrent(cell: str):
         runs = directions * sequences * computed  # cell steps of one sample
         per_unit = _elementwise(cell, bias, activation) + (3 * PEEPHOLE_FLOPS if peepholes else 0)
         params = directions * gates * hidden * (features + hidden + (2 if bias else 0)) \
-            + (directions * 3 * hidden if peepholes else 0)
+            + (directions * 3 * hidden if peepholes else 0) + learned_states
         outputs = (y, state, state) if cell == "lstm" else (y, state)
         read = computed * sequences * features + sum(map(prod, states))
         return OpResult(outputs=outputs, flops=runs * gates * hidden * (features + hidden),
@@ -92,7 +94,9 @@ def recurrent(cell: str):
 _COMMON = {"hidden": Arg("int", doc="hidden size H"),
            "direction": Arg("choice", "forward", "forward, reverse or bidirectional (both, D = 2)", DIRECTIONS),
            "bias": Arg("bool", True, "the two bias vectors of each gate (ONNX's B; torch's b_ih and b_hh)"),
-           "steps": Arg("int", None, "steps computed of the T (ONNX's sequence_lens, the same for every sequence)")}
+           "steps": Arg("int", None, "steps computed of the T (ONNX's sequence_lens, the same for every sequence)"),
+           "learned_states": Arg("index", 0, "learned values behind its constant initial states (nn.Parameter h_0, "
+                                             "c_0 repeated over the batch), counted as parameters where first read")}
 
 RECURRENT_OPS = {
     "lstm": OpDef(recurrent("lstm"), {**_COMMON, "peepholes": Arg("bool", False, "ONNX's P: 3 H weights a direction")},

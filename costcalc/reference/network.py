@@ -150,6 +150,20 @@ def _layernorm(rng, args, x):
     return (np.ascontiguousarray(y),), (weight, bias)
 
 
+def _rmsnorm(rng, args, x):
+    """F.rms_norm over every axis from `axis` on, gamma of that shape when affine."""
+    normalized = x.shape[args["axis"]:]
+    weight = 1 + 0.1 * rng.standard_normal(normalized, dtype=np.float32) if args["affine"] else None
+    return (F.rms_norm(x, normalized, weight),), (weight,)
+
+
+def _lppool(rng, args, x):
+    """ONNX's LpPool of any number of spatial axes, padded alike on both sides."""
+    _symmetric(args, x)
+    k, stride, pad, dilation = _window(args, x, "k", "stride" if args.get("stride") else "k", "pad", "dilation")
+    return (F.pool_nd(x, "lp", k, stride, pad, dilation, args["ceil_mode"], norm=args["p"]),), ()
+
+
 def _groupnorm(rng, args, x):
     weight, bias = _affine(rng, args, x.shape[1])
     return (F.group_norm(x, args["groups"], weight, bias),), (weight, bias)
@@ -205,6 +219,7 @@ RUNNERS = {
     "scale": lambda rng, args, x: ((F.scale(x, args["factor"]),), ()),
     "conv_transpose": _conv_transpose,
     "layernorm": _layernorm,
+    "rmsnorm": _rmsnorm,
     "groupnorm": _groupnorm,
     "layer_scale": _layer_scale,
     "gelu": lambda rng, args, x: ((F.gelu(x, args["approximate"]),), ()),
@@ -217,6 +232,7 @@ RUNNERS = {
     "pad": _pad,
     "maxpool": _pool(F.max_pool2d, "max"),
     "avgpool": _pool(F.avg_pool2d, "avg"),
+    "lppool": _lppool,
     "gap": _gap,
     "mean": lambda rng, args, x: ((F.mean(x, (2, 3), keepdim=True),), ()),
     "concat": lambda rng, args, *xs: _concat(rng, args, *xs),

@@ -7,7 +7,7 @@ import numpy as np
 
 from costcalc.reference.tally import touched
 
-__all__ = ["layer_norm", "group_norm", "layer_scale", "gelu", "mish", "hardtanh", "softmax"]
+__all__ = ["layer_norm", "rms_norm", "group_norm", "layer_scale", "gelu", "mish", "hardtanh", "softmax"]
 
 # Abramowitz and Stegun 7.1.26: erf to within 1.5e-7, below float32's resolution near 1 (numpy has no erf)
 _ERF_P = 0.3275911
@@ -37,6 +37,19 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         out = out + bias
     out = out.astype(input.dtype, copy=False)
     touched(inputs=[input], params=[weight, bias], outputs=[out])
+    return out
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=1e-5):
+    """torch.nn.functional.rms_norm (ONNX's RMSNormalization): x / sqrt(mean(x^2) + eps) over the trailing
+    len(normalized_shape) axes, times weight."""
+    dims = tuple(range(input.ndim - len(tuple(normalized_shape)), input.ndim))
+    mean_square = (input * input).mean(axis=dims, keepdims=True, dtype=np.float32)
+    out = input / np.sqrt(mean_square + np.float32(eps))
+    if weight is not None:
+        out = out * weight
+    out = out.astype(input.dtype, copy=False)
+    touched(inputs=[input], params=[weight], outputs=[out])
     return out
 
 

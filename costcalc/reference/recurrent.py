@@ -46,7 +46,8 @@ def _states(state, directions: int, batch: int, hidden: int) -> np.ndarray:
     return np.moveaxis(state, 0, 1).reshape(directions, batch, hidden)
 
 
-def _run(cell: str, x, w, r, b, p, h0, c0, direction, steps, linear_before_reset, activation):
+def _run(cell: str, x, w, r, b, p, h0, c0, direction, steps, linear_before_reset, activation, learned=None):
+    """`learned`: the learned vector h0 and c0 were read from (then they are no inputs: it is the parameter read)."""
     seq = _sequences(x)
     t_all, batch, _ = seq.shape
     directions, gh, _ = w.shape
@@ -89,7 +90,8 @@ def _run(cell: str, x, w, r, b, p, h0, c0, direction, steps, linear_before_reset
         last_c[d] = c if cell == "lstm" else 0
     outputs = [_back(y, x), _back(last_h, x)] + ([_back(last_c, x)] if cell == "lstm" else [])
     read = x[:, :steps]
-    touched(inputs=[read, h0, c0], params=[w, r, b, p], outputs=outputs)
+    states = [h0, c0] if learned is None else []
+    touched(inputs=[read, *states], params=[w, r, b, p, learned], outputs=outputs)
     return outputs
 
 
@@ -116,9 +118,16 @@ def _runner(cell: str):
         p = np.float32(0.1) * rng.standard_normal((directions, 3 * hidden), dtype=np.float32) \
             if args.get("peepholes") else None
         h0, c0 = (list(states) + [None, None])[:2]
+        learned = None
+        if args.get("learned_states") and not states:  # constant initial states read from a learned vector, as an
+            # exporter's Slice / Expand of nn.Parameter h_0 (and c_0) reads them: its values in order, repeated
+            learned = np.float32(0.1) * rng.standard_normal(args["learned_states"], dtype=np.float32)
+            shape = (x.shape[0], directions, *x.shape[2:-1], hidden)
+            h0 = np.resize(learned, shape)
+            c0 = np.resize(learned[::-1], shape) if cell == "lstm" else None
         outputs = _run(cell, x, w, r, b, p, h0, c0, args["direction"], args.get("steps"),
-                       args.get("linear_before_reset", False), args.get("activation", "tanh"))
-        return tuple(outputs), (w, r, b, p)
+                       args.get("linear_before_reset", False), args.get("activation", "tanh"), learned)
+        return tuple(outputs), (w, r, b, p, learned)
 
     return run
 

@@ -91,8 +91,9 @@ def conv_transpose_nd(input, weight, bias=None, stride=1, padding=0, output_padd
     return y
 
 
-def pool_nd(input, kind, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> np.ndarray:
-    """torch's max_pool1d / 3d and avg_pool1d / 3d (count_include_pad, as torch's default), any number of axes."""
+def pool_nd(input, kind, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, norm=2) -> np.ndarray:
+    """torch's max_pool1d / 3d and avg_pool1d / 3d (count_include_pad, as torch's default), any number of axes; and
+    ONNX's LpPool (`kind` "lp", p = `norm`): (sum of |x|^p over the window)^(1/p), the padding zeros."""
     x, n_axes = input, input.ndim - 2
     k, p, d = (_tuple(v, n_axes) for v in (kernel_size, padding, dilation))
     s = _tuple(stride, n_axes) if stride is not None else k
@@ -104,6 +105,9 @@ def pool_nd(input, kind, kernel_size, stride=None, padding=0, dilation=1, ceil_m
     taps = tuple(range(2 + n_axes, 2 + 2 * n_axes))
     if kind == "max":
         y = win.max(axis=taps)
+    elif kind == "lp":
+        y = (np.abs(win.astype(np.float64)) ** norm).sum(axis=taps) ** (1.0 / norm)
+        y = y.astype(x.dtype)
     else:
         divisor = np.ones(out, np.float32)
         for a in range(n_axes):

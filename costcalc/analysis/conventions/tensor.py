@@ -26,12 +26,13 @@ from costcalc.analysis.conventions.rules import Rule, free, in_elements, out_ele
 from costcalc.ops import BINARY_OPS, REARRANGE_OPS, REDUCE_OPS, SOURCE_OPS, UNARY_OPS
 
 _FREE_ELEMENTWISE = ("sub", "div", "pow", "maximum", "minimum", "compare", "where", *UNARY_OPS, *REDUCE_OPS)
-# the later ONNX ops (costcalc.ops.tensor_more), as torch writes them: none is a module or call the tools count but
-# LocalResponseNorm, whose forward runs Tensor.mul, avg_pool3d and Tensor.add, which ptflops and DeepSpeed count
+# the later ONNX ops (costcalc.ops.tensor_more, rmsnorm, lppool), as torch writes them: none is a module or call the
+# tools count but LocalResponseNorm, whose forward runs Tensor.mul, avg_pool3d and Tensor.add, and LPPool2d, whose
+# F.lp_pool2d runs avg_pool2d, relu and Tensor.mul, which ptflops and DeepSpeed count
 _MORE = {"cumsum": "torch.cumsum", "cumprod": "torch.cumprod", "hardmax": "F.one_hot of argmax",
          "trilu": "torch.triu / tril", "lp_normalization": "F.normalize", "gather_elements": "torch.gather",
          "scatter": "Tensor.scatter", "topk": "torch.topk", "thresholded_relu": "nn.Threshold",
-         "shrink": "nn.Hardshrink / Softshrink"}
+         "shrink": "nn.Hardshrink / Softshrink", "rmsnorm": "F.rms_norm (nn.RMSNorm)", "lppool": "F.lp_pool2d"}
 _TORCH = {"sub": "torch.sub", "div": "torch.div", "pow": "torch.pow", "maximum": "torch.maximum",
           "minimum": "torch.minimum", "compare": "torch.lt / gt / eq", "where": "torch.where", "exp": "torch.exp",
           "log": "torch.log", "sqrt": "torch.sqrt", "reciprocal": "torch.reciprocal", "abs": "torch.abs",
@@ -112,6 +113,16 @@ def lrn_calls(s) -> int:
     return 3 * in_elements(s) + (c + s.args["size"] - 1) * prod(rest)
 
 
+def lp_pool_calls(s) -> int:
+    """F.lp_pool2d's wrapped calls (ptflops, DeepSpeed, calflops): avg_pool2d of x.pow(p) (its input's numel), relu
+    of the pooled (its numel), .mul(k_h * k_w) (its numel); the sign, abs, pow and `*` are not seen: n_in + 2 n_out."""
+    return in_elements(s) + 2 * out_elements(s)
+
+
+_LP_POOL_CALLS = "nn.LPPool2d has no {}; F.lp_pool2d's {} calls: avg_pool2d (input numel), relu and .mul (output " \
+                 "numel each): n_in + 2 n_out"
+
+
 # ---- each convention's rules for the tensor layer -----------------------------------------------------------
 
 PAPER = {
@@ -157,6 +168,7 @@ PTFLOPS = {
     "col2im": free(_PTFLOPS_NOT.format("F.fold")),
     "lrn": Rule("nn.LocalResponseNorm has no hook; its forward's patched calls: input.mul(input), F.avg_pool3d, "
                 ".mul(alpha), .add(k): 3 n + (C + size - 1) H W", lrn_calls),
+    "lppool": Rule(_LP_POOL_CALLS.format("hook", "patched"), lp_pool_calls),
     "elu": Rule("2 per element: relu hook on nn.ELU (output numel) + patched F.elu (input numel)", per_element(2)),
     "matmul": free("0 (the @ operator: only torch.matmul / Tensor.matmul / torch.bmm calls are patched)"),
     "einsum": free(_PTFLOPS_NOT.format("torch.einsum")),
@@ -165,6 +177,7 @@ PTFLOPS_FUNCTIONAL = {
     **_not_seen(_PTFLOPS_NOT.replace("no module hook, and ", "")),
     "col2im": free("0 (F.fold is not patched)"),
     "lrn": Rule("F.local_response_norm's patched calls: 3 n + (C + size - 1) H W", lrn_calls),
+    "lppool": Rule(_LP_POOL_CALLS.format("hook", "patched").replace("nn.LPPool2d has no hook; ", ""), lp_pool_calls),
     "elu": Rule("1 per input element: patched F.elu", per_element(1, in_elements)),
     "matmul": Rule("patched torch.matmul: prod(first operand) * last axis of the second", matmul_numel_rule),
     "einsum": free("0 (torch.einsum is not patched)"),
@@ -181,6 +194,8 @@ THOP = {
     **{op: free(_THOP) for op in _MORE},
     "lrn": free("0 (no rule for nn.LocalResponseNorm: 'treat it as zero Macs')"),
     "elu": free("0 (no rule for nn.ELU: 'treat it as zero Macs')"),
+    **{op: free(f"0 (no rule for {module}: 'treat it as zero Macs')") for op, module in (("rmsnorm", "nn.RMSNorm"),
+                                                                                        ("lppool", "nn.LPPool2d"))},
 }
 
 _DS_NOT = "0 ({} is not wrapped)"
@@ -195,6 +210,7 @@ DEEPSPEED = {
     "lrn": Rule("F.local_response_norm's wrapped calls: Tensor.mul (n), F.avg_pool3d (its input's numel), "
                 "Tensor.mul and Tensor.add (n each): 3 n + (C + size - 1) H W", lrn_calls),
     "elu": Rule("_elu_flops_compute (F.elu): 1 per input element", per_element(1, in_elements)),
+    "lppool": Rule(_LP_POOL_CALLS.format("module hook", "wrapped"), lp_pool_calls),
     "matmul": Rule(_DS_MATMUL.says.replace(":", " (Tensor.__matmul__, the @ operator, is wrapped too):", 1),
                    _DS_MATMUL.count),
     "einsum": _DS_EINSUM,

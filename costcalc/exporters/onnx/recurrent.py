@@ -21,6 +21,9 @@ def _shape(b: Builder, node, label: str, dims) -> str:
 
 def build(b: Builder, node, x, y):
     a, cell, p = node.args, node.op, f"{node.name}/"
+    if a.get("learned_states"):
+        b.refuse(node, "learned_states: the exporter writes no learned initial state (its layout in the file is the "
+                       "exporting framework's)")
     x_shape = b.shape(node.inputs[0])
     steps, *inner, features = x_shape
     n, m = b.graph.batch, (inner[0] if inner else None)

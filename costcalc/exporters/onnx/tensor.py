@@ -81,14 +81,21 @@ def conv_transpose(b: Builder, node, x, y):
 def pool(op_type: str):
     def build(b: Builder, node, x, y):
         stride = "stride" if node.args.get("stride") else "k"  # a pool's stride is its window by default
-        keys = ("k", stride, "pad") + (("dilation",) if op_type == "MaxPool" else ())
+        keys = ("k", stride, "pad") + (("dilation",) if op_type != "AveragePool" else ())
         k, stride, pad, *dilation = _window(b, node, *keys)
         attrs = {"kernel_shape": k, "strides": stride, "pads": _pads(b, node, pad),
                  "ceil_mode": int(node.args["ceil_mode"])}
-        if op_type == "MaxPool":
+        if op_type != "AveragePool":
             attrs["dilations"] = dilation[0]
         else:
             attrs["count_include_pad"] = 1  # torch's default, and the reference's
+        if op_type == "LpPool":
+            attrs["p"] = node.args["p"]
+            if b.opset < 18:  # LpPool's dilations and ceil_mode came at opset 18
+                if attrs["ceil_mode"] or any(d != 1 for d in attrs["dilations"]):
+                    b.refuse(node, "an Lp pool with dilation or ceil_mode is ONNX's LpPool from opset 18 on: give "
+                                   "--opset 18")
+                del attrs["ceil_mode"], attrs["dilations"]
         b.add(op_type, x, y, node.name, **attrs)
 
     return build
@@ -135,6 +142,24 @@ def layernorm_on_axis(channels_first):
         b.add("LayerNormalization", inputs, y, node.name, axis=axis, epsilon=1e-5)  # torch's and the reference's
 
     return build
+
+
+def rmsnorm(b: Builder, node, x, y):
+    """RMSNormalization (opset 23) over the axes from `axis` on; its scale ones computed in the graph (no
+    parameter to an importer) when not affine."""
+    if b.opset < 23:
+        b.refuse(node, f"rmsnorm is ONNX's RMSNormalization, from opset 23 on (this export is at opset {b.opset}): "
+                       "give --opset 23")
+    shape = b.shape(node.inputs[0])
+    axis = node.args["axis"]
+    normalized = shape[axis % (len(shape) + 1) - 1:]
+    if node.args["affine"]:
+        scale = b.param(node, "weight", normalized, "scale")
+    else:
+        scale = f"{node.name}/ones"
+        b.add("ConstantOfShape", [b.const(node, "shape", np.array(normalized, np.int64))], [scale],
+              f"{node.name}/ConstantOfShape", value=_tensor(np.ones(1, np.float32)))
+    b.add("RMSNormalization", [x[0], scale], y, node.name, axis=axis, epsilon=1e-5)  # torch's and the reference's
 
 
 def concat(b: Builder, node, x, y):

@@ -144,7 +144,8 @@ def conv(imp, node, inputs: list) -> None:
 
 
 def pool(imp, node, x: Data) -> None:
-    """MaxPool / AveragePool of 1-D and 3-D inputs, and the global pools of any rank."""
+    """MaxPool / AveragePool of 1-D and 3-D inputs, LpPool of 1 to 3 spatial axes, and the global pools of any
+    rank. ONNX's strides default to 1 (torch's to the window)."""
     full = onnx_shape(imp, x)
     if x.batch_at != 0 or len(full) < 3:
         imp.fail(node, f"a {node.op} of {fmt(full)}")
@@ -155,13 +156,20 @@ def pool(imp, node, x: Data) -> None:
                     [x], 0)
     pads = list(node.attrs.get("pads", [0] * 2 * n))
     k = tuple(node.attrs["kernel_shape"])
-    args = {"k": k, "stride": tuple(node.attrs.get("strides", k)), "pad": tuple(pads[:n]),
+    if _text(node.attrs.get("auto_pad"), "NOTSET") not in ("NOTSET", "VALID"):
+        imp.fail(node, f"auto_pad {_text(node.attrs['auto_pad'], '')}: costcalc costs a {n}-D pool of explicit pads")
+    args = {"k": k, "stride": tuple(node.attrs.get("strides", (1,) * n)), "pad": tuple(pads[:n]),
             "ceil_mode": imp.flag(node, "ceil_mode", 0)}
     if pads[:n] != pads[n:]:  # ONNX's asymmetric pads
         args["pad_end"] = tuple(pads[n:])
-    if node.op == "MaxPool":
+    if node.op in ("MaxPool", "LpPool"):
         args["dilation"] = tuple(node.attrs.get("dilations", (1,) * n))
-    emit(imp, node, "maxpool" if node.op == "MaxPool" else "avgpool", args, [x], 0)
+    if node.op == "LpPool":
+        args["p"] = node.attrs.get("p", 2)
+    emit(imp, node, POOLS[node.op], args, [x], 0)
+
+
+POOLS = {"MaxPool": "maxpool", "AveragePool": "avgpool", "LpPool": "lppool"}
 
 
 def batchnorm(imp, node, inputs: list) -> None:
@@ -338,7 +346,7 @@ RULES = {
     "Tile": _first(views.tile),
     "Conv": conv,
     "ConvTranspose": conv,
-    **{op: _first(pool) for op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")},
+    **{op: _first(pool) for op in (*POOLS, "GlobalAveragePool", "GlobalMaxPool")},
     "BatchNormalization": batchnorm,
     "InstanceNormalization": instance_norm,
     "GroupNormalization": instance_norm,

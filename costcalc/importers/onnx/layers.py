@@ -288,8 +288,10 @@ def pool(op):
         x, extra, note = unpad(imp, node, x)
         pads = window_pads(imp, node, x.shape[2:], k, stride, dilation, ceil_mode, extra)
         args = {"k": k, "stride": stride, **pads, "ceil_mode": ceil_mode}
-        if op == "maxpool":
+        if op in ("maxpool", "lppool"):
             args["dilation"] = dilation
+        if op == "lppool":
+            args["p"] = node.attrs.get("p", 2)
         imp.emit1(node, op, args, [x], note=note)
 
     return handle

@@ -39,6 +39,7 @@ DATA_OPS = {
     "Sum": patterns.add,
     "MaxPool": layers.pool("maxpool"),
     "AveragePool": layers.pool("avgpool"),
+    "LpPool": layers.pool("lppool"),
     "GlobalAveragePool": layers.global_pool("gap"),
     "GlobalMaxPool": layers.global_pool("maxpool"),
     "ReduceMean": layers.reduce_mean,

@@ -1,12 +1,13 @@
 """The importer's rules for the standard ONNX ops of the generic tensor layer's part three (costcalc.ops.tensor_more)
-and for the ones that are other ops' forms: CumSum, CumProd, Hardmax, Trilu, LpNormalization, LRN,
-MeanVarianceNormalization (a layernorm without affine when it normalises the trailing axes), GlobalLpPool (reduce_l1
-or reduce_l2 over the spatial axes), GatherElements, ScatterElements, ScatterND (by a constant index) and TopK (a
-constant k); and Mean (a sum and a divide) and Col2Im (nn.Fold)."""
+and for the ones that are other ops' forms: CumSum, CumProd, Hardmax, Trilu, LpNormalization, LRN, RMSNormalization
+(`rmsnorm`), MeanVarianceNormalization (a layernorm without affine when it normalises the trailing axes),
+GlobalLpPool (reduce_l1 or reduce_l2 over the spatial axes), GatherElements, ScatterElements, ScatterND and
+Scatter (ScatterElements' name before opset 11) (by a constant index) and TopK (a constant k); and Mean (a sum and a divide) and Col2Im (nn.Fold)."""
 
 from __future__ import annotations
 
 from costcalc.importers.onnx.batch import _text, emit, onnx_shape, same_place, spec_axis
+from costcalc.importers.onnx.modern import stored
 from costcalc.importers.onnx.reading import Const, Data, fmt
 
 
@@ -76,6 +77,17 @@ def global_lp_pool(imp, node, inputs: list) -> None:
     emit(imp, node, f"reduce_l{p}", {"axes": tuple(range(2, len(x.shape))), "keepdims": True}, [x], 0)
 
 
+def rmsnorm(imp, node, inputs: list) -> None:
+    """RMSNormalization (opset 23) over the axes from `axis` on: `rmsnorm`; its scale is gamma when the file stores
+    it (as LayerNormalization's)."""
+    x = inputs[0]
+    axis = spec_axis(imp, node, x, node.attrs.get("axis", -1))
+    if x.batch_at is not None and axis <= x.batch_at:
+        imp.fail(node, "normalises across the batch axis")
+    scale = imp.get(node, 1) if len(node.proto.input) > 1 and node.proto.input[1] else None
+    emit(imp, node, "rmsnorm", {"axis": axis, "affine": stored(scale)}, [x], x.batch_at)
+
+
 def gather_elements(imp, node, inputs: list) -> None:
     x, index = inputs[0], inputs[1]
     if not isinstance(index, Const):
@@ -130,5 +142,7 @@ def col2im(imp, node, x: Data) -> None:
 
 
 RULES = {"CumSum": scan, "CumProd": scan, "Hardmax": hardmax, "Trilu": trilu, "LpNormalization": lp_normalization,
-         "LRN": lrn, "MeanVarianceNormalization": mean_variance, "GlobalLpPool": global_lp_pool,
-         "GatherElements": gather_elements, "ScatterElements": scatter, "ScatterND": scatter, "TopK": topk}
+         "LRN": lrn, "RMSNormalization": rmsnorm, "MeanVarianceNormalization": mean_variance,
+         "GlobalLpPool": global_lp_pool,
+         "GatherElements": gather_elements, "ScatterElements": scatter, "ScatterND": scatter,
+         "Scatter": scatter, "TopK": topk}

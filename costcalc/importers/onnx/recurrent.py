@@ -4,7 +4,8 @@
 ONNX's layout 0 (torch's export: X is T x B x I) holds the batch at axis 1; layout 1 (X is B x T x I) at axis 0.
 A batch folded with other sequences (Sequencer's rows, `x.reshape(-1, W, C)`: B = N x M) is read as M sequences a
 sample, T x M x I. Initial states computed from the network's input are the layer's further inputs; constant ones
-(torch's zeros) change no count. sequence_lens, when constant and the same for every sequence, is the layer's
+are no input: torch's zeros change no count, a learned nn.Parameter h_0 (and c_0) counts its values as parameters
+(`learned_states`). sequence_lens, when constant and the same for every sequence, is the layer's
 `steps`. What is refused, with the reason: non-standard activations (but the RNN's Tanh, Relu, Sigmoid), `clip`,
 LSTM's input_forget, and lengths that differ between sequences or come from the network.
 """
@@ -15,7 +16,7 @@ from math import prod
 
 import numpy as np
 
-from costcalc.importers.onnx.batch import _text, onnx_shape
+from costcalc.importers.onnx.batch import _text, learned_of, onnx_shape
 from costcalc.importers.onnx.naming import node_name
 from costcalc.importers.onnx.reading import Const, Data, fmt
 from costcalc.ops.recurrent import GATES, RNN_ACTIVATIONS
@@ -52,6 +53,21 @@ def _steps(imp, node, steps: int) -> dict:
     if not 1 <= value <= steps:
         imp.invalid(node, f"sequence_lens {value} for a sequence of {steps} steps")
     return {} if value == steps else {"steps": value}
+
+
+def _learned_states(imp, states: list) -> int:
+    """The learned values behind constant initial states: a module's nn.Parameter h_0 (and c_0), which TorchScript
+    stores and repeats over the batch (Expand, Tile) and slices per layer. Each stored source counts once, at the
+    first layer that reads it (`generic.binary`'s rule for learned operands); zeros (a Constant) count nothing."""
+    total = 0
+    for c in states:
+        if c.behind:
+            fresh = c.behind - imp.counted
+            imp.counted |= fresh
+            total += sum(size for *_, size in fresh)
+        else:
+            total += learned_of(c)
+    return total
 
 
 def rule(imp, node, inputs: list) -> None:
@@ -113,6 +129,9 @@ def rule(imp, node, inputs: list) -> None:
         args["peepholes"] = True
     if cell == "gru" and node.attrs.get("linear_before_reset", 0):
         args["linear_before_reset"] = True
+    learned = _learned_states(imp, [t for t in given if isinstance(t, Const)])
+    if learned:
+        args["learned_states"] = learned
     args.update(_activations(imp, node, cell, directions))
     args.update(_steps(imp, node, steps))
     outputs = imp.emit(node, None, cell, args, [x, *states])
