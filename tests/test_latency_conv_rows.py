@@ -88,3 +88,27 @@ def test_the_fit_recovers_a_known_row_time_from_convs_of_one_to_four_filter_bloc
     fitted = profile["pointwise_conv"]
     assert fitted.row_s == pytest.approx(4e-11, rel=0.02)
     assert fitted.throughput == pytest.approx(1.3e11, rel=0.02)
+
+
+@pytest.mark.parametrize("c, out, k, groups, hw", [(32, 64, 1, 1, 28), (64, 64, 3, 64, 14), (16, 24, 1, 1, 56)])
+def test_a_hardswish_inside_a_blocked_conv_costs_one_more_pass_over_its_padded_output(c, out, k, groups, hw):
+    def kernel(act):
+        layers = [f"{{name: c, op: conv, out: {out}, k: {k}, pad: {k // 2}, groups: {groups}}}", "{op: bn}",
+                  f"{{op: {act}}}"]
+        graph = build(_spec(f"t_{act}", (c, hw, hw), [], tail=layers))
+        (found,) = [k for k in plan(graph, B16) if k.layer == "c" and k.members]
+        return found
+
+    swish, relu = kernel("hardswish"), kernel("relu")
+    assert len(swish.members) == 3 and swish.launches == relu.launches == 1  # fused: no kernel of its own
+    padded_out = -(-out // 16) * 16
+    assert swish.bytes - relu.bytes == 4 * 2 * padded_out * hw * hw  # read and written once more, float32
+    assert (swish.op_class, swish.flops, swish.rows) == (relu.op_class, relu.flops, relu.rows)
+
+
+def test_a_hardswish_after_a_plain_conv_is_its_own_kernel_and_adds_no_pass_to_the_conv():
+    layers = ["{name: c, op: conv, out: 64, k: 3, pad: 1, groups: 8}", "{name: a, op: hardswish}"]  # 4 a group
+    kernels = plan(build(_spec("t", (32, 14, 14), [], tail=layers)), B16)
+    conv = next(k for k in kernels if k.layer == "c" and k.members)
+    assert conv.op_class == "grouped_conv_plain" and conv.members == ("c",)
+    assert any(k.layer == "a" and k.op_class == "elementwise_exp" for k in kernels)

@@ -211,3 +211,18 @@ def test_calibrate_records_the_reference_networks_error(run, tmp_path, monkeypat
     record = load_profile(str(out)).calibration["reference"]
     assert record["names"] == [n.name for n in reference_networks()]
     assert record["overall"] == pytest.approx(0.0, abs=0.01)  # the stand-in runs as a profile of the model
+
+
+def test_every_random_whole_network_of_the_seed_is_in_the_calibration():
+    """None is sized out (costcalc.latency.networks.WHOLE_LIMIT): a model change that makes one look longer would
+    otherwise drop it, reshuffle the whole networks and change the reference networks that profiles record."""
+    import numpy as np
+
+    from costcalc.latency.networks import WHOLE, families
+
+    names = {n.name for n in families(np.random.default_rng(0))[WHOLE]}
+    expected = ({f"net{i}" for i in range(48)} | {f"net_res{i}" for i in range(24)}
+                | {f"net_hybrid{i}" for i in range(32)})
+    assert names == expected
+    shipped = load_profile(SHIPPED).calibration["reference"]["names"]
+    assert [n.name for n in reference_networks()] == shipped

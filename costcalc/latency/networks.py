@@ -16,6 +16,7 @@ TARGET_S = 2e-3  # each network's time, on the first-guess device below
 GUESS = uniform(3e10, 6e9, 8e-6)  # FLOPs/s, bytes/s, s per kernel: only to size the networks
 MAX_REPEAT = 24
 MAX_ONE_S = 4 * TARGET_S
+WHOLE_LIMIT = 10 * MAX_ONE_S  # a random whole network longer than this on GUESS is left out (none of seed 0's is)
 WHOLE = "networks"  # the family of random whole networks: fits the context factor, not the classes
 
 
@@ -204,13 +205,14 @@ def families(rng: np.random.Generator) -> dict:
     for i in range(40):
         add("mixed", f"mixed{i}", *_random_network(rng))
     for i in range(48):
-        add(WHOLE, f"net{i}", *_random_whole(rng), limit=8 * MAX_ONE_S)
+        add(WHOLE, f"net{i}", *_random_whole(rng), limit=WHOLE_LIMIT)
     for i in range(24):
-        add(WHOLE, f"net_res{i}", *_random_residual(rng), limit=8 * MAX_ONE_S)
+        add(WHOLE, f"net_res{i}", *_random_residual(rng), limit=WHOLE_LIMIT)
     token_families(rng, add)
     for i in range(32):
-        add(WHOLE, f"net_hybrid{i}", *random_hybrid(rng), limit=8 * MAX_ONE_S)
+        add(WHOLE, f"net_hybrid{i}", *random_hybrid(rng), limit=WHOLE_LIMIT)
     resize_family(add)
+    fused_hardswish_family(add)
     for family in out.values():
         rng.shuffle(family)
     return out
@@ -227,6 +229,17 @@ def resize_family(add) -> None:
             for mode in ("nearest", "bilinear"):
                 add("resize", f"resize_{mode}{scale}_c{c}_hw{hw}", (c, hw, hw), [],
                     [f"{{op: conv, out: {c}, k: 1}}", f"{{op: resize, scale: {scale}, mode: {mode}}}"])
+
+
+def fused_hardswish_family(add) -> None:
+    """Blocked pointwise and depthwise convs with a hardswish inside (as MobileNetV3's and the random whole networks'
+    hardswish units): the pass over the output it adds (costcalc.latency.plan, conv+activation). No draws, and a
+    family of its own, shuffled last: the other families keep their order (the drift check's reference networks
+    are the first whole networks, costcalc.latency.drift)."""
+    for c, hw in ((16, 112), (16, 56), (32, 56), (64, 28), (128, 14), (256, 7), (96, 28), (48, 56)):
+        act = ["{op: bn}", "{op: hardswish}"]
+        add("fused", f"hswish_pw_c{c}_hw{hw}", (c, hw, hw), _conv(2 * c, 1, 1, act) + _conv(c, 1, 1, act))
+        add("fused", f"hswish_dw_c{c}_hw{hw}", (c, hw, hw), _conv(c, 3, c, act))
 
 
 def _random_whole(rng: np.random.Generator) -> tuple:

@@ -51,7 +51,8 @@ layer is absorbed only when it alone reads the kernel's output:
     conv+bn          a batchnorm after a conv is folded into its weights (so is a layer_scale or a constant scale:
                      a per-channel or scalar Mul)
     conv+activation  relu, relu6, hardtanh, sigmoid, tanh, leaky_relu, hardsigmoid after a conv (and its bn) run
-                     inside it; so does a hardswish after a conv in the blocked layout
+                     inside it; so does a hardswish after a conv in the blocked layout, which still costs one more
+                     pass over the conv's output (its padded channels read and written: B_k), no launch
     conv+add         in the blocked layout, a residual add of a conv's output and another blocked tensor runs
                      inside the conv (an activation after it too)
     bn+activation    in the blocked layout, a batchnorm on its own is a per-channel conv, with its activation
@@ -288,6 +289,9 @@ class _Planner:
         inside = {t for j in group for t in nodes[j].outputs if t in read}
         elements = sum(nodes[j].counts.memory_access for j in group)
         elements -= 2 * sum(prod(tensors[t]) * batch for t in inside)
+        if head.op == "conv":  # a hardswish inside a blocked conv: one more pass over its padded output
+            elements += sum(2 * prod(tensors[nodes[j].outputs[0]][1:]) * padded(head.args["out"], self.block)
+                            * batch for j in group[1:] if nodes[j].op in BLOCKED_ACTIVATIONS)
         flops = head.counts.flops + head.counts.elementwise_flops
         rows = weights = 0
         if head.op == "conv":  # class, FLOPs as computed, im2col and rows: costcalc.latency.convs
