@@ -73,7 +73,7 @@ class Importer:
                     self.consumers.setdefault(t, []).append(node.index)
         self.initializers = {init.name: init for init in self.graph.initializer}
         # a file that lists the module's parameters and stores every one under its own name: nothing learned was
-        # folded into a new tensor or merged with an equal one (`shared`, `batch.unlisted`)
+        # folded into a new tensor or merged with an equal one (`shared._unstored` asks the same of one module)
         self.complete = bool(self.parameters) and self.parameters <= self.initializers.keys()
         # there an initializer the list does not name is a buffer or a constant the exporter computed (the
         # unoptimised dynamo exporter stores adaptive pooling's bin sizes as `convert_element_type_default`)
