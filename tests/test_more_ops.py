@@ -108,7 +108,7 @@ def test_rmsnorm_and_lppool_refuse_the_opsets_before_theirs(tmp_path):
     (tmp_path / "r.yaml").write_text("name: r\ninput: [8, 6]\nlayers:\n  - {name: rms, op: rmsnorm}\n")
     graph = load(tmp_path / "r.yaml")
     with pytest.raises(SpecError, match="RMSNormalization, from opset 23 on"):
-        export(graph, opset=22, weights="none")
+        export(graph, opset=21, weights="none")  # 21: the newest the lowest onnx allowed (1.16) knows
     (tmp_path / "p.yaml").write_text("name: p\ninput: [8, 6, 6]\nlayers:\n  - {name: lpp, op: lppool, k: 2}\n"
                                      "  - {name: lpd, op: lppool, k: 2, dilation: 2, from: input}\n")
     graph = load(tmp_path / "p.yaml")
