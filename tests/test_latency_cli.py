@@ -213,7 +213,7 @@ def _few_networks(monkeypatch):
 
     every = networks.families(np.random.default_rng(0))
     few = [n for family, networks in every.items() if family != WHOLE for n in networks[:6]] + every[WHOLE][:5]
-    monkeypatch.setattr(calibration, "interleaved", lambda rng: few)
+    monkeypatch.setattr(calibration, "interleaved", lambda rng, batch=1: few)
     return few
 
 
@@ -299,7 +299,7 @@ def test_the_budget_is_measuring_time_only(monkeypatch):
     few = _few_networks(monkeypatch)
     generate = calibration.interleaved
 
-    def slow_generation(rng):
+    def slow_generation(rng, batch=1):
         clock.now += 100.0
         return generate(rng)
 
