@@ -8,6 +8,7 @@ far wider than the machine's spread between runs."""
 import datetime as dt
 import json
 import socket
+from dataclasses import replace
 
 import pytest
 
@@ -226,3 +227,21 @@ def test_every_random_whole_network_of_the_seed_is_in_the_calibration():
     assert names == expected
     shipped = load_profile(SHIPPED).calibration["reference"]["names"]
     assert [n.name for n in reference_networks()] == shipped
+
+
+def test_a_batch_8_profile_is_checked_at_batch_8(few):
+    # the check measures the reference networks at the batch the profile covers (its calibration's), and estimates
+    # them there: a true batch-8 profile holds, exactly; measured at batch 1 instead, it would be far off
+    truth = Truth()
+    eight = replace(truth.profile, calibration={"batch": 8})
+    batches = []
+
+    def seconds(graph, threads):
+        batches.append(graph.batch)
+        return truth.seconds(graph, threads)
+
+    result = check(eight, seconds, few, passes=1)
+    assert set(batches) == {8} and result.holds and result.overall == pytest.approx(0.0, abs=1e-9)
+    assert reestimate(result, eight, few).overall == pytest.approx(0.0, abs=1e-9)
+    one = check(truth.profile, truth.seconds, few, passes=1)
+    assert [r.estimate_s for r in one.rows] != [r.estimate_s for r in result.rows]

@@ -109,7 +109,8 @@ def check(profile: DeviceProfile, measure, networks=None, passes: int = PASSES, 
     profile's thread count, `passes` times each while `budget_s` lasts (the fastest kept), and compare."""
     from costcalc.latency.networks import build
 
-    graphs = [(n.name, build(n.text, f"{n.name}.yaml")) for n in (networks or reference_networks())]
+    batch = covered_batch(profile)  # a batch-8 profile is checked at batch 8: the batch its fit covers
+    graphs = [(n.name, build(n.text, f"{n.name}.yaml", batch)) for n in (networks or reference_networks())]
     start = time.perf_counter()
     best = {}
     done = 0
@@ -122,9 +123,15 @@ def check(profile: DeviceProfile, measure, networks=None, passes: int = PASSES, 
         if now + (now - began) - start > budget_s:
             break  # one more pass would overrun the budget
     rows = tuple(Reference(name, best[name], estimate(graph, profile).total_s) for name, graph in graphs)
-    block = measured_block(lambda graph: measure(graph, profile.threads))[0] if profile.layout_block > 0 else 0
+    block = measured_block(lambda graph: measure(graph, profile.threads), batch)[0] if profile.layout_block > 0 else 0
     return DriftCheck(rows, profile.threads, "", done, time.perf_counter() - start, tolerance=tolerance,
                       layout_block=block, at_fit=at_fit(profile, [name for name, _ in graphs]))
+
+
+def covered_batch(profile: DeviceProfile) -> int:
+    """The batch the profile covers: its calibration's (1 when it records none)."""
+    batch = profile.calibration.get("batch", 1) if isinstance(profile.calibration, dict) else 1
+    return batch if isinstance(batch, int) and batch >= 1 else 1
 
 
 def at_fit(profile: DeviceProfile, names: list) -> float:
@@ -155,7 +162,8 @@ def reestimate(result: DriftCheck, profile: DeviceProfile, networks=None) -> Dri
     from costcalc.latency.networks import build
 
     texts = {n.name: n for n in (networks or reference_networks(len(result.rows)))}
-    rows = tuple(replace(r, estimate_s=estimate(build(texts[r.name].text, f"{r.name}.yaml"), profile).total_s)
+    batch = covered_batch(profile)
+    rows = tuple(replace(r, estimate_s=estimate(build(texts[r.name].text, f"{r.name}.yaml", batch), profile).total_s)
                  for r in result.rows)
     return replace(result, rows=rows)
 
