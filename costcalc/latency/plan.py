@@ -35,7 +35,8 @@ assumed):
     a view             a reshape, a permute that keeps the elements in place: no data moved, but
                        onnxruntime still launches its Reshape: class view, 0 bytes, 1 launch; a view of a view's
                        output merges into its Reshape (no launch). A slice that keeps a block is a view in
-                       costcalc's counts, but onnxruntime's Slice copies it: data movement of its output
+                       costcalc's counts, but onnxruntime's Slice copies it: data movement of its output, in the
+                       plain layout (a blocked input reordered first: GhostNet's out[:, :oup] after its concat)
     bn (not folded)    plain layout: BatchNormalization, class batchnorm (rows and launches: rows.bn_kernel);
                        blocked: a per-channel conv, element-wise (below, bn+activation)
     a reduction        that onnxruntime runs in its generic loop (rows.reduce_rows: over the leading axes, or an
@@ -185,8 +186,11 @@ class _Planner:
     def step(self, i: int, node, absorbed: set) -> None:
         """Plan node i (not fused into an earlier kernel): its kernel, with the nodes fused after it."""
         if node.op in FREE or not node.result.moves_data and node.op != "flatten":
+            copied = node.op in VIEW_OPS_COPIED  # onnxruntime's Slice: a copy in the plain layout
+            if copied:
+                self.reorder_inputs([i], False, node)
             for t in node.outputs:
-                self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs else False
+                self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs and not copied else False
             if node.op not in FREE:  # onnxruntime still runs the exported node (Reshape, Slice, Transpose)
                 self.kernels += self.view(node)
             return
