@@ -36,3 +36,20 @@ def test_the_probe_finds_a_stand_in_devices_block(block):
     found, ratio = measured_block(seconds)
     assert found == block and timed == ["layout_probe_c20", "layout_probe_c32"]
     assert ratio == pytest.approx(predicted_ratio(block), rel=0.15)  # the reorders and launches besides
+
+
+def test_a_slice_of_a_blocked_tensor_is_reordered_then_copied_in_the_plain_layout():
+    """onnxruntime's Slice knows no NCHWc: GhostNet's out[:, :oup] after its blocked concat ran as ReorderOutput,
+    Slice, and a ReorderInput before the next conv (its profiler, 7 December 2026)."""
+    from costcalc.latency.networks import _spec, build
+
+    profile = replace(uniform(1e10, 1e10, 1e-6), layout_block=8)
+    graph = build(_spec("t", (16, 28, 28), [], tail=["{name: c, op: conv, out: 16, k: 1}",
+                                                     "{name: s, op: slice, out: 16}",
+                                                     "{name: d, op: conv, out: 16, k: 1}"]))
+    kernels = [(k.layer, k.op_class, k.bytes, bool(k.members)) for k in plan(graph, profile)]
+    moved = 2 * 16 * 28 * 28 * 4  # a tensor read and written
+    assert [k for k in kernels if k[0] in ("s", "d")][:3] == [
+        ("s", "data_movement", moved, False),  # the reorder to the plain layout
+        ("s", "data_movement", moved, True),  # the Slice's copy
+        ("d", "data_movement", moved, False)]  # the reorder back into the blocked layout for the next conv

@@ -42,8 +42,10 @@ def test_the_classes_of_the_tensor_layer():
     assert by_op["conv"] == {"dense_conv_plain", "depthwise_conv_plain"}
     assert by_op["maxpool"] == {"pooling_plain"}
     assert by_op["permute"] == {"transpose_inner"}  # 8 x 6 x 6 -> 6 x 6 x 8: the innermost axis moves
-    assert by_op["softmax"] == {"softmax"} and by_op["exp"] == by_op["reduce_log_sum_exp"] == {"elementwise_exp"}
-    assert by_op["reduce_mean"] == by_op["where"] == by_op["sub"] == {"elementwise"}
+    assert by_op["softmax"] == {"softmax"} and by_op["exp"] == {"elementwise_exp"}
+    assert by_op["reduce_mean"] == by_op["where"] == by_op["sub"] == by_op["reduce_argmax"] == {"elementwise"}
+    # over the channels (R K at batch 1), or an L1, L2, ...: onnxruntime's generic loop (costcalc.latency.rows)
+    assert by_op["reduce_log_sum_exp"] == by_op["reduce_l2"] == by_op["reduce_prod"] == {"reduce"}
     assert by_op["layernorm"] == {"normalization"} and by_op["tile"] == by_op["gather"] == {"data_movement"}
     assert by_op["reshape"] == {"view"}
 

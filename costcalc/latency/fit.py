@@ -39,7 +39,10 @@ FALLBACK = {"dense_conv_plain": "dense_conv", "pointwise_conv_plain": "pointwise
             "gelu": "elementwise_exp", "mish": "elementwise_exp", "normalization": "elementwise",
             "gemm": "pointwise_conv_plain", "matmul": "gemm", "softmax": "elementwise_exp",
             "transpose": "data_movement", "transpose_inner": "transpose", "view": "data_movement",
-            "batchnorm": "elementwise", "resize": "data_movement", "resize_plain": "resize"}
+            "batchnorm": "elementwise", "resize": "data_movement", "resize_plain": "resize",
+            "reduce": "elementwise"}
+
+OWN_ROWS = frozenset({"reduce"})  # rows of a kind no other class counts: unexercised, it costs them nothing
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,8 @@ def _profile(x: np.ndarray, structure: DeviceProfile, combine: str, exercised: s
         while source not in exercised and source in FALLBACK and source not in seen:
             seen.add(source)
             source = FALLBACK[source]
-        classes[name] = classes[source] if name not in exercised else classes[name]
+        if name not in exercised:  # a class whose rows its fallback never saw (reduce) borrows without them
+            classes[name] = replace(classes[source], row_s=0.0) if name in OWN_ROWS else classes[source]
     dram = 1 / x[-3] if x[-3] > 1 / UNBOUNDED else UNBOUNDED
     return replace(structure, classes=classes, combine=combine, run_overhead_s=float(x[-1]), dram_bandwidth=dram,
                    fork_s=float(x[-2]))

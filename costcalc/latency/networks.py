@@ -217,6 +217,7 @@ def families(rng: np.random.Generator, batch: int = 1) -> dict:
         add(WHOLE, f"net_hybrid{i}", *random_hybrid(rng), limit=WHOLE_LIMIT)
     resize_family(add)
     fused_hardswish_family(add)
+    reduce_family(add)
     for family in out.values():
         rng.shuffle(family)
     return out
@@ -244,6 +245,19 @@ def fused_hardswish_family(add) -> None:
         act = ["{op: bn}", "{op: hardswish}"]
         add("fused", f"hswish_pw_c{c}_hw{hw}", (c, hw, hw), _conv(2 * c, 1, 1, act) + _conv(c, 1, 1, act))
         add("fused", f"hswish_dw_c{c}_hw{hw}", (c, hw, hw), _conv(c, 3, c, act))
+
+
+def reduce_family(add) -> None:
+    """Reductions that onnxruntime runs in its generic loop (class reduce, costcalc.latency.rows.reduce_rows), each
+    added back to its input so that the unit repeats: a sum over two branches (SKResNet's, axis 1 of 2 x C x H x W),
+    an L2 norm over a map (ConvNeXt-V2's GRN), a mean over the channels; and a sum over a map, which runs vectorised
+    (element-wise). No draws, a family of its own, last (as fused_hardswish_family)."""
+    for c, hw in ((32, 56), (64, 56), (128, 28), (256, 14), (512, 7), (96, 28)):
+        add("reduce", f"red_branches_c{c}_hw{hw}", (2, c, hw, hw),
+            ["{name: s, op: reduce_sum, axes: [1], keepdims: true}", "{op: add, from: [input, s]}"])
+        for kind, axes in (("l2", "[2, 3]"), ("mean", "[1]"), ("sum", "[2, 3]")):
+            add("reduce", f"red_{kind}_{'map' if ',' in axes else 'channels'}_c{c}_hw{hw}", (c, hw, hw),
+                [f"{{name: s, op: reduce_{kind}, axes: {axes}, keepdims: true}}", "{op: mul, from: [input, s]}"])
 
 
 def _random_whole(rng: np.random.Generator) -> tuple:

@@ -35,9 +35,12 @@ assumed):
     a view             a reshape, a permute that keeps the elements in place: no data moved, but
                        onnxruntime still launches its Reshape: class view, 0 bytes, 1 launch; a view of a view's
                        output merges into its Reshape (no launch). A slice that keeps a block is a view in
-                       costcalc's counts, but onnxruntime's Slice copies it: data movement of its output
+                       costcalc's counts, but onnxruntime's Slice copies it: data movement of its output, in the
+                       plain layout (a blocked input reordered first: GhostNet's out[:, :oup] after its concat)
     bn (not folded)    plain layout: BatchNormalization, class batchnorm (rows and launches: rows.bn_kernel);
                        blocked: a per-channel conv, element-wise (below, bn+activation)
+    a reduction        that onnxruntime runs in its generic loop (rows.reduce_rows: over the leading axes, or an
+                       L1, L2, product, ...): class reduce, its input and output elements its rows; else element-wise
     the rest           element-wise ops of any rank, `where` and the reductions are element-wise (with an
                        exponential: exp, log, erf, sin, softplus, elu, pow, log-sum-exp); copies (a strided slice,
                        expand, tile, gather, depth_to_space, space_to_depth, cast) are data movement
@@ -81,8 +84,8 @@ from math import prod
 from costcalc.latency.convs import (IM2COL, REORDER_ALIGN, conv_blocked, conv_class, conv_kernel,  # noqa: F401
                                     filter_blocks, padded)
 from costcalc.latency.profile import DeviceProfile
-from costcalc.latency.rows import (bn_kernel, broadcast_rows, norm_rows, pad_rows, softmax_rows,  # noqa: F401
-                                   transpose_class, transpose_kernel)
+from costcalc.latency.rows import (bn_kernel, broadcast_rows, norm_rows, pad_rows, reduce_rows,  # noqa: F401
+                                   softmax_rows, transpose_class, transpose_kernel)
 from costcalc.latency.threads import work_units
 from costcalc.ops.conv import conv_input
 from costcalc.ops.core import per_axis
@@ -183,8 +186,11 @@ class _Planner:
     def step(self, i: int, node, absorbed: set) -> None:
         """Plan node i (not fused into an earlier kernel): its kernel, with the nodes fused after it."""
         if node.op in FREE or not node.result.moves_data and node.op != "flatten":
+            copied = node.op in VIEW_OPS_COPIED  # onnxruntime's Slice: a copy in the plain layout
+            if copied:
+                self.reorder_inputs([i], False, node)
             for t in node.outputs:
-                self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs else False
+                self.layout[t] = self.layout.get(node.inputs[0], False) if node.inputs and not copied else False
             if node.op not in FREE:  # onnxruntime still runs the exported node (Reshape, Slice, Transpose)
                 self.kernels += self.view(node)
             return
@@ -329,6 +335,9 @@ class _Planner:
             op_class = "batchnorm"
             rows, launches, passes = bn_kernel(tensors[head.inputs[0]], head.args.get("axis"), batch)
             elements += passes * 2 * prod(tensors[head.inputs[0]]) * batch
+        elif reduce_rows(head.op, tensors[head.inputs[0]], head.args.get("axes"), batch):  # its generic loop
+            op_class = "reduce"
+            rows = reduce_rows(head.op, tensors[head.inputs[0]], head.args.get("axes"), batch)
         else:
             op_class = OWN_CLASS.get(head.op) or ("elementwise_exp" if head.op in EXPONENTIAL else "elementwise")
             if head.op == "layernorm":

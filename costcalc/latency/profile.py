@@ -36,10 +36,12 @@ from costcalc.errors import Loc, SpecError, did_you_mean
 CONV_KINDS = ("dense_conv", "pointwise_conv", "grouped_conv", "depthwise_conv")
 OP_CLASSES = (*CONV_KINDS, *(f"{kind}_plain" for kind in CONV_KINDS), "fc", "elementwise", "elementwise_exp",
               "gelu", "mish", "normalization", "pooling", "pooling_plain", "data_movement", "shuffle", "gemm",
-              "matmul", "softmax", "transpose", "transpose_inner", "view", "batchnorm", "resize", "resize_plain")
+              "matmul", "softmax", "transpose", "transpose_inner", "view", "batchnorm", "resize", "resize_plain",
+              "reduce")
 # classes a profile may leave out (written before them): each takes another class's parameters when absent, without
 # its per-row time (the kernels were costed by that class, rows uncounted)
-OPTIONAL_CLASSES = {"batchnorm": "elementwise", "resize": "data_movement", "resize_plain": "data_movement"}
+OPTIONAL_CLASSES = {"batchnorm": "elementwise", "resize": "data_movement", "resize_plain": "data_movement",
+                    "reduce": "elementwise"}
 CLASS_DOCS = {
     "dense_conv": "k x k conv (k > 1), groups = 1, blocked layout",
     "pointwise_conv": "1 x 1 conv, groups = 1, blocked layout",
@@ -68,6 +70,8 @@ CLASS_DOCS = {
     "resize": "resize by integer scales, nearest or bilinear, of a blocked map: onnxruntime's NCHWc Upsample; FLOPs: "
               "the interpolation's",
     "resize_plain": "any other resize: onnxruntime's Resize, plain (NCHW) layout; FLOPs: the interpolation's",
+    "reduce": "a reduction in onnxruntime's generic loop (over the leading axes; L1, L2, product, ...); rows: its "
+              "input and output elements",
 }
 for _kind in CONV_KINDS:
     CLASS_DOCS[f"{_kind}_plain"] = CLASS_DOCS[_kind].replace("blocked", "plain (NCHW)")

@@ -12,7 +12,7 @@ them: a fork and a join per launch. The rules, per op class (`SPLIT`: the axis; 
     gemm, matmul                                           deals out strips of the output)
     plain depthwise conv, plain pooling                    channels: batch x channels
     element-wise (elementwise, elementwise_exp, gelu,      blocks of elements: output elements / BLOCK
-    mish), layout reorders, transpose_inner
+    mish, reduce), layout reorders, transpose_inner
     softmax                                                rows: the rows it normalises
     grouped_conv_plain, normalization, batchnorm, data     not at all: one thread
     movement (concat, split, pad, slice, ...), shuffle,
@@ -59,7 +59,7 @@ SPLIT = {
     "dense_conv_plain": "tiles", "pointwise_conv_plain": "tiles", "fc": "tiles", "gemm": "tiles", "matmul": "tiles",
     "depthwise_conv_plain": "channels", "pooling_plain": "channels",
     "elementwise": "elements", "elementwise_exp": "elements", "gelu": "elements", "mish": "elements",
-    "transpose_inner": "elements",
+    "transpose_inner": "elements", "reduce": "elements",
     "softmax": "softmax rows",
     "grouped_conv_plain": None, "normalization": None, "data_movement": None, "shuffle": None, "transpose": None,
     "view": None,

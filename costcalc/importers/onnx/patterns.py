@@ -83,8 +83,8 @@ def slice(imp, node) -> None:
         parts.sort(key=lambda p: p[0])
         bounds = [b for b, _ in parts]
         if bounds[0][0] == 0 and bounds[-1][1] == x.shape[1] and all(a[1] == b[0] for a, b in zip(bounds, bounds[1:])):
-            if len(parts) == 1:  # all the channels (GhostNet's out[:, :oup]): the tensor itself, no layer
-                return imp.set(node, 0, x)
+            if len(parts) == 1:  # all the channels (GhostNet's out[:, :oup]): a view, but onnxruntime copies it
+                return imp.emit1(node, "slice", {"out": x.shape[1], "start": 0}, [x])
             outs = imp.emit(node, None, "split", {"sizes": [e - s for s, e in bounds]}, [x],
                              note=" + ".join(note_of(u) for _, u in parts))
             for d, (_, u) in zip(outs, parts):
