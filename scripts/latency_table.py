@@ -16,7 +16,7 @@ def _ms(seconds: float) -> str:
 
 
 def _share(value: float, n: int) -> str:
-    return f"{value:.0%} ({round(value * n)} of {n})"
+    return f"{value:.1%} ({round(value * n)} of {n})"  # one decimal: 53 of 59 is 89.8 %, not a 90 % goal met
 
 
 def summary(results: list) -> str:
