@@ -335,9 +335,8 @@ class _Planner:
             op_class = "batchnorm"
             rows, launches, passes = bn_kernel(tensors[head.inputs[0]], head.args.get("axis"), batch)
             elements += passes * 2 * prod(tensors[head.inputs[0]]) * batch
-        elif reduce_rows(head.op, tensors[head.inputs[0]], head.args.get("axes"), batch):  # its generic loop
-            op_class = "reduce"
-            rows = reduce_rows(head.op, tensors[head.inputs[0]], head.args.get("axes"), batch)
+        elif reduced := reduce_rows(head.op, tensors[head.inputs[0]], head.args.get("axes"), batch):  # generic loop
+            op_class, rows = "reduce", reduced
         else:
             op_class = OWN_CLASS.get(head.op) or ("elementwise_exp" if head.op in EXPONENTIAL else "elementwise")
             if head.op == "layernorm":
