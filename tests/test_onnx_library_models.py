@@ -89,15 +89,18 @@ def _cases():
 CASES = _cases()
 
 
-def _param(key, kind, expected, why):
-    marks = [pytest.mark.xfail(strict=True, reason=why[key, kind])] if (key, kind) in why else []
-    return pytest.param(key, kind, expected, id=f"{key}-{kind}", marks=marks)
+def _param(key, kind, *values):
+    """One file's case; its tests share one worker under `pytest -n auto --dist loadgroup` (as CI runs them), so that
+    the file is read once (_read) for all of them."""
+    marks = [pytest.mark.xdist_group(f"{key}-{kind}")]
+    marks += [pytest.mark.xfail(strict=True, reason=NOT_YET[key, kind])] if (key, kind) in NOT_YET else []
+    return pytest.param(key, kind, *values, id=f"{key}-{kind}", marks=marks)
 
 
-FLOPS = [_param(key, kind, truth["macs"], NOT_YET) for key, kind, export, truth in CASES]
-PARAMS = [_param(key, kind, export["params_in_file"], NOT_YET) for key, kind, export, truth in CASES
+FLOPS = [_param(key, kind, truth["macs"]) for key, kind, export, truth in CASES]
+PARAMS = [_param(key, kind, export["params_in_file"]) for key, kind, export, truth in CASES
           if export.get("params_in_file") is not None and (key, kind) not in PARAMS_DIFFER]
-DIFFER = [_param(key, kind, export["params_in_file"], NOT_YET) for key, kind, export, truth in CASES
+DIFFER = [_param(key, kind, export["params_in_file"]) for key, kind, export, truth in CASES
           if (key, kind) in PARAMS_DIFFER]
 FILES = {(key, kind): export["file"] for key, kind, export, truth in CASES}
 
@@ -152,7 +155,7 @@ def test_flops_equal_torchs(key, kind, macs):
     assert _totals(key, kind).flops == macs
 
 
-@pytest.mark.parametrize("key, kind", sorted(FILES), ids=[f"{key}-{kind}" for key, kind in sorted(FILES)])
+@pytest.mark.parametrize("key, kind", [_param(key, kind) for key, kind in sorted(FILES)])
 def test_import_then_report_gives_the_files_totals(key, kind):
     """Issue 29: the spec `costcalc import` writes for each library file gives the totals `report` gives the file."""
     totals, written = _read(key, kind)
