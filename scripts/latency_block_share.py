@@ -1,0 +1,65 @@
+"""How a run's estimate errs against the share of each model's conv FLOPs at channel counts that are not a multiple
+of onnxruntime's channel block (where it reorders between layouts): reads a benchmarks/latency_accuracy.py JSON,
+rebuilds each model's graph (zoo specs from specs/, models outside the zoo from `--outside`, the directory of the
+run's exports) and prints the correlation and the median error of three groups (no such FLOPs, up to a fifth, more).
+Nothing is measured.
+
+    python scripts/latency_block_share.py benchmarks/results/latency_accuracy_2026-12-08_0015.json \\
+        --outside DIR [--block 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+from costcalc.graph import load  # noqa: E402
+
+
+def off_block_share(graph, block: int) -> float:
+    """The share of the graph's conv FLOPs whose output channels are not a multiple of `block`."""
+    convs = [node for node in graph.nodes if node.op == "conv" and node.counts.flops]
+    total = sum(node.counts.flops for node in convs)
+    return sum(node.counts.flops for node in convs if node.args["out"] % block) / max(total, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("figures")
+    parser.add_argument("--outside", default="", help="the directory of the run's models outside the zoo")
+    parser.add_argument("--block", type=int, default=16)
+    args = parser.parse_args()
+    from latency_outside_models import read_manifest
+
+    files = {key: os.path.join(args.outside, record["file"]) for key, record in
+             (read_manifest(args.outside).items() if args.outside else ()) if record.get("status") == "ok"}
+    shares, errors = [], []
+    with open(args.figures, encoding="utf-8") as f:
+        results = json.load(f)["results"]
+    for result in results:
+        for row in result["rows"]:
+            if "/" in row["model"] and row["model"] not in files:
+                continue
+            source = files[row["model"]] if "/" in row["model"] else os.path.join(ROOT, "specs", f"{row['model']}.yaml")
+            shares.append(off_block_share(load(source), args.block))
+            errors.append(row["estimate_s"] / row["measured_s"] - 1)
+    shares, errors = np.array(shares), np.array(errors)
+    print(f"{len(errors)} models; correlation of the share with the error {np.corrcoef(shares, errors)[0, 1]:+.2f}")
+    for label, chosen in (("none", shares == 0), ("up to a fifth", (shares > 0) & (shares <= 0.2)),
+                          ("more than a fifth", shares > 0.2)):
+        if chosen.any():
+            print(f"{label:18s} {chosen.sum():3d} models, median error {np.median(errors[chosen]):+.1%}, "
+                  f"{np.sum(np.abs(errors[chosen]) < 0.1)} within 10 %")
+
+
+if __name__ == "__main__":
+    main()
