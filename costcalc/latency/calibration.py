@@ -69,7 +69,7 @@ def calibrate(threads: int = 1, budget_s: float = DEFAULT_BUDGET_S, seed: int = 
         structure = replace(uniform(1.0, 1.0, 0.0), layout_block=block)
         layout = {"layout": {"block": block, "probe_ratio": round(ratio, 3)}}
     structure = replace(structure, threads=threads)
-    networks = interleaved(np.random.default_rng(seed), batch)
+    networks = interleaved(seed, batch)  # once in a process (networks.of_seed), as drift's references
     spent = 0.0  # the budget's clock: seconds inside `measure`, the first call (loading the runtime) excepted
 
     def timed(graph, first: bool = False) -> float:

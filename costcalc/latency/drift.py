@@ -92,11 +92,9 @@ class DriftCheck:
 
 def reference_networks(count: int = REFERENCE_NETWORKS) -> list:
     """The first `count` random whole networks of the calibration's seed 0, mobile and residual in turn."""
-    import numpy as np
+    from costcalc.latency.networks import WHOLE, of_seed
 
-    from costcalc.latency.networks import WHOLE, families
-
-    wholes = families(np.random.default_rng(0))[WHOLE]
+    wholes = of_seed(0)[WHOLE]
     mobile = [n for n in wholes if not n.name.startswith("net_res")]
     residual = [n for n in wholes if n.name.startswith("net_res")]
     mixed = [n for pair in zip(mobile, residual) for n in pair] + mobile[len(residual):] + residual[len(mobile):]

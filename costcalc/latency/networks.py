@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -357,13 +358,30 @@ def kind(name: str) -> str:
     return re.match(r"[^0-9]*", name).group(0).rstrip("_")
 
 
-def interleaved(rng: np.random.Generator, batch: int = 1) -> list:
-    """Every network (sized at `batch`), families taking turns and, within a family, its kinds taking turns, each
-    kind in the family's shuffled order: any prefix covers every family and, as far as it goes, every kind of unit
-    in it. (Families alone taking turns left whole kinds out of a short calibration: at batch 8 the 240 s measured
-    486 of 1,620 networks, 34 of the 365 token units and no batchnorm on tokens among them, whose fitted time per
-    row came out 55 times the batch-1 fit's: LeViT-128S +37 %.)"""
-    fams = [_kinds_in_turn(f) for f in families(rng, batch).values()]
+@lru_cache(maxsize=4)
+def _families_of_seed(seed: int, batch: int) -> tuple:
+    return tuple((family, tuple(networks)) for family, networks in families(np.random.default_rng(seed), batch).items())
+
+
+def of_seed(seed: int = 0, batch: int = 1) -> dict:
+    """families() of np.random.default_rng(seed), generated once in a process (sizing a network builds and plans
+    it: seconds for them all), which calibrate and the drift check's reference networks both ask for."""
+    return {family: list(networks) for family, networks in _families_of_seed(seed, batch)}
+
+
+def interleaved(rng: np.random.Generator | int, batch: int = 1) -> list:
+    """Every network of families(rng, batch), in the order interleave() gives; `rng` an int: the networks of that
+    seed, generated once in a process (of_seed)."""
+    return interleave(of_seed(rng, batch) if isinstance(rng, int) else families(rng, batch))
+
+
+def interleave(fams: dict) -> list:
+    """The networks of `fams`, families taking turns and, within a family, its kinds taking turns, each kind in the
+    family's shuffled order: any prefix covers every family and, as far as it goes, every kind of unit in it.
+    (Families alone taking turns left whole kinds out of a short calibration: at batch 8 the 240 s measured 486 of
+    1,620 networks, 34 of the 365 token units and no batchnorm on tokens among them, whose fitted time per row came
+    out 55 times the batch-1 fit's: LeViT-128S +37 %.)"""
+    fams = [_kinds_in_turn(f) for f in fams.values()]
     order = []
     for i in range(max(len(f) for f in fams)):
         order += [f[i] for f in fams if i < len(f)]
