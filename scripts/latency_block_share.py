@@ -1,11 +1,12 @@
-"""How a run's estimate errs against the share of each model's conv FLOPs at channel counts that are not a multiple
-of onnxruntime's channel block (where it reorders between layouts): reads a benchmarks/latency_accuracy.py JSON,
-rebuilds each model's graph (zoo specs from specs/, models outside the zoo from `--outside`, the directory of the
-run's exports) and prints the correlation and the median error of three groups (no such FLOPs, up to a fifth, more).
-Nothing is measured.
+"""How a run's estimate errs against two things of each model: the share of its conv FLOPs at channel counts that are
+not a multiple of onnxruntime's channel block (where it reorders between layouts), and with `--device PROFILE` the
+number of kernels the planner plans for it (beside the calibration's random whole networks', which the context
+factor is fitted on). Reads a benchmarks/latency_accuracy.py JSON, rebuilds each model's graph (zoo specs from
+specs/, models outside the zoo from `--outside`, the directory of the run's exports) and prints the correlations and
+the median error of groups. Nothing is measured.
 
     python scripts/latency_block_share.py benchmarks/results/latency_accuracy_2026-12-08_0015.json \\
-        --outside DIR [--block 16]
+        --outside DIR [--block 16] [--device devices/xeon-2cpu-onnxruntime-1.32-1thread.yaml]
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 from costcalc.graph import load  # noqa: E402
+from costcalc.latency.model import plan  # noqa: E402
+from costcalc.latency.networks import WHOLE, build, of_seed  # noqa: E402
+from costcalc.latency.profile import load as load_profile  # noqa: E402
 
 
 def off_block_share(graph, block: int) -> float:
@@ -37,12 +41,14 @@ def main() -> None:
     parser.add_argument("figures")
     parser.add_argument("--outside", default="", help="the directory of the run's models outside the zoo")
     parser.add_argument("--block", type=int, default=16)
+    parser.add_argument("--device", default="", help="a profile: also group the models by their planned kernels")
     args = parser.parse_args()
     from latency_outside_models import read_manifest
 
     files = {key: os.path.join(args.outside, record["file"]) for key, record in
              (read_manifest(args.outside).items() if args.outside else ()) if record.get("status") == "ok"}
-    shares, errors = [], []
+    profile = load_profile(args.device) if args.device else None
+    shares, kernels, errors = [], [], []
     with open(args.figures, encoding="utf-8") as f:
         results = json.load(f)["results"]
     for result in results:
@@ -50,16 +56,29 @@ def main() -> None:
             if "/" in row["model"] and row["model"] not in files:
                 continue
             source = files[row["model"]] if "/" in row["model"] else os.path.join(ROOT, "specs", f"{row['model']}.yaml")
-            shares.append(off_block_share(load(source), args.block))
+            graph = load(source)
+            shares.append(off_block_share(graph, args.block))
+            kernels.append(len(plan(graph, profile)) if profile else 0)
             errors.append(row["estimate_s"] / row["measured_s"] - 1)
-    shares, errors = np.array(shares), np.array(errors)
-    print(f"{len(errors)} models; correlation of the share with the error {np.corrcoef(shares, errors)[0, 1]:+.2f}")
-    for label, chosen in (("none", shares == 0), ("up to a fifth", (shares > 0) & (shares <= 0.2)),
-                          ("more than a fifth", shares > 0.2)):
-        if chosen.any():
-            print(f"{label:18s} {chosen.sum():3d} models, median error {np.median(errors[chosen]):+.1%}, "
-                  f"{np.sum(np.abs(errors[chosen]) < 0.1)} within 10 %")
+    shares, kernels, errors = np.array(shares), np.array(kernels), np.array(errors)
+    print(f"{len(errors)} models; correlation of the off-block share with the error "
+          f"{np.corrcoef(shares, errors)[0, 1]:+.2f}")
+    _groups(errors, (("none", shares == 0), ("up to a fifth", (shares > 0) & (shares <= 0.2)),
+                     ("more than a fifth", shares > 0.2)))
+    if profile:
+        whole = [len(plan(build(n.text, f"{n.name}.yaml", 1), profile)) for n in of_seed(0)[WHOLE]]
+        print(f"planned kernels: the models' median {np.median(kernels):.0f}, the calibration's random whole networks' "
+              f"{np.median(whole):.0f} (at most {max(whole)}); correlation of log kernels with the error "
+              f"{np.corrcoef(np.log(kernels), errors)[0, 1]:+.2f}")
+        _groups(errors, [(f"{lo} to {hi - 1} kernels", (kernels >= lo) & (kernels < hi))
+                         for lo, hi in ((0, 60), (60, 120), (120, 250), (250, 100_000))])
 
+
+def _groups(errors, groups) -> None:
+    for label, chosen in groups:
+        if chosen.any():
+            print(f"{label:20s} {chosen.sum():3d} models, median error {np.median(errors[chosen]):+.1%}, "
+                  f"{np.sum(np.abs(errors[chosen]) < 0.1)} within 10 %")
 
 if __name__ == "__main__":
     main()
