@@ -250,3 +250,16 @@ def test_check_and_compare_name_the_settings_in_every_format(run):
     compared = run("compare", R50, "--set-b", "num_classes=10", "--format", "csv").stdout
     assert compared.startswith("# A: resnet50 | B: resnet50 (--set num_classes=10)\nname,")
     assert not run("compare", R50, RX50, "--format", "csv").stdout.startswith("#")
+
+
+def test_a_header_field_longer_than_the_width_is_broken_between_its_words():
+    """An imported model's name with the exporter's changes (a dynamo export at 80 columns) is one field longer than
+    the line: broken between words, 4 spaces in; the other fields as before, each on its own line."""
+    from costcalc.report.lines import wrap_fields
+
+    name = ("net_dyn [batchnorm folded into 7 convs: 816 params fewer if they had no bias; 816 dropped zero biases "
+            "counted]")
+    lines = wrap_fields(f"{name} | input 1x3x96x96 | memory access in elements", 80).splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[1] == "    816 dropped zero biases counted]" and lines[2] == "  input 1x3x96x96 | memory access in elements"
+    assert " ".join(line.strip() for line in lines[:2]) == name

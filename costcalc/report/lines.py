@@ -9,7 +9,8 @@ from costcalc.report.units import human, percent
 
 
 def wrap_fields(text: str, width: int) -> str:
-    """A header line of ' | '-separated fields, broken between fields (never inside one) to fit `width`."""
+    """A header line of ' | '-separated fields, broken between fields to fit `width`; a field longer than the width
+    alone (an imported model's name with the exporter's changes) broken between its words, 4 spaces in."""
     lines, current = [], ""
     for part in text.split(" | "):
         joined = f"{current} | {part}" if current else part
@@ -18,7 +19,7 @@ def wrap_fields(text: str, width: int) -> str:
             current = "  " + part
         else:
             current = joined
-    return "\n".join(lines + [current])
+    return "\n".join(wrap_text(line, width, 4) for line in lines + [current])
 
 
 def wrap_text(text: str, width: int, indent: int, between=(" ",)) -> str:
