@@ -1,7 +1,8 @@
 """How a run's estimate errs against two things of each model: the share of its conv FLOPs at channel counts that are
 not a multiple of onnxruntime's channel block (where it reorders between layouts), and with `--device PROFILE` the
 number of kernels the planner plans for it (beside the calibration's random whole networks', which the context
-factor is fitted on). Reads a benchmarks/latency_accuracy.py JSON, rebuilds each model's graph (zoo specs from
+factor is fitted on) and the share of its measured time its weights would take read from memory at the profile's
+bandwidth. Reads a benchmarks/latency_accuracy.py JSON, rebuilds each model's graph (zoo specs from
 specs/, models outside the zoo from `--outside`, the directory of the run's exports) and prints the correlations and
 the median error of groups. Nothing is measured.
 
@@ -48,7 +49,7 @@ def main() -> None:
     files = {key: os.path.join(args.outside, record["file"]) for key, record in
              (read_manifest(args.outside).items() if args.outside else ()) if record.get("status") == "ok"}
     profile = load_profile(args.device) if args.device else None
-    shares, kernels, errors = [], [], []
+    shares, kernels, streamed, errors = [], [], [], []
     with open(args.figures, encoding="utf-8") as f:
         results = json.load(f)["results"]
     for result in results:
@@ -59,6 +60,8 @@ def main() -> None:
             graph = load(source)
             shares.append(off_block_share(graph, args.block))
             kernels.append(len(plan(graph, profile)) if profile else 0)
+            weights = sum(node.counts.params for node in graph.nodes) * (profile.bytes_per_element if profile else 4)
+            streamed.append(weights / profile.dram_bandwidth / row["measured_s"] if profile else 0.0)
             errors.append(row["estimate_s"] / row["measured_s"] - 1)
     shares, kernels, errors = np.array(shares), np.array(kernels), np.array(errors)
     print(f"{len(errors)} models; correlation of the off-block share with the error "
@@ -72,6 +75,9 @@ def main() -> None:
               f"{np.corrcoef(np.log(kernels), errors)[0, 1]:+.2f}")
         _groups(errors, [(f"{lo} to {hi - 1} kernels", (kernels >= lo) & (kernels < hi))
                          for lo, hi in ((0, 60), (60, 120), (120, 250), (250, 100_000))])
+        streamed = np.array(streamed)
+        print(f"weights read from memory each run: {np.min(streamed):.0%} to {np.max(streamed):.0%} of the measured "
+              f"time; correlation with the error {np.corrcoef(streamed, errors)[0, 1]:+.2f}")
 
 
 def _groups(errors, groups) -> None:

@@ -2,13 +2,15 @@
 for each setting (zoo at 1 thread, outside the zoo, batch 8, 2 threads) the summary of both predictors, and the
 models with their measured and estimated times. Prints Markdown; nothing is measured here.
 
-    python scripts/latency_table.py results.json [--columns 2] [--models] [--misses 0.10]
+    python scripts/latency_table.py results.json [--columns 2] [--models] [--misses 0.10] [--against other.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 
 
 def _ms(seconds: float) -> str:
@@ -41,6 +43,17 @@ def misses(result: dict, beyond: float) -> str:
     return ", ".join(f"{name} {error:+.0%}" for error, name in off if abs(error) > beyond) or "none"
 
 
+def against(result: dict, path: str) -> str:
+    """The ratios of the setting's measured times to those of the same setting and models in the run at `path`."""
+    with open(path, encoding="utf-8") as f:
+        other = {r["model"]: r["measured_s"] for o in json.load(f)["results"] if o["name"] == result["name"]
+                 for r in o["rows"]}
+    ratios = [r["measured_s"] / other[r["model"]] for r in result["rows"] if r["model"] in other]
+    if not ratios:
+        return "no model in common"
+    return f"{min(ratios):.2f} to {max(ratios):.2f}, median {statistics.median(ratios):.2f} ({len(ratios)} models)"
+
+
 def table(result: dict, columns: int) -> str:
     head = ["model", "GFLOPs", "measured", "estimate", "FLOPs-only"]
     body = [(r["model"], f"{r['flops'] / 1e9:.2f}", _ms(r["measured_s"]),
@@ -64,6 +77,7 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=2)
     parser.add_argument("--models", action="store_true", help="also each setting's table of models")
     parser.add_argument("--misses", type=float, default=0.10, help="list the models off by more than this")
+    parser.add_argument("--against", default="", help="another run's JSON: each setting's measured times over its")
     args = parser.parse_args()
     with open(args.results, encoding="utf-8") as f:
         document = json.load(f)
@@ -71,7 +85,11 @@ def main() -> None:
         document = {"results": [{"name": "zoo", "rows": document["rows"], "summary": document["summary"]}]}
     print(summary(document["results"]))
     for result in document["results"]:
-        print(f"\n{result['name']}: beyond ±{args.misses:.0%}: {misses(result, args.misses)}")
+        errors = [r["estimate_s"] / r["measured_s"] - 1 for r in result["rows"]]
+        print(f"\n{result['name']}: median error {statistics.median(errors):+.1%}; beyond ±{args.misses:.0%}: "
+              f"{misses(result, args.misses)}")
+        if args.against:
+            print(f"  measured over {os.path.basename(args.against)}'s: {against(result, args.against)}")
         if args.models:
             print()
             print(table(result, args.columns))
