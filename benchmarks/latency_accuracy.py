@@ -151,7 +151,7 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
         between(k)
     profile = calibration.profile
     seed = profile.calibration.get("seed", 0)
-    repeats = {n.name: repeat_of(n.text) for n in interleaved(np.random.default_rng(seed))}
+    repeats = {n.name: repeat_of(n.text) for n in interleaved(seed, batch)}  # as measured, at the setting's batch
     if args.profile:
         from costcalc.latency.profile import save
         from costcalc.latency.provenance import fitted_record
@@ -167,7 +167,7 @@ def setting(label: str, threads: int, clock: str, targets: list, args, work_runs
             "calibration_networks": [{"name": s.name, "family": calibration.families[s.name],  # for latency_refit.py
                                       "measured_s": s.measured_s, "repeat": repeats[s.name]}
                                      for s in calibration.samples],
-            "calibration_passes": calibration.passes}
+            "calibration_passes": calibration.passes, "repeats_at_batch": batch}
 
 
 def judged(name: str, targets: list, profile, throughput: float) -> dict:

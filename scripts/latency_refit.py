@@ -53,10 +53,14 @@ def main() -> None:
     with open(args.figures, encoding="utf-8") as f:
         run = json.load(f)
     like = load(args.like)
-    networks = {n.name: n for n in interleaved(np.random.default_rng(like.calibration.get("seed", 0)))}
-    structure = replace(like, llc_bytes=0, context=1.0)
+    structure = replace(like, llc_bytes=0, context=1.0, context_slope=0.0, context_kernels=0.0)
     samples, family = [], {}
-    batch = run.get("settings", {}).get(args.setting, {}).get("batch", 1)  # b8: the networks were measured at 8
+    setting = run.get("settings", {}).get(args.setting, {})
+    batch = setting.get("batch", 1)  # b8: the networks were measured at 8
+    networks = {n.name: n for n in interleaved(like.calibration.get("seed", 0), batch)}
+    # the repeats recorded are those measured, but for a run at batch > 1 written before latency_accuracy.py said
+    # `repeats_at_batch` (it recorded the batch-1 networks'): there the network's own, at the run's batch
+    recorded = batch == 1 or setting.get("repeats_at_batch") == batch
     # benchmarks/latency_loaded.py keeps them at the top; latency_accuracy.py per setting (1 thread: "1")
     dropped = []  # networks the calibration no longer has (costcalc.latency.networks): left out of the fit
     for measured in run.get("calibration_networks") or run["settings"][args.setting]["calibration_networks"]:
@@ -64,7 +68,7 @@ def main() -> None:
         if network is None:
             dropped.append(measured["name"])
             continue
-        text = with_repeat(network.text, measured["repeat"]) if "repeat" in measured else network.text
+        text = with_repeat(network.text, measured["repeat"]) if "repeat" in measured and recorded else network.text
         graph = build(text, f"{network.name}.yaml", batch)
         samples.append(Sample(network.name, tuple(plan(graph, structure)), measured["measured_s"],
                               sum(node.counts.flops for node in graph.nodes)))
@@ -77,7 +81,8 @@ def main() -> None:
     record.update({**result.record, "refit": args.note or f"the measurements of {os.path.basename(args.figures)}, "
                                                             "fitted again"})
     save(replace(profile, device=like.device, runtime=like.runtime, calibration=record), args.output)
-    print(f"{args.output}: combine {profile.combine}, llc {profile.llc_bytes} bytes, context {profile.context:.4f}, "
+    print(f"{args.output}: combine {profile.combine}, llc {profile.llc_bytes} bytes, context {profile.context:.4f} "
+          f"(slope {profile.context_slope:+.4f} at {profile.context_kernels:g} kernels), "
           f"held-out median |error| {result.held_out.median_abs_error:.1%}")
     if args.rescore:
         rescore(run, profile, args.outside, args.rescore, args.setting)

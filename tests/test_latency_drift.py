@@ -223,7 +223,8 @@ def test_every_random_whole_network_of_the_seed_is_in_the_calibration():
 
     names = {n.name for n in families(np.random.default_rng(0))[WHOLE]}
     expected = ({f"net{i}" for i in range(48)} | {f"net_res{i}" for i in range(24)}
-                | {f"net_hybrid{i}" for i in range(32)})
+                | {f"net_hybrid{i}" for i in range(32)} | {f"net_dense{i}" for i in range(12)}
+                | {f"net_long{i}" for i in range(12)})
     assert names == expected
     shipped = load_profile(SHIPPED).calibration["reference"]["names"]
     assert [n.name for n in reference_networks()] == shipped

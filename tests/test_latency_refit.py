@@ -88,8 +88,8 @@ def test_an_n_thread_or_batch_setting_is_refitted_and_rescored(tmp_path, setting
 
     truth = TwoThreads() if setting == "2" else Truth()
     threads = 2 if setting == "2" else 1
-    networks = interleaved(np.random.default_rng(0))[:80]
-    measured = [{"name": n.name, "family": n.family,
+    networks = interleaved(0, batch)[:80]  # as calibrate --batch measures them: each sized at the batch
+    measured = [{"name": n.name, "family": n.family, "repeat": repeat_of(n.text),
                  "measured_s": truth.seconds(build(n.text, f"{n.name}.yaml", batch), threads)} for n in networks]
     rows = []
     for model in MODELS:
@@ -97,7 +97,7 @@ def test_an_n_thread_or_batch_setting_is_refitted_and_rescored(tmp_path, setting
         rows.append({"model": model, "flops": 1, "measured_s": truth.seconds(graph, threads), "estimate_s": 0.0,
                      "baseline_s": 1e-3})
     run = {"results": [{"name": "zoo, 1 thread", "rows": []}, {"name": name, "rows": rows}],
-           "settings": {setting: {"batch": batch, "calibration_networks": measured}}}
+           "settings": {setting: {"batch": batch, "calibration_networks": measured, "repeats_at_batch": batch}}}
     (tmp_path / "run.json").write_text(json.dumps(run))
     save(truth.profile, str(tmp_path / "like.yaml"))
     script = os.path.join(ROOT, "scripts", "latency_refit.py")

@@ -24,7 +24,7 @@ from math import fsum
 
 from costcalc import reuse
 from costcalc.graph import Node
-from costcalc.latency.model import ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, _Planner, evicts, kernel_time
+from costcalc.latency.model import ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, _Planner, evicts, kernel_time, length_factor
 
 PART = "<part>"  # the op of a taken part in the plan
 ENDS_CHAIN = ACTIVATIONS | BLOCKED_ACTIVATIONS  # a conv or batchnorm kernel takes nothing in after one
@@ -125,8 +125,9 @@ def estimate(walker, output, profile) -> float | None:
     except Unsealed:
         return None
     evicted = evicts(planner.bytes + sum(k.bytes for k in kernels), profile)
-    return profile.run_overhead_s + fsum(planner.times + [kernel_time(k, profile, evicted)
-                                                          for k in planner.cold + kernels])
+    length = length_factor(profile, len(planner.times) + len(planner.cold) + len(kernels))
+    return profile.run_overhead_s + length * fsum(planner.times + [kernel_time(k, profile, evicted)
+                                                                   for k in planner.cold + kernels])
 
 
 class _Assembler(_Planner):

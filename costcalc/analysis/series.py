@@ -124,7 +124,8 @@ def timed_roofline(report, labelled: int = LABELLED) -> Roofline:
         if work == 0 or kernel.bytes == 0:
             idle.append(kernel.layer)
             continue
-        found.append((kernel, members[0], work, kernel_time(kernel, profile, report.latency.evicted)))
+        found.append((kernel, members[0], work,
+                      report.latency.length * kernel_time(kernel, profile, report.latency.evicted)))
     heaviest = {kernel.layer for kernel, _, _, seconds in sorted(found, key=lambda f: -f[3])[:labelled]}
     records = tuple(RooflinePoint(kernel.layer, head.op, op_class(head.op, head.args, in_channels[head.name]), work,
                                   kernel.bytes, kernel.layer in heaviest, seconds)

@@ -54,13 +54,14 @@ def violation_costs(graph, guidelines, profile, estimate, bytes_per_element: int
                 kind = conv_class(f["in_channels"], f["out_channels"], k, 1)
                 better = replace(better, op_class=kind + ("_plain" if plain else ""))
             evicted = estimate.evicted
-            costs[key] = max(kernel_time(kernel, profile, evicted) - kernel_time(better, profile, evicted), 0.0)
+            costs[key] = estimate.length * max(kernel_time(kernel, profile, evicted)
+                                               - kernel_time(better, profile, evicted), 0.0)
         elif finding.guideline == "G3":
             costs[key] = _fragmentation(graph, finding, estimate, profile)
         else:
             kernel = kernel_of.get(finding.where)
             own = kernel is not None and kernel.members[0] == finding.where
-            costs[key] = kernel_time(kernel, profile, estimate.evicted) if own else 0.0
+            costs[key] = estimate.length * kernel_time(kernel, profile, estimate.evicted) if own else 0.0
     return costs
 
 
@@ -76,4 +77,4 @@ def _fragmentation(graph, finding, estimate, profile) -> float:
     moving = sum(kernel_time(k, profile, estimate.evicted)
                  - profile.context * k.launches * profile[k.op_class].overhead_s
                  for k in inside if k.op_class == "data_movement")
-    return sum(overheads[1:]) + moving
+    return estimate.length * (sum(overheads[1:]) + moving)

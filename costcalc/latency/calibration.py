@@ -144,7 +144,8 @@ def fit_profile(samples: list, family_of: dict, structure: DeviceProfile) -> Fit
     chosen = min(results, key=lambda c: results[c][2].median_abs_error)
     other = "sum" if chosen == "max" else "max"
     profile, fitted, held = results[chosen]
-    profile = replace(profile, context=context_factor(wholes, profile))
+    context, slope, kernels = context_factor(wholes, profile)
+    profile = replace(profile, context=context, context_slope=slope, context_kernels=kernels)
     from costcalc.latency.drift import reference_record  # the check's networks, as this fit estimates them
 
     reference = reference_record(samples, profile)
@@ -152,7 +153,9 @@ def fit_profile(samples: list, family_of: dict, structure: DeviceProfile) -> Fit
               "cache": {"llc_bytes": llc, "dram_bandwidth": float(f"{profile.dram_bandwidth:.4g}"),
                         "loss": round(losses[llc], 4), "loss_without": round(losses[0], 4)},
               "context": {"networks": len(wholes), "weight": round(max(weights), 2),
-                          "factor": round(profile.context, 4),
+                          "factor": round(profile.context, 4), "slope": round(profile.context_slope, 4),
+                          "kernels": [min((len(s.kernels) for s in wholes), default=0),
+                                      max((len(s.kernels) for s in wholes), default=0)],
                           **({"after": quality(wholes, profile).as_dict()} if wholes else {})},
               **({"reference": reference} if reference else {})}
     return Fitted(profile, fitted, held, results[other][2], record)
@@ -166,13 +169,24 @@ def whole_weights(samples: list, family_of: dict) -> list:
     return [max(share, 1.0) if family_of[s.name] == WHOLE else 1.0 for s in samples]
 
 
-def context_factor(wholes: list, profile: DeviceProfile) -> float:
-    """How much slower kernels run in a whole network than the classes say: the geometric mean of measured /
-    estimated over the random whole networks (1 without any)."""
+MIN_FOR_SLOPE = 12  # whole networks the length term needs (fewer: the context alone)
+
+
+def context_factor(wholes: list, profile: DeviceProfile) -> tuple:
+    """(context, context_slope, context_kernels): how much slower kernels run in a whole network than the classes
+    say, and how that grows with its planned kernels n: the least-squares line of log(measured / estimated)
+    against log(n / n0) over the random whole networks, n0 their geometric mean length (rounded to 0.1), so that
+    the context is, as without a length term, about the geometric mean of measured / estimated. (1, 0, 0) without
+    any; no slope with fewer than MIN_FOR_SLOPE or all of one length."""
     if not wholes:
-        return 1.0
-    ratios = [s.measured_s / predict(s.kernels, profile) for s in wholes]
-    return float(np.exp(np.mean(np.log(ratios))))
+        return 1.0, 0.0, 0.0
+    y = np.log([s.measured_s / predict(s.kernels, profile) for s in wholes])
+    n = np.log([max(len(s.kernels), 1) for s in wholes])
+    if len(wholes) < MIN_FOR_SLOPE or np.ptp(n) == 0:
+        return float(np.exp(np.mean(y))), 0.0, 0.0
+    n0 = round(float(np.exp(np.mean(n))), 1)
+    slope, intercept = np.polyfit(n - np.log(n0), y, 1)
+    return float(np.exp(intercept)), float(slope), n0
 
 
 class RuntimeMeasure:

@@ -25,7 +25,7 @@ from functools import cached_property
 
 import numpy as np
 
-from costcalc.latency.model import evicts, kernel_time
+from costcalc.latency.model import evicts, kernel_time, length_factor
 from costcalc.latency.profile import OP_CLASSES, ClassParams, DeviceProfile
 
 MAX_ROUNDS = 40
@@ -112,8 +112,13 @@ class _Table:
         body = np.maximum(compute, memory) if profile.combine == "max" else compute + memory
         _, _, overhead, row = _class_arrays(profile)
         share, forks = self.share(profile.threads), self.forks(profile.threads) * profile.fork_s
-        return profile.run_overhead_s + self.sums(profile.context * (
+        return profile.run_overhead_s + self.length(profile) * self.sums(profile.context * (
             body + self.launches * overhead[self.op_class] + self.rows * row[self.op_class] / share + forks))
+
+    def length(self, profile: DeviceProfile) -> np.ndarray:
+        """Every sample's length term (model.length_factor of its planned kernels)."""
+        kernels = np.bincount(self.sample, minlength=self.n)
+        return np.array([length_factor(profile, int(n)) for n in kernels])
 
 
 def _class_arrays(profile: DeviceProfile) -> tuple:
@@ -224,7 +229,8 @@ def _profile(x: np.ndarray, structure: DeviceProfile, combine: str, exercised: s
 
 def predict(kernels, profile: DeviceProfile) -> float:
     evicted = evicts(sum(k.bytes for k in kernels), profile)
-    return profile.run_overhead_s + sum(kernel_time(k, profile, evicted) for k in kernels)
+    return profile.run_overhead_s + length_factor(profile, len(kernels)) * sum(kernel_time(k, profile, evicted)
+                                                                              for k in kernels)
 
 
 def quality(samples, profile: DeviceProfile, unfitted: tuple = ()) -> Quality:

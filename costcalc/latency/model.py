@@ -46,12 +46,17 @@ large batch) moves the rest at the memory's bandwidth: the profile's `llc_bytes`
 learned by the calibration (the cache size as the one that explains its networks best, costcalc.latency.fit),
 never read from a table of CPUs.
 
-and the network costs   T = run_overhead_s + context x sum of t_k   (the sum exactly rounded, in any order),
+and the network of n planned kernels costs
+
+    T = run_overhead_s + (n / context_kernels) ** context_slope x context x sum of t_k   (the sum exactly rounded)
 
 where `context` says how much slower kernels run inside a whole network than the classes say (their inputs and
-weights stay in the caches less than in a repeated unit): one number, fitted on random whole synthetic networks
-after the classes are fitted on those and the calibration's networks of one repeated unit together
-(costcalc.latency.calibration).
+weights stay in the caches less than in a repeated unit) and the length term how that grows with the network's
+length: fitted on random whole synthetic networks of 14 to some 400 kernels after the classes are fitted on those
+and the calibration's networks of one repeated unit together (costcalc.latency.calibration). On an AVX-512 Xeon
+host every calibration found it (slope 0.035 to 0.045: a network of 400 kernels 7 to 9 % slower a kernel than one
+of 53), and without it every real model came out 5 to 10 % too fast there (docs/latency.md); a profile without the
+two keys has no length term (factor 1).
 
 A layer's time is that of the kernels charged to it: its own (the first layer of a fused kernel carries the whole
 kernel, the others are marked fused into it, at 0) and the layout reorders its inputs need. Layers that the
@@ -97,6 +102,7 @@ class Estimate:
     threads: int
     run_overhead_s: float
     evicted: bool = False  # its fc's weights are read from memory (model.evicts): kernel_time's `evicted`
+    length: float = 1.0  # length_factor of its kernels: each kernel's time is kernel_time's times this
 
     def by_layer(self) -> dict:
         return {layer.name: layer.latency_s for layer in self.layers}
@@ -113,6 +119,14 @@ def kernel_time(kernel: Kernel, profile: DeviceProfile, evicted: bool = False) -
     body = max(compute, memory) if profile.combine == "max" else compute + memory
     forks = kernel.launches * profile.fork_s if share > 1 else 0.0
     return profile.context * (body + kernel.launches * p.overhead_s + kernel.rows * p.row_s / share + forks)
+
+
+def length_factor(profile: DeviceProfile, kernels: int) -> float:
+    """The length term of a network of `kernels` planned kernels: (kernels / context_kernels) ** context_slope, 1
+    without one."""
+    if not profile.context_slope or profile.context_kernels <= 0:
+        return 1.0
+    return (max(kernels, 1) / profile.context_kernels) ** profile.context_slope
 
 
 def split_bytes(moved: int, llc_bytes: int, cold: int = 0) -> tuple:
@@ -135,10 +149,11 @@ def estimate(graph, profile: DeviceProfile) -> Estimate:
     """The estimated time of `graph` (costcalc.graph.Graph) on `profile`, per layer and in total."""
     kernels = plan(graph, profile)
     evicted = evicts(sum(kernel.bytes for kernel in kernels), profile)
+    length = length_factor(profile, len(kernels))
     own: dict = {}
     reorders: dict = {}
     for kernel in kernels:
-        t = kernel_time(kernel, profile, evicted)
+        t = length * kernel_time(kernel, profile, evicted)
         target = reorders if kernel.op_class == "data_movement" and not kernel.members else own
         target[kernel.layer] = target.get(kernel.layer, 0.0) + t
     classes = {k.layer: k.op_class for k in kernels if k.members}
@@ -148,5 +163,5 @@ def estimate(graph, profile: DeviceProfile) -> Estimate:
                    for node in graph.nodes)
     # the kernels' times summed exactly rounded (math.fsum), so that the total does not depend on their order:
     # a sweep assembles the same kernels' times from remembered parts (costcalc.analysis.parts_latency)
-    total = profile.run_overhead_s + fsum(kernel_time(kernel, profile, evicted) for kernel in kernels)
-    return Estimate(total, layers, tuple(kernels), profile.threads, profile.run_overhead_s, evicted)
+    total = profile.run_overhead_s + length * fsum(kernel_time(kernel, profile, evicted) for kernel in kernels)
+    return Estimate(total, layers, tuple(kernels), profile.threads, profile.run_overhead_s, evicted, length)

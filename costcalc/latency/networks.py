@@ -12,13 +12,14 @@ import numpy as np
 
 from costcalc.latency.profile import uniform
 from costcalc.latency.token_networks import random_hybrid, token_families
+from costcalc.latency.whole_networks import BN_RELU, WHOLE, long_networks, random_residual, random_whole
 
 TARGET_S = 2e-3  # each network's time, on the first-guess device below
 GUESS = uniform(3e10, 6e9, 8e-6)  # FLOPs/s, bytes/s, s per kernel: only to size the networks
 MAX_REPEAT = 24
 MAX_ONE_S = 4 * TARGET_S
 WHOLE_LIMIT = 10 * MAX_ONE_S  # a random whole network longer than this on GUESS is left out (none of seed 0's is)
-WHOLE = "networks"  # the family of random whole networks: fits the context factor, not the classes
+LONG_LIMIT = 4 * WHOLE_LIMIT  # the same for the long ones (whole_networks.long_networks; none of seed 0's is)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,6 @@ def build(text: str, name: str = "calibration.yaml", batch: int = 1):
     return walk(spec_from_document(name, load_text(text, name)), batch=batch)
 
 
-BN_RELU = ["{op: bn}", "{op: relu}"]
 
 
 def _conv(out, k, groups=1, extra=BN_RELU) -> list:
@@ -210,9 +210,9 @@ def families(rng: np.random.Generator, batch: int = 1) -> dict:
     for i in range(40):
         add("mixed", f"mixed{i}", *_random_network(rng))
     for i in range(48):
-        add(WHOLE, f"net{i}", *_random_whole(rng), limit=WHOLE_LIMIT)
+        add(WHOLE, f"net{i}", *random_whole(rng), limit=WHOLE_LIMIT)
     for i in range(24):
-        add(WHOLE, f"net_res{i}", *_random_residual(rng), limit=WHOLE_LIMIT)
+        add(WHOLE, f"net_res{i}", *random_residual(rng), limit=WHOLE_LIMIT)
     token_families(rng, add)
     for i in range(32):
         add(WHOLE, f"net_hybrid{i}", *random_hybrid(rng), limit=WHOLE_LIMIT)
@@ -221,6 +221,7 @@ def families(rng: np.random.Generator, batch: int = 1) -> dict:
     reduce_family(add)
     for family in out.values():
         rng.shuffle(family)
+    long_networks(rng, lambda name, *args: add(WHOLE, name, *args, limit=LONG_LIMIT))  # after: the rest as before
     return out
 
 
@@ -259,75 +260,6 @@ def reduce_family(add) -> None:
         for kind, axes in (("l2", "[2, 3]"), ("mean", "[1]"), ("sum", "[2, 3]")):
             add("reduce", f"red_{kind}_{'map' if ',' in axes else 'channels'}_c{c}_hw{hw}", (c, hw, hw),
                 [f"{{name: s, op: reduce_{kind}, axes: {axes}, keepdims: true}}", "{op: mul, from: [input, s]}"])
-
-
-def _random_whole(rng: np.random.Generator) -> tuple:
-    """A small random network from image to classes, as efficient CNNs are built (none of the zoo's): a stride-2
-    stem, stages of inverted-residual or plain units whose width, expansion, kernel, stride, activation and
-    squeeze-excitation are drawn, a 1x1 conv, global pooling and an fc: (input shape, [], layers)."""
-    size = int(rng.choice([96, 128, 160, 224]))
-    c = int(rng.choice([8, 16, 24, 32]))
-    layers = [f"{{op: conv, out: {c}, k: 3, stride: 2, pad: 1}}", *BN_RELU]
-    act = str(rng.choice(["relu", "relu6", "swish", "hardswish"]))
-    for stage in range(int(rng.integers(3, 6))):
-        out = int(min(640, c * rng.choice([1, 1.5, 2]) // 4 * 4 or 4))
-        for unit in range(int(rng.integers(1, 4))):
-            stride = 2 if unit == 0 and stage > 0 else 1
-            k = int(rng.choice([3, 5]))
-            mid = c * int(rng.choice([1, 3, 4, 6]))
-            name = f"s{stage}u{unit}"
-            body = [f"{{name: {name}_in, op: identity}}"] if stride == 1 and out == c else []
-            body += [f"{{op: conv, out: {mid}, k: 1}}", "{op: bn}", f"{{op: {act}}}",
-                     f"{{op: conv, out: {mid}, k: {k}, stride: {stride}, pad: {k // 2}, groups: {mid}}}", "{op: bn}",
-                     f"{{name: {name}_dw, op: {act}}}"]
-            if rng.random() < 0.3:
-                body += [f"{{op: gap}}", f"{{op: conv, out: {max(8, mid // 4)}, k: 1, bias: true}}", "{op: relu}",
-                         f"{{op: conv, out: {mid}, k: 1, bias: true}}", "{name: %s_gate, op: sigmoid}" % name,
-                         f"{{op: mul, from: [{name}_dw, {name}_gate]}}"]
-            body += [f"{{op: conv, out: {out}, k: 1}}", f"{{name: {name}_out, op: bn}}"]
-            if stride == 1 and out == c:
-                body.append(f"{{op: add, from: [{name}_out, {name}_in]}}")
-            layers += body
-            c = out
-    layers += [f"{{op: conv, out: {int(rng.choice([512, 1024, 1280]))}, k: 1}}", *BN_RELU, "{op: gap}",
-               "{op: flatten}", "{op: fc, out: 1000, bias: true}"]
-    return (3, size, size), [], layers
-
-
-def _random_residual(rng: np.random.Generator) -> tuple:
-    """A small random residual network (none of the zoo's): a 7x7 or 3x3 stem, stages of basic (two 3x3 convs) or
-    bottleneck (1x1, 3x3 with groups drawn, 1x1) units with a projection where the shape changes, squeeze-excitation
-    drawn, global pooling and an fc: (input shape, [], layers)."""
-    size = int(rng.choice([64, 96, 128]))
-    c = int(rng.choice([16, 24, 32, 48]))
-    stem = int(rng.choice([3, 7]))
-    layers = [f"{{op: conv, out: {c}, k: {stem}, stride: 2, pad: {stem // 2}}}", *BN_RELU]
-    bottleneck = rng.random() < 0.5
-    groups = int(rng.choice([1, 1, 2, 4, 8]))
-    for stage in range(int(rng.integers(2, 5))):
-        out = c * 2 if stage else c * (4 if bottleneck else 1)
-        for unit in range(int(rng.integers(1, 3))):
-            stride = 2 if unit == 0 and stage > 0 else 1
-            name = f"s{stage}u{unit}"
-            mid = max(groups * 8, out // 4 // groups * groups) if bottleneck else out
-            layers.append(f"{{name: {name}_in, op: identity}}")
-            if bottleneck:
-                body = [f"{{op: conv, out: {mid}, k: 1}}", *BN_RELU,
-                        f"{{op: conv, out: {mid}, k: 3, stride: {stride}, pad: 1, groups: {groups}}}", *BN_RELU,
-                        f"{{op: conv, out: {out}, k: 1}}"]
-            else:
-                body = [f"{{op: conv, out: {out}, k: 3, stride: {stride}, pad: 1}}", *BN_RELU,
-                        f"{{op: conv, out: {out}, k: 3, pad: 1}}"]
-            layers += body + [f"{{name: {name}_out, op: bn}}"]
-            short = f"{name}_in"
-            if stride != 1 or out != c:
-                layers += [f"{{op: conv, out: {out}, k: 1, stride: {stride}, from: {name}_in}}",
-                           f"{{name: {name}_proj, op: bn}}"]
-                short = f"{name}_proj"
-            layers += [f"{{op: add, from: [{name}_out, {short}]}}", "{op: relu}"]
-            c = out
-    layers += ["{op: gap}", "{op: flatten}", "{op: fc, out: 1000, bias: true}"]
-    return (3, size, size), [], layers
 
 
 def _random_network(rng: np.random.Generator) -> tuple:

@@ -9,6 +9,8 @@ and written to a YAML file. A profile is for one machine, one runtime and one th
     layout_block: 8              # the runtime's blocked-channel layout (NCHWc): 8 with AVX2, 16 with AVX-512, 0 none
     run_overhead_s: 2.0e-05      # once per run of the network
     context: 1.06                # whole networks run this much slower than the classes say
+    context_slope: 0.036         # ... at context_kernels planned kernels; a network of n runs (n / context_kernels)
+    context_kernels: 53          #   ** context_slope times slower still (both absent: no length term)
     llc_bytes: 16777216          # the last-level cache, as the calibration found it (0: no cache term)
     dram_bandwidth: 1.2e+10      # bytes per second for a kernel's bytes beyond the cache
     fork_s: 3.0e-06              # at threads > 1: per launch of a kernel shared among them (fork and join; 0 at 1)
@@ -101,6 +103,8 @@ class DeviceProfile:
     layout_block: int = 8
     run_overhead_s: float = 0.0
     context: float = 1.0  # every kernel's time is multiplied by it (costcalc.latency.model; 1 when absent)
+    context_slope: float = 0.0  # and by (planned kernels / context_kernels) ** context_slope (model.length_factor)
+    context_kernels: float = 0.0  # the length at which the context is `context` (0: no length term)
     llc_bytes: int = 0  # the last-level cache: a kernel's bytes beyond it move at dram_bandwidth (0: no cache term)
     dram_bandwidth: float = 1e15  # bytes per second from memory
     fork_s: float = 0.0  # seconds per launch of a kernel shared among threads (costcalc.latency.threads; 0 at 1)
@@ -129,7 +133,7 @@ def with_class(profile: DeviceProfile, op_class: str, **changes) -> DeviceProfil
 # ---- YAML ---------------------------------------------------------------------------------------------------
 
 _TOP = ("device", "runtime", "threads", "combine", "bytes_per_element", "layout_block", "run_overhead_s", "context",
-        "llc_bytes", "dram_bandwidth", "fork_s",
+        "llc_bytes", "dram_bandwidth", "fork_s", "context_slope", "context_kernels",
         "fusion", "classes", "calibration")
 _REQUIRED = ("threads", "classes")
 _CLASS_KEYS = ("throughput", "bandwidth", "overhead_s")
@@ -170,6 +174,13 @@ def load(path: str) -> DeviceProfile:
         kwargs["run_overhead_s"] = _number(doc["run_overhead_s"], at["run_overhead_s"], "run_overhead_s", zero=True)
     if "context" in doc:
         kwargs["context"] = _number(doc["context"], at["context"], "context")
+    if ("context_slope" in doc) != ("context_kernels" in doc):
+        given, missing = ("context_slope", "context_kernels") if "context_slope" in doc else \
+            ("context_kernels", "context_slope")
+        raise ProfileError(f"{given}: the length term needs {missing} too", at[given])
+    if "context_slope" in doc:
+        kwargs["context_slope"] = _signed(doc["context_slope"], at["context_slope"], "context_slope")
+        kwargs["context_kernels"] = _number(doc["context_kernels"], at["context_kernels"], "context_kernels")
     if "llc_bytes" in doc:
         kwargs["llc_bytes"] = _integer(doc["llc_bytes"], at["llc_bytes"], "llc_bytes", 0)
     if "dram_bandwidth" in doc:
@@ -237,6 +248,12 @@ def _number(value, loc: Loc, what: str, zero: bool = False) -> float:
     return float(value)
 
 
+def _signed(value, loc: Loc, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProfileError(f"{what} must be a finite number, not {value!r}", loc)
+    return float(value)
+
+
 def _integer(value, loc: Loc, what: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ProfileError(f"{what} must be a whole number of at least {minimum}, not {value!r}", loc)
@@ -279,6 +296,8 @@ def dump(profile: DeviceProfile) -> str:
         f"layout_block: {profile.layout_block}",
         f"run_overhead_s: {_float(profile.run_overhead_s)}",
         f"context: {_float(profile.context)}",
+        *([f"context_slope: {_float(profile.context_slope)}", f"context_kernels: {_float(profile.context_kernels)}"]
+          if profile.context_slope and profile.context_kernels else []),
         f"llc_bytes: {profile.llc_bytes}",
         f"dram_bandwidth: {_float(profile.dram_bandwidth)}",
         *([f"fork_s: {_float(profile.fork_s)}"] if profile.threads > 1 or profile.fork_s else []),
