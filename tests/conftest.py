@@ -50,8 +50,29 @@ def write_spec(tmp_path):
     return write
 
 
+def pytest_addoption(parser):
+    parser.addoption("--cases-every", type=int, default=1, metavar="N",
+                     help="of each parametrized test, run only its cases 0, N, 2N, ... (every test function still "
+                          "runs): CI's lowest-versions stage, whose every case the other stages run")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `fuzz` (the long fuzz run) run only when asked for: `pytest -m fuzz`."""
+    """Tests marked `fuzz` (the long fuzz run) run only when asked for: `pytest -m fuzz`. With --cases-every N,
+    the cases of each parametrized test but every N-th are deselected (the same ones on every xdist worker)."""
+    every = config.getoption("--cases-every")
+    if every > 1:
+        seen: dict = {}
+        kept, dropped = [], []
+        for item in items:
+            if getattr(item, "callspec", None) is None:
+                kept.append(item)
+                continue
+            key = (item.nodeid.split("::")[0], item.originalname)
+            seen[key] = seen.get(key, -1) + 1
+            (kept if seen[key] % every == 0 else dropped).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
     if "fuzz" in (config.option.markexpr or ""):
         return
     skip = pytest.mark.skip(reason="long fuzz run: pytest -m fuzz")

@@ -35,7 +35,8 @@ def test_every_kernel_of_a_network_is_multiplied_by_its_length_term():
         n = len(with_term.kernels)
         assert with_term.length == (n / 37.5) ** 0.05 == length_factor(sloped, n) != 1.0
         overhead = flat.run_overhead_s
-        assert with_term.total_s - overhead == pytest.approx((n / 37.5) ** 0.05 * (without.total_s - overhead), rel=1e-12)
+        expected = (n / 37.5) ** 0.05 * (without.total_s - overhead)
+        assert with_term.total_s - overhead == pytest.approx(expected, rel=1e-12)
         assert sum(layer.latency_s for layer in with_term.layers) == pytest.approx(with_term.total_s - overhead,
                                                                                    rel=1e-12)
         # the fit's vectorised estimate and fit.predict are the model's

@@ -24,7 +24,8 @@ from math import fsum
 
 from costcalc import reuse
 from costcalc.graph import Node
-from costcalc.latency.model import ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, _Planner, evicts, kernel_time, length_factor
+from costcalc.latency.model import (ACTIVATIONS, BLOCKED_ACTIVATIONS, FOLDED, _Planner, evicts, kernel_time,
+                                    length_factor)
 
 PART = "<part>"  # the op of a taken part in the plan
 ENDS_CHAIN = ACTIVATIONS | BLOCKED_ACTIVATIONS  # a conv or batchnorm kernel takes nothing in after one

@@ -51,8 +51,9 @@ def render(calibration, path: str) -> str:
     lines.append(f"context factor {p.context:.3f}: whole networks run that much slower than the fitted classes say "
                  f"(on the {wholes} random whole networks, 'networks' above, each weighted {weight:g} in the fit)")
     if p.context_slope and p.context_kernels:
-        lines.append(f"length term: a network of n planned kernels (n / {p.context_kernels:g}) ** {p.context_slope:.4f} "
-                     f"times slower still (n = 4 x {p.context_kernels:g}: {4 ** p.context_slope - 1:+.1%})")
+        n0, slope = p.context_kernels, p.context_slope
+        lines.append(f"length term: a network of n planned kernels (n / {n0:g}) ** {slope:.4f} times slower still "
+                     f"(n = 4 x {n0:g}: {4 ** slope - 1:+.1%})")
     return "\n".join(lines) + "\n"
 
 
