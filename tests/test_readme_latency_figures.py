@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 # README row (host, setting) -> the file, and which of its results are the zoo and the models outside it
 ROWS = {
-    ("Xeon, AVX-512", "1 thread"): ("latency_accuracy_2026-12-08_0015.json", 0, 1),
-    ("Xeon, AVX-512", "2 threads"): ("latency_accuracy_2threads_2026-12-08_0031.json", 0, 1),
-    ("Xeon, AVX-512", "batch 8"): ("latency_accuracy_batch8_2026-12-08_0042.json", 0, 1),
+    ("Xeon, AVX-512", "1 thread"): ("latency_accuracy_2026-12-08_0230.json", 0, 1),
+    ("Xeon, AVX-512", "2 threads"): ("latency_accuracy_2threads_2026-12-08_0244.json", 0, 1),
+    ("Xeon, AVX-512", "batch 8"): ("latency_accuracy_batch8_2026-12-08_0257.json", 0, 1),
     ("EPYC, AVX2", "1 thread"): ("latency_accuracy_2026-12-07_2211.json", 0, 1),
     ("EPYC, AVX2", "2 threads"): ("latency_accuracy_2threads_2026-12-07_2113_refit.json", 0, 1),
 }
