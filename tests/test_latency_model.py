@@ -77,6 +77,26 @@ def test_residual_add_fuses_only_in_the_blocked_layout(write_spec):
                                            "elementwise"]
 
 
+def test_a_lone_batchnorm_takes_in_the_add_of_branches_computed_after_it(write_spec):
+    """MobileOne's block in its training form: an identity batchnorm, computed first, added to the sum of conv
+    branches computed after it. onnxruntime runs the batchnorm as an NCHWc conv and takes the add (and the ReLU)
+    into it (its profiler on timm's mobileone_s0: 226 Conv kernels, no Add, no BatchNormalization, for 191 Convs, 35
+    batchnorms and 212 adds): one kernel for the three, and no reorder of the sum it reads."""
+    layers = ("  - {name: x, op: conv, out: 16, k: 1}\n  - {name: id, op: bn}\n"
+              "  - {name: a, op: conv, out: 16, k: 1, from: x}\n"
+              "  - {name: b, op: conv, out: 16, k: 3, pad: 1, from: x}\n"
+              "  - {name: ab, op: add, from: [a, b]}\n  - {name: out, op: add, from: [ab, id]}\n"
+              "  - {name: relu, op: relu}\n")
+    g = graph(write_spec, layers)
+    kernels = plan(g, profile(layout_block=8))
+    # the input reordered into the blocked layout, x, then the batchnorm with the add and the ReLU, the two
+    # branches (the second with the add of the two), the output reordered back
+    assert [k.members for k in kernels] == [(), ("x",), ("id", "out", "relu"), ("a",), ("b", "ab"), ()]
+    assert kernels[2].bytes == 4 * (3 * 16 * 64 + 2 * 16)  # reads x and the sum, writes the output; its 32 params
+    unfused = plan(g, profile(layout_block=8, fusion=("conv+bn", "conv+activation", "bn+activation")))
+    assert [k.members for k in unfused if k.members] == [("x",), ("id",), ("a",), ("b",), ("ab",), ("out",), ("relu",)]
+
+
 def test_shuffle_and_split_need_the_plain_layout(write_spec):
     layers = ("  - {name: a, op: conv, out: 16, k: 1}\n  - {name: s, op: shuffle, groups: 2}\n"
               "  - {name: b, op: conv, out: 16, k: 1}\n")

@@ -1,12 +1,8 @@
 """The kernels onnxruntime launches for a graph: `plan` (costcalc.latency.model costs them).
 
-Op classes: dense conv (k x k, groups 1), pointwise conv (1 x 1, groups 1), grouped conv, depthwise conv (each in
-the blocked layout, and again `_plain`), fc, element-wise, element-wise with an exponential (sigmoid, tanh,
-swish, hardswish), gelu, mish, normalization (layernorm, groupnorm), batchnorm, pooling (blocked and plain), data
-movement (concat, split, select, pad, layout reorders), resize (its interpolation's FLOPs besides its bytes),
-channel shuffle (a transpose), and the classes of attention: gemm, matmul, softmax, transpose, transpose_inner,
-view. See profile.CLASS_DOCS. A conv's class, the FLOPs it computes in the blocked layout and its rows (the input
-values an NCHWc kernel loads; a plain k x k conv's im2col elements) are costcalc.latency.convs'.
+Op classes: profile.CLASS_DOCS (each conv kind in the blocked layout and again `_plain`). A conv's class, the FLOPs
+it computes in the blocked layout and its rows (the input values an NCHWc kernel loads; a plain k x k conv's
+im2col elements) are costcalc.latency.convs'.
 
 Attention and the generic tensor layer: each op takes the class of the kernel onnxruntime runs for costcalc's
 export of it, as its profiler shows (`costcalc measure`, scripts/ort_kernels.py lists them per spec; none is
@@ -57,7 +53,8 @@ layer is absorbed only when it alone reads the kernel's output:
                      inside it; so does a hardswish after a conv in the blocked layout, which still costs one more
                      pass over the conv's output (its padded channels read and written: B_k), no launch
     conv+add         in the blocked layout, a residual add of a conv's output and another blocked tensor runs
-                     inside the conv (an activation after it too)
+                     inside the conv (an activation after it too); so does one of a lone batchnorm's output, even
+                     of a tensor computed after it (MobileOne's identity branch: its profile shows no Add)
     bn+activation    in the blocked layout, a batchnorm on its own is a per-channel conv, with its activation
 Layout (`layout_block` b > 0: onnxruntime's NCHWc, channels padded to a multiple of b; 8 with AVX2, 16 with AVX-512,
 measured by `calibrate`): a conv runs blocked when groups = 1 and its input channels are a multiple of 4 (or fewer
@@ -165,6 +162,10 @@ class _Planner:
                     _scale(node) or self.last_swap(node)):
                 self.before_product[i] = j
 
+    def later_blocked(self, tensor: int) -> bool:
+        """Whether `tensor`, not planned yet, comes from a conv or an add (blocked in a blocked network)."""
+        return self.producer.get(tensor) is not None and self.producer[tensor].op in ("conv", "add")
+
     def only_reader(self, tensor: int):
         """The node that alone reads `tensor` (and the tensor is not the network's output), or None."""
         readers = self.consumers.get(tensor, [])
@@ -242,6 +243,8 @@ class _Planner:
                     continue
                 if blocked and head.op == "conv" and self.graph.tensors[t][0] < self.block:
                     continue  # the first conv reads a few-channel image in the plain layout directly
+                if blocked and t not in self.layout and self.later_blocked(t):
+                    continue  # an add's operand computed later, blocked (fused_after)
                 self.reordered.add(t)
                 self.kernels.append(self.reorder(t, head.name))
 
@@ -272,8 +275,9 @@ class _Planner:
             nxt = nodes[j]
             if head.op == "conv" and stage == 0 and nxt.op in FOLDED and fuses("conv+bn"):
                 stage = 1
-            elif (head.op == "conv" and stage <= 1 and nxt.op == "add" and len(nxt.inputs) == 2 and blocked
-                  and fuses("conv+add") and all(self.layout.get(t, False) for t in nxt.inputs if t != current)
+            elif (head.op in ("conv", "bn") and stage <= 1 and nxt.op == "add" and len(nxt.inputs) == 2 and blocked
+                  and fuses("conv+add") and all(self.layout.get(t, head.op == "bn" and self.later_blocked(t))
+                                                for t in nxt.inputs if t != current)
                   and len({self.graph.tensors[t] for t in nxt.inputs}) == 1 and current in nxt.inputs
                   and len(set(nxt.inputs)) == 2):
                 stage = 2
