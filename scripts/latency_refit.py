@@ -25,8 +25,6 @@ import os
 import sys
 from dataclasses import replace
 
-import numpy as np
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 

@@ -52,11 +52,11 @@ and the network of n planned kernels costs
 
 where `context` says how much slower kernels run inside a whole network than the classes say (their inputs and
 weights stay in the caches less than in a repeated unit) and the length term how that grows with the network's
-length: fitted on random whole synthetic networks of 14 to some 400 kernels after the classes are fitted on those
-and the calibration's networks of one repeated unit together (costcalc.latency.calibration). On an AVX-512 Xeon
-host every calibration found it (slope 0.035 to 0.045: a network of 400 kernels 7 to 9 % slower a kernel than one
-of 53), and without it every real model came out 5 to 10 % too fast there (docs/latency.md); a profile without the
-two keys has no length term (factor 1).
+length: fitted on random whole synthetic networks of 12 to 370 kernels after the classes are fitted on those and
+the calibration's networks of one repeated unit together (costcalc.latency.calibration). On an AVX-512 Xeon host
+every calibration found it (slope 0.060 to 0.083 on 8 December: a network of 400 kernels 12 to 16 % slower a kernel
+than one of 65), and without it every real model came out 5 to 10 % too fast there (docs/latency.md); a profile
+without the two keys has no length term (factor 1).
 
 A layer's time is that of the kernels charged to it: its own (the first layer of a fused kernel carries the whole
 kernel, the others are marked fused into it, at 0) and the layout reorders its inputs need. Layers that the

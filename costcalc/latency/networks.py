@@ -78,8 +78,6 @@ def build(text: str, name: str = "calibration.yaml", batch: int = 1):
     return walk(spec_from_document(name, load_text(text, name)), batch=batch)
 
 
-
-
 def _conv(out, k, groups=1, extra=BN_RELU) -> list:
     pad = k // 2
     return [f"{{op: conv, out: {out}, k: {k}, pad: {pad}, groups: {groups}}}", *extra]

@@ -9,8 +9,8 @@ and written to a YAML file. A profile is for one machine, one runtime and one th
     layout_block: 8              # the runtime's blocked-channel layout (NCHWc): 8 with AVX2, 16 with AVX-512, 0 none
     run_overhead_s: 2.0e-05      # once per run of the network
     context: 1.06                # whole networks run this much slower than the classes say
-    context_slope: 0.036         # ... at context_kernels planned kernels; a network of n runs (n / context_kernels)
-    context_kernels: 53          #   ** context_slope times slower still (both absent: no length term)
+    context_slope: 0.07          # ... at context_kernels planned kernels; a network of n runs (n / context_kernels)
+    context_kernels: 65          #   ** context_slope times slower still (both absent: no length term)
     llc_bytes: 16777216          # the last-level cache, as the calibration found it (0: no cache term)
     dram_bandwidth: 1.2e+10      # bytes per second for a kernel's bytes beyond the cache
     fork_s: 3.0e-06              # at threads > 1: per launch of a kernel shared among them (fork and join; 0 at 1)
