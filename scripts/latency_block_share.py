@@ -2,7 +2,7 @@
 not a multiple of onnxruntime's channel block (where it reorders between layouts), and with `--device PROFILE` the
 number of kernels the planner plans for it (beside the calibration's random whole networks', which the context
 factor is fitted on) and the share of its measured time its weights would take read from memory at the profile's
-bandwidth. Reads a benchmarks/latency_accuracy.py JSON, rebuilds each model's graph (zoo specs from
+bandwidth, then the run's own calibration whole networks estimated on the profile, grouped by their kernels. Reads a benchmarks/latency_accuracy.py JSON, rebuilds each model's graph (zoo specs from
 specs/, models outside the zoo from `--outside`, the directory of the run's exports) and prints the correlations and
 the median error of groups. Nothing is measured.
 
@@ -25,8 +25,8 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 from costcalc.graph import load  # noqa: E402
-from costcalc.latency.model import plan  # noqa: E402
-from costcalc.latency.networks import WHOLE, build, of_seed  # noqa: E402
+from costcalc.latency.model import estimate, plan  # noqa: E402
+from costcalc.latency.networks import WHOLE, build, interleaved, of_seed  # noqa: E402
 from costcalc.latency.profile import load as load_profile  # noqa: E402
 
 
@@ -51,7 +51,8 @@ def main() -> None:
     profile = load_profile(args.device) if args.device else None
     shares, kernels, streamed, errors = [], [], [], []
     with open(args.figures, encoding="utf-8") as f:
-        results = json.load(f)["results"]
+        run = json.load(f)
+    results = run["results"]
     for result in results:
         for row in result["rows"]:
             if "/" in row["model"] and row["model"] not in files:
@@ -78,12 +79,34 @@ def main() -> None:
         streamed = np.array(streamed)
         print(f"weights read from memory each run: {np.min(streamed):.0%} to {np.max(streamed):.0%} of the measured "
               f"time; correlation with the error {np.corrcoef(streamed, errors)[0, 1]:+.2f}")
+        for setting in run.get("settings", {}).values():
+            _wholes_by_length(setting, profile)
 
 
-def _groups(errors, groups) -> None:
+def _wholes_by_length(setting: dict, profile) -> None:
+    """The run's calibration whole networks (as it measured them) estimated on `profile`, grouped by length."""
+    batch = setting.get("batch", 1)
+    networks = {n.name: n for n in interleaved(0, batch)}
+    lengths, errors = [], []
+    for measured in setting.get("calibration_networks", []):
+        network = networks.get(measured["name"])
+        if measured["family"] != WHOLE or network is None:
+            continue
+        estimated = estimate(build(network.text, f"{network.name}.yaml", batch), profile)
+        lengths.append(len(estimated.kernels))
+        errors.append(estimated.total_s / measured["measured_s"] - 1)
+    if errors:
+        lengths, errors = np.array(lengths), np.array(errors)
+        print(f"the run's {len(errors)} calibration whole networks ({setting.get('label', '')}); correlation of log "
+              f"kernels with the error {np.corrcoef(np.log(lengths), errors)[0, 1]:+.2f}")
+        _groups(errors, [(f"{lo} to {hi - 1} kernels", (lengths >= lo) & (lengths < hi))
+                         for lo, hi in ((0, 40), (40, 60), (60, 90), (90, 250), (250, 100_000))], "networks")
+
+
+def _groups(errors, groups, what: str = "models") -> None:
     for label, chosen in groups:
         if chosen.any():
-            print(f"{label:20s} {chosen.sum():3d} models, median error {np.median(errors[chosen]):+.1%}, "
+            print(f"{label:20s} {chosen.sum():3d} {what}, median error {np.median(errors[chosen]):+.1%}, "
                   f"{np.sum(np.abs(errors[chosen]) < 0.1)} within 10 %")
 
 if __name__ == "__main__":

@@ -117,8 +117,10 @@ class _Table:
 
     def length(self, profile: DeviceProfile) -> np.ndarray:
         """Every sample's length term (model.length_factor of its planned kernels)."""
-        kernels = np.bincount(self.sample, minlength=self.n)
-        return np.array([length_factor(profile, int(n)) for n in kernels])
+        if not profile.context_slope or profile.context_kernels <= 0:
+            return np.ones(self.n)
+        kernels = np.maximum(np.bincount(self.sample, minlength=self.n), 1)
+        return (kernels / profile.context_kernels) ** profile.context_slope
 
 
 def _class_arrays(profile: DeviceProfile) -> tuple:

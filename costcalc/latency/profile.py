@@ -241,11 +241,10 @@ def _classes(section, loc: Loc) -> dict:
 
 
 def _number(value, loc: Loc, what: str, zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ProfileError(f"{what} must be a finite number, not {value!r}", loc)
-    if value < 0 or (value == 0 and not zero):
+    number = _signed(value, loc, what)
+    if number < 0 or (number == 0 and not zero):
         raise ProfileError(f"{what} must be {'at least 0' if zero else 'more than 0'}, not {value!r}", loc)
-    return float(value)
+    return number
 
 
 def _signed(value, loc: Loc, what: str) -> float:
